@@ -1,0 +1,342 @@
+//! Who may do what. One place decides, so the API, the CLI (through the API) and
+//! later the cockpit apply exactly the same rules.
+//!
+//! - a viewer reads;
+//! - a member writes their own work: creates items for themselves or unassigned,
+//!   changes items assigned to or created by them, checks in on key results of
+//!   objectives they own or their teams hold;
+//! - a lead manages the teams they lead (and the teams below them): objectives,
+//!   key results, any work there, sub-teams;
+//! - an admin manages the org; only an owner can make another owner.
+//!
+//! AI workers act with the role they hold, which is at most `member`.
+
+use uuid::Uuid;
+
+use crate::org::{MemberKind, Role};
+
+/// The authenticated member a request acts for, with the teams that matter for
+/// the rules above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub org_id: Uuid,
+    pub member_id: Uuid,
+    pub kind: MemberKind,
+    pub role: Role,
+    /// Teams the member belongs to.
+    pub teams: Vec<Uuid>,
+    /// Teams the member leads, with every team below them.
+    pub led_teams: Vec<Uuid>,
+}
+
+/// Where a piece of strategy or work sits, as far as access is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Scope {
+    pub team_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    Read,
+    CreateTeam {
+        parent_id: Option<Uuid>,
+    },
+    ManageTeam {
+        team_id: Uuid,
+    },
+    CreateMember {
+        role: Role,
+    },
+    ManageMember {
+        role: Role,
+    },
+    CreateToken {
+        for_member: Uuid,
+    },
+    WriteObjective(Scope),
+    CheckIn(Scope),
+    CreateWork {
+        team_id: Option<Uuid>,
+        assignee_id: Option<Uuid>,
+    },
+    UpdateWork {
+        team_id: Option<Uuid>,
+        assignee_id: Option<Uuid>,
+        created_by: Uuid,
+    },
+    ReadAudit,
+}
+
+/// A refusal, with the reason the member is told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
+
+impl Actor {
+    fn leads(&self, team: Option<Uuid>) -> bool {
+        team.is_some_and(|t| self.led_teams.contains(&t))
+    }
+
+    fn belongs_to(&self, team: Option<Uuid>) -> bool {
+        team.is_some_and(|t| self.teams.contains(&t) || self.led_teams.contains(&t))
+    }
+
+    fn is_admin(&self) -> bool {
+        self.role.at_least(Role::Admin)
+    }
+
+    /// Decides whether this actor may take `action`.
+    pub fn may(&self, action: Action) -> Result<(), Denied> {
+        let deny = |why: &str| Err(Denied(why.to_owned()));
+        if action == Action::Read {
+            return Ok(());
+        }
+        if self.role == Role::Viewer {
+            return deny("viewers can read but not change anything");
+        }
+        if self.is_admin() {
+            return match action {
+                Action::CreateMember { role: Role::Owner }
+                | Action::ManageMember { role: Role::Owner }
+                    if self.role != Role::Owner =>
+                {
+                    deny("only an owner can make or change an owner")
+                }
+                _ => Ok(()),
+            };
+        }
+        let lead = self.role == Role::Lead;
+        match action {
+            Action::Read => Ok(()),
+            Action::ReadAudit => deny("the audit log is for admins and owners"),
+            Action::CreateTeam { parent_id } if lead && self.leads(parent_id) => Ok(()),
+            Action::CreateTeam { .. } => {
+                deny("only admins, or the lead of the parent team, can create teams")
+            }
+            Action::ManageTeam { team_id } if lead && self.leads(Some(team_id)) => Ok(()),
+            Action::ManageTeam { .. } => deny("only admins and the team's lead can change a team"),
+            Action::CreateMember { .. } | Action::ManageMember { .. } => {
+                deny("only admins can add or change members")
+            }
+            Action::CreateToken { for_member } if for_member == self.member_id => Ok(()),
+            Action::CreateToken { .. } => deny("only admins can create tokens for other members"),
+            Action::WriteObjective(scope) => {
+                if lead && (self.leads(scope.team_id) || scope.owner_id == Some(self.member_id)) {
+                    Ok(())
+                } else {
+                    deny("only admins and the leads of its team can change an objective")
+                }
+            }
+            Action::CheckIn(scope) => {
+                if scope.owner_id == Some(self.member_id) || self.belongs_to(scope.team_id) {
+                    Ok(())
+                } else {
+                    deny("only the objective's owner, its team and admins can check in")
+                }
+            }
+            Action::CreateWork {
+                team_id,
+                assignee_id,
+            } => {
+                if lead && self.leads(team_id) {
+                    return Ok(());
+                }
+                let own_assignee = assignee_id.is_none() || assignee_id == Some(self.member_id);
+                let own_team = team_id.is_none() || self.belongs_to(team_id);
+                match (own_assignee, own_team) {
+                    (true, true) => Ok(()),
+                    (false, _) => deny(
+                        "members can create work only for themselves or unassigned; a team lead can assign others",
+                    ),
+                    (_, false) => deny("members can create work only in their own teams"),
+                }
+            }
+            Action::UpdateWork {
+                team_id,
+                assignee_id,
+                created_by,
+            } => {
+                if (lead && self.leads(team_id))
+                    || assignee_id == Some(self.member_id)
+                    || created_by == self.member_id
+                {
+                    Ok(())
+                } else {
+                    deny("members can change only work assigned to or created by them")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, teams: &[u128], led: &[u128]) -> Actor {
+        Actor {
+            org_id: Uuid::nil(),
+            member_id: Uuid::from_u128(1),
+            kind: MemberKind::Human,
+            role,
+            teams: teams.iter().map(|t| Uuid::from_u128(*t)).collect(),
+            led_teams: led.iter().map(|t| Uuid::from_u128(*t)).collect(),
+        }
+    }
+
+    const ME: Uuid = Uuid::from_u128(1);
+    const OTHER: Uuid = Uuid::from_u128(2);
+    const TEAM: Uuid = Uuid::from_u128(10);
+    const FOREIGN_TEAM: Uuid = Uuid::from_u128(11);
+
+    #[test]
+    fn viewers_only_read() {
+        let viewer = actor(Role::Viewer, &[10], &[]);
+        assert!(viewer.may(Action::Read).is_ok());
+        assert!(
+            viewer
+                .may(Action::CreateWork {
+                    team_id: None,
+                    assignee_id: None
+                })
+                .is_err()
+        );
+        assert!(
+            viewer
+                .may(Action::CheckIn(Scope {
+                    team_id: Some(TEAM),
+                    owner_id: Some(ME)
+                }))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn members_write_their_own_work_only() {
+        let member = actor(Role::Member, &[10], &[]);
+        assert!(
+            member
+                .may(Action::CreateWork {
+                    team_id: Some(TEAM),
+                    assignee_id: Some(ME)
+                })
+                .is_ok()
+        );
+        assert!(
+            member
+                .may(Action::CreateWork {
+                    team_id: Some(TEAM),
+                    assignee_id: Some(OTHER)
+                })
+                .is_err()
+        );
+        assert!(
+            member
+                .may(Action::CreateWork {
+                    team_id: Some(FOREIGN_TEAM),
+                    assignee_id: None
+                })
+                .is_err()
+        );
+        assert!(
+            member
+                .may(Action::UpdateWork {
+                    team_id: Some(TEAM),
+                    assignee_id: Some(OTHER),
+                    created_by: OTHER
+                })
+                .is_err()
+        );
+        assert!(
+            member
+                .may(Action::UpdateWork {
+                    team_id: None,
+                    assignee_id: Some(ME),
+                    created_by: OTHER
+                })
+                .is_ok()
+        );
+        assert!(
+            member
+                .may(Action::WriteObjective(Scope {
+                    team_id: Some(TEAM),
+                    owner_id: Some(ME)
+                }))
+                .is_err()
+        );
+        assert!(
+            member
+                .may(Action::CheckIn(Scope {
+                    team_id: Some(TEAM),
+                    owner_id: None
+                }))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn leads_manage_the_teams_they_lead() {
+        let lead = actor(Role::Lead, &[10], &[10]);
+        assert!(
+            lead.may(Action::WriteObjective(Scope {
+                team_id: Some(TEAM),
+                owner_id: None
+            }))
+            .is_ok()
+        );
+        assert!(
+            lead.may(Action::WriteObjective(Scope {
+                team_id: Some(FOREIGN_TEAM),
+                owner_id: None
+            }))
+            .is_err()
+        );
+        assert!(
+            lead.may(Action::CreateWork {
+                team_id: Some(TEAM),
+                assignee_id: Some(OTHER)
+            })
+            .is_ok()
+        );
+        assert!(
+            lead.may(Action::ManageTeam {
+                team_id: FOREIGN_TEAM
+            })
+            .is_err()
+        );
+        assert!(
+            lead.may(Action::CreateMember { role: Role::Member })
+                .is_err()
+        );
+        assert!(
+            lead.may(Action::CreateTeam {
+                parent_id: Some(TEAM)
+            })
+            .is_ok()
+        );
+        assert!(lead.may(Action::CreateTeam { parent_id: None }).is_err());
+    }
+
+    #[test]
+    fn only_owners_make_owners() {
+        let admin = actor(Role::Admin, &[], &[]);
+        assert!(
+            admin
+                .may(Action::CreateMember { role: Role::Admin })
+                .is_ok()
+        );
+        assert!(
+            admin
+                .may(Action::CreateMember { role: Role::Owner })
+                .is_err()
+        );
+        let owner = actor(Role::Owner, &[], &[]);
+        assert!(
+            owner
+                .may(Action::CreateMember { role: Role::Owner })
+                .is_ok()
+        );
+        assert!(owner.may(Action::ReadAudit).is_ok());
+    }
+}

@@ -1,0 +1,17 @@
+//! tutti's domain: the entities a hybrid team works with and the rules that hold
+//! between them.
+//!
+//! Nothing here does I/O, reads a clock or draws random numbers: time comes in as
+//! `now`, ids are made by the caller. That keeps every rule deterministic and lets
+//! the property tests in each module pin the invariants down (progress stays in
+//! `0..=1`, a roll-up equals the mean of its parts, illegal state moves are refused,
+//! a tampered audit chain is found).
+
+pub mod access;
+pub mod audit;
+pub mod org;
+pub mod strategy;
+pub mod validate;
+pub mod work;
+
+pub use validate::{Invalid, ValidationResult};

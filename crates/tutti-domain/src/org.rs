@@ -1,0 +1,134 @@
+//! The org and its people: teams in a hierarchy, and members who are either
+//! humans with an org role or AI workers with a role card.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::text_enum;
+use crate::validate::{Invalid, ValidationResult};
+
+text_enum! {
+    /// Whether a member is a person or an AI worker.
+    MemberKind { Human => "human", Ai => "ai" }
+}
+
+text_enum! {
+    /// A member's org role, from most to least powerful.
+    Role {
+        Owner => "owner",
+        Admin => "admin",
+        Lead => "lead",
+        Member => "member",
+        Viewer => "viewer",
+    }
+}
+
+impl Role {
+    /// Higher is more powerful; roles are strictly ordered.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 4,
+            Role::Admin => 3,
+            Role::Lead => 2,
+            Role::Member => 1,
+            Role::Viewer => 0,
+        }
+    }
+
+    pub fn at_least(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
+}
+
+/// A tenant. Every other row belongs to exactly one org.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Org {
+    pub id: Uuid,
+    pub name: String,
+    /// ISO 4217 code of the currency that costs are kept in.
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Team {
+    pub id: Uuid,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Member {
+    pub id: Uuid,
+    pub kind: MemberKind,
+    pub name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    /// Ids of the teams the member belongs to.
+    pub teams: Vec<Uuid>,
+    /// For AI workers: who they are, what they do, how they work.
+    pub role_card: Option<String>,
+    /// For AI workers: which provider and model they run on.
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An AI worker can hold at most the `member` role: it may do work, never
+/// administer people or teams.
+pub fn check_role_for_kind(kind: MemberKind, role: Role) -> ValidationResult<()> {
+    if kind == MemberKind::Ai && role.at_least(Role::Lead) {
+        return Err(Invalid::new(
+            "role",
+            "an AI worker can only be a member or a viewer",
+        ));
+    }
+    Ok(())
+}
+
+/// ISO 4217-shaped: three upper-case ASCII letters.
+pub fn parse_currency(value: &str) -> ValidationResult<String> {
+    let code = value.trim().to_ascii_uppercase();
+    if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(Invalid::new(
+            "currency",
+            "must be a three-letter ISO 4217 code such as EUR",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(Role::Owner.at_least(Role::Admin));
+        assert!(Role::Lead.at_least(Role::Member));
+        assert!(!Role::Viewer.at_least(Role::Member));
+    }
+
+    #[test]
+    fn ai_workers_cannot_lead_or_administer() {
+        assert!(check_role_for_kind(MemberKind::Ai, Role::Member).is_ok());
+        assert!(check_role_for_kind(MemberKind::Ai, Role::Lead).is_err());
+        assert!(check_role_for_kind(MemberKind::Ai, Role::Owner).is_err());
+        assert!(check_role_for_kind(MemberKind::Human, Role::Owner).is_ok());
+    }
+
+    #[test]
+    fn roles_parse_from_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(*role));
+        }
+        assert!("boss".parse::<Role>().is_err());
+    }
+}

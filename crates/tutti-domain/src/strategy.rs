@@ -1,0 +1,377 @@
+//! Strategy: objectives with their *why*, key results, check-ins, and how progress
+//! rolls up and when an objective is at risk.
+//!
+//! Progress of a key result is the share of the way from baseline to target,
+//! clamped to `0..=1` (it works for falling metrics too: baseline 10, target 5).
+//! An objective's progress is the mean of its parts, where its parts are its key
+//! results and its child objectives, each counted once. An objective is *at risk*
+//! when its progress trails the elapsed share of its period by more than a
+//! threshold, or when any key result's confidence is low.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::text_enum;
+use crate::validate::{Invalid, ValidationResult};
+
+text_enum! {
+    ObjectiveStatus { Active => "active", Achieved => "achieved", Dropped => "dropped" }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Objective {
+    pub id: Uuid,
+    pub title: String,
+    /// The purpose that gives the work under this objective its meaning.
+    pub why: String,
+    pub owner_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub parent_id: Option<Uuid>,
+    pub status: ObjectiveStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyResult {
+    pub id: Uuid,
+    pub objective_id: Uuid,
+    pub title: String,
+    pub baseline: f64,
+    pub target: f64,
+    pub current: f64,
+    pub unit: String,
+    /// How sure the owner is that the target will be reached, 0–10.
+    pub confidence: u8,
+    /// Derived from baseline, target and current; always within `0..=1`.
+    pub progress: f64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckIn {
+    pub id: Uuid,
+    pub key_result_id: Uuid,
+    pub value: f64,
+    pub confidence: u8,
+    pub note: String,
+    pub author_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Confidence is 0–10.
+pub const CONFIDENCE_MAX: u8 = 10;
+
+pub fn parse_confidence(value: i64) -> ValidationResult<u8> {
+    u8::try_from(value)
+        .ok()
+        .filter(|c| *c <= CONFIDENCE_MAX)
+        .ok_or_else(|| {
+            Invalid::new(
+                "confidence",
+                format!("must be between 0 and 10, got {value}"),
+            )
+        })
+}
+
+/// A period must not end before it starts.
+pub fn check_period(start: NaiveDate, end: NaiveDate) -> ValidationResult<()> {
+    if end < start {
+        return Err(Invalid::new(
+            "period_end",
+            "must not be before period_start",
+        ));
+    }
+    Ok(())
+}
+
+/// The share of the way from `baseline` to `target` that `current` has covered,
+/// clamped to `0..=1`. When baseline and target coincide, the result is done (1)
+/// once current has reached the target, else 0.
+pub fn key_result_progress(baseline: f64, target: f64, current: f64) -> f64 {
+    let span = target - baseline;
+    let share = if span == 0.0 {
+        if (current - target).abs() < f64::EPSILON {
+            1.0
+        } else {
+            0.0
+        }
+    } else {
+        (current - baseline) / span
+    };
+    if share.is_nan() {
+        0.0
+    } else {
+        share.clamp(0.0, 1.0)
+    }
+}
+
+/// The mean of the parts' progress; an objective without parts has made none.
+pub fn mean_progress(parts: &[f64]) -> f64 {
+    if parts.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = parts.iter().map(|p| p.clamp(0.0, 1.0)).sum();
+    (sum / parts.len() as f64).clamp(0.0, 1.0)
+}
+
+/// An objective as the roll-up sees it: its key results' progress and its child
+/// objectives.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressNode {
+    pub key_results: Vec<f64>,
+    pub children: Vec<ProgressNode>,
+}
+
+impl ProgressNode {
+    /// The rolled-up progress: the mean over the key results and the children's
+    /// own roll-ups.
+    pub fn rollup(&self) -> f64 {
+        mean_progress(&self.parts())
+    }
+
+    /// The progress of each direct part, key results first.
+    pub fn parts(&self) -> Vec<f64> {
+        self.key_results
+            .iter()
+            .copied()
+            .chain(self.children.iter().map(ProgressNode::rollup))
+            .collect()
+    }
+}
+
+/// The share of the period that has elapsed on `today`, within `0..=1`. A
+/// one-day period is fully elapsed on its day.
+pub fn elapsed_share(start: NaiveDate, end: NaiveDate, today: NaiveDate) -> f64 {
+    if today < start {
+        return 0.0;
+    }
+    // Both ends are inclusive days.
+    let total = (end - start).num_days() + 1;
+    let done = (today - start).num_days() + 1;
+    if total <= 0 {
+        return 1.0;
+    }
+    (done as f64 / total as f64).clamp(0.0, 1.0)
+}
+
+/// When an objective counts as at risk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskRule {
+    /// How far progress may trail the elapsed share before it is at risk.
+    pub behind_by: f64,
+    /// A key-result confidence below this puts the objective at risk.
+    pub low_confidence: u8,
+}
+
+impl Default for RiskRule {
+    fn default() -> Self {
+        Self {
+            behind_by: 0.2,
+            low_confidence: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum RiskReason {
+    /// Progress trails the elapsed share of the period.
+    Behind { progress: f64, expected: f64 },
+    /// A key result's owner is not confident.
+    LowConfidence { key_result_id: Uuid, confidence: u8 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    pub at_risk: bool,
+    /// The elapsed share of the period: where progress should roughly be.
+    pub expected_progress: f64,
+    pub reasons: Vec<RiskReason>,
+}
+
+/// Judges an objective's health from its rolled-up progress, its period and its
+/// key results' confidence. Only active objectives can be at risk.
+pub fn assess_health(
+    objective: &Objective,
+    progress: f64,
+    key_results: &[KeyResult],
+    today: NaiveDate,
+    rule: RiskRule,
+) -> Health {
+    let expected = elapsed_share(objective.period_start, objective.period_end, today);
+    let mut reasons = Vec::new();
+    if objective.status == ObjectiveStatus::Active {
+        if expected - progress > rule.behind_by {
+            reasons.push(RiskReason::Behind { progress, expected });
+        }
+        reasons.extend(
+            key_results
+                .iter()
+                .filter(|kr| kr.confidence < rule.low_confidence && kr.progress < 1.0)
+                .map(|kr| RiskReason::LowConfidence {
+                    key_result_id: kr.id,
+                    confidence: kr.confidence,
+                }),
+        );
+    }
+    Health {
+        at_risk: !reasons.is_empty(),
+        expected_progress: expected,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn objective(start: &str, end: &str) -> Objective {
+        Objective {
+            id: Uuid::nil(),
+            title: "Kundenbindung stärken".into(),
+            why: "Weil treue Kunden uns tragen.".into(),
+            owner_id: None,
+            team_id: None,
+            period_start: date(start),
+            period_end: date(end),
+            parent_id: None,
+            status: ObjectiveStatus::Active,
+            created_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    fn key_result(progress: f64, confidence: u8) -> KeyResult {
+        KeyResult {
+            id: Uuid::from_u128(7),
+            objective_id: Uuid::nil(),
+            title: "NPS".into(),
+            baseline: 0.0,
+            target: 1.0,
+            current: progress,
+            unit: "".into(),
+            confidence,
+            progress,
+            updated_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn progress_handles_rising_falling_and_flat_metrics() {
+        assert_eq!(key_result_progress(0.0, 100.0, 25.0), 0.25);
+        assert_eq!(key_result_progress(10.0, 5.0, 7.0), 0.6);
+        assert_eq!(key_result_progress(0.0, 100.0, 150.0), 1.0);
+        assert_eq!(key_result_progress(0.0, 100.0, -5.0), 0.0);
+        assert_eq!(key_result_progress(5.0, 5.0, 5.0), 1.0);
+        assert_eq!(key_result_progress(5.0, 5.0, 4.0), 0.0);
+    }
+
+    #[test]
+    fn elapsed_share_counts_inclusive_days() {
+        let (start, end) = (date("2026-01-01"), date("2026-01-10"));
+        assert_eq!(elapsed_share(start, end, date("2025-12-31")), 0.0);
+        assert_eq!(elapsed_share(start, end, date("2026-01-05")), 0.5);
+        assert_eq!(elapsed_share(start, end, date("2026-01-10")), 1.0);
+        assert_eq!(elapsed_share(start, end, date("2026-03-01")), 1.0);
+    }
+
+    #[test]
+    fn behind_schedule_is_at_risk_and_says_why() {
+        let o = objective("2026-01-01", "2026-01-10");
+        let health = assess_health(&o, 0.1, &[], date("2026-01-05"), RiskRule::default());
+        assert!(health.at_risk);
+        assert_eq!(
+            health.reasons,
+            vec![RiskReason::Behind {
+                progress: 0.1,
+                expected: 0.5
+            }]
+        );
+        let fine = assess_health(&o, 0.4, &[], date("2026-01-05"), RiskRule::default());
+        assert!(!fine.at_risk);
+    }
+
+    #[test]
+    fn low_confidence_is_at_risk_unless_done() {
+        let o = objective("2026-01-01", "2026-12-31");
+        let today = date("2026-01-02");
+        let doubtful = assess_health(&o, 0.0, &[key_result(0.0, 2)], today, RiskRule::default());
+        assert!(doubtful.at_risk);
+        let done = assess_health(&o, 1.0, &[key_result(1.0, 2)], today, RiskRule::default());
+        assert!(!done.at_risk);
+    }
+
+    #[test]
+    fn finished_objectives_are_never_at_risk() {
+        let mut o = objective("2026-01-01", "2026-01-10");
+        o.status = ObjectiveStatus::Achieved;
+        let health = assess_health(
+            &o,
+            0.0,
+            &[key_result(0.0, 0)],
+            date("2026-01-10"),
+            RiskRule::default(),
+        );
+        assert!(!health.at_risk);
+    }
+
+    fn tree() -> impl Strategy<Value = ProgressNode> {
+        let leaf = prop::collection::vec(-2.0f64..3.0, 0..5).prop_map(|key_results| ProgressNode {
+            key_results,
+            children: vec![],
+        });
+        leaf.prop_recursive(4, 64, 4, |inner| {
+            (
+                prop::collection::vec(-2.0f64..3.0, 0..4),
+                prop::collection::vec(inner, 0..4),
+            )
+                .prop_map(|(key_results, children)| ProgressNode {
+                    key_results,
+                    children,
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn key_result_progress_is_clamped(baseline in -1e6f64..1e6, target in -1e6f64..1e6, current in -1e7f64..1e7) {
+            let p = key_result_progress(baseline, target, current);
+            prop_assert!((0.0..=1.0).contains(&p));
+        }
+
+        #[test]
+        fn rollup_is_clamped(node in tree()) {
+            prop_assert!((0.0..=1.0).contains(&node.rollup()));
+        }
+
+        #[test]
+        fn rollup_equals_the_sum_of_its_parts(node in tree()) {
+            let parts = node.parts();
+            let clamped_sum: f64 = parts.iter().map(|p| p.clamp(0.0, 1.0)).sum();
+            prop_assert!((node.rollup() * parts.len() as f64 - clamped_sum).abs() < 1e-9);
+        }
+
+        #[test]
+        fn elapsed_share_is_clamped(start in 0i64..2000, len in 0i64..400, offset in -500i64..1000) {
+            let base = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+            let s = base + chrono::Days::new(start as u64);
+            let e = s + chrono::Days::new(len as u64);
+            let today = if offset >= 0 { s + chrono::Days::new(offset as u64) } else { s - chrono::Days::new((-offset) as u64) };
+            let share = elapsed_share(s, e, today);
+            prop_assert!((0.0..=1.0).contains(&share));
+        }
+    }
+}

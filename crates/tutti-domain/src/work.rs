@@ -1,0 +1,151 @@
+//! Execution: work items, their life cycle, and whether they serve a key result.
+//!
+//! The life cycle is `backlog → ready → running → in_review → done`, with `blocked`
+//! reachable from any open state and `cancelled` ending any open item. `done` and
+//! `cancelled` are final: an item that needs more work is a new item.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::text_enum;
+use crate::validate::{Invalid, ValidationResult};
+
+text_enum! {
+    WorkState {
+        Backlog => "backlog",
+        Ready => "ready",
+        Running => "running",
+        InReview => "in_review",
+        Done => "done",
+        Blocked => "blocked",
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// Planned work is preventive, unplanned work is reactive; the share of the
+    /// latter says how much a team is driven by events.
+    WorkKind { Planned => "planned", Unplanned => "unplanned" }
+}
+
+text_enum! {
+    Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" }
+}
+
+impl WorkState {
+    pub fn is_final(self) -> bool {
+        matches!(self, WorkState::Done | WorkState::Cancelled)
+    }
+
+    /// The states an item in this state may move to.
+    pub fn next_states(self) -> &'static [WorkState] {
+        use WorkState::*;
+        match self {
+            Backlog => &[Ready, Running, Blocked, Cancelled],
+            Ready => &[Backlog, Running, Blocked, Cancelled],
+            Running => &[Ready, InReview, Done, Blocked, Cancelled],
+            InReview => &[Running, Done, Blocked, Cancelled],
+            Blocked => &[Backlog, Ready, Running, Cancelled],
+            Done | Cancelled => &[],
+        }
+    }
+
+    /// Checks a move; staying in the same state is not a move.
+    pub fn transition(self, to: WorkState) -> ValidationResult<WorkState> {
+        if self.next_states().contains(&to) {
+            Ok(to)
+        } else if self.is_final() {
+            Err(Invalid::new(
+                "state",
+                format!("the item is {self}, which is final; it cannot move to {to}"),
+            ))
+        } else {
+            let allowed: Vec<&str> = self.next_states().iter().map(|s| s.as_str()).collect();
+            Err(Invalid::new(
+                "state",
+                format!(
+                    "cannot move from {self} to {to}; from {self} an item may move to {}",
+                    allowed.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkItem {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub state: WorkState,
+    pub kind: WorkKind,
+    pub priority: Priority,
+    pub due: Option<NaiveDate>,
+    pub parent_id: Option<Uuid>,
+    /// The key result this work serves; `None` means the work is unaligned.
+    pub key_result_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WorkItem {
+    pub fn is_aligned(&self) -> bool {
+        self.key_result_id.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_happy_path_is_allowed() {
+        use WorkState::*;
+        let path = [Backlog, Ready, Running, InReview, Done];
+        for pair in path.windows(2) {
+            assert!(
+                pair[0].transition(pair[1]).is_ok(),
+                "{} → {}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+
+    #[test]
+    fn final_states_refuse_every_move_and_say_so() {
+        for from in [WorkState::Done, WorkState::Cancelled] {
+            for to in WorkState::ALL {
+                let err = from.transition(*to).err();
+                assert!(err.is_some_and(|e| e.message.contains("final")));
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_review_from_backlog_is_refused() {
+        let err = WorkState::Backlog.transition(WorkState::Done).err();
+        assert!(err.is_some_and(|e| e.field == "state" && e.message.contains("backlog")));
+    }
+
+    proptest! {
+        #[test]
+        fn transitions_follow_the_table(from in prop::sample::select(WorkState::ALL), to in prop::sample::select(WorkState::ALL)) {
+            let allowed = from.next_states().contains(&to);
+            prop_assert_eq!(from.transition(to).is_ok(), allowed);
+            // No state lists itself as a move.
+            prop_assert!(!from.next_states().contains(&from));
+            // Every open state can be cancelled; no final state can be left.
+            prop_assert_eq!(from.is_final(), from.next_states().is_empty());
+            if !from.is_final() {
+                prop_assert!(from.next_states().contains(&WorkState::Cancelled));
+            }
+        }
+    }
+}

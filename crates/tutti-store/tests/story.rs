@@ -1,0 +1,512 @@
+//! The storage contract as one story, told to both backends: an org is set up,
+//! plans its work, checks in, and every step lands in a chain that verifies.
+
+#![expect(clippy::unwrap_used)]
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::validate::Email;
+use tutti_domain::work::{Priority, WorkKind, WorkState};
+use tutti_store::postgres::PgStore;
+use tutti_store::sqlite::SqliteStore;
+use tutti_store::*;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-02T09:30:00.123456789Z".parse().unwrap()
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn human(name: &str, email: &str, role: Role) -> NewMember {
+    NewMember {
+        kind: MemberKind::Human,
+        name: name.into(),
+        email: Some(Email::parse("email", email).unwrap()),
+        role,
+        teams: vec![],
+        role_card: None,
+        provider: None,
+        model: None,
+    }
+}
+
+fn work(title: &str) -> NewWorkItem {
+    NewWorkItem {
+        title: title.into(),
+        description: String::new(),
+        team_id: None,
+        assignee_id: None,
+        state: WorkState::Backlog,
+        kind: WorkKind::Planned,
+        priority: Priority::Normal,
+        due: None,
+        parent_id: None,
+        key_result_id: None,
+    }
+}
+
+async fn story<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    // Migrating twice is harmless.
+    store.migrate().await.unwrap();
+
+    let (org, owner) = store
+        .create_org(
+            "Müller Haustechnik GmbH",
+            "eur",
+            human("Petra Müller", "petra@mueller-haustechnik.de", Role::Owner),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(org.currency, "EUR");
+    let ctx = Ctx::new(org.id, Some(owner.id), now());
+
+    // Teams and members.
+    let service = store
+        .create_team(
+            &ctx,
+            NewTeam {
+                name: "Kundendienst".into(),
+                parent_id: None,
+                lead_id: Some(owner.id),
+            },
+        )
+        .await
+        .unwrap();
+    let mut jonas = human("Jonas Weber", "jonas@mueller-haustechnik.de", Role::Member);
+    jonas.teams = vec![service.id];
+    let jonas = store.create_member(&ctx, jonas).await.unwrap();
+    assert_eq!(jonas.teams, vec![service.id]);
+    let duplicate = store
+        .create_member(
+            &ctx,
+            human("Jonas W.", "JONAS@mueller-haustechnik.de", Role::Member),
+        )
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+    let ai_lead = NewMember {
+        kind: MemberKind::Ai,
+        role: Role::Lead,
+        email: None,
+        ..human("Ada", "x@y.de", Role::Lead)
+    };
+    assert!(
+        matches!(store.create_member(&ctx, ai_lead).await, Err(StoreError::Invalid(e)) if e.field == "role")
+    );
+
+    // A team cannot become its own ancestor.
+    let sub = store
+        .create_team(
+            &ctx,
+            NewTeam {
+                name: "Notdienst".into(),
+                parent_id: Some(service.id),
+                lead_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let cycle = store
+        .update_team(
+            &ctx,
+            service.id,
+            TeamPatch {
+                parent_id: Some(Some(sub.id)),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(cycle, Err(StoreError::Invalid(e)) if e.field == "parent_id"));
+
+    // The lead of a parent team leads the teams below it too.
+    let token_hash = "a".repeat(64);
+    store
+        .create_token(&ctx, owner.id, "laptop", &token_hash)
+        .await
+        .unwrap();
+    let actor = store.actor_by_token(&token_hash).await.unwrap().unwrap();
+    assert_eq!(actor.member_id, owner.id);
+    assert!(actor.led_teams.contains(&service.id) && actor.led_teams.contains(&sub.id));
+    assert!(
+        store
+            .actor_by_token(&"b".repeat(64))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Strategy.
+    let parent = store
+        .create_objective(
+            &ctx,
+            NewObjective {
+                title: "Stammkunden halten".into(),
+                why: "Wer einmal bei uns war, soll wiederkommen.".into(),
+                owner_id: Some(owner.id),
+                team_id: Some(service.id),
+                period_start: date("2026-10-01"),
+                period_end: date("2026-12-31"),
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let child = store
+        .create_objective(
+            &ctx,
+            NewObjective {
+                title: "Wartungsverträge verlängern".into(),
+                why: String::new(),
+                owner_id: None,
+                team_id: None,
+                period_start: date("2026-10-01"),
+                period_end: date("2026-12-31"),
+                parent_id: Some(parent.id),
+            },
+        )
+        .await
+        .unwrap();
+    let backwards = NewObjective {
+        period_end: date("2026-01-01"),
+        parent_id: None,
+        ..NewObjective {
+            title: "x".into(),
+            why: String::new(),
+            owner_id: None,
+            team_id: None,
+            period_start: date("2026-10-01"),
+            period_end: date("2026-12-31"),
+            parent_id: None,
+        }
+    };
+    assert!(
+        matches!(store.create_objective(&ctx, backwards).await, Err(StoreError::Invalid(e)) if e.field == "period_end")
+    );
+
+    let renewals = store
+        .create_key_result(
+            &ctx,
+            child.id,
+            NewKeyResult {
+                title: "Verlängerungsquote".into(),
+                baseline: 60.0,
+                target: 80.0,
+                current: None,
+                unit: "%".into(),
+                confidence: 6,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewals.current, 60.0);
+    assert_eq!(renewals.progress, 0.0);
+
+    let check_in = store
+        .create_check_in(
+            &ctx,
+            renewals.id,
+            NewCheckIn {
+                value: 70.0,
+                confidence: 7,
+                note: "Gute Woche".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let renewals = store.key_result(org.id, renewals.id).await.unwrap();
+    assert_eq!(
+        (renewals.current, renewals.confidence, renewals.progress),
+        (70.0, 7, 0.5)
+    );
+    let history = store
+        .check_ins(org.id, renewals.id, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(history.items, vec![check_in]);
+
+    let forest = store.objective_forest(org.id, &[parent.id]).await.unwrap();
+    assert_eq!(forest.objectives.len(), 2);
+    assert_eq!(forest.key_results.len(), 1);
+    let cycle = store
+        .update_objective(
+            &ctx,
+            parent.id,
+            ObjectivePatch {
+                parent_id: Some(Some(child.id)),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(cycle, Err(StoreError::Invalid(e)) if e.field == "parent_id"));
+
+    // Work, aligned and not.
+    let mut aligned = work("Kunden mit auslaufendem Vertrag anrufen");
+    aligned.key_result_id = Some(renewals.id);
+    aligned.assignee_id = Some(jonas.id);
+    let aligned = store.create_work_item(&ctx, aligned).await.unwrap();
+    let loose = store
+        .create_work_item(&ctx, work("Werkstatt aufräumen"))
+        .await
+        .unwrap();
+    let mut bad = work("Geisterarbeit");
+    bad.key_result_id = Some(Uuid::now_v7());
+    assert!(
+        matches!(store.create_work_item(&ctx, bad).await, Err(StoreError::Invalid(e)) if e.field == "key_result_id")
+    );
+
+    let by_kr = store
+        .work_items(
+            org.id,
+            &WorkFilter {
+                key_result_id: Some(renewals.id),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        by_kr.items.iter().map(|w| w.id).collect::<Vec<_>>(),
+        vec![aligned.id]
+    );
+    let unaligned = store
+        .work_items(
+            org.id,
+            &WorkFilter {
+                unaligned: true,
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        unaligned.items.iter().map(|w| w.id).collect::<Vec<_>>(),
+        vec![loose.id]
+    );
+
+    // Pagination walks every item exactly once.
+    for i in 0..5 {
+        store
+            .create_work_item(&ctx, work(&format!("Aufgabe {i}")))
+            .await
+            .unwrap();
+    }
+    let mut seen = vec![];
+    let mut after = None;
+    loop {
+        let page = store
+            .work_items(
+                org.id,
+                &WorkFilter::default(),
+                PageRequest { after, limit: 3 },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|w| w.id));
+        match page.next_cursor {
+            Some(c) => after = Some(c.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 7);
+
+    // The life cycle refuses illegal moves and writes nothing for them.
+    let skip = store
+        .update_work_item(
+            &ctx,
+            aligned.id,
+            WorkItemPatch {
+                state: Some(WorkState::Done),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(skip, Err(StoreError::Invalid(e)) if e.field == "state"));
+    assert_eq!(
+        store.work_item(org.id, aligned.id).await.unwrap().state,
+        WorkState::Backlog
+    );
+    let moved = store
+        .update_work_item(
+            &ctx,
+            aligned.id,
+            WorkItemPatch {
+                state: Some(WorkState::Ready),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.state, WorkState::Ready);
+
+    // Another org sees none of it.
+    let (other, other_owner) = store
+        .create_org(
+            "Schmidt Elektro",
+            "EUR",
+            human("Karl Schmidt", "karl@schmidt-elektro.de", Role::Owner),
+            now(),
+        )
+        .await
+        .unwrap();
+    let other_ctx = Ctx::new(other.id, Some(other_owner.id), now());
+    assert!(matches!(
+        store.work_item(other.id, aligned.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.objective(other.id, parent.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        store
+            .work_items(other.id, &WorkFilter::default(), PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let mut foreign = work("Fremde Arbeit");
+    foreign.key_result_id = Some(renewals.id);
+    assert!(
+        matches!(store.create_work_item(&other_ctx, foreign).await, Err(StoreError::Invalid(e)) if e.field == "key_result_id")
+    );
+    assert!(matches!(
+        store
+            .update_work_item(
+                &other_ctx,
+                aligned.id,
+                WorkItemPatch {
+                    title: Some("mine".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Idempotency: the response is kept with the write.
+    let mut keyed = ctx.clone();
+    keyed.idempotency = Some(IdempotencyKey {
+        key: "k-1".into(),
+        request_hash: "h".into(),
+    });
+    let first = store
+        .create_work_item(&keyed, work("Einmalig"))
+        .await
+        .unwrap();
+    let kept = store
+        .idempotent_response(org.id, owner.id, "k-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.status, 201);
+    assert_eq!(
+        serde_json::from_str::<tutti_domain::work::WorkItem>(&kept.body).unwrap(),
+        first
+    );
+    assert!(matches!(
+        store.create_work_item(&keyed, work("Einmalig")).await,
+        Err(StoreError::IdempotencyRace)
+    ));
+
+    // Every change is in the chain, and the chain verifies.
+    let events = store
+        .events(
+            org.id,
+            &EventFilter {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = events.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions[..2], ["org.created", "member.created"]);
+    assert!(actions.contains(&"check_in.created") && actions.contains(&"work_item.updated"));
+    assert_eq!(
+        events.items.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=events.items.len() as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.verify_chain(org.id).await.unwrap(),
+        Ok(events.items.len() as i64)
+    );
+    assert_eq!(store.verify_chain(other.id).await.unwrap(), Ok(2));
+}
+
+/// Writers racing on one org still produce one unbroken chain.
+async fn concurrent_writes_keep_the_chain<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let (org, owner) = store
+        .create_org(
+            "Bäckerei Sonnenschein",
+            "EUR",
+            human("Lena", "lena@sonnenschein.de", Role::Owner),
+            now(),
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        let ctx = Ctx::new(org.id, Some(owner.id), now());
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_work_item(&ctx, work(&format!("Brot {i}")))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.verify_chain(org.id).await.unwrap(), Ok(42));
+}
+
+#[tokio::test]
+async fn story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    story(
+        SqliteStore::connect(&testing::sqlite_url(dir.path()))
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn story_on_postgres() {
+    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
+        story(PgStore::connect(&url).await.unwrap()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_keep_the_chain_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    concurrent_writes_keep_the_chain(
+        SqliteStore::connect(&testing::sqlite_url(dir.path()))
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_keep_the_chain_on_postgres() {
+    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
+        concurrent_writes_keep_the_chain(PgStore::connect(&url).await.unwrap()).await;
+    }
+}
