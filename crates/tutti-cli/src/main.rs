@@ -1,1 +1,115 @@
-fn main() {}
+//! The `tutti` binary: server, administration and client in one.
+//!
+//! `main` only parses the command line and starts the runtime; each command's
+//! work lives in the module named after it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+mod bench;
+mod cli;
+mod client;
+mod demo;
+mod local;
+
+use cli::{AuditCommand, Cli, Command, TokenCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Up { .. } | Command::Serve { .. });
+    let filter = EnvFilter::try_from_env("TUTTI_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(if serving { "info" } else { "warn" }));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Up { db, bind } => {
+            local::with_store(&db.database_url, local::Serve { bind, demo: true }).await
+        }
+        Command::Serve { db, bind } => {
+            local::with_store(&db.database_url, local::Serve { bind, demo: false }).await
+        }
+        Command::Migrate { db } => local::with_store(&db.database_url, local::Migrate).await,
+        Command::Init {
+            db,
+            org,
+            owner,
+            name,
+            currency,
+        } => {
+            local::with_store(
+                &db.database_url,
+                local::Init {
+                    org,
+                    owner,
+                    name,
+                    currency,
+                },
+            )
+            .await
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    db,
+                    member,
+                    org,
+                    label,
+                },
+        } => {
+            local::with_store(
+                &db.database_url,
+                local::CreateToken {
+                    email: member,
+                    org,
+                    label,
+                },
+            )
+            .await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { db },
+        } => local::with_store(&db.database_url, local::VerifyAudit).await,
+        Command::Audit {
+            command:
+                AuditCommand::Log {
+                    remote,
+                    limit,
+                    action,
+                },
+        } => client::audit_log(&remote, limit, action).await,
+        Command::Team { remote, command } => client::team(&remote, command).await,
+        Command::Member { remote, command } => client::member(&remote, command).await,
+        Command::Objective { remote, command } => client::objective(&remote, command).await,
+        Command::KeyResult { remote, command } => client::key_result(&remote, command).await,
+        Command::CheckIn { remote, command } => client::check_in(&remote, command).await,
+        Command::Work { remote, command } => client::work(&remote, command).await,
+        Command::Whoami { remote } => client::whoami(&remote).await,
+        Command::Bench {
+            command: cli::BenchCommand::Api(args),
+        } => bench::api(args).await,
+    }
+}

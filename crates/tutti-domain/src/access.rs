@@ -66,6 +66,8 @@ pub enum Action {
         created_by: Uuid,
     },
     ReadAudit,
+    /// Org-wide structure: who leads a team, where a team hangs.
+    ManageOrg,
 }
 
 /// A refusal, with the reason the member is told.
@@ -110,6 +112,7 @@ impl Actor {
         match action {
             Action::Read => Ok(()),
             Action::ReadAudit => deny("the audit log is for admins and owners"),
+            Action::ManageOrg => deny("only admins can change who leads a team or where it hangs"),
             Action::CreateTeam { parent_id } if lead && self.leads(parent_id) => Ok(()),
             Action::CreateTeam { .. } => {
                 deny("only admins, or the lead of the parent team, can create teams")

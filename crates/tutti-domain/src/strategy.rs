@@ -8,6 +8,8 @@
 //! when its progress trails the elapsed share of its period by more than a
 //! threshold, or when any key result's confidence is low.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -143,6 +145,50 @@ impl ProgressNode {
             .chain(self.children.iter().map(ProgressNode::rollup))
             .collect()
     }
+}
+
+/// The rolled-up progress of every objective in a forest given as flat lists
+/// (objectives whose parent is not in the list count as roots). Equal to
+/// [`ProgressNode::rollup`] on the same tree; iterative, so a deep tree cannot
+/// exhaust the stack.
+pub fn rollups(objectives: &[Objective], key_results: &[KeyResult]) -> HashMap<Uuid, f64> {
+    let known: HashMap<Uuid, usize> = objectives
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id, i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); objectives.len()];
+    let mut roots = Vec::new();
+    for (i, o) in objectives.iter().enumerate() {
+        match o.parent_id.and_then(|p| known.get(&p)) {
+            Some(&parent) => children[parent].push(i),
+            None => roots.push(i),
+        }
+    }
+    let mut parts: Vec<Vec<f64>> = vec![Vec::new(); objectives.len()];
+    for kr in key_results {
+        if let Some(&i) = known.get(&kr.objective_id) {
+            parts[i].push(kr.progress);
+        }
+    }
+    let mut progress: HashMap<Uuid, f64> = HashMap::with_capacity(objectives.len());
+    // Post-order walk: a node is finished once all its children are.
+    let mut stack: Vec<(usize, bool)> = roots.into_iter().map(|r| (r, false)).collect();
+    while let Some((node, expanded)) = stack.pop() {
+        if expanded {
+            let mut own = std::mem::take(&mut parts[node]);
+            own.extend(
+                children[node]
+                    .iter()
+                    .filter_map(|c| progress.get(&objectives[*c].id)),
+            );
+            progress.insert(objectives[node].id, mean_progress(&own));
+        } else {
+            stack.push((node, true));
+            stack.extend(children[node].iter().map(|c| (*c, false)));
+        }
+    }
+    progress
 }
 
 /// The share of the period that has elapsed on `today`, within `0..=1`. A
@@ -362,6 +408,37 @@ mod tests {
             let parts = node.parts();
             let clamped_sum: f64 = parts.iter().map(|p| p.clamp(0.0, 1.0)).sum();
             prop_assert!((node.rollup() * parts.len() as f64 - clamped_sum).abs() < 1e-9);
+        }
+
+        #[test]
+        fn flat_rollups_equal_the_tree_rollup(node in tree()) {
+            let mut objectives = Vec::new();
+            let mut key_results = Vec::new();
+            let mut counter = 0u128;
+            fn flatten(node: &ProgressNode, parent: Option<Uuid>, counter: &mut u128, objectives: &mut Vec<Objective>, key_results: &mut Vec<KeyResult>) -> Uuid {
+                *counter += 1;
+                let id = Uuid::from_u128(*counter);
+                let mut o = objective("2026-01-01", "2026-12-31");
+                o.id = id;
+                o.parent_id = parent;
+                objectives.push(o);
+                for p in &node.key_results {
+                    *counter += 1;
+                    let mut kr = key_result(p.clamp(0.0, 1.0), 5);
+                    kr.id = Uuid::from_u128(*counter);
+                    kr.objective_id = id;
+                    key_results.push(kr);
+                }
+                for child in &node.children {
+                    flatten(child, Some(id), counter, objectives, key_results);
+                }
+                id
+            }
+            let root = flatten(&node, None, &mut counter, &mut objectives, &mut key_results);
+            objectives.reverse();
+            let flat = rollups(&objectives, &key_results);
+            prop_assert!((flat[&root] - node.rollup()).abs() < 1e-9);
+            prop_assert_eq!(flat.len(), objectives.len());
         }
 
         #[test]

@@ -276,6 +276,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Which backend this is, for messages.
     fn backend(&self) -> &'static str;
 
+    /// Checks that the database answers.
+    fn ping(&self) -> impl Future<Output = Result<()>> + Send;
+
     /// Creates an org with its first member, an owner, in one transaction.
     fn create_org(
         &self,

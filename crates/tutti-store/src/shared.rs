@@ -388,6 +388,11 @@ impl crate::Store for This {
         BACKEND
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&mut *self.read().await?).await?;
+        Ok(())
+    }
+
     async fn create_org(
         &self,
         name: &str,

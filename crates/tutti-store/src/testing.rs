@@ -24,8 +24,14 @@ pub async fn fresh_postgres_url() -> Result<Option<String>, String> {
         );
         return Ok(None);
     };
+    fresh_postgres_database(&admin_url).await.map(Some)
+}
+
+/// Creates an empty, uniquely named database on the server `admin_url` points
+/// at and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, String> {
     let name = format!("tutti_test_{}", Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
+    let mut admin = sqlx::PgConnection::connect(admin_url)
         .await
         .map_err(|e| format!("cannot reach {admin_url}: {e}"))?;
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -35,8 +41,8 @@ pub async fn fresh_postgres_url() -> Result<Option<String>, String> {
     let base = admin_url
         .rsplit_once('/')
         .map(|(base, _)| base)
-        .unwrap_or(&admin_url);
-    Ok(Some(format!("{base}/{name}")))
+        .unwrap_or(admin_url);
+    Ok(format!("{base}/{name}"))
 }
 
 /// A SQLite URL for a new database file in `dir`.

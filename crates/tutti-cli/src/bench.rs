@@ -1,0 +1,354 @@
+//! `tutti bench`: measurements on this machine, printed as tables.
+//!
+//! `bench api` seeds an org of the size a large customer would have, serves it
+//! in this process on a loopback port, and drives it with concurrent clients
+//! (closed loop: each client sends its next request when the last one is
+//! answered), recording every latency in an HDR histogram.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{NaiveDate, Utc};
+use hdrhistogram::Histogram;
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::strategy::{KeyResult, Objective, ObjectiveStatus, key_result_progress};
+use tutti_domain::validate::Email;
+use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
+use tutti_server::AppState;
+use tutti_store::postgres::PgStore;
+use tutti_store::sqlite::SqliteStore;
+use tutti_store::{Ctx, Import, NewMember, NewTeam, Store};
+use uuid::Uuid;
+
+use crate::cli::ApiBench;
+
+/// A small, fast, deterministic generator: benchmarks need spread, not secrecy.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+struct Seeded {
+    token: String,
+    objectives: Vec<Uuid>,
+    key_results: Vec<Uuid>,
+    seconds: f64,
+}
+
+async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result<Seeded> {
+    store.migrate().await?;
+    let started = Instant::now();
+    let owner = NewMember {
+        kind: MemberKind::Human,
+        name: "Bench Owner".into(),
+        email: Some(Email::parse("email", "owner@bench.example")?),
+        role: Role::Owner,
+        teams: vec![],
+        role_card: None,
+        provider: None,
+        model: None,
+    };
+    let now = Utc::now();
+    let (org, owner) = store.create_org("Bench GmbH", "EUR", owner, now).await?;
+    let ctx = Ctx::new(org.id, Some(owner.id), now);
+    let team = store
+        .create_team(
+            &ctx,
+            NewTeam {
+                name: "Bench".into(),
+                parent_id: None,
+                lead_id: Some(owner.id),
+            },
+        )
+        .await?;
+    let (start, end) = (
+        NaiveDate::from_ymd_opt(2026, 10, 1),
+        NaiveDate::from_ymd_opt(2026, 12, 31),
+    );
+    let (Some(start), Some(end)) = (start, end) else {
+        bail!("bad bench period")
+    };
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let roots = (args.objectives / 10).max(1);
+    let mut objectives: Vec<Objective> = Vec::with_capacity(args.objectives);
+    for i in 0..args.objectives {
+        // A tree three to four levels deep: each objective below the first
+        // tenth hangs under an earlier one.
+        let parent_id = (i >= roots).then(|| objectives[i / 10].id);
+        objectives.push(Objective {
+            id: Uuid::now_v7(),
+            title: format!("Ziel {i}"),
+            why: "Weil es zählt.".into(),
+            owner_id: Some(owner.id),
+            team_id: Some(team.id),
+            period_start: start,
+            period_end: end,
+            parent_id,
+            status: ObjectiveStatus::Active,
+            created_at: ctx.now,
+        });
+    }
+    let key_results: Vec<KeyResult> = (0..args.key_results)
+        .map(|i| {
+            let current = rng.below(100) as f64;
+            KeyResult {
+                id: Uuid::now_v7(),
+                objective_id: objectives[i % objectives.len().max(1)].id,
+                title: format!("Messgröße {i}"),
+                baseline: 0.0,
+                target: 100.0,
+                current,
+                unit: "%".into(),
+                confidence: (rng.below(11)) as u8,
+                progress: key_result_progress(0.0, 100.0, current),
+                updated_at: ctx.now,
+            }
+        })
+        .collect();
+    let states = WorkState::ALL;
+    let work_items: Vec<WorkItem> = (0..args.work_items)
+        .map(|i| WorkItem {
+            id: Uuid::now_v7(),
+            title: format!("Aufgabe {i}"),
+            description: String::new(),
+            team_id: Some(team.id),
+            assignee_id: Some(owner.id),
+            state: states[rng.below(states.len())],
+            kind: if rng.below(4) == 0 {
+                WorkKind::Unplanned
+            } else {
+                WorkKind::Planned
+            },
+            priority: Priority::Normal,
+            due: None,
+            parent_id: None,
+            key_result_id: (rng.below(5) != 0)
+                .then(|| key_results[rng.below(key_results.len())].id),
+            created_by: owner.id,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        })
+        .collect();
+    let objective_ids = objectives.iter().map(|o| o.id).collect();
+    let key_result_ids = key_results.iter().map(|k| k.id).collect();
+    store
+        .import(
+            &ctx,
+            Import {
+                objectives,
+                key_results,
+                work_items,
+            },
+        )
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let token = crate::local::mint_token(store, org.id, owner.id, "bench").await?;
+    Ok(Seeded {
+        token,
+        objectives: objective_ids,
+        key_results: key_result_ids,
+        seconds,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Objective,
+    WorkByKeyResult,
+    CheckIn,
+}
+
+impl Endpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::Objective => "GET /objectives/{id}",
+            Endpoint::WorkByKeyResult => "GET /work-items?key_result=…",
+            Endpoint::CheckIn => "POST /key-results/{id}/check-ins",
+        }
+    }
+}
+
+struct Measured {
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    histogram: Histogram<u64>,
+}
+
+async fn load(
+    base: &str,
+    seeded: &Arc<Seeded>,
+    endpoint: Endpoint,
+    clients: usize,
+    seconds: f64,
+) -> anyhow::Result<Measured> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .context("building the HTTP client")?;
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for client in 0..clients {
+        let http = http.clone();
+        let seeded = Arc::clone(seeded);
+        let base = base.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let mut rng = XorShift(0xA076_1D64_78BD_642F ^ (client as u64 + 1).wrapping_mul(0xE703_7ED1_A0B4_28DB));
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let request = match endpoint {
+                    Endpoint::Objective => {
+                        let id = seeded.objectives[rng.below(seeded.objectives.len())];
+                        http.get(format!("{base}/api/v1/objectives/{id}"))
+                    }
+                    Endpoint::WorkByKeyResult => {
+                        let id = seeded.key_results[rng.below(seeded.key_results.len())];
+                        http.get(format!("{base}/api/v1/work-items?key_result={id}"))
+                    }
+                    Endpoint::CheckIn => {
+                        let id = seeded.key_results[rng.below(seeded.key_results.len())];
+                        let value = rng.below(100);
+                        http.post(format!("{base}/api/v1/key-results/{id}/check-ins"))
+                            .json(&serde_json::json!({ "value": value, "confidence": 6, "note": "bench" }))
+                    }
+                };
+                let sent = Instant::now();
+                let ok = match request.bearer_auth(&seeded.token).send().await {
+                    Ok(response) => {
+                        let ok = response.status().is_success();
+                        response.bytes().await.is_ok() && ok
+                    }
+                    Err(_) => false,
+                };
+                let micros = sent.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+                if ok {
+                    histogram.saturating_record(micros.max(1));
+                } else {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok((histogram, errors))
+        }));
+    }
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut errors = 0;
+    for task in tasks {
+        let (h, e) = task.await??;
+        histogram.add(h)?;
+        errors += e;
+    }
+    Ok(Measured {
+        requests: histogram.len(),
+        errors,
+        seconds: started.elapsed().as_secs_f64(),
+        histogram,
+    })
+}
+
+struct Row {
+    backend: &'static str,
+    endpoint: &'static str,
+    measured: Measured,
+}
+
+async fn run_backend<S: Store>(
+    store: S,
+    args: &ApiBench,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<f64> {
+    let backend = store.backend();
+    eprintln!(
+        "{backend}: seeding {} objectives, {} key results, {} work items …",
+        args.objectives, args.key_results, args.work_items
+    );
+    let seeded = Arc::new(seed(&store, args).await?);
+    eprintln!("{backend}: seeded in {:.1} s", seeded.seconds);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(tutti_server::serve(listener, AppState::new(store)));
+    for endpoint in [
+        Endpoint::Objective,
+        Endpoint::WorkByKeyResult,
+        Endpoint::CheckIn,
+    ] {
+        // A short warm-up fills connection pools and statement caches.
+        load(&base, &seeded, endpoint, args.clients, 0.5).await?;
+        let measured = load(&base, &seeded, endpoint, args.clients, args.seconds).await?;
+        eprintln!("{backend}: {} done", endpoint.label());
+        rows.push(Row {
+            backend,
+            endpoint: endpoint.label(),
+            measured,
+        });
+    }
+    server.abort();
+    Ok(seeded.seconds)
+}
+
+pub async fn api(args: ApiBench) -> anyhow::Result<ExitCode> {
+    if args.clients == 0 || args.objectives == 0 || args.key_results == 0 {
+        bail!("--clients, --objectives and --key-results must be at least 1");
+    }
+    let mut rows = Vec::new();
+    let mut seeding = Vec::new();
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let dir = args
+        .sqlite_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("bench-{}.db", Uuid::now_v7().simple()));
+    let store = SqliteStore::connect(&format!("sqlite:{}", path.display())).await?;
+    seeding.push(("sqlite", run_backend(store, &args, &mut rows).await?));
+    match &args.postgres_url {
+        Some(url) => {
+            let fresh = tutti_store::testing::fresh_postgres_database(url)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let store = PgStore::connect(&fresh).await?;
+            seeding.push(("postgres", run_backend(store, &args, &mut rows).await?));
+        }
+        None => {
+            eprintln!("(no --postgres-url / TUTTI_BENCH_POSTGRES_URL: PostgreSQL not measured)")
+        }
+    }
+    let rows_seeded = args.objectives + args.key_results + args.work_items;
+    println!(
+        "\ntutti bench api — {} clients, {:.0} s per endpoint, {} rows\n",
+        args.clients, args.seconds, rows_seeded
+    );
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header([
+        "backend", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "errors",
+    ]);
+    for row in &rows {
+        let h = &row.measured.histogram;
+        let ms = |q: f64| format!("{:.2}", h.value_at_quantile(q) as f64 / 1000.0);
+        table.add_row([
+            row.backend.to_owned(),
+            row.endpoint.to_owned(),
+            row.measured.requests.to_string(),
+            format!("{:.0}", row.measured.requests as f64 / row.measured.seconds),
+            ms(0.5),
+            ms(0.99),
+            format!("{:.2}", h.max() as f64 / 1000.0),
+            row.measured.errors.to_string(),
+        ]);
+    }
+    println!("{table}");
+    for (backend, seconds) in seeding {
+        println!("{backend}: seeded {rows_seeded} rows in {seconds:.1} s");
+    }
+    Ok(ExitCode::SUCCESS)
+}

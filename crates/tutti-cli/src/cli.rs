@@ -1,0 +1,366 @@
+//! The command line: argument definitions only; what each command does lives
+//! in the modules named after it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:./tutti-data/tutti.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tutti",
+    version,
+    about = "The orchestration cockpit for hybrid teams of people and AI workers."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Database {
+    /// `sqlite:PATH` (the default, embedded) or `postgres://…`.
+    #[arg(long, env = "TUTTI_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Remote {
+    /// The server to talk to.
+    #[arg(
+        long,
+        env = "TUTTI_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// An API token (`tutti token create` or the one `tutti up` prints).
+    #[arg(long, env = "TUTTI_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set everything up and run: migrate, seed a demo org on an empty database, serve.
+    Up {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long, env = "TUTTI_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Serve the API (migrating first).
+    Serve {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long, env = "TUTTI_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Create an org and its owner; prints the owner's token on the last line.
+    Init {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        owner: String,
+        /// The owner's display name (defaults to the part of the email before the @).
+        #[arg(long)]
+        name: Option<String>,
+        /// ISO 4217 code of the org's currency.
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Teams (talks to a running server).
+    Team {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// People and AI workers (talks to a running server).
+    Member {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Objectives and their alignment tree (talks to a running server).
+    Objective {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ObjectiveCommand,
+    },
+    /// Key results (talks to a running server).
+    #[command(name = "kr")]
+    KeyResult {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: KeyResultCommand,
+    },
+    /// Check-ins on key results (talks to a running server).
+    #[command(name = "checkin")]
+    CheckIn {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: CheckInCommand,
+    },
+    /// Work items (talks to a running server).
+    Work {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: WorkCommand,
+    },
+    /// Who the token belongs to (talks to a running server).
+    Whoami {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a member, found by email; prints it once.
+    Create {
+        #[command(flatten)]
+        db: Database,
+        /// The member's email.
+        #[arg(long)]
+        member: String,
+        /// The org's id, needed only when the database holds several orgs.
+        #[arg(long)]
+        org: Option<Uuid>,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk every org's chain; exits non-zero naming the first broken event.
+    Verify {
+        #[command(flatten)]
+        db: Database,
+    },
+    /// The audit log of the token's org (talks to a running server).
+    Log {
+        #[command(flatten)]
+        remote: Remote,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        action: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    List,
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        parent: Option<Uuid>,
+        #[arg(long)]
+        lead: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    List,
+    Show {
+        id: Uuid,
+    },
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// owner, admin, lead, member or viewer.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// human or ai.
+        #[arg(long, default_value = "human")]
+        kind: String,
+        /// A team id; repeat for several.
+        #[arg(long = "team")]
+        teams: Vec<Uuid>,
+        /// For AI workers: who they are and how they work.
+        #[arg(long)]
+        role_card: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ObjectiveCommand {
+    List,
+    /// The alignment tree with rolled-up progress.
+    Tree,
+    Show {
+        id: Uuid,
+    },
+    Add {
+        #[arg(long)]
+        title: String,
+        /// Why it matters.
+        #[arg(long, default_value = "")]
+        why: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        start: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        end: String,
+        #[arg(long)]
+        team: Option<Uuid>,
+        #[arg(long)]
+        owner: Option<Uuid>,
+        #[arg(long)]
+        parent: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyResultCommand {
+    Show {
+        id: Uuid,
+    },
+    Add {
+        #[arg(long)]
+        objective: Uuid,
+        #[arg(long)]
+        title: String,
+        #[arg(long, allow_negative_numbers = true)]
+        baseline: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        target: f64,
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[arg(long, default_value_t = 5)]
+        confidence: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckInCommand {
+    List {
+        #[arg(long = "kr")]
+        key_result: Uuid,
+    },
+    Add {
+        #[arg(long = "kr")]
+        key_result: Uuid,
+        #[arg(long, allow_negative_numbers = true)]
+        value: f64,
+        #[arg(long)]
+        confidence: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkCommand {
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        assignee: Option<Uuid>,
+        #[arg(long = "kr")]
+        key_result: Option<Uuid>,
+        #[arg(long)]
+        team: Option<Uuid>,
+        /// Only work that serves no key result.
+        #[arg(long)]
+        unaligned: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    Show {
+        id: Uuid,
+    },
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long)]
+        team: Option<Uuid>,
+        #[arg(long)]
+        assignee: Option<Uuid>,
+        /// The key result this work serves.
+        #[arg(long = "kr")]
+        key_result: Option<Uuid>,
+        /// planned or unplanned.
+        #[arg(long, default_value = "planned")]
+        kind: String,
+        /// low, normal, high or urgent.
+        #[arg(long, default_value = "normal")]
+        priority: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        due: Option<String>,
+    },
+    /// Move a work item to another state.
+    Move {
+        id: Uuid,
+        state: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Seed a large org and measure the API under concurrent clients.
+    Api(ApiBench),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiBench {
+    /// Where to run; by default a fresh SQLite file in a temporary directory.
+    #[arg(long)]
+    pub sqlite_dir: Option<PathBuf>,
+    /// Also run on this PostgreSQL server (a fresh database is created on it).
+    #[arg(long, env = "TUTTI_BENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// Seconds of load per endpoint.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    #[arg(long, default_value_t = 10_000)]
+    pub objectives: usize,
+    #[arg(long, default_value_t = 40_000)]
+    pub key_results: usize,
+    #[arg(long, default_value_t = 200_000)]
+    pub work_items: usize,
+}

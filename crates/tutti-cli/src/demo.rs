@@ -1,0 +1,447 @@
+//! The demo org that `tutti up` seeds into an empty database: Lindner
+//! Gebäudetechnik GmbH, a mid-sized building-services firm whose sales and
+//! service teams work with two AI workers. It is written through the store like
+//! any other data, so every row has its audit event.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::validate::Email;
+use tutti_domain::work::{Priority, WorkKind, WorkState};
+use tutti_store::{
+    Ctx, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem, Store, TeamPatch,
+    WorkItemPatch,
+};
+use uuid::Uuid;
+
+pub struct Demo {
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub owner_id: Uuid,
+}
+
+fn person(name: &str, email: &str, role: Role, teams: Vec<Uuid>) -> anyhow::Result<NewMember> {
+    Ok(NewMember {
+        kind: MemberKind::Human,
+        name: name.into(),
+        email: Some(Email::parse("email", email)?),
+        role,
+        teams,
+        role_card: None,
+        provider: None,
+        model: None,
+    })
+}
+
+fn ai_worker(name: &str, card: &str, teams: Vec<Uuid>) -> NewMember {
+    NewMember {
+        kind: MemberKind::Ai,
+        name: name.into(),
+        email: None,
+        role: Role::Member,
+        teams,
+        role_card: Some(card.into()),
+        provider: Some("embedded".into()),
+        model: Some("SmolLM2-135M-Instruct".into()),
+    }
+}
+
+/// The calendar quarter `now` falls in.
+fn quarter(now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+    let today = now.date_naive();
+    let first_month = (today.month0() / 3) * 3 + 1;
+    let start = NaiveDate::from_ymd_opt(today.year(), first_month, 1).unwrap_or(today);
+    let end = start
+        .checked_add_months(Months::new(3))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    (start, end)
+}
+
+struct Work<'a> {
+    title: &'a str,
+    description: &'a str,
+    team: Uuid,
+    assignee: Option<Uuid>,
+    key_result: Option<Uuid>,
+    kind: WorkKind,
+    priority: Priority,
+    /// Moves after creation, in order.
+    moves: &'a [WorkState],
+}
+
+pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Demo> {
+    let org_name = "Lindner Gebäudetechnik GmbH";
+    let (org, owner) = store
+        .create_org(
+            org_name,
+            "EUR",
+            person(
+                "Katrin Lindner",
+                "katrin.lindner@lindner-gebaeudetechnik.de",
+                Role::Owner,
+                vec![],
+            )?,
+            now,
+        )
+        .await?;
+    let ctx = Ctx::new(org.id, Some(owner.id), now);
+
+    let sales = store
+        .create_team(
+            &ctx,
+            NewTeam {
+                name: "Vertrieb".into(),
+                parent_id: None,
+                lead_id: None,
+            },
+        )
+        .await?;
+    let service = store
+        .create_team(
+            &ctx,
+            NewTeam {
+                name: "Kundenservice".into(),
+                parent_id: None,
+                lead_id: None,
+            },
+        )
+        .await?;
+    let tobias = store
+        .create_member(
+            &ctx,
+            person(
+                "Tobias Brandt",
+                "tobias.brandt@lindner-gebaeudetechnik.de",
+                Role::Lead,
+                vec![sales.id],
+            )?,
+        )
+        .await?;
+    let aylin = store
+        .create_member(
+            &ctx,
+            person(
+                "Aylin Demir",
+                "aylin.demir@lindner-gebaeudetechnik.de",
+                Role::Lead,
+                vec![service.id],
+            )?,
+        )
+        .await?;
+    let jonas = store
+        .create_member(
+            &ctx,
+            person(
+                "Jonas Weber",
+                "jonas.weber@lindner-gebaeudetechnik.de",
+                Role::Member,
+                vec![service.id],
+            )?,
+        )
+        .await?;
+    store
+        .create_member(
+            &ctx,
+            person(
+                "Miriam Koch",
+                "miriam.koch@lindner-gebaeudetechnik.de",
+                Role::Viewer,
+                vec![],
+            )?,
+        )
+        .await?;
+    store
+        .update_team(
+            &ctx,
+            sales.id,
+            TeamPatch {
+                lead_id: Some(Some(tobias.id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    store
+        .update_team(
+            &ctx,
+            service.id,
+            TeamPatch {
+                lead_id: Some(Some(aylin.id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let ada = store
+        .create_member(
+            &ctx,
+            ai_worker(
+                "Ada (KI-Angebotsassistenz)",
+                "Du bist Ada, die KI-Angebotsassistenz im Vertrieb von Lindner Gebäudetechnik. Du bereitest Angebote \
+                 für Wartung und Modernisierung vor: klar gegliedert, mit Leistungsumfang, Terminen und offenen Fragen. \
+                 Du versprichst nichts, was der Kundendienst nicht halten kann, und kennzeichnest Annahmen.",
+                vec![sales.id],
+            ),
+        )
+        .await?;
+    let emil = store
+        .create_member(
+            &ctx,
+            ai_worker(
+                "Emil (KI-Serviceassistenz)",
+                "Du bist Emil, die KI-Serviceassistenz im Kundenservice von Lindner Gebäudetechnik. Du sortierst \
+                 Störungsmeldungen, entwirfst freundliche, verbindliche Antworten an Kundinnen und Kunden und fasst \
+                 Einsatzberichte zusammen. Bei Gefahr (Gas, Wasser, Strom) verweist du sofort an den Notdienst.",
+                vec![service.id],
+            ),
+        )
+        .await?;
+
+    let (start, end) = quarter(now);
+    let loyalty = store
+        .create_objective(
+            &ctx,
+            NewObjective {
+                title: "Kundenbindung im Wartungsgeschäft stärken".into(),
+                why: "Wer uns seine Heizung anvertraut, soll es Jahr für Jahr wieder tun. Verlässlicher Service \
+                      ist das, was Kundinnen und Kunden weitererzählen."
+                    .into(),
+                owner_id: Some(owner.id),
+                team_id: None,
+                period_start: start,
+                period_end: end,
+                parent_id: None,
+            },
+        )
+        .await?;
+    let faster = store
+        .create_objective(
+            &ctx,
+            NewObjective {
+                title: "Störungen schneller beheben".into(),
+                why: "Eine kalte Wohnung im Winter wartet nicht. Jede Stunde, die wir schneller sind, zählt.".into(),
+                owner_id: Some(aylin.id),
+                team_id: Some(service.id),
+                period_start: start,
+                period_end: end,
+                parent_id: Some(loyalty.id),
+            },
+        )
+        .await?;
+    let offers = store
+        .create_objective(
+            &ctx,
+            NewObjective {
+                title: "Angebote schneller und treffsicherer machen".into(),
+                why: "Ein gutes Angebot, das rechtzeitig kommt, ist das erste Versprechen, das wir halten.".into(),
+                owner_id: Some(tobias.id),
+                team_id: Some(sales.id),
+                period_start: start,
+                period_end: end,
+                parent_id: Some(loyalty.id),
+            },
+        )
+        .await?;
+
+    let kr = |title: &str, baseline: f64, target: f64, unit: &str, confidence: u8| NewKeyResult {
+        title: title.into(),
+        baseline,
+        target,
+        current: None,
+        unit: unit.into(),
+        confidence,
+    };
+    let renewals = store
+        .create_key_result(
+            &ctx,
+            loyalty.id,
+            kr("Verlängerungsquote Wartungsverträge", 62.0, 80.0, "%", 6),
+        )
+        .await?;
+    let nps = store
+        .create_key_result(
+            &ctx,
+            loyalty.id,
+            kr("Weiterempfehlung (NPS)", 21.0, 40.0, "Punkte", 5),
+        )
+        .await?;
+    let response = store
+        .create_key_result(
+            &ctx,
+            faster.id,
+            kr("Reaktionszeit bei Störungen", 24.0, 8.0, "h", 7),
+        )
+        .await?;
+    let first_fix = store
+        .create_key_result(&ctx, faster.id, kr("Erstlösungsquote", 55.0, 75.0, "%", 5))
+        .await?;
+    let lead_time = store
+        .create_key_result(
+            &ctx,
+            offers.id,
+            kr("Angebotsdurchlaufzeit", 10.0, 3.0, "Tage", 6),
+        )
+        .await?;
+    let win_rate = store
+        .create_key_result(&ctx, offers.id, kr("Abschlussquote", 18.0, 25.0, "%", 3))
+        .await?;
+
+    for (key_result, value, confidence, note) in [
+        (renewals.id, 66.0, 6, "Erste Erinnerungswelle verschickt."),
+        (response.id, 18.0, 7, "Notdienstplan greift."),
+        (
+            response.id,
+            14.0,
+            8,
+            "Emil sortiert Meldungen vor, Disposition spart Zeit.",
+        ),
+        (first_fix.id, 57.0, 4, "Ersatzteile fehlen oft im Fahrzeug."),
+        (
+            first_fix.id,
+            68.0,
+            6,
+            "Neue Grundausstattung in drei Fahrzeugen.",
+        ),
+        (lead_time.id, 7.0, 6, "Ada entwirft die Standardangebote."),
+        (nps.id, 24.0, 5, "Umfrage nach Wartung eingeführt."),
+    ] {
+        store
+            .create_check_in(
+                &ctx,
+                key_result,
+                NewCheckIn {
+                    value,
+                    confidence,
+                    note: note.into(),
+                },
+            )
+            .await?;
+    }
+
+    let work = [
+        Work {
+            title: "Kundinnen mit auslaufendem Wartungsvertrag anrufen",
+            description: "Liste aus dem Vertragssystem, Schwerpunkt Verträge, die im nächsten Monat enden.",
+            team: service.id,
+            assignee: Some(jonas.id),
+            key_result: Some(renewals.id),
+            kind: WorkKind::Planned,
+            priority: Priority::High,
+            moves: &[WorkState::Ready, WorkState::Running],
+        },
+        Work {
+            title: "Antwortvorlagen für Störungsmeldungen entwerfen",
+            description: "Freundlich, verbindlich, mit nächstem Schritt und Zeitfenster.",
+            team: service.id,
+            assignee: Some(emil.id),
+            key_result: Some(response.id),
+            kind: WorkKind::Planned,
+            priority: Priority::Normal,
+            moves: &[WorkState::Ready],
+        },
+        Work {
+            title: "Ersatzteil-Grundausstattung der Servicefahrzeuge festlegen",
+            description: "Welche Teile fehlen beim Ersteinsatz am häufigsten? Auswertung der letzten 100 Einsätze.",
+            team: service.id,
+            assignee: Some(aylin.id),
+            key_result: Some(first_fix.id),
+            kind: WorkKind::Planned,
+            priority: Priority::High,
+            moves: &[WorkState::Ready, WorkState::Running, WorkState::Blocked],
+        },
+        Work {
+            title: "Standardangebot Heizungswartung entwerfen",
+            description: "Leistungsumfang, Preise nach Anlagentyp, Terminoptionen.",
+            team: sales.id,
+            assignee: Some(ada.id),
+            key_result: Some(lead_time.id),
+            kind: WorkKind::Planned,
+            priority: Priority::Normal,
+            moves: &[WorkState::Ready, WorkState::Running, WorkState::InReview],
+        },
+        Work {
+            title: "Angebot Wohnanlage Lindenhof nachfassen",
+            description: "",
+            team: sales.id,
+            assignee: Some(tobias.id),
+            key_result: Some(win_rate.id),
+            kind: WorkKind::Planned,
+            priority: Priority::Normal,
+            moves: &[WorkState::Ready, WorkState::Running, WorkState::Done],
+        },
+        Work {
+            title: "Heizungsausfall Kita Sonnenblume – Notdienst",
+            description: "Anruf 6:40 Uhr, Brenner startet nicht.",
+            team: service.id,
+            assignee: Some(jonas.id),
+            key_result: None,
+            kind: WorkKind::Unplanned,
+            priority: Priority::Urgent,
+            moves: &[WorkState::Running, WorkState::Done],
+        },
+        Work {
+            title: "Messestand für die Regionalmesse organisieren",
+            description: "Nicht mit einem Ziel verknüpft – gehört das zu unseren Prioritäten?",
+            team: sales.id,
+            assignee: None,
+            key_result: None,
+            kind: WorkKind::Planned,
+            priority: Priority::Low,
+            moves: &[],
+        },
+    ];
+    for item in work {
+        let created = store
+            .create_work_item(
+                &ctx,
+                NewWorkItem {
+                    title: item.title.into(),
+                    description: item.description.into(),
+                    team_id: Some(item.team),
+                    assignee_id: item.assignee,
+                    state: WorkState::Backlog,
+                    kind: item.kind,
+                    priority: item.priority,
+                    due: Some(end),
+                    parent_id: None,
+                    key_result_id: item.key_result,
+                },
+            )
+            .await?;
+        for state in item.moves {
+            store
+                .update_work_item(
+                    &ctx,
+                    created.id,
+                    WorkItemPatch {
+                        state: Some(*state),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+    }
+    Ok(Demo {
+        org_id: org.id,
+        org_name: org.name,
+        owner_id: owner.id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_quarter_holds_today() {
+        let (start, end) = quarter("2026-11-21T10:00:00Z".parse().unwrap());
+        assert_eq!(
+            (start.to_string(), end.to_string()),
+            ("2026-10-01".into(), "2026-12-31".into())
+        );
+        let (start, end) = quarter("2026-02-28T10:00:00Z".parse().unwrap());
+        assert_eq!(
+            (start.to_string(), end.to_string()),
+            ("2026-01-01".into(), "2026-03-31".into())
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! Commands that open the database directly: serve and up, migrate, init,
+//! token creation, audit verification.
+//!
+//! The backend is chosen once, from the URL's scheme; each command is a
+//! [`StoreJob`] that then runs on the concrete store type.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::validate::Email;
+use tutti_server::{AppState, auth};
+use tutti_store::postgres::PgStore;
+use tutti_store::sqlite::SqliteStore;
+use tutti_store::{Backend, Ctx, NewMember, PageRequest, Store};
+use uuid::Uuid;
+
+/// A command that needs a store, whichever backend it is.
+pub trait StoreJob {
+    fn run<S: Store>(self, store: S) -> impl Future<Output = anyhow::Result<ExitCode>>;
+}
+
+/// Opens the database the URL names (creating a SQLite file's directory) and
+/// runs the job on it.
+pub async fn with_store<J: StoreJob>(url: &str, job: J) -> anyhow::Result<ExitCode> {
+    match Backend::from_url(url).map_err(|e| anyhow::anyhow!("--database-url {}", e.message))? {
+        Backend::Sqlite => {
+            if let Some(dir) = sqlite_dir(url) {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let store = SqliteStore::connect(url)
+                .await
+                .with_context(|| format!("opening {url}"))?;
+            job.run(store).await
+        }
+        Backend::Postgres => {
+            let store = PgStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL")?;
+            job.run(store).await
+        }
+    }
+}
+
+/// The directory of a `sqlite:` URL's file, if it names one.
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let path = path.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Into::into)
+}
+
+async fn migrate<S: Store>(store: &S) -> anyhow::Result<()> {
+    store.migrate().await.context("migrating the database")
+}
+
+pub struct Migrate;
+
+impl StoreJob for Migrate {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        migrate(&store).await?;
+        println!("{} database is up to date", store.backend());
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+pub struct Init {
+    pub org: String,
+    pub owner: String,
+    pub name: Option<String>,
+    pub currency: String,
+}
+
+impl StoreJob for Init {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        migrate(&store).await?;
+        let email = Email::parse("--owner", &self.owner)?;
+        let name = self.name.unwrap_or_else(|| {
+            email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let owner = NewMember {
+            kind: MemberKind::Human,
+            name,
+            email: Some(email),
+            role: Role::Owner,
+            teams: vec![],
+            role_card: None,
+            provider: None,
+            model: None,
+        };
+        let (org, owner) = store
+            .create_org(&self.org, &self.currency, owner, Utc::now())
+            .await?;
+        let token = mint_token(&store, org.id, owner.id, "tutti init").await?;
+        println!("created org {} ({})", org.name, org.id);
+        println!("owner {} ({})", owner.name, owner.id);
+        println!("{token}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+pub async fn mint_token<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    member_id: Uuid,
+    label: &str,
+) -> anyhow::Result<String> {
+    let (token, hash) = auth::new_token().context("drawing a random token")?;
+    store
+        .create_token(
+            &Ctx::new(org_id, Some(member_id), Utc::now()),
+            member_id,
+            label,
+            &hash,
+        )
+        .await?;
+    Ok(token)
+}
+
+pub struct CreateToken {
+    pub email: String,
+    pub org: Option<Uuid>,
+    pub label: String,
+}
+
+impl StoreJob for CreateToken {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        migrate(&store).await?;
+        let email = Email::parse("--member", &self.email)?;
+        let org_id = match self.org {
+            Some(id) => id,
+            None => {
+                let orgs = store.orgs().await?;
+                match orgs.as_slice() {
+                    [] => bail!("the database has no org yet; run `tutti init` first"),
+                    [only] => only.id,
+                    _ => bail!(
+                        "the database holds {} orgs; name one with --org",
+                        orgs.len()
+                    ),
+                }
+            }
+        };
+        let member = store
+            .member_by_email(org_id, &email)
+            .await
+            .with_context(|| format!("no member with email {email} in org {org_id}"))?;
+        let token = mint_token(&store, org_id, member.id, &self.label).await?;
+        eprintln!(
+            "token for {} ({}, {}); it is shown only now:",
+            member.name, member.role, member.id
+        );
+        println!("{token}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+pub struct VerifyAudit;
+
+impl StoreJob for VerifyAudit {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        let mut intact = true;
+        for org in store.orgs().await? {
+            match store.verify_chain(org.id).await? {
+                Ok(events) => println!("{} ({}): {events} events verified", org.name, org.id),
+                Err(broken) => {
+                    intact = false;
+                    println!("{} ({}): {broken}", org.name, org.id);
+                }
+            }
+        }
+        Ok(if intact {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
+
+pub struct Serve {
+    pub bind: SocketAddr,
+    /// Seed the demo org into an empty database and print an owner token.
+    pub demo: bool,
+}
+
+impl StoreJob for Serve {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        migrate(&store).await?;
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .with_context(|| format!("binding {}", self.bind))?;
+        let address = listener.local_addr()?;
+        if self.demo {
+            let orgs = store.orgs().await?;
+            let (org_id, owner) = match orgs.first() {
+                None => {
+                    let demo = crate::demo::seed(&store, Utc::now())
+                        .await
+                        .context("seeding the demo org")?;
+                    println!("seeded the demo org {}", demo.org_name);
+                    (demo.org_id, demo.owner_id)
+                }
+                Some(org) => (org.id, first_owner(&store, org.id).await?),
+            };
+            let token = mint_token(&store, org_id, owner, "tutti up").await?;
+            println!(
+                "tutti is serving on http://{address}  (database: {})",
+                store.backend()
+            );
+            println!(
+                "API: http://{address}/api/v1   OpenAPI: http://{address}/api/v1/openapi.json"
+            );
+            println!("try: TUTTI_TOKEN={token} tutti objective tree");
+            println!("owner token:");
+            println!("{token}");
+        } else {
+            println!(
+                "tutti is serving on http://{address}  (database: {})",
+                store.backend()
+            );
+        }
+        tutti_server::serve(listener, AppState::new(store))
+            .await
+            .context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+async fn first_owner<S: Store>(store: &S, org_id: Uuid) -> anyhow::Result<Uuid> {
+    let mut page = PageRequest {
+        after: None,
+        limit: PageRequest::MAX_LIMIT,
+    };
+    loop {
+        let members = store.members(org_id, page).await?;
+        if let Some(owner) = members.items.iter().find(|m| m.role == Role::Owner) {
+            return Ok(owner.id);
+        }
+        match members.next_cursor.and_then(|c| c.parse().ok()) {
+            Some(after) => page.after = Some(after),
+            None => bail!("the org {org_id} has no owner"),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The REST API under `/api/v1`: routes, the OpenAPI document generated from
+//! the handlers' annotations, and what the resource modules share
+//! (pagination, idempotent creation, partial updates).
+
+use std::future::Future;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use tutti_domain::access::Actor;
+use tutti_store::{Ctx, Page, PageRequest, Store, StoreError};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::error::Problem;
+use crate::extract::IdempotencyKey;
+use crate::{ApiError, AppState};
+
+pub mod events;
+pub mod members;
+pub mod objectives;
+pub mod system;
+pub mod teams;
+pub mod work_items;
+
+pub fn routes<S: Store>() -> Router<AppState<S>> {
+    Router::new()
+        .route("/health", get(system::health::<S>))
+        .route("/openapi.json", get(system::openapi))
+        .route("/me", get(members::me::<S>))
+        .route("/teams", get(teams::list::<S>).post(teams::create::<S>))
+        .route(
+            "/teams/{id}",
+            get(teams::show::<S>).patch(teams::update::<S>),
+        )
+        .route(
+            "/members",
+            get(members::list::<S>).post(members::create::<S>),
+        )
+        .route(
+            "/members/{id}",
+            get(members::show::<S>).patch(members::update::<S>),
+        )
+        .route(
+            "/members/{id}/tokens",
+            axum::routing::post(members::create_token::<S>),
+        )
+        .route(
+            "/objectives",
+            get(objectives::list::<S>).post(objectives::create::<S>),
+        )
+        .route(
+            "/objectives/{id}",
+            get(objectives::show::<S>).patch(objectives::update::<S>),
+        )
+        .route(
+            "/objectives/{id}/key-results",
+            get(objectives::list_key_results::<S>).post(objectives::create_key_result::<S>),
+        )
+        .route(
+            "/key-results/{id}",
+            get(objectives::show_key_result::<S>).patch(objectives::update_key_result::<S>),
+        )
+        .route(
+            "/key-results/{id}/check-ins",
+            get(objectives::list_check_ins::<S>).post(objectives::create_check_in::<S>),
+        )
+        .route(
+            "/work-items",
+            get(work_items::list::<S>).post(work_items::create::<S>),
+        )
+        .route(
+            "/work-items/{id}",
+            get(work_items::show::<S>).patch(work_items::update::<S>),
+        )
+        .route("/events", get(events::list::<S>))
+        .route("/events/verify", get(events::verify::<S>))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tutti", description = "The orchestration cockpit for hybrid teams: strategy, work, people and AI workers."),
+    paths(
+        system::health,
+        members::me, members::list, members::create, members::show, members::update, members::create_token,
+        teams::list, teams::create, teams::show, teams::update,
+        objectives::list, objectives::create, objectives::show, objectives::update,
+        objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,
+        objectives::update_key_result, objectives::list_check_ins, objectives::create_check_in,
+        work_items::list, work_items::create, work_items::show, work_items::update,
+        events::list, events::verify,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// A page of results, oldest first; pass `next_cursor` as `cursor` for the next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<Page<T>> for PageOf<T> {
+    fn from(page: Page<T>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// `limit` and `cursor`, shared by every list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// At most this many items (1–500, default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        page_request(self.limit, self.cursor.as_deref())
+    }
+}
+
+pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(tutti_domain::Invalid::new(
+            "limit",
+            format!("must be between 1 and {}", PageRequest::MAX_LIMIT),
+        )
+        .into());
+    }
+    let after = cursor
+        .map(|c| {
+            c.parse::<Uuid>().map_err(|_| ApiError::Malformed {
+                field: Some("cursor".into()),
+                detail: "is not a cursor returned by this list".into(),
+            })
+        })
+        .transpose()?;
+    Ok(PageRequest { after, limit })
+}
+
+/// For partial updates: an absent field stays `None`, an explicit `null`
+/// becomes `Some(None)` (clear it), a value `Some(Some(v))`.
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+pub fn ctx<S: Store>(state: &AppState<S>, actor: &Actor) -> Ctx {
+    Ctx::new(actor.org_id, Some(actor.member_id), state.clock.now())
+}
+
+/// Runs a creating call, honouring `Idempotency-Key`: a retried request with
+/// the same key and body gets the first response again; the same key with a
+/// different request is refused.
+pub async fn create<S, T, F, Fut>(
+    state: &AppState<S>,
+    actor: &Actor,
+    key: IdempotencyKey,
+    route: &str,
+    digest: &str,
+    make: F,
+) -> Result<Response, ApiError>
+where
+    S: Store,
+    T: Serialize,
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut ctx = ctx(state, actor);
+    let Some(key) = key.0 else {
+        let created = make(ctx).await?;
+        return Ok((StatusCode::CREATED, Json(created)).into_response());
+    };
+    let request_hash = hex::encode(Sha256::digest(format!("{route}\n{digest}")));
+    let kept = state
+        .store
+        .idempotent_response(actor.org_id, actor.member_id, &key)
+        .await?;
+    if let Some(kept) = kept {
+        return replay(kept, &request_hash);
+    }
+    ctx.idempotency = Some(tutti_store::IdempotencyKey {
+        key: key.clone(),
+        request_hash: request_hash.clone(),
+    });
+    match make(ctx).await {
+        Ok(created) => Ok((StatusCode::CREATED, Json(created)).into_response()),
+        Err(StoreError::IdempotencyRace) => {
+            match state
+                .store
+                .idempotent_response(actor.org_id, actor.member_id, &key)
+                .await?
+            {
+                Some(kept) => replay(kept, &request_hash),
+                None => Err(StoreError::IdempotencyRace.into()),
+            }
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn replay(kept: tutti_store::StoredResponse, request_hash: &str) -> Result<Response, ApiError> {
+    if kept.request_hash != request_hash {
+        return Err(tutti_domain::Invalid::new(
+            "Idempotency-Key",
+            "was already used for a different request; use a new key for a new request",
+        )
+        .into());
+    }
+    let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, kept.body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}

@@ -1,0 +1,214 @@
+//! `/work-items`: the work, who carries it, where it stands, and which key
+//! result it serves.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use tutti_domain::access::Action;
+use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
+use tutti_store::{NewWorkItem, Store, WorkFilter, WorkItemPatch};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{PageOf, ctx, double_option, page_request};
+use crate::error::Problem;
+use crate::extract::{ApiJson, ApiQuery, Auth, IdPath, IdempotencyKey};
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkItem {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    /// `backlog` (default) or `ready`; later states are reached by moving it.
+    #[serde(default)]
+    pub state: Option<WorkState>,
+    #[serde(default)]
+    pub kind: Option<WorkKind>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub due: Option<NaiveDate>,
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// The key result this work serves; leave out for unaligned work.
+    #[serde(default)]
+    pub key_result_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkItem {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub team_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub assignee_id: Option<Option<Uuid>>,
+    /// Must be a legal move from the current state.
+    #[serde(default)]
+    pub state: Option<WorkState>,
+    #[serde(default)]
+    pub kind: Option<WorkKind>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub due: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub parent_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub key_result_id: Option<Option<Uuid>>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorkParams {
+    pub state: Option<WorkState>,
+    /// Member id.
+    pub assignee: Option<Uuid>,
+    /// Key result id: the work that serves it.
+    pub key_result: Option<Uuid>,
+    pub team: Option<Uuid>,
+    /// Only work that serves no key result.
+    #[serde(default)]
+    pub unaligned: bool,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Lists work items, filtered.
+#[utoipa::path(get, path = "/api/v1/work-items", tag = "work", params(WorkParams),
+    responses((status = 200, body = PageOf<WorkItem>), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<WorkParams>,
+) -> Result<Json<PageOf<WorkItem>>, ApiError> {
+    actor.may(Action::Read)?;
+    let filter = WorkFilter {
+        state: params.state,
+        assignee_id: params.assignee,
+        key_result_id: params.key_result,
+        team_id: params.team,
+        unaligned: params.unaligned,
+    };
+    let page = page_request(params.limit, params.cursor.as_deref())?;
+    Ok(Json(
+        state
+            .store
+            .work_items(actor.org_id, &filter, page)
+            .await?
+            .into(),
+    ))
+}
+
+/// Creates a work item. Members create work for themselves or unassigned in
+/// their teams; leads for anyone in the teams they lead.
+#[utoipa::path(post, path = "/api/v1/work-items", tag = "work", request_body = CreateWorkItem,
+    responses((status = 201, body = WorkItem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    key: IdempotencyKey,
+    body: ApiJson<CreateWorkItem>,
+) -> Result<Response, ApiError> {
+    let input = body.value;
+    actor.may(Action::CreateWork {
+        team_id: input.team_id,
+        assignee_id: input.assignee_id,
+    })?;
+    let initial = input.state.unwrap_or(WorkState::Backlog);
+    if !matches!(initial, WorkState::Backlog | WorkState::Ready) {
+        return Err(
+            tutti_domain::Invalid::new("state", "new work starts in backlog or ready").into(),
+        );
+    }
+    let new = NewWorkItem {
+        title: input.title,
+        description: input.description,
+        team_id: input.team_id,
+        assignee_id: input.assignee_id,
+        state: initial,
+        kind: input.kind.unwrap_or(WorkKind::Planned),
+        priority: input.priority.unwrap_or(Priority::Normal),
+        due: input.due,
+        parent_id: input.parent_id,
+        key_result_id: input.key_result_id,
+    };
+    let store = state.store.clone();
+    super::create(
+        &state,
+        &actor,
+        key,
+        "POST /work-items",
+        &body.digest,
+        |ctx| async move { store.create_work_item(&ctx, new).await },
+    )
+    .await
+}
+
+/// Shows a work item.
+#[utoipa::path(get, path = "/api/v1/work-items/{id}", tag = "work", params(("id" = Uuid, Path)),
+    responses((status = 200, body = WorkItem), (status = 404, body = Problem)))]
+pub async fn show<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<WorkItem>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(state.store.work_item(actor.org_id, id).await?))
+}
+
+/// Changes a work item or moves it to another state.
+#[utoipa::path(patch, path = "/api/v1/work-items/{id}", tag = "work", params(("id" = Uuid, Path)), request_body = UpdateWorkItem,
+    responses((status = 200, body = WorkItem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<UpdateWorkItem>,
+) -> Result<Json<WorkItem>, ApiError> {
+    let input = body.value;
+    let current = state.store.work_item(actor.org_id, id).await?;
+    actor.may(Action::UpdateWork {
+        team_id: current.team_id,
+        assignee_id: current.assignee_id,
+        created_by: current.created_by,
+    })?;
+    if input.team_id.is_some() || input.assignee_id.is_some() {
+        // Handing work to someone else, or into another team, needs the right
+        // to create it there.
+        actor.may(Action::CreateWork {
+            team_id: input.team_id.unwrap_or(current.team_id),
+            assignee_id: input.assignee_id.unwrap_or(current.assignee_id),
+        })?;
+    }
+    let patch = WorkItemPatch {
+        title: input.title,
+        description: input.description,
+        team_id: input.team_id,
+        assignee_id: input.assignee_id,
+        state: input.state,
+        kind: input.kind,
+        priority: input.priority,
+        due: input.due,
+        parent_id: input.parent_id,
+        key_result_id: input.key_result_id,
+    };
+    Ok(Json(
+        state
+            .store
+            .update_work_item(&ctx(&state, &actor), id, patch)
+            .await?,
+    ))
+}

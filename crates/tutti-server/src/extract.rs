@@ -1,0 +1,181 @@
+//! Request extractors that refuse bad input with a problem document naming
+//! the field: JSON bodies, query strings, path ids, the bearer token and the
+//! idempotency key.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use tutti_domain::access::Actor;
+use tutti_store::Store;
+use uuid::Uuid;
+
+use crate::{ApiError, AppState, auth};
+
+/// Turns a serde error at a path into a problem: syntax errors are malformed
+/// (400), a wrong, missing or unknown field is invalid (422) and named.
+fn problem_at<E: std::fmt::Display>(path: String, err: E, syntax: bool) -> ApiError {
+    let message = err.to_string();
+    // serde_path_to_error points at an unknown field itself, but at the parent
+    // of a missing one; serde names the field only in its message.
+    let path = Some(path).filter(|p| !p.is_empty() && p != "." && p != "?");
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next())
+        .map(|name| match &path {
+            Some(p) if p == name || p.ends_with(&format!(".{name}")) => p.clone(),
+            Some(p) => format!("{p}.{name}"),
+            None => name.to_owned(),
+        });
+    let field = named.or(path);
+    let detail = match message.split(" at line ").next() {
+        Some(short) => short.to_owned(),
+        None => message.clone(),
+    };
+    if syntax {
+        ApiError::Malformed { field, detail }
+    } else {
+        ApiError::Invalid(tutti_domain::Invalid::new(
+            field.unwrap_or_else(|| "body".into()),
+            detail,
+        ))
+    }
+}
+
+/// A JSON body, with unknown fields refused by the target type, and the
+/// SHA-256 of the raw bytes for idempotency checks.
+pub struct ApiJson<T> {
+    pub value: T,
+    pub digest: String,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::Malformed {
+                field: None,
+                detail: format!("cannot read the body: {e}"),
+            })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            use serde_json::error::Category;
+            let syntax = matches!(
+                e.inner().classify(),
+                Category::Syntax | Category::Eof | Category::Io
+            );
+            problem_at(e.path().to_string(), e.inner(), syntax)
+        })?;
+        de.end().map_err(|e| ApiError::Malformed {
+            field: None,
+            detail: format!("unexpected data after the JSON value ({e})"),
+        })?;
+        Ok(Self {
+            value,
+            digest: hex::encode(Sha256::digest(&bytes)),
+        })
+    }
+}
+
+/// Query parameters, refused with the parameter named.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| problem_at(e.path().to_string(), e.inner(), false))
+    }
+}
+
+/// A UUID from the last path segment; a malformed id is a 400 naming `id`.
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::Malformed {
+                    field: Some("id".into()),
+                    detail: e.body_text(),
+                })?;
+        raw.parse().map(IdPath).map_err(|_| ApiError::Malformed {
+            field: Some("id".into()),
+            detail: format!("`{raw}` is not a UUID"),
+        })
+    }
+}
+
+/// The member the bearer token belongs to.
+pub struct Auth(pub Actor);
+
+impl<S: Store> FromRequestParts<AppState<S>> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        let actor = state
+            .store
+            .actor_by_token(&auth::hash_token(token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Auth(actor))
+    }
+}
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| ApiError::Malformed {
+                field: Some("Idempotency-Key".into()),
+                detail: "must be 1 to 255 visible ASCII characters".into(),
+            })?;
+        Ok(Self(Some(key.to_owned())))
+    }
+}

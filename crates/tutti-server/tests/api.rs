@@ -1,0 +1,799 @@
+//! The REST API from the outside, through the real router over a real
+//! database (SQLite file and PostgreSQL): roles, bad input, isolation between
+//! orgs, idempotency, roll-ups, the audit log and the OpenAPI document.
+
+#![expect(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::validate::Email;
+use tutti_server::{AppState, Clock, auth};
+use tutti_store::postgres::PgStore;
+use tutti_store::sqlite::SqliteStore;
+use tutti_store::{Ctx, NewMember, Store, testing};
+
+struct FixedClock(DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+fn today() -> DateTime<Utc> {
+    "2026-11-16T08:00:00Z".parse().unwrap()
+}
+
+struct Api {
+    router: Router,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+    replayed: bool,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{path}"));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Body::from(body.unwrap_or("").to_owned()))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        if status.is_client_error() || status.is_server_error() {
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(content_type, "application/problem+json", "{method} {path}");
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{method} {path}: {body}"
+        );
+        Reply {
+            status,
+            body,
+            replayed,
+        }
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send("GET", path, Some(token), None, &[]).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send("POST", path, Some(token), Some(&body.to_string()), &[])
+            .await
+    }
+
+    async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send("PATCH", path, Some(token), Some(&body.to_string()), &[])
+            .await
+    }
+
+    /// Creates and expects 201, returning the body.
+    async fn created(&self, path: &str, token: &str, body: Value) -> Value {
+        let reply = self.post(path, token, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "POST {path}: {}",
+            reply.body
+        );
+        reply.body
+    }
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+/// An org with its owner's token, set up through the store the way `tutti init` does.
+async fn org<S: Store>(store: &S, name: &str, email: &str) -> (String, String) {
+    let owner = NewMember {
+        kind: MemberKind::Human,
+        name: "Owner".into(),
+        email: Some(Email::parse("email", email).unwrap()),
+        role: Role::Owner,
+        teams: vec![],
+        role_card: None,
+        provider: None,
+        model: None,
+    };
+    let (org, owner) = store.create_org(name, "EUR", owner, today()).await.unwrap();
+    let (token, hash) = auth::new_token().unwrap();
+    store
+        .create_token(
+            &Ctx::new(org.id, Some(owner.id), today()),
+            owner.id,
+            "test",
+            &hash,
+        )
+        .await
+        .unwrap();
+    (token, owner.id.to_string())
+}
+
+async fn suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let (owner, owner_id) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de").await;
+    let (stranger, _) = org(&store, "Andere GmbH", "boss@andere.de").await;
+    let mut state = AppState::new(store.clone());
+    state.clock = Arc::new(FixedClock(today()));
+    let api = Api {
+        router: tutti_server::router(state),
+    };
+
+    // --- Authentication.
+    assert_eq!(
+        api.send("GET", "/teams", None, None, &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.get("/teams", "tutti_nonsense").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let health = api.send("GET", "/health", None, None, &[]).await;
+    assert_eq!(
+        (health.status, health.body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+
+    // --- People: the owner builds the org.
+    let service = api
+        .created("/teams", &owner, json!({ "name": "Kundenservice" }))
+        .await;
+    let sales = api
+        .created("/teams", &owner, json!({ "name": "Vertrieb" }))
+        .await;
+    let lead = api
+        .created("/members", &owner, json!({ "name": "Aylin", "email": "aylin@lindner.de", "role": "lead", "teams": [id(&service)] }))
+        .await;
+    api.patch(
+        &format!("/teams/{}", id(&service)),
+        &owner,
+        json!({ "lead_id": id(&lead) }),
+    )
+    .await;
+    let member = api
+        .created(
+            "/members",
+            &owner,
+            json!({ "name": "Jonas", "email": "jonas@lindner.de", "teams": [id(&service)] }),
+        )
+        .await;
+    let colleague = api
+        .created(
+            "/members",
+            &owner,
+            json!({ "name": "Lea", "email": "lea@lindner.de", "teams": [id(&service)] }),
+        )
+        .await;
+    let viewer = api
+        .created(
+            "/members",
+            &owner,
+            json!({ "name": "Miriam", "email": "miriam@lindner.de", "role": "viewer" }),
+        )
+        .await;
+    let ai = api
+        .created("/members", &owner, json!({ "name": "Emil", "kind": "ai", "role_card": "Du bist Emil.", "teams": [id(&service)] }))
+        .await;
+    assert_eq!(ai["kind"], "ai");
+    let duplicate = api
+        .post(
+            "/members",
+            &owner,
+            json!({ "name": "J", "email": "JONAS@lindner.de" }),
+        )
+        .await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    let ai_admin = api
+        .post(
+            "/members",
+            &owner,
+            json!({ "name": "Boss-KI", "kind": "ai", "role": "admin" }),
+        )
+        .await;
+    assert_eq!(
+        (ai_admin.status, ai_admin.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("role"))
+    );
+
+    let token_of = |member: &Value| {
+        let path = format!("/members/{}/tokens", id(member));
+        let api = &api;
+        let owner = owner.clone();
+        async move {
+            let reply = api.created(&path, &owner, json!({ "label": "test" })).await;
+            assert!(reply.get("token_hash").is_none());
+            reply["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let lead_token = token_of(&lead).await;
+    let member_token = token_of(&member).await;
+    let viewer_token = token_of(&viewer).await;
+    assert_eq!(api.get("/me", &member_token).await.body["name"], "Jonas");
+
+    // --- Roles.
+    let lead_makes_member = api
+        .post(
+            "/members",
+            &lead_token,
+            json!({ "name": "X", "email": "x@lindner.de" }),
+        )
+        .await;
+    assert_eq!(lead_makes_member.status, StatusCode::FORBIDDEN);
+    let member_token_for_other = api
+        .post(
+            &format!("/members/{}/tokens", id(&lead)),
+            &member_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(member_token_for_other.status, StatusCode::FORBIDDEN);
+
+    let objective_body = |title: &str, team: &Value, parent: Option<&Value>| {
+        json!({
+            "title": title, "why": "Damit Kundinnen wiederkommen.", "team_id": id(team),
+            "period_start": "2026-10-01", "period_end": "2026-12-31", "parent_id": parent.map(id),
+        })
+    };
+    let in_foreign_team = api
+        .post(
+            "/objectives",
+            &lead_token,
+            objective_body("Fremd", &sales, None),
+        )
+        .await;
+    assert_eq!(in_foreign_team.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        api.post(
+            "/objectives",
+            &member_token,
+            objective_body("Nein", &service, None)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let top = api
+        .created(
+            "/objectives",
+            &owner,
+            objective_body("Kundenbindung stärken", &service, None),
+        )
+        .await;
+    let child = api
+        .created(
+            "/objectives",
+            &lead_token,
+            objective_body("Störungen schneller beheben", &service, Some(&top)),
+        )
+        .await;
+
+    // --- Key results and the roll-up.
+    let kr = |title: &str, baseline: f64, target: f64| json!({ "title": title, "baseline": baseline, "target": target, "unit": "%" });
+    let renewals = api
+        .created(
+            &format!("/objectives/{}/key-results", id(&top)),
+            &owner,
+            kr("Verlängerungen", 60.0, 80.0),
+        )
+        .await;
+    let response_time = api
+        .created(
+            &format!("/objectives/{}/key-results", id(&child)),
+            &lead_token,
+            kr("Reaktionszeit", 24.0, 8.0),
+        )
+        .await;
+    assert_eq!(
+        api.post(
+            &format!("/objectives/{}/key-results", id(&child)),
+            &member_token,
+            kr("x", 0.0, 1.0)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let check_in = api
+        .created(
+            &format!("/key-results/{}/check-ins", id(&response_time)),
+            &member_token,
+            json!({ "value": 12.0, "confidence": 8, "note": "läuft" }),
+        )
+        .await;
+    assert_eq!(check_in["value"], 12.0);
+    assert_eq!(
+        api.post(
+            &format!("/key-results/{}/check-ins", id(&renewals)),
+            &viewer_token,
+            json!({ "value": 70, "confidence": 5 })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    api.created(
+        &format!("/key-results/{}/check-ins", id(&renewals)),
+        &owner,
+        json!({ "value": 65.0, "confidence": 6 }),
+    )
+    .await;
+
+    // Child: (24 - 12) / (24 - 8) = 0.75. Top: mean(renewals 0.25, child 0.75) = 0.5.
+    let detail = api
+        .get(&format!("/objectives/{}", id(&top)), &viewer_token)
+        .await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(
+        (detail.body["progress"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+        "{}",
+        detail.body
+    );
+    assert!((detail.body["children"][0]["progress"].as_f64().unwrap() - 0.75).abs() < 1e-9);
+    assert_eq!(detail.body["key_results"].as_array().unwrap().len(), 1);
+    // Mid-November of Q4 is ~51 % through; 50 % progress is on track.
+    assert_eq!(detail.body["health"]["at_risk"], false, "{}", detail.body);
+    let tree = api.get("/objectives?tree=true", &viewer_token).await.body;
+    assert_eq!(tree["roots"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        tree["roots"][0]["children"][0]["title"],
+        "Störungen schneller beheben"
+    );
+    let history = api
+        .get(
+            &format!("/key-results/{}/check-ins", id(&response_time)),
+            &viewer_token,
+        )
+        .await
+        .body;
+    assert_eq!(history["items"].as_array().unwrap().len(), 1);
+
+    // --- Work.
+    let mine = api
+        .created("/work-items", &member_token, json!({ "title": "Kunden anrufen", "assignee_id": id(&member), "team_id": id(&service), "key_result_id": id(&renewals) }))
+        .await;
+    assert_eq!(mine["state"], "backlog");
+    let for_colleague = api
+        .post(
+            "/work-items",
+            &member_token,
+            json!({ "title": "Für Lea", "assignee_id": id(&colleague) }),
+        )
+        .await;
+    assert_eq!(for_colleague.status, StatusCode::FORBIDDEN);
+    let leads_work = api
+        .created(
+            "/work-items",
+            &lead_token,
+            json!({ "title": "Für Lea", "assignee_id": id(&colleague), "team_id": id(&service) }),
+        )
+        .await;
+    assert_eq!(
+        api.patch(
+            &format!("/work-items/{}", id(&leads_work)),
+            &member_token,
+            json!({ "state": "ready" })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api.post("/work-items", &viewer_token, json!({ "title": "Nein" }))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let handed_off = api
+        .patch(
+            &format!("/work-items/{}", id(&mine)),
+            &member_token,
+            json!({ "assignee_id": id(&colleague) }),
+        )
+        .await;
+    assert_eq!(handed_off.status, StatusCode::FORBIDDEN);
+    let skip = api
+        .patch(
+            &format!("/work-items/{}", id(&mine)),
+            &member_token,
+            json!({ "state": "done" }),
+        )
+        .await;
+    assert_eq!(
+        (skip.status, skip.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("state"))
+    );
+    let ready = api
+        .patch(
+            &format!("/work-items/{}", id(&mine)),
+            &member_token,
+            json!({ "state": "ready" }),
+        )
+        .await;
+    assert_eq!(
+        (ready.status, ready.body["state"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+    let cleared = api
+        .patch(
+            &format!("/work-items/{}", id(&mine)),
+            &member_token,
+            json!({ "due": "2026-12-01" }),
+        )
+        .await;
+    assert_eq!(cleared.body["due"], "2026-12-01");
+    let cleared = api
+        .patch(
+            &format!("/work-items/{}", id(&mine)),
+            &member_token,
+            json!({ "due": null }),
+        )
+        .await;
+    assert_eq!(cleared.body["due"], Value::Null);
+
+    let aligned = api
+        .get(
+            &format!("/work-items?key_result={}", id(&renewals)),
+            &viewer_token,
+        )
+        .await
+        .body;
+    assert_eq!(
+        aligned["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id)
+            .collect::<Vec<_>>(),
+        vec![id(&mine)]
+    );
+    let unaligned = api
+        .get("/work-items?unaligned=true", &viewer_token)
+        .await
+        .body;
+    assert_eq!(
+        unaligned["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id)
+            .collect::<Vec<_>>(),
+        vec![id(&leads_work)]
+    );
+    let by_state = api.get("/work-items?state=ready", &viewer_token).await.body;
+    assert_eq!(by_state["items"].as_array().unwrap().len(), 1);
+    let first_page = api.get("/work-items?limit=1", &viewer_token).await.body;
+    let cursor = first_page["next_cursor"].as_str().unwrap();
+    let second_page = api
+        .get(
+            &format!("/work-items?limit=1&cursor={cursor}"),
+            &viewer_token,
+        )
+        .await
+        .body;
+    assert_ne!(id(&first_page["items"][0]), id(&second_page["items"][0]));
+    assert_eq!(second_page["next_cursor"], Value::Null);
+
+    // --- Bad input: a clear 4xx that names the field, nothing written.
+    let before = api.get("/work-items?limit=500", &owner).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let cases: Vec<(&str, &str, StatusCode, Option<&str>)> = vec![
+        (
+            "/work-items",
+            r#"{"title": "x""#,
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x"} trailing"#,
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "/work-items",
+            r#"{"title": 5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("title"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x", "colour": "red"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("colour"),
+        ),
+        (
+            "/work-items",
+            r#"{"description": "no title"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("title"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "   "}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("title"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x", "state": "done"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("state"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x", "state": "flying"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("state"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x", "key_result_id": "01a1fe4e-2682-74e3-8be2-c57f826ed049"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("key_result_id"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x", "due": "2026-13-01"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("due"),
+        ),
+        (
+            "/work-items",
+            r#"{"title": "x", "assignee_id": "not-a-uuid"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("assignee_id"),
+        ),
+        (
+            "/objectives",
+            r#"{"title": "x", "period_start": "2026-12-01", "period_end": "2026-01-01"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("period_end"),
+        ),
+    ];
+    for (path, body, status, field) in cases {
+        let reply = api.send("POST", path, Some(&owner), Some(body), &[]).await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.body);
+        assert_eq!(
+            reply.body["field"].as_str(),
+            field,
+            "{body}: {}",
+            reply.body
+        );
+        assert!(!reply.body["detail"].as_str().unwrap().is_empty());
+    }
+    let confidence = api
+        .post(
+            &format!("/key-results/{}/check-ins", id(&renewals)),
+            &owner,
+            json!({ "value": 1, "confidence": 11 }),
+        )
+        .await;
+    assert_eq!(
+        (confidence.status, confidence.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("confidence"))
+    );
+    let no_json = api
+        .send("POST", "/work-items", Some(&owner), None, &[])
+        .await;
+    assert_eq!(no_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let bad_id = api.get("/work-items/42", &owner).await;
+    assert_eq!(
+        (bad_id.status, bad_id.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("id"))
+    );
+    let bad_filter = api.get("/work-items?state=flying", &owner).await;
+    assert_eq!(
+        (bad_filter.status, bad_filter.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("state"))
+    );
+    let bad_limit = api.get("/work-items?limit=0", &owner).await;
+    assert_eq!(
+        (bad_limit.status, bad_limit.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    let bad_cursor = api.get("/work-items?cursor=abc", &owner).await;
+    assert_eq!(
+        (bad_cursor.status, bad_cursor.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("cursor"))
+    );
+    let unknown_param = api.get("/work-items?colour=red", &owner).await;
+    assert_eq!(
+        (unknown_param.status, unknown_param.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("colour"))
+    );
+    let after = api.get("/work-items?limit=500", &owner).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "refused requests must write nothing");
+
+    // --- Another org sees nothing of this one: foreign ids are 404.
+    for path in [
+        format!("/objectives/{}", id(&top)),
+        format!("/work-items/{}", id(&mine)),
+        format!("/members/{}", id(&member)),
+        format!("/key-results/{}", id(&renewals)),
+    ] {
+        assert_eq!(
+            api.get(&path, &stranger).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        api.patch(
+            &format!("/work-items/{}", id(&mine)),
+            &stranger,
+            json!({ "title": "meins" })
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let foreign_kr = api
+        .post(
+            "/work-items",
+            &stranger,
+            json!({ "title": "x", "key_result_id": id(&renewals) }),
+        )
+        .await;
+    assert_eq!(
+        (foreign_kr.status, foreign_kr.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("key_result_id"))
+    );
+    assert!(
+        api.get("/work-items", &stranger).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // --- Idempotency-Key: a retry gets the first answer; reuse for another request is refused.
+    let headers = [("idempotency-key", "retry-1")];
+    let body = json!({ "title": "Einmal anlegen" }).to_string();
+    let first = api
+        .send("POST", "/work-items", Some(&owner), Some(&body), &headers)
+        .await;
+    let again = api
+        .send("POST", "/work-items", Some(&owner), Some(&body), &headers)
+        .await;
+    assert_eq!(
+        (first.status, again.status),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
+    assert_eq!(first.body, again.body);
+    assert!(!first.replayed && again.replayed);
+    let other = api
+        .send(
+            "POST",
+            "/work-items",
+            Some(&owner),
+            Some(r#"{"title": "Anders"}"#),
+            &headers,
+        )
+        .await;
+    assert_eq!(
+        (other.status, other.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("Idempotency-Key"))
+    );
+    let copies = api.get("/work-items?limit=500", &owner).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["title"] == "Einmal anlegen")
+        .count();
+    assert_eq!(copies, 1);
+
+    // --- The audit log is for admins; it holds every change and verifies; it never holds a token.
+    assert_eq!(
+        api.get("/events", &member_token).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let events = api.get("/events?limit=500", &owner).await.body;
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "org.created",
+        "team.created",
+        "member.created",
+        "token.created",
+        "objective.created",
+        "key_result.created",
+        "check_in.created",
+        "work_item.created",
+        "work_item.updated",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    assert!(!events.to_string().contains(&member_token));
+    assert!(
+        !events
+            .to_string()
+            .contains(&auth::hash_token(&member_token))
+    );
+    let verified = api.get("/events/verify", &owner).await.body;
+    assert_eq!(verified["intact"], true, "{verified}");
+    let members = api.get("/members", &owner).await.body.to_string();
+    assert!(!members.contains("tutti_") && members.contains(&owner_id));
+
+    // --- The OpenAPI document is generated and complete.
+    let doc = api.send("GET", "/openapi.json", None, None, &[]).await.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/objectives/{id}",
+        "/api/v1/work-items",
+        "/api/v1/key-results/{id}/check-ins",
+        "/api/v1/events",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+}
+
+#[tokio::test]
+async fn api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(
+        SqliteStore::connect(&testing::sqlite_url(dir.path()))
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn api_on_postgres() {
+    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
+        suite(PgStore::connect(&url).await.unwrap()).await;
+    }
+}
