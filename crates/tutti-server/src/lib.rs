@@ -66,6 +66,13 @@ pub async fn serve<S: Store>(
     listener: tokio::net::TcpListener,
     state: AppState<S>,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Small JSON answers should leave at once, not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -342,30 +342,43 @@ async fn forest(conn: &mut Conn, org_id: Uuid, roots: &[Uuid]) -> Result<Objecti
     if roots.is_empty() {
         return Ok(ObjectiveForest::default());
     }
-    let subtree = |query: &mut QueryBuilder<'_, Db>| {
-        query.push("WITH RECURSIVE sub(id) AS (SELECT id FROM objectives WHERE org_id = ");
-        query.push_bind(org_id);
-        query.push(" AND id IN (");
-        let mut list = query.separated(", ");
-        for id in roots {
-            list.push_bind(*id);
-        }
-        query.push(") UNION SELECT o.id FROM objectives o JOIN sub ON o.parent_id = sub.id) ");
-    };
-    let mut query = QueryBuilder::<Db>::new("");
-    subtree(&mut query);
-    query.push(format!("SELECT {OBJECTIVE_COLUMNS} FROM objectives WHERE id IN (SELECT id FROM sub) ORDER BY id"));
-    let objectives: Vec<ObjectiveRow> = query.build_query_as().fetch_all(&mut *conn).await?;
-    let mut query = QueryBuilder::<Db>::new("");
-    subtree(&mut query);
-    query.push(format!(
-        "SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE objective_id IN (SELECT id FROM sub) ORDER BY id"
+    // The recursion carries whole rows, so each step is an index lookup on
+    // `parent_id` and no planner has to guess the size of an id set.
+    let columns = OBJECTIVE_COLUMNS;
+    let prefixed: String = columns.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+    let mut query = QueryBuilder::<Db>::new(format!(
+        "WITH RECURSIVE sub({columns}) AS (SELECT {columns} FROM objectives WHERE org_id = "
     ));
-    let key_results: Vec<KeyResultRow> = query.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(ObjectiveForest {
-        objectives: objectives.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-        key_results: key_results.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-    })
+    query.push_bind(org_id);
+    query.push(" AND id IN (");
+    let mut list = query.separated(", ");
+    for id in roots {
+        list.push_bind(*id);
+    }
+    query.push(format!(
+        ") UNION SELECT {prefixed} FROM objectives o JOIN sub ON o.parent_id = sub.id) SELECT {columns} FROM sub ORDER BY id"
+    ));
+    let objectives: Vec<Objective> = query
+        .build_query_as::<ObjectiveRow>()
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect::<Result<_>>()?;
+    let mut key_results = Vec::new();
+    for chunk in objectives.chunks(IMPORT_PARAMS_PER_STATEMENT / 2) {
+        let mut query = QueryBuilder::<Db>::new(format!("SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE objective_id IN ("));
+        let mut list = query.separated(", ");
+        for objective in chunk {
+            list.push_bind(objective.id);
+        }
+        query.push(") ORDER BY id");
+        let rows: Vec<KeyResultRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+        for row in rows {
+            key_results.push(row.try_into()?);
+        }
+    }
+    Ok(ObjectiveForest { objectives, key_results })
 }
 
 impl This {
@@ -472,20 +485,22 @@ impl crate::Store for This {
         .fetch_optional(&mut *conn)
         .await?;
         let Some((member_id, org_id, kind, role)) = found else { return Ok(None) };
-        let teams: Vec<Uuid> = sqlx::query_scalar("SELECT team_id FROM team_members WHERE member_id = $1")
-            .bind(member_id)
-            .fetch_all(&mut *conn)
-            .await?;
-        let led_teams: Vec<Uuid> = sqlx::query_scalar(
+        // The member's teams (led = false) and the teams they lead, with every
+        // team below those (led = true), in one round trip.
+        let rows: Vec<(Uuid, bool)> = sqlx::query_as(
             "WITH RECURSIVE led(id) AS ( \
                  SELECT id FROM teams WHERE org_id = $1 AND lead_id = $2 \
                  UNION SELECT t.id FROM teams t JOIN led ON t.parent_id = led.id) \
-             SELECT id FROM led",
+             SELECT team_id, FALSE FROM team_members WHERE member_id = $2 \
+             UNION ALL SELECT id, TRUE FROM led",
         )
         .bind(org_id)
         .bind(member_id)
         .fetch_all(&mut *conn)
         .await?;
+        let (led, member_of): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, led)| *led);
+        let teams = member_of.into_iter().map(|(id, _)| id).collect();
+        let led_teams = led.into_iter().map(|(id, _)| id).collect();
         Ok(Some(Actor {
             org_id,
             member_id,
@@ -1098,6 +1113,8 @@ impl crate::Store for This {
         )
         .await?;
         tx.commit().await?;
+        // Fresh statistics, so the planner knows the new row counts at once.
+        sqlx::query("ANALYZE").execute(&self.writer).await?;
         Ok(())
     }
 }

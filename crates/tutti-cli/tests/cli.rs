@@ -1,0 +1,382 @@
+//! The `tutti` binary from the outside: `init` prints a working token, `serve`
+//! answers the client commands, `audit verify` finds rows altered or deleted
+//! behind its back with the `sqlite3` tool, and bad input ends in one clear
+//! line and a non-zero exit.
+
+#![expect(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn tutti(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
+    command
+        .args(args)
+        .env_remove("TUTTI_DATABASE_URL")
+        .env_remove("TUTTI_TOKEN")
+        .env_remove("TUTTI_SERVER");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn init(url: &str) -> String {
+    let output = tutti(
+        &[
+            "init",
+            "--org",
+            "Lindner Gebäudetechnik",
+            "--owner",
+            "katrin@lindner.de",
+            "--database-url",
+            url,
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output).lines().last().unwrap().to_owned()
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("tutti.db").display())
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(url: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    Server(child, format!("http://{address}"))
+}
+
+#[test]
+fn init_prints_a_token_that_the_client_commands_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let token = init(&url);
+    assert!(token.starts_with("tutti_"), "{token}");
+    let server = serve(&url);
+    let env = [
+        ("TUTTI_SERVER", server.1.as_str()),
+        ("TUTTI_TOKEN", token.as_str()),
+    ];
+    let json = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let output = tutti(&all, &env);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_str::<Value>(&stdout(&output)).unwrap()
+    };
+
+    let team = json(&["team", "add", "--name", "Kundenservice"]);
+    let team_id = team["id"].as_str().unwrap();
+    let objective = json(&[
+        "objective",
+        "add",
+        "--title",
+        "Kundenbindung stärken",
+        "--why",
+        "Damit sie wiederkommen.",
+        "--start",
+        "2026-10-01",
+        "--end",
+        "2026-12-31",
+        "--team",
+        team_id,
+    ]);
+    let objective_id = objective["id"].as_str().unwrap();
+    let kr = json(&[
+        "kr",
+        "add",
+        "--objective",
+        objective_id,
+        "--title",
+        "Reaktionszeit",
+        "--baseline",
+        "24",
+        "--target",
+        "8",
+        "--unit",
+        "h",
+    ]);
+    let kr_id = kr["id"].as_str().unwrap();
+    json(&[
+        "checkin",
+        "add",
+        "--kr",
+        kr_id,
+        "--value",
+        "16",
+        "--confidence",
+        "7",
+        "--note",
+        "halbe Strecke",
+    ]);
+    let work = json(&[
+        "work",
+        "add",
+        "--title",
+        "Notdienstplan aufstellen",
+        "--kr",
+        kr_id,
+        "--team",
+        team_id,
+    ]);
+    let work_id = work["id"].as_str().unwrap();
+    json(&[
+        "work",
+        "add",
+        "--title",
+        "Werkstatt aufräumen",
+        "--kind",
+        "unplanned",
+    ]);
+    let moved = json(&["work", "move", work_id, "ready"]);
+    assert_eq!(moved["state"], "ready");
+
+    let detail = json(&["objective", "show", objective_id]);
+    assert!(
+        (detail["progress"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+        "{detail}"
+    );
+    let aligned = json(&["work", "list", "--kr", kr_id]);
+    assert_eq!(aligned["items"].as_array().unwrap().len(), 1);
+    let unaligned = json(&["work", "list", "--unaligned"]);
+    assert_eq!(unaligned["items"][0]["title"], "Werkstatt aufräumen");
+
+    // The table output is for people: it shows the titles and the progress.
+    let table = tutti(&["objective", "tree"], &env);
+    assert!(
+        stdout(&table).contains("50 %  Kundenbindung stärken"),
+        "{}",
+        stdout(&table)
+    );
+    let listed = tutti(&["work", "list"], &env);
+    assert!(stdout(&listed).contains("Notdienstplan aufstellen"));
+
+    // A refused request is one clear line and a non-zero exit.
+    let illegal = tutti(&["work", "move", work_id, "done"], &env);
+    assert!(!illegal.status.success());
+    assert_eq!(
+        stderr(&illegal).trim().lines().count(),
+        1,
+        "{}",
+        stderr(&illegal)
+    );
+    assert!(
+        stderr(&illegal).contains("422 (state)"),
+        "{}",
+        stderr(&illegal)
+    );
+
+    // A token for another member, made with the CLI, works too.
+    let viewer = json(&[
+        "member",
+        "add",
+        "--name",
+        "Miriam",
+        "--email",
+        "miriam@lindner.de",
+        "--role",
+        "viewer",
+    ]);
+    assert_eq!(viewer["role"], "viewer");
+    let minted = tutti(
+        &[
+            "token",
+            "create",
+            "--member",
+            "miriam@lindner.de",
+            "--database-url",
+            &url,
+        ],
+        &[],
+    );
+    assert!(minted.status.success(), "{}", stderr(&minted));
+    let viewer_token = stdout(&minted).trim().to_owned();
+    let as_viewer = tutti(
+        &["work", "add", "--title", "Nein"],
+        &[("TUTTI_SERVER", &server.1), ("TUTTI_TOKEN", &viewer_token)],
+    );
+    assert!(stderr(&as_viewer).contains("403"), "{}", stderr(&as_viewer));
+
+    let verified = tutti(&["audit", "verify", "--database-url", &url], &[]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
+}
+
+fn sqlite3(db: &Path, sql: &str) {
+    let output = Command::new("sqlite3").arg(db).arg(sql).output().unwrap();
+    assert!(output.status.success(), "sqlite3: {}", stderr(&output));
+}
+
+/// Each way of tampering with a stored event, and the event it must name.
+#[test]
+fn audit_verify_names_the_event_altered_or_deleted_with_sqlite3() {
+    let tampering = [
+        (
+            "UPDATE events SET payload = replace(payload, 'Lindner', 'Lindner & Co') WHERE seq = 1",
+            "event 1",
+        ),
+        (
+            "UPDATE events SET action = 'member.deleted' WHERE seq = 2",
+            "event 2",
+        ),
+        (
+            "UPDATE events SET at = '2020-01-01 00:00:00+00:00' WHERE seq = 2",
+            "event 2",
+        ),
+        (
+            "UPDATE events SET hash = 'ab' || substr(hash, 3) WHERE seq = 1",
+            "event 1",
+        ),
+        ("DELETE FROM events WHERE seq = 2", "event 2"),
+        ("DELETE FROM events WHERE seq = 3", "event 3"),
+        ("DELETE FROM events WHERE seq = 1", "event 1"),
+    ];
+    for (sql, named) in tampering {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(dir.path());
+        init(&url);
+        let clean = tutti(&["audit", "verify", "--database-url", &url], &[]);
+        assert!(clean.status.success(), "{}", stdout(&clean));
+        assert!(
+            stdout(&clean).contains("3 events verified"),
+            "{}",
+            stdout(&clean)
+        );
+        sqlite3(&dir.path().join("tutti.db"), sql);
+        let broken = tutti(&["audit", "verify", "--database-url", &url], &[]);
+        assert!(!broken.status.success(), "{sql}: verify passed");
+        assert!(
+            stdout(&broken).contains(named),
+            "{sql}: {}",
+            stdout(&broken)
+        );
+    }
+}
+
+#[test]
+fn bad_command_line_input_is_one_clear_line_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "init",
+                "--org",
+                "X",
+                "--owner",
+                "not-an-email",
+                "--database-url",
+                &url,
+            ],
+            "--owner",
+        ),
+        (
+            vec![
+                "init",
+                "--org",
+                "X",
+                "--owner",
+                "a@b.de",
+                "--currency",
+                "euro",
+                "--database-url",
+                &url,
+            ],
+            "currency",
+        ),
+        (
+            vec!["migrate", "--database-url", "mysql://localhost/x"],
+            "--database-url",
+        ),
+        (
+            vec![
+                "token",
+                "create",
+                "--member",
+                "nobody@b.de",
+                "--database-url",
+                &url,
+            ],
+            "no org",
+        ),
+        (
+            vec!["work", "list", "--server", "http://127.0.0.1:9"],
+            "no token",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = tutti(&args, &[]);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let err = stderr(&output);
+        assert!(
+            err.trim().lines().count() == 1 && err.contains(expected),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn init_and_audit_verify_on_postgres() {
+    let Some(url) = tutti_store::testing::fresh_postgres_url().await.unwrap() else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || {
+        let token = init(&url);
+        assert!(token.starts_with("tutti_"));
+        let server = serve(&url);
+        let env = [
+            ("TUTTI_SERVER", server.1.as_str()),
+            ("TUTTI_TOKEN", token.as_str()),
+        ];
+        let added = tutti(
+            &["work", "add", "--title", "Auf PostgreSQL", "--json"],
+            &env,
+        );
+        assert!(added.status.success(), "{}", stderr(&added));
+        let verified = tutti(&["audit", "verify", "--database-url", &url], &[]);
+        assert!(
+            verified.status.success() && stdout(&verified).contains("4 events verified"),
+            "{}",
+            stdout(&verified)
+        );
+    })
+    .await
+    .unwrap();
+}
