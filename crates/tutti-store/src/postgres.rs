@@ -13,7 +13,6 @@ type Db = Postgres;
 type This = PgStore;
 
 const BACKEND: &str = "postgres";
-const BEGIN_WRITE: &str = "BEGIN";
 /// `NO KEY` because rows referenced by a foreign key are share-locked by
 /// inserts elsewhere, and we never change key columns.
 const FOR_UPDATE: &str = " FOR NO KEY UPDATE";
@@ -37,6 +36,29 @@ impl PgStore {
             reader: pool.clone(),
             writer: pool,
         })
+    }
+}
+
+type Tx = sqlx::Transaction<'static, Postgres>;
+
+impl PgStore {
+    async fn begin(&self) -> crate::Result<Tx> {
+        Ok(self.writer.begin().await?)
+    }
+
+    async fn read(&self) -> crate::Result<sqlx::pool::PoolConnection<Postgres>> {
+        Ok(self.reader.acquire().await?)
+    }
+
+    async fn run_migrations(&self) -> crate::Result<()> {
+        // sqlx takes an advisory lock, so several nodes may start at once.
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn analyze(&self) -> crate::Result<()> {
+        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        Ok(())
     }
 }
 

@@ -1,10 +1,12 @@
 // The store implementation shared by both backends.
 //
 // This file is `include!`d into `sqlite.rs` and `postgres.rs`, each of which
-// defines `Db` (the sqlx database), `This` (its store type with `reader` and
-// `writer` pools), `BEGIN_WRITE` (how a write transaction starts) and
-// `FOR_UPDATE` (how a read inside it locks the row). Queries use `$n`
-// placeholders, which both backends accept.
+// defines `Db` (the sqlx database), `This` (its store type), `Tx` (its write
+// transaction, which derefs to a connection and has `commit`), `FOR_UPDATE`
+// (how a read inside a transaction locks the row), and on `This` the methods
+// `begin()` (a write transaction), `read()` (a connection for reading),
+// `run_migrations()` and `analyze()`. Queries use `$n` placeholders, which
+// both backends accept.
 
 use std::collections::HashMap;
 
@@ -29,7 +31,6 @@ use crate::{
     StoreError, StoredResponse, TeamPatch, TokenInfo, WorkFilter, WorkItemPatch,
 };
 
-type Tx = sqlx::Transaction<'static, Db>;
 type Conn = <Db as sqlx::Database>::Connection;
 
 /// How many rows an import writes per statement: below every backend's limit
@@ -381,20 +382,9 @@ async fn forest(conn: &mut Conn, org_id: Uuid, roots: &[Uuid]) -> Result<Objecti
     Ok(ObjectiveForest { objectives, key_results })
 }
 
-impl This {
-    async fn begin(&self) -> Result<Tx> {
-        Ok(self.writer.begin_with(BEGIN_WRITE).await?)
-    }
-
-    async fn read(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
-        Ok(self.reader.acquire().await?)
-    }
-}
-
 impl crate::Store for This {
     async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.writer).await?;
-        Ok(())
+        self.run_migrations().await
     }
 
     fn backend(&self) -> &'static str {
@@ -476,31 +466,36 @@ impl crate::Store for This {
     }
 
     async fn actor_by_token(&self, token_hash: &str) -> Result<Option<Actor>> {
-        let mut conn = self.read().await?;
-        let found: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
-            "SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
-             WHERE t.token_hash = $1",
+        // One round trip: the member, then one row per team they belong to
+        // (led = false) and per team they lead, with every team below those
+        // (led = true).
+        let rows: Vec<(Uuid, Uuid, String, String, Option<Uuid>, bool)> = sqlx::query_as(
+            "WITH RECURSIVE me(id, org_id, kind, role) AS ( \
+                 SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
+                 WHERE t.token_hash = $1), \
+             led(id) AS ( \
+                 SELECT t.id FROM teams t JOIN me ON t.org_id = me.org_id AND t.lead_id = me.id \
+                 UNION SELECT t.id FROM teams t JOIN led ON t.parent_id = led.id) \
+             SELECT me.id, me.org_id, me.kind, me.role, NULL, FALSE FROM me \
+             UNION ALL SELECT me.id, me.org_id, me.kind, me.role, tm.team_id, FALSE \
+                 FROM me JOIN team_members tm ON tm.member_id = me.id \
+             UNION ALL SELECT me.id, me.org_id, me.kind, me.role, led.id, TRUE FROM me CROSS JOIN led",
         )
         .bind(token_hash)
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *self.read().await?)
         .await?;
-        let Some((member_id, org_id, kind, role)) = found else { return Ok(None) };
-        // The member's teams (led = false) and the teams they lead, with every
-        // team below those (led = true), in one round trip.
-        let rows: Vec<(Uuid, bool)> = sqlx::query_as(
-            "WITH RECURSIVE led(id) AS ( \
-                 SELECT id FROM teams WHERE org_id = $1 AND lead_id = $2 \
-                 UNION SELECT t.id FROM teams t JOIN led ON t.parent_id = led.id) \
-             SELECT team_id, FALSE FROM team_members WHERE member_id = $2 \
-             UNION ALL SELECT id, TRUE FROM led",
-        )
-        .bind(org_id)
-        .bind(member_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let (led, member_of): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, led)| *led);
-        let teams = member_of.into_iter().map(|(id, _)| id).collect();
-        let led_teams = led.into_iter().map(|(id, _)| id).collect();
+        let Some((member_id, org_id, kind, role, _, _)) = rows.first().cloned() else {
+            return Ok(None);
+        };
+        let mut teams = Vec::new();
+        let mut led_teams = Vec::new();
+        for (_, _, _, _, team, led) in rows {
+            match (team, led) {
+                (Some(team), true) => led_teams.push(team),
+                (Some(team), false) => teams.push(team),
+                (None, _) => {}
+            }
+        }
         Ok(Some(Actor {
             org_id,
             member_id,
@@ -834,7 +829,20 @@ impl crate::Store for This {
             .actor_id
             .ok_or_else(|| StoreError::invalid("author_id", "a check-in needs an author"))?;
         let mut tx = self.begin().await?;
-        let mut key_result = load_key_result(&mut tx, ctx.org_id, key_result_id, true).await?;
+        // Moving the key result first also proves it exists in this org.
+        let key_result: KeyResult = sqlx::query_as::<_, KeyResultRow>(&format!(
+            "UPDATE key_results SET current = $1, confidence = $2, updated_at = $3 WHERE id = $4 AND org_id = $5 \
+             RETURNING {KEY_RESULT_COLUMNS}"
+        ))
+        .bind(new.value)
+        .bind(i64::from(new.confidence))
+        .bind(ctx.now)
+        .bind(key_result_id)
+        .bind(ctx.org_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::not_found("key result"))?
+        .try_into()?;
         let check_in = CheckIn {
             id: Uuid::now_v7(),
             key_result_id,
@@ -858,30 +866,30 @@ impl crate::Store for This {
         .bind(ctx.now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE key_results SET current = $1, confidence = $2, updated_at = $3 WHERE id = $4 AND org_id = $5")
-            .bind(check_in.value)
-            .bind(i64::from(check_in.confidence))
-            .bind(ctx.now)
-            .bind(key_result_id)
-            .bind(ctx.org_id)
-            .execute(&mut *tx)
-            .await?;
-        let previous = key_result.current;
-        key_result.current = check_in.value;
-        key_result.confidence = check_in.confidence;
-        key_result.progress =
-            tutti_domain::strategy::key_result_progress(key_result.baseline, key_result.target, key_result.current);
         record(
             &mut tx,
             ctx,
             "check_in.created",
             "key_result",
             Some(key_result_id),
-            json!({ "check_in": check_in, "previous_value": previous, "progress": key_result.progress }),
+            json!({ "check_in": check_in, "progress": key_result.progress }),
         )
         .await?;
         finish(tx, ctx, 201, &check_in).await?;
         Ok(check_in)
+    }
+
+    async fn key_result_scope(&self, org_id: Uuid, id: Uuid) -> Result<(Uuid, Option<Uuid>, Option<Uuid>)> {
+        let scope: (Uuid, Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+            "SELECT o.id, o.team_id, o.owner_id FROM key_results k JOIN objectives o ON o.id = k.objective_id \
+             WHERE k.id = $1 AND k.org_id = $2",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?
+        .ok_or(StoreError::not_found("key result"))?;
+        Ok(scope)
     }
 
     async fn check_ins(&self, org_id: Uuid, key_result_id: Uuid, page: PageRequest) -> Result<Page<CheckIn>> {
@@ -1114,7 +1122,7 @@ impl crate::Store for This {
         .await?;
         tx.commit().await?;
         // Fresh statistics, so the planner knows the new row counts at once.
-        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        self.analyze().await?;
         Ok(())
     }
 }

@@ -516,10 +516,8 @@ pub async fn create_check_in<S: Store>(
     body: ApiJson<CreateCheckIn>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    let key_result = state.store.key_result(actor.org_id, id).await?;
-    actor.may(Action::CheckIn(
-        objective_scope(&state, &actor, key_result.objective_id).await?,
-    ))?;
+    let (_, team_id, owner_id) = state.store.key_result_scope(actor.org_id, id).await?;
+    actor.may(Action::CheckIn(Scope { team_id, owner_id }))?;
     let new = NewCheckIn {
         value: finite("value", input.value)?,
         confidence: parse_confidence(input.confidence)?,
