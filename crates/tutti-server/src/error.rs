@@ -24,6 +24,10 @@ pub enum ApiError {
     Invalid(#[from] Invalid),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    #[error("the request body is larger than the server accepts")]
+    TooLarge,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
     #[error("missing or unknown bearer token")]
     Unauthorized,
     #[error("{0}")]
@@ -84,6 +88,18 @@ impl ApiError {
                 "invalid-field",
                 "Invalid field",
                 Some(invalid.field.clone()),
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                None,
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                None,
             ),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -58,6 +58,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .nest("/api/v1", api::routes::<S>())
         .fallback(|| async { ApiError::NotFound("resource") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
 

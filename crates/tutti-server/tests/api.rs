@@ -616,6 +616,37 @@ async fn suite<S: Store>(store: S) {
         (confidence.status, confidence.body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("confidence"))
     );
+    let huge = format!(
+        r#"{{"title": "x", "description": "{}"}}"#,
+        "a".repeat(3 * 1024 * 1024)
+    );
+    assert_eq!(
+        api.send("POST", "/work-items", Some(&owner), Some(&huge), &[])
+            .await
+            .status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let long = format!(
+        r#"{{"title": "x", "description": "{}"}}"#,
+        "a".repeat(20_001)
+    );
+    let too_long = api
+        .send("POST", "/work-items", Some(&owner), Some(&long), &[])
+        .await;
+    assert_eq!(
+        (too_long.status, too_long.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("description"))
+    );
+    assert_eq!(
+        api.send("DELETE", "/work-items", Some(&owner), None, &[])
+            .await
+            .status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        api.get("/nowhere", &owner).await.status,
+        StatusCode::NOT_FOUND
+    );
     let no_json = api
         .send("POST", "/work-items", Some(&owner), None, &[])
         .await;
