@@ -381,3 +381,162 @@ pub async fn api(args: ApiBench) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// One request's timings.
+struct Timed {
+    prompt_tokens: u64,
+    generated: u64,
+    first_token: Duration,
+    last_token: Duration,
+}
+
+async fn timed(
+    model: &tutti_llm::EmbeddedModel,
+    request: tutti_llm::ChatRequest,
+    started: Instant,
+) -> anyhow::Result<Timed> {
+    let mut completion = model.chat(request);
+    let mut first = None;
+    let mut last = Duration::ZERO;
+    while let Some(chunk) = completion.next().await {
+        match chunk? {
+            tutti_llm::Chunk::Text(_) => {
+                last = started.elapsed();
+                first.get_or_insert(last);
+            }
+            tutti_llm::Chunk::Done { usage, .. } => {
+                return Ok(Timed {
+                    prompt_tokens: usage.input_tokens,
+                    generated: usage.output_tokens,
+                    first_token: first.unwrap_or(last),
+                    last_token: last,
+                });
+            }
+        }
+    }
+    bail!("the completion ended without usage")
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A work order of about `tokens` prompt tokens, in the words of the demo firm.
+async fn work_order(
+    model: &tutti_llm::EmbeddedModel,
+    tokens: u64,
+) -> anyhow::Result<Vec<tutti_llm::Message>> {
+    use tutti_llm::{Message, Speaker};
+    let sentence = "The customer reports that the heating in the kindergarten does not start in the morning, \
+                    and the service team must call back within the hour with a clear next step. ";
+    let mut body = String::from("Write a short, friendly reply to this service request. ");
+    loop {
+        let messages = vec![Message::new(Speaker::User, body.clone())];
+        if model.count_tokens(messages.clone()).await? >= tokens {
+            return Ok(messages);
+        }
+        body.push_str(sentence);
+    }
+}
+
+pub async fn model(args: crate::cli::ModelBench) -> anyhow::Result<ExitCode> {
+    use tutti_llm::{ChatRequest, EmbeddedConfig, EmbeddedModel, Message, Speaker};
+    if args.tokens == 0 || args.runs == 0 {
+        bail!("--tokens and --runs must be at least 1");
+    }
+    let mut config = EmbeddedConfig::new(
+        args.model
+            .unwrap_or_else(EmbeddedConfig::default_model_path),
+    );
+    if let Some(threads) = args.threads {
+        config.threads = threads;
+    }
+    let threads = config.threads;
+    let model = tokio::task::spawn_blocking(move || EmbeddedModel::load(config)).await??;
+    let generate = |messages: Vec<Message>| {
+        let mut request = ChatRequest::new(messages, args.tokens);
+        request.ignore_end_of_turn = true;
+        request
+    };
+    let short = vec![Message::new(
+        Speaker::User,
+        "Write a short status update for the service team.",
+    )];
+    // Warm-up: first use pages the weights in.
+    timed(&model, generate(short.clone()), Instant::now()).await?;
+
+    let mut single = Vec::new();
+    let mut aggregate = Vec::new();
+    let mut first_token_ms = Vec::new();
+    let mut prompt_rate = Vec::new();
+    let long = work_order(&model, 300).await?;
+    let mut long_prompt_tokens = 0;
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let one = timed(&model, generate(short.clone()), started).await?;
+        single.push(
+            one.generated.saturating_sub(1) as f64
+                / (one.last_token - one.first_token).as_secs_f64(),
+        );
+
+        let started = Instant::now();
+        let four = futures_join4(&model, generate(short.clone()), started).await?;
+        let begin = four.iter().map(|t| t.first_token).min().unwrap_or_default();
+        let end = four.iter().map(|t| t.last_token).max().unwrap_or_default();
+        let tokens: u64 = four.iter().map(|t| t.generated.saturating_sub(1)).sum();
+        aggregate.push(tokens as f64 / (end - begin).as_secs_f64());
+
+        let mut request = ChatRequest::new(long.clone(), 1);
+        request.ignore_end_of_turn = true;
+        let started = Instant::now();
+        let first = timed(&model, request, started).await?;
+        long_prompt_tokens = first.prompt_tokens;
+        first_token_ms.push(first.first_token.as_secs_f64() * 1000.0);
+        prompt_rate.push(first.prompt_tokens as f64 / first.first_token.as_secs_f64());
+    }
+    let single = median(single);
+    let aggregate = median(aggregate);
+    println!(
+        "\ntutti bench model — {} ({} threads), median of {} runs\n",
+        model.info().name,
+        threads,
+        args.runs
+    );
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["measure", "value"]);
+    table.add_row([
+        "generation, 1 work order".to_owned(),
+        format!("{single:.1} tokens/s"),
+    ]);
+    table.add_row([
+        "generation, 4 concurrent (aggregate)".to_owned(),
+        format!("{aggregate:.1} tokens/s ({:.2}× one)", aggregate / single),
+    ]);
+    table.add_row([
+        format!("first token, {long_prompt_tokens}-token work order"),
+        format!("{:.0} ms", median(first_token_ms)),
+    ]);
+    table.add_row([
+        "prompt reading".to_owned(),
+        format!("{:.0} tokens/s", median(prompt_rate)),
+    ]);
+    println!("{table}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Four identical requests at once.
+async fn futures_join4(
+    model: &tutti_llm::EmbeddedModel,
+    request: tutti_llm::ChatRequest,
+    started: Instant,
+) -> anyhow::Result<Vec<Timed>> {
+    let (a, b, c, d) = tokio::join!(
+        timed(model, request.clone(), started),
+        timed(model, request.clone(), started),
+        timed(model, request.clone(), started),
+        timed(model, request, started),
+    );
+    Ok(vec![a?, b?, c?, d?])
+}

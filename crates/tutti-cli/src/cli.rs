@@ -342,6 +342,24 @@ pub enum WorkCommand {
 pub enum BenchCommand {
     /// Seed a large org and measure the API under concurrent clients.
     Api(ApiBench),
+    /// Measure the embedded model: prompt reading and generation speed.
+    Model(ModelBench),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelBench {
+    /// The GGUF file (default: TUTTI_MODEL, else the cache scripts/fetch-model fills).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// llama.cpp threads.
+    #[arg(long, env = "TUTTI_MODEL_THREADS")]
+    pub threads: Option<i32>,
+    /// Tokens generated per request.
+    #[arg(long, default_value_t = 128)]
+    pub tokens: u32,
+    /// Repetitions of each measurement; the median is printed.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 #[derive(Debug, Args)]

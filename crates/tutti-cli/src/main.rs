@@ -111,5 +111,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench {
             command: cli::BenchCommand::Api(args),
         } => bench::api(args).await,
+        Command::Bench {
+            command: cli::BenchCommand::Model(args),
+        } => bench::model(args).await,
     }
 }

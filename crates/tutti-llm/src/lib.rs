@@ -1,0 +1,142 @@
+//! tutti's model providers behind one interface.
+//!
+//! A provider takes a chat (messages and limits) and streams back text as it
+//! is generated, closing with an exact usage record: prompt tokens, cached
+//! prompt tokens, generated tokens. The token ledger is built on that record,
+//! so a provider never estimates. The embedded provider ([`embedded`]) runs a
+//! GGUF model on the CPU through llama.cpp and works offline.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+pub mod embedded;
+mod template;
+
+pub use embedded::{EmbeddedConfig, EmbeddedModel};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    System,
+    User,
+    Assistant,
+}
+
+impl Speaker {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::System => "system",
+            Speaker::User => "user",
+            Speaker::Assistant => "assistant",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Speaker,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: Speaker, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+        }
+    }
+}
+
+/// A chat to complete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    /// The most tokens to generate; the budget reservation is built on it.
+    pub max_tokens: u32,
+    /// 0 picks the most likely token every time (deterministic).
+    pub temperature: f32,
+    pub seed: u32,
+    /// Keep generating through the model's end-of-turn token until
+    /// `max_tokens` (for measurements only).
+    pub ignore_end_of_turn: bool,
+}
+
+impl ChatRequest {
+    pub fn new(messages: Vec<Message>, max_tokens: u32) -> Self {
+        Self {
+            messages,
+            max_tokens,
+            temperature: 0.0,
+            seed: 0,
+            ignore_end_of_turn: false,
+        }
+    }
+}
+
+/// Exact token counts of one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model ended its turn.
+    Stop,
+    /// `max_tokens` was reached.
+    Length,
+}
+
+/// What a completion stream yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// The next piece of text (always whole UTF-8 characters).
+    Text(String),
+    /// The end, with the exact usage.
+    Done { usage: Usage, finish: FinishReason },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LlmError {
+    /// The model file is missing or unreadable; the message says how to get one.
+    #[error("{0}")]
+    ModelUnavailable(String),
+    /// The request cannot be served as asked (too long for the context, empty).
+    #[error("{0}")]
+    Invalid(String),
+    /// The engine stopped or failed while working.
+    #[error("model engine failed: {0}")]
+    Engine(String),
+}
+
+/// A completion in progress. Dropping it cancels the generation.
+#[derive(Debug)]
+pub struct Completion {
+    pub(crate) chunks: mpsc::UnboundedReceiver<Result<Chunk, LlmError>>,
+}
+
+impl Completion {
+    /// The next chunk; `None` after [`Chunk::Done`] or an error.
+    pub async fn next(&mut self) -> Option<Result<Chunk, LlmError>> {
+        self.chunks.recv().await
+    }
+
+    /// Waits for the whole text and its usage.
+    pub async fn text(mut self) -> Result<(String, Usage, FinishReason), LlmError> {
+        let mut text = String::new();
+        while let Some(chunk) = self.next().await {
+            match chunk? {
+                Chunk::Text(piece) => text.push_str(&piece),
+                Chunk::Done { usage, finish } => return Ok((text, usage, finish)),
+            }
+        }
+        Err(LlmError::Engine(
+            "the stream ended without a usage record".into(),
+        ))
+    }
+}
