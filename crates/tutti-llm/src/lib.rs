@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 pub mod embedded;
+pub mod openai;
 mod template;
 
 pub use embedded::{EmbeddedConfig, EmbeddedModel};
+pub use openai::{OpenAiConfig, OpenAiProvider};
 
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +114,9 @@ pub enum LlmError {
     /// The engine stopped or failed while working.
     #[error("model engine failed: {0}")]
     Engine(String),
+    /// A remote provider failed, refused, or answered in a way we cannot use.
+    #[error("{0}")]
+    Upstream(String),
 }
 
 /// A completion in progress. Dropping it cancels the generation.
