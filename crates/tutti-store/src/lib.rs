@@ -382,13 +382,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         patch: KeyResultPatch,
     ) -> impl Future<Output = Result<KeyResult>> + Send;
 
-    /// The objective a key result belongs to, with that objective's team and
-    /// owner: what access to the key result depends on.
+    /// The team and owner of the objective a key result belongs to: what
+    /// access to the key result depends on.
     fn key_result_scope(
         &self,
         org_id: Uuid,
         id: Uuid,
-    ) -> impl Future<Output = Result<(Uuid, Option<Uuid>, Option<Uuid>)>> + Send;
+    ) -> impl Future<Output = Result<(Option<Uuid>, Option<Uuid>)>> + Send;
 
     /// Records a check-in and moves the key result to its value and confidence.
     fn create_check_in(

@@ -879,9 +879,9 @@ impl crate::Store for This {
         Ok(check_in)
     }
 
-    async fn key_result_scope(&self, org_id: Uuid, id: Uuid) -> Result<(Uuid, Option<Uuid>, Option<Uuid>)> {
-        let scope: (Uuid, Option<Uuid>, Option<Uuid>) = sqlx::query_as(
-            "SELECT o.id, o.team_id, o.owner_id FROM key_results k JOIN objectives o ON o.id = k.objective_id \
+    async fn key_result_scope(&self, org_id: Uuid, id: Uuid) -> Result<(Option<Uuid>, Option<Uuid>)> {
+        let scope: (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+            "SELECT o.team_id, o.owner_id FROM key_results k JOIN objectives o ON o.id = k.objective_id \
              WHERE k.id = $1 AND k.org_id = $2",
         )
         .bind(id)

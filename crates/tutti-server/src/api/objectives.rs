@@ -468,10 +468,8 @@ pub async fn update_key_result<S: Store>(
     body: ApiJson<UpdateKeyResult>,
 ) -> Result<Json<KeyResult>, ApiError> {
     let input = body.value;
-    let key_result = state.store.key_result(actor.org_id, id).await?;
-    actor.may(Action::WriteObjective(
-        objective_scope(&state, &actor, key_result.objective_id).await?,
-    ))?;
+    let (team_id, owner_id) = state.store.key_result_scope(actor.org_id, id).await?;
+    actor.may(Action::WriteObjective(Scope { team_id, owner_id }))?;
     let patch = KeyResultPatch {
         title: input.title,
         baseline: input.baseline.map(|v| finite("baseline", v)).transpose()?,
@@ -516,7 +514,7 @@ pub async fn create_check_in<S: Store>(
     body: ApiJson<CreateCheckIn>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    let (_, team_id, owner_id) = state.store.key_result_scope(actor.org_id, id).await?;
+    let (team_id, owner_id) = state.store.key_result_scope(actor.org_id, id).await?;
     actor.may(Action::CheckIn(Scope { team_id, owner_id }))?;
     let new = NewCheckIn {
         value: finite("value", input.value)?,
