@@ -225,7 +225,12 @@ impl StoreJob for Serve {
             println!(
                 "API: http://{address}/api/v1   OpenAPI: http://{address}/api/v1/openapi.json"
             );
-            println!("try: TUTTI_TOKEN={token} tutti objective tree");
+            let server = if address.to_string() == "127.0.0.1:8080" {
+                String::new()
+            } else {
+                format!("TUTTI_SERVER=http://{address} ")
+            };
+            println!("try: {server}TUTTI_TOKEN={token} tutti objective tree");
             println!("owner token:");
             println!("{token}");
         } else {

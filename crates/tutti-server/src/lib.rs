@@ -59,6 +59,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .nest("/api/v1", api::routes::<S>())
         .fallback(|| async { ApiError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
 }
 
@@ -77,6 +78,26 @@ pub async fn serve<S: Store>(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// One line per request, at info level on the `tutti::http` target
+/// (`TUTTI_LOG=tutti::http=warn` silences it).
+async fn access_log(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "tutti::http",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+    );
+    response
 }
 
 async fn shutdown_signal() {
