@@ -6,8 +6,8 @@
 //! waits on the busy timeout). Reads use a few connections of their own and
 //! never wait for the writer.
 //!
-//! Connections are handed out by [`Connections`] and [`Writer`] rather than by
-//! sqlx's pool: the pool pings a connection on every release (a round trip to
+//! Connections are handed out by this module ([`WriteTx`], [`Lease`]) rather
+//! than by sqlx's pool: the pool pings a connection on every release (a round trip to
 //! the connection's thread) and the next acquire of the single write
 //! connection waits for that ping. Measured here: an empty write transaction
 //! took 125 µs through the pool; without it, a whole check-in takes less.
@@ -27,7 +27,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -52,7 +52,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     reader: Arc<Connections>,
-    writer: Writer,
+    writer: Arc<tokio::sync::Mutex<WriteConnection>>,
+    options: SqliteConnectOptions,
 }
 
 impl SqliteStore {
@@ -66,27 +67,43 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES);
-        let writer = options.connect().await?;
+        let writer = WriteConnection {
+            conn: options.connect().await?,
+            in_transaction: false,
+            generation: 0,
+        };
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(Arc::new(tokio::sync::Mutex::new(options.connect().await?)));
+        }
         let checkpointer = options.connect().await?;
         let store = Self {
             reader: Arc::new(Connections {
-                idle: Mutex::new(Vec::new()),
-                permits: Arc::new(Semaphore::new(READERS)),
-                options,
+                readers,
+                free: Arc::new(Semaphore::new(READERS)),
             }),
-            writer: Writer(Arc::new(tokio::sync::Mutex::new(writer))),
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            options,
         };
         tokio::spawn(checkpoint_while_open(
-            Arc::downgrade(&store.writer.0),
+            Arc::downgrade(&store.writer),
             checkpointer,
         ));
         Ok(store)
     }
 
     async fn begin(&self) -> crate::Result<Tx> {
-        let mut conn = Arc::clone(&self.writer.0).lock_owned().await;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        Ok(WriteTx { conn: Some(conn) })
+        let mut writer = Arc::clone(&self.writer).lock_owned().await;
+        writer.roll_back_abandoned().await?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut writer.conn)
+            .await?;
+        writer.in_transaction = true;
+        writer.generation += 1;
+        Ok(WriteTx {
+            writer,
+            home: Arc::clone(&self.writer),
+        })
     }
 
     async fn read(&self) -> crate::Result<Lease> {
@@ -96,10 +113,10 @@ impl SqliteStore {
     async fn run_migrations(&self) -> crate::Result<()> {
         // Hold the write connection so no transaction runs meanwhile; migrate
         // through a short-lived pool, which is what sqlx's migrator takes.
-        let _writer = self.writer.0.lock().await;
+        let _writer = self.writer.lock().await;
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(self.reader.options.clone())
+            .connect_with(self.options.clone())
             .await?;
         let migrated = MIGRATOR.run(&pool).await;
         pool.close().await;
@@ -110,10 +127,11 @@ impl SqliteStore {
     /// After a bulk import: fresh statistics, and the import moved out of the
     /// log at once rather than by the next commits.
     async fn analyze(&self) -> crate::Result<()> {
-        let mut conn = self.writer.0.lock().await;
-        sqlx::query("ANALYZE").execute(&mut *conn).await?;
+        let mut writer = self.writer.lock().await;
+        writer.roll_back_abandoned().await?;
+        sqlx::query("ANALYZE").execute(&mut writer.conn).await?;
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut *conn)
+            .execute(&mut writer.conn)
             .await?;
         Ok(())
     }
@@ -121,7 +139,7 @@ impl SqliteStore {
 
 /// Checkpoints the log every [`CHECKPOINT_EVERY`] until the store is dropped.
 async fn checkpoint_while_open(
-    store: std::sync::Weak<tokio::sync::Mutex<SqliteConnection>>,
+    store: std::sync::Weak<tokio::sync::Mutex<WriteConnection>>,
     mut conn: SqliteConnection,
 ) {
     let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
@@ -143,43 +161,59 @@ async fn checkpoint_while_open(
     let _ = sqlx::Connection::close(conn).await;
 }
 
-/// The one write connection.
-#[derive(Clone, Debug)]
-struct Writer(Arc<tokio::sync::Mutex<SqliteConnection>>);
+/// The one write connection; `generation` tells transactions apart.
+#[derive(Debug)]
+struct WriteConnection {
+    conn: SqliteConnection,
+    /// A transaction is open: a live one, or one whose `WriteTx` was dropped
+    /// without commit and whose rollback has not run yet.
+    in_transaction: bool,
+    generation: u64,
+}
+
+impl WriteConnection {
+    async fn roll_back_abandoned(&mut self) -> crate::Result<()> {
+        if self.in_transaction {
+            sqlx::query("ROLLBACK").execute(&mut self.conn).await?;
+            self.in_transaction = false;
+        }
+        Ok(())
+    }
+}
 
 /// A write transaction holding the write connection. Dropped without
-/// [`WriteTx::commit`], it rolls back before anyone else can write.
+/// [`WriteTx::commit`], it is rolled back by a task of its own, or by the next
+/// transaction if that takes the connection first.
 pub struct WriteTx {
-    conn: Option<OwnedMutexGuard<SqliteConnection>>,
+    writer: OwnedMutexGuard<WriteConnection>,
+    home: Arc<tokio::sync::Mutex<WriteConnection>>,
 }
 
 impl WriteTx {
     pub async fn commit(mut self) -> crate::Result<()> {
-        if let Some(conn) = self.conn.as_mut() {
-            sqlx::query("COMMIT").execute(&mut **conn).await?;
-        }
-        // Committed: nothing left to roll back.
-        self.conn = None;
+        sqlx::query("COMMIT").execute(&mut self.writer.conn).await?;
+        self.writer.in_transaction = false;
         Ok(())
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
+        if !self.writer.in_transaction {
             return;
-        };
-        // Still holding the connection's lock, so no other transaction starts
-        // before the rollback.
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                        tracing::error!("rolling back an abandoned write transaction failed: {e}");
-                    }
-                });
-            }
-            Err(_) => tracing::error!("a write transaction was abandoned outside a runtime"),
+        }
+        let abandoned = self.writer.generation;
+        let home = Arc::clone(&self.home);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let mut writer = home.lock().await;
+                // Only this transaction: a later one may hold the connection by now.
+                if writer.generation == abandoned
+                    && let Err(e) = writer.roll_back_abandoned().await
+                {
+                    tracing::error!("rolling back an abandoned write transaction failed: {e}");
+                }
+            });
         }
     }
 }
@@ -187,95 +221,68 @@ impl Drop for WriteTx {
 impl Deref for WriteTx {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        match &self.conn {
-            Some(conn) => conn,
-            None => unreachable_connection(),
-        }
+        &self.writer.conn
     }
 }
 
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        match &mut self.conn {
-            Some(conn) => conn,
-            None => unreachable_connection(),
-        }
+        &mut self.writer.conn
     }
 }
 
-/// `conn` is only `None` after `commit` consumed the transaction or `drop`
-/// ran, and neither leaves a `WriteTx` to deref.
-#[allow(clippy::panic)]
-fn unreachable_connection() -> ! {
-    panic!("a finished write transaction was used")
-}
-
-/// A few read connections, opened on first use and handed out one per reader.
+/// The read connections, each lent to one reader at a time.
 #[derive(Debug)]
 struct Connections {
-    idle: Mutex<Vec<SqliteConnection>>,
-    permits: Arc<Semaphore>,
-    options: SqliteConnectOptions,
+    readers: Vec<Arc<tokio::sync::Mutex<SqliteConnection>>>,
+    /// One permit per connection, so a permit means a connection is free.
+    free: Arc<Semaphore>,
 }
 
 impl Connections {
-    async fn lease(self: &Arc<Self>) -> crate::Result<Lease> {
-        let permit = Arc::clone(&self.permits)
+    async fn lease(&self) -> crate::Result<Lease> {
+        let permit = Arc::clone(&self.free)
             .acquire_owned()
             .await
             .map_err(|_| crate::StoreError::Database(sqlx::Error::PoolClosed))?;
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.options.connect().await?,
-        };
+        for reader in &self.readers {
+            if let Ok(conn) = Arc::clone(reader).try_lock_owned() {
+                return Ok(Lease {
+                    conn,
+                    _permit: permit,
+                });
+            }
+        }
+        // Unreachable while every lease holds a permit and a lock, but waiting
+        // is a safe answer if it ever were not.
+        let first = self
+            .readers
+            .first()
+            .ok_or(crate::StoreError::Database(sqlx::Error::PoolClosed))?;
         Ok(Lease {
-            conn: Some(conn),
-            home: Arc::clone(self),
+            conn: Arc::clone(first).lock_owned().await,
             _permit: permit,
         })
     }
 }
 
-/// A read connection on loan; it goes back when dropped.
+/// A read connection on loan; it goes back when dropped (the lock before the
+/// permit, by field order).
 pub struct Lease {
-    conn: Option<SqliteConnection>,
-    home: Arc<Connections>,
+    conn: OwnedMutexGuard<SqliteConnection>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Deref for Lease {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        match &self.conn {
-            Some(conn) => conn,
-            None => unreachable_connection(),
-        }
+        &self.conn
     }
 }
 
 impl DerefMut for Lease {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        match &mut self.conn {
-            Some(conn) => conn,
-            None => unreachable_connection(),
-        }
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.home
-                .idle
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push(conn);
-        }
+        &mut self.conn
     }
 }
 
