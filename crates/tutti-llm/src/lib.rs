@@ -25,16 +25,6 @@ pub enum Speaker {
     Assistant,
 }
 
-impl Speaker {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Speaker::System => "system",
-            Speaker::User => "user",
-            Speaker::Assistant => "assistant",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub role: Speaker,

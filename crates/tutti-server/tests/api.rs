@@ -251,6 +251,15 @@ async fn suite<S: Store>(store: S) {
     let member_token = token_of(&member).await;
     let viewer_token = token_of(&viewer).await;
     assert_eq!(api.get("/me", &member_token).await.body["name"], "Jonas");
+    let org_of_member = api.get("/org", &member_token).await.body;
+    assert_eq!(
+        (
+            org_of_member["name"].as_str(),
+            org_of_member["currency"].as_str()
+        ),
+        (Some("Lindner Gebäudetechnik"), Some("EUR"))
+    );
+    assert_eq!(api.get("/org", &stranger).await.body["name"], "Andere GmbH");
 
     // --- Roles.
     let lead_makes_member = api

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
-use tutti_domain::org::{Member, MemberKind, Role};
+use tutti_domain::org::{Member, MemberKind, Org, Role};
 use tutti_domain::validate::{BODY_MAX, Email, TITLE_MAX, optional_text};
 use tutti_store::{MemberPatch, NewMember, Store, TokenInfo};
 use utoipa::ToSchema;
@@ -103,6 +103,15 @@ pub async fn me<S: Store>(
     Ok(Json(
         state.store.member(actor.org_id, actor.member_id).await?,
     ))
+}
+
+/// The token's org: its name and the currency costs are kept in.
+#[utoipa::path(get, path = "/api/v1/org", tag = "members", responses((status = 200, body = Org), (status = 401, body = Problem)))]
+pub async fn org<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+) -> Result<Json<Org>, ApiError> {
+    Ok(Json(state.store.org(actor.org_id).await?))
 }
 
 /// Lists the org's members.
