@@ -68,6 +68,18 @@ pub enum Action {
     ReadAudit,
     /// Org-wide structure: who leads a team, where a team hangs.
     ManageOrg,
+    /// Model providers, their keys and prices.
+    ManageProviders,
+    /// A budget on the org, a team, an objective or a worker; `team_id` is
+    /// the team a team budget is for.
+    ManageBudget {
+        team_id: Option<Uuid>,
+    },
+    /// A verdict on an AI worker's run of a work item.
+    Review {
+        team_id: Option<Uuid>,
+        created_by: Uuid,
+    },
 }
 
 /// A refusal, with the reason the member is told.
@@ -97,6 +109,9 @@ impl Actor {
         if self.role == Role::Viewer {
             return deny("viewers can read but not change anything");
         }
+        if self.kind == MemberKind::Ai && matches!(action, Action::Review { .. }) {
+            return deny("AI workers cannot review runs; a person must");
+        }
         if self.is_admin() {
             return match action {
                 Action::CreateMember { role: Role::Owner }
@@ -113,6 +128,23 @@ impl Actor {
             Action::Read => Ok(()),
             Action::ReadAudit => deny("the audit log is for admins and owners"),
             Action::ManageOrg => deny("only admins can change who leads a team or where it hangs"),
+            Action::ManageProviders => deny("only admins can change model providers and prices"),
+            Action::ManageBudget { team_id } if lead && self.leads(team_id) => Ok(()),
+            Action::ManageBudget { .. } => {
+                deny("only admins, or the lead of a team for its team budgets, can change budgets")
+            }
+            Action::Review {
+                team_id,
+                created_by,
+            } => {
+                if (lead && self.leads(team_id)) || created_by == self.member_id {
+                    Ok(())
+                } else {
+                    deny(
+                        "only admins, the team's lead and the person who created the item can review its runs",
+                    )
+                }
+            }
             Action::CreateTeam { parent_id } if lead && self.leads(parent_id) => Ok(()),
             Action::CreateTeam { .. } => {
                 deny("only admins, or the lead of the parent team, can create teams")
@@ -192,6 +224,44 @@ mod tests {
     const OTHER: Uuid = Uuid::from_u128(2);
     const TEAM: Uuid = Uuid::from_u128(10);
     const FOREIGN_TEAM: Uuid = Uuid::from_u128(11);
+
+    #[test]
+    fn only_people_in_charge_review_and_never_an_ai() {
+        let review = Action::Review {
+            team_id: Some(TEAM),
+            created_by: OTHER,
+        };
+        assert!(actor(Role::Lead, &[], &[10]).may(review).is_ok());
+        assert!(actor(Role::Admin, &[], &[]).may(review).is_ok());
+        assert!(actor(Role::Member, &[10], &[]).may(review).is_err());
+        let own = Action::Review {
+            team_id: Some(FOREIGN_TEAM),
+            created_by: ME,
+        };
+        assert!(actor(Role::Member, &[], &[]).may(own).is_ok());
+        let ai = Actor {
+            kind: MemberKind::Ai,
+            ..actor(Role::Member, &[10], &[])
+        };
+        assert!(ai.may(own).is_err());
+        assert!(
+            actor(Role::Lead, &[], &[10])
+                .may(Action::ManageProviders)
+                .is_err()
+        );
+        assert!(
+            actor(Role::Lead, &[], &[10])
+                .may(Action::ManageBudget {
+                    team_id: Some(TEAM)
+                })
+                .is_ok()
+        );
+        assert!(
+            actor(Role::Lead, &[], &[10])
+                .may(Action::ManageBudget { team_id: None })
+                .is_err()
+        );
+    }
 
     #[test]
     fn viewers_only_read() {

@@ -77,6 +77,8 @@ pub struct Member {
     /// For AI workers: which provider and model they run on.
     pub provider: Option<String>,
     pub model: Option<String>,
+    /// For AI workers: how many of their runs may run at once.
+    pub concurrency: i64,
     pub created_at: DateTime<Utc>,
 }
 

@@ -45,7 +45,7 @@ impl WorkState {
             Backlog => &[Ready, Running, Blocked, Cancelled],
             Ready => &[Backlog, Running, Blocked, Cancelled],
             Running => &[Ready, InReview, Done, Blocked, Cancelled],
-            InReview => &[Running, Done, Blocked, Cancelled],
+            InReview => &[Ready, Running, Done, Blocked, Cancelled],
             Blocked => &[Backlog, Ready, Running, Cancelled],
             Done | Cancelled => &[],
         }

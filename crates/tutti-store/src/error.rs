@@ -1,6 +1,7 @@
 //! The store's error: what went wrong in terms a caller can act on.
 
 use tutti_domain::validate::Invalid;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -10,6 +11,9 @@ pub enum StoreError {
     Invalid(#[from] Invalid),
     #[error("{0}")]
     Conflict(String),
+    /// A hard budget has no room for the call's worst case.
+    #[error("{message}")]
+    BudgetRefused { budget_id: Uuid, message: String },
     /// Another request with the same idempotency key committed first.
     #[error("a request with this idempotency key is already being handled")]
     IdempotencyRace,

@@ -28,11 +28,13 @@ use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
 use uuid::Uuid;
 
 mod error;
+pub mod labour;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
 pub use error::StoreError;
+pub use labour::Labour;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -138,6 +140,7 @@ pub struct MemberPatch {
     pub role_card: Option<Option<String>>,
     pub provider: Option<Option<String>>,
     pub model: Option<Option<String>>,
+    pub concurrency: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -269,7 +272,7 @@ pub struct Import {
 /// not exist or breaks a rule (naming the field); [`StoreError::Conflict`] for
 /// duplicates; [`StoreError::Database`] for everything the database itself
 /// reports.
-pub trait Store: Clone + Send + Sync + 'static {
+pub trait Store: Labour {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
 

@@ -15,6 +15,8 @@ type This = PgStore;
 const BACKEND: &str = "postgres";
 /// `NO KEY` because rows referenced by a foreign key are share-locked by
 /// inserts elsewhere, and we never change key columns.
+/// How a queue read skips rows another transaction holds.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 const FOR_UPDATE: &str = " FOR NO KEY UPDATE";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -63,3 +65,4 @@ impl PgStore {
 }
 
 include!("shared.rs");
+include!("shared_labour.rs");

@@ -7,6 +7,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use tutti_domain::labour::{Budget, Model, Prices, Provider, Review, Run, Tokens};
 use tutti_domain::org::{Member, Org, Team};
 use tutti_domain::strategy::{CheckIn, KeyResult, Objective, key_result_progress};
 use tutti_domain::work::WorkItem;
@@ -75,6 +76,7 @@ pub struct MemberRow {
     pub role_card: Option<String>,
     pub provider: Option<String>,
     pub model: Option<String>,
+    pub concurrency: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -90,6 +92,7 @@ impl MemberRow {
             role_card: self.role_card,
             provider: self.provider,
             model: self.model,
+            concurrency: self.concurrency,
             created_at: self.created_at,
         })
     }
@@ -296,7 +299,7 @@ impl From<TokenRow> for TokenInfo {
 pub const ORG_COLUMNS: &str = "id, name, currency, created_at";
 pub const TEAM_COLUMNS: &str = "id, name, parent_id, lead_id, created_at";
 pub const MEMBER_COLUMNS: &str =
-    "id, kind, name, email, role, role_card, provider, model, created_at";
+    "id, kind, name, email, role, role_card, provider, model, concurrency, created_at";
 pub const OBJECTIVE_COLUMNS: &str =
     "id, title, why, owner_id, team_id, period_start, period_end, parent_id, status, created_at";
 pub const KEY_RESULT_COLUMNS: &str =
@@ -306,3 +309,184 @@ pub const CHECK_IN_COLUMNS: &str =
 pub const WORK_ITEM_COLUMNS: &str = "id, title, description, team_id, assignee_id, state, kind, priority, due, parent_id, key_result_id, created_by, created_at, updated_at";
 pub const EVENT_COLUMNS: &str =
     "seq, id, at, actor_id, action, subject_type, subject_id, payload, prev_hash, hash";
+
+pub const RUN_COLUMNS: &str = "id, work_item_id, worker_id, iteration, status, role_card, work_order, output, provider, model, \
+    attempts, max_attempts, max_tokens, input_tokens, cached_input_tokens, output_tokens, cost, error, cancel_requested, \
+    created_at, started_at, finished_at";
+
+#[derive(sqlx::FromRow)]
+pub struct RunRow {
+    pub id: Uuid,
+    pub work_item_id: Uuid,
+    pub worker_id: Uuid,
+    pub iteration: i64,
+    pub status: String,
+    pub role_card: String,
+    pub work_order: String,
+    pub output: String,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub max_tokens: i64,
+    pub input_tokens: i64,
+    pub cached_input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost: i64,
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<RunRow> for Run {
+    type Error = StoreError;
+    fn try_from(r: RunRow) -> Result<Self, StoreError> {
+        Ok(Run {
+            id: r.id,
+            work_item_id: r.work_item_id,
+            worker_id: r.worker_id,
+            iteration: r.iteration,
+            status: parse("runs.status", &r.status)?,
+            role_card: r.role_card,
+            work_order: r.work_order,
+            output: r.output,
+            provider: r.provider,
+            model: r.model,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            max_tokens: r.max_tokens,
+            tokens: Tokens {
+                input: r.input_tokens,
+                cached_input: r.cached_input_tokens,
+                output: r.output_tokens,
+            },
+            cost: r.cost,
+            error: r.error,
+            cancel_requested: r.cancel_requested,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        })
+    }
+}
+
+pub const BUDGET_COLUMNS: &str =
+    "id, name, scope, scope_id, period, token_limit, cost_limit, warn_percent, hard, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct BudgetRow {
+    pub id: Uuid,
+    pub name: String,
+    pub scope: String,
+    pub scope_id: Option<Uuid>,
+    pub period: String,
+    pub token_limit: Option<i64>,
+    pub cost_limit: Option<i64>,
+    pub warn_percent: i64,
+    pub hard: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<BudgetRow> for Budget {
+    type Error = StoreError;
+    fn try_from(r: BudgetRow) -> Result<Self, StoreError> {
+        Ok(Budget {
+            id: r.id,
+            name: r.name,
+            scope: parse("budgets.scope", &r.scope)?,
+            scope_id: r.scope_id,
+            period: parse("budgets.period", &r.period)?,
+            token_limit: r.token_limit,
+            cost_limit: r.cost_limit,
+            warn_percent: r.warn_percent,
+            hard: r.hard,
+            created_at: r.created_at,
+        })
+    }
+}
+
+pub const REVIEW_COLUMNS: &str =
+    "id, run_id, work_item_id, worker_id, reviewer_id, verdict, feedback, rating, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct ReviewRow {
+    pub id: Uuid,
+    pub run_id: Uuid,
+    pub work_item_id: Uuid,
+    pub worker_id: Uuid,
+    pub reviewer_id: Uuid,
+    pub verdict: String,
+    pub feedback: String,
+    pub rating: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<ReviewRow> for Review {
+    type Error = StoreError;
+    fn try_from(r: ReviewRow) -> Result<Self, StoreError> {
+        Ok(Review {
+            id: r.id,
+            run_id: r.run_id,
+            work_item_id: r.work_item_id,
+            worker_id: r.worker_id,
+            reviewer_id: r.reviewer_id,
+            verdict: parse("reviews.verdict", &r.verdict)?,
+            feedback: r.feedback,
+            rating: r.rating,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ModelRow {
+    pub id: Uuid,
+    pub provider_id: Uuid,
+    pub name: String,
+    pub input_price: i64,
+    pub cached_input_price: i64,
+    pub output_price: i64,
+}
+
+impl From<ModelRow> for Model {
+    fn from(r: ModelRow) -> Self {
+        Model {
+            id: r.id,
+            provider_id: r.provider_id,
+            name: r.name,
+            prices: Prices {
+                input: r.input_price,
+                cached_input: r.cached_input_price,
+                output: r.output_price,
+            },
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ProviderRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub has_stored_key: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ProviderRow {
+    pub fn into_provider(self, models: Vec<Model>) -> Result<Provider, StoreError> {
+        Ok(Provider {
+            id: self.id,
+            name: self.name,
+            kind: parse("providers.kind", &self.kind)?,
+            base_url: self.base_url,
+            api_key_env: self.api_key_env,
+            has_stored_key: self.has_stored_key,
+            models,
+            created_at: self.created_at,
+        })
+    }
+}

@@ -631,11 +631,17 @@ impl crate::Store for This {
         if let Some(provider) = patch.provider {
             member.provider = provider;
         }
-        if let Some(model) = patch.model {
+                if let Some(model) = patch.model {
             member.model = model;
         }
+        if let Some(concurrency) = patch.concurrency {
+            if !(1..=64).contains(&concurrency) {
+                return Err(StoreError::invalid("concurrency", "must be between 1 and 64"));
+            }
+            member.concurrency = concurrency;
+        }
         sqlx::query(
-            "UPDATE members SET name = $1, role = $2, role_card = $3, provider = $4, model = $5 WHERE id = $6 AND org_id = $7",
+            "UPDATE members SET name = $1, role = $2, role_card = $3, provider = $4, model = $5, concurrency = $8 WHERE id = $6 AND org_id = $7",
         )
         .bind(&member.name)
         .bind(member.role.as_str())
@@ -644,6 +650,7 @@ impl crate::Store for This {
         .bind(&member.model)
         .bind(id)
         .bind(ctx.org_id)
+        .bind(member.concurrency)
         .execute(&mut *tx)
         .await?;
         if let Some(teams) = patch.teams {

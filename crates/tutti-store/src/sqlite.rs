@@ -41,6 +41,8 @@ type Tx = WriteTx;
 
 const BACKEND: &str = "sqlite";
 /// SQLite locks the whole database for the writer; rows need no lock.
+/// How a queue read skips rows another transaction holds.
+const SKIP_LOCKED: &str = "";
 const FOR_UPDATE: &str = "";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// Readers: enough to overlap I/O, few enough not to crowd two cores.
@@ -315,6 +317,7 @@ fn durability(url: &str) -> crate::Result<(String, SqliteSynchronous)> {
 }
 
 include!("shared.rs");
+include!("shared_labour.rs");
 
 #[cfg(test)]
 mod tests {

@@ -55,6 +55,9 @@ pub struct UpdateMember {
     pub provider: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub model: Option<Option<String>>,
+    /// For AI workers: how many of their runs may run at once (1–64).
+    #[serde(default)]
+    pub concurrency: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -213,6 +216,7 @@ pub async fn update<S: Store>(
             .model
             .map(|v| optional("model", v, TITLE_MAX))
             .transpose()?,
+        concurrency: input.concurrency,
     };
     Ok(Json(
         state

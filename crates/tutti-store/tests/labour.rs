@@ -1,0 +1,571 @@
+//! The AI-labour contract, told to both backends: a run is queued, claimed,
+//! metered, reviewed and revised; hard budgets hold under a crowd of
+//! concurrent reservations; a crashed run is recovered without double charges.
+
+#![expect(clippy::unwrap_used, clippy::panic)]
+
+use chrono::{DateTime, Duration, Utc};
+use tutti_domain::labour::{
+    BudgetPeriod, BudgetScope, Prices, ProviderKind, RunStatus, Tokens, Verdict,
+};
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::validate::Email;
+use tutti_domain::work::{Priority, WorkKind, WorkState};
+use tutti_store::labour::*;
+use tutti_store::postgres::PgStore;
+use tutti_store::sqlite::SqliteStore;
+use tutti_store::*;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-21T09:00:00Z".parse().unwrap()
+}
+
+struct Setup {
+    org: Uuid,
+    owner: Uuid,
+    worker: Uuid,
+    item: Uuid,
+}
+
+async fn setup<S: Store>(store: &S) -> Setup {
+    store.migrate().await.unwrap();
+    let (org, owner) = store
+        .create_org(
+            "Lindner Gebäudetechnik GmbH",
+            "EUR",
+            NewMember {
+                kind: MemberKind::Human,
+                name: "Katrin Lindner".into(),
+                email: Some(Email::parse("email", "katrin@lindner.de").unwrap()),
+                role: Role::Owner,
+                teams: vec![],
+                role_card: None,
+                provider: None,
+                model: None,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    let ctx = Ctx::new(org.id, Some(owner.id), now());
+    let provider = store
+        .create_provider(
+            &ctx,
+            NewProvider {
+                name: "local".into(),
+                kind: ProviderKind::Embedded,
+                base_url: None,
+                api_key_env: None,
+                api_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_model(
+            &ctx,
+            provider.id,
+            NewModel {
+                name: "smollm2".into(),
+                prices: Prices {
+                    input: 100_000,
+                    cached_input: 50_000,
+                    output: 400_000,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let worker = store
+        .create_member(
+            &ctx,
+            NewMember {
+                kind: MemberKind::Ai,
+                name: "Aiko".into(),
+                email: None,
+                role: Role::Member,
+                teams: vec![],
+                role_card: Some("Du bist Aiko, die Disponentin.".into()),
+                provider: Some("local".into()),
+                model: Some("smollm2".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let objective = store
+        .create_objective(
+            &ctx,
+            NewObjective {
+                title: "Wartung verlässlich machen".into(),
+                why: "Damit keine Heizung im Winter ausfällt.".into(),
+                owner_id: Some(owner.id),
+                team_id: None,
+                period_start: "2026-10-01".parse().unwrap(),
+                period_end: "2026-12-31".parse().unwrap(),
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let kr = store
+        .create_key_result(
+            &ctx,
+            objective.id,
+            NewKeyResult {
+                title: "Wartungsquote 95 %".into(),
+                baseline: 80.0,
+                target: 95.0,
+                current: None,
+                unit: "%".into(),
+                confidence: 6,
+            },
+        )
+        .await
+        .unwrap();
+    let item = store
+        .create_work_item(
+            &ctx,
+            NewWorkItem {
+                title: "Wartungsplan für Dezember entwerfen".into(),
+                description: "Alle Verträge mit fälliger Wartung".into(),
+                team_id: None,
+                assignee_id: Some(worker.id),
+                state: WorkState::Ready,
+                kind: WorkKind::Planned,
+                priority: Priority::High,
+                due: None,
+                parent_id: None,
+                key_result_id: Some(kr.id),
+            },
+        )
+        .await
+        .unwrap();
+    Setup {
+        org: org.id,
+        owner: owner.id,
+        worker: worker.id,
+        item: item.id,
+    }
+}
+
+fn charge(worker: Uuid, input: i64, output: i64) -> Charge {
+    Charge {
+        worker_id: worker,
+        run_id: None,
+        route_provider: "local".into(),
+        route_model: "smollm2".into(),
+        prices: Prices {
+            input: 100_000,
+            cached_input: 50_000,
+            output: 400_000,
+        },
+        input_tokens: input,
+        max_output_tokens: output,
+        expires_at: now() + Duration::minutes(10),
+    }
+}
+
+async fn assert_balanced<S: Store>(store: &S, org: Uuid) -> LedgerTotals {
+    assert_eq!(
+        store.unbalanced_reservations(org).await.unwrap(),
+        Vec::<Uuid>::new()
+    );
+    let totals = store.ledger_totals(org).await.unwrap();
+    assert_eq!(totals.open_reservations, 0);
+    assert_eq!(
+        totals.reserved_tokens,
+        totals.settled_tokens + totals.released_tokens
+    );
+    assert_eq!(
+        totals.reserved_cost,
+        totals.settled_cost + totals.released_cost
+    );
+    totals
+}
+
+async fn run_life<S: Store>(store: S) {
+    let s = setup(&store).await;
+    let ctx = Ctx::new(s.org, Some(s.owner), now());
+    store
+        .create_budget(
+            &ctx,
+            NewBudget {
+                name: "Aiko monatlich".into(),
+                scope: BudgetScope::Worker,
+                scope_id: Some(s.worker),
+                period: BudgetPeriod::Month,
+                token_limit: Some(10_000),
+                cost_limit: None,
+                warn_percent: 80,
+                hard: true,
+            },
+        )
+        .await
+        .unwrap();
+
+    let run = store.queue_run(&ctx, s.item, 256).await.unwrap();
+    assert_eq!(run.status, RunStatus::Queued);
+    assert!(
+        run.work_order
+            .contains("Damit keine Heizung im Winter ausfällt."),
+        "{}",
+        run.work_order
+    );
+    assert!(run.work_order.contains("Wartungsquote 95 %"));
+    assert!(matches!(
+        store.queue_run(&ctx, s.item, 256).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let lease = now() + Duration::seconds(30);
+    let claimed = store
+        .claim_run("node-a", now(), lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.run.id, run.id);
+    assert_eq!(claimed.route.model, "smollm2");
+    assert!(
+        store
+            .claim_run("node-a", now(), lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.work_item(s.org, s.item).await.unwrap().state,
+        WorkState::Running
+    );
+
+    let reservation = store
+        .reserve_for_run(run.id, "node-a", now(), charge(s.worker, 300, 256))
+        .await
+        .unwrap();
+    assert_eq!(reservation.reserved.total(), 556);
+    assert_eq!(
+        store
+            .heartbeat(run.id, "node-b", lease, "", Tokens::default())
+            .await
+            .unwrap(),
+        LeaseState::Lost
+    );
+    let used = Tokens {
+        input: 300,
+        cached_input: 0,
+        output: 40,
+    };
+    let done = store
+        .end_run(
+            run.id,
+            "node-a",
+            now(),
+            RunEnd::Succeeded {
+                output: "Plan: …".into(),
+                used,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded);
+    assert_eq!(done.tokens, used);
+    assert_eq!(
+        done.cost,
+        Prices {
+            input: 100_000,
+            cached_input: 50_000,
+            output: 400_000
+        }
+        .cost(used)
+    );
+    assert_eq!(
+        store.work_item(s.org, s.item).await.unwrap().state,
+        WorkState::InReview
+    );
+    // Ending twice is refused: the lease is gone.
+    assert!(matches!(
+        store
+            .end_run(
+                run.id,
+                "node-a",
+                now(),
+                RunEnd::Succeeded {
+                    output: String::new(),
+                    used
+                }
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let budgets = store.budgets(s.org, now()).await.unwrap();
+    assert_eq!(
+        budgets[0].used_tokens, 340,
+        "only the settled use stays on the budget"
+    );
+
+    // A revision queues the next iteration with the feedback in its work order.
+    let reviewed = store
+        .review_run(
+            &ctx,
+            run.id,
+            NewReview {
+                verdict: Verdict::Revise,
+                feedback: "Bitte nach Stadtteilen gruppieren.".into(),
+                rating: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let next = reviewed.next_run.unwrap();
+    assert_eq!(next.iteration, 2);
+    assert!(next.work_order.starts_with(&run.work_order));
+    assert!(
+        next.work_order
+            .contains("Bitte nach Stadtteilen gruppieren.")
+    );
+    assert!(matches!(
+        store
+            .review_run(
+                &ctx,
+                run.id,
+                NewReview {
+                    verdict: Verdict::Accept,
+                    feedback: String::new(),
+                    rating: 5
+                }
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // A cancelled queued run settles nothing and frees the item.
+    let cancelled = store.cancel_run(&ctx, next.id).await.unwrap();
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert_eq!(
+        store.work_item(s.org, s.item).await.unwrap().state,
+        WorkState::Ready
+    );
+
+    let stats = store.review_stats(s.org, s.worker).await.unwrap();
+    assert_eq!(
+        (stats.reviews, stats.revised, stats.mean_rating),
+        (1, 1, Some(3.0))
+    );
+
+    let by_worker = store
+        .ledger_summary(
+            s.org,
+            LedgerGroup::Worker,
+            now() - Duration::days(1),
+            now() + Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_worker.len(), 1);
+    assert_eq!(by_worker[0].key, Some(s.worker.to_string()));
+    assert_eq!(by_worker[0].tokens.output, 40);
+    let by_model = store
+        .ledger_summary(
+            s.org,
+            LedgerGroup::Model,
+            now() - Duration::days(1),
+            now() + Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_model[0].key.as_deref(), Some("local/smollm2"));
+    assert_balanced(&store, s.org).await;
+    assert!(store.verify_chain(s.org).await.unwrap().is_ok());
+}
+
+/// Many reservations at once against a hard budget: the budget holds, and
+/// the refusals name it.
+async fn hard_budget_holds<S: Store>(store: S) {
+    let s = setup(&store).await;
+    let ctx = Ctx::new(s.org, Some(s.owner), now());
+    let budget = store
+        .create_budget(
+            &ctx,
+            NewBudget {
+                name: "Gateway-Deckel".into(),
+                scope: BudgetScope::Org,
+                scope_id: None,
+                period: BudgetPeriod::Lifetime,
+                token_limit: Some(2_000),
+                cost_limit: None,
+                warn_percent: 50,
+                hard: true,
+            },
+        )
+        .await
+        .unwrap();
+    let mut calls = Vec::new();
+    for i in 0..60 {
+        let store = store.clone();
+        let ctx = Ctx::new(s.org, Some(s.worker), now());
+        let worker = s.worker;
+        calls.push(tokio::spawn(async move {
+            let reservation = store.reserve(&ctx, charge(worker, 50, 50)).await?;
+            tokio::task::yield_now().await;
+            // Half of the calls use everything they reserved, the others less.
+            let used = Tokens {
+                input: 50,
+                cached_input: 0,
+                output: if i % 2 == 0 { 50 } else { 10 },
+            };
+            store.settle(&ctx, reservation.id, used).await?;
+            Ok::<_, StoreError>(())
+        }));
+    }
+    let (mut served, mut refused) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(()) => served += 1,
+            Err(StoreError::BudgetRefused { budget_id, message }) => {
+                assert_eq!(budget_id, budget.id);
+                assert!(message.contains("Gateway-Deckel"), "{message}");
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(served + refused, 60);
+    assert!(
+        served >= 20,
+        "every reservation fits while room is left: {served}"
+    );
+    assert!(refused > 0);
+    let totals = assert_balanced(&store, s.org).await;
+    assert!(totals.settled_tokens <= 2_000, "{totals:?}");
+    let state = &store.budgets(s.org, now()).await.unwrap()[0];
+    assert_eq!(state.used_tokens, totals.settled_tokens);
+    // Crossing the warn line was recorded once.
+    let warned = store
+        .events(
+            s.org,
+            &EventFilter {
+                action: Some("budget.warned".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(warned.items.len(), 1);
+    // Settling twice is refused.
+    let reservation = store.reserve(&ctx, charge(s.worker, 1, 1)).await;
+    if let Ok(reservation) = reservation {
+        store
+            .settle(&ctx, reservation.id, Tokens::default())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.settle(&ctx, reservation.id, Tokens::default()).await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+}
+
+/// A run whose lease expires is queued again, charged once for what was seen,
+/// and fails with its reason once out of attempts.
+async fn expired_leases_are_recovered<S: Store>(store: S) {
+    let s = setup(&store).await;
+    let ctx = Ctx::new(s.org, Some(s.owner), now());
+    let run = store.queue_run(&ctx, s.item, 100).await.unwrap();
+    for attempt in 1..=3 {
+        let at = now() + Duration::minutes(attempt);
+        let claimed = store
+            .claim_run("crashy", at, at + Duration::seconds(30))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((claimed.run.id, claimed.run.attempts), (run.id, attempt));
+        store
+            .reserve_for_run(run.id, "crashy", at, charge(s.worker, 20, 100))
+            .await
+            .unwrap();
+        store
+            .heartbeat(
+                run.id,
+                "crashy",
+                at + Duration::seconds(30),
+                "Teil",
+                Tokens {
+                    input: 20,
+                    cached_input: 0,
+                    output: 7,
+                },
+            )
+            .await
+            .unwrap();
+        // Not yet expired: nothing to recover.
+        assert_eq!(store.recover(at).await.unwrap(), (0, 0));
+        assert_eq!(
+            store.recover(at + Duration::seconds(31)).await.unwrap(),
+            (1, 0)
+        );
+    }
+    let failed = store.run(s.org, run.id).await.unwrap();
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert!(failed.error.unwrap().contains("3 attempts"));
+    assert_eq!(
+        failed.tokens,
+        Tokens {
+            input: 60,
+            cached_input: 0,
+            output: 21
+        }
+    );
+    assert_eq!(
+        store.work_item(s.org, s.item).await.unwrap().state,
+        WorkState::Blocked
+    );
+    // An abandoned gateway reservation is settled at its prompt.
+    store
+        .reserve(
+            &Ctx::new(s.org, Some(s.worker), now()),
+            charge(s.worker, 5, 5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.recover(now() + Duration::hours(1)).await.unwrap(),
+        (0, 1)
+    );
+    let totals = assert_balanced(&store, s.org).await;
+    assert_eq!(totals.settled_tokens, 81 + 5);
+}
+
+macro_rules! on_both {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let dir = tempfile::tempdir().unwrap();
+            $scenario(
+                SqliteStore::connect(&testing::sqlite_url(dir.path()))
+                    .await
+                    .unwrap(),
+            )
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
+                $scenario(PgStore::connect(&url).await.unwrap()).await;
+            }
+        }
+    };
+}
+
+on_both!(run_life, run_life_on_sqlite, run_life_on_postgres);
+on_both!(
+    hard_budget_holds,
+    hard_budget_holds_on_sqlite,
+    hard_budget_holds_on_postgres
+);
+on_both!(
+    expired_leases_are_recovered,
+    expired_leases_are_recovered_on_sqlite,
+    expired_leases_are_recovered_on_postgres
+);
