@@ -53,6 +53,8 @@ pub enum Command {
         db: Database,
         #[arg(long, env = "TUTTI_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Serve the API (migrating first).
     Serve {
@@ -60,6 +62,8 @@ pub enum Command {
         db: Database,
         #[arg(long, env = "TUTTI_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -381,4 +385,26 @@ pub struct ApiBench {
     pub key_results: usize,
     #[arg(long, default_value_t = 200_000)]
     pub work_items: usize,
+}
+
+/// How this process runs AI work.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// The GGUF file of the embedded model (default: the cache that
+    /// scripts/fetch-model fills).
+    #[arg(long = "model", env = "TUTTI_MODEL")]
+    pub model: Option<std::path::PathBuf>,
+    /// CPU threads for the embedded model (default: cores, at most 4).
+    #[arg(long, env = "TUTTI_MODEL_THREADS")]
+    pub model_threads: Option<i32>,
+    /// Runs this process works on at once.
+    #[arg(long, env = "TUTTI_ENGINE_CONCURRENCY", default_value_t = 4)]
+    pub engine_concurrency: usize,
+    /// Seconds a run's lease lasts without a heartbeat; after that another
+    /// process (or this one, restarted) takes the run over.
+    #[arg(long, env = "TUTTI_RUN_LEASE_SECS", default_value_t = 30)]
+    pub run_lease_secs: u64,
+    /// Serve the API only; do not run AI work in this process.
+    #[arg(long, env = "TUTTI_NO_ENGINE")]
+    pub no_engine: bool,
 }

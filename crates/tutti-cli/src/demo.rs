@@ -4,14 +4,20 @@
 //! any other data, so every row has its audit event.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use tutti_domain::labour::{BudgetPeriod, BudgetScope, Prices, ProviderKind};
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
+use tutti_store::labour::{NewBudget, NewModel, NewProvider};
 use tutti_store::{
     Ctx, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem, Store, TeamPatch,
     WorkItemPatch,
 };
 use uuid::Uuid;
+
+/// The demo's AI workers run on the embedded model under these names.
+pub const DEMO_PROVIDER: &str = "lokal";
+pub const DEMO_MODEL: &str = "smollm2-135m";
 
 pub struct Demo {
     pub org_id: Uuid,
@@ -40,8 +46,8 @@ fn ai_worker(name: &str, card: &str, teams: Vec<Uuid>) -> NewMember {
         role: Role::Member,
         teams,
         role_card: Some(card.into()),
-        provider: Some("embedded".into()),
-        model: Some("SmolLM2-135M-Instruct".into()),
+        provider: Some(DEMO_PROVIDER.into()),
+        model: Some(DEMO_MODEL.into()),
     }
 }
 
@@ -170,6 +176,34 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
             },
         )
         .await?;
+    // The AI workers run on the embedded model. It costs no fees, but an
+    // internal rate makes its use visible in the ledger and the budgets.
+    let embedded = store
+        .create_provider(
+            &ctx,
+            NewProvider {
+                name: DEMO_PROVIDER.into(),
+                kind: ProviderKind::Embedded,
+                base_url: None,
+                api_key_env: None,
+                api_key: None,
+            },
+        )
+        .await?;
+    store
+        .put_model(
+            &ctx,
+            embedded.id,
+            NewModel {
+                name: DEMO_MODEL.into(),
+                prices: Prices {
+                    input: 200_000,
+                    cached_input: 100_000,
+                    output: 800_000,
+                },
+            },
+        )
+        .await?;
     let ada = store
         .create_member(
             &ctx,
@@ -195,6 +229,45 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         )
         .await?;
 
+    for (name, scope, scope_id, tokens, cost) in [
+        (
+            "KI-Budget Lindner gesamt",
+            BudgetScope::Org,
+            None,
+            None,
+            Some(5_000_000),
+        ),
+        (
+            "Ada monatlich",
+            BudgetScope::Worker,
+            Some(ada.id),
+            Some(200_000),
+            None,
+        ),
+        (
+            "Emil monatlich",
+            BudgetScope::Worker,
+            Some(emil.id),
+            Some(200_000),
+            None,
+        ),
+    ] {
+        store
+            .create_budget(
+                &ctx,
+                NewBudget {
+                    name: name.into(),
+                    scope,
+                    scope_id,
+                    period: BudgetPeriod::Month,
+                    token_limit: tokens,
+                    cost_limit: cost,
+                    warn_percent: 80,
+                    hard: true,
+                },
+            )
+            .await?;
+    }
     let (start, end) = quarter(now);
     let loyalty = store
         .create_objective(
@@ -355,7 +428,17 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
             key_result: Some(lead_time.id),
             kind: WorkKind::Planned,
             priority: Priority::Normal,
-            moves: &[WorkState::Ready, WorkState::Running, WorkState::InReview],
+            moves: &[WorkState::Ready],
+        },
+        Work {
+            title: "Einsatzbericht Heizungsausfall Kita Sonnenblume zusammenfassen",
+            description: "Brenner startete nicht, Zündelektrode getauscht, Anlage läuft wieder. Kurz für die Kita-Leitung.",
+            team: service.id,
+            assignee: Some(emil.id),
+            key_result: Some(response.id),
+            kind: WorkKind::Unplanned,
+            priority: Priority::High,
+            moves: &[WorkState::Ready],
         },
         Work {
             title: "Angebot Wohnanlage Lindenhof nachfassen",

@@ -10,8 +10,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
+
+use tutti_engine::{Engine, EngineConfig, Models, Runtime};
+use tutti_llm::EmbeddedConfig;
 use tutti_server::{AppState, auth};
 use tutti_store::postgres::PgStore;
 use tutti_store::sqlite::SqliteStore;
@@ -196,6 +201,37 @@ pub struct Serve {
     pub bind: SocketAddr,
     /// Seed the demo org into an empty database and print an owner token.
     pub demo: bool,
+    pub engine: crate::cli::EngineArgs,
+}
+
+/// The runtime of a serving process: its models and, unless switched off, the
+/// engine that works the run queue.
+fn start_engine<S: Store>(store: &S, args: &crate::cli::EngineArgs) -> Arc<Runtime> {
+    let path = args
+        .model
+        .clone()
+        .unwrap_or_else(EmbeddedConfig::default_model_path);
+    if !path.is_file() {
+        tracing::warn!(
+            "no model file at {}: runs on the embedded provider will fail until one is there (scripts/fetch-model, or --model / TUTTI_MODEL)",
+            path.display()
+        );
+    }
+    let mut embedded = EmbeddedConfig::new(path);
+    if let Some(threads) = args.model_threads {
+        embedded.threads = threads.max(1);
+    }
+    let runtime = Runtime::new(Models::new(Some(embedded)));
+    if !args.no_engine {
+        let config = EngineConfig {
+            lease: Duration::from_secs(args.run_lease_secs.max(1)),
+            heartbeat: Duration::from_secs((args.run_lease_secs / 5).clamp(1, 5)),
+            concurrency: args.engine_concurrency.max(1),
+            ..EngineConfig::default()
+        };
+        tokio::spawn(Engine::new(store.clone(), runtime.clone(), config).run());
+    }
+    runtime
 }
 
 impl StoreJob for Serve {
@@ -239,7 +275,8 @@ impl StoreJob for Serve {
                 store.backend()
             );
         }
-        tutti_server::serve(listener, AppState::new(store))
+        let runtime = start_engine(&store, &self.engine);
+        tutti_server::serve(listener, AppState::with_runtime(store, runtime))
             .await
             .context("serving")?;
         Ok(ExitCode::SUCCESS)

@@ -19,8 +19,13 @@ use cli::{AuditCommand, Cli, Command, TokenCommand};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Up { .. } | Command::Serve { .. });
-    let filter = EnvFilter::try_from_env("TUTTI_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(if serving { "info" } else { "warn" }));
+    let filter = EnvFilter::try_from_env("TUTTI_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(if serving {
+            "info,llama-cpp-2=warn"
+        } else {
+            "warn"
+        })
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -47,11 +52,27 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Up { db, bind } => {
-            local::with_store(&db.database_url, local::Serve { bind, demo: true }).await
+        Command::Up { db, bind, engine } => {
+            local::with_store(
+                &db.database_url,
+                local::Serve {
+                    bind,
+                    demo: true,
+                    engine,
+                },
+            )
+            .await
         }
-        Command::Serve { db, bind } => {
-            local::with_store(&db.database_url, local::Serve { bind, demo: false }).await
+        Command::Serve { db, bind, engine } => {
+            local::with_store(
+                &db.database_url,
+                local::Serve {
+                    bind,
+                    demo: false,
+                    engine,
+                },
+            )
+            .await
         }
         Command::Migrate { db } => local::with_store(&db.database_url, local::Migrate).await,
         Command::Init {

@@ -135,3 +135,47 @@ impl Completion {
         ))
     }
 }
+
+/// A future a [`Provider`] returns; boxed so providers can sit behind `dyn`.
+pub type ProviderFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, LlmError>> + Send + 'a>>;
+
+/// What every model provider offers: a streamed chat, and before it, how many
+/// tokens a prompt takes at most (what a budget reservation is built on).
+pub trait Provider: Send + Sync {
+    /// Starts a completion; the call is capped at `request.max_tokens`.
+    fn chat(&self, request: ChatRequest) -> Completion;
+    /// An upper bound of the prompt tokens `messages` take, exact where the
+    /// provider has the model's tokenizer.
+    fn prompt_tokens<'a>(&'a self, messages: &'a [Message]) -> ProviderFuture<'a, u64>;
+}
+
+impl Provider for EmbeddedModel {
+    fn chat(&self, request: ChatRequest) -> Completion {
+        EmbeddedModel::chat(self, request)
+    }
+
+    fn prompt_tokens<'a>(&'a self, messages: &'a [Message]) -> ProviderFuture<'a, u64> {
+        Box::pin(self.count_tokens(messages.to_vec()))
+    }
+}
+
+impl Provider for OpenAiProvider {
+    fn chat(&self, request: ChatRequest) -> Completion {
+        OpenAiProvider::chat(self, request)
+    }
+
+    /// A remote model's tokenizer is not at hand, so this bounds it: every
+    /// token of a byte-level tokenizer covers at least one byte, and each
+    /// message's markup is counted generously.
+    fn prompt_tokens<'a>(&'a self, messages: &'a [Message]) -> ProviderFuture<'a, u64> {
+        const PER_MESSAGE_MARKUP: u64 = 16;
+        const PER_CHAT_MARKUP: u64 = 16;
+        let bound = messages
+            .iter()
+            .map(|m| m.content.len() as u64 + PER_MESSAGE_MARKUP)
+            .sum::<u64>()
+            + PER_CHAT_MARKUP;
+        Box::pin(std::future::ready(Ok(bound)))
+    }
+}

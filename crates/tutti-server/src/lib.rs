@@ -11,12 +11,14 @@ use std::sync::Arc;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use tutti_domain::strategy::RiskRule;
+use tutti_engine::{Models, Runtime};
 use tutti_store::Store;
 
 pub mod api;
 pub mod auth;
 mod error;
 mod extract;
+pub mod gateway;
 
 pub use error::ApiError;
 
@@ -41,14 +43,22 @@ pub struct AppState<S> {
     pub store: S,
     pub clock: Arc<dyn Clock>,
     pub risk: RiskRule,
+    /// Models, live run output, and the engine's wake-up call.
+    pub runtime: Arc<Runtime>,
 }
 
 impl<S: Store> AppState<S> {
+    /// A state without the embedded model (remote providers only).
     pub fn new(store: S) -> Self {
+        Self::with_runtime(store, Runtime::new(Models::new(None)))
+    }
+
+    pub fn with_runtime(store: S, runtime: Arc<Runtime>) -> Self {
         Self {
             store,
             clock: Arc::new(SystemClock),
             risk: RiskRule::default(),
+            runtime,
         }
     }
 }
@@ -57,6 +67,7 @@ impl<S: Store> AppState<S> {
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .nest("/api/v1", api::routes::<S>())
+        .nest("/v1", gateway::routes::<S>())
         .fallback(|| async { ApiError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(access_log))

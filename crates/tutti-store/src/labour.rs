@@ -164,26 +164,18 @@ pub struct Reviewed {
     pub next_run: Option<Run>,
 }
 
-/// What a ledger summary groups by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LedgerGroup {
-    Worker,
-    Team,
-    Objective,
-    KeyResult,
-    Model,
-}
+pub use tutti_domain::labour::LedgerGroup;
 
-impl LedgerGroup {
-    pub(crate) fn column(self) -> &'static str {
-        match self {
-            Self::Worker => "worker_id",
-            Self::Team => "team_id",
-            Self::Objective => "objective_id",
-            Self::KeyResult => "key_result_id",
-            Self::Model => "model",
-        }
+/// The longest answer a run may give unless asked otherwise.
+pub const DEFAULT_RUN_MAX_TOKENS: i64 = 400;
+
+pub(crate) fn ledger_column(group: LedgerGroup) -> &'static str {
+    match group {
+        LedgerGroup::Worker => "worker_id",
+        LedgerGroup::Team => "team_id",
+        LedgerGroup::Objective => "objective_id",
+        LedgerGroup::KeyResult => "key_result_id",
+        LedgerGroup::Model => "model",
     }
 }
 

@@ -940,7 +940,8 @@ impl crate::Store for This {
             updated_at: ctx.now,
         };
         insert_work_items(&mut tx, ctx.org_id, std::slice::from_ref(&item)).await?;
-        record(&mut tx, ctx, "work_item.created", "work_item", Some(item.id), json!({ "work_item": item })).await?;
+                record(&mut tx, ctx, "work_item.created", "work_item", Some(item.id), json!({ "work_item": item })).await?;
+        queue_when_ready_for_ai(&mut tx, ctx, &item, None).await?;
         finish(tx, ctx, 201, &item).await?;
         Ok(item)
     }
@@ -975,8 +976,9 @@ impl crate::Store for This {
 
     async fn update_work_item(&self, ctx: &Ctx, id: Uuid, patch: WorkItemPatch) -> Result<WorkItem> {
         let mut tx = self.begin().await?;
-        let mut item = load_work_item(&mut tx, ctx.org_id, id, true).await?;
+                let mut item = load_work_item(&mut tx, ctx.org_id, id, true).await?;
         let from_state = item.state;
+        let before_assignee = item.assignee_id;
         if let Some(title) = patch.title {
             item.title = text("title", &title, TITLE_MAX)?;
         }
@@ -1036,7 +1038,8 @@ impl crate::Store for This {
         } else {
             json!({ "work_item": item, "from_state": from_state, "to_state": item.state })
         };
-        record(&mut tx, ctx, "work_item.updated", "work_item", Some(id), payload).await?;
+                record(&mut tx, ctx, "work_item.updated", "work_item", Some(id), payload).await?;
+        queue_when_ready_for_ai(&mut tx, ctx, &item, Some((before_assignee, from_state))).await?;
         tx.commit().await?;
         Ok(item)
     }

@@ -13,7 +13,7 @@ use tutti_domain::work::WorkState;
 
 use crate::labour::{
     BudgetPatch, Charge, ClaimedRun, LeaseState, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
-    NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter,
+    NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter, DEFAULT_RUN_MAX_TOKENS,
 };
 
 /// How many times a run is attempted before a lost lease fails it.
@@ -468,6 +468,34 @@ async fn insert_run(
     .await?;
     record(&mut *conn, ctx, "run.queued", "run", Some(run.id), json!({ "run": run_summary(&run) })).await?;
     Ok(run)
+}
+
+/// Queues a run when an item becomes `ready` in the hands of an AI worker:
+/// created so, assigned to one while ready, or moved to ready while assigned.
+/// `before` is the assignee and state before the change (none for a new item).
+async fn queue_when_ready_for_ai(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    item: &tutti_domain::work::WorkItem,
+    before: Option<(Option<Uuid>, WorkState)>,
+) -> Result<()> {
+    let Some(assignee) = item.assignee_id else { return Ok(()) };
+    if item.state != WorkState::Ready || before == Some((Some(assignee), WorkState::Ready)) {
+        return Ok(());
+    }
+    let kind: String = sqlx::query_scalar("SELECT kind FROM members WHERE id = $1")
+        .bind(assignee)
+        .fetch_one(&mut *conn)
+        .await?;
+    let active: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')")
+            .bind(item.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if kind == MemberKind::Ai.as_str() && active == 0 {
+        insert_run(conn, ctx, item, DEFAULT_RUN_MAX_TOKENS, None).await?;
+    }
+    Ok(())
 }
 
 /// A run for the audit log: without the long texts, which the run keeps.
@@ -1243,7 +1271,7 @@ impl crate::labour::Labour for This {
                 .map(|(p, m, calls, i, c, o, cost)| line(Some(format!("{p}/{m}")), calls, i, c, o, cost))
                 .collect()
         } else {
-            let column = group.column();
+            let column = crate::labour::ledger_column(group);
             let rows: Vec<(Option<Uuid>, i64, i64, i64, i64, i64)> =
                 sqlx::query_as(&format!("SELECT {column}, {sums} {filter} GROUP BY {column} ORDER BY 6 DESC"))
                     .bind(org_id)

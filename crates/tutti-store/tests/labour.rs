@@ -131,7 +131,7 @@ async fn setup<S: Store>(store: &S) -> Setup {
                 description: "Alle Verträge mit fälliger Wartung".into(),
                 team_id: None,
                 assignee_id: Some(worker.id),
-                state: WorkState::Ready,
+                state: WorkState::Backlog,
                 kind: WorkKind::Planned,
                 priority: Priority::High,
                 due: None,
@@ -204,8 +204,33 @@ async fn run_life<S: Store>(store: S) {
         .await
         .unwrap();
 
+    // Moving an item that an AI worker holds to `ready` queues its run.
+    store
+        .update_work_item(
+            &ctx,
+            s.item,
+            WorkItemPatch {
+                state: Some(WorkState::Ready),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let queued = store
+        .runs(
+            s.org,
+            &RunFilter {
+                work_item_id: Some(s.item),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued.items.len(), 1);
+    store.cancel_run(&ctx, queued.items[0].id).await.unwrap();
     let run = store.queue_run(&ctx, s.item, 256).await.unwrap();
-    assert_eq!(run.status, RunStatus::Queued);
+    assert_eq!((run.status, run.iteration), (RunStatus::Queued, 2));
     assert!(
         run.work_order
             .contains("Damit keine Heizung im Winter ausfällt."),
@@ -317,7 +342,7 @@ async fn run_life<S: Store>(store: S) {
         .await
         .unwrap();
     let next = reviewed.next_run.unwrap();
-    assert_eq!(next.iteration, 2);
+    assert_eq!(next.iteration, 3);
     assert!(next.work_order.starts_with(&run.work_order));
     assert!(
         next.work_order

@@ -21,6 +21,7 @@ use crate::extract::IdempotencyKey;
 use crate::{ApiError, AppState};
 
 pub mod events;
+pub mod labour;
 pub mod members;
 pub mod objectives;
 pub mod system;
@@ -78,6 +79,41 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/work-items/{id}",
             get(work_items::show::<S>).patch(work_items::update::<S>),
         )
+        .route(
+            "/providers",
+            get(labour::list_providers::<S>).post(labour::create_provider::<S>),
+        )
+        .route(
+            "/providers/{id}/models",
+            axum::routing::post(labour::put_model::<S>),
+        )
+        .route(
+            "/budgets",
+            get(labour::list_budgets::<S>).post(labour::create_budget::<S>),
+        )
+        .route(
+            "/budgets/{id}",
+            axum::routing::patch(labour::update_budget::<S>),
+        )
+        .route(
+            "/work-items/{id}/runs",
+            axum::routing::post(labour::start_run::<S>),
+        )
+        .route("/work-items/{id}/reviews", get(labour::list_reviews::<S>))
+        .route("/runs", get(labour::list_runs::<S>))
+        .route("/runs/{id}", get(labour::show_run::<S>))
+        .route("/runs/{id}/stream", get(labour::stream_run::<S>))
+        .route(
+            "/runs/{id}/cancel",
+            axum::routing::post(labour::cancel_run::<S>),
+        )
+        .route(
+            "/runs/{id}/review",
+            axum::routing::post(labour::review_run::<S>),
+        )
+        .route("/members/{id}/review-stats", get(labour::review_stats::<S>))
+        .route("/ledger/summary", get(labour::ledger_summary::<S>))
+        .route("/ledger/totals", get(labour::ledger_totals::<S>))
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -93,7 +129,12 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,
         objectives::update_key_result, objectives::list_check_ins, objectives::create_check_in,
         work_items::list, work_items::create, work_items::show, work_items::update,
-        events::list, events::verify,
+                events::list, events::verify,
+        labour::list_providers, labour::create_provider, labour::put_model,
+        labour::list_budgets, labour::create_budget, labour::update_budget,
+        labour::start_run, labour::list_runs, labour::show_run, labour::stream_run, labour::cancel_run,
+        labour::review_run, labour::list_reviews, labour::review_stats,
+        labour::ledger_summary, labour::ledger_totals,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

@@ -146,7 +146,7 @@ pub async fn create<S: Store>(
         key_result_id: input.key_result_id,
     };
     let store = state.store.clone();
-    super::create(
+    let response = super::create(
         &state,
         &actor,
         key,
@@ -154,7 +154,10 @@ pub async fn create<S: Store>(
         &body.digest,
         |ctx| async move { store.create_work_item(&ctx, new).await },
     )
-    .await
+    .await;
+    // A new item that is ready in an AI worker's hands has a run queued.
+    state.runtime.wake();
+    response
 }
 
 /// Shows a work item.
@@ -205,10 +208,11 @@ pub async fn update<S: Store>(
         parent_id: input.parent_id,
         key_result_id: input.key_result_id,
     };
-    Ok(Json(
-        state
-            .store
-            .update_work_item(&ctx(&state, &actor), id, patch)
-            .await?,
-    ))
+    let item = state
+        .store
+        .update_work_item(&ctx(&state, &actor), id, patch)
+        .await?;
+    // The change may have queued a run for an AI worker.
+    state.runtime.wake();
+    Ok(Json(item))
 }

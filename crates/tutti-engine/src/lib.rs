@@ -1,0 +1,394 @@
+//! tutti's orchestration runtime: AI workers doing work.
+//!
+//! The [`Engine`] claims queued runs from the store with a lease, turns each
+//! into a model call on the worker's provider, reserves the call's worst case
+//! against every budget first, streams the output to whoever watches
+//! ([`Live`]), heartbeats the lease while it works, and settles the ledger when
+//! the call ends. A process that dies mid-run simply stops heartbeating: any
+//! engine (this one after a restart, or another node) finds the expired lease
+//! and queues the run again or fails it with its reason.
+//!
+//! [`Models`] holds the providers, so the gateway and the engine share one
+//! loaded embedded model.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, OnceCell, Semaphore, broadcast};
+use tutti_domain::labour::{ProviderKind, RunStatus, Tokens};
+use tutti_llm::{
+    ChatRequest, Chunk, EmbeddedConfig, EmbeddedModel, LlmError, Message, OpenAiConfig,
+    OpenAiProvider, Provider, Speaker,
+};
+use tutti_store::labour::{Charge, ClaimedRun, LeaseState, ModelRoute, RunEnd};
+use tutti_store::{Store, StoreError};
+use uuid::Uuid;
+
+/// The model providers of this process, created on first use and shared.
+pub struct Models {
+    embedded_config: Option<EmbeddedConfig>,
+    embedded: OnceCell<Arc<EmbeddedModel>>,
+    remote: Mutex<HashMap<RemoteKey, Arc<OpenAiProvider>>>,
+}
+
+/// A remote provider is made once per endpoint, model and key.
+type RemoteKey = (String, String, Option<String>);
+
+impl Models {
+    /// `embedded`: where the embedded model is, or `None` to run without one.
+    pub fn new(embedded: Option<EmbeddedConfig>) -> Self {
+        Self {
+            embedded_config: embedded,
+            embedded: OnceCell::new(),
+            remote: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The provider a route names. The embedded model is loaded on first use
+    /// (off the async executor); a remote provider is made once per endpoint,
+    /// model and key.
+    pub async fn provider(&self, route: &ModelRoute) -> Result<Arc<dyn Provider>, LlmError> {
+        match route.kind {
+            ProviderKind::Embedded => {
+                let config = self.embedded_config.clone().ok_or_else(|| {
+                    LlmError::ModelUnavailable(
+                        "this process runs without the embedded model (start it with a model path)"
+                            .into(),
+                    )
+                })?;
+                let model = self
+                    .embedded
+                    .get_or_try_init(|| async move {
+                        tokio::task::spawn_blocking(move || EmbeddedModel::load(config))
+                            .await
+                            .map_err(|e| LlmError::Engine(format!("model loader stopped: {e}")))?
+                            .map(Arc::new)
+                    })
+                    .await?;
+                Ok(model.clone())
+            }
+            ProviderKind::OpenAi => {
+                let base_url = route.base_url.clone().ok_or_else(|| {
+                    LlmError::Invalid(format!("provider {} has no base_url", route.provider))
+                })?;
+                let key = match (&route.api_key, &route.api_key_env) {
+                    (Some(key), _) => Some(key.clone()),
+                    (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+                        LlmError::Invalid(format!(
+                            "provider {} reads its key from the environment variable {var}, which is not set",
+                            route.provider
+                        ))
+                    })?),
+                    (None, None) => None,
+                };
+                let cache_key = (base_url.clone(), route.model.clone(), key.clone());
+                let mut remote = self
+                    .remote
+                    .lock()
+                    .map_err(|_| LlmError::Engine("provider cache poisoned".into()))?;
+                if let Some(provider) = remote.get(&cache_key) {
+                    return Ok(provider.clone());
+                }
+                let mut config = OpenAiConfig::new(base_url, route.model.clone());
+                config.api_key = key;
+                let provider = Arc::new(OpenAiProvider::new(config)?);
+                remote.insert(cache_key, provider.clone());
+                Ok(provider)
+            }
+        }
+    }
+}
+
+/// What a watcher of a run receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveEvent {
+    Text(String),
+    End(RunStatus),
+}
+
+struct LiveRun {
+    text: String,
+    events: broadcast::Sender<LiveEvent>,
+}
+
+/// The output of the runs this process is running, for streaming to clients.
+#[derive(Default)]
+pub struct Live {
+    runs: Mutex<HashMap<Uuid, LiveRun>>,
+}
+
+impl Live {
+    fn start(&self, id: Uuid) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.insert(
+                id,
+                LiveRun {
+                    text: String::new(),
+                    events: broadcast::channel(1024).0,
+                },
+            );
+        }
+    }
+
+    fn push(&self, id: Uuid, piece: &str) {
+        if let Ok(mut runs) = self.runs.lock()
+            && let Some(run) = runs.get_mut(&id)
+        {
+            run.text.push_str(piece);
+            let _ = run.events.send(LiveEvent::Text(piece.to_owned()));
+        }
+    }
+
+    fn end(&self, id: Uuid, status: RunStatus) {
+        if let Ok(mut runs) = self.runs.lock()
+            && let Some(run) = runs.remove(&id)
+        {
+            let _ = run.events.send(LiveEvent::End(status));
+        }
+    }
+
+    /// The text so far and the events from here on, if the run is running in
+    /// this process.
+    pub fn subscribe(&self, id: Uuid) -> Option<(String, broadcast::Receiver<LiveEvent>)> {
+        let runs = self.runs.lock().ok()?;
+        runs.get(&id)
+            .map(|run| (run.text.clone(), run.events.subscribe()))
+    }
+}
+
+/// What the engine, the gateway and the API share.
+pub struct Runtime {
+    pub models: Models,
+    pub live: Live,
+    wake: Notify,
+}
+
+impl Runtime {
+    pub fn new(models: Models) -> Arc<Self> {
+        Arc::new(Self {
+            models,
+            live: Live::default(),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Tells the engine there may be work (a run was queued).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This process's name on the leases it takes.
+    pub node: String,
+    /// How long a lease lasts without a heartbeat.
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    /// How often to look for work when nobody wakes the engine.
+    pub poll: Duration,
+    /// Runs this process works on at once (each worker's own limit applies too).
+    pub concurrency: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            node: format!(
+                "node-{}-{}",
+                std::process::id(),
+                &Uuid::now_v7().simple().to_string()[20..]
+            ),
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(2),
+            poll: Duration::from_secs(1),
+            concurrency: 4,
+        }
+    }
+}
+
+/// The dispatcher: claims runs and works them.
+pub struct Engine<S> {
+    store: S,
+    runtime: Arc<Runtime>,
+    config: EngineConfig,
+}
+
+impl<S: Store> Engine<S> {
+    pub fn new(store: S, runtime: Arc<Runtime>, config: EngineConfig) -> Self {
+        Self {
+            store,
+            runtime,
+            config,
+        }
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(this.config.concurrency.max(1)));
+        let mut last_recovery: Option<std::time::Instant> = None;
+        tracing::info!(node = %this.config.node, "engine started");
+        loop {
+            if last_recovery.is_none_or(|at| at.elapsed() >= this.config.heartbeat) {
+                match this.store.recover(Utc::now()).await {
+                    Ok((0, 0)) => {}
+                    Ok((runs, calls)) => {
+                        tracing::warn!(runs, calls, "recovered work of a lost process")
+                    }
+                    Err(e) => tracing::warn!("recovery failed: {e}"),
+                }
+                last_recovery = Some(std::time::Instant::now());
+            }
+            while let Ok(slot) = slots.clone().try_acquire_owned() {
+                let now = Utc::now();
+                let lease_until =
+                    now + chrono::Duration::from_std(this.config.lease).unwrap_or_default();
+                match this
+                    .store
+                    .claim_run(&this.config.node, now, lease_until)
+                    .await
+                {
+                    Ok(Some(claimed)) => {
+                        let this = this.clone();
+                        tokio::spawn(async move {
+                            this.execute(claimed).await;
+                            drop(slot);
+                            this.runtime.wake();
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("cannot claim runs: {e}");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = this.runtime.wake.notified() => {}
+                () = tokio::time::sleep(this.config.poll) => {}
+            }
+        }
+    }
+
+    async fn execute(&self, claimed: ClaimedRun) {
+        let id = claimed.run.id;
+        tracing::info!(run = %id, worker = %claimed.run.worker_id, model = %claimed.route.model, "run started");
+        self.runtime.live.start(id);
+        let status = match self.drive(claimed).await {
+            Some(end) => match self
+                .store
+                .end_run(id, &self.config.node, Utc::now(), end)
+                .await
+            {
+                Ok(run) => run.status,
+                Err(e) => {
+                    tracing::warn!(run = %id, "cannot record the end of the run: {e}; its lease will expire and it will be retried");
+                    RunStatus::Queued
+                }
+            },
+            None => RunStatus::Queued,
+        };
+        tracing::info!(run = %id, %status, "run ended");
+        self.runtime.live.end(id, status);
+    }
+
+    /// Does the work of one attempt; `None` when the lease was lost, in which
+    /// case whoever holds it now owns the outcome.
+    async fn drive(&self, claimed: ClaimedRun) -> Option<RunEnd> {
+        let ClaimedRun { run, route, .. } = claimed;
+        let failed = |error: String, output: String, used: Tokens| {
+            Some(RunEnd::Failed {
+                output,
+                used,
+                error,
+            })
+        };
+        let provider = match self.runtime.models.provider(&route).await {
+            Ok(provider) => provider,
+            Err(e) => return failed(e.to_string(), String::new(), Tokens::default()),
+        };
+        let messages = vec![
+            Message::new(Speaker::System, run.role_card.clone()),
+            Message::new(Speaker::User, run.work_order.clone()),
+        ];
+        let input = match provider.prompt_tokens(&messages).await {
+            Ok(tokens) => i64::try_from(tokens).unwrap_or(i64::MAX),
+            Err(e) => return failed(e.to_string(), String::new(), Tokens::default()),
+        };
+        let charge = Charge {
+            worker_id: run.worker_id,
+            run_id: Some(run.id),
+            route_provider: route.provider.clone(),
+            route_model: route.model.clone(),
+            prices: route.prices,
+            input_tokens: input,
+            max_output_tokens: run.max_tokens,
+            expires_at: Utc::now(),
+        };
+        match self
+            .store
+            .reserve_for_run(run.id, &self.config.node, Utc::now(), charge)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::BudgetRefused { message, .. }) => {
+                return failed(message, String::new(), Tokens::default());
+            }
+            Err(StoreError::Conflict(_)) => return None,
+            Err(e) => {
+                return failed(
+                    format!("cannot reserve the call: {e}"),
+                    String::new(),
+                    Tokens::default(),
+                );
+            }
+        }
+        let max_tokens = u32::try_from(run.max_tokens).unwrap_or(u32::MAX);
+        let mut completion = provider.chat(ChatRequest::new(messages, max_tokens));
+        let mut output = String::new();
+        let mut seen = 0i64;
+        let used = |seen: i64| Tokens {
+            input,
+            cached_input: 0,
+            output: seen,
+        };
+        let mut beat = tokio::time::interval(self.config.heartbeat);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                chunk = completion.next() => match chunk {
+                    Some(Ok(Chunk::Text(piece))) => {
+                        seen += 1;
+                        output.push_str(&piece);
+                        self.runtime.live.push(run.id, &piece);
+                    }
+                    Some(Ok(Chunk::Done { usage, .. })) => {
+                        let used = Tokens {
+                            input: i64::try_from(usage.input_tokens).unwrap_or(i64::MAX),
+                            cached_input: i64::try_from(usage.cached_input_tokens).unwrap_or(i64::MAX),
+                            output: i64::try_from(usage.output_tokens).unwrap_or(i64::MAX),
+                        };
+                        return Some(RunEnd::Succeeded { output, used });
+                    }
+                    Some(Err(e)) => return failed(e.to_string(), output, used(seen)),
+                    None => return failed("the model stream ended without a usage record".into(), output, used(seen)),
+                },
+                _ = beat.tick() => {
+                    let lease_until = Utc::now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+                    match self.store.heartbeat(run.id, &self.config.node, lease_until, &output, used(seen)).await {
+                        Ok(LeaseState::Held) => {}
+                        Ok(LeaseState::CancelRequested) => return Some(RunEnd::Cancelled { output, used: used(seen) }),
+                        Ok(LeaseState::Lost) => {
+                            tracing::warn!(run = %run.id, "lease lost; stopping without writing");
+                            return None;
+                        }
+                        Err(e) => tracing::warn!(run = %run.id, "heartbeat failed: {e}"),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,610 @@
+//! AI labour over REST: model providers and prices, budgets, runs (queue,
+//! watch live, cancel), reviews, and the token ledger.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tutti_domain::access::{Action, Actor};
+use tutti_domain::labour::{
+    Budget, BudgetPeriod, BudgetScope, BudgetState, Model, Prices, Provider, ProviderKind, Review,
+    ReviewStats, Run, RunStatus, Verdict,
+};
+use tutti_engine::LiveEvent;
+use tutti_store::Store;
+use tutti_store::labour::{
+    BudgetPatch, LedgerGroup, LedgerLine, LedgerTotals, NewBudget, NewModel, NewProvider,
+    NewReview, Reviewed, RunFilter,
+};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{PageOf, create, ctx, double_option};
+use crate::error::Problem;
+use crate::extract::{ApiJson, ApiQuery, Auth, IdPath, IdempotencyKey};
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProvider {
+    pub name: String,
+    /// `embedded` (the GGUF model in the server) or `openai` (any
+    /// OpenAI-compatible endpoint).
+    pub kind: ProviderKind,
+    /// For `openai`: e.g. `http://127.0.0.1:8000/v1`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Read the key from this environment variable of the server.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Or keep the key in the store; it is never returned.
+    #[serde(default)]
+    pub api_key: Option<String>,
+}
+
+/// Lists the org's model providers with their priced models.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "labour", responses((status = 200, body = Vec<Provider>)))]
+pub async fn list_providers<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+) -> Result<Json<Vec<Provider>>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(state.store.providers(actor.org_id).await?))
+}
+
+/// Adds a model provider (admins).
+#[utoipa::path(post, path = "/api/v1/providers", tag = "labour", request_body = CreateProvider,
+    responses((status = 201, body = Provider), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_provider<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    key: IdempotencyKey,
+    body: ApiJson<CreateProvider>,
+) -> Result<Response, ApiError> {
+    actor.may(Action::ManageProviders)?;
+    let input = body.value;
+    let new = NewProvider {
+        name: input.name,
+        kind: input.kind,
+        base_url: input.base_url,
+        api_key_env: input.api_key_env,
+        api_key: input.api_key,
+    };
+    let store = state.store.clone();
+    create(
+        &state,
+        &actor,
+        key,
+        "POST /providers",
+        &body.digest,
+        |ctx| async move { store.create_provider(&ctx, new).await },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutModel {
+    pub name: String,
+    /// Prices in micro-units of the org's currency per million tokens
+    /// (0.15 € per million = 150000).
+    pub input_price: i64,
+    #[serde(default)]
+    pub cached_input_price: Option<i64>,
+    pub output_price: i64,
+}
+
+/// Adds a model to a provider, or changes its prices (admins).
+#[utoipa::path(post, path = "/api/v1/providers/{id}/models", tag = "labour", params(("id" = Uuid, Path)), request_body = PutModel,
+    responses((status = 200, body = Model), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_model<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<PutModel>,
+) -> Result<Json<Model>, ApiError> {
+    actor.may(Action::ManageProviders)?;
+    let input = body.value;
+    let prices = Prices {
+        input: input.input_price,
+        cached_input: input.cached_input_price.unwrap_or(input.input_price),
+        output: input.output_price,
+    };
+    let model = state
+        .store
+        .put_model(
+            &ctx(&state, &actor),
+            id,
+            NewModel {
+                name: input.name,
+                prices,
+            },
+        )
+        .await?;
+    Ok(Json(model))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBudget {
+    pub name: String,
+    pub scope: BudgetScope,
+    /// The team, objective or worker; omitted for `org`.
+    #[serde(default)]
+    pub scope_id: Option<Uuid>,
+    pub period: BudgetPeriod,
+    #[serde(default)]
+    pub token_limit: Option<i64>,
+    /// In micro-units of the org's currency.
+    #[serde(default)]
+    pub cost_limit: Option<i64>,
+    /// Default 80.
+    #[serde(default)]
+    pub warn_percent: Option<i64>,
+    /// Default true: refuse calls that could pass the limit.
+    #[serde(default)]
+    pub hard: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBudget {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub token_limit: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub cost_limit: Option<Option<i64>>,
+    #[serde(default)]
+    pub warn_percent: Option<i64>,
+    #[serde(default)]
+    pub hard: Option<bool>,
+}
+
+fn budget_team(scope: BudgetScope, scope_id: Option<Uuid>) -> Option<Uuid> {
+    (scope == BudgetScope::Team).then_some(scope_id).flatten()
+}
+
+/// Lists budgets with their use in the current window.
+#[utoipa::path(get, path = "/api/v1/budgets", tag = "labour", responses((status = 200, body = Vec<BudgetState>)))]
+pub async fn list_budgets<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+) -> Result<Json<Vec<BudgetState>>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(
+        state.store.budgets(actor.org_id, state.clock.now()).await?,
+    ))
+}
+
+/// Sets a budget on the org, a team, an objective or a worker (admins; leads
+/// for their teams).
+#[utoipa::path(post, path = "/api/v1/budgets", tag = "labour", request_body = CreateBudget,
+    responses((status = 201, body = Budget), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_budget<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    key: IdempotencyKey,
+    body: ApiJson<CreateBudget>,
+) -> Result<Response, ApiError> {
+    let input = body.value;
+    actor.may(Action::ManageBudget {
+        team_id: budget_team(input.scope, input.scope_id),
+    })?;
+    let new = NewBudget {
+        name: input.name,
+        scope: input.scope,
+        scope_id: input.scope_id,
+        period: input.period,
+        token_limit: input.token_limit,
+        cost_limit: input.cost_limit,
+        warn_percent: input.warn_percent.unwrap_or(80),
+        hard: input.hard.unwrap_or(true),
+    };
+    let store = state.store.clone();
+    create(
+        &state,
+        &actor,
+        key,
+        "POST /budgets",
+        &body.digest,
+        |ctx| async move { store.create_budget(&ctx, new).await },
+    )
+    .await
+}
+
+/// Changes a budget's limits, warn line or hardness.
+#[utoipa::path(patch, path = "/api/v1/budgets/{id}", tag = "labour", params(("id" = Uuid, Path)), request_body = UpdateBudget,
+    responses((status = 200, body = Budget), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_budget<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<UpdateBudget>,
+) -> Result<Json<Budget>, ApiError> {
+    let current = state.store.budget(actor.org_id, id).await?;
+    actor.may(Action::ManageBudget {
+        team_id: budget_team(current.scope, current.scope_id),
+    })?;
+    let input = body.value;
+    let patch = BudgetPatch {
+        name: input.name,
+        token_limit: input.token_limit,
+        cost_limit: input.cost_limit,
+        warn_percent: input.warn_percent,
+        hard: input.hard,
+    };
+    Ok(Json(
+        state
+            .store
+            .update_budget(&ctx(&state, &actor), id, patch)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRun {
+    /// The longest answer, in tokens (default 400); the budget reservation
+    /// is built on it.
+    #[serde(default)]
+    pub max_tokens: Option<i64>,
+}
+
+async fn may_change_item<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    item_id: Uuid,
+) -> Result<(), ApiError> {
+    let item = state.store.work_item(actor.org_id, item_id).await?;
+    actor.may(Action::UpdateWork {
+        team_id: item.team_id,
+        assignee_id: item.assignee_id,
+        created_by: item.created_by,
+    })?;
+    Ok(())
+}
+
+/// Queues a run of a work item by the AI worker it is assigned to.
+#[utoipa::path(post, path = "/api/v1/work-items/{id}/runs", tag = "labour", params(("id" = Uuid, Path)), request_body = StartRun,
+    responses((status = 201, body = Run), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn start_run<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    key: IdempotencyKey,
+    body: ApiJson<StartRun>,
+) -> Result<Response, ApiError> {
+    may_change_item(&state, &actor, id).await?;
+    let max_tokens = body
+        .value
+        .max_tokens
+        .unwrap_or(tutti_store::labour::DEFAULT_RUN_MAX_TOKENS);
+    let store = state.store.clone();
+    let response = create(
+        &state,
+        &actor,
+        key,
+        &format!("POST /work-items/{id}/runs"),
+        &body.digest,
+        |ctx| async move { store.queue_run(&ctx, id, max_tokens).await },
+    )
+    .await?;
+    state.runtime.wake();
+    Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunParams {
+    pub status: Option<RunStatus>,
+    pub work_item: Option<Uuid>,
+    pub worker: Option<Uuid>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Lists runs, oldest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "labour", params(RunParams), responses((status = 200, body = PageOf<Run>)))]
+pub async fn list_runs<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<RunParams>,
+) -> Result<Json<PageOf<Run>>, ApiError> {
+    actor.may(Action::Read)?;
+    let page = super::page_request(params.limit, params.cursor.as_deref())?;
+    let filter = RunFilter {
+        status: params.status,
+        work_item_id: params.work_item,
+        worker_id: params.worker,
+    };
+    Ok(Json(
+        state.store.runs(actor.org_id, &filter, page).await?.into(),
+    ))
+}
+
+/// A run with its work order, output, tokens and cost.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "labour", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Run), (status = 404, body = Problem)))]
+pub async fn show_run<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<Run>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(state.store.run(actor.org_id, id).await?))
+}
+
+/// Streams a run's output as server-sent events: `text` events carry pieces
+/// of output as they are generated, one `end` event the run's final state
+/// (`{"status", "output"}`). A finished run sends just its `end`.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/stream", tag = "labour", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "text/event-stream", description = "text and end events"), (status = 404, body = Problem)))]
+pub async fn stream_run<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    actor.may(Action::Read)?;
+    state.store.run(actor.org_id, id).await?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<SseEvent>(64);
+    let store = state.store.clone();
+    let runtime = state.runtime.clone();
+    let org_id = actor.org_id;
+    tokio::spawn(async move {
+        let end = |run: Run| {
+            SseEvent::default()
+                .event("end")
+                .json_data(serde_json::json!({ "status": run.status, "output": run.output, "error": run.error }))
+                .unwrap_or_default()
+        };
+        loop {
+            if let Some((text, mut events)) = runtime.live.subscribe(id) {
+                if !text.is_empty()
+                    && sender
+                        .send(SseEvent::default().event("text").data(text))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                loop {
+                    match events.recv().await {
+                        Ok(LiveEvent::Text(piece)) => {
+                            if sender
+                                .send(SseEvent::default().event("text").data(piece))
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Ok(LiveEvent::End(_))
+                        | Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    }
+                }
+            }
+            match store.run(org_id, id).await {
+                Ok(run) if run.status.is_final() => {
+                    let _ = sender.send(end(run)).await;
+                    return;
+                }
+                Ok(_) => {
+                    // Queued, or running on another node: look again shortly.
+                    if sender.is_closed() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|event| (Ok::<_, Infallible>(event), receiver))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// Cancels a queued run at once, or asks the engine to stop a running one.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "labour", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Run), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel_run<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<Run>, ApiError> {
+    let run = state.store.run(actor.org_id, id).await?;
+    may_change_item(&state, &actor, run.work_item_id).await?;
+    Ok(Json(
+        state.store.cancel_run(&ctx(&state, &actor), id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReview {
+    pub verdict: Verdict,
+    /// Required for `revise`: what to change. It is appended to the next
+    /// iteration's work order.
+    #[serde(default)]
+    pub feedback: String,
+    /// 1–5.
+    pub rating: i64,
+}
+
+/// A person's verdict on a finished run: `accept` closes the item, `revise`
+/// queues the next iteration with the feedback, `reject` hands the item back
+/// unassigned.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/review", tag = "labour", params(("id" = Uuid, Path)), request_body = CreateReview,
+    responses((status = 201, body = inline(Object)), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn review_run<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    key: IdempotencyKey,
+    body: ApiJson<CreateReview>,
+) -> Result<Response, ApiError> {
+    let run = state.store.run(actor.org_id, id).await?;
+    let item = state
+        .store
+        .work_item(actor.org_id, run.work_item_id)
+        .await?;
+    actor.may(Action::Review {
+        team_id: item.team_id,
+        created_by: item.created_by,
+    })?;
+    let input = body.value;
+    let review = NewReview {
+        verdict: input.verdict,
+        feedback: input.feedback,
+        rating: input.rating,
+    };
+    let store = state.store.clone();
+    let response = create(
+        &state,
+        &actor,
+        key,
+        &format!("POST /runs/{id}/review"),
+        &body.digest,
+        |ctx| async move {
+            let reviewed: Reviewed = store.review_run(&ctx, id, review).await?;
+            Ok(reviewed)
+        },
+    )
+    .await?;
+    state.runtime.wake();
+    Ok(response)
+}
+
+/// The reviews of a work item's runs.
+#[utoipa::path(get, path = "/api/v1/work-items/{id}/reviews", tag = "labour", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Review>), (status = 404, body = Problem)))]
+pub async fn list_reviews<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<Vec<Review>>, ApiError> {
+    actor.may(Action::Read)?;
+    state.store.work_item(actor.org_id, id).await?;
+    Ok(Json(state.store.reviews(actor.org_id, id).await?))
+}
+
+/// How a worker's runs fare in review: accept, revise and reject rates and
+/// the mean rating.
+#[utoipa::path(get, path = "/api/v1/members/{id}/review-stats", tag = "labour", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ReviewStats), (status = 404, body = Problem)))]
+pub async fn review_stats<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<ReviewStats>, ApiError> {
+    actor.may(Action::Read)?;
+    state.store.member(actor.org_id, id).await?;
+    Ok(Json(state.store.review_stats(actor.org_id, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryParams {
+    /// `worker`, `team`, `objective`, `key_result` or `model`.
+    pub group_by: LedgerGroup,
+    /// `month` (default, the current one), `quarter`, `all`, or a month as `YYYY-MM`.
+    pub period: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerSummary {
+    pub group_by: LedgerGroup,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub currency: String,
+    #[schema(value_type = Vec<Object>)]
+    pub lines: Vec<LedgerLine>,
+}
+
+fn period_bounds(
+    period: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+    let next_month = |d: NaiveDate| {
+        let (y, m) = if d.month() == 12 {
+            (d.year() + 1, 1)
+        } else {
+            (d.year(), d.month() + 1)
+        };
+        NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
+    };
+    let invalid = || {
+        tutti_domain::Invalid::new(
+            "period",
+            "must be month, quarter, all, or a month as YYYY-MM",
+        )
+    };
+    match period.unwrap_or("month") {
+        "month" => {
+            let start = BudgetPeriod::Month.window_start(now);
+            Ok((at(start), at(next_month(start))))
+        }
+        "quarter" => {
+            let start = BudgetPeriod::Quarter.window_start(now);
+            Ok((at(start), at(next_month(next_month(next_month(start))))))
+        }
+        "all" => Ok((DateTime::<Utc>::UNIX_EPOCH, now + chrono::Duration::days(1))),
+        month => {
+            let start = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .map_err(|_| invalid())?;
+            Ok((at(start), at(next_month(start))))
+        }
+    }
+}
+
+/// Settled token use and cost, grouped by worker, team, objective, key
+/// result or model, for a period.
+#[utoipa::path(get, path = "/api/v1/ledger/summary", tag = "labour", params(SummaryParams),
+    responses((status = 200, body = LedgerSummary), (status = 422, body = Problem)))]
+pub async fn ledger_summary<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<SummaryParams>,
+) -> Result<Json<LedgerSummary>, ApiError> {
+    actor.may(Action::Read)?;
+    let (from, to) = period_bounds(params.period.as_deref(), state.clock.now())?;
+    let lines = state
+        .store
+        .ledger_summary(actor.org_id, params.group_by, from, to)
+        .await?;
+    let currency = state.store.org(actor.org_id).await?.currency;
+    Ok(Json(LedgerSummary {
+        group_by: params.group_by,
+        from,
+        to,
+        currency,
+        lines,
+    }))
+}
+
+/// Reserved, settled and released totals of the whole ledger, and how many
+/// reservations are open; reserved = settled + released once none are.
+#[utoipa::path(get, path = "/api/v1/ledger/totals", tag = "labour", responses((status = 200, body = inline(Object))))]
+pub async fn ledger_totals<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+) -> Result<Json<LedgerTotals>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(state.store.ledger_totals(actor.org_id).await?))
+}

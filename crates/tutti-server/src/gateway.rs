@@ -1,0 +1,525 @@
+//! The OpenAI-compatible gateway under `/v1`: external agents call models as
+//! AI members of the org, metered into the same ledger and held to the same
+//! budgets as the engine's runs.
+//!
+//! A call authenticates with an AI member's API token, is routed to that
+//! member's provider (or another model of it, when named), reserves its worst
+//! case (prompt bound + `max_tokens`) against every budget that applies, is
+//! capped to `max_tokens`, and settles to the provider's usage record when it
+//! ends. The call runs in a task of its own, so a client that hangs up mid-way
+//! still leaves a settled ledger. Errors come back in OpenAI's error shape.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tutti_domain::labour::Tokens;
+use tutti_domain::org::MemberKind;
+use tutti_llm::{ChatRequest, Chunk, FinishReason, LlmError, Message, Speaker, Usage};
+use tutti_store::labour::Charge;
+use tutti_store::{Ctx, Store, StoreError};
+use uuid::Uuid;
+
+use crate::{AppState, auth};
+
+/// The answer's length when a call does not say.
+const DEFAULT_MAX_TOKENS: u32 = 512;
+const MAX_TOKENS_LIMIT: u32 = 32_768;
+/// An open reservation older than this is presumed abandoned by a crashed process.
+const RESERVATION_TTL: Duration = Duration::from_secs(15 * 60);
+
+pub fn routes<S: Store>() -> axum::Router<AppState<S>> {
+    axum::Router::new()
+        .route("/chat/completions", post(chat::<S>))
+        .route("/models", get(models::<S>))
+}
+
+/// An error in OpenAI's shape.
+#[derive(Debug)]
+pub struct GatewayError {
+    status: StatusCode,
+    kind: &'static str,
+    code: Option<&'static str>,
+    message: String,
+}
+
+impl GatewayError {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            message,
+        )
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "message": self.message, "type": self.kind, "param": null, "code": self.code } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for GatewayError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::BudgetRefused { message, .. } => Self::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_quota",
+                Some("budget_exhausted"),
+                message,
+            ),
+            StoreError::Invalid(invalid) => Self::invalid(invalid.to_string()),
+            other => {
+                tracing::error!(cause = %other, "gateway call failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    None,
+                    "something went wrong on our side; it has been logged",
+                )
+            }
+        }
+    }
+}
+
+struct Caller {
+    org_id: Uuid,
+    member_id: Uuid,
+    provider: Option<String>,
+    model: Option<String>,
+}
+
+async fn caller<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> Result<Caller, GatewayError> {
+    let unauthorized = || {
+        GatewayError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            Some("invalid_api_key"),
+            "missing or unknown API key (send an AI member's tutti token as Bearer)",
+        )
+    };
+    let token = auth::bearer_token(headers).ok_or_else(unauthorized)?;
+    let actor = state
+        .store
+        .actor_by_token(&auth::hash_token(token))
+        .await?
+        .ok_or_else(unauthorized)?;
+    if actor.kind != MemberKind::Ai {
+        return Err(GatewayError::new(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            None,
+            "the gateway is for AI members; create a token for an AI worker of the org",
+        ));
+    }
+    let member = state.store.member(actor.org_id, actor.member_id).await?;
+    Ok(Caller {
+        org_id: actor.org_id,
+        member_id: actor.member_id,
+        provider: member.provider,
+        model: member.model,
+    })
+}
+
+/// The org's models the caller may use: those of its own provider.
+async fn models<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, GatewayError> {
+    let caller = caller(&state, &headers).await?;
+    let data: Vec<Value> = state
+        .store
+        .models(caller.org_id)
+        .await?
+        .into_iter()
+        .filter(|(provider, _)| Some(provider) == caller.provider.as_ref())
+        .map(|(provider, model)| json!({ "id": model.name, "object": "model", "created": 0, "owned_by": provider }))
+        .collect();
+    Ok(Json(json!({ "object": "list", "data": data })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatBody {
+    model: String,
+    messages: Vec<InMessage>,
+    #[serde(default)]
+    stream: bool,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+    #[serde(default)]
+    max_completion_tokens: Option<u32>,
+    #[serde(default)]
+    temperature: Option<f32>,
+    #[serde(default)]
+    seed: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct InMessage {
+    role: String,
+    content: Content,
+}
+
+/// Message content: a string, or a list of parts of which text is used.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Content {
+    Text(String),
+    Parts(Vec<Part>),
+}
+
+#[derive(Debug, Deserialize)]
+struct Part {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+fn messages(input: Vec<InMessage>) -> Result<Vec<Message>, GatewayError> {
+    if input.is_empty() {
+        return Err(GatewayError::invalid("messages: must not be empty"));
+    }
+    input
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let role = match m.role.as_str() {
+                "system" | "developer" => Speaker::System,
+                "user" => Speaker::User,
+                "assistant" => Speaker::Assistant,
+                other => {
+                    return Err(GatewayError::invalid(format!(
+                        "messages[{i}].role: `{other}` is not supported; use system, user or assistant"
+                    )));
+                }
+            };
+            let content = match m.content {
+                Content::Text(text) => text,
+                Content::Parts(parts) => {
+                    let mut text = String::new();
+                    for (j, part) in parts.into_iter().enumerate() {
+                        match (part.kind.as_str(), part.text) {
+                            ("text", Some(piece)) => text.push_str(&piece),
+                            (kind, _) => {
+                                return Err(GatewayError::invalid(format!(
+                                    "messages[{i}].content[{j}]: only text parts are supported, not `{kind}`"
+                                )));
+                            }
+                        }
+                    }
+                    text
+                }
+            };
+            Ok(Message::new(role, content))
+        })
+        .collect()
+}
+
+fn finish_reason(reason: FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Stop => "stop",
+        FinishReason::Length => "length",
+    }
+}
+
+fn usage_json(usage: &Usage) -> Value {
+    json!({
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "prompt_tokens_details": { "cached_tokens": usage.cached_input_tokens },
+    })
+}
+
+fn tokens(usage: &Usage) -> Tokens {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    Tokens {
+        input: n(usage.input_tokens),
+        cached_input: n(usage.cached_input_tokens),
+        output: n(usage.output_tokens),
+    }
+}
+
+/// What a call that failed is charged: nothing if no text came, else the
+/// prompt and the pieces of text seen (about one token each).
+fn used_before_failure(prompt: i64, pieces: i64) -> Tokens {
+    if pieces == 0 {
+        return Tokens::default();
+    }
+    Tokens {
+        input: prompt,
+        cached_input: 0,
+        output: pieces,
+    }
+}
+
+fn upstream_error(e: &LlmError) -> GatewayError {
+    match e {
+        LlmError::Invalid(message) => GatewayError::invalid(message.clone()),
+        other => GatewayError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            None,
+            other.to_string(),
+        ),
+    }
+}
+
+/// `POST /v1/chat/completions`, streaming or not.
+async fn chat<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GatewayError> {
+    let caller = caller(&state, &headers).await?;
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let body: ChatBody = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        GatewayError::invalid(format!("{path}: {}", e.inner()))
+    })?;
+    let max_tokens = body
+        .max_completion_tokens
+        .or(body.max_tokens)
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    if !(1..=MAX_TOKENS_LIMIT).contains(&max_tokens) {
+        return Err(GatewayError::invalid(format!(
+            "max_tokens: must be between 1 and {MAX_TOKENS_LIMIT}"
+        )));
+    }
+    let messages = messages(body.messages)?;
+    let (provider_name, model_name) = match body.model.split_once('/') {
+        Some((provider, model)) => (provider.to_owned(), model.to_owned()),
+        None => {
+            let provider = caller.provider.clone().ok_or_else(|| {
+                GatewayError::invalid(
+                    "this AI member has no provider; set provider and model on the member",
+                )
+            })?;
+            let model = if body.model.is_empty() || body.model == "default" {
+                caller.model.clone().unwrap_or_default()
+            } else {
+                body.model.clone()
+            };
+            (provider, model)
+        }
+    };
+    if caller.provider.as_deref() != Some(provider_name.as_str()) {
+        return Err(GatewayError::new(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            Some("model_not_allowed"),
+            format!(
+                "this AI member may use the models of its own provider only, not {provider_name}"
+            ),
+        ));
+    }
+    let route = state
+        .store
+        .route(caller.org_id, &provider_name, &model_name)
+        .await
+        .map_err(|_| {
+            GatewayError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("model_not_found"),
+                format!("the model `{}` does not exist here", body.model),
+            )
+        })?;
+    let provider = state
+        .runtime
+        .models
+        .provider(&route)
+        .await
+        .map_err(|e| upstream_error(&e))?;
+    let input = provider
+        .prompt_tokens(&messages)
+        .await
+        .map_err(|e| upstream_error(&e))?;
+    let now = Utc::now();
+    let ctx = Ctx::new(caller.org_id, Some(caller.member_id), now);
+    let charge = Charge {
+        worker_id: caller.member_id,
+        run_id: None,
+        route_provider: route.provider.clone(),
+        route_model: route.model.clone(),
+        prices: route.prices,
+        input_tokens: i64::try_from(input).unwrap_or(i64::MAX),
+        max_output_tokens: i64::from(max_tokens),
+        expires_at: now + chrono::Duration::from_std(RESERVATION_TTL).unwrap_or_default(),
+    };
+    let reservation = state.store.reserve(&ctx, charge).await?;
+    let mut request = ChatRequest::new(messages, max_tokens);
+    request.temperature = body.temperature.unwrap_or(0.0).clamp(0.0, 2.0);
+    request.seed = body.seed.map(|s| s as u32).unwrap_or(0);
+    let mut completion = provider.chat(request);
+    let id = format!("chatcmpl-{}", Uuid::now_v7().simple());
+    let created = now.timestamp();
+    let model = route.model.clone();
+    let store = state.store.clone();
+    let settle = move |used: Tokens| {
+        let store = store.clone();
+        let ctx = ctx.clone();
+        async move {
+            if let Err(e) = store.settle(&ctx, reservation.id, used).await {
+                tracing::error!(reservation = %reservation.id, "cannot settle a gateway call: {e}");
+            }
+        }
+    };
+    let prompt = i64::try_from(input).unwrap_or(i64::MAX);
+
+    if !body.stream {
+        let call = tokio::spawn(async move {
+            let mut text = String::new();
+            let mut pieces = 0;
+            while let Some(chunk) = completion.next().await {
+                match chunk {
+                    Ok(Chunk::Text(piece)) => {
+                        pieces += 1;
+                        text.push_str(&piece);
+                    }
+                    Ok(Chunk::Done { usage, finish }) => {
+                        settle(tokens(&usage)).await;
+                        return Ok((text, usage, finish));
+                    }
+                    Err(e) => {
+                        settle(used_before_failure(prompt, pieces)).await;
+                        return Err(e);
+                    }
+                }
+            }
+            settle(Tokens::default()).await;
+            Err(LlmError::Engine(
+                "the model stream ended without a usage record".into(),
+            ))
+        });
+        let (text, usage, finish) = call
+            .await
+            .map_err(|e| {
+                GatewayError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    None,
+                    format!("the call stopped: {e}"),
+                )
+            })?
+            .map_err(|e| upstream_error(&e))?;
+        return Ok(Json(json!({
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": finish_reason(finish) }],
+            "usage": usage_json(&usage),
+        }))
+        .into_response());
+    }
+
+    let include_usage = body.stream_options.is_some_and(|o| o.include_usage);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        let event = |value: Value| Bytes::from(format!("data: {value}\n\n"));
+        let chunk = |delta: Value, finish: Option<&str>| {
+            event(json!({
+                "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+            }))
+        };
+        let mut pieces = 0;
+        let mut first = true;
+        while let Some(next) = completion.next().await {
+            match next {
+                Ok(Chunk::Text(piece)) => {
+                    pieces += 1;
+                    let delta = if first {
+                        json!({ "role": "assistant", "content": piece })
+                    } else {
+                        json!({ "content": piece })
+                    };
+                    first = false;
+                    if sender.send(chunk(delta, None)).await.is_err() {
+                        // The client hung up: stop generating, charge what was made.
+                        drop(completion);
+                        settle(Tokens {
+                            input: prompt,
+                            cached_input: 0,
+                            output: pieces,
+                        })
+                        .await;
+                        return;
+                    }
+                }
+                Ok(Chunk::Done { usage, finish }) => {
+                    settle(tokens(&usage)).await;
+                    let _ = sender
+                        .send(chunk(json!({}), Some(finish_reason(finish))))
+                        .await;
+                    if include_usage {
+                        let _ = sender
+                            .send(event(json!({
+                                "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                                "choices": [], "usage": usage_json(&usage),
+                            })))
+                            .await;
+                    }
+                    let _ = sender.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+                    return;
+                }
+                Err(e) => {
+                    settle(used_before_failure(prompt, pieces)).await;
+                    let error = upstream_error(&e);
+                    let _ = sender
+                        .send(event(json!({ "error": { "message": error.message, "type": error.kind, "param": null, "code": null } })))
+                        .await;
+                    return;
+                }
+            }
+        }
+        settle(Tokens::default()).await;
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), receiver))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
