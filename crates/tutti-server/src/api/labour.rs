@@ -598,13 +598,28 @@ pub async fn ledger_summary<S: Store>(
     }))
 }
 
-/// Reserved, settled and released totals of the whole ledger, and how many
-/// reservations are open; reserved = settled + released once none are.
+#[derive(Debug, Serialize)]
+pub struct LedgerCheck {
+    #[serde(flatten)]
+    pub totals: LedgerTotals,
+    /// Reservations whose reserve differs from settle + release; always
+    /// empty unless the ledger was tampered with.
+    pub unbalanced_reservations: Vec<Uuid>,
+}
+
+/// Reserved, settled and released totals of the whole ledger, how many
+/// reservations are open (reserved = settled + released once none are), and
+/// any reservation that does not balance.
 #[utoipa::path(get, path = "/api/v1/ledger/totals", tag = "labour", responses((status = 200, body = inline(Object))))]
 pub async fn ledger_totals<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
-) -> Result<Json<LedgerTotals>, ApiError> {
+) -> Result<Json<LedgerCheck>, ApiError> {
     actor.may(Action::Read)?;
-    Ok(Json(state.store.ledger_totals(actor.org_id).await?))
+    let totals = state.store.ledger_totals(actor.org_id).await?;
+    let unbalanced_reservations = state.store.unbalanced_reservations(actor.org_id).await?;
+    Ok(Json(LedgerCheck {
+        totals,
+        unbalanced_reservations,
+    }))
 }
