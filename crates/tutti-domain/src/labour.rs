@@ -15,7 +15,7 @@ use crate::validate::{Invalid, ValidationResult};
 text_enum! {
     /// How a provider is reached: the embedded GGUF model in this process, or
     /// any OpenAI-compatible HTTP endpoint.
-    ProviderKind { Embedded => "embedded", OpenAi => "openai" }
+    ProviderKind { Embedded => "embedded", Openai => "openai" }
 }
 
 text_enum! {

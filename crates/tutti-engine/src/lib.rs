@@ -69,7 +69,7 @@ impl Models {
                     .await?;
                 Ok(model.clone())
             }
-            ProviderKind::OpenAi => {
+            ProviderKind::Openai => {
                 let base_url = route.base_url.clone().ok_or_else(|| {
                     LlmError::Invalid(format!("provider {} has no base_url", route.provider))
                 })?;

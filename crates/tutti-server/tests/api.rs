@@ -837,3 +837,450 @@ async fn api_on_postgres() {
         suite(PgStore::connect(&url).await.unwrap()).await;
     }
 }
+
+/// A gateway call: the reply's status and its JSON (OpenAI's error shape on
+/// failure, never a problem document).
+async fn gateway(router: &Router, token: Option<&str>, body: &str) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri("/v1/chat/completions")
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    if !status.is_success() {
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    (status, body)
+}
+
+/// AI labour's API: providers keep their keys secret, budgets and runs refuse
+/// bad input naming the field, roles hold, other orgs see nothing, and the
+/// gateway answers in OpenAI's error shape.
+async fn labour_suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let (owner, _) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de").await;
+    let (stranger, _) = org(&store, "Andere GmbH", "boss@andere.de").await;
+    let mut state = AppState::new(store.clone());
+    state.clock = Arc::new(FixedClock(today()));
+    let router = tutti_server::router(state);
+    let api = Api {
+        router: router.clone(),
+    };
+    let token_of = |member: Value| {
+        let api = &api;
+        let owner = owner.clone();
+        async move {
+            let reply = api
+                .created(
+                    &format!("/members/{}/tokens", id(&member)),
+                    &owner,
+                    json!({}),
+                )
+                .await;
+            reply["token"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // --- Providers and prices: admins only; a stored key is never shown.
+    let local = api
+        .created(
+            "/providers",
+            &owner,
+            json!({ "name": "lokal", "kind": "embedded" }),
+        )
+        .await;
+    let remote = api
+        .created(
+            "/providers",
+            &owner,
+            json!({ "name": "cloud", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-very-secret" }),
+        )
+        .await;
+    assert_eq!(remote["has_stored_key"], true);
+    assert!(!remote.to_string().contains("sk-very-secret"));
+    let listed = api.get("/providers", &owner).await;
+    assert!(!listed.body.to_string().contains("sk-very-secret"));
+    let reply = api
+        .post(
+            "/providers",
+            &owner,
+            json!({ "name": "x", "kind": "openai" }),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("base_url"))
+    );
+    let reply = api
+        .post(
+            "/providers",
+            &owner,
+            json!({ "name": "lokal", "kind": "embedded" }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let reply = api
+        .post(
+            "/providers",
+            &owner,
+            json!({ "name": "y", "kind": "quantum" }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (provider, model) in [(&local, "smollm2"), (&remote, "big")] {
+        let reply = api
+            .post(
+                &format!("/providers/{}/models", id(provider)),
+                &owner,
+                json!({ "name": model, "input_price": 1_000_000, "output_price": 4_000_000 }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let reply = api
+        .post(
+            &format!("/providers/{}/models", id(&local)),
+            &owner,
+            json!({ "name": "smollm2", "input_price": -1, "output_price": 0 }),
+        )
+        .await;
+    assert_eq!(reply.body["field"], "input_price");
+    let reply = api
+        .post(
+            &format!("/providers/{}/models", id(&local)),
+            &stranger,
+            json!({ "name": "smollm2", "input_price": 1, "output_price": 1 }),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "another org's provider does not exist here"
+    );
+
+    // --- People for the rest.
+    let team = api
+        .created("/teams", &owner, json!({ "name": "Kundenservice" }))
+        .await;
+    let lead = api
+        .created("/members", &owner, json!({ "name": "Aylin", "email": "aylin@lindner.de", "role": "lead", "teams": [id(&team)] }))
+        .await;
+    api.patch(
+        &format!("/teams/{}", id(&team)),
+        &owner,
+        json!({ "lead_id": id(&lead) }),
+    )
+    .await;
+    let viewer = api
+        .created(
+            "/members",
+            &owner,
+            json!({ "name": "Miriam", "email": "miriam@lindner.de", "role": "viewer" }),
+        )
+        .await;
+    let worker = api
+        .created(
+            "/members",
+            &owner,
+            json!({ "kind": "ai", "name": "Emil", "provider": "cloud", "model": "big", "teams": [id(&team)] }),
+        )
+        .await;
+    let lead_token = token_of(lead.clone()).await;
+    let viewer_token = token_of(viewer).await;
+    let worker_token = token_of(worker.clone()).await;
+    let reply = api
+        .post(
+            "/providers",
+            &lead_token,
+            json!({ "name": "z", "kind": "embedded" }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    // --- Budgets.
+    for (body, field) in [
+        (
+            json!({ "name": "b", "scope": "team", "period": "month", "token_limit": 5 }),
+            "scope_id",
+        ),
+        (
+            json!({ "name": "b", "scope": "org", "period": "month" }),
+            "token_limit",
+        ),
+        (
+            json!({ "name": "b", "scope": "org", "period": "month", "token_limit": -5 }),
+            "token_limit",
+        ),
+        (
+            json!({ "name": "b", "scope": "org", "period": "week", "token_limit": 5 }),
+            "period",
+        ),
+        (
+            json!({ "name": "b", "scope": "org", "period": "month", "token_limit": 5, "warn_percent": 0 }),
+            "warn_percent",
+        ),
+        (
+            json!({ "name": "b", "scope": "org", "period": "month", "token_limit": 5, "colour": "red" }),
+            "colour",
+        ),
+    ] {
+        let reply = api.post("/budgets", &owner, body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.body
+        );
+        assert!(
+            reply.body["field"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    let reply = api
+        .post(
+            "/budgets",
+            &lead_token,
+            json!({ "name": "b", "scope": "org", "period": "month", "token_limit": 5 }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    api.created(
+        "/budgets",
+        &lead_token,
+        json!({ "name": "Kundenservice", "scope": "team", "scope_id": id(&team), "period": "quarter", "cost_limit": 10_000_000 }),
+    )
+    .await;
+    let tight = api
+        .created(
+            "/budgets",
+            &owner,
+            json!({ "name": "Emil knapp", "scope": "worker", "scope_id": id(&worker), "period": "month", "token_limit": 100 }),
+        )
+        .await;
+    let budgets = api.get("/budgets", &viewer_token).await;
+    assert_eq!(budgets.body.as_array().unwrap().len(), 2);
+    assert_eq!(budgets.body[1]["state"], "ok");
+
+    // --- Runs: handing a ready item to the AI worker queues one.
+    let item = api
+        .created("/work-items", &lead_token, json!({ "title": "Antwort entwerfen", "team_id": id(&team), "assignee_id": id(&worker), "state": "ready" }))
+        .await;
+    let runs = api
+        .get(&format!("/runs?work_item={}", id(&item)), &viewer_token)
+        .await;
+    let run = runs.body["items"][0].clone();
+    assert_eq!(run["status"], "queued");
+    let reply = api
+        .post(
+            &format!("/work-items/{}/runs", id(&item)),
+            &lead_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let reply = api
+        .post(
+            &format!("/work-items/{}/runs", id(&item)),
+            &lead_token,
+            json!({ "max_tokens": 0 }),
+        )
+        .await;
+    assert!(reply.status.is_client_error());
+    let human_item = api
+        .created(
+            "/work-items",
+            &lead_token,
+            json!({ "title": "Selbst machen", "team_id": id(&team), "assignee_id": id(&lead) }),
+        )
+        .await;
+    let reply = api
+        .post(
+            &format!("/work-items/{}/runs", id(&human_item)),
+            &lead_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("assignee_id"))
+    );
+    assert_eq!(
+        api.get(&format!("/runs/{}", id(&run)), &stranger)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let reply = api
+        .post(
+            &format!("/runs/{}/cancel", id(&run)),
+            &viewer_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let cancelled = api
+        .post(
+            &format!("/runs/{}/cancel", id(&run)),
+            &lead_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let reply = api
+        .post(
+            &format!("/runs/{}/cancel", id(&run)),
+            &lead_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let reply = api
+        .post(
+            &format!("/runs/{}/review", id(&run)),
+            &lead_token,
+            json!({ "verdict": "accept", "rating": 5 }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let reply = api
+        .post(
+            &format!("/runs/{}/review", id(&run)),
+            &lead_token,
+            json!({ "verdict": "accept", "rating": 9 }),
+        )
+        .await;
+    assert!(reply.status.is_client_error());
+
+    // --- The ledger.
+    let reply = api.get("/ledger/summary?group_by=colour", &owner).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = api
+        .get("/ledger/summary?group_by=worker&period=2026-13", &owner)
+        .await;
+    assert_eq!(reply.body["field"], "period");
+    let summary = api
+        .get("/ledger/summary?group_by=model&period=2026-11", &owner)
+        .await;
+    assert_eq!(summary.body["currency"], "EUR");
+
+    // --- The gateway speaks OpenAI's error shape.
+    let ask = |model: &str, max_tokens: u32| {
+        json!({ "model": model, "messages": [{ "role": "user", "content": "Hallo" }], "max_tokens": max_tokens }).to_string()
+    };
+    let (status, body) = gateway(&router, None, &ask("big", 5)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_api_key"))
+    );
+    let (status, _) = gateway(&router, Some(&owner), &ask("big", 5)).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "people use the API, AI members the gateway"
+    );
+    let (status, body) = gateway(&router, Some(&worker_token), "{ not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = gateway(
+        &router,
+        Some(&worker_token),
+        r#"{"model": "big", "messages": "hi"}"#,
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("messages"),
+        "{status} {body}"
+    );
+    let (status, body) = gateway(&router, Some(&worker_token), &ask("nope", 5)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("model_not_found"))
+    );
+    let (status, body) = gateway(&router, Some(&worker_token), &ask("lokal/smollm2", 5)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("model_not_allowed"))
+    );
+    // 100 tokens cannot hold a prompt bound plus 500 tokens of answer: refused
+    // before any upstream is called, naming the budget.
+    let (status, body) = gateway(&router, Some(&worker_token), &ask("big", 500)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::PAYMENT_REQUIRED, Some("budget_exhausted"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Emil knapp"),
+        "{body}"
+    );
+    // Within the budget, the unreachable upstream is a clear 502, and the
+    // reservation is released in full.
+    let (status, body) = gateway(&router, Some(&worker_token), &ask("big", 5)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let totals = api.get("/ledger/totals", &owner).await.body;
+    assert_eq!(
+        (
+            totals["open_reservations"].as_i64(),
+            totals["settled_tokens"].as_i64()
+        ),
+        (Some(0), Some(0)),
+        "{totals}"
+    );
+    assert!(totals["reserved_tokens"].as_i64().unwrap() > 0);
+    let budgets = api.get("/budgets", &owner).await.body;
+    let tight_state = budgets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == tight["id"])
+        .unwrap();
+    assert_eq!(tight_state["used_tokens"], 0);
+
+    let doc = api.send("GET", "/openapi.json", None, None, &[]).await.body;
+    for path in [
+        "/api/v1/providers",
+        "/api/v1/budgets",
+        "/api/v1/runs/{id}/stream",
+        "/api/v1/runs/{id}/review",
+        "/api/v1/ledger/summary",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+}
+
+#[tokio::test]
+async fn labour_api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    labour_suite(
+        SqliteStore::connect(&testing::sqlite_url(dir.path()))
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn labour_api_on_postgres() {
+    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
+        labour_suite(PgStore::connect(&url).await.unwrap()).await;
+    }
+}

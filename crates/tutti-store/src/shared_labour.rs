@@ -604,7 +604,7 @@ impl crate::labour::Labour for This {
     async fn create_provider(&self, ctx: &Ctx, new: NewProvider) -> Result<Provider> {
         let name = text("name", &new.name, TITLE_MAX)?;
         match new.kind {
-            ProviderKind::OpenAi => {
+            ProviderKind::Openai => {
                 let url = new.base_url.as_deref().unwrap_or_default();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(StoreError::invalid("base_url", "an openai provider needs a base_url starting with http:// or https://"));
