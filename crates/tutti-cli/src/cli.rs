@@ -139,6 +139,41 @@ pub enum Command {
         #[command(subcommand)]
         command: WorkCommand,
     },
+    /// Model providers and their prices (talks to a running server).
+    Provider {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
+    /// Token and cost budgets (talks to a running server).
+    Budget {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: BudgetCommand,
+    },
+    /// Runs of work orders by AI workers (talks to a running server).
+    Run {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: RunCommand,
+    },
+    /// Reviews of AI workers' runs (talks to a running server).
+    Review {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+    /// The token ledger (talks to a running server).
+    Ledger {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Who the token belongs to (talks to a running server).
     Whoami {
         #[command(flatten)]
@@ -407,4 +442,136 @@ pub struct EngineArgs {
     /// Serve the API only; do not run AI work in this process.
     #[arg(long, env = "TUTTI_NO_ENGINE")]
     pub no_engine: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    List,
+    Add {
+        #[arg(long)]
+        name: String,
+        /// embedded or openai.
+        #[arg(long)]
+        kind: String,
+        /// For openai: e.g. http://127.0.0.1:8000/v1.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The server reads the key from this environment variable.
+        #[arg(long)]
+        api_key_env: Option<String>,
+    },
+    /// Add a model to a provider, or change its prices.
+    Price {
+        /// The provider's id.
+        provider: Uuid,
+        #[arg(long)]
+        model: String,
+        /// Price per million input tokens, in the org's currency (e.g. 0.15).
+        #[arg(long)]
+        input: String,
+        /// Per million cached input tokens (default: the input price).
+        #[arg(long)]
+        cached_input: Option<String>,
+        /// Per million output tokens.
+        #[arg(long)]
+        output: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Budgets with their use in the current window.
+    List,
+    Add {
+        #[arg(long)]
+        name: String,
+        /// org, team, objective or worker.
+        #[arg(long)]
+        scope: String,
+        /// The team, objective or worker the budget is for.
+        #[arg(long = "for")]
+        scope_id: Option<Uuid>,
+        /// month, quarter or lifetime.
+        #[arg(long, default_value = "month")]
+        period: String,
+        #[arg(long)]
+        tokens: Option<i64>,
+        /// In the org's currency (e.g. 25.50).
+        #[arg(long)]
+        cost: Option<String>,
+        /// Percent of a limit at which the budget warns.
+        #[arg(long, default_value_t = 80)]
+        warn: i64,
+        /// Warn only; never refuse a call.
+        #[arg(long)]
+        soft: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    List {
+        /// queued, running, succeeded, failed or cancelled.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        item: Option<Uuid>,
+        #[arg(long)]
+        worker: Option<Uuid>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// A run with its work order and output.
+    Show {
+        id: Uuid,
+    },
+    /// Queue a run of a work item by its AI assignee.
+    Start {
+        item: Uuid,
+        #[arg(long)]
+        max_tokens: Option<i64>,
+    },
+    /// Print a run's output as it is written, until it ends.
+    Watch {
+        id: Uuid,
+    },
+    Cancel {
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Review a finished run: accept, revise (with feedback) or reject.
+    Add {
+        run: Uuid,
+        /// accept, revise or reject.
+        #[arg(long)]
+        verdict: String,
+        /// 1 to 5.
+        #[arg(long)]
+        rating: i64,
+        /// What to change (needed for revise); appended to the next work order.
+        #[arg(long, default_value = "")]
+        feedback: String,
+    },
+    /// The reviews of a work item.
+    List { item: Uuid },
+    /// An AI worker's accept, revise and reject rates and mean rating.
+    Stats { member: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Settled use, grouped.
+    Summary {
+        /// worker, team, objective, key_result or model.
+        #[arg(long = "by", default_value = "worker")]
+        group_by: String,
+        /// month, quarter, all, or YYYY-MM.
+        #[arg(long, default_value = "month")]
+        period: String,
+    },
+    /// Reserved, settled and released totals, and whether every reservation balances.
+    Totals,
 }

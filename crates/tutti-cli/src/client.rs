@@ -2,6 +2,8 @@
 //! token from `--token` or `TUTTI_TOKEN`, and print a table or (`--json`) the
 //! API's own JSON.
 
+pub mod labour;
+
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
@@ -14,14 +16,14 @@ use crate::cli::{
     WorkCommand,
 };
 
-struct Client<'a> {
-    http: reqwest::Client,
-    remote: &'a Remote,
-    token: &'a str,
+pub(crate) struct Client<'a> {
+    pub(crate) http: reqwest::Client,
+    pub(crate) remote: &'a Remote,
+    pub(crate) token: &'a str,
 }
 
 impl<'a> Client<'a> {
-    fn new(remote: &'a Remote) -> anyhow::Result<Self> {
+    pub(crate) fn new(remote: &'a Remote) -> anyhow::Result<Self> {
         let token = remote.token.as_deref().ok_or_else(|| {
             anyhow!("no token: pass --token or set TUTTI_TOKEN (tutti up and tutti init print one)")
         })?;
@@ -32,7 +34,12 @@ impl<'a> Client<'a> {
         })
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}/api/v1{path}", self.remote.server.trim_end_matches('/'));
         let mut request = self.http.request(method, &url).bearer_auth(self.token);
         if let Some(body) = body {
@@ -60,20 +67,20 @@ impl<'a> Client<'a> {
         }
     }
 
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.call(Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.call(Method::POST, path, Some(body)).await
     }
 
-    async fn patch(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.call(Method::PATCH, path, Some(body)).await
     }
 
     /// Prints JSON, or a table of `columns` (header, JSON field) over `rows`.
-    fn print(
+    pub(crate) fn print(
         &self,
         value: &Value,
         rows: &[Value],
@@ -93,7 +100,11 @@ impl<'a> Client<'a> {
         Ok(ExitCode::SUCCESS)
     }
 
-    fn print_list(&self, page: &Value, columns: &[(&str, &str)]) -> anyhow::Result<ExitCode> {
+    pub(crate) fn print_list(
+        &self,
+        page: &Value,
+        columns: &[(&str, &str)],
+    ) -> anyhow::Result<ExitCode> {
         let items = page
             .get("items")
             .and_then(Value::as_array)
@@ -108,9 +119,20 @@ impl<'a> Client<'a> {
         Ok(code)
     }
 
-    fn print_one(&self, value: &Value, columns: &[(&str, &str)]) -> anyhow::Result<ExitCode> {
+    pub(crate) fn print_one(
+        &self,
+        value: &Value,
+        columns: &[(&str, &str)],
+    ) -> anyhow::Result<ExitCode> {
         self.print(value, std::slice::from_ref(value), columns)
     }
+}
+
+/// Micro-units of a currency as a decimal amount.
+pub(crate) fn money(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
 /// A field as table text: progress as a percentage, nulls as a dash.
@@ -121,6 +143,9 @@ fn cell(row: &Value, field: &str) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) if field.ends_with("progress") => {
             format!("{:.0} %", n.as_f64().unwrap_or(0.0) * 100.0)
+        }
+        Some(Value::Number(n)) if field.ends_with("cost") || field.ends_with("cost_limit") => {
+            money(n.as_i64().unwrap_or(0))
         }
         Some(Value::Bool(b)) if field.ends_with("at_risk") => {
             (if *b { "at risk" } else { "on track" }).into()

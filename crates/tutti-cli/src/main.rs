@@ -129,6 +129,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::KeyResult { remote, command } => client::key_result(&remote, command).await,
         Command::CheckIn { remote, command } => client::check_in(&remote, command).await,
         Command::Work { remote, command } => client::work(&remote, command).await,
+        Command::Provider { remote, command } => client::labour::provider(&remote, command).await,
+        Command::Budget { remote, command } => client::labour::budget(&remote, command).await,
+        Command::Run { remote, command } => client::labour::run(&remote, command).await,
+        Command::Review { remote, command } => client::labour::review(&remote, command).await,
+        Command::Ledger { remote, command } => client::labour::ledger(&remote, command).await,
         Command::Whoami { remote } => client::whoami(&remote).await,
         Command::Bench {
             command: cli::BenchCommand::Api(args),

@@ -351,11 +351,48 @@ async fn ai_work_is_run_reviewed_and_revised() {
     assert_eq!(second["status"], "succeeded", "{second}");
     assert!(!second["output"].as_str().unwrap().trim().is_empty());
 
-    api.post(
-        &format!("/api/v1/runs/{}/review", second["id"].as_str().unwrap()),
-        json!({ "verdict": "accept", "rating": 4 }),
-    )
-    .await;
+    // The CLI: watch a finished run, accept it, check the ledger; bad input
+    // is one line and a non-zero exit.
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tutti"))
+            .args(args)
+            .env("TUTTI_SERVER", &server.url)
+            .env("TUTTI_TOKEN", &owner_token)
+            .output()
+            .unwrap()
+    };
+    let second_id = second["id"].as_str().unwrap();
+    let watched = cli(&["run", "watch", second_id]);
+    assert!(watched.status.success());
+    assert!(
+        String::from_utf8_lossy(&watched.stdout)
+            .contains(second["output"].as_str().unwrap().trim())
+    );
+    let accepted = cli(&[
+        "review",
+        "add",
+        second_id,
+        "--verdict",
+        "accept",
+        "--rating",
+        "4",
+    ]);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let totals = cli(&["ledger", "totals"]);
+    assert!(String::from_utf8_lossy(&totals.stdout).contains("every reservation balances"));
+    let bad = cli(&[
+        "budget", "add", "--name", "x", "--scope", "org", "--cost", "zwölf",
+    ]);
+    assert!(!bad.status.success());
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("--cost") && message.trim().lines().count() == 1,
+        "{message}"
+    );
     assert_eq!(
         api.get(&format!("/api/v1/work-items/{item_id}")).await["state"],
         "done"

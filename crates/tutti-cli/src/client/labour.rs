@@ -1,0 +1,438 @@
+//! Client commands for AI labour: providers and prices, budgets, runs (with a
+//! live view of a run's output), reviews and the ledger.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use serde_json::{Value, json};
+
+use super::{Client, money};
+use crate::cli::{
+    BudgetCommand, LedgerCommand, ProviderCommand, Remote, ReviewCommand, RunCommand,
+};
+
+/// A decimal amount of currency ("0.15", "25", "3.5") as micro-units,
+/// without going through a float.
+pub fn parse_money(field: &str, text: &str) -> anyhow::Result<i64> {
+    let invalid = || anyhow!("{field}: `{text}` is not an amount like 0.15 or 25");
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.len() > 6 {
+        return Err(invalid());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| invalid())?
+    };
+    let fraction: i64 = if fraction.is_empty() {
+        0
+    } else {
+        let digits: i64 = fraction.parse().map_err(|_| invalid())?;
+        digits * 10_i64.pow(6 - fraction.len() as u32)
+    };
+    if whole < 0 || text.contains('-') {
+        return Err(invalid());
+    }
+    whole
+        .checked_mul(1_000_000)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or_else(invalid)
+}
+
+const PROVIDER: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("kind", "kind"),
+    ("base url", "base_url"),
+    ("key from", "api_key_env"),
+];
+const MODEL: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("input /M", "prices.input_cost"),
+    ("cached /M", "prices.cached_input_cost"),
+    ("output /M", "prices.output_cost"),
+];
+const BUDGET: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("scope", "scope"),
+    ("period", "period"),
+    ("tokens used", "used_tokens"),
+    ("token limit", "token_limit"),
+    ("spent", "used_cost"),
+    ("cost limit", "cost_limit"),
+    ("state", "state"),
+    ("hard", "hard"),
+];
+const RUN: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("item", "work_item_id"),
+    ("iteration", "iteration"),
+    ("status", "status"),
+    ("attempts", "attempts"),
+    ("tokens in", "tokens.input"),
+    ("tokens out", "tokens.output"),
+    ("cost", "cost"),
+    ("error", "error"),
+];
+const REVIEW: &[(&str, &str)] = &[
+    ("run", "run_id"),
+    ("verdict", "verdict"),
+    ("rating", "rating"),
+    ("feedback", "feedback"),
+    ("at", "created_at"),
+];
+const STATS: &[(&str, &str)] = &[
+    ("reviews", "reviews"),
+    ("accept rate", "accept_rate"),
+    ("revise rate", "revise_rate"),
+    ("reject rate", "reject_rate"),
+    ("mean rating", "mean_rating"),
+];
+const LEDGER: &[(&str, &str)] = &[
+    ("for", "key"),
+    ("calls", "calls"),
+    ("tokens in", "tokens.input"),
+    ("tokens out", "tokens.output"),
+    ("cost", "cost"),
+];
+
+pub async fn provider(remote: &Remote, command: ProviderCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        ProviderCommand::List => {
+            let providers = client.get("/providers").await?;
+            if remote.json {
+                return client.print(&providers, &[], PROVIDER);
+            }
+            let list = providers.as_array().cloned().unwrap_or_default();
+            client.print(&providers, &list, PROVIDER)?;
+            for provider in &list {
+                let models: Vec<Value> = provider["models"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|mut m| {
+                        for price in ["input", "cached_input", "output"] {
+                            let micros = m["prices"][price].as_i64().unwrap_or(0);
+                            m["prices"][format!("{price}_cost")] = json!(micros);
+                        }
+                        m
+                    })
+                    .collect();
+                println!("models of {}:", provider["name"].as_str().unwrap_or("?"));
+                client.print(&Value::Null, &models, MODEL)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ProviderCommand::Add {
+            name,
+            kind,
+            base_url,
+            api_key_env,
+        } => {
+            let body = json!({ "name": name, "kind": kind, "base_url": base_url, "api_key_env": api_key_env });
+            client.print_one(&client.post("/providers", body).await?, PROVIDER)
+        }
+        ProviderCommand::Price {
+            provider,
+            model,
+            input,
+            cached_input,
+            output,
+        } => {
+            let input = parse_money("--input", &input)?;
+            let cached_input = cached_input
+                .map(|c| parse_money("--cached-input", &c))
+                .transpose()?;
+            let output = parse_money("--output", &output)?;
+            let body = json!({ "name": model, "input_price": input, "cached_input_price": cached_input, "output_price": output });
+            let model = client
+                .post(&format!("/providers/{provider}/models"), body)
+                .await?;
+            if remote.json {
+                return client.print(&model, &[], MODEL);
+            }
+            println!(
+                "{}: input {} · cached {} · output {} per million tokens",
+                model["name"].as_str().unwrap_or("?"),
+                money(model["prices"]["input"].as_i64().unwrap_or(0)),
+                money(model["prices"]["cached_input"].as_i64().unwrap_or(0)),
+                money(model["prices"]["output"].as_i64().unwrap_or(0)),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn budget(remote: &Remote, command: BudgetCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        BudgetCommand::List => {
+            let budgets = client.get("/budgets").await?;
+            let rows = budgets.as_array().cloned().unwrap_or_default();
+            client.print(&budgets, &rows, BUDGET)
+        }
+        BudgetCommand::Add {
+            name,
+            scope,
+            scope_id,
+            period,
+            tokens,
+            cost,
+            warn,
+            soft,
+        } => {
+            let cost = cost.map(|c| parse_money("--cost", &c)).transpose()?;
+            let body = json!({
+                "name": name, "scope": scope, "scope_id": scope_id, "period": period,
+                "token_limit": tokens, "cost_limit": cost, "warn_percent": warn, "hard": !soft,
+            });
+            client.print_one(&client.post("/budgets", body).await?, BUDGET)
+        }
+    }
+}
+
+pub async fn run(remote: &Remote, command: RunCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        RunCommand::List {
+            status,
+            item,
+            worker,
+            limit,
+        } => {
+            let mut query = vec![format!("limit={limit}")];
+            query.extend(status.map(|s| format!("status={s}")));
+            query.extend(item.map(|i| format!("work_item={i}")));
+            query.extend(worker.map(|w| format!("worker={w}")));
+            client.print_list(
+                &client.get(&format!("/runs?{}", query.join("&"))).await?,
+                RUN,
+            )
+        }
+        RunCommand::Show { id } => {
+            let run = client.get(&format!("/runs/{id}")).await?;
+            if remote.json {
+                return client.print_one(&run, RUN);
+            }
+            client.print_one(&run, RUN)?;
+            println!(
+                "\n── role card\n{}",
+                run["role_card"].as_str().unwrap_or("")
+            );
+            println!(
+                "\n── work order\n{}",
+                run["work_order"].as_str().unwrap_or("")
+            );
+            println!("── output\n{}", run["output"].as_str().unwrap_or(""));
+            Ok(ExitCode::SUCCESS)
+        }
+        RunCommand::Start { item, max_tokens } => {
+            let run = client
+                .post(
+                    &format!("/work-items/{item}/runs"),
+                    json!({ "max_tokens": max_tokens }),
+                )
+                .await?;
+            client.print_one(&run, RUN)
+        }
+        RunCommand::Watch { id } => watch(&client, id).await,
+        RunCommand::Cancel { id } => client.print_one(
+            &client
+                .post(&format!("/runs/{id}/cancel"), json!({}))
+                .await?,
+            RUN,
+        ),
+    }
+}
+
+/// Follows a run's event stream, printing text as it comes.
+async fn watch(client: &Client<'_>, id: uuid::Uuid) -> anyhow::Result<ExitCode> {
+    let url = format!(
+        "{}/api/v1/runs/{id}/stream",
+        client.remote.server.trim_end_matches('/')
+    );
+    let mut response = client
+        .http
+        .get(&url)
+        .bearer_auth(client.token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the server at {}", client.remote.server))?;
+    if !response.status().is_success() {
+        // Let the regular path render the problem document.
+        client.get(&format!("/runs/{id}")).await?;
+        bail!(
+            "the server refused to stream run {id} ({})",
+            response.status()
+        );
+    }
+    let mut pending = String::new();
+    let mut stdout = std::io::stdout();
+    let mut printed = false;
+    while let Some(chunk) = response.chunk().await.context("reading the stream")? {
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = pending.find("\n\n") {
+            let frame: String = pending.drain(..end + 2).collect();
+            let event = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or("");
+            let data: Vec<&str> = frame
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+                .collect();
+            let data = data.join("\n");
+            match event {
+                "text" => {
+                    printed = true;
+                    print!("{data}");
+                    stdout.flush()?;
+                }
+                "end" => {
+                    let end: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+                    let status = end["status"].as_str().unwrap_or("?");
+                    if !printed {
+                        // A run that had ended already: its whole output.
+                        print!("{}", end["output"].as_str().unwrap_or(""));
+                    }
+                    println!();
+                    eprintln!(
+                        "── run {status}{}",
+                        end["error"]
+                            .as_str()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
+                    );
+                    return Ok(if status == "succeeded" {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    bail!("the stream of run {id} ended early")
+}
+
+pub async fn review(remote: &Remote, command: ReviewCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        ReviewCommand::Add {
+            run,
+            verdict,
+            rating,
+            feedback,
+        } => {
+            let reviewed = client
+                .post(
+                    &format!("/runs/{run}/review"),
+                    json!({ "verdict": verdict, "rating": rating, "feedback": feedback }),
+                )
+                .await?;
+            if remote.json {
+                return client.print_one(&reviewed, REVIEW);
+            }
+            client.print_one(&reviewed["review"], REVIEW)?;
+            if let Some(next) = reviewed["next_run"].as_object() {
+                println!(
+                    "queued iteration {} as run {}",
+                    next["iteration"],
+                    next["id"].as_str().unwrap_or("?")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCommand::List { item } => {
+            let reviews = client.get(&format!("/work-items/{item}/reviews")).await?;
+            let rows = reviews.as_array().cloned().unwrap_or_default();
+            client.print(&reviews, &rows, REVIEW)
+        }
+        ReviewCommand::Stats { member } => client.print_one(
+            &client
+                .get(&format!("/members/{member}/review-stats"))
+                .await?,
+            STATS,
+        ),
+    }
+}
+
+pub async fn ledger(remote: &Remote, command: LedgerCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        LedgerCommand::Summary { group_by, period } => {
+            let summary = client
+                .get(&format!(
+                    "/ledger/summary?group_by={group_by}&period={period}"
+                ))
+                .await?;
+            let rows = summary["lines"].as_array().cloned().unwrap_or_default();
+            if !remote.json {
+                println!(
+                    "settled use by {group_by}, {} to {} (cost in {})",
+                    summary["from"].as_str().unwrap_or("?"),
+                    summary["to"].as_str().unwrap_or("?"),
+                    summary["currency"].as_str().unwrap_or("?")
+                );
+            }
+            client.print(&summary, &rows, LEDGER)
+        }
+        LedgerCommand::Totals => {
+            let totals = client.get("/ledger/totals").await?;
+            if remote.json {
+                return client.print_one(&totals, &[]);
+            }
+            let n = |k: &str| totals[k].as_i64().unwrap_or(0);
+            println!(
+                "reserved {} tokens ({})",
+                n("reserved_tokens"),
+                money(n("reserved_cost"))
+            );
+            println!(
+                "settled  {} tokens ({})",
+                n("settled_tokens"),
+                money(n("settled_cost"))
+            );
+            println!(
+                "released {} tokens ({})",
+                n("released_tokens"),
+                money(n("released_cost"))
+            );
+            println!("open reservations: {}", n("open_reservations"));
+            let unbalanced = totals["unbalanced_reservations"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0);
+            if unbalanced > 0 {
+                println!("UNBALANCED reservations: {unbalanced}");
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("every reservation balances (reserve = settle + release)");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn money_parses_without_floats() {
+        assert_eq!(parse_money("x", "0.15").unwrap(), 150_000);
+        assert_eq!(parse_money("x", "25").unwrap(), 25_000_000);
+        assert_eq!(parse_money("x", "3.000001").unwrap(), 3_000_001);
+        assert_eq!(parse_money("x", ".5").unwrap(), 500_000);
+        for bad in ["", "-1", "1.2345678", "abc", "1.x"] {
+            assert!(parse_money("x", bad).is_err(), "{bad}");
+        }
+        assert_eq!(money(150_000), "0.150000");
+    }
+}
