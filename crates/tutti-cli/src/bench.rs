@@ -25,10 +25,10 @@ use uuid::Uuid;
 use crate::cli::ApiBench;
 
 /// A small, fast, deterministic generator: benchmarks need spread, not secrecy.
-struct XorShift(u64);
+pub(crate) struct XorShift(u64);
 
 impl XorShift {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -176,11 +176,11 @@ impl Endpoint {
     }
 }
 
-struct Measured {
-    requests: u64,
-    errors: u64,
-    seconds: f64,
-    histogram: Histogram<u64>,
+pub(crate) struct Measured {
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) seconds: f64,
+    pub(crate) histogram: Histogram<u64>,
 }
 
 /// One client: its own keep-alive HTTP/1 connection, so the measurement
@@ -196,6 +196,10 @@ async fn connect(
     Ok(sender)
 }
 
+/// What a client sends next: method, path and body.
+pub(crate) type NextRequest =
+    Arc<dyn Fn(&mut XorShift) -> (&'static str, String, String) + Send + Sync>;
+
 async fn load(
     address: std::net::SocketAddr,
     seeded: &Arc<Seeded>,
@@ -203,43 +207,64 @@ async fn load(
     clients: usize,
     seconds: f64,
 ) -> anyhow::Result<Measured> {
+    let ids = Arc::clone(seeded);
+    let next: NextRequest = Arc::new(move |rng: &mut XorShift| match endpoint {
+        Endpoint::Objective => {
+            let id = ids.objectives[rng.below(ids.objectives.len())];
+            ("GET", format!("/api/v1/objectives/{id}"), String::new())
+        }
+        Endpoint::WorkByKeyResult => {
+            let id = ids.key_results[rng.below(ids.key_results.len())];
+            (
+                "GET",
+                format!("/api/v1/work-items?key_result={id}"),
+                String::new(),
+            )
+        }
+        Endpoint::CheckIn => {
+            let id = ids.key_results[rng.below(ids.key_results.len())];
+            let body = format!(
+                r#"{{"value": {}, "confidence": 6, "note": "bench"}}"#,
+                rng.below(100)
+            );
+            ("POST", format!("/api/v1/key-results/{id}/check-ins"), body)
+        }
+    });
+    drive(
+        address,
+        &format!("Bearer {}", seeded.token),
+        clients,
+        seconds,
+        next,
+    )
+    .await
+}
+
+/// Closed-loop load: each of `clients` sends its next request when the last
+/// one is answered (body read to the end), until `seconds` have passed.
+pub(crate) async fn drive(
+    address: std::net::SocketAddr,
+    authorization: &str,
+    clients: usize,
+    seconds: f64,
+    next: NextRequest,
+) -> anyhow::Result<Measured> {
     use http_body_util::BodyExt;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     for client in 0..clients {
-        let seeded = Arc::clone(seeded);
+        let next = Arc::clone(&next);
+        let authorization = authorization.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(address).await?;
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let mut rng = XorShift(
                 0xA076_1D64_78BD_642F ^ (client as u64 + 1).wrapping_mul(0xE703_7ED1_A0B4_28DB),
             );
-            let authorization = format!("Bearer {}", seeded.token);
             let mut errors = 0u64;
             while Instant::now() < deadline {
-                let (method, path, body) = match endpoint {
-                    Endpoint::Objective => {
-                        let id = seeded.objectives[rng.below(seeded.objectives.len())];
-                        ("GET", format!("/api/v1/objectives/{id}"), String::new())
-                    }
-                    Endpoint::WorkByKeyResult => {
-                        let id = seeded.key_results[rng.below(seeded.key_results.len())];
-                        (
-                            "GET",
-                            format!("/api/v1/work-items?key_result={id}"),
-                            String::new(),
-                        )
-                    }
-                    Endpoint::CheckIn => {
-                        let id = seeded.key_results[rng.below(seeded.key_results.len())];
-                        let body = format!(
-                            r#"{{"value": {}, "confidence": 6, "note": "bench"}}"#,
-                            rng.below(100)
-                        );
-                        ("POST", format!("/api/v1/key-results/{id}/check-ins"), body)
-                    }
-                };
+                let (method, path, body) = next(&mut rng);
                 let request = hyper::Request::builder()
                     .method(method)
                     .uri(path)

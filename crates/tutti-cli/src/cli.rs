@@ -383,6 +383,21 @@ pub enum BenchCommand {
     Api(ApiBench),
     /// Measure the embedded model: prompt reading and generation speed.
     Model(ModelBench),
+    /// Measure what the gateway adds to a model call, against a local upstream.
+    Gateway(GatewayBench),
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayBench {
+    /// Also run on this PostgreSQL server (a fresh database is created on it).
+    #[arg(long, env = "TUTTI_BENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    /// Concurrent clients, one measurement each.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 32, 256])]
+    pub clients: Vec<usize>,
+    /// Seconds of load per measurement and path.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 mod bench;
+mod bench_gateway;
 mod cli;
 mod client;
 mod demo;
@@ -141,5 +142,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench {
             command: cli::BenchCommand::Model(args),
         } => bench::model(args).await,
+        Command::Bench {
+            command: cli::BenchCommand::Gateway(args),
+        } => bench_gateway::gateway(args).await,
     }
 }
