@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// These tests take turns: llama.cpp's threads slow down many times over when
+/// several servers decode on the same two cores at once.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The embedded model, or `None` (outside CI) when it has not been fetched.
 fn model() -> Option<PathBuf> {
     let path = std::env::var_os("TUTTI_MODEL")
@@ -81,7 +85,7 @@ fn serve(database_url: &str, model: &PathBuf, lease_secs: u64) -> Server {
             database_url,
         ])
         .env("TUTTI_MODEL", model)
-        .env("TUTTI_MODEL_THREADS", "2")
+        .env("TUTTI_MODEL_THREADS", "1")
         .env("TUTTI_RUN_LEASE_SECS", lease_secs.to_string())
         .env("TUTTI_LOG", "warn")
         .stdout(Stdio::piped())
@@ -231,6 +235,7 @@ async fn token_for(api: &Api, member: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ai_work_is_run_reviewed_and_revised() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
@@ -528,6 +533,7 @@ async fn gateway_budget_holds(servers: &[&Server], owner_token: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_budget_holds_on_sqlite() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
@@ -538,6 +544,7 @@ async fn gateway_budget_holds_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_budget_holds_across_two_postgres_servers() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let Some(url) = tutti_store::testing::fresh_postgres_url().await.unwrap() else {
         return;
@@ -550,6 +557,7 @@ async fn gateway_budget_holds_across_two_postgres_servers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
@@ -633,6 +641,7 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_python_client_calls_the_gateway() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let python = match std::env::var("TUTTI_TEST_PYTHON") {
         Ok(python) => python,
