@@ -108,42 +108,48 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
     // same order and cannot deadlock.
     for budget in budgets_for(&mut *conn, ctx.org_id, charge.worker_id, dims).await? {
         let window = budget.period.window_start(ctx.now);
-        sqlx::query(
-            "INSERT INTO budget_usage (budget_id, window_start, tokens, cost, warned) VALUES ($1, $2, 0, 0, FALSE) \
-             ON CONFLICT (budget_id, window_start) DO NOTHING",
-        )
-        .bind(budget.id)
-        .bind(window)
-        .execute(&mut *conn)
-        .await?;
-        let mut update = String::from(
-            "UPDATE budget_usage SET tokens = tokens + $1, cost = cost + $2 WHERE budget_id = $3 AND window_start = $4",
+        // One upsert raises the window's use; for a hard budget only while
+        // it stays within the limits (a fresh window is checked just below).
+        let mut upsert = String::from(
+            "INSERT INTO budget_usage (budget_id, window_start, tokens, cost, warned) VALUES ($3, $4, $1, $2, FALSE) \
+             ON CONFLICT (budget_id, window_start) DO UPDATE SET tokens = budget_usage.tokens + excluded.tokens, \
+             cost = budget_usage.cost + excluded.cost",
         );
-        if budget.hard {
-            if budget.token_limit.is_some() {
-                update.push_str(" AND tokens + $1 <= $5");
-            }
-            if budget.cost_limit.is_some() {
-                update.push_str(" AND cost + $2 <= $6");
-            }
+        let mut conditions = Vec::new();
+        if budget.hard && budget.token_limit.is_some() {
+            conditions.push("budget_usage.tokens + excluded.tokens <= $5");
         }
-        update.push_str(" RETURNING tokens, cost, warned");
-        let raised: Option<(i64, i64, bool)> = sqlx::query_as(&update)
-            .bind(reserved.total())
-            .bind(cost)
-            .bind(budget.id)
-            .bind(window)
-            .bind(budget.token_limit.unwrap_or(0))
-            .bind(budget.cost_limit.unwrap_or(0))
-            .fetch_optional(&mut *conn)
-            .await?;
+        if budget.hard && budget.cost_limit.is_some() {
+            conditions.push("budget_usage.cost + excluded.cost <= $6");
+        }
+        if !conditions.is_empty() {
+            upsert.push_str(" WHERE ");
+            upsert.push_str(&conditions.join(" AND "));
+        }
+        upsert.push_str(" RETURNING tokens, cost, warned");
+        let alone_too_big = budget.hard
+            && (budget.token_limit.is_some_and(|l| reserved.total() > l) || budget.cost_limit.is_some_and(|l| cost > l));
+        let raised: Option<(i64, i64, bool)> = if alone_too_big {
+            None
+        } else {
+            sqlx::query_as(&upsert)
+                .bind(reserved.total())
+                .bind(cost)
+                .bind(budget.id)
+                .bind(window)
+                .bind(budget.token_limit.unwrap_or(0))
+                .bind(budget.cost_limit.unwrap_or(0))
+                .fetch_optional(&mut *conn)
+                .await?
+        };
         let Some((tokens, used_cost, warned)) = raised else {
             let (tokens, used_cost): (i64, i64) =
                 sqlx::query_as("SELECT tokens, cost FROM budget_usage WHERE budget_id = $1 AND window_start = $2")
                     .bind(budget.id)
                     .bind(window)
-                    .fetch_one(&mut *conn)
-                    .await?;
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .unwrap_or((0, 0));
             let mut limits = Vec::new();
             if let Some(limit) = budget.token_limit {
                 limits.push(format!("{tokens} of {limit} tokens used"));
@@ -181,8 +187,9 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
     }
     sqlx::query(
         "INSERT INTO reservations (id, org_id, worker_id, run_id, provider, model, input_price, cached_input_price, \
-         output_price, input_tokens, output_tokens, cost, seen_output_tokens, is_open, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, TRUE, $13, $14)",
+         output_price, input_tokens, output_tokens, cost, seen_output_tokens, is_open, expires_at, created_at, \
+         work_item_id, key_result_id, objective_id, team_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, TRUE, $13, $14, $15, $16, $17, $18)",
     )
     .bind(id)
     .bind(ctx.org_id)
@@ -198,15 +205,18 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
     .bind(cost)
     .bind(charge.expires_at)
     .bind(ctx.now)
+    .bind(dims.work_item_id)
+    .bind(dims.key_result_id)
+    .bind(dims.objective_id)
+    .bind(dims.team_id)
     .execute(&mut *conn)
     .await?;
-    for (budget_id, window) in holds {
-        sqlx::query("INSERT INTO budget_holds (reservation_id, budget_id, window_start) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(budget_id)
-            .bind(window)
-            .execute(&mut *conn)
-            .await?;
+    if !holds.is_empty() {
+        let mut insert = QueryBuilder::<Db>::new("INSERT INTO budget_holds (reservation_id, budget_id, window_start) ");
+        insert.push_values(holds, |mut row, (budget_id, window)| {
+            row.push_bind(id).push_bind(budget_id).push_bind(window);
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     let entry = LedgerWrite {
         reservation_id: id,
@@ -216,7 +226,7 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
         provider: &charge.route_provider,
         model: &charge.route_model,
     };
-    entry.write(&mut *conn, ctx, LedgerKind::Reserve, reserved, cost).await?;
+    entry.write(&mut *conn, ctx, &[(LedgerKind::Reserve, reserved, cost)]).await?;
     for warning in warnings {
         let budget_id = warning["budget"]["id"].as_str().and_then(|s| s.parse().ok());
         record(&mut *conn, ctx, "budget.warned", "budget", budget_id, warning).await?;
@@ -235,31 +245,35 @@ struct LedgerWrite<'a> {
 }
 
 impl LedgerWrite<'_> {
-    async fn write(&self, conn: &mut Conn, ctx: &Ctx, kind: LedgerKind, tokens: Tokens, cost: i64) -> Result<()> {
-        sqlx::query(
+    /// Writes entries of this reservation, in one statement.
+    async fn write(&self, conn: &mut Conn, ctx: &Ctx, entries: &[(LedgerKind, Tokens, i64)]) -> Result<()> {
+        let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO ledger_entries (id, org_id, reservation_id, kind, worker_id, run_id, work_item_id, key_result_id, \
-             objective_id, team_id, provider, model, input_tokens, cached_input_tokens, output_tokens, cost, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(ctx.org_id)
-        .bind(self.reservation_id)
-        .bind(kind.as_str())
-        .bind(self.worker_id)
-        .bind(self.run_id)
-        .bind(self.dims.work_item_id)
-        .bind(self.dims.key_result_id)
-        .bind(self.dims.objective_id)
-        .bind(self.dims.team_id)
-        .bind(self.provider)
-        .bind(self.model)
-        .bind(tokens.input)
-        .bind(tokens.cached_input)
-        .bind(tokens.output)
-        .bind(cost)
-        .bind(ctx.now)
-        .execute(&mut *conn)
-        .await
+             objective_id, team_id, provider, model, input_tokens, cached_input_tokens, output_tokens, cost, at) ",
+        );
+        insert.push_values(entries, |mut row, (kind, tokens, cost)| {
+            row.push_bind(Uuid::now_v7())
+                .push_bind(ctx.org_id)
+                .push_bind(self.reservation_id)
+                .push_bind(kind.as_str())
+                .push_bind(self.worker_id)
+                .push_bind(self.run_id)
+                .push_bind(self.dims.work_item_id)
+                .push_bind(self.dims.key_result_id)
+                .push_bind(self.dims.objective_id)
+                .push_bind(self.dims.team_id)
+                .push_bind(self.provider.to_owned())
+                .push_bind(self.model.to_owned())
+                .push_bind(tokens.input)
+                .push_bind(tokens.cached_input)
+                .push_bind(tokens.output)
+                .push_bind(*cost)
+                .push_bind(ctx.now);
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
         .map_err(|e| {
             if StoreError::is_unique_violation(&e) {
                 StoreError::Conflict(format!("reservation {} is already settled", self.reservation_id))
@@ -275,6 +289,10 @@ impl LedgerWrite<'_> {
 struct ReservationRow {
     worker_id: Uuid,
     run_id: Option<Uuid>,
+    work_item_id: Option<Uuid>,
+    key_result_id: Option<Uuid>,
+    objective_id: Option<Uuid>,
+    team_id: Option<Uuid>,
     provider: String,
     model: String,
     input_price: i64,
@@ -291,8 +309,8 @@ struct ReservationRow {
 async fn close_reservation(conn: &mut Conn, ctx: &Ctx, reservation_id: Uuid, used: Tokens) -> Result<(Tokens, i64)> {
     let row: ReservationRow = sqlx::query_as(
         "UPDATE reservations SET is_open = FALSE WHERE id = $1 AND org_id = $2 AND is_open \
-         RETURNING worker_id, run_id, provider, model, input_price, cached_input_price, output_price, \
-         input_tokens, output_tokens, cost",
+         RETURNING worker_id, run_id, work_item_id, key_result_id, objective_id, team_id, provider, model, \
+         input_price, cached_input_price, output_price, input_tokens, output_tokens, cost",
     )
     .bind(reservation_id)
     .bind(ctx.org_id)
@@ -314,14 +332,12 @@ async fn close_reservation(conn: &mut Conn, ctx: &Ctx, reservation_id: Uuid, use
     let settled_cost = prices.cost(settled).min(row.cost);
     let released = reserved.minus(settled);
     let released_cost = row.cost - settled_cost;
-    let work_item_id = match row.run_id {
-        Some(run) => sqlx::query_scalar("SELECT work_item_id FROM runs WHERE id = $1")
-            .bind(run)
-            .fetch_optional(&mut *conn)
-            .await?,
-        None => None,
+    let dims = Dims {
+        work_item_id: row.work_item_id,
+        key_result_id: row.key_result_id,
+        objective_id: row.objective_id,
+        team_id: row.team_id,
     };
-    let dims = dims_of(&mut *conn, row.worker_id, work_item_id).await?;
     let entry = LedgerWrite {
         reservation_id,
         worker_id: row.worker_id,
@@ -330,8 +346,9 @@ async fn close_reservation(conn: &mut Conn, ctx: &Ctx, reservation_id: Uuid, use
         provider: &row.provider,
         model: &row.model,
     };
-    entry.write(&mut *conn, ctx, LedgerKind::Settle, settled, settled_cost).await?;
-    entry.write(&mut *conn, ctx, LedgerKind::Release, released, released_cost).await?;
+    entry
+        .write(&mut *conn, ctx, &[(LedgerKind::Settle, settled, settled_cost), (LedgerKind::Release, released, released_cost)])
+        .await?;
     sqlx::query(
         "UPDATE budget_usage SET tokens = tokens - $1, cost = cost - $2 \
          WHERE (budget_id, window_start) IN (SELECT budget_id, window_start FROM budget_holds WHERE reservation_id = $3)",

@@ -1,0 +1,6 @@
+-- What a reservation serves, kept on it so that settling it writes the
+-- ledger without looking the run, item and teams up again.
+ALTER TABLE reservations ADD COLUMN work_item_id UUID;
+ALTER TABLE reservations ADD COLUMN key_result_id UUID;
+ALTER TABLE reservations ADD COLUMN objective_id UUID;
+ALTER TABLE reservations ADD COLUMN team_id UUID;
