@@ -205,8 +205,11 @@ pub struct Serve {
 }
 
 /// The runtime of a serving process: its models and, unless switched off, the
-/// engine that works the run queue.
-fn start_engine<S: Store>(store: &S, args: &crate::cli::EngineArgs) -> Arc<Runtime> {
+/// engine that works the run queue (whose lease name comes back with it).
+fn start_engine<S: Store>(
+    store: &S,
+    args: &crate::cli::EngineArgs,
+) -> (Arc<Runtime>, Option<String>) {
     let path = args
         .model
         .clone()
@@ -222,6 +225,7 @@ fn start_engine<S: Store>(store: &S, args: &crate::cli::EngineArgs) -> Arc<Runti
         embedded.threads = threads.max(1);
     }
     let runtime = Runtime::new(Models::new(Some(embedded)));
+    let mut node = None;
     if !args.no_engine {
         let config = EngineConfig {
             lease: Duration::from_secs(args.run_lease_secs.max(1)),
@@ -229,9 +233,10 @@ fn start_engine<S: Store>(store: &S, args: &crate::cli::EngineArgs) -> Arc<Runti
             concurrency: args.engine_concurrency.max(1),
             ..EngineConfig::default()
         };
+        node = Some(config.node.clone());
         tokio::spawn(Engine::new(store.clone(), runtime.clone(), config).run());
     }
-    runtime
+    (runtime, node)
 }
 
 impl StoreJob for Serve {
@@ -275,10 +280,19 @@ impl StoreJob for Serve {
                 store.backend()
             );
         }
-        let runtime = start_engine(&store, &self.engine);
-        tutti_server::serve(listener, AppState::with_runtime(store, runtime))
+        let (runtime, node) = start_engine(&store, &self.engine);
+        tutti_server::serve(listener, AppState::with_runtime(store.clone(), runtime))
             .await
             .context("serving")?;
+        if let Some(node) = node {
+            // Runs this process was working on go back to the queue now,
+            // rather than when their leases run out.
+            match store.hand_back_leases(&node, Utc::now()).await {
+                Ok(0) => {}
+                Ok(runs) => tracing::info!(runs, "handed back the leases of unfinished runs"),
+                Err(e) => tracing::warn!("cannot hand back leases ({e}); they will expire"),
+            }
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -719,3 +719,66 @@ print(json.dumps({"models": models, "plain": plain.choices[0].message.content, "
     );
     api.assert_ledger_balanced().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_hands_its_runs_back_at_once() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
+    let owner_token = init(&url);
+    // Leases far longer than the test waits: only handing them back lets the
+    // next process take the run over in time.
+    let mut server = serve(&url, &model, 120);
+    let api = Api::new(&server.url, &owner_token);
+    let worker = ai_worker(&api, "Emil").await;
+    let item = api
+        .post(
+            "/api/v1/work-items",
+            json!({ "title": "List the numbers from 1 to 300, one per line", "assignee_id": worker, "state": "ready" }),
+        )
+        .await;
+    let runs = api
+        .get(&format!(
+            "/api/v1/runs?work_item={}",
+            item["id"].as_str().unwrap()
+        ))
+        .await;
+    let run_id = runs["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut stream = api
+        .http
+        .get(format!("{}/api/v1/runs/{run_id}/stream", server.url))
+        .bearer_auth(&owner_token)
+        .send()
+        .await
+        .unwrap();
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(60), stream.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if String::from_utf8_lossy(&chunk).contains("event: text") {
+            break;
+        }
+    }
+    drop(stream);
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let stopped = Instant::now();
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "the server did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server = serve(&url, &model, 120);
+    let api = Api::new(&server.url, &owner_token);
+    let run = api.finished_run(&run_id, Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["attempts"], 2, "{run}");
+    api.assert_ledger_balanced().await;
+}

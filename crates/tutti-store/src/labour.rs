@@ -304,6 +304,14 @@ pub trait Labour: Clone + Send + Sync + 'static {
     /// gateway reservations are settled the same way. Returns how many runs
     /// and reservations were recovered.
     fn recover(&self, now: DateTime<Utc>) -> impl Future<Output = Result<(u64, u64)>> + Send;
+    /// Hands back the leases `owner` holds, as a process does when it stops:
+    /// they expire now, so the next recovery (here or on another node) queues
+    /// the runs again at once, and `owner`'s own heartbeats find them lost.
+    fn hand_back_leases(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     /// Reserves a gateway call.
     fn reserve(

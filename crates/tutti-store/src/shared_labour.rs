@@ -1142,6 +1142,21 @@ impl crate::labour::Labour for This {
         Ok((runs, calls))
     }
 
+        async fn hand_back_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let handed = sqlx::query(
+            "UPDATE runs SET lease_expires_at = $1, lease_owner = $2 WHERE lease_owner = $3 AND status = 'running'",
+        )
+        .bind(now - chrono::Duration::milliseconds(1))
+        .bind(format!("{owner} (stopped)"))
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(handed)
+    }
+
     async fn reserve(&self, ctx: &Ctx, charge: Charge) -> Result<Reservation> {
         let mut tx = self.begin().await?;
         let dims = dims_of(&mut tx, charge.worker_id, None).await?;

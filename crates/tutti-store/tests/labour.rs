@@ -545,6 +545,54 @@ async fn expired_leases_are_recovered<S: Store>(store: S) {
         store.work_item(s.org, s.item).await.unwrap().state,
         WorkState::Blocked
     );
+    // A stopping process hands its leases back: its heartbeats find them
+    // lost, and the next recovery queues the run at once.
+    let item = store
+        .create_work_item(
+            &ctx,
+            NewWorkItem {
+                title: "Zweite Aufgabe".into(),
+                description: String::new(),
+                team_id: None,
+                assignee_id: Some(s.worker),
+                state: WorkState::Ready,
+                kind: WorkKind::Planned,
+                priority: Priority::Normal,
+                due: None,
+                parent_id: None,
+                key_result_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let at = now() + Duration::minutes(10);
+    let claimed = store
+        .claim_run("polite", at, at + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.run.work_item_id, item.id);
+    assert_eq!(store.hand_back_leases("polite", at).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .heartbeat(
+                claimed.run.id,
+                "polite",
+                at + Duration::seconds(30),
+                "",
+                Tokens::default()
+            )
+            .await
+            .unwrap(),
+        LeaseState::Lost
+    );
+    assert_eq!(store.recover(at).await.unwrap(), (1, 0));
+    assert_eq!(
+        store.run(s.org, claimed.run.id).await.unwrap().status,
+        RunStatus::Queued
+    );
+    store.cancel_run(&ctx, claimed.run.id).await.unwrap();
+
     // An abandoned gateway reservation is settled at its prompt.
     store
         .reserve(
