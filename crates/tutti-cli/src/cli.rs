@@ -589,4 +589,16 @@ pub enum LedgerCommand {
     },
     /// Reserved, settled and released totals, and whether every reservation balances.
     Totals,
+    /// The ledger's entries, oldest first.
+    Entries {
+        #[arg(long)]
+        worker: Option<Uuid>,
+        #[arg(long)]
+        run: Option<Uuid>,
+        /// reserve, settle, release or adjust.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }

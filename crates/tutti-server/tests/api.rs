@@ -1246,6 +1246,36 @@ async fn labour_suite<S: Store>(store: S) {
         "{totals}"
     );
     assert!(totals["reserved_tokens"].as_i64().unwrap() > 0);
+    let entries = api.get("/ledger/entries?kind=release", &owner).await.body;
+    assert_eq!(entries["items"].as_array().unwrap().len(), 1, "{entries}");
+    let reservation = entries["items"][0]["reservation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let trail = api
+        .get(
+            &format!("/ledger/entries?reservation={reservation}"),
+            &owner,
+        )
+        .await
+        .body;
+    let kinds: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["reserve", "settle", "release"]);
+    assert_eq!(
+        api.get("/ledger/entries?kind=refund", &owner).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(
+        api.get("/ledger/entries", &stranger).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let budgets = api.get("/budgets", &owner).await.body;
     let tight_state = budgets
         .as_array()

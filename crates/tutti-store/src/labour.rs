@@ -15,8 +15,8 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tutti_domain::labour::{
-    Budget, BudgetPeriod, BudgetScope, BudgetState, Model, Prices, Provider, ProviderKind, Review,
-    ReviewStats, Run, RunStatus, Tokens, Verdict,
+    Budget, BudgetPeriod, BudgetScope, BudgetState, LedgerEntry, Model, Prices, Provider,
+    ProviderKind, Review, ReviewStats, Run, RunStatus, Tokens, Verdict,
 };
 use uuid::Uuid;
 
@@ -190,6 +190,14 @@ pub struct LedgerLine {
     pub cost: i64,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct LedgerFilter {
+    pub worker_id: Option<Uuid>,
+    pub run_id: Option<Uuid>,
+    pub reservation_id: Option<Uuid>,
+    pub kind: Option<tutti_domain::labour::LedgerKind>,
+}
+
 /// Settled use and open reservations, for checks and the cockpit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerTotals {
@@ -353,6 +361,13 @@ pub trait Labour: Clone + Send + Sync + 'static {
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<LedgerLine>>> + Send;
     fn ledger_totals(&self, org_id: Uuid) -> impl Future<Output = Result<LedgerTotals>> + Send;
+    /// The ledger's entries, oldest first.
+    fn ledger_entries(
+        &self,
+        org_id: Uuid,
+        filter: &LedgerFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<LedgerEntry>>> + Send;
     /// Reservations whose reserve ≠ settle + release (there should be none).
     fn unbalanced_reservations(
         &self,

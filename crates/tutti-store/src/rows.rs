@@ -7,7 +7,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tutti_domain::labour::{Budget, Model, Prices, Provider, Review, Run, Tokens};
+use tutti_domain::labour::{Budget, LedgerEntry, Model, Prices, Provider, Review, Run, Tokens};
 use tutti_domain::org::{Member, Org, Team};
 use tutti_domain::strategy::{CheckIn, KeyResult, Objective, key_result_progress};
 use tutti_domain::work::WorkItem;
@@ -487,6 +487,55 @@ impl ProviderRow {
             has_stored_key: self.has_stored_key,
             models,
             created_at: self.created_at,
+        })
+    }
+}
+
+pub const LEDGER_COLUMNS: &str = "id, reservation_id, kind, worker_id, run_id, work_item_id, key_result_id, objective_id, \
+    team_id, provider, model, input_tokens, cached_input_tokens, output_tokens, cost, at";
+
+#[derive(sqlx::FromRow)]
+pub struct LedgerRow {
+    pub id: Uuid,
+    pub reservation_id: Uuid,
+    pub kind: String,
+    pub worker_id: Uuid,
+    pub run_id: Option<Uuid>,
+    pub work_item_id: Option<Uuid>,
+    pub key_result_id: Option<Uuid>,
+    pub objective_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: i64,
+    pub cached_input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost: i64,
+    pub at: DateTime<Utc>,
+}
+
+impl TryFrom<LedgerRow> for LedgerEntry {
+    type Error = StoreError;
+    fn try_from(r: LedgerRow) -> Result<Self, StoreError> {
+        Ok(LedgerEntry {
+            id: r.id,
+            reservation_id: r.reservation_id,
+            kind: parse("ledger_entries.kind", &r.kind)?,
+            worker_id: r.worker_id,
+            run_id: r.run_id,
+            work_item_id: r.work_item_id,
+            key_result_id: r.key_result_id,
+            objective_id: r.objective_id,
+            team_id: r.team_id,
+            provider: r.provider,
+            model: r.model,
+            tokens: Tokens {
+                input: r.input_tokens,
+                cached_input: r.cached_input_tokens,
+                output: r.output_tokens,
+            },
+            cost: r.cost,
+            at: r.at,
         })
     }
 }

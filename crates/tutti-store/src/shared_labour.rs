@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use tutti_domain::labour::{
-    BudgetScope, crosses_warn_line, render_work_order, with_feedback, Budget, BudgetState, LedgerKind, Model,
+    BudgetScope, crosses_warn_line, render_work_order, with_feedback, Budget, BudgetState, LedgerEntry, LedgerKind, Model,
     Provider, ProviderKind, Review, ReviewStats, Run, RunStatus, Tokens, Verdict, WorkOrderParts,
 };
 use tutti_domain::org::MemberKind;
@@ -12,7 +12,7 @@ use tutti_domain::validate::BODY_MAX;
 use tutti_domain::work::WorkState;
 
 use crate::labour::{
-    BudgetPatch, Charge, ClaimedRun, LeaseState, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
+    BudgetPatch, Charge, ClaimedRun, LeaseState, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
     NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter, DEFAULT_RUN_MAX_TOKENS,
 };
 
@@ -1341,6 +1341,27 @@ impl crate::labour::Labour for This {
             .fetch_one(&mut *conn)
             .await?;
         Ok(totals)
+    }
+
+        async fn ledger_entries(&self, org_id: Uuid, filter: &LedgerFilter, page: PageRequest) -> Result<Page<LedgerEntry>> {
+        let mut query = QueryBuilder::<Db>::new(format!("SELECT {LEDGER_COLUMNS} FROM ledger_entries WHERE org_id = "));
+        query.push_bind(org_id);
+        if let Some(worker) = filter.worker_id {
+            query.push(" AND worker_id = ").push_bind(worker);
+        }
+        if let Some(run) = filter.run_id {
+            query.push(" AND run_id = ").push_bind(run);
+        }
+        if let Some(reservation) = filter.reservation_id {
+            query.push(" AND reservation_id = ").push_bind(reservation);
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
+        push_page(&mut query, page);
+        let rows: Vec<LedgerRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
+        let entries = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<LedgerEntry>>>()?;
+        Ok(page_of(entries, page, |e: &LedgerEntry| e.id.to_string()))
     }
 
     async fn unbalanced_reservations(&self, org_id: Uuid) -> Result<Vec<Uuid>> {

@@ -91,6 +91,17 @@ const STATS: &[(&str, &str)] = &[
     ("reject rate", "reject_rate"),
     ("mean rating", "mean_rating"),
 ];
+const ENTRY: &[(&str, &str)] = &[
+    ("at", "at"),
+    ("kind", "kind"),
+    ("reservation", "reservation_id"),
+    ("worker", "worker_id"),
+    ("run", "run_id"),
+    ("model", "model"),
+    ("tokens in", "tokens.input"),
+    ("tokens out", "tokens.output"),
+    ("cost", "cost"),
+];
 const LEDGER: &[(&str, &str)] = &[
     ("for", "key"),
     ("calls", "calls"),
@@ -382,6 +393,23 @@ pub async fn ledger(remote: &Remote, command: LedgerCommand) -> anyhow::Result<E
                 );
             }
             client.print(&summary, &rows, LEDGER)
+        }
+        LedgerCommand::Entries {
+            worker,
+            run,
+            kind,
+            limit,
+        } => {
+            let mut query = vec![format!("limit={limit}")];
+            query.extend(worker.map(|w| format!("worker={w}")));
+            query.extend(run.map(|r| format!("run={r}")));
+            query.extend(kind.map(|k| format!("kind={k}")));
+            client.print_list(
+                &client
+                    .get(&format!("/ledger/entries?{}", query.join("&")))
+                    .await?,
+                ENTRY,
+            )
         }
         LedgerCommand::Totals => {
             let totals = client.get("/ledger/totals").await?;

@@ -12,14 +12,14 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::labour::{
-    Budget, BudgetPeriod, BudgetScope, BudgetState, Model, Prices, Provider, ProviderKind, Review,
-    ReviewStats, Run, RunStatus, Verdict,
+    Budget, BudgetPeriod, BudgetScope, BudgetState, LedgerEntry, LedgerKind, Model, Prices,
+    Provider, ProviderKind, Review, ReviewStats, Run, RunStatus, Verdict,
 };
 use tutti_engine::LiveEvent;
 use tutti_store::Store;
 use tutti_store::labour::{
-    BudgetPatch, LedgerGroup, LedgerLine, LedgerTotals, NewBudget, NewModel, NewProvider,
-    NewReview, Reviewed, RunFilter,
+    BudgetPatch, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, NewBudget, NewModel,
+    NewProvider, NewReview, Reviewed, RunFilter,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -622,4 +622,42 @@ pub async fn ledger_totals<S: Store>(
         totals,
         unbalanced_reservations,
     }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntryParams {
+    pub worker: Option<Uuid>,
+    pub run: Option<Uuid>,
+    pub reservation: Option<Uuid>,
+    /// `reserve`, `settle`, `release` or `adjust`.
+    pub kind: Option<LedgerKind>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The ledger's entries, oldest first: every reservation, settlement and
+/// release, with what it served.
+#[utoipa::path(get, path = "/api/v1/ledger/entries", tag = "labour", params(EntryParams), responses((status = 200, body = PageOf<LedgerEntry>)))]
+pub async fn ledger_entries<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<EntryParams>,
+) -> Result<Json<PageOf<LedgerEntry>>, ApiError> {
+    actor.may(Action::Read)?;
+    let page = super::page_request(params.limit, params.cursor.as_deref())?;
+    let filter = LedgerFilter {
+        worker_id: params.worker,
+        run_id: params.run,
+        reservation_id: params.reservation,
+        kind: params.kind,
+    };
+    Ok(Json(
+        state
+            .store
+            .ledger_entries(actor.org_id, &filter, page)
+            .await?
+            .into(),
+    ))
 }

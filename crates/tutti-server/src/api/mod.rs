@@ -114,6 +114,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/members/{id}/review-stats", get(labour::review_stats::<S>))
         .route("/ledger/summary", get(labour::ledger_summary::<S>))
         .route("/ledger/totals", get(labour::ledger_totals::<S>))
+        .route("/ledger/entries", get(labour::ledger_entries::<S>))
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -134,7 +135,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         labour::list_budgets, labour::create_budget, labour::update_budget,
         labour::start_run, labour::list_runs, labour::show_run, labour::stream_run, labour::cancel_run,
         labour::review_run, labour::list_reviews, labour::review_stats,
-        labour::ledger_summary, labour::ledger_totals,
+                labour::ledger_summary, labour::ledger_totals, labour::ledger_entries,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
