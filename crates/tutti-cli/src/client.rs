@@ -10,6 +10,7 @@ use anyhow::{Context, anyhow, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tutti_domain::labour::format_money;
 
 use crate::cli::{
     CheckInCommand, KeyResultCommand, MemberCommand, ObjectiveCommand, Remote, TeamCommand,
@@ -128,13 +129,6 @@ impl<'a> Client<'a> {
     }
 }
 
-/// Micro-units of a currency as a decimal amount.
-pub(crate) fn money(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
-    let micros = micros.unsigned_abs();
-    format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
-}
-
 /// A field as table text: progress as a percentage, nulls as a dash.
 fn cell(row: &Value, field: &str) -> String {
     let value = field.split('.').try_fold(row, |v, key| v.get(key));
@@ -145,7 +139,7 @@ fn cell(row: &Value, field: &str) -> String {
             format!("{:.0} %", n.as_f64().unwrap_or(0.0) * 100.0)
         }
         Some(Value::Number(n)) if field.ends_with("cost") || field.ends_with("cost_limit") => {
-            money(n.as_i64().unwrap_or(0))
+            format_money(n.as_i64().unwrap_or(0))
         }
         Some(Value::Bool(b)) if field.ends_with("at_risk") => {
             (if *b { "at risk" } else { "on track" }).into()

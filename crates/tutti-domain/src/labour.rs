@@ -78,6 +78,13 @@ impl BudgetPeriod {
     }
 }
 
+/// Micro-units of a currency as a decimal amount (`1500000` → `1.500000`).
+pub fn format_money(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
 /// Prices of a model in micro-units of the org's currency per million tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -454,6 +461,8 @@ mod tests {
         };
         assert_eq!(prices.cost(mixed), 5_000 + 30_000);
         assert_eq!(prices.cost(Tokens::default()), 0);
+        assert_eq!(format_money(150_000), "0.150000");
+        assert_eq!(format_money(-2_500_001), "-2.500001");
     }
 
     #[test]

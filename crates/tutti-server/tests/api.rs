@@ -15,9 +15,7 @@ use tower::ServiceExt;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_server::{AppState, Clock, auth};
-use tutti_store::postgres::PgStore;
-use tutti_store::sqlite::SqliteStore;
-use tutti_store::{Ctx, NewMember, Store, testing};
+use tutti_store::{Ctx, NewMember, Store};
 
 struct FixedClock(DateTime<Utc>);
 
@@ -820,24 +818,6 @@ async fn suite<S: Store>(store: S) {
     }
 }
 
-#[tokio::test]
-async fn api_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    suite(
-        SqliteStore::connect(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn api_on_postgres() {
-    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
-        suite(PgStore::connect(&url).await.unwrap()).await;
-    }
-}
-
 /// A gateway call: the reply's status and its JSON (OpenAI's error shape on
 /// failure, never a problem document).
 async fn gateway(router: &Router, token: Option<&str>, body: &str) -> (StatusCode, Value) {
@@ -1297,20 +1277,6 @@ async fn labour_suite<S: Store>(store: S) {
     }
 }
 
-#[tokio::test]
-async fn labour_api_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    labour_suite(
-        SqliteStore::connect(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
-    )
-    .await;
-}
+tutti_store::on_both_backends!(suite, api_on_sqlite, api_on_postgres);
 
-#[tokio::test]
-async fn labour_api_on_postgres() {
-    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
-        labour_suite(PgStore::connect(&url).await.unwrap()).await;
-    }
-}
+tutti_store::on_both_backends!(labour_suite, labour_api_on_sqlite, labour_api_on_postgres);

@@ -37,4 +37,13 @@ impl StoreError {
     pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
         matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
     }
+
+    /// A unique-index violation as the conflict it means; other errors as they are.
+    pub(crate) fn conflict_on_unique(err: sqlx::Error, message: impl FnOnce() -> String) -> Self {
+        if Self::is_unique_violation(&err) {
+            Self::Conflict(message())
+        } else {
+            err.into()
+        }
+    }
 }

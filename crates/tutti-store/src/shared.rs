@@ -273,13 +273,7 @@ async fn insert_member(conn: &mut Conn, ctx: &Ctx, new: NewMember) -> Result<Mem
     .bind(ctx.now)
     .execute(&mut *conn)
     .await
-    .map_err(|e| {
-        if StoreError::is_unique_violation(&e) {
-            StoreError::Conflict("a member with this email already exists".into())
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(|e| StoreError::conflict_on_unique(e, || "a member with this email already exists".into()))?;
     set_member_teams(&mut *conn, ctx.org_id, id, &new.teams).await?;
     let member = load_member(&mut *conn, ctx.org_id, id).await?;
     record(&mut *conn, ctx, "member.created", "member", Some(id), json!({ "member": member })).await?;

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use tutti_domain::labour::{
-    BudgetScope, crosses_warn_line, render_work_order, with_feedback, Budget, BudgetState, LedgerEntry, LedgerKind, Model,
+    BudgetScope, crosses_warn_line, format_money, render_work_order, with_feedback, Budget, BudgetState, LedgerEntry, LedgerKind, Model,
     Provider, ProviderKind, Review, ReviewStats, Run, RunStatus, Tokens, Verdict, WorkOrderParts,
 };
 use tutti_domain::org::MemberKind;
@@ -87,10 +87,6 @@ async fn budgets_for(conn: &mut Conn, org_id: Uuid, worker_id: Uuid, dims: Dims)
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-fn money(micros: i64) -> String {
-    format!("{}.{:06}", micros / 1_000_000, (micros % 1_000_000).abs())
-}
-
 /// Opens a reservation: raises every applicable budget by the worst case
 /// (refusing if a hard one has no room), and writes the reservation, its
 /// holds and the ledger's `reserve` entry. Runs inside the caller's
@@ -155,7 +151,7 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
                 limits.push(format!("{tokens} of {limit} tokens used"));
             }
             if let Some(limit) = budget.cost_limit {
-                limits.push(format!("{} of {} spent", money(used_cost), money(limit)));
+                limits.push(format!("{} of {} spent", format_money(used_cost), format_money(limit)));
             }
             return Err(StoreError::BudgetRefused {
                 budget_id: budget.id,
@@ -167,7 +163,7 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
                     if budget.hard { "hard" } else { "soft" },
                     limits.join(", "),
                     reserved.total(),
-                    money(cost),
+                    format_money(cost),
                 ),
             });
         };
@@ -274,13 +270,7 @@ impl LedgerWrite<'_> {
             .build()
             .execute(&mut *conn)
             .await
-        .map_err(|e| {
-            if StoreError::is_unique_violation(&e) {
-                StoreError::Conflict(format!("reservation {} is already settled", self.reservation_id))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| StoreError::conflict_on_unique(e, || format!("reservation {} is already settled", self.reservation_id)))?;
         Ok(())
     }
 }
@@ -663,13 +653,7 @@ impl crate::labour::Labour for This {
         .bind(ctx.now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if StoreError::is_unique_violation(&e) {
-                StoreError::Conflict(format!("a provider named {} already exists", provider.name))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| StoreError::conflict_on_unique(e, || format!("a provider named {} already exists", provider.name)))?;
         record(&mut tx, ctx, "provider.created", "provider", Some(provider.id), json!({ "provider": provider })).await?;
         finish(tx, ctx, 201, &provider).await?;
         Ok(provider)
@@ -1224,13 +1208,7 @@ impl crate::labour::Labour for This {
         .bind(ctx.now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if StoreError::is_unique_violation(&e) {
-                StoreError::Conflict("this run has been reviewed already".into())
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| StoreError::conflict_on_unique(e, || "this run has been reviewed already".into()))?;
         let (to, unassign) = match new.verdict {
             Verdict::Accept => (WorkState::Done, false),
             Verdict::Revise => (WorkState::Ready, false),

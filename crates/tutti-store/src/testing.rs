@@ -49,3 +49,25 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, String> 
 pub fn sqlite_url(dir: &std::path::Path) -> String {
     format!("sqlite:{}", dir.join("tutti.db").display())
 }
+
+/// Turns `async fn $scenario<S: Store>(store: S)` into two tests: `$sqlite` on
+/// a fresh SQLite file and `$postgres` on a fresh PostgreSQL database (see
+/// [`fresh_postgres_url`]). The calling crate needs `tokio` and `tempfile`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let dir = tempfile::tempdir().unwrap();
+            let url = $crate::testing::sqlite_url(dir.path());
+            $scenario($crate::sqlite::SqliteStore::connect(&url).await.unwrap()).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            if let Some(url) = $crate::testing::fresh_postgres_url().await.unwrap() {
+                $scenario($crate::postgres::PgStore::connect(&url).await.unwrap()).await;
+            }
+        }
+    };
+}

@@ -12,8 +12,6 @@ use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
 use tutti_store::labour::*;
-use tutti_store::postgres::PgStore;
-use tutti_store::sqlite::SqliteStore;
 use tutti_store::*;
 use uuid::Uuid;
 
@@ -609,35 +607,13 @@ async fn expired_leases_are_recovered<S: Store>(store: S) {
     assert_eq!(totals.settled_tokens, 81 + 5);
 }
 
-macro_rules! on_both {
-    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $sqlite() {
-            let dir = tempfile::tempdir().unwrap();
-            $scenario(
-                SqliteStore::connect(&testing::sqlite_url(dir.path()))
-                    .await
-                    .unwrap(),
-            )
-            .await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn $postgres() {
-            if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
-                $scenario(PgStore::connect(&url).await.unwrap()).await;
-            }
-        }
-    };
-}
-
-on_both!(run_life, run_life_on_sqlite, run_life_on_postgres);
-on_both!(
+tutti_store::on_both_backends!(run_life, run_life_on_sqlite, run_life_on_postgres);
+tutti_store::on_both_backends!(
     hard_budget_holds,
     hard_budget_holds_on_sqlite,
     hard_budget_holds_on_postgres
 );
-on_both!(
+tutti_store::on_both_backends!(
     expired_leases_are_recovered,
     expired_leases_are_recovered_on_sqlite,
     expired_leases_are_recovered_on_postgres

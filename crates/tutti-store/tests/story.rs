@@ -7,8 +7,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
-use tutti_store::postgres::PgStore;
-use tutti_store::sqlite::SqliteStore;
 use tutti_store::*;
 use uuid::Uuid;
 
@@ -475,38 +473,10 @@ async fn concurrent_writes_keep_the_chain<S: Store>(store: S) {
     assert_eq!(store.verify_chain(org.id).await.unwrap(), Ok(42));
 }
 
-#[tokio::test]
-async fn story_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    story(
-        SqliteStore::connect(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
-    )
-    .await;
-}
+tutti_store::on_both_backends!(story, story_on_sqlite, story_on_postgres);
 
-#[tokio::test]
-async fn story_on_postgres() {
-    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
-        story(PgStore::connect(&url).await.unwrap()).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_keep_the_chain_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    concurrent_writes_keep_the_chain(
-        SqliteStore::connect(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_keep_the_chain_on_postgres() {
-    if let Some(url) = testing::fresh_postgres_url().await.unwrap() {
-        concurrent_writes_keep_the_chain(PgStore::connect(&url).await.unwrap()).await;
-    }
-}
+tutti_store::on_both_backends!(
+    concurrent_writes_keep_the_chain,
+    concurrent_writes_keep_the_chain_on_sqlite,
+    concurrent_writes_keep_the_chain_on_postgres
+);

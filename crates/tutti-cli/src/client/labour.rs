@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 
-use super::{Client, money};
+use tutti_domain::labour::format_money;
+
+use super::Client;
 use crate::cli::{
     BudgetCommand, LedgerCommand, ProviderCommand, Remote, ReviewCommand, RunCommand,
 };
@@ -170,9 +172,9 @@ pub async fn provider(remote: &Remote, command: ProviderCommand) -> anyhow::Resu
             println!(
                 "{}: input {} · cached {} · output {} per million tokens",
                 model["name"].as_str().unwrap_or("?"),
-                money(model["prices"]["input"].as_i64().unwrap_or(0)),
-                money(model["prices"]["cached_input"].as_i64().unwrap_or(0)),
-                money(model["prices"]["output"].as_i64().unwrap_or(0)),
+                format_money(model["prices"]["input"].as_i64().unwrap_or(0)),
+                format_money(model["prices"]["cached_input"].as_i64().unwrap_or(0)),
+                format_money(model["prices"]["output"].as_i64().unwrap_or(0)),
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -420,17 +422,17 @@ pub async fn ledger(remote: &Remote, command: LedgerCommand) -> anyhow::Result<E
             println!(
                 "reserved {} tokens ({})",
                 n("reserved_tokens"),
-                money(n("reserved_cost"))
+                format_money(n("reserved_cost"))
             );
             println!(
                 "settled  {} tokens ({})",
                 n("settled_tokens"),
-                money(n("settled_cost"))
+                format_money(n("settled_cost"))
             );
             println!(
                 "released {} tokens ({})",
                 n("released_tokens"),
-                money(n("released_cost"))
+                format_money(n("released_cost"))
             );
             println!("open reservations: {}", n("open_reservations"));
             let unbalanced = totals["unbalanced_reservations"]
@@ -461,6 +463,6 @@ mod tests {
         for bad in ["", "-1", "1.2345678", "abc", "1.x"] {
             assert!(parse_money("x", bad).is_err(), "{bad}");
         }
-        assert_eq!(money(150_000), "0.150000");
+        assert_eq!(format_money(150_000), "0.150000");
     }
 }
