@@ -5,11 +5,15 @@
 
 #![expect(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
+
+// The stop-and-restart helpers are for the AI-labour tests.
+#[allow(dead_code)]
+mod common;
+use common::{init, serve, sqlite_url};
 
 fn tutti(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
@@ -32,67 +36,15 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn init(url: &str) -> String {
-    let output = tutti(
-        &[
-            "init",
-            "--org",
-            "Lindner Gebäudetechnik",
-            "--owner",
-            "katrin@lindner.de",
-            "--database-url",
-            url,
-        ],
-        &[],
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    stdout(&output).lines().last().unwrap().to_owned()
-}
-
-fn sqlite_url(dir: &Path) -> String {
-    format!("sqlite:{}", dir.join("tutti.db").display())
-}
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    Server(child, format!("http://{address}"))
-}
-
 #[test]
 fn init_prints_a_token_that_the_client_commands_use() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     let token = init(&url);
     assert!(token.starts_with("tutti_"), "{token}");
-    let server = serve(&url);
+    let server = serve(&url, &[]);
     let env = [
-        ("TUTTI_SERVER", server.1.as_str()),
+        ("TUTTI_SERVER", server.url.as_str()),
         ("TUTTI_TOKEN", token.as_str()),
     ];
     let json = |args: &[&str]| {
@@ -231,7 +183,10 @@ fn init_prints_a_token_that_the_client_commands_use() {
     let viewer_token = stdout(&minted).trim().to_owned();
     let as_viewer = tutti(
         &["work", "add", "--title", "Nein"],
-        &[("TUTTI_SERVER", &server.1), ("TUTTI_TOKEN", &viewer_token)],
+        &[
+            ("TUTTI_SERVER", &server.url),
+            ("TUTTI_TOKEN", &viewer_token),
+        ],
     );
     assert!(stderr(&as_viewer).contains("403"), "{}", stderr(&as_viewer));
 
@@ -360,9 +315,9 @@ async fn init_and_audit_verify_on_postgres() {
     tokio::task::spawn_blocking(move || {
         let token = init(&url);
         assert!(token.starts_with("tutti_"));
-        let server = serve(&url);
+        let server = serve(&url, &[]);
         let env = [
-            ("TUTTI_SERVER", server.1.as_str()),
+            ("TUTTI_SERVER", server.url.as_str()),
             ("TUTTI_TOKEN", token.as_str()),
         ];
         let added = tutti(

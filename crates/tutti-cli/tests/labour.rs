@@ -7,12 +7,14 @@
 
 #![expect(clippy::unwrap_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+
+mod common;
+use common::{Server, init, sqlite_url};
 
 /// These tests take turns: llama.cpp's threads slow down many times over when
 /// several servers decode on the same two cores at once.
@@ -38,76 +40,17 @@ fn model() -> Option<PathBuf> {
     None
 }
 
-fn init(url: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args([
-            "init",
-            "--org",
-            "Lindner Gebäudetechnik",
-            "--owner",
-            "katrin@lindner.de",
-            "--database-url",
-            url,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned()
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(database_url: &str, model: &PathBuf, lease_secs: u64) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
-        .env("TUTTI_MODEL", model)
-        .env("TUTTI_MODEL_THREADS", "1")
-        .env("TUTTI_RUN_LEASE_SECS", lease_secs.to_string())
-        .env("TUTTI_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    Server {
-        child,
-        url: format!("http://{address}"),
-    }
+fn serve(database_url: &str, model: &Path, lease_secs: u64) -> Server {
+    let lease = lease_secs.to_string();
+    common::serve(
+        database_url,
+        &[
+            ("TUTTI_MODEL", model.to_str().unwrap()),
+            ("TUTTI_MODEL_THREADS", "1"),
+            ("TUTTI_RUN_LEASE_SECS", &lease),
+            ("TUTTI_LOG", "warn"),
+        ],
+    )
 }
 
 struct Api {
@@ -157,16 +100,38 @@ impl Api {
         answer
     }
 
-    /// Waits until the run has ended and returns it.
+    fn stream(&self, run_id: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}/api/v1/runs/{run_id}/stream", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    /// Waits on the run's event stream until it ends, then returns the run.
     async fn finished_run(&self, id: &str, within: Duration) -> Value {
-        let started = Instant::now();
+        let body = tokio::time::timeout(within, async {
+            self.stream(id).send().await.unwrap().text().await.unwrap()
+        })
+        .await
+        .unwrap_or_else(|_| panic!("run {id} did not end within {within:?}"));
+        assert!(
+            body.contains("event: end"),
+            "the stream of run {id} ended without its end: {body}"
+        );
+        self.get(&format!("/api/v1/runs/{id}")).await
+    }
+
+    /// Waits until the run streams text, that is, while the model writes.
+    async fn wait_for_text(&self, run_id: &str) {
+        let mut stream = self.stream(run_id).send().await.unwrap();
         loop {
-            let run = self.get(&format!("/api/v1/runs/{id}")).await;
-            if ["succeeded", "failed", "cancelled"].contains(&run["status"].as_str().unwrap()) {
-                return run;
+            let chunk = tokio::time::timeout(Duration::from_secs(60), stream.chunk())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if String::from_utf8_lossy(&chunk).contains("event: text") {
+                return;
             }
-            assert!(started.elapsed() < within, "run {id} did not end: {run}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -238,7 +203,7 @@ async fn ai_work_is_run_reviewed_and_revised() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
+    let url = sqlite_url(dir.path());
     let owner_token = init(&url);
     let server = serve(&url, &model, 30);
     let api = Api::new(&server.url, &owner_token);
@@ -277,13 +242,7 @@ async fn ai_work_is_run_reviewed_and_revised() {
     );
 
     // The live stream ends with the run's final state and its text.
-    let stream = api
-        .http
-        .get(format!("{}/api/v1/runs/{first_id}/stream", server.url))
-        .bearer_auth(&owner_token)
-        .send()
-        .await
-        .unwrap();
+    let stream = api.stream(first_id).send().await.unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let body = tokio::time::timeout(Duration::from_secs(120), stream.text())
         .await
@@ -536,7 +495,7 @@ async fn gateway_budget_holds_on_sqlite() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
+    let url = sqlite_url(dir.path());
     let token = init(&url);
     let server = serve(&url, &model, 30);
     gateway_budget_holds(&[&server], &token).await;
@@ -560,7 +519,7 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
+    let url = sqlite_url(dir.path());
     let owner_token = init(&url);
     let mut server = serve(&url, &model, 2);
     let api = Api::new(&server.url, &owner_token);
@@ -582,29 +541,9 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
         run_ids.push(runs["items"][0]["id"].as_str().unwrap().to_owned());
     }
     // Kill the server as soon as a run is streaming text.
-    let mut stream = api
-        .http
-        .get(format!("{}/api/v1/runs/{}/stream", server.url, run_ids[0]))
-        .bearer_auth(&owner_token)
-        .send()
-        .await
-        .unwrap();
-    loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(60), stream.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if String::from_utf8_lossy(&chunk).contains("event: text") {
-            break;
-        }
-    }
-    Command::new("kill")
-        .args(["-KILL", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = server.child.wait();
-    drop(stream);
+    api.wait_for_text(&run_ids[0]).await;
+    server.signal("KILL");
+    server.wait_for_exit(Duration::from_secs(10));
 
     // A new process takes the runs over once their leases expire.
     server = serve(&url, &model, 2);
@@ -657,7 +596,7 @@ async fn the_openai_python_client_calls_the_gateway() {
         }
     };
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
+    let url = sqlite_url(dir.path());
     let owner_token = init(&url);
     let server = serve(&url, &model, 30);
     let api = Api::new(&server.url, &owner_token);
@@ -725,7 +664,7 @@ async fn a_stopped_server_hands_its_runs_back_at_once() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("tutti.db").display());
+    let url = sqlite_url(dir.path());
     let owner_token = init(&url);
     // Leases far longer than the test waits: only handing them back lets the
     // next process take the run over in time.
@@ -745,36 +684,9 @@ async fn a_stopped_server_hands_its_runs_back_at_once() {
         ))
         .await;
     let run_id = runs["items"][0]["id"].as_str().unwrap().to_owned();
-    let mut stream = api
-        .http
-        .get(format!("{}/api/v1/runs/{run_id}/stream", server.url))
-        .bearer_auth(&owner_token)
-        .send()
-        .await
-        .unwrap();
-    loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(60), stream.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if String::from_utf8_lossy(&chunk).contains("event: text") {
-            break;
-        }
-    }
-    drop(stream);
-    Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    let stopped = Instant::now();
-    while server.child.try_wait().unwrap().is_none() {
-        assert!(
-            stopped.elapsed() < Duration::from_secs(30),
-            "the server did not stop on SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    api.wait_for_text(&run_id).await;
+    server.signal("TERM");
+    server.wait_for_exit(Duration::from_secs(30));
     server = serve(&url, &model, 120);
     let api = Api::new(&server.url, &owner_token);
     let run = api.finished_run(&run_id, Duration::from_secs(60)).await;

@@ -1,0 +1,113 @@
+//! What the binary's test files share: an org made with `tutti init`, and a
+//! `tutti serve` child process on a free port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A SQLite URL for a new database file in `dir`.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("tutti.db").display())
+}
+
+/// Creates the test org with `tutti init` and returns the owner's token.
+pub fn init(url: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args([
+            "init",
+            "--org",
+            "Lindner Gebäudetechnik",
+            "--owner",
+            "katrin@lindner.de",
+            "--database-url",
+            url,
+        ])
+        .env_remove("TUTTI_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+/// A running `tutti serve`; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Server {
+    /// Sends a signal (`KILL`, `TERM`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([format!("-{signal}"), pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits until the server process has exited, failing after `within`.
+    pub fn wait_for_exit(&mut self, within: Duration) {
+        let mut child = self.child.take().unwrap();
+        let (exited, waiting) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = child.wait();
+            let _ = exited.send(());
+        });
+        assert!(
+            waiting.recv_timeout(within).is_ok(),
+            "the server did not stop within {within:?}"
+        );
+    }
+}
+
+/// Starts `tutti serve` on a free port with extra environment variables and
+/// returns once it is listening.
+pub fn serve(url: &str, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
+        .env_remove("TUTTI_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    Server {
+        child: Some(child),
+        url: format!("http://{address}"),
+    }
+}
