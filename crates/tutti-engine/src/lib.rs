@@ -11,6 +11,8 @@
 //! [`Models`] holds the providers, so the gateway and the engine share one
 //! loaded embedded model.
 
+pub mod metered;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

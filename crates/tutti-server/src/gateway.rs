@@ -2,14 +2,12 @@
 //! AI members of the org, metered into the same ledger and held to the same
 //! budgets as the engine's runs.
 //!
-//! A call authenticates with an AI member's API token, is routed to that
-//! member's provider (or another model of it, when named), reserves its worst
-//! case (prompt bound + `max_tokens`) against every budget that applies, is
-//! capped to `max_tokens`, and settles to the provider's usage record when it
-//! ends. The call runs in a task of its own, so a client that hangs up mid-way
-//! still leaves a settled ledger. Errors come back in OpenAI's error shape.
-
-use std::time::Duration;
+//! This module speaks OpenAI's wire format: it authenticates an AI member's
+//! token, parses the request, and renders answers, streams and errors in
+//! OpenAI's shapes. Which model the member may use, the reservation and the
+//! settlement are the engine's (`tutti_engine::metered`). The call runs in a
+//! task of its own, so a client that hangs up mid-way still leaves a settled
+//! ledger.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -20,11 +18,10 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tutti_domain::labour::Tokens;
 use tutti_domain::org::MemberKind;
+use tutti_engine::metered::{self, Caller, Refusal};
 use tutti_llm::{ChatRequest, Chunk, FinishReason, LlmError, Message, Speaker, Usage};
-use tutti_store::labour::Charge;
-use tutti_store::{Ctx, Store, StoreError};
+use tutti_store::{Store, StoreError};
 use uuid::Uuid;
 
 use crate::{AppState, auth};
@@ -32,8 +29,6 @@ use crate::{AppState, auth};
 /// The answer's length when a call does not say.
 const DEFAULT_MAX_TOKENS: u32 = 512;
 const MAX_TOKENS_LIMIT: u32 = 32_768;
-/// An open reservation older than this is presumed abandoned by a crashed process.
-const RESERVATION_TTL: Duration = Duration::from_secs(15 * 60);
 
 pub fn routes<S: Store>() -> axum::Router<AppState<S>> {
     axum::Router::new()
@@ -82,6 +77,35 @@ impl IntoResponse for GatewayError {
     }
 }
 
+impl From<Refusal> for GatewayError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::NoProvider => Self::invalid(message),
+            Refusal::NotAllowed(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                Some("model_not_allowed"),
+                message,
+            ),
+            Refusal::UnknownModel(_) => Self::new(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("model_not_found"),
+                message,
+            ),
+            Refusal::Budget(_) => Self::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_quota",
+                Some("budget_exhausted"),
+                message,
+            ),
+            Refusal::Model(e) => upstream_error(&e),
+            Refusal::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for GatewayError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -103,13 +127,6 @@ impl From<StoreError> for GatewayError {
             }
         }
     }
-}
-
-struct Caller {
-    org_id: Uuid,
-    member_id: Uuid,
-    provider: Option<String>,
-    model: Option<String>,
 }
 
 async fn caller<S: Store>(
@@ -266,28 +283,6 @@ fn usage_json(usage: &Usage) -> Value {
     })
 }
 
-fn tokens(usage: &Usage) -> Tokens {
-    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    Tokens {
-        input: n(usage.input_tokens),
-        cached_input: n(usage.cached_input_tokens),
-        output: n(usage.output_tokens),
-    }
-}
-
-/// What a call that failed is charged: nothing if no text came, else the
-/// prompt and the pieces of text seen (about one token each).
-fn used_before_failure(prompt: i64, pieces: i64) -> Tokens {
-    if pieces == 0 {
-        return Tokens::default();
-    }
-    Tokens {
-        input: prompt,
-        cached_input: 0,
-        output: pieces,
-    }
-}
-
 fn upstream_error(e: &LlmError) -> GatewayError {
     match e {
         LlmError::Invalid(message) => GatewayError::invalid(message.clone()),
@@ -321,113 +316,19 @@ async fn chat<S: Store>(
             "max_tokens: must be between 1 and {MAX_TOKENS_LIMIT}"
         )));
     }
-    let messages = messages(body.messages)?;
-    let (provider_name, model_name) = match body.model.split_once('/') {
-        Some((provider, model)) => (provider.to_owned(), model.to_owned()),
-        None => {
-            let provider = caller.provider.clone().ok_or_else(|| {
-                GatewayError::invalid(
-                    "this AI member has no provider; set provider and model on the member",
-                )
-            })?;
-            let model = if body.model.is_empty() || body.model == "default" {
-                caller.model.clone().unwrap_or_default()
-            } else {
-                body.model.clone()
-            };
-            (provider, model)
-        }
-    };
-    if caller.provider.as_deref() != Some(provider_name.as_str()) {
-        return Err(GatewayError::new(
-            StatusCode::FORBIDDEN,
-            "permission_error",
-            Some("model_not_allowed"),
-            format!(
-                "this AI member may use the models of its own provider only, not {provider_name}"
-            ),
-        ));
-    }
-    let route = state
-        .store
-        .route(caller.org_id, &provider_name, &model_name)
-        .await
-        .map_err(|_| {
-            GatewayError::new(
-                StatusCode::NOT_FOUND,
-                "invalid_request_error",
-                Some("model_not_found"),
-                format!("the model `{}` does not exist here", body.model),
-            )
-        })?;
-    let provider = state
-        .runtime
-        .models
-        .provider(&route)
-        .await
-        .map_err(|e| upstream_error(&e))?;
-    let input = provider
-        .prompt_tokens(&messages)
-        .await
-        .map_err(|e| upstream_error(&e))?;
-    let now = Utc::now();
-    let ctx = Ctx::new(caller.org_id, Some(caller.member_id), now);
-    let charge = Charge {
-        worker_id: caller.member_id,
-        run_id: None,
-        route_provider: route.provider.clone(),
-        route_model: route.model.clone(),
-        prices: route.prices,
-        input_tokens: i64::try_from(input).unwrap_or(i64::MAX),
-        max_output_tokens: i64::from(max_tokens),
-        expires_at: now + chrono::Duration::from_std(RESERVATION_TTL).unwrap_or_default(),
-    };
-    let reservation = state.store.reserve(&ctx, charge).await?;
-    let mut request = ChatRequest::new(messages, max_tokens);
+    let mut request = ChatRequest::new(messages(body.messages)?, max_tokens);
     request.temperature = body.temperature.unwrap_or(0.0).clamp(0.0, 2.0);
-    request.seed = body.seed.map(|s| s as u32).unwrap_or(0);
-    let mut completion = provider.chat(request);
+    // Any seed the client sends maps onto the model's 32-bit seed.
+    request.seed = body.seed.map(|s| s.rem_euclid(1 << 32) as u32).unwrap_or(0);
+    let mut call =
+        metered::open(&state.store, &state.runtime, &caller, &body.model, request).await?;
     let id = format!("chatcmpl-{}", Uuid::now_v7().simple());
-    let created = now.timestamp();
-    let model = route.model.clone();
-    let store = state.store.clone();
-    let settle = move |used: Tokens| {
-        let store = store.clone();
-        let ctx = ctx.clone();
-        async move {
-            if let Err(e) = store.settle(&ctx, reservation.id, used).await {
-                tracing::error!(reservation = %reservation.id, "cannot settle a gateway call: {e}");
-            }
-        }
-    };
-    let prompt = i64::try_from(input).unwrap_or(i64::MAX);
+    let created = Utc::now().timestamp();
+    let model = call.model.clone();
 
     if !body.stream {
-        let call = tokio::spawn(async move {
-            let mut text = String::new();
-            let mut pieces = 0;
-            while let Some(chunk) = completion.next().await {
-                match chunk {
-                    Ok(Chunk::Text(piece)) => {
-                        pieces += 1;
-                        text.push_str(&piece);
-                    }
-                    Ok(Chunk::Done { usage, finish }) => {
-                        settle(tokens(&usage)).await;
-                        return Ok((text, usage, finish));
-                    }
-                    Err(e) => {
-                        settle(used_before_failure(prompt, pieces)).await;
-                        return Err(e);
-                    }
-                }
-            }
-            settle(Tokens::default()).await;
-            Err(LlmError::Engine(
-                "the model stream ended without a usage record".into(),
-            ))
-        });
-        let (text, usage, finish) = call
+        // Its own task, so that a client hanging up cannot stop the settlement.
+        let (text, usage, finish) = tokio::spawn(metered::complete(call))
             .await
             .map_err(|e| {
                 GatewayError::new(
@@ -456,12 +357,10 @@ async fn chat<S: Store>(
                 "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
             }))
         };
-        let mut pieces = 0;
         let mut first = true;
-        while let Some(next) = completion.next().await {
+        while let Some(next) = call.next().await {
             match next {
                 Ok(Chunk::Text(piece)) => {
-                    pieces += 1;
                     let delta = if first {
                         json!({ "role": "assistant", "content": piece })
                     } else {
@@ -470,18 +369,11 @@ async fn chat<S: Store>(
                     first = false;
                     if sender.send(chunk(delta, None)).await.is_err() {
                         // The client hung up: stop generating, charge what was made.
-                        drop(completion);
-                        settle(Tokens {
-                            input: prompt,
-                            cached_input: 0,
-                            output: pieces,
-                        })
-                        .await;
+                        call.abandon().await;
                         return;
                     }
                 }
                 Ok(Chunk::Done { usage, finish }) => {
-                    settle(tokens(&usage)).await;
                     let _ = sender
                         .send(chunk(json!({}), Some(finish_reason(finish))))
                         .await;
@@ -497,7 +389,6 @@ async fn chat<S: Store>(
                     return;
                 }
                 Err(e) => {
-                    settle(used_before_failure(prompt, pieces)).await;
                     let error = upstream_error(&e);
                     let _ = sender
                         .send(event(json!({ "error": { "message": error.message, "type": error.kind, "param": null, "code": null } })))
@@ -506,7 +397,6 @@ async fn chat<S: Store>(
                 }
             }
         }
-        settle(Tokens::default()).await;
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
