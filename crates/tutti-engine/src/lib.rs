@@ -368,12 +368,7 @@ impl<S: Store> Engine<S> {
                         self.runtime.live.push(run.id, &piece);
                     }
                     Some(Ok(Chunk::Done { usage, .. })) => {
-                        let used = Tokens {
-                            input: i64::try_from(usage.input_tokens).unwrap_or(i64::MAX),
-                            cached_input: i64::try_from(usage.cached_input_tokens).unwrap_or(i64::MAX),
-                            output: i64::try_from(usage.output_tokens).unwrap_or(i64::MAX),
-                        };
-                        return Some(RunEnd::Succeeded { output, used });
+                        return Some(RunEnd::Succeeded { output, used: tokens_of(&usage) });
                     }
                     Some(Err(e)) => return failed(e.to_string(), output, used(seen)),
                     None => return failed("the model stream ended without a usage record".into(), output, used(seen)),
@@ -392,5 +387,15 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
+    }
+}
+
+/// A provider's usage record as ledger tokens.
+pub(crate) fn tokens_of(usage: &tutti_llm::Usage) -> Tokens {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    Tokens {
+        input: n(usage.input_tokens),
+        cached_input: n(usage.cached_input_tokens),
+        output: n(usage.output_tokens),
     }
 }

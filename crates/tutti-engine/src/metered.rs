@@ -124,13 +124,7 @@ impl<S: Store> MeteredCall<S> {
         match &chunk {
             Some(Ok(Chunk::Text(_))) => self.pieces += 1,
             Some(Ok(Chunk::Done { usage, .. })) => {
-                let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-                let used = Tokens {
-                    input: n(usage.input_tokens),
-                    cached_input: n(usage.cached_input_tokens),
-                    output: n(usage.output_tokens),
-                };
-                self.settle(used).await;
+                self.settle(crate::tokens_of(usage)).await;
             }
             Some(Err(_)) | None => self.settle(self.used_so_far()).await,
         }
