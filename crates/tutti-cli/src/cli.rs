@@ -174,6 +174,20 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Decision spaces: principles and a Cedar policy (talks to a running server).
+    Space {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: SpaceCommand,
+    },
+    /// Decisions, votes and the register (talks to a running server).
+    Decision {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: DecisionCommand,
+    },
     /// Who the token belongs to (talks to a running server).
     Whoami {
         #[command(flatten)]
@@ -600,5 +614,186 @@ pub enum LedgerCommand {
         kind: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpaceCommand {
+    List,
+    /// A space with its principles and policy.
+    Show {
+        id: Uuid,
+    },
+    /// The starter policies; with a name, that policy's source.
+    Templates {
+        name: Option<String>,
+    },
+    /// Create a space for a team or an objective.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, conflicts_with = "objective")]
+        team: Option<Uuid>,
+        #[arg(long)]
+        objective: Option<Uuid>,
+        /// The Cedar policy, from a file.
+        #[arg(long, conflicts_with = "template")]
+        policy_file: Option<std::path::PathBuf>,
+        /// Or start from a starter policy (see `tutti space templates`).
+        #[arg(long)]
+        template: Option<String>,
+        /// A guard-rail for AI work orders in the space (repeatable).
+        #[arg(long = "principle")]
+        principles: Vec<String>,
+        /// A further decision attribute, as name=long|string|bool (repeatable).
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        quorum: i64,
+        /// How long a decision may wait before it escalates: 90m, 8h, 2d.
+        #[arg(long, requires = "escalate_to")]
+        escalate_after: Option<String>,
+        #[arg(long, requires = "escalate_after")]
+        escalate_to: Option<Uuid>,
+    },
+    /// Change a space; each change is a new version in the audit chain.
+    Edit {
+        id: Uuid,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        policy_file: Option<std::path::PathBuf>,
+        /// Replaces all principles (repeatable).
+        #[arg(long = "principle")]
+        principles: Vec<String>,
+        #[arg(long)]
+        quorum: Option<i64>,
+    },
+    /// Delete a space that holds no decisions.
+    Delete {
+        id: Uuid,
+    },
+    /// Route a hypothetical decision by the space's policy (or a draft)
+    /// without storing it.
+    Simulate {
+        id: Uuid,
+        #[command(flatten)]
+        facts: FactsArgs,
+        /// The AI worker to route for.
+        #[arg(long)]
+        assignee: Option<Uuid>,
+        /// Also ask whether this member may approve.
+        #[arg(long)]
+        approver: Option<Uuid>,
+        /// Try a draft policy instead of the stored one.
+        #[arg(long)]
+        policy_file: Option<std::path::PathBuf>,
+    },
+}
+
+/// What a policy sees of a decision.
+#[derive(Debug, Args)]
+pub struct FactsArgs {
+    /// In the currency's major unit, e.g. 500 or 1234.50.
+    #[arg(long)]
+    pub amount: String,
+    /// Defaults to the org's currency.
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// low, medium or high.
+    #[arg(long)]
+    pub risk: String,
+    /// The decision can be taken back.
+    #[arg(long)]
+    pub reversible: bool,
+    /// The decision touches a customer or a promise to one.
+    #[arg(long)]
+    pub customer_facing: bool,
+    /// A space's attribute as name=value; the value is read as JSON when it
+    /// is JSON (5, true, "5"), else as text (repeatable).
+    #[arg(long = "attr")]
+    pub attributes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DecisionCommand {
+    List {
+        #[arg(long)]
+        space: Option<Uuid>,
+        /// open, awaiting_approval, escalated, decided or rejected.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only decisions waiting on my vote.
+        #[arg(long)]
+        awaiting_me: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// A decision with its routing, votes and full trail.
+    Show { id: Uuid },
+    /// Raise a decision; the space's policy routes it at once.
+    Add {
+        #[arg(long)]
+        space: Uuid,
+        #[arg(long)]
+        question: String,
+        #[arg(long, default_value = "")]
+        context: String,
+        /// An option (repeat for each, 2 to 10).
+        #[arg(long = "option", required = true)]
+        options: Vec<String>,
+        #[command(flatten)]
+        facts: FactsArgs,
+        /// The AI worker to decide or prepare it.
+        #[arg(long)]
+        assignee: Option<Uuid>,
+        /// As an AI worker: the option you choose or recommend.
+        #[arg(long, requires = "rationale")]
+        propose: Option<String>,
+        #[arg(long)]
+        rationale: Option<String>,
+        /// 0 to 1.
+        #[arg(long, default_value_t = 0.5)]
+        confidence: f64,
+    },
+    /// As the assigned AI worker: choose or recommend an option.
+    Propose {
+        id: Uuid,
+        #[arg(long)]
+        option: String,
+        #[arg(long)]
+        rationale: String,
+        #[arg(long, default_value_t = 0.5)]
+        confidence: f64,
+    },
+    Approve {
+        id: Uuid,
+        #[arg(long)]
+        option: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Reject {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Looking back: good, bad or unclear.
+    Outcome {
+        id: Uuid,
+        #[arg(long)]
+        outcome: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The decision register; --csv for a spreadsheet, --summary for the
+    /// account of how recommendations were followed and turned out.
+    Register {
+        #[arg(long)]
+        space: Option<Uuid>,
+        #[arg(long, conflicts_with = "summary")]
+        csv: bool,
+        #[arg(long)]
+        summary: bool,
     },
 }

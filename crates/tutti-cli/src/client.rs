@@ -2,6 +2,7 @@
 //! token from `--token` or `TUTTI_TOKEN`, and print a table or (`--json`) the
 //! API's own JSON.
 
+pub mod decisions;
 pub mod labour;
 
 use std::process::ExitCode;
@@ -74,6 +75,10 @@ impl<'a> Client<'a> {
 
     pub(crate) async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(Method::DELETE, path, None).await
     }
 
     pub(crate) async fn patch(&self, path: &str, body: Value) -> anyhow::Result<Value> {

@@ -229,6 +229,22 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         )
         .await?;
 
+    crate::demo_decisions::seed(
+        store,
+        org.id,
+        &crate::demo_decisions::People {
+            owner: &owner,
+            sales: &sales,
+            service: &service,
+            sales_lead: &tobias,
+            service_lead: &aylin,
+            sales_ai: &ada,
+            service_ai: &emil,
+        },
+        now,
+    )
+    .await?;
+
     for (name, scope, scope_id, tokens, cost) in [
         (
             "KI-Budget Lindner gesamt",

@@ -13,6 +13,7 @@ mod bench_gateway;
 mod cli;
 mod client;
 mod demo;
+mod demo_decisions;
 mod local;
 
 use cli::{AuditCommand, Cli, Command, TokenCommand};
@@ -135,6 +136,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run { remote, command } => client::labour::run(&remote, command).await,
         Command::Review { remote, command } => client::labour::review(&remote, command).await,
         Command::Ledger { remote, command } => client::labour::ledger(&remote, command).await,
+        Command::Space { remote, command } => client::decisions::space(&remote, command).await,
+        Command::Decision { remote, command } => {
+            client::decisions::decision(&remote, command).await
+        }
         Command::Whoami { remote } => client::whoami(&remote).await,
         Command::Bench {
             command: cli::BenchCommand::Api(args),

@@ -80,6 +80,13 @@ pub enum Action {
         team_id: Option<Uuid>,
         created_by: Uuid,
     },
+    /// A decision space scoped to `team_id` (the team of its objective for an
+    /// objective's space; `None` for a space without a team).
+    ManageSpace {
+        team_id: Option<Uuid>,
+    },
+    /// Raising a decision in a space.
+    RequestDecision,
 }
 
 /// A refusal, with the reason the member is told.
@@ -111,6 +118,11 @@ impl Actor {
         }
         if self.kind == MemberKind::Ai && matches!(action, Action::Review { .. }) {
             return deny("AI workers cannot review runs; a person must");
+        }
+        if self.kind == MemberKind::Ai && matches!(action, Action::ManageSpace { .. }) {
+            return deny(
+                "AI workers cannot change decision spaces, so they cannot widen their own autonomy",
+            );
         }
         if self.is_admin() {
             return match action {
@@ -145,6 +157,11 @@ impl Actor {
                     )
                 }
             }
+            Action::ManageSpace { team_id } if lead && self.leads(team_id) => Ok(()),
+            Action::ManageSpace { .. } => {
+                deny("only admins and the leads of its team can change a decision space")
+            }
+            Action::RequestDecision => Ok(()),
             Action::CreateTeam { parent_id } if lead && self.leads(parent_id) => Ok(()),
             Action::CreateTeam { .. } => {
                 deny("only admins, or the lead of the parent team, can create teams")

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod decision;
 pub mod labour;
 pub mod org;
 pub mod strategy;

@@ -11,6 +11,7 @@
 //! [`Models`] holds the providers, so the gateway and the engine share one
 //! loaded embedded model.
 
+pub mod decisions;
 pub mod metered;
 
 use std::collections::HashMap;
@@ -164,6 +165,7 @@ impl Live {
 pub struct Runtime {
     pub models: Models,
     pub live: Live,
+    pub policies: decisions::PolicyCache,
     wake: Notify,
 }
 
@@ -172,6 +174,7 @@ impl Runtime {
         Arc::new(Self {
             models,
             live: Live::default(),
+            policies: decisions::PolicyCache::default(),
             wake: Notify::new(),
         })
     }
@@ -241,6 +244,12 @@ impl<S: Store> Engine<S> {
                         tracing::warn!(runs, calls, "recovered work of a lost process")
                     }
                     Err(e) => tracing::warn!("recovery failed: {e}"),
+                }
+                if let Err(e) =
+                    decisions::escalate_overdue(&this.store, &this.runtime.policies, Utc::now())
+                        .await
+                {
+                    tracing::warn!("cannot escalate overdue decisions: {e}");
                 }
                 last_recovery = Some(std::time::Instant::now());
             }

@@ -52,6 +52,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { entity } => Self::NotFound(entity),
             StoreError::Invalid(invalid) => Self::Invalid(invalid),
             StoreError::Conflict(message) => Self::Conflict(message),
+            StoreError::Forbidden(message) => Self::Forbidden(message),
             StoreError::BudgetRefused { message, .. } => Self::Conflict(message),
             StoreError::IdempotencyRace => Self::Conflict(
                 "a request with this Idempotency-Key is being handled; retry shortly".into(),

@@ -1280,3 +1280,640 @@ async fn labour_suite<S: Store>(store: S) {
 tutti_store::on_both_backends!(suite, api_on_sqlite, api_on_postgres);
 
 tutti_store::on_both_backends!(labour_suite, labour_api_on_sqlite, labour_api_on_postgres);
+
+/// Decision spaces through the API only: routing by the Cedar policy, votes,
+/// the engine's own rules, escalation on an injected clock, the register.
+async fn decision_suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let (owner, _) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de").await;
+    let (stranger, _) = org(&store, "Andere GmbH", "boss@andere.de").await;
+    let mut state = AppState::new(store.clone());
+    state.clock = Arc::new(FixedClock(today()));
+    let policies = state.runtime.clone();
+    let api = Api {
+        router: tutti_server::router(state),
+    };
+    let token_of = |member: Value| {
+        let api = &api;
+        let owner = owner.clone();
+        async move {
+            let reply = api
+                .created(
+                    &format!("/members/{}/tokens", id(&member)),
+                    &owner,
+                    json!({}),
+                )
+                .await;
+            reply["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let sales = api
+        .created("/teams", &owner, json!({ "name": "Vertrieb" }))
+        .await;
+    let member = |name: &str, role: &str, kind: &str| json!({ "name": name, "email": format!("{}@lindner.de", name.to_lowercase()), "role": role, "kind": kind, "teams": [id(&sales)] });
+    let aylin = api
+        .created("/members", &owner, member("Aylin", "lead", "human"))
+        .await;
+    let bernd = api
+        .created("/members", &owner, member("Bernd", "lead", "human"))
+        .await;
+    let jonas = api
+        .created("/members", &owner, member("Jonas", "member", "human"))
+        .await;
+    let vera = api
+        .created("/members", &owner, member("Vera", "viewer", "human"))
+        .await;
+    let provider = api
+        .created(
+            "/providers",
+            &owner,
+            json!({ "name": "lokal", "kind": "embedded" }),
+        )
+        .await;
+    api.post(
+        &format!("/providers/{}/models", id(&provider)),
+        &owner,
+        json!({ "name": "klein", "input_price": 1, "output_price": 1 }),
+    )
+    .await;
+    let emil = api
+        .created(
+            "/members",
+            &owner,
+            json!({ "name": "Emil", "kind": "ai", "provider": "lokal", "model": "klein", "teams": [id(&sales)] }),
+        )
+        .await;
+    api.patch(
+        &format!("/teams/{}", id(&sales)),
+        &owner,
+        json!({ "lead_id": id(&aylin) }),
+    )
+    .await;
+    let aylin_token = token_of(aylin.clone()).await;
+    let bernd_token = token_of(bernd.clone()).await;
+    let jonas_token = token_of(jonas.clone()).await;
+    let vera_token = token_of(vera).await;
+    let emil_token = token_of(emil.clone()).await;
+    let templates = api
+        .get("/decision-spaces/templates", &jonas_token)
+        .await
+        .body;
+    let discounts = templates["templates"][0]["source"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // --- Spaces: validated on save, edited only by leads and admins of
+    // their scope, never by an AI worker.
+    let space_body = |policy: &str| {
+        json!({ "name": "Rabatte", "team_id": id(&sales), "policy": policy,
+                "principles": ["Keine Rabatte über 15 % ohne Rücksprache"],
+                "escalate_after_secs": 3600, "escalate_to": id(&bernd) })
+    };
+    let broken = api
+        .post(
+            "/decision-spaces",
+            &aylin_token,
+            space_body("permit (principal, action, resource)\nwhen { resource.amount < };"),
+        )
+        .await;
+    assert_eq!(
+        broken.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        broken.body
+    );
+    assert_eq!(broken.body["field"], "policy");
+    assert!(
+        broken.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2, column "),
+        "{}",
+        broken.body
+    );
+    let mistyped = api
+        .post(
+            "/decision-spaces",
+            &aylin_token,
+            space_body("permit (principal, action, resource) when { resource.colour == 1 };"),
+        )
+        .await;
+    assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mistyped.body["detail"].as_str().unwrap().contains("line 1"),
+        "{}",
+        mistyped.body
+    );
+    for token in [&emil_token, &jonas_token, &vera_token] {
+        let refused = api
+            .post("/decision-spaces", token, space_body(&discounts))
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+    let space = api
+        .created("/decision-spaces", &aylin_token, space_body(&discounts))
+        .await;
+    assert_eq!(space["version"], 1);
+    let space_id = id(&space);
+    let by_ai = api
+        .patch(
+            &format!("/decision-spaces/{space_id}"),
+            &emil_token,
+            json!({ "quorum": 1 }),
+        )
+        .await;
+    assert_eq!(by_ai.status, StatusCode::FORBIDDEN);
+    assert!(
+        by_ai.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("widen their own autonomy")
+    );
+
+    let facts = |amount: &str, reversible: bool| json!({ "amount": amount, "risk": "low", "reversible": reversible, "customer_facing": false });
+    let raise = |amount: &str, option: &str| {
+        json!({ "space_id": space_id, "question": format!("Rabatt für Kunde über {amount} EUR?"),
+                "facts": facts(amount, true), "options": ["10 % Rabatt", "Kein Rabatt"],
+                "proposal": { "option": option, "rationale": "Treuer Kunde seit 2019.", "confidence": 0.8 } })
+    };
+
+    // --- 500 EUR, reversible: the AI worker decides, and it is logged.
+    let small = api
+        .created("/decisions", &emil_token, raise("500", "10 % Rabatt"))
+        .await;
+    assert_eq!(small["status"], "decided", "{small}");
+    assert_eq!(small["routing"]["autonomy"], "ai_decides");
+    assert_eq!(
+        small["routing"]["verdicts"][0]["policies"],
+        json!(["ai-decides-small-reversible"])
+    );
+    assert_eq!(small["decided_by"], id(&emil));
+    assert_eq!(small["choice"], "10 % Rabatt");
+    let trail = api
+        .get(&format!("/decisions/{}", id(&small)), &vera_token)
+        .await
+        .body["trail"]
+        .clone();
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["decision.requested", "decision.decided"]);
+
+    // --- 5 000 EUR: the AI worker only prepares; two people must agree.
+    let large = api
+        .created("/decisions", &emil_token, raise("5000", "10 % Rabatt"))
+        .await;
+    let large_id = id(&large);
+    assert_eq!(large["status"], "awaiting_approval", "{large}");
+    assert_eq!(large["routing"]["autonomy"], "ai_prepares");
+    assert_eq!(large["routing"]["quorum"], 2);
+    assert_eq!(large["recommendation"]["option"], "10 % Rabatt");
+    let approve = |option: &str| json!({ "option": option, "reason": "Kunde ist es wert." });
+
+    // The AI worker's own approval is refused with the policy's reason, a
+    // viewer's by role, a plain member's because no policy permits it.
+    let by_emil = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &emil_token,
+            approve("10 % Rabatt"),
+        )
+        .await;
+    assert_eq!(by_emil.status, StatusCode::FORBIDDEN);
+    assert!(
+        by_emil.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ai-never-approves"),
+        "{}",
+        by_emil.body
+    );
+    let by_vera = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &vera_token,
+            approve("10 % Rabatt"),
+        )
+        .await;
+    assert_eq!(by_vera.status, StatusCode::FORBIDDEN);
+    let by_jonas = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &jonas_token,
+            approve("10 % Rabatt"),
+        )
+        .await;
+    assert_eq!(by_jonas.status, StatusCode::FORBIDDEN);
+    assert!(
+        by_jonas.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no policy permits"),
+        "{}",
+        by_jonas.body
+    );
+    let unknown = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &aylin_token,
+            approve("20 % Rabatt"),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Waiting on the two leads, not on Jonas.
+    let waiting = api.get("/decisions?awaiting=me", &aylin_token).await.body;
+    assert!(
+        waiting["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == large_id.as_str())
+    );
+    let not_jonas = api.get("/decisions?awaiting=me", &jonas_token).await.body;
+    assert!(not_jonas["items"].as_array().unwrap().is_empty());
+
+    let first = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &aylin_token,
+            approve("10 % Rabatt"),
+        )
+        .await;
+    assert_eq!(
+        (first.status, first.body["status"].as_str()),
+        (StatusCode::OK, Some("awaiting_approval"))
+    );
+    let twice = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &aylin_token,
+            approve("10 % Rabatt"),
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::CONFLICT,
+        "the same person never counts twice"
+    );
+    let second = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &bernd_token,
+            approve("10 % Rabatt"),
+        )
+        .await;
+    assert_eq!(second.body["status"], "decided", "{}", second.body);
+    assert_eq!(second.body["choice"], "10 % Rabatt");
+    let shown = api
+        .get(&format!("/decisions/{large_id}"), &vera_token)
+        .await
+        .body;
+    let trail = shown["trail"].as_array().unwrap();
+    let actions: Vec<&str> = trail
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "decision.requested",
+            "decision.prepared",
+            "decision.approved",
+            "decision.approved",
+            "decision.decided"
+        ]
+    );
+    assert_eq!(
+        trail[0]["payload"]["routing"]["verdicts"][1]["policies"],
+        json!(["ai-prepares-larger"])
+    );
+    assert_eq!(
+        trail[2]["payload"]["verdict"]["policies"],
+        json!(["leads-approve"])
+    );
+    let late = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &jonas_token,
+            approve("Kein Rabatt"),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::FORBIDDEN);
+
+    // --- People cannot speak for an AI worker, nor assign a person.
+    let forged = api
+        .post("/decisions", &aylin_token, json!({ "space_id": space_id, "question": "Q", "facts": facts("1", true),
+               "options": ["a", "b"], "assignee_id": id(&emil), "proposal": { "option": "a", "rationale": "r", "confidence": 1.0 } }))
+        .await;
+    assert_eq!(
+        (forged.status, forged.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("proposal"))
+    );
+    let to_person = api
+        .post(
+            "/decisions",
+            &aylin_token,
+            json!({ "space_id": space_id, "question": "Q", "facts": facts("1", true),
+               "options": ["a", "b"], "assignee_id": id(&jonas) }),
+        )
+        .await;
+    assert_eq!(to_person.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (body, field) in [
+        (
+            json!({ "space_id": space_id, "question": "Q", "facts": facts("1.234", true), "options": ["a", "b"] }),
+            "amount",
+        ),
+        (
+            json!({ "space_id": space_id, "question": "Q", "facts": facts("1", true), "options": ["a"] }),
+            "options",
+        ),
+        (
+            json!({ "space_id": space_id, "question": "Q", "facts": facts("1", true), "options": ["a", "a"] }),
+            "options[1]",
+        ),
+    ] {
+        let reply = api.post("/decisions", &aylin_token, body).await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{}",
+            reply.body
+        );
+    }
+    let malformed = api
+        .post(
+            "/decisions",
+            &aylin_token,
+            json!({ "space_id": space_id, "question": "Q" }),
+        )
+        .await;
+    assert!(malformed.status.is_client_error());
+
+    // --- The requester is never the only approver.
+    let own = api
+        .created(
+            "/decisions",
+            &aylin_token,
+            json!({ "space_id": space_id, "question": "Messestand buchen?",
+                 "facts": facts("800", false), "options": ["Ja", "Nein"] }),
+        )
+        .await;
+    assert_eq!(own["routing"]["autonomy"], "human_only");
+    let own_id = id(&own);
+    let self_approved = api
+        .post(
+            &format!("/decisions/{own_id}/approve"),
+            &aylin_token,
+            approve("Ja"),
+        )
+        .await;
+    assert_eq!(self_approved.body["status"], "awaiting_approval");
+    let rejected = api
+        .post(
+            &format!("/decisions/{own_id}/reject"),
+            &bernd_token,
+            json!({ "reason": "Zu teuer." }),
+        )
+        .await;
+    assert_eq!(rejected.body["status"], "rejected", "{}", rejected.body);
+
+    // --- Escalation on an injected clock: nothing before the deadline, then
+    // to Bernd, whom the policy lets decide alone.
+    let waiting = api
+        .created("/decisions", &emil_token, raise("7000", "Kein Rabatt"))
+        .await;
+    let waiting_id = id(&waiting);
+    let early = tutti_engine::decisions::escalate_overdue(
+        &store,
+        &policies.policies,
+        today() + chrono::Duration::minutes(59),
+    )
+    .await
+    .unwrap();
+    assert!(early.is_empty());
+    let escalated = tutti_engine::decisions::escalate_overdue(
+        &store,
+        &policies.policies,
+        today() + chrono::Duration::hours(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(escalated.len(), 1);
+    let shown = api
+        .get(&format!("/decisions/{waiting_id}"), &vera_token)
+        .await
+        .body;
+    assert_eq!(shown["status"], "escalated");
+    assert_eq!(shown["escalated_to"], id(&bernd));
+    assert_eq!(
+        shown["escalation"]["policies"],
+        json!(["escalate-to-leads"])
+    );
+    let event = shown["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "decision.escalated")
+        .unwrap()
+        .clone();
+    assert!(
+        event["payload"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("may now decide alone")
+    );
+    let alone = api
+        .post(
+            &format!("/decisions/{waiting_id}/approve"),
+            &bernd_token,
+            approve("Kein Rabatt"),
+        )
+        .await;
+    assert_eq!(alone.body["status"], "decided", "{}", alone.body);
+
+    // --- A policy that denies everything sends everything to people, and
+    // the register says why.
+    let closed = api
+        .created(
+            "/decision-spaces",
+            &aylin_token,
+            json!({ "name": "Lieferanten", "team_id": id(&sales),
+                 "policy": "@id(\"deny-all\")\nforbid (principal, action, resource);" }),
+        )
+        .await;
+    let supplier = api
+        .created(
+            "/decisions",
+            &emil_token,
+            json!({ "space_id": id(&closed), "question": "Lieferant A oder B?",
+                 "facts": facts("100", true), "options": ["A", "B"],
+                 "proposal": { "option": "A", "rationale": "billiger", "confidence": 0.6 } }),
+        )
+        .await;
+    assert_eq!(supplier["routing"]["autonomy"], "human_only");
+    assert_eq!(
+        supplier["recommendation"],
+        Value::Null,
+        "a human-only decision takes no AI proposal"
+    );
+    let register = api
+        .get(
+            &format!("/decision-register?space={}", id(&closed)),
+            &vera_token,
+        )
+        .await
+        .body;
+    assert_eq!(
+        register[0]["why"],
+        "human_only: decide denied by deny-all; prepare denied by deny-all; 1 approval(s) needed"
+    );
+    let csv = api
+        .send(
+            "GET",
+            "/decision-register?format=csv",
+            Some(&vera_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+
+    // --- Simulation stores nothing.
+    let before = api
+        .get("/decision-register", &vera_token)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .len();
+    let simulated = api
+        .post(&format!("/decision-spaces/{space_id}/simulate"), &jonas_token,
+              json!({ "facts": facts("500", true), "assignee_id": id(&emil), "approver_id": id(&jonas) }))
+        .await;
+    assert_eq!(
+        simulated.body["routing"]["autonomy"], "ai_decides",
+        "{}",
+        simulated.body
+    );
+    assert_eq!(simulated.body["approval"]["allowed"], false);
+    let draft = api
+        .post(&format!("/decision-spaces/{space_id}/simulate"), &jonas_token,
+              json!({ "facts": facts("500", true), "assignee_id": id(&emil), "policy": "forbid (principal, action, resource);" }))
+        .await;
+    assert_eq!(draft.body["routing"]["autonomy"], "human_only");
+    assert_eq!(
+        api.get("/decision-register", &vera_token)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+
+    // --- Outcome review closes the loop; the summary counts it.
+    let by_ai = api
+        .post(
+            &format!("/decisions/{large_id}/outcome"),
+            &emil_token,
+            json!({ "outcome": "good" }),
+        )
+        .await;
+    assert_eq!(by_ai.status, StatusCode::FORBIDDEN);
+    let by_outsider = api
+        .post(
+            &format!("/decisions/{large_id}/outcome"),
+            &jonas_token,
+            json!({ "outcome": "good" }),
+        )
+        .await;
+    assert_eq!(by_outsider.status, StatusCode::FORBIDDEN);
+    let reviewed = api
+        .post(
+            &format!("/decisions/{large_id}/outcome"),
+            &bernd_token,
+            json!({ "outcome": "good", "note": "Kunde hat verlängert." }),
+        )
+        .await;
+    assert_eq!(reviewed.body["outcome"], "good", "{}", reviewed.body);
+    let summary = api
+        .get("/decision-register/summary", &vera_token)
+        .await
+        .body;
+    assert_eq!(summary["ai_decides"], 1, "{summary}");
+    assert_eq!(summary["recommended"], 2, "{summary}");
+    assert_eq!(summary["followed"], 2, "{summary}");
+    assert_eq!(summary["followed_outcomes"]["good"], 1, "{summary}");
+
+    // --- Work orders in the space's scope carry its principles.
+    let item = api
+        .created(
+            "/work-items",
+            &aylin_token,
+            json!({ "title": "Angebot für Müller KG", "team_id": id(&sales),
+                 "assignee_id": id(&emil), "state": "ready" }),
+        )
+        .await;
+    let runs = api
+        .get(&format!("/runs?work_item={}", id(&item)), &vera_token)
+        .await
+        .body;
+    let order = runs["items"][0]["work_order"].as_str().unwrap();
+    assert!(
+        order.contains("Keine Rabatte über 15 % ohne Rücksprache"),
+        "{order}"
+    );
+
+    // --- Versions, isolation, and the chain.
+    let edited = api
+        .patch(
+            &format!("/decision-spaces/{space_id}"),
+            &aylin_token,
+            json!({ "quorum": 2 }),
+        )
+        .await;
+    assert_eq!(edited.body["version"], 2);
+    let in_use = api
+        .send(
+            "DELETE",
+            &format!("/decision-spaces/{space_id}"),
+            Some(&aylin_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT);
+    assert_eq!(
+        api.get(&format!("/decisions/{large_id}"), &stranger)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get(&format!("/decision-spaces/{space_id}"), &stranger)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let foreign = api
+        .post(
+            &format!("/decisions/{large_id}/approve"),
+            &stranger,
+            approve("Kein Rabatt"),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let verified = api.get("/events/verify", &owner).await.body;
+    assert_eq!(verified["intact"], true, "{verified}");
+}
+
+tutti_store::on_both_backends!(
+    decision_suite,
+    decisions_api_on_sqlite,
+    decisions_api_on_postgres
+);

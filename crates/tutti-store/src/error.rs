@@ -11,6 +11,9 @@ pub enum StoreError {
     Invalid(#[from] Invalid),
     #[error("{0}")]
     Conflict(String),
+    /// A policy or an engine rule refused the member; the text says which.
+    #[error("{0}")]
+    Forbidden(String),
     /// A hard budget has no room for the call's worst case.
     #[error("{message}")]
     BudgetRefused { budget_id: Uuid, message: String },

@@ -27,12 +27,14 @@ use tutti_domain::validate::{Email, Invalid};
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
 use uuid::Uuid;
 
+pub mod decisions;
 mod error;
 pub mod labour;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use decisions::Decisions;
 pub use error::StoreError;
 pub use labour::Labour;
 
@@ -272,7 +274,7 @@ pub struct Import {
 /// not exist or breaks a rule (naming the field); [`StoreError::Conflict`] for
 /// duplicates; [`StoreError::Database`] for everything the database itself
 /// reports.
-pub trait Store: Labour {
+pub trait Store: Labour + Decisions {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
 

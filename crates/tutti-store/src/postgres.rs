@@ -66,3 +66,4 @@ impl PgStore {
 
 include!("shared.rs");
 include!("shared_labour.rs");
+include!("shared_decisions.rs");

@@ -417,6 +417,8 @@ async fn insert_run(
                 Some(kr) => Some(load_objective(&mut *conn, ctx.org_id, kr.objective_id, false).await?),
                 None => None,
             };
+                        let principles =
+                space_principles(&mut *conn, ctx.org_id, item.team_id, objective.as_ref().map(|o| o.id)).await?;
             render_work_order(&WorkOrderParts {
                 title: &item.title,
                 description: &item.description,
@@ -425,7 +427,7 @@ async fn insert_run(
                 key_result: key_result.as_ref().map(|k| k.title.as_str()),
                 objective: objective.as_ref().map(|o| o.title.as_str()),
                 why: objective.as_ref().map(|o| o.why.as_str()),
-                principles: &[],
+                principles: &principles,
             })
         }
     };

@@ -318,6 +318,7 @@ fn durability(url: &str) -> crate::Result<(String, SqliteSynchronous)> {
 
 include!("shared.rs");
 include!("shared_labour.rs");
+include!("shared_decisions.rs");
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,7 @@ use crate::error::Problem;
 use crate::extract::IdempotencyKey;
 use crate::{ApiError, AppState};
 
+pub mod decisions;
 pub mod events;
 pub mod labour;
 pub mod members;
@@ -115,6 +116,47 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/ledger/summary", get(labour::ledger_summary::<S>))
         .route("/ledger/totals", get(labour::ledger_totals::<S>))
         .route("/ledger/entries", get(labour::ledger_entries::<S>))
+        .route(
+            "/decision-spaces",
+            get(decisions::list_spaces::<S>).post(decisions::create_space::<S>),
+        )
+        .route("/decision-spaces/templates", get(decisions::templates))
+        .route(
+            "/decision-spaces/{id}",
+            get(decisions::show_space::<S>)
+                .patch(decisions::update_space::<S>)
+                .delete(decisions::delete_space::<S>),
+        )
+        .route(
+            "/decision-spaces/{id}/simulate",
+            axum::routing::post(decisions::simulate::<S>),
+        )
+        .route(
+            "/decisions",
+            get(decisions::list_decisions::<S>).post(decisions::create_decision::<S>),
+        )
+        .route("/decisions/{id}", get(decisions::show_decision::<S>))
+        .route(
+            "/decisions/{id}/propose",
+            axum::routing::post(decisions::propose::<S>),
+        )
+        .route(
+            "/decisions/{id}/approve",
+            axum::routing::post(decisions::approve::<S>),
+        )
+        .route(
+            "/decisions/{id}/reject",
+            axum::routing::post(decisions::reject::<S>),
+        )
+        .route(
+            "/decisions/{id}/outcome",
+            axum::routing::post(decisions::review_outcome::<S>),
+        )
+        .route("/decision-register", get(decisions::register::<S>))
+        .route(
+            "/decision-register/summary",
+            get(decisions::register_summary::<S>),
+        )
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -136,6 +178,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         labour::start_run, labour::list_runs, labour::show_run, labour::stream_run, labour::cancel_run,
         labour::review_run, labour::list_reviews, labour::review_stats,
                 labour::ledger_summary, labour::ledger_totals, labour::ledger_entries,
+        decisions::list_spaces, decisions::create_space, decisions::show_space, decisions::update_space,
+        decisions::delete_space, decisions::templates, decisions::simulate,
+        decisions::create_decision, decisions::list_decisions, decisions::show_decision, decisions::propose,
+        decisions::approve, decisions::reject, decisions::review_outcome,
+        decisions::register, decisions::register_summary,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

@@ -1,0 +1,693 @@
+//! Decision spaces and decisions: what a decision states about itself, the
+//! autonomy a policy grants an AI worker for it, and the rules by which
+//! people's votes close it.
+//!
+//! The policy itself is evaluated by `tutti-policy` (Cedar); what is here is
+//! pure and independent of it: the facts a policy sees, the verdicts it gives,
+//! and the tally of approvals — a quorum of distinct people agreeing on one
+//! option, never the requester alone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::text_enum;
+use crate::validate::{Invalid, ValidationResult};
+
+text_enum! {
+    /// What the policy lets the assigned AI worker do with a decision.
+    Autonomy { AiDecides => "ai_decides", AiPrepares => "ai_prepares", HumanOnly => "human_only" }
+}
+
+text_enum! {
+    /// `open` (waiting for the AI worker's proposal) → `awaiting_approval` →
+    /// `decided` | `rejected`; past its deadline a waiting decision becomes
+    /// `escalated`, and is then still decided or rejected by people.
+    DecisionStatus {
+        Open => "open",
+        AwaitingApproval => "awaiting_approval",
+        Escalated => "escalated",
+        Decided => "decided",
+        Rejected => "rejected",
+    }
+}
+
+impl DecisionStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Decided | Self::Rejected)
+    }
+
+    /// Whether people's votes are being collected.
+    pub fn takes_votes(self) -> bool {
+        matches!(self, Self::AwaitingApproval | Self::Escalated)
+    }
+}
+
+text_enum! {
+    Risk { Low => "low", Medium => "medium", High => "high" }
+}
+
+text_enum! {
+    /// The actions of the Cedar schema.
+    PolicyAction { Prepare => "prepare", Decide => "decide", Approve => "approve", Escalate => "escalate" }
+}
+
+text_enum! {
+    Vote { Approve => "approve", Reject => "reject" }
+}
+
+text_enum! {
+    /// Looking back: did the decision turn out well?
+    Outcome { Good => "good", Bad => "bad", Unclear => "unclear" }
+}
+
+text_enum! {
+    /// The type of an attribute a space declares for its decisions.
+    AttributeType { Long => "long", String => "string", Bool => "bool" }
+}
+
+/// A declared attribute's value on a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum AttributeValue {
+    Bool(bool),
+    Long(i64),
+    String(String),
+}
+
+impl AttributeValue {
+    pub fn kind(&self) -> AttributeType {
+        match self {
+            Self::Bool(_) => AttributeType::Bool,
+            Self::Long(_) => AttributeType::Long,
+            Self::String(_) => AttributeType::String,
+        }
+    }
+}
+
+/// The attribute names every decision has; a space cannot declare them again.
+pub const STANDARD_ATTRIBUTES: &[&str] = &[
+    "amount",
+    "currency",
+    "risk",
+    "reversible",
+    "customer_facing",
+];
+
+/// What a policy sees of a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Facts {
+    /// In the currency's minor unit (cents). Policies see whole units, rounded
+    /// up, so 999.01 € never slips under a 1 000 € line.
+    pub amount_minor: i64,
+    pub currency: String,
+    pub risk: Risk,
+    pub reversible: bool,
+    pub customer_facing: bool,
+    /// The attributes the space declares.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+impl Facts {
+    /// The amount in whole units, rounded up, as policies see it.
+    pub fn whole_amount(&self) -> i64 {
+        self.amount_minor.div_euclid(100) + i64::from(self.amount_minor.rem_euclid(100) != 0)
+    }
+}
+
+/// Reads an amount given in the currency's major unit with at most two
+/// decimals (`500`, `499.5`, `"1234.56"`) into minor units.
+pub fn parse_amount(field: &str, value: &str) -> ValidationResult<i64> {
+    let bad = || {
+        Invalid::new(
+            field,
+            format!("`{value}` is not an amount: expected up to two decimals, like 1234.50"),
+        )
+    };
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let cents: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(cents))
+        .filter(|v| *v <= MAX_AMOUNT_MINOR)
+        .ok_or_else(|| Invalid::new(field, "the amount is too large"))
+}
+
+/// A trillion in major units: more than any decision a team makes.
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000_000;
+
+/// Formats minor units as a plain amount: `50000` → `500.00`.
+pub fn format_amount(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// Checks a decision's attributes against what its space declares: every
+/// declared one present with its type, nothing else.
+pub fn check_attributes(
+    declared: &BTreeMap<String, AttributeType>,
+    given: &BTreeMap<String, AttributeValue>,
+) -> ValidationResult<()> {
+    for (name, kind) in declared {
+        match given.get(name) {
+            None => {
+                return Err(Invalid::new(
+                    format!("attributes.{name}"),
+                    format!("the space requires `{name}` ({kind})"),
+                ));
+            }
+            Some(value) if value.kind() != *kind => {
+                return Err(Invalid::new(
+                    format!("attributes.{name}"),
+                    format!("expected a {kind}, got a {}", value.kind()),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(name) = given.keys().find(|name| !declared.contains_key(*name)) {
+        let known = declared
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Invalid::new(
+            format!("attributes.{name}"),
+            if known.is_empty() {
+                "the space declares no further attributes".to_owned()
+            } else {
+                format!("the space does not declare `{name}`; it declares: {known}")
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the name of an attribute a space declares.
+pub fn check_attribute_name(name: &str) -> ValidationResult<()> {
+    let field = format!("attributes.{name}");
+    let mut bytes = name.bytes();
+    let well_formed = name.len() <= 40
+        && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        return Err(Invalid::new(
+            field,
+            "an attribute name is lowercase letters, digits and `_`, starting with a letter, at most 40 long",
+        ));
+    }
+    if STANDARD_ATTRIBUTES.contains(&name) {
+        return Err(Invalid::new(
+            field,
+            format!("`{name}` is a standard attribute of every decision"),
+        ));
+    }
+    Ok(())
+}
+
+/// One evaluation of the policy: who asked to do what, the answer, and the
+/// policies that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyVerdict {
+    pub action: PolicyAction,
+    pub principal_id: Uuid,
+    pub allowed: bool,
+    /// The ids of the policies that decided; empty for a deny by default
+    /// (no policy permits).
+    pub policies: Vec<String>,
+    /// Policies that failed to evaluate (they are skipped, as Cedar does).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl PolicyVerdict {
+    /// A sentence a person can read, like "allowed by ai-decides-small".
+    pub fn explain(&self) -> String {
+        let verb = if self.allowed { "allowed" } else { "denied" };
+        if self.policies.is_empty() {
+            format!("{} {verb}: no policy permits it", self.action)
+        } else {
+            format!("{} {verb} by {}", self.action, self.policies.join(", "))
+        }
+    }
+}
+
+/// The route a decision took when it was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Routing {
+    pub autonomy: Autonomy,
+    /// Human approvals needed (0 when the AI worker decides).
+    pub quorum: i64,
+    pub verdicts: Vec<PolicyVerdict>,
+    /// Why, in one sentence.
+    pub explanation: String,
+}
+
+/// An AI worker's proposal: its choice when it decides, its recommendation
+/// when it prepares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proposal {
+    pub option: String,
+    pub rationale: String,
+    /// 0 to 1.
+    pub confidence: f64,
+}
+
+/// A person's vote on a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ballot {
+    pub member_id: Uuid,
+    pub vote: Vote,
+    pub option: Option<String>,
+    pub reason: String,
+    pub verdict: PolicyVerdict,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionSpace {
+    pub id: Uuid,
+    pub name: String,
+    pub team_id: Option<Uuid>,
+    pub objective_id: Option<Uuid>,
+    /// Guard-rails every AI work order in the space carries.
+    pub principles: Vec<String>,
+    /// Cedar source.
+    pub policy: String,
+    /// Attributes its decisions carry besides the standard ones.
+    pub attributes: BTreeMap<String, AttributeType>,
+    /// Human approvals a decision needs unless a policy's `@quorum` asks more.
+    pub quorum: i64,
+    /// A waiting decision escalates this long after it was created.
+    pub escalate_after_secs: Option<i64>,
+    pub escalate_to: Option<Uuid>,
+    /// Starts at 1; each edit adds one (and is in the audit chain).
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Decision {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub question: String,
+    pub context: String,
+    pub facts: Facts,
+    pub options: Vec<String>,
+    pub requested_by: Uuid,
+    /// The AI worker that decides or prepares, if any.
+    pub assignee_id: Option<Uuid>,
+    /// The run it came from, if an AI worker raised it while working.
+    pub run_id: Option<Uuid>,
+    pub status: DecisionStatus,
+    pub routing: Routing,
+    /// The space's version the routing used.
+    pub space_version: i64,
+    pub recommendation: Option<Proposal>,
+    pub ballots: Vec<Ballot>,
+    pub choice: Option<String>,
+    pub decided_by: Option<Uuid>,
+    pub reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub escalated_to: Option<Uuid>,
+    pub escalated_at: Option<DateTime<Utc>>,
+    pub escalation: Option<PolicyVerdict>,
+    pub outcome: Option<Outcome>,
+    pub outcome_note: Option<String>,
+    pub outcome_by: Option<Uuid>,
+    pub outcome_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Decision {
+    /// Whether the final choice followed the AI worker's recommendation;
+    /// `None` when there was none or nothing is decided yet.
+    pub fn followed_recommendation(&self) -> Option<bool> {
+        match (&self.recommendation, &self.choice, self.status) {
+            (Some(rec), Some(choice), DecisionStatus::Decided) => Some(&rec.option == choice),
+            (Some(_), _, DecisionStatus::Rejected) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Where the votes leave a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tally {
+    Waiting { approvals_needed: i64 },
+    Decided { option: String },
+    Rejected,
+}
+
+/// Counts votes: one reject closes the decision; an escalation target that
+/// the policy allowed decides alone; otherwise an option is chosen once
+/// `quorum` distinct people approved it and at least one of them is not the
+/// requester. A member's repeated ballot counts once (the first).
+pub fn tally(
+    ballots: &[Ballot],
+    quorum: i64,
+    requested_by: Uuid,
+    empowered_escalation: Option<Uuid>,
+) -> Tally {
+    let mut seen = Vec::new();
+    let mut counts: Vec<(&str, i64, bool)> = Vec::new();
+    for ballot in ballots {
+        if seen.contains(&ballot.member_id) {
+            continue;
+        }
+        seen.push(ballot.member_id);
+        let option = match (ballot.vote, &ballot.option) {
+            (Vote::Reject, _) => return Tally::Rejected,
+            (Vote::Approve, Some(option)) => option.as_str(),
+            (Vote::Approve, None) => continue,
+        };
+        if empowered_escalation == Some(ballot.member_id) {
+            return Tally::Decided {
+                option: option.to_owned(),
+            };
+        }
+        let not_requester = ballot.member_id != requested_by;
+        match counts.iter_mut().find(|(o, _, _)| *o == option) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 |= not_requester;
+            }
+            None => counts.push((option, 1, not_requester)),
+        }
+    }
+    let needed = quorum.max(1);
+    if let Some((option, _, _)) = counts.iter().find(|(_, n, other)| *n >= needed && *other) {
+        return Tally::Decided {
+            option: (*option).to_owned(),
+        };
+    }
+    let best = counts.iter().map(|(_, n, _)| *n).max().unwrap_or(0);
+    Tally::Waiting {
+        approvals_needed: (needed - best).max(1),
+    }
+}
+
+/// How outcomes fell, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutcomeCounts {
+    pub good: i64,
+    pub bad: i64,
+    pub unclear: i64,
+    /// Decided, not yet reviewed.
+    pub unreviewed: i64,
+}
+
+impl OutcomeCounts {
+    fn add(&mut self, outcome: Option<Outcome>) {
+        match outcome {
+            Some(Outcome::Good) => self.good += 1,
+            Some(Outcome::Bad) => self.bad += 1,
+            Some(Outcome::Unclear) => self.unclear += 1,
+            None => self.unreviewed += 1,
+        }
+    }
+}
+
+/// The register's account of a set of decisions: how they were routed, how
+/// often people followed the AI worker's recommendation, and how each kind
+/// turned out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterSummary {
+    pub decisions: i64,
+    pub ai_decides: i64,
+    pub ai_prepares: i64,
+    pub human_only: i64,
+    pub waiting: i64,
+    pub escalated: i64,
+    pub decided: i64,
+    pub rejected: i64,
+    /// Closed decisions that had an AI recommendation.
+    pub recommended: i64,
+    /// … of which people followed it.
+    pub followed: i64,
+    /// `followed / recommended`, when there were any.
+    pub followed_rate: Option<f64>,
+    /// Outcomes of decisions the AI worker made itself.
+    pub ai_decided_outcomes: OutcomeCounts,
+    /// Outcomes where people followed the recommendation, and where not.
+    pub followed_outcomes: OutcomeCounts,
+    pub overruled_outcomes: OutcomeCounts,
+}
+
+impl RegisterSummary {
+    pub fn of<'a>(decisions: impl IntoIterator<Item = &'a Decision>) -> Self {
+        let mut s = Self::default();
+        for d in decisions {
+            s.decisions += 1;
+            match d.routing.autonomy {
+                Autonomy::AiDecides => s.ai_decides += 1,
+                Autonomy::AiPrepares => s.ai_prepares += 1,
+                Autonomy::HumanOnly => s.human_only += 1,
+            }
+            match d.status {
+                DecisionStatus::Open | DecisionStatus::AwaitingApproval => s.waiting += 1,
+                DecisionStatus::Escalated => s.escalated += 1,
+                DecisionStatus::Decided => s.decided += 1,
+                DecisionStatus::Rejected => s.rejected += 1,
+            }
+            let ai_decided = d.status == DecisionStatus::Decided
+                && d.decided_by.is_some()
+                && d.decided_by == d.assignee_id;
+            if ai_decided {
+                s.ai_decided_outcomes.add(d.outcome);
+                continue;
+            }
+            match d.followed_recommendation() {
+                Some(true) => {
+                    s.recommended += 1;
+                    s.followed += 1;
+                    s.followed_outcomes.add(d.outcome);
+                }
+                Some(false) => {
+                    s.recommended += 1;
+                    if d.status == DecisionStatus::Decided {
+                        s.overruled_outcomes.add(d.outcome);
+                    }
+                }
+                None => {}
+            }
+        }
+        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        {
+            s.followed_rate = (s.recommended > 0).then(|| s.followed as f64 / s.recommended as f64);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ballot(member: Uuid, vote: Vote, option: &str) -> Ballot {
+        Ballot {
+            member_id: member,
+            vote,
+            option: Some(option.to_owned()),
+            reason: "r".into(),
+            verdict: PolicyVerdict {
+                action: PolicyAction::Approve,
+                principal_id: member,
+                allowed: true,
+                policies: vec![],
+                errors: vec![],
+            },
+            at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn two_people_must_agree_on_one_option() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let requester = Uuid::now_v7();
+        let one = [ballot(a, Vote::Approve, "x")];
+        assert_eq!(
+            tally(&one, 2, requester, None),
+            Tally::Waiting {
+                approvals_needed: 1
+            }
+        );
+        let split = [ballot(a, Vote::Approve, "x"), ballot(b, Vote::Approve, "y")];
+        assert_eq!(
+            tally(&split, 2, requester, None),
+            Tally::Waiting {
+                approvals_needed: 1
+            }
+        );
+        let agreed = [
+            ballot(a, Vote::Approve, "x"),
+            ballot(b, Vote::Approve, "y"),
+            ballot(c, Vote::Approve, "x"),
+        ];
+        assert_eq!(
+            tally(&agreed, 2, requester, None),
+            Tally::Decided { option: "x".into() }
+        );
+    }
+
+    #[test]
+    fn the_requester_is_never_the_only_approver_and_nobody_counts_twice() {
+        let requester = Uuid::now_v7();
+        let own = [ballot(requester, Vote::Approve, "x")];
+        assert!(matches!(
+            tally(&own, 1, requester, None),
+            Tally::Waiting { .. }
+        ));
+        let twice = [
+            ballot(requester, Vote::Approve, "x"),
+            ballot(requester, Vote::Approve, "x"),
+        ];
+        assert!(matches!(
+            tally(&twice, 2, requester, None),
+            Tally::Waiting { .. }
+        ));
+        let other = Uuid::now_v7();
+        let with_other = [
+            ballot(requester, Vote::Approve, "x"),
+            ballot(other, Vote::Approve, "x"),
+        ];
+        assert_eq!(
+            tally(&with_other, 2, requester, None),
+            Tally::Decided { option: "x".into() }
+        );
+    }
+
+    #[test]
+    fn a_reject_closes_and_an_empowered_escalation_decides_alone() {
+        let (a, boss) = (Uuid::now_v7(), Uuid::now_v7());
+        let requester = Uuid::now_v7();
+        assert_eq!(
+            tally(&[ballot(a, Vote::Reject, "x")], 2, requester, None),
+            Tally::Rejected
+        );
+        let escalated = [ballot(boss, Vote::Approve, "y")];
+        assert_eq!(
+            tally(&escalated, 3, requester, Some(boss)),
+            Tally::Decided { option: "y".into() }
+        );
+        assert!(matches!(
+            tally(&escalated, 3, requester, None),
+            Tally::Waiting { .. }
+        ));
+    }
+
+    #[test]
+    fn amounts_read_in_major_units_and_round_up_for_policies() {
+        assert_eq!(parse_amount("amount", "500").unwrap(), 50_000);
+        assert_eq!(parse_amount("amount", "499.5").unwrap(), 49_950);
+        assert_eq!(parse_amount("amount", "0.07").unwrap(), 7);
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1e3",
+            "abc",
+            ".5",
+            "99999999999999999999",
+        ] {
+            assert!(parse_amount("amount", bad).is_err(), "{bad}");
+        }
+        let facts = |amount_minor| Facts {
+            amount_minor,
+            currency: "EUR".into(),
+            risk: Risk::Low,
+            reversible: true,
+            customer_facing: false,
+            attributes: BTreeMap::new(),
+        };
+        assert_eq!(facts(99_901).whole_amount(), 1000);
+        assert_eq!(facts(100_000).whole_amount(), 1000);
+        assert_eq!(facts(0).whole_amount(), 0);
+        assert_eq!(format_amount(49_950), "499.50");
+    }
+
+    #[test]
+    fn attributes_must_match_the_declaration() {
+        let declared = BTreeMap::from([("region".to_owned(), AttributeType::String)]);
+        let good = BTreeMap::from([("region".to_owned(), AttributeValue::String("EU".into()))]);
+        check_attributes(&declared, &good).unwrap();
+        assert_eq!(
+            check_attributes(&declared, &BTreeMap::new())
+                .unwrap_err()
+                .field,
+            "attributes.region"
+        );
+        let wrong = BTreeMap::from([("region".to_owned(), AttributeValue::Long(1))]);
+        assert!(
+            check_attributes(&declared, &wrong)
+                .unwrap_err()
+                .message
+                .contains("expected a string")
+        );
+        let extra = BTreeMap::from([
+            ("region".to_owned(), AttributeValue::String("EU".into())),
+            ("colour".to_owned(), AttributeValue::Bool(true)),
+        ]);
+        assert_eq!(
+            check_attributes(&declared, &extra).unwrap_err().field,
+            "attributes.colour"
+        );
+        assert!(check_attribute_name("amount").is_err());
+        assert!(check_attribute_name("Region").is_err());
+        check_attribute_name("region_2").unwrap();
+    }
+
+    proptest! {
+        /// However the votes fall, a decided tally has `quorum` distinct
+        /// approvers of its option, one of them not the requester.
+        #[test]
+        fn a_decided_tally_has_its_quorum(
+            votes in proptest::collection::vec((0usize..5, 0usize..3), 0..12),
+            quorum in 1i64..4,
+        ) {
+            let people: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+            let options = ["a", "b", "c"];
+            let ballots: Vec<Ballot> = votes
+                .iter()
+                .map(|(p, o)| ballot(people[*p], Vote::Approve, options[*o]))
+                .collect();
+            if let Tally::Decided { option } = tally(&ballots, quorum, people[0], None) {
+                let mut approvers: Vec<Uuid> = Vec::new();
+                for b in &ballots {
+                    if approvers.contains(&b.member_id) || ballots.iter().find(|f| f.member_id == b.member_id).map(|f| f.option.clone()) != Some(Some(option.clone())) {
+                        continue;
+                    }
+                    approvers.push(b.member_id);
+                }
+                prop_assert!(approvers.len() as i64 >= quorum);
+                prop_assert!(approvers.iter().any(|m| *m != people[0]));
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Decision routing and escalation: the engine side of decision spaces.
+//!
+//! Every decision is routed by its space's Cedar policy here, never by a
+//! prompt: the policy says whether the assigned AI worker may decide it, may
+//! only prepare it, or must leave it to people. Votes are checked against the
+//! policy's `approve` action, and above every policy the engine holds its
+//! own rules: an AI worker never votes, never proposes for another worker and
+//! never routes a decision for someone else. Compiled policies are cached per
+//! space version, so routing costs an evaluation, not a parse.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tutti_domain::access::Actor;
+use tutti_domain::decision::{
+    Ballot, Decision, DecisionSpace, Facts, PolicyAction, PolicyVerdict, Proposal, Vote,
+    check_attributes,
+};
+use tutti_domain::org::{Member, MemberKind};
+use tutti_policy::{CompiledPolicy, Principal};
+use tutti_store::decisions::NewDecision;
+use tutti_store::{Ctx, Store, StoreError};
+use uuid::Uuid;
+
+/// Compiled policies by space, for the version they were compiled from.
+#[derive(Default)]
+pub struct PolicyCache {
+    spaces: Mutex<HashMap<Uuid, (i64, Arc<CompiledPolicy>)>>,
+}
+
+impl PolicyCache {
+    /// The compiled policy of `space` at its current version.
+    pub fn compiled(&self, space: &DecisionSpace) -> Result<Arc<CompiledPolicy>, StoreError> {
+        let cached = self.spaces.lock().ok().and_then(|spaces| {
+            spaces
+                .get(&space.id)
+                .filter(|(version, _)| *version == space.version)
+                .map(|(_, compiled)| compiled.clone())
+        });
+        if let Some(compiled) = cached {
+            return Ok(compiled);
+        }
+        // A stored policy was validated when it was saved; failing now means
+        // the schema moved under it.
+        let compiled = Arc::new(
+            tutti_policy::compile(&space.policy, &space.attributes).map_err(|e| {
+                StoreError::Corrupt(format!("the policy of space {}: {e}", space.id))
+            })?,
+        );
+        if let Ok(mut spaces) = self.spaces.lock() {
+            spaces.insert(space.id, (space.version, compiled.clone()));
+        }
+        Ok(compiled)
+    }
+}
+
+/// A decision as someone asks for it.
+#[derive(Debug, Clone)]
+pub struct DecisionRequest {
+    pub space_id: Uuid,
+    pub question: String,
+    pub context: String,
+    pub facts: Facts,
+    pub options: Vec<String>,
+    /// The AI worker to decide or prepare it; an AI worker asking names
+    /// itself (or nobody).
+    pub assignee_id: Option<Uuid>,
+    pub run_id: Option<Uuid>,
+    /// An AI worker's own proposal, sent with the request.
+    pub proposal: Option<Proposal>,
+}
+
+fn principal_of_actor(actor: &Actor) -> Principal<'_> {
+    Principal {
+        id: actor.member_id,
+        kind: actor.kind,
+        role: actor.role,
+        teams: &actor.teams,
+    }
+}
+
+fn principal_of_member(member: &Member) -> Principal<'_> {
+    Principal {
+        id: member.id,
+        kind: member.kind,
+        role: member.role,
+        teams: &member.teams,
+    }
+}
+
+/// Routes a decision by its space's policy and stores it.
+pub async fn request<S: Store>(
+    store: &S,
+    cache: &PolicyCache,
+    actor: &Actor,
+    ctx: &Ctx,
+    request: DecisionRequest,
+) -> Result<Decision, StoreError> {
+    let assignee_id = match actor.kind {
+        MemberKind::Ai => {
+            if request.assignee_id.is_some_and(|id| id != actor.member_id) {
+                return Err(StoreError::Forbidden(
+                    "an AI worker raises decisions for itself, never for another worker".into(),
+                ));
+            }
+            Some(actor.member_id)
+        }
+        MemberKind::Human => {
+            if request.proposal.is_some() {
+                return Err(StoreError::invalid(
+                    "proposal",
+                    "only an AI worker sends a proposal; people vote on the decision",
+                ));
+            }
+            request.assignee_id
+        }
+    };
+    let worker = match assignee_id {
+        Some(id) => Some(store.member(ctx.org_id, id).await.map_err(|_| {
+            StoreError::invalid("assignee_id", format!("no member with id {id} in this org"))
+        })?),
+        None => None,
+    };
+    let id = Uuid::now_v7();
+    // The space may change between routing and storing; the store refuses a
+    // stale version, and one fresh attempt routes by the new policy.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let space = store.space(ctx.org_id, request.space_id).await?;
+        check_attributes(&space.attributes, &request.facts.attributes).map_err(StoreError::from)?;
+        let policy = cache.compiled(&space)?;
+        let routing = policy.route(
+            worker.as_ref().map(principal_of_member).as_ref(),
+            space.id,
+            id,
+            &request.facts,
+            space.quorum,
+        );
+        let new = NewDecision {
+            id,
+            space_id: space.id,
+            space_version: space.version,
+            question: request.question.clone(),
+            context: request.context.clone(),
+            facts: request.facts.clone(),
+            options: request.options.clone(),
+            assignee_id,
+            run_id: request.run_id,
+            routing,
+            proposal: request.proposal.clone(),
+        };
+        match store.create_decision(ctx, new).await {
+            Err(StoreError::Conflict(_)) if attempts < 2 => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A vote as a person casts it.
+#[derive(Debug, Clone)]
+pub struct Cast {
+    pub vote: Vote,
+    /// The option an approval chooses.
+    pub option: Option<String>,
+    pub reason: String,
+}
+
+/// A person's approval (with the option they choose) or rejection.
+pub async fn vote<S: Store>(
+    store: &S,
+    cache: &PolicyCache,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+    cast: Cast,
+) -> Result<Decision, StoreError> {
+    let decision = store.decision(ctx.org_id, id).await?;
+    let space = store.space(ctx.org_id, decision.space_id).await?;
+    let policy = cache.compiled(&space)?;
+    let verdict = policy.evaluate(
+        &principal_of_actor(actor),
+        PolicyAction::Approve,
+        space.id,
+        decision.id,
+        &decision.facts,
+    );
+    if !verdict.allowed {
+        return Err(StoreError::Forbidden(format!(
+            "the space's policy refuses: {}",
+            verdict.explain()
+        )));
+    }
+    if actor.kind == MemberKind::Ai {
+        return Err(StoreError::Forbidden(format!(
+            "AI workers never approve or reject decisions; the engine holds this above every policy ({})",
+            verdict.explain()
+        )));
+    }
+    let ballot = Ballot {
+        member_id: actor.member_id,
+        vote: cast.vote,
+        option: cast.option,
+        reason: cast.reason,
+        verdict,
+        at: ctx.now,
+    };
+    store.cast_ballot(ctx, id, ballot).await
+}
+
+/// Whether `actor` may vote on `decision` now: the policy allows it, they are
+/// a person, and they have not voted yet. For "awaiting me".
+pub fn awaits(policy: &CompiledPolicy, actor: &Actor, decision: &Decision) -> bool {
+    actor.kind == MemberKind::Human
+        && decision.status.takes_votes()
+        && !decision
+            .ballots
+            .iter()
+            .any(|b| b.member_id == actor.member_id)
+        && (decision.escalated_to == Some(actor.member_id)
+            || policy
+                .evaluate(
+                    &principal_of_actor(actor),
+                    PolicyAction::Approve,
+                    decision.space_id,
+                    decision.id,
+                    &decision.facts,
+                )
+                .allowed)
+}
+
+/// Escalates every waiting decision past its deadline, as of `now`: to the
+/// person its space names, with the policy's `escalate` verdict for them.
+/// Returns the decisions escalated.
+pub async fn escalate_overdue<S: Store>(
+    store: &S,
+    cache: &PolicyCache,
+    now: DateTime<Utc>,
+) -> Result<Vec<Decision>, StoreError> {
+    let mut escalated = Vec::new();
+    for overdue in store.overdue_decisions(now, 100).await? {
+        let ctx = Ctx::new(overdue.org_id, None, now);
+        let verdict: Option<PolicyVerdict> = match overdue.space.escalate_to {
+            Some(to) => {
+                let target = store.member(overdue.org_id, to).await?;
+                let policy = cache.compiled(&overdue.space)?;
+                Some(policy.evaluate(
+                    &principal_of_member(&target),
+                    PolicyAction::Escalate,
+                    overdue.space.id,
+                    overdue.decision.id,
+                    &overdue.decision.facts,
+                ))
+            }
+            None => None,
+        };
+        if let Some(decision) = store
+            .escalate(
+                &ctx,
+                overdue.decision.id,
+                overdue.space.escalate_to,
+                verdict,
+            )
+            .await?
+        {
+            tracing::info!(decision = %decision.id, to = ?decision.escalated_to, "decision escalated");
+            escalated.push(decision);
+        }
+    }
+    Ok(escalated)
+}

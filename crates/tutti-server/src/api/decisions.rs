@@ -1,0 +1,886 @@
+//! Decision spaces and decisions over REST: spaces with their Cedar policy
+//! (validated on save, simulated without storing), decisions routed by it,
+//! votes, outcome reviews, and the register (JSON, CSV, and a summary).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tutti_domain::access::{Action, Actor};
+use tutti_domain::audit::Event;
+use tutti_domain::decision::{
+    AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, Outcome,
+    PolicyAction, PolicyVerdict, Proposal, RegisterSummary, Risk, Routing, Vote, format_amount,
+    parse_amount,
+};
+use tutti_domain::org::MemberKind;
+use tutti_engine::decisions::{Cast, DecisionRequest, awaits};
+use tutti_policy::Principal;
+use tutti_store::decisions::{DecisionFilter, NewSpace, SpacePatch};
+use tutti_store::{EventFilter, PageRequest, Store, StoreError};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{PageOf, create, ctx, double_option};
+use crate::error::Problem;
+use crate::extract::{ApiJson, ApiQuery, Auth, IdPath, IdempotencyKey};
+use crate::{ApiError, AppState};
+
+/// The team whose lead may manage a space: its team, or its objective's team.
+async fn space_team<S: Store>(
+    state: &AppState<S>,
+    org_id: Uuid,
+    team_id: Option<Uuid>,
+    objective_id: Option<Uuid>,
+) -> Result<Option<Uuid>, ApiError> {
+    match (team_id, objective_id) {
+        (Some(team), _) => Ok(Some(team)),
+        (None, Some(objective)) => match state.store.objective(org_id, objective).await {
+            Ok(objective) => Ok(objective.team_id),
+            Err(StoreError::NotFound { .. }) => Err(tutti_domain::Invalid::new(
+                "objective_id",
+                format!("no objective with id {objective} in this org"),
+            )
+            .into()),
+            Err(e) => Err(e.into()),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSpace {
+    pub name: String,
+    /// Exactly one of `team_id` and `objective_id`.
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub objective_id: Option<Uuid>,
+    /// Short guard-rails every AI work order in the space carries.
+    #[serde(default)]
+    pub principles: Vec<String>,
+    /// Cedar source, validated against the space's schema.
+    pub policy: String,
+    /// Attributes the space's decisions carry besides the standard ones.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeType>,
+    /// Approvals a decision needs unless a policy's `@quorum` asks more (default 1).
+    #[serde(default)]
+    pub quorum: Option<i64>,
+    #[serde(default)]
+    pub escalate_after_secs: Option<i64>,
+    #[serde(default)]
+    pub escalate_to: Option<Uuid>,
+}
+
+/// Lists the org's decision spaces.
+#[utoipa::path(get, path = "/api/v1/decision-spaces", tag = "decisions", params(super::ListParams),
+    responses((status = 200, body = PageOf<DecisionSpace>)))]
+pub async fn list_spaces<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<super::ListParams>,
+) -> Result<Json<PageOf<DecisionSpace>>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(
+        state
+            .store
+            .spaces(actor.org_id, params.page()?)
+            .await?
+            .into(),
+    ))
+}
+
+/// Creates a decision space (admins, and leads of its team).
+#[utoipa::path(post, path = "/api/v1/decision-spaces", tag = "decisions", request_body = CreateSpace,
+    responses((status = 201, body = DecisionSpace), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_space<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    key: IdempotencyKey,
+    body: ApiJson<CreateSpace>,
+) -> Result<Response, ApiError> {
+    let input = body.value;
+    let team_id = space_team(&state, actor.org_id, input.team_id, input.objective_id).await?;
+    actor.may(Action::ManageSpace { team_id })?;
+    let new = NewSpace {
+        name: input.name,
+        team_id: input.team_id,
+        objective_id: input.objective_id,
+        principles: input.principles,
+        policy: input.policy,
+        attributes: input.attributes,
+        quorum: input.quorum.unwrap_or(1),
+        escalate_after_secs: input.escalate_after_secs,
+        escalate_to: input.escalate_to,
+    };
+    let store = state.store.clone();
+    create(
+        &state,
+        &actor,
+        key,
+        "POST /decision-spaces",
+        &body.digest,
+        |ctx| async move { store.create_space(&ctx, new).await },
+    )
+    .await
+}
+
+/// A decision space with its policy.
+#[utoipa::path(get, path = "/api/v1/decision-spaces/{id}", tag = "decisions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = DecisionSpace), (status = 404, body = Problem)))]
+pub async fn show_space<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<DecisionSpace>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(state.store.space(actor.org_id, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSpace {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub principles: Option<Vec<String>>,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub attributes: Option<BTreeMap<String, AttributeType>>,
+    #[serde(default)]
+    pub quorum: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub escalate_after_secs: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub escalate_to: Option<Option<Uuid>>,
+}
+
+async fn may_manage<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    space: &DecisionSpace,
+) -> Result<(), ApiError> {
+    let team_id = space_team(state, actor.org_id, space.team_id, space.objective_id).await?;
+    Ok(actor.may(Action::ManageSpace { team_id })?)
+}
+
+/// Changes a space; the new version is in the audit chain (admins, and
+/// leads of its team; never an AI worker).
+#[utoipa::path(patch, path = "/api/v1/decision-spaces/{id}", tag = "decisions", params(("id" = Uuid, Path)), request_body = UpdateSpace,
+    responses((status = 200, body = DecisionSpace), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_space<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<UpdateSpace>,
+) -> Result<Json<DecisionSpace>, ApiError> {
+    let space = state.store.space(actor.org_id, id).await?;
+    may_manage(&state, &actor, &space).await?;
+    let input = body.value;
+    let patch = SpacePatch {
+        name: input.name,
+        principles: input.principles,
+        policy: input.policy,
+        attributes: input.attributes,
+        quorum: input.quorum,
+        escalate_after_secs: input.escalate_after_secs,
+        escalate_to: input.escalate_to,
+    };
+    Ok(Json(
+        state
+            .store
+            .update_space(&ctx(&state, &actor), id, patch)
+            .await?,
+    ))
+}
+
+/// Deletes a space that holds no decisions.
+#[utoipa::path(delete, path = "/api/v1/decision-spaces/{id}", tag = "decisions", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_space<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    let space = state.store.space(actor.org_id, id).await?;
+    may_manage(&state, &actor, &space).await?;
+    state.store.delete_space(&ctx(&state, &actor), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyTemplate {
+    pub name: String,
+    pub title: String,
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Templates {
+    pub templates: Vec<PolicyTemplate>,
+    /// The Cedar schema policies are validated against (for a space that
+    /// declares no further attributes).
+    pub schema: String,
+}
+
+/// Starter policies a leader can pick and edit, and the schema.
+#[utoipa::path(get, path = "/api/v1/decision-spaces/templates", tag = "decisions", responses((status = 200, body = Templates)))]
+pub async fn templates(Auth(actor): Auth) -> Result<Json<Templates>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(Templates {
+        templates: tutti_policy::TEMPLATES
+            .iter()
+            .map(|t| PolicyTemplate {
+                name: t.name.into(),
+                title: t.title.into(),
+                source: t.source.into(),
+            })
+            .collect(),
+        schema: tutti_policy::schema_source(&BTreeMap::new()),
+    }))
+}
+
+/// What a policy sees of a decision, as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactsInput {
+    /// In the currency's major unit, up to two decimals: `500`, `"499.50"`.
+    #[schema(value_type = String)]
+    pub amount: serde_json::Value,
+    /// Defaults to the org's currency.
+    #[serde(default)]
+    pub currency: Option<String>,
+    pub risk: Risk,
+    pub reversible: bool,
+    pub customer_facing: bool,
+    /// The attributes the space declares.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+impl FactsInput {
+    async fn into_facts<S: Store>(
+        self,
+        state: &AppState<S>,
+        org_id: Uuid,
+    ) -> Result<Facts, ApiError> {
+        let amount = match &self.amount {
+            serde_json::Value::String(text) => parse_amount("amount", text)?,
+            serde_json::Value::Number(n) => parse_amount("amount", &n.to_string())?,
+            _ => {
+                return Err(tutti_domain::Invalid::new(
+                    "amount",
+                    "expected a number or a string like \"1234.50\"",
+                )
+                .into());
+            }
+        };
+        let currency = match self.currency {
+            Some(c) => tutti_domain::org::parse_currency(&c)
+                .map_err(|e| tutti_domain::Invalid::new("currency", e.message))?,
+            None => state.store.org(org_id).await?.currency,
+        };
+        Ok(Facts {
+            amount_minor: amount,
+            currency,
+            risk: self.risk,
+            reversible: self.reversible,
+            customer_facing: self.customer_facing,
+            attributes: self.attributes,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Simulate {
+    pub facts: FactsInput,
+    /// The AI worker to route for; without one the route is `human_only`.
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    /// Also ask whether this member may approve.
+    #[serde(default)]
+    pub approver_id: Option<Uuid>,
+    /// A draft policy to try instead of the stored one (nothing is saved).
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Simulation {
+    pub routing: Routing,
+    pub approval: Option<PolicyVerdict>,
+}
+
+/// Evaluates a hypothetical decision against the space's policy (or a
+/// draft of it) without storing anything.
+#[utoipa::path(post, path = "/api/v1/decision-spaces/{id}/simulate", tag = "decisions", params(("id" = Uuid, Path)), request_body = Simulate,
+    responses((status = 200, body = Simulation), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn simulate<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<Simulate>,
+) -> Result<Json<Simulation>, ApiError> {
+    actor.may(Action::Read)?;
+    let input = body.value;
+    let space = state.store.space(actor.org_id, id).await?;
+    let facts = input.facts.into_facts(&state, actor.org_id).await?;
+    tutti_domain::decision::check_attributes(&space.attributes, &facts.attributes)?;
+    let policy = match &input.policy {
+        Some(draft) => std::sync::Arc::new(
+            tutti_policy::compile(draft, &space.attributes)
+                .map_err(|e| tutti_domain::Invalid::new("policy", e.to_string()))?,
+        ),
+        None => state.runtime.policies.compiled(&space)?,
+    };
+    let member = |field: &'static str, id: Uuid| {
+        let store = state.store.clone();
+        async move {
+            store.member(actor.org_id, id).await.map_err(|e| match e {
+                StoreError::NotFound { .. } => ApiError::from(tutti_domain::Invalid::new(
+                    field,
+                    format!("no member with id {id} in this org"),
+                )),
+                other => other.into(),
+            })
+        }
+    };
+    let decision_id = Uuid::nil();
+    let worker = match input.assignee_id {
+        Some(id) => Some(member("assignee_id", id).await?),
+        None => None,
+    };
+    if worker.as_ref().is_some_and(|w| w.kind != MemberKind::Ai) {
+        return Err(tutti_domain::Invalid::new(
+            "assignee_id",
+            "decisions are assigned to AI workers",
+        )
+        .into());
+    }
+    let principal = worker.as_ref().map(|w| Principal {
+        id: w.id,
+        kind: w.kind,
+        role: w.role,
+        teams: &w.teams,
+    });
+    let routing = policy.route(
+        principal.as_ref(),
+        space.id,
+        decision_id,
+        &facts,
+        space.quorum,
+    );
+    let approval = match input.approver_id {
+        Some(id) => {
+            let m = member("approver_id", id).await?;
+            let p = Principal {
+                id: m.id,
+                kind: m.kind,
+                role: m.role,
+                teams: &m.teams,
+            };
+            Some(policy.evaluate(&p, PolicyAction::Approve, space.id, decision_id, &facts))
+        }
+        None => None,
+    };
+    Ok(Json(Simulation { routing, approval }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDecision {
+    pub space_id: Uuid,
+    pub question: String,
+    #[serde(default)]
+    pub context: String,
+    pub facts: FactsInput,
+    /// 2 to 10 options.
+    pub options: Vec<String>,
+    /// The AI worker to decide or prepare it. An AI worker asking is the
+    /// assignee itself.
+    #[serde(default)]
+    pub assignee_id: Option<Uuid>,
+    /// The run the decision came up in.
+    #[serde(default)]
+    pub run_id: Option<Uuid>,
+    /// An AI worker's own choice or recommendation.
+    #[serde(default)]
+    pub proposal: Option<Proposal>,
+}
+
+/// Raises a decision: the space's policy routes it at once — the AI worker
+/// decides, prepares for people, or people decide alone.
+#[utoipa::path(post, path = "/api/v1/decisions", tag = "decisions", request_body = CreateDecision,
+    responses((status = 201, body = Decision), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_decision<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    key: IdempotencyKey,
+    body: ApiJson<CreateDecision>,
+) -> Result<Response, ApiError> {
+    actor.may(Action::RequestDecision)?;
+    let input = body.value;
+    let facts = input.facts.into_facts(&state, actor.org_id).await?;
+    let request = DecisionRequest {
+        space_id: input.space_id,
+        question: input.question,
+        context: input.context,
+        facts,
+        options: input.options,
+        assignee_id: input.assignee_id,
+        run_id: input.run_id,
+        proposal: input.proposal,
+    };
+    let store = state.store.clone();
+    let runtime = state.runtime.clone();
+    let asker = actor.clone();
+    create(
+        &state,
+        &actor,
+        key,
+        "POST /decisions",
+        &body.digest,
+        |ctx| async move {
+            tutti_engine::decisions::request(&store, &runtime.policies, &asker, &ctx, request).await
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionParams {
+    pub space: Option<Uuid>,
+    pub status: Option<DecisionStatus>,
+    /// `me`: decisions the caller may vote on now.
+    pub awaiting: Option<String>,
+    pub requested_by: Option<Uuid>,
+    pub assignee: Option<Uuid>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Lists decisions; `awaiting=me` gives those waiting on the caller's vote.
+#[utoipa::path(get, path = "/api/v1/decisions", tag = "decisions", params(DecisionParams),
+    responses((status = 200, body = PageOf<Decision>), (status = 422, body = Problem)))]
+pub async fn list_decisions<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<DecisionParams>,
+) -> Result<Json<PageOf<Decision>>, ApiError> {
+    actor.may(Action::Read)?;
+    let page = super::page_request(params.limit, params.cursor.as_deref())?;
+    let awaiting_me = match params.awaiting.as_deref() {
+        None => false,
+        Some("me") => true,
+        Some(other) => {
+            return Err(tutti_domain::Invalid::new(
+                "awaiting",
+                format!("`{other}`: the only value is `me`"),
+            )
+            .into());
+        }
+    };
+    let filter = DecisionFilter {
+        space_id: params.space,
+        status: params.status,
+        requested_by: params.requested_by,
+        assignee_id: params.assignee,
+        waiting: awaiting_me,
+    };
+    if !awaiting_me {
+        return Ok(Json(
+            state
+                .store
+                .decisions(actor.org_id, &filter, page)
+                .await?
+                .into(),
+        ));
+    }
+    // Whether the caller may vote is the policy's answer, so the waiting
+    // decisions are read page by page and kept where it says yes.
+    let mut items = Vec::new();
+    let mut cursor = page.after;
+    let limit = page.limit as usize;
+    let mut next_cursor = None;
+    loop {
+        let batch = state
+            .store
+            .decisions(
+                actor.org_id,
+                &filter,
+                PageRequest {
+                    after: cursor,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?;
+        for decision in batch.items {
+            let space = state.store.space(actor.org_id, decision.space_id).await?;
+            let policy = state.runtime.policies.compiled(&space)?;
+            let id = decision.id;
+            cursor = Some(id);
+            if awaits(&policy, &actor, &decision) {
+                if items.len() == limit {
+                    next_cursor = items.last().map(|d: &Decision| d.id.to_string());
+                    break;
+                }
+                items.push(decision);
+            }
+        }
+        if next_cursor.is_some() || batch.next_cursor.is_none() {
+            break;
+        }
+    }
+    Ok(Json(PageOf { items, next_cursor }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// Every step in the audit chain: requested (with the routing verdicts),
+    /// prepared, each vote with its verdict, escalated, decided, reviewed.
+    pub trail: Vec<Event>,
+}
+
+/// A decision with its full trail.
+#[utoipa::path(get, path = "/api/v1/decisions/{id}", tag = "decisions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = DecisionView), (status = 404, body = Problem)))]
+pub async fn show_decision<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<DecisionView>, ApiError> {
+    actor.may(Action::Read)?;
+    let decision = state.store.decision(actor.org_id, id).await?;
+    let filter = EventFilter {
+        after_seq: None,
+        limit: PageRequest::MAX_LIMIT,
+        action: None,
+        subject_id: Some(id),
+    };
+    let trail = state.store.events(actor.org_id, &filter).await?.items;
+    Ok(Json(DecisionView { decision, trail }))
+}
+
+/// The assigned AI worker's choice (when it may decide) or recommendation
+/// (when it may prepare) for an open decision.
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/propose", tag = "decisions", params(("id" = Uuid, Path)), request_body = Proposal,
+    responses((status = 200, body = Decision), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn propose<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<Proposal>,
+) -> Result<Json<Decision>, ApiError> {
+    actor.may(Action::RequestDecision)?;
+    Ok(Json(
+        state
+            .store
+            .propose(&ctx(&state, &actor), id, body.value)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approve {
+    /// The option approved.
+    pub option: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reject {
+    pub reason: String,
+}
+
+async fn cast_vote<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    id: Uuid,
+    cast: Cast,
+) -> Result<Json<Decision>, ApiError> {
+    let ctx = ctx(state, actor);
+    let policies = &state.runtime.policies;
+    Ok(Json(
+        tutti_engine::decisions::vote(&state.store, policies, actor, &ctx, id, cast).await?,
+    ))
+}
+
+/// Approves an option. The policy's `approve` must allow the caller; AI
+/// workers never approve; nobody counts twice.
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/approve", tag = "decisions", params(("id" = Uuid, Path)), request_body = Approve,
+    responses((status = 200, body = Decision), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn approve<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<Approve>,
+) -> Result<Json<Decision>, ApiError> {
+    actor.may(Action::RequestDecision)?;
+    let cast = Cast {
+        vote: Vote::Approve,
+        option: Some(body.value.option),
+        reason: body.value.reason,
+    };
+    cast_vote(&state, &actor, id, cast).await
+}
+
+/// Rejects the decision (one rejection closes it).
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/reject", tag = "decisions", params(("id" = Uuid, Path)), request_body = Reject,
+    responses((status = 200, body = Decision), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn reject<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<Reject>,
+) -> Result<Json<Decision>, ApiError> {
+    actor.may(Action::RequestDecision)?;
+    let cast = Cast {
+        vote: Vote::Reject,
+        option: None,
+        reason: body.value.reason,
+    };
+    cast_vote(&state, &actor, id, cast).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewOutcome {
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Looks back on a decided decision: `good`, `bad` or `unclear`. People
+/// only: the requester, a voter, or whoever may manage the space.
+#[utoipa::path(post, path = "/api/v1/decisions/{id}/outcome", tag = "decisions", params(("id" = Uuid, Path)), request_body = ReviewOutcome,
+    responses((status = 200, body = Decision), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn review_outcome<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<ReviewOutcome>,
+) -> Result<Json<Decision>, ApiError> {
+    actor.may(Action::RequestDecision)?;
+    if actor.kind == MemberKind::Ai {
+        return Err(ApiError::Forbidden(
+            "AI workers do not review the outcome of decisions; people do".into(),
+        ));
+    }
+    let decision = state.store.decision(actor.org_id, id).await?;
+    let involved = decision.requested_by == actor.member_id
+        || decision
+            .ballots
+            .iter()
+            .any(|b| b.member_id == actor.member_id);
+    if !involved {
+        let space = state.store.space(actor.org_id, decision.space_id).await?;
+        may_manage(&state, &actor, &space).await.map_err(|_| {
+            ApiError::Forbidden(
+                "only the requester, a voter, or whoever manages the space reviews the outcome"
+                    .into(),
+            )
+        })?;
+    }
+    let input = body.value;
+    Ok(Json(
+        state
+            .store
+            .review_outcome(&ctx(&state, &actor), id, input.outcome, input.note)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RegisterParams {
+    pub space: Option<Uuid>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// One line of the register.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterRow {
+    pub id: Uuid,
+    pub space_id: Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub question: String,
+    pub amount: String,
+    pub currency: String,
+    pub risk: Risk,
+    pub reversible: bool,
+    pub customer_facing: bool,
+    pub requested_by: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub autonomy: String,
+    pub quorum: i64,
+    /// The policies the routing verdicts named.
+    pub policies: String,
+    /// Why it was routed so.
+    pub why: String,
+    pub status: DecisionStatus,
+    pub recommendation: Option<String>,
+    pub confidence: Option<f64>,
+    pub choice: Option<String>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub approvals: usize,
+    pub followed_recommendation: Option<bool>,
+    pub escalated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub outcome: Option<Outcome>,
+    pub outcome_note: Option<String>,
+}
+
+impl From<&Decision> for RegisterRow {
+    fn from(d: &Decision) -> Self {
+        let mut policies: Vec<&str> = d
+            .routing
+            .verdicts
+            .iter()
+            .flat_map(|v| v.policies.iter().map(String::as_str))
+            .collect();
+        policies.dedup();
+        Self {
+            id: d.id,
+            space_id: d.space_id,
+            created_at: d.created_at,
+            question: d.question.clone(),
+            amount: format_amount(d.facts.amount_minor),
+            currency: d.facts.currency.clone(),
+            risk: d.facts.risk,
+            reversible: d.facts.reversible,
+            customer_facing: d.facts.customer_facing,
+            requested_by: d.requested_by,
+            assignee_id: d.assignee_id,
+            autonomy: d.routing.autonomy.to_string(),
+            quorum: d.routing.quorum,
+            policies: policies.join(" "),
+            why: d.routing.explanation.clone(),
+            status: d.status,
+            recommendation: d.recommendation.as_ref().map(|r| r.option.clone()),
+            confidence: d.recommendation.as_ref().map(|r| r.confidence),
+            choice: d.choice.clone(),
+            decided_by: d.decided_by,
+            decided_at: d.decided_at,
+            approvals: d.ballots.iter().filter(|b| b.vote == Vote::Approve).count(),
+            followed_recommendation: d.followed_recommendation(),
+            escalated_at: d.escalated_at,
+            outcome: d.outcome,
+            outcome_note: d.outcome_note.clone(),
+        }
+    }
+}
+
+/// The most decisions one export reads.
+const REGISTER_MAX: usize = 100_000;
+
+async fn all_decisions<S: Store>(
+    state: &AppState<S>,
+    org_id: Uuid,
+    space: Option<Uuid>,
+) -> Result<Vec<Decision>, ApiError> {
+    let filter = DecisionFilter {
+        space_id: space,
+        ..DecisionFilter::default()
+    };
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .decisions(
+                org_id,
+                &filter,
+                PageRequest {
+                    after,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?;
+        after = page.items.last().map(|d| d.id);
+        all.extend(page.items);
+        if page.next_cursor.is_none() || all.len() >= REGISTER_MAX {
+            return Ok(all);
+        }
+    }
+}
+
+/// The decision register: every decision, how it was routed and why, the
+/// AI recommendation, the final choice, and how it turned out. `format=csv`
+/// for a spreadsheet.
+#[utoipa::path(get, path = "/api/v1/decision-register", tag = "decisions", params(RegisterParams),
+    responses((status = 200, body = Vec<RegisterRow>), (status = 422, body = Problem)))]
+pub async fn register<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<RegisterParams>,
+) -> Result<Response, ApiError> {
+    actor.may(Action::Read)?;
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(tutti_domain::Invalid::new(
+                "format",
+                format!("`{other}`: expected json or csv"),
+            )
+            .into());
+        }
+    };
+    let rows: Vec<RegisterRow> = all_decisions(&state, actor.org_id, params.space)
+        .await?
+        .iter()
+        .map(Into::into)
+        .collect();
+    if !csv {
+        return Ok(Json(rows).into_response());
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in &rows {
+        writer
+            .serialize(row)
+            .map_err(|e| ApiError::Internal(format!("cannot write CSV: {e}")))?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("cannot write CSV: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"decision-register.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// How the register adds up: routing, how often AI recommendations were
+/// followed, and how each kind turned out.
+#[utoipa::path(get, path = "/api/v1/decision-register/summary", tag = "decisions", params(RegisterParams),
+    responses((status = 200, body = RegisterSummary)))]
+pub async fn register_summary<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<RegisterParams>,
+) -> Result<Json<RegisterSummary>, ApiError> {
+    actor.may(Action::Read)?;
+    let decisions = all_decisions(&state, actor.org_id, params.space).await?;
+    Ok(Json(RegisterSummary::of(&decisions)))
+}
