@@ -399,6 +399,24 @@ pub enum BenchCommand {
     Model(ModelBench),
     /// Measure what the gateway adds to a model call, against a local upstream.
     Gateway(GatewayBench),
+    /// Measure decision-space policy evaluation and the POST /decisions path.
+    Policy(PolicyBench),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyBench {
+    /// Policies per space, one measurement each.
+    #[arg(long, value_delimiter = ',', default_values_t = [10, 1000])]
+    pub sizes: Vec<usize>,
+    /// Evaluations timed alone per size.
+    #[arg(long, default_value_t = 100_000)]
+    pub evaluations: u64,
+    /// Concurrent clients on POST /decisions.
+    #[arg(long, default_value_t = 1)]
+    pub clients: usize,
+    /// Seconds of load on POST /decisions per size.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
 }
 
 #[derive(Debug, Args)]

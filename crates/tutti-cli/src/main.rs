@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 mod bench;
 mod bench_gateway;
+mod bench_policy;
 mod cli;
 mod client;
 mod demo;
@@ -150,5 +151,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench {
             command: cli::BenchCommand::Gateway(args),
         } => bench_gateway::gateway(args).await,
+        Command::Bench {
+            command: cli::BenchCommand::Policy(args),
+        } => bench_policy::policy(args).await,
     }
 }
