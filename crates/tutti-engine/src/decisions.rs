@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use tutti_domain::access::Actor;
 use tutti_domain::decision::{
-    Ballot, Decision, DecisionSpace, Facts, PolicyAction, PolicyVerdict, Proposal, Vote,
+    Ballot, Decision, DecisionSpace, Facts, PolicyAction, PolicyVerdict, Proposal, Routing, Vote,
     check_attributes,
 };
 use tutti_domain::org::{Member, MemberKind};
@@ -207,6 +207,93 @@ pub async fn vote<S: Store>(
         at: ctx.now,
     };
     store.cast_ballot(ctx, id, ballot).await
+}
+
+/// A member named in a request, or a 422 naming the field.
+async fn named_member<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    field: &str,
+    id: Uuid,
+) -> Result<Member, StoreError> {
+    store.member(org_id, id).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => {
+            StoreError::invalid(field, format!("no member with id {id} in this org"))
+        }
+        other => other,
+    })
+}
+
+/// A decision that is only imagined, for [`simulate`].
+#[derive(Debug, Clone)]
+pub struct Hypothesis {
+    pub facts: Facts,
+    /// The AI worker to route for.
+    pub assignee: Option<Uuid>,
+    /// Also ask whether this member may approve.
+    pub approver: Option<Uuid>,
+    /// A draft policy to try instead of the stored one.
+    pub draft: Option<String>,
+}
+
+/// Routes a hypothetical decision by the space's policy, or by a `draft` of
+/// it, for `assignee` (an AI worker), and asks whether `approver` may
+/// approve it. Nothing is stored.
+pub async fn simulate<S: Store>(
+    store: &S,
+    cache: &PolicyCache,
+    org_id: Uuid,
+    space: &DecisionSpace,
+    hypothesis: &Hypothesis,
+) -> Result<(Routing, Option<PolicyVerdict>), StoreError> {
+    let Hypothesis {
+        facts,
+        assignee,
+        approver,
+        draft,
+    } = hypothesis;
+    let (assignee, approver) = (*assignee, *approver);
+    check_attributes(&space.attributes, &facts.attributes).map_err(StoreError::from)?;
+    let policy = match draft.as_deref() {
+        Some(draft) => Arc::new(
+            tutti_policy::compile(draft, &space.attributes)
+                .map_err(|e| StoreError::invalid("policy", e.to_string()))?,
+        ),
+        None => cache.compiled(space)?,
+    };
+    let worker = match assignee {
+        Some(id) => Some(named_member(store, org_id, "assignee_id", id).await?),
+        None => None,
+    };
+    if worker.as_ref().is_some_and(|w| w.kind != MemberKind::Ai) {
+        return Err(StoreError::invalid(
+            "assignee_id",
+            "decisions are assigned to AI workers",
+        ));
+    }
+    // A hypothetical decision has no id; policies cannot name it anyway.
+    let decision_id = Uuid::nil();
+    let routing = policy.route(
+        worker.as_ref().map(principal_of_member).as_ref(),
+        space.id,
+        decision_id,
+        facts,
+        space.quorum,
+    );
+    let approval = match approver {
+        Some(id) => {
+            let member = named_member(store, org_id, "approver_id", id).await?;
+            Some(policy.evaluate(
+                &principal_of_member(&member),
+                PolicyAction::Approve,
+                space.id,
+                decision_id,
+                facts,
+            ))
+        }
+        None => None,
+    };
+    Ok((routing, approval))
 }
 
 /// Whether `actor` may vote on `decision` now: the policy allows it, they are

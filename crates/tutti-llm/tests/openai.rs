@@ -52,10 +52,7 @@ fn streamed(parts: Vec<String>, hang: bool) -> Body {
         futures_util::stream::unfold((parts.into_iter(), hang), |(mut parts, hang)| async move {
             match parts.next() {
                 Some(part) => Some((Ok::<_, std::io::Error>(Bytes::from(part)), (parts, hang))),
-                None if hang => {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    None
-                }
+                None if hang => std::future::pending().await,
                 None => None,
             }
         });
@@ -108,10 +105,7 @@ async fn upstream(
         )
             .into_response(),
         "always-500" => (StatusCode::BAD_GATEWAY, "down").into_response(),
-        "hang" => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            stream_ok()
-        }
+        "hang" => std::future::pending().await,
         "stall" => (
             [("content-type", "text/event-stream")],
             streamed(vec![format!("data: {}\n\n", delta("Hal"))], true),

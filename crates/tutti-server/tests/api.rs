@@ -1289,7 +1289,7 @@ async fn decision_suite<S: Store>(store: S) {
     let (stranger, _) = org(&store, "Andere GmbH", "boss@andere.de").await;
     let mut state = AppState::new(store.clone());
     state.clock = Arc::new(FixedClock(today()));
-    let policies = state.runtime.clone();
+    let runtime = state.runtime.clone();
     let api = Api {
         router: tutti_server::router(state),
     };
@@ -1690,7 +1690,7 @@ async fn decision_suite<S: Store>(store: S) {
     let waiting_id = id(&waiting);
     let early = tutti_engine::decisions::escalate_overdue(
         &store,
-        &policies.policies,
+        &runtime.policies,
         today() + chrono::Duration::minutes(59),
     )
     .await
@@ -1698,7 +1698,7 @@ async fn decision_suite<S: Store>(store: S) {
     assert!(early.is_empty());
     let escalated = tutti_engine::decisions::escalate_overdue(
         &store,
-        &policies.policies,
+        &runtime.policies,
         today() + chrono::Duration::hours(2),
     )
     .await

@@ -13,12 +13,10 @@ use tutti_domain::access::{Action, Actor};
 use tutti_domain::audit::Event;
 use tutti_domain::decision::{
     AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, Outcome,
-    PolicyAction, PolicyVerdict, Proposal, RegisterSummary, Risk, Routing, Vote, format_amount,
-    parse_amount,
+    PolicyVerdict, Proposal, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
 };
 use tutti_domain::org::MemberKind;
-use tutti_engine::decisions::{Cast, DecisionRequest, awaits};
-use tutti_policy::Principal;
+use tutti_engine::decisions::{Cast, DecisionRequest, Hypothesis, awaits};
 use tutti_store::decisions::{DecisionFilter, NewSpace, SpacePatch};
 use tutti_store::{EventFilter, PageRequest, Store, StoreError};
 use utoipa::ToSchema;
@@ -332,64 +330,21 @@ pub async fn simulate<S: Store>(
     let input = body.value;
     let space = state.store.space(actor.org_id, id).await?;
     let facts = input.facts.into_facts(&state, actor.org_id).await?;
-    tutti_domain::decision::check_attributes(&space.attributes, &facts.attributes)?;
-    let policy = match &input.policy {
-        Some(draft) => std::sync::Arc::new(
-            tutti_policy::compile(draft, &space.attributes)
-                .map_err(|e| tutti_domain::Invalid::new("policy", e.to_string()))?,
-        ),
-        None => state.runtime.policies.compiled(&space)?,
+
+    let hypothesis = Hypothesis {
+        facts,
+        assignee: input.assignee_id,
+        approver: input.approver_id,
+        draft: input.policy,
     };
-    let member = |field: &'static str, id: Uuid| {
-        let store = state.store.clone();
-        async move {
-            store.member(actor.org_id, id).await.map_err(|e| match e {
-                StoreError::NotFound { .. } => ApiError::from(tutti_domain::Invalid::new(
-                    field,
-                    format!("no member with id {id} in this org"),
-                )),
-                other => other.into(),
-            })
-        }
-    };
-    let decision_id = Uuid::nil();
-    let worker = match input.assignee_id {
-        Some(id) => Some(member("assignee_id", id).await?),
-        None => None,
-    };
-    if worker.as_ref().is_some_and(|w| w.kind != MemberKind::Ai) {
-        return Err(tutti_domain::Invalid::new(
-            "assignee_id",
-            "decisions are assigned to AI workers",
-        )
-        .into());
-    }
-    let principal = worker.as_ref().map(|w| Principal {
-        id: w.id,
-        kind: w.kind,
-        role: w.role,
-        teams: &w.teams,
-    });
-    let routing = policy.route(
-        principal.as_ref(),
-        space.id,
-        decision_id,
-        &facts,
-        space.quorum,
-    );
-    let approval = match input.approver_id {
-        Some(id) => {
-            let m = member("approver_id", id).await?;
-            let p = Principal {
-                id: m.id,
-                kind: m.kind,
-                role: m.role,
-                teams: &m.teams,
-            };
-            Some(policy.evaluate(&p, PolicyAction::Approve, space.id, decision_id, &facts))
-        }
-        None => None,
-    };
+    let (routing, approval) = tutti_engine::decisions::simulate(
+        &state.store,
+        &state.runtime.policies,
+        actor.org_id,
+        &space,
+        &hypothesis,
+    )
+    .await?;
     Ok(Json(Simulation { routing, approval }))
 }
 
@@ -511,6 +466,7 @@ pub async fn list_decisions<S: Store>(
     let mut cursor = page.after;
     let limit = page.limit as usize;
     let mut next_cursor = None;
+    let mut policies = std::collections::HashMap::new();
     loop {
         let batch = state
             .store
@@ -524,8 +480,15 @@ pub async fn list_decisions<S: Store>(
             )
             .await?;
         for decision in batch.items {
-            let space = state.store.space(actor.org_id, decision.space_id).await?;
-            let policy = state.runtime.policies.compiled(&space)?;
+            let policy = match policies.get(&decision.space_id) {
+                Some(policy) => std::sync::Arc::clone(policy),
+                None => {
+                    let space = state.store.space(actor.org_id, decision.space_id).await?;
+                    let policy = state.runtime.policies.compiled(&space)?;
+                    policies.insert(space.id, std::sync::Arc::clone(&policy));
+                    policy
+                }
+            };
             let id = decision.id;
             cursor = Some(id);
             if awaits(&policy, &actor, &decision) {
