@@ -36,14 +36,14 @@ impl XorShift {
     }
 }
 
-struct Seeded {
-    token: String,
-    objectives: Vec<Uuid>,
-    key_results: Vec<Uuid>,
-    seconds: f64,
+pub(crate) struct Seeded {
+    pub(crate) token: String,
+    pub(crate) objectives: Vec<Uuid>,
+    pub(crate) key_results: Vec<Uuid>,
+    pub(crate) seconds: f64,
 }
 
-async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result<Seeded> {
+pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result<Seeded> {
     store.migrate().await?;
     let started = Instant::now();
     let owner = NewMember {

@@ -146,6 +146,20 @@ pub enum Command {
         #[command(subcommand)]
         command: ProviderCommand,
     },
+    /// Alerts raised from the cockpit's signals (talks to a running server).
+    Alert {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
+    /// Webhooks that alerts are sent to, Slack or Teams (talks to a running server).
+    Webhook {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Token and cost budgets (talks to a running server).
     Budget {
         #[command(flatten)]
@@ -271,6 +285,59 @@ pub enum MemberCommand {
         /// For AI workers: who they are and how they work.
         #[arg(long)]
         role_card: Option<String>,
+    },
+    /// Set a person's password for the web cockpit (works on the database,
+    /// not through a server). The password is read from the first line of
+    /// standard input, or from TUTTI_PASSWORD; at least 10 characters.
+    SetPassword {
+        #[command(flatten)]
+        db: Database,
+        /// The person's email.
+        #[arg(long)]
+        email: String,
+        /// The org's id, needed only when the database holds several orgs.
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Open alerts, newest first.
+    List {
+        /// Also alerts whose condition has cleared.
+        #[arg(long)]
+        all: bool,
+        /// de or en, for the explanations.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// Evaluate the signals now (admins).
+    Refresh,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    List,
+    Add {
+        #[arg(long)]
+        name: String,
+        /// slack or teams.
+        #[arg(long)]
+        format: String,
+        /// The incoming-webhook URL; it is never shown again.
+        #[arg(long)]
+        url: String,
+        /// de or en: the language of its messages.
+        #[arg(long, default_value = "de")]
+        locale: String,
+    },
+    Delete {
+        id: Uuid,
+    },
+    /// A webhook's delivery log.
+    Deliveries {
+        id: Uuid,
     },
 }
 
@@ -401,6 +468,27 @@ pub enum BenchCommand {
     Gateway(GatewayBench),
     /// Measure decision-space policy evaluation and the POST /decisions path.
     Policy(PolicyBench),
+    /// Measure the server time of every cockpit page for the `bench api` org.
+    Ui(UiBench),
+}
+
+#[derive(Debug, Args)]
+pub struct UiBench {
+    /// Where to run; by default a fresh SQLite file in a temporary directory.
+    #[arg(long)]
+    pub sqlite_dir: Option<PathBuf>,
+    /// Also run on this PostgreSQL server (a fresh database is created on it).
+    #[arg(long, env = "TUTTI_BENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    /// Requests per page, one after another.
+    #[arg(long, default_value_t = 30)]
+    pub requests: u32,
+    #[arg(long, default_value_t = 10_000)]
+    pub objectives: usize,
+    #[arg(long, default_value_t = 40_000)]
+    pub key_results: usize,
+    #[arg(long, default_value_t = 200_000)]
+    pub work_items: usize,
 }
 
 #[derive(Debug, Args)]
@@ -489,6 +577,11 @@ pub struct EngineArgs {
     /// Serve the API only; do not run AI work in this process.
     #[arg(long, env = "TUTTI_NO_ENGINE")]
     pub no_engine: bool,
+    /// Where people reach the cockpit (default: http:// and the bind
+    /// address). Links in alerts start with it, and an https:// URL marks
+    /// the session cookie Secure.
+    #[arg(long, env = "TUTTI_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use tutti_domain::labour::format_money;
 
 use crate::cli::{
-    CheckInCommand, KeyResultCommand, MemberCommand, ObjectiveCommand, Remote, TeamCommand,
-    WorkCommand,
+    AlertCommand, CheckInCommand, KeyResultCommand, MemberCommand, ObjectiveCommand, Remote,
+    TeamCommand, WebhookCommand, WorkCommand,
 };
 
 pub(crate) struct Client<'a> {
@@ -241,6 +241,9 @@ pub async fn member(remote: &Remote, command: MemberCommand) -> anyhow::Result<E
             let body = json!({ "name": name, "email": email, "role": role, "kind": kind, "teams": teams, "role_card": role_card });
             client.print_one(&client.post("/members", body).await?, MEMBER)
         }
+        MemberCommand::SetPassword { .. } => {
+            anyhow::bail!("set-password works on the database; main dispatches it there")
+        }
     }
 }
 
@@ -465,6 +468,85 @@ pub async fn work(remote: &Remote, command: WorkCommand) -> anyhow::Result<ExitC
                 .patch(&format!("/work-items/{id}"), json!({ "state": state }))
                 .await?,
             WORK,
+        ),
+    }
+}
+
+const ALERT: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("kind", "kind"),
+    ("alert", "explanation"),
+    ("raised", "raised_at"),
+    ("cleared", "cleared_at"),
+];
+
+pub async fn alert(remote: &Remote, command: AlertCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        AlertCommand::List { all, lang } => {
+            let alerts = client
+                .get(&format!("/alerts?all={all}&lang={lang}"))
+                .await?;
+            let items = alerts.as_array().cloned().unwrap_or_default();
+            client.print(&alerts, &items, ALERT)
+        }
+        AlertCommand::Refresh => {
+            let refreshed = client.post("/alerts/refresh", json!({})).await?;
+            let raised = refreshed["raised"].as_array().map(Vec::len).unwrap_or(0);
+            if client.remote.json {
+                println!("{refreshed}");
+            } else {
+                println!("{raised} raised, {} cleared", refreshed["cleared"]);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+const WEBHOOK: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("name", "name"),
+    ("format", "format"),
+    ("url", "url_hint"),
+    ("locale", "locale"),
+];
+
+const DELIVERY: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("alert", "alert_id"),
+    ("status", "status"),
+    ("attempts", "attempts"),
+    ("next attempt", "next_attempt_at"),
+    ("error", "last_error"),
+];
+
+pub async fn webhook(remote: &Remote, command: WebhookCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        WebhookCommand::List => {
+            let hooks = client.get("/webhooks").await?;
+            let items = hooks.as_array().cloned().unwrap_or_default();
+            client.print(&hooks, &items, WEBHOOK)
+        }
+        WebhookCommand::Add {
+            name,
+            format,
+            url,
+            locale,
+        } => {
+            let body = json!({ "name": name, "format": format, "url": url, "locale": locale });
+            client.print_one(&client.post("/webhooks", body).await?, WEBHOOK)
+        }
+        WebhookCommand::Delete { id } => {
+            client.delete(&format!("/webhooks/{id}")).await?;
+            eprintln!("deleted webhook {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        WebhookCommand::Deliveries { id } => client.print_list(
+            &client
+                .get(&format!("/webhooks/{id}/deliveries?limit=500"))
+                .await?,
+            DELIVERY,
         ),
     }
 }

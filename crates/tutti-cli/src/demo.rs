@@ -23,6 +23,22 @@ pub struct Demo {
     pub org_id: Uuid,
     pub org_name: String,
     pub owner_id: Uuid,
+    pub owner_email: String,
+}
+
+/// Gives every person of the demo org one fresh random password, so that
+/// the cockpit can be tried at once, and returns it. Only its hash is kept.
+pub async fn set_demo_passwords<S: Store>(store: &S, demo: &Demo) -> anyhow::Result<String> {
+    let password = tutti_server::web::session::random_password()
+        .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+    let hash = tutti_server::web::session::hash_password(&password)
+        .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+    let ctx = Ctx::new(demo.org_id, None, Utc::now());
+    let people = tutti_engine::signals::directory(store, demo.org_id).await?;
+    for member in people.values().filter(|m| m.kind == MemberKind::Human) {
+        store.set_password(&ctx, member.id, &hash).await?;
+    }
+    Ok(password)
 }
 
 fn person(name: &str, email: &str, role: Role, teams: Vec<Uuid>) -> anyhow::Result<NewMember> {
@@ -522,6 +538,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         org_id: org.id,
         org_name: org.name,
         owner_id: owner.id,
+        owner_email: owner.email.unwrap_or_default(),
     })
 }
 

@@ -147,20 +147,7 @@ impl StoreJob for CreateToken {
     async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
         migrate(&store).await?;
         let email = Email::parse("--member", &self.email)?;
-        let org_id = match self.org {
-            Some(id) => id,
-            None => {
-                let orgs = store.orgs().await?;
-                match orgs.as_slice() {
-                    [] => bail!("the database has no org yet; run `tutti init` first"),
-                    [only] => only.id,
-                    _ => bail!(
-                        "the database holds {} orgs; name one with --org",
-                        orgs.len()
-                    ),
-                }
-            }
-        };
+        let org_id = the_org(&store, self.org).await?;
         let member = store
             .member_by_email(org_id, &email)
             .await
@@ -171,6 +158,59 @@ impl StoreJob for CreateToken {
             member.name, member.role, member.id
         );
         println!("{token}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The org a command means: the one named, or the only one there is.
+async fn the_org<S: Store>(store: &S, named: Option<Uuid>) -> anyhow::Result<Uuid> {
+    if let Some(id) = named {
+        return Ok(id);
+    }
+    let orgs = store.orgs().await?;
+    match orgs.as_slice() {
+        [] => bail!("the database has no org yet; run `tutti init` first"),
+        [only] => Ok(only.id),
+        _ => bail!(
+            "the database holds {} orgs; name one with --org",
+            orgs.len()
+        ),
+    }
+}
+
+pub struct SetPassword {
+    pub email: String,
+    pub org: Option<Uuid>,
+}
+
+impl StoreJob for SetPassword {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        migrate(&store).await?;
+        let email = Email::parse("--email", &self.email)?;
+        let org_id = the_org(&store, self.org).await?;
+        let member = store
+            .member_by_email(org_id, &email)
+            .await
+            .with_context(|| format!("no member with email {email} in org {org_id}"))?;
+        let password = match std::env::var("TUTTI_PASSWORD") {
+            Ok(password) => password,
+            Err(_) => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            }
+        };
+        let hash = tutti_server::web::session::hash_password(&password)
+            .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+        store
+            .set_password(&Ctx::new(org_id, None, Utc::now()), member.id, &hash)
+            .await?;
+        eprintln!(
+            "password set for {} ({}); their sessions have ended",
+            member.name, member.id
+        );
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -209,6 +249,7 @@ pub struct Serve {
 fn start_engine<S: Store>(
     store: &S,
     args: &crate::cli::EngineArgs,
+    public_url: &str,
 ) -> (Arc<Runtime>, Option<String>) {
     let path = args
         .model
@@ -231,6 +272,7 @@ fn start_engine<S: Store>(
             lease: Duration::from_secs(args.run_lease_secs.max(1)),
             heartbeat: Duration::from_secs((args.run_lease_secs / 5).clamp(1, 5)),
             concurrency: args.engine_concurrency.max(1),
+            public_url: public_url.to_owned(),
             ..EngineConfig::default()
         };
         node = Some(config.node.clone());
@@ -248,15 +290,21 @@ impl StoreJob for Serve {
         let address = listener.local_addr()?;
         if self.demo {
             let orgs = store.orgs().await?;
-            let (org_id, owner) = match orgs.first() {
+            let (org_id, owner, sign_in) = match orgs.first() {
                 None => {
                     let demo = crate::demo::seed(&store, Utc::now())
                         .await
                         .context("seeding the demo org")?;
                     println!("seeded the demo org {}", demo.org_name);
-                    (demo.org_id, demo.owner_id)
+                    let password = crate::demo::set_demo_passwords(&store, &demo).await?;
+                    let sign_in = format!("sign in as {} with password {password}", demo.owner_email);
+                    (demo.org_id, demo.owner_id, sign_in)
                 }
-                Some(org) => (org.id, first_owner(&store, org.id).await?),
+                Some(org) => (
+                    org.id,
+                    first_owner(&store, org.id).await?,
+                    "sign in with the password shown when the demo was seeded, or set one: tutti member set-password --email …".to_owned(),
+                ),
             };
             let token = mint_token(&store, org_id, owner, "tutti up").await?;
             println!(
@@ -271,6 +319,7 @@ impl StoreJob for Serve {
             } else {
                 format!("TUTTI_SERVER=http://{address} ")
             };
+            println!("cockpit: http://{address}/  ({sign_in})");
             println!("try: {server}TUTTI_TOKEN={token} tutti objective tree");
             println!("owner token:");
             println!("{token}");
@@ -280,8 +329,15 @@ impl StoreJob for Serve {
                 store.backend()
             );
         }
-        let (runtime, node) = start_engine(&store, &self.engine);
-        tutti_server::serve(listener, AppState::with_runtime(store.clone(), runtime))
+        let public_url = self
+            .engine
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let (runtime, node) = start_engine(&store, &self.engine, &public_url);
+        let mut state = AppState::with_runtime(store.clone(), runtime);
+        state.secure_cookies = public_url.starts_with("https://");
+        tutti_server::serve(listener, state)
             .await
             .context("serving")?;
         if let Some(node) = node {

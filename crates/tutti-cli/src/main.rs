@@ -11,13 +11,14 @@ use tracing_subscriber::EnvFilter;
 mod bench;
 mod bench_gateway;
 mod bench_policy;
+mod bench_ui;
 mod cli;
 mod client;
 mod demo;
 mod demo_decisions;
 mod local;
 
-use cli::{AuditCommand, Cli, Command, TokenCommand};
+use cli::{AuditCommand, Cli, Command, MemberCommand, TokenCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -127,7 +128,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 },
         } => client::audit_log(&remote, limit, action).await,
         Command::Team { remote, command } => client::team(&remote, command).await,
+        Command::Member {
+            command: MemberCommand::SetPassword { db, email, org },
+            ..
+        } => local::with_store(&db.database_url, local::SetPassword { email, org }).await,
         Command::Member { remote, command } => client::member(&remote, command).await,
+        Command::Alert { remote, command } => client::alert(&remote, command).await,
+        Command::Webhook { remote, command } => client::webhook(&remote, command).await,
         Command::Objective { remote, command } => client::objective(&remote, command).await,
         Command::KeyResult { remote, command } => client::key_result(&remote, command).await,
         Command::CheckIn { remote, command } => client::check_in(&remote, command).await,
@@ -154,5 +161,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench {
             command: cli::BenchCommand::Policy(args),
         } => bench_policy::policy(args).await,
+        Command::Bench {
+            command: cli::BenchCommand::Ui(args),
+        } => bench_ui::ui(args).await,
     }
 }

@@ -335,3 +335,152 @@ async fn init_and_audit_verify_on_postgres() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn set_password_opens_the_cockpit_and_alerts_and_webhooks_work_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let token = init(&url);
+
+    // A short password is refused in one line, with nothing written.
+    let short = tutti(
+        &[
+            "member",
+            "set-password",
+            "--email",
+            "katrin@lindner.de",
+            "--database-url",
+            &url,
+        ],
+        &[("TUTTI_PASSWORD", "kurz")],
+    );
+    assert!(!short.status.success());
+    let message = stderr(&short);
+    assert!(
+        message.contains("10 to 1024 characters") && message.trim().lines().count() == 1,
+        "{message}"
+    );
+    let unknown = tutti(
+        &[
+            "member",
+            "set-password",
+            "--email",
+            "niemand@lindner.de",
+            "--database-url",
+            &url,
+        ],
+        &[("TUTTI_PASSWORD", "Werkstatt-Lindner-2026")],
+    );
+    assert!(
+        !unknown.status.success()
+            && stderr(&unknown).contains("no member with email niemand@lindner.de")
+    );
+    let set = tutti(
+        &[
+            "member",
+            "set-password",
+            "--email",
+            "katrin@lindner.de",
+            "--database-url",
+            &url,
+        ],
+        &[("TUTTI_PASSWORD", "Werkstatt-Lindner-2026")],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+
+    let server = serve(&url, &[("TUTTI_NO_ENGINE", "true")]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/sign-in", server.url))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = http
+        .post(format!("{}/sign-in", server.url))
+        .header("cookie", cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "katrin@lindner.de"),
+            ("password", "Werkstatt-Lindner-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert!(
+        signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("tutti_session=")
+    );
+
+    let env = [
+        ("TUTTI_SERVER", server.url.as_str()),
+        ("TUTTI_TOKEN", token.as_str()),
+    ];
+    let refreshed = tutti(&["alert", "refresh"], &env);
+    assert!(refreshed.status.success(), "{}", stderr(&refreshed));
+    assert!(
+        stdout(&refreshed).contains("raised"),
+        "{}",
+        stdout(&refreshed)
+    );
+    let bad = tutti(
+        &[
+            "webhook", "add", "--name", "#service", "--format", "slack", "--url", "ftp://x",
+        ],
+        &env,
+    );
+    assert!(
+        !bad.status.success() && stderr(&bad).contains("url"),
+        "{}",
+        stderr(&bad)
+    );
+    let added = tutti(
+        &[
+            "webhook",
+            "add",
+            "--name",
+            "#service",
+            "--format",
+            "slack",
+            "--url",
+            "https://hooks.example/T000/secret",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let hook: Value = serde_json::from_str(&stdout(&added)).unwrap();
+    assert!(!stdout(&added).contains("secret"));
+    let listed = tutti(&["webhook", "list"], &env);
+    assert!(stdout(&listed).contains("#service") && !stdout(&listed).contains("secret"));
+    let id = hook["id"].as_str().unwrap();
+    assert!(tutti(&["webhook", "deliveries", id], &env).status.success());
+    assert!(tutti(&["webhook", "delete", id], &env).status.success());
+    assert!(
+        !tutti(&["webhook", "delete", id], &env).status.success(),
+        "deleting twice names the missing webhook"
+    );
+    let alerts = tutti(&["alert", "list", "--lang", "de"], &env);
+    assert!(alerts.status.success(), "{}", stderr(&alerts));
+}

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod decision;
 pub mod labour;
 pub mod org;
+pub mod signal;
 pub mod strategy;
 pub mod validate;
 pub mod work;

@@ -19,8 +19,8 @@ use tutti_domain::decision::{
 };
 use tutti_domain::org::{Member, MemberKind};
 use tutti_policy::{CompiledPolicy, Principal};
-use tutti_store::decisions::NewDecision;
-use tutti_store::{Ctx, Store, StoreError};
+use tutti_store::decisions::{DecisionFilter, NewDecision};
+use tutti_store::{Ctx, PageRequest, Store, StoreError};
 use uuid::Uuid;
 
 /// Compiled policies by space, for the version they were compiled from.
@@ -315,6 +315,55 @@ pub fn awaits(policy: &CompiledPolicy, actor: &Actor, decision: &Decision) -> bo
                     &decision.facts,
                 )
                 .allowed)
+}
+
+/// The decisions waiting on `actor`'s vote after `after`, at most `limit`,
+/// oldest first, and the cursor of the next page. Whether a person may vote
+/// is the policy's answer, so waiting decisions are read page by page and
+/// kept where it says yes; each space's policy is compiled once per call.
+pub async fn awaiting<S: Store>(
+    store: &S,
+    cache: &PolicyCache,
+    actor: &Actor,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<(Vec<Decision>, Option<Uuid>), StoreError> {
+    let filter = DecisionFilter {
+        waiting: true,
+        ..DecisionFilter::default()
+    };
+    let mut items = Vec::new();
+    let mut cursor = after;
+    let mut policies: HashMap<Uuid, Arc<CompiledPolicy>> = HashMap::new();
+    loop {
+        let page = PageRequest {
+            after: cursor,
+            limit: PageRequest::MAX_LIMIT,
+        };
+        let batch = store.decisions(actor.org_id, &filter, page).await?;
+        for decision in batch.items {
+            let policy = match policies.get(&decision.space_id) {
+                Some(policy) => Arc::clone(policy),
+                None => {
+                    let space = store.space(actor.org_id, decision.space_id).await?;
+                    let policy = cache.compiled(&space)?;
+                    policies.insert(space.id, Arc::clone(&policy));
+                    policy
+                }
+            };
+            cursor = Some(decision.id);
+            if awaits(&policy, actor, &decision) {
+                if items.len() == limit {
+                    let next = items.last().map(|d: &Decision| d.id);
+                    return Ok((items, next));
+                }
+                items.push(decision);
+            }
+        }
+        if batch.next_cursor.is_none() {
+            return Ok((items, None));
+        }
+    }
 }
 
 /// Escalates every waiting decision past its deadline, as of `now`: to the

@@ -13,6 +13,7 @@
 
 pub mod decisions;
 pub mod metered;
+pub mod signals;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -196,6 +197,11 @@ pub struct EngineConfig {
     pub poll: Duration,
     /// Runs this process works on at once (each worker's own limit applies too).
     pub concurrency: usize,
+    /// How often each org's signals are evaluated.
+    pub signal_every: Duration,
+    pub signal_rules: tutti_domain::signal::SignalRules,
+    /// Where people reach the cockpit: the base of the links in alerts.
+    pub public_url: String,
 }
 
 impl Default for EngineConfig {
@@ -210,6 +216,9 @@ impl Default for EngineConfig {
             heartbeat: Duration::from_secs(2),
             poll: Duration::from_secs(1),
             concurrency: 4,
+            signal_every: Duration::from_secs(60),
+            signal_rules: tutti_domain::signal::SignalRules::default(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -219,14 +228,21 @@ pub struct Engine<S> {
     store: S,
     runtime: Arc<Runtime>,
     config: EngineConfig,
+    webhooks: reqwest::Client,
 }
 
 impl<S: Store> Engine<S> {
     pub fn new(store: S, runtime: Arc<Runtime>, config: EngineConfig) -> Self {
+        // A webhook endpoint that hangs must not hold the engine's loop.
+        let webhooks = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
         Self {
             store,
             runtime,
             config,
+            webhooks,
         }
     }
 
@@ -235,6 +251,7 @@ impl<S: Store> Engine<S> {
         let this = Arc::new(self);
         let slots = Arc::new(Semaphore::new(this.config.concurrency.max(1)));
         let mut last_recovery: Option<std::time::Instant> = None;
+        let mut last_signals: Option<std::time::Instant> = None;
         tracing::info!(node = %this.config.node, "engine started");
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= this.config.heartbeat) {
@@ -251,7 +268,21 @@ impl<S: Store> Engine<S> {
                 {
                     tracing::warn!("cannot escalate overdue decisions: {e}");
                 }
+                if let Err(e) = signals::deliver_due(
+                    &this.store,
+                    &this.webhooks,
+                    &this.config.public_url,
+                    Utc::now(),
+                )
+                .await
+                {
+                    tracing::warn!("cannot deliver alerts: {e}");
+                }
                 last_recovery = Some(std::time::Instant::now());
+            }
+            if last_signals.is_none_or(|at| at.elapsed() >= this.config.signal_every) {
+                this.refresh_signals().await;
+                last_signals = Some(std::time::Instant::now());
             }
             while let Ok(slot) = slots.clone().try_acquire_owned() {
                 let now = Utc::now();
@@ -280,6 +311,32 @@ impl<S: Store> Engine<S> {
             tokio::select! {
                 () = this.runtime.wake.notified() => {}
                 () = tokio::time::sleep(this.config.poll) => {}
+            }
+        }
+    }
+
+    /// Brings every org's alerts in step with its signals.
+    async fn refresh_signals(&self) {
+        let orgs = match self.store.orgs().await {
+            Ok(orgs) => orgs,
+            Err(e) => return tracing::warn!("cannot list orgs for signals: {e}"),
+        };
+        for org in orgs {
+            match signals::refresh(
+                &self.store,
+                &self.runtime.policies,
+                org.id,
+                Utc::now(),
+                self.config.signal_rules,
+                tutti_domain::strategy::RiskRule::default(),
+            )
+            .await
+            {
+                Ok(sync) if !sync.raised.is_empty() || sync.cleared > 0 => {
+                    tracing::info!(org = %org.id, raised = sync.raised.len(), cleared = sync.cleared, "alerts changed");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(org = %org.id, "cannot evaluate signals: {e}"),
             }
         }
     }

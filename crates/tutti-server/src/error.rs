@@ -128,16 +128,30 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, slug, title, field) = self.parts();
-        let detail = match &self {
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// What the client is told; an internal cause is logged here instead.
+    pub fn detail(&self) -> String {
+        match self {
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 "something went wrong on our side; it has been logged".to_owned()
             }
-            Self::Invalid(invalid) => invalid.message.clone(),
+            Self::Invalid(invalid) => format!("{}: {}", invalid.field, invalid.message),
             other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title, field) = self.parts();
+        let detail = match &self {
+            Self::Invalid(invalid) => invalid.message.clone(),
+            other => other.detail(),
         };
         let problem = Problem {
             kind: format!("/problems/{slug}"),

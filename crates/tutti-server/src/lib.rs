@@ -19,6 +19,7 @@ pub mod auth;
 mod error;
 mod extract;
 pub mod gateway;
+pub mod web;
 
 pub use error::ApiError;
 
@@ -45,6 +46,10 @@ pub struct AppState<S> {
     pub risk: RiskRule,
     /// Models, live run output, and the engine's wake-up call.
     pub runtime: Arc<Runtime>,
+    /// Mark the cockpit's cookies `Secure`: the cockpit is served over TLS.
+    pub secure_cookies: bool,
+    /// Judged objective forests, reused until the org changes.
+    pub rollups: Arc<api::objectives::RollupCache>,
 }
 
 impl<S: Store> AppState<S> {
@@ -59,6 +64,8 @@ impl<S: Store> AppState<S> {
             clock: Arc::new(SystemClock),
             risk: RiskRule::default(),
             runtime,
+            secure_cookies: false,
+            rollups: Arc::default(),
         }
     }
 }
@@ -68,6 +75,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
     Router::new()
         .nest("/api/v1", api::routes::<S>())
         .nest("/v1", gateway::routes::<S>())
+        .merge(web::routes::<S>())
         .fallback(|| async { ApiError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(access_log))

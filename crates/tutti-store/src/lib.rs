@@ -27,6 +27,7 @@ use tutti_domain::validate::{Email, Invalid};
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
 use uuid::Uuid;
 
+pub mod cockpit;
 pub mod decisions;
 mod error;
 pub mod labour;
@@ -34,6 +35,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use cockpit::Cockpit;
 pub use decisions::Decisions;
 pub use error::StoreError;
 pub use labour::Labour;
@@ -274,7 +276,7 @@ pub struct Import {
 /// not exist or breaks a rule (naming the field); [`StoreError::Conflict`] for
 /// duplicates; [`StoreError::Database`] for everything the database itself
 /// reports.
-pub trait Store: Labour + Decisions {
+pub trait Store: Labour + Decisions + Cockpit {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
 

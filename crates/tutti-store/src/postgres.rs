@@ -18,6 +18,10 @@ const BACKEND: &str = "postgres";
 /// How a queue read skips rows another transaction holds.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 const FOR_UPDATE: &str = " FOR NO KEY UPDATE";
+/// The UTC day (`YYYY-MM-DD`) of a timestamp column, whatever the session's time zone.
+fn day_of(column: &str) -> String {
+    format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+}
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Clone, Debug)]
@@ -67,3 +71,4 @@ impl PgStore {
 include!("shared.rs");
 include!("shared_labour.rs");
 include!("shared_decisions.rs");
+include!("shared_cockpit.rs");

@@ -203,6 +203,50 @@ fn page_of<T>(mut items: Vec<T>, page: PageRequest, id: impl Fn(&T) -> String) -
     Page { items, next_cursor }
 }
 
+/// The actor the `me` query selects (member id, org id, kind, role from one
+/// row, given one parameter), with their teams and the teams they lead.
+async fn load_actor<K>(conn: &mut Conn, me: &str, key: K) -> Result<Option<Actor>>
+where
+    K: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Send,
+{
+    // One round trip: the member, then one row per team they belong to
+    // (led = false) and per team they lead, with every team below those
+    // (led = true).
+    let rows: Vec<(Uuid, Uuid, String, String, Option<Uuid>, bool)> = sqlx::query_as(&format!(
+        "WITH RECURSIVE me(id, org_id, kind, role) AS ({me}), \
+         led(id) AS ( \
+             SELECT t.id FROM teams t JOIN me ON t.org_id = me.org_id AND t.lead_id = me.id \
+             UNION SELECT t.id FROM teams t JOIN led ON t.parent_id = led.id) \
+         SELECT me.id, me.org_id, me.kind, me.role, NULL, FALSE FROM me \
+         UNION ALL SELECT me.id, me.org_id, me.kind, me.role, tm.team_id, FALSE \
+             FROM me JOIN team_members tm ON tm.member_id = me.id \
+         UNION ALL SELECT me.id, me.org_id, me.kind, me.role, led.id, TRUE FROM me CROSS JOIN led"
+    ))
+    .bind(key)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some((member_id, org_id, kind, role, _, _)) = rows.first().cloned() else {
+        return Ok(None);
+    };
+    let mut teams = Vec::new();
+    let mut led_teams = Vec::new();
+    for (_, _, _, _, team, led) in rows {
+        match (team, led) {
+            (Some(team), true) => led_teams.push(team),
+            (Some(team), false) => teams.push(team),
+            (None, _) => {}
+        }
+    }
+    Ok(Some(Actor {
+        org_id,
+        member_id,
+        kind: kind.parse().map_err(StoreError::Corrupt)?,
+        role: role.parse().map_err(StoreError::Corrupt)?,
+        teams,
+        led_teams,
+    }))
+}
+
 async fn load_member(conn: &mut Conn, org_id: Uuid, id: Uuid) -> Result<Member> {
     let row: MemberRow = sqlx::query_as(&format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1 AND org_id = $2"
@@ -460,44 +504,13 @@ impl crate::Store for This {
     }
 
     async fn actor_by_token(&self, token_hash: &str) -> Result<Option<Actor>> {
-        // One round trip: the member, then one row per team they belong to
-        // (led = false) and per team they lead, with every team below those
-        // (led = true).
-        let rows: Vec<(Uuid, Uuid, String, String, Option<Uuid>, bool)> = sqlx::query_as(
-            "WITH RECURSIVE me(id, org_id, kind, role) AS ( \
-                 SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
-                 WHERE t.token_hash = $1), \
-             led(id) AS ( \
-                 SELECT t.id FROM teams t JOIN me ON t.org_id = me.org_id AND t.lead_id = me.id \
-                 UNION SELECT t.id FROM teams t JOIN led ON t.parent_id = led.id) \
-             SELECT me.id, me.org_id, me.kind, me.role, NULL, FALSE FROM me \
-             UNION ALL SELECT me.id, me.org_id, me.kind, me.role, tm.team_id, FALSE \
-                 FROM me JOIN team_members tm ON tm.member_id = me.id \
-             UNION ALL SELECT me.id, me.org_id, me.kind, me.role, led.id, TRUE FROM me CROSS JOIN led",
+        load_actor(
+            &mut *self.read().await?,
+            "SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
+             WHERE t.token_hash = $1",
+            token_hash.to_owned(),
         )
-        .bind(token_hash)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        let Some((member_id, org_id, kind, role, _, _)) = rows.first().cloned() else {
-            return Ok(None);
-        };
-        let mut teams = Vec::new();
-        let mut led_teams = Vec::new();
-        for (_, _, _, _, team, led) in rows {
-            match (team, led) {
-                (Some(team), true) => led_teams.push(team),
-                (Some(team), false) => teams.push(team),
-                (None, _) => {}
-            }
-        }
-        Ok(Some(Actor {
-            org_id,
-            member_id,
-            kind: kind.parse().map_err(StoreError::Corrupt)?,
-            role: role.parse().map_err(StoreError::Corrupt)?,
-            teams,
-            led_teams,
-        }))
+        .await
     }
 
     async fn member_by_email(&self, org_id: Uuid, email: &Email) -> Result<Member> {

@@ -44,6 +44,10 @@ const BACKEND: &str = "sqlite";
 /// How a queue read skips rows another transaction holds.
 const SKIP_LOCKED: &str = "";
 const FOR_UPDATE: &str = "";
+/// The UTC day (`YYYY-MM-DD`) of a timestamp column: SQLite keeps RFC 3339 text in UTC.
+fn day_of(column: &str) -> String {
+    format!("substr({column}, 1, 10)")
+}
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// Readers: enough to overlap I/O, few enough not to crowd two cores.
 const READERS: usize = 4;
@@ -319,6 +323,7 @@ fn durability(url: &str) -> crate::Result<(String, SqliteSynchronous)> {
 include!("shared.rs");
 include!("shared_labour.rs");
 include!("shared_decisions.rs");
+include!("shared_cockpit.rs");
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use tutti_domain::decision::{
     PolicyVerdict, Proposal, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
 };
 use tutti_domain::org::MemberKind;
-use tutti_engine::decisions::{Cast, DecisionRequest, Hypothesis, awaits};
+use tutti_engine::decisions::{Cast, DecisionRequest, Hypothesis};
 use tutti_store::decisions::{DecisionFilter, NewSpace, SpacePatch};
 use tutti_store::{EventFilter, PageRequest, Store, StoreError};
 use utoipa::ToSchema;
@@ -159,7 +159,7 @@ pub struct UpdateSpace {
     pub escalate_to: Option<Option<Uuid>>,
 }
 
-async fn may_manage<S: Store>(
+pub(crate) async fn may_manage<S: Store>(
     state: &AppState<S>,
     actor: &Actor,
     space: &DecisionSpace,
@@ -460,49 +460,15 @@ pub async fn list_decisions<S: Store>(
                 .into(),
         ));
     }
-    // Whether the caller may vote is the policy's answer, so the waiting
-    // decisions are read page by page and kept where it says yes.
-    let mut items = Vec::new();
-    let mut cursor = page.after;
-    let limit = page.limit as usize;
-    let mut next_cursor = None;
-    let mut policies = std::collections::HashMap::new();
-    loop {
-        let batch = state
-            .store
-            .decisions(
-                actor.org_id,
-                &filter,
-                PageRequest {
-                    after: cursor,
-                    limit: PageRequest::MAX_LIMIT,
-                },
-            )
-            .await?;
-        for decision in batch.items {
-            let policy = match policies.get(&decision.space_id) {
-                Some(policy) => std::sync::Arc::clone(policy),
-                None => {
-                    let space = state.store.space(actor.org_id, decision.space_id).await?;
-                    let policy = state.runtime.policies.compiled(&space)?;
-                    policies.insert(space.id, std::sync::Arc::clone(&policy));
-                    policy
-                }
-            };
-            let id = decision.id;
-            cursor = Some(id);
-            if awaits(&policy, &actor, &decision) {
-                if items.len() == limit {
-                    next_cursor = items.last().map(|d: &Decision| d.id.to_string());
-                    break;
-                }
-                items.push(decision);
-            }
-        }
-        if next_cursor.is_some() || batch.next_cursor.is_none() {
-            break;
-        }
-    }
+    let (items, next) = tutti_engine::decisions::awaiting(
+        &state.store,
+        &state.runtime.policies,
+        &actor,
+        page.after,
+        page.limit as usize,
+    )
+    .await?;
+    let next_cursor = next.map(|id| id.to_string());
     Ok(Json(PageOf { items, next_cursor }))
 }
 
@@ -751,7 +717,7 @@ impl From<&Decision> for RegisterRow {
 /// The most decisions one export reads.
 const REGISTER_MAX: usize = 100_000;
 
-async fn all_decisions<S: Store>(
+pub(crate) async fn all_decisions<S: Store>(
     state: &AppState<S>,
     org_id: Uuid,
     space: Option<Uuid>,

@@ -256,7 +256,7 @@ pub struct StartRun {
     pub max_tokens: Option<i64>,
 }
 
-async fn may_change_item<S: Store>(
+pub(crate) async fn may_change_item<S: Store>(
     state: &AppState<S>,
     actor: &Actor,
     item_id: Uuid,
@@ -353,10 +353,15 @@ pub async fn stream_run<S: Store>(
 ) -> Result<Response, ApiError> {
     actor.may(Action::Read)?;
     state.store.run(actor.org_id, id).await?;
+    Ok(run_events(&state, actor.org_id, id))
+}
+
+/// A run's output as server-sent events: what it has written so far, each
+/// new piece as `text`, and `end` with its final state.
+pub(crate) fn run_events<S: Store>(state: &AppState<S>, org_id: Uuid, id: Uuid) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel::<SseEvent>(64);
     let store = state.store.clone();
     let runtime = state.runtime.clone();
-    let org_id = actor.org_id;
     tokio::spawn(async move {
         let end = |run: Run| {
             SseEvent::default()
@@ -413,9 +418,9 @@ pub async fn stream_run<S: Store>(
             .await
             .map(|event| (Ok::<_, Infallible>(event), receiver))
     });
-    Ok(Sse::new(stream)
+    Sse::new(stream)
         .keep_alive(KeepAlive::default())
-        .into_response())
+        .into_response()
 }
 
 /// Cancels a queued run at once, or asks the engine to stop a running one.

@@ -20,6 +20,7 @@ use crate::error::Problem;
 use crate::extract::IdempotencyKey;
 use crate::{ApiError, AppState};
 
+pub mod alerts;
 pub mod decisions;
 pub mod events;
 pub mod labour;
@@ -157,6 +158,20 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/decision-register/summary",
             get(decisions::register_summary::<S>),
         )
+        .route("/alerts", get(alerts::list::<S>))
+        .route(
+            "/alerts/refresh",
+            axum::routing::post(alerts::refresh_now::<S>),
+        )
+        .route(
+            "/webhooks",
+            get(alerts::list_webhooks::<S>).post(alerts::create_webhook::<S>),
+        )
+        .route(
+            "/webhooks/{id}",
+            axum::routing::delete(alerts::delete_webhook::<S>),
+        )
+        .route("/webhooks/{id}/deliveries", get(alerts::deliveries::<S>))
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -183,6 +198,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         decisions::create_decision, decisions::list_decisions, decisions::show_decision, decisions::propose,
         decisions::approve, decisions::reject, decisions::review_outcome,
         decisions::register, decisions::register_summary,
+        alerts::list, alerts::refresh_now, alerts::create_webhook, alerts::list_webhooks,
+        alerts::delete_webhook, alerts::deliveries,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

@@ -153,8 +153,50 @@ pub struct ObjectiveTree {
     pub roots: Vec<ObjectiveNode>,
 }
 
+/// An org's whole forest, judged, as of one audit event and one day.
+pub(crate) struct JudgedForest {
+    pub(crate) forest: ObjectiveForest,
+    pub(crate) judged: Judged,
+}
+
+/// The last judged forest of each org. Any change to an org moves its audit
+/// head, so an entry is used only while the head and the day are the ones it
+/// was computed at; the first view after a change recomputes it.
+#[derive(Default)]
+pub struct RollupCache {
+    orgs: std::sync::Mutex<HashMap<Uuid, CachedForest>>,
+}
+
+/// A judged forest with the audit head and the day it holds for.
+type CachedForest = (i64, NaiveDate, std::sync::Arc<JudgedForest>);
+
+impl RollupCache {
+    pub(crate) async fn get<S: Store>(
+        &self,
+        state: &AppState<S>,
+        org_id: Uuid,
+    ) -> Result<std::sync::Arc<JudgedForest>, ApiError> {
+        let head = state.store.audit_seq(org_id).await?;
+        let today = state.clock.now().date_naive();
+        if let Ok(orgs) = self.orgs.lock()
+            && let Some((seq, day, cached)) = orgs.get(&org_id)
+            && *seq == head
+            && *day == today
+        {
+            return Ok(cached.clone());
+        }
+        let forest = state.store.all_objectives(org_id).await?;
+        let judged = Judged::new(state, &forest);
+        let fresh = std::sync::Arc::new(JudgedForest { forest, judged });
+        if let Ok(mut orgs) = self.orgs.lock() {
+            orgs.insert(org_id, (head, today, fresh.clone()));
+        }
+        Ok(fresh)
+    }
+}
+
 /// A forest with every objective's progress and its key results at hand.
-struct Judged {
+pub(crate) struct Judged {
     progress: HashMap<Uuid, f64>,
     key_results: HashMap<Uuid, Vec<KeyResult>>,
     today: NaiveDate,
@@ -162,7 +204,7 @@ struct Judged {
 }
 
 impl Judged {
-    fn new<S: Store>(state: &AppState<S>, forest: &ObjectiveForest) -> Self {
+    pub(crate) fn new<S: Store>(state: &AppState<S>, forest: &ObjectiveForest) -> Self {
         let mut key_results: HashMap<Uuid, Vec<KeyResult>> = HashMap::new();
         for kr in &forest.key_results {
             key_results
@@ -178,11 +220,11 @@ impl Judged {
         }
     }
 
-    fn key_results_of(&self, id: Uuid) -> Vec<KeyResult> {
+    pub(crate) fn key_results_of(&self, id: Uuid) -> Vec<KeyResult> {
         self.key_results.get(&id).cloned().unwrap_or_default()
     }
 
-    fn summary(&self, objective: Objective) -> ObjectiveSummary {
+    pub(crate) fn summary(&self, objective: Objective) -> ObjectiveSummary {
         let progress = self.progress.get(&objective.id).copied().unwrap_or(0.0);
         let health = assess_health(
             &objective,

@@ -1,0 +1,563 @@
+//! The web cockpit in a real browser: `tutti up` with the demo org and the
+//! real embedded model, headless Chromium driven over WebDriver
+//! (chromedriver). A person signs in with the printed credentials, sees the
+//! demo cockpit, approves a decision, has an AI worker run a work item and
+//! sends it back for revision with feedback, switches to English, and signs
+//! out. Each step asserts what the page shows and saves a screenshot under
+//! `target/cockpit-screenshots/`.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// `tutti up`, killed when dropped.
+struct Up {
+    child: Child,
+    url: String,
+    email: String,
+    password: String,
+    token: String,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A chromedriver, killed when dropped.
+struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The browser and the model, or `None` (outside CI) when either is missing.
+fn prerequisites() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let model = std::env::var_os("TUTTI_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(tutti_llm::EmbeddedConfig::default_model_path);
+    let chromium = which("chromium").or_else(|| which("chromium-browser"));
+    let driver = which("chromedriver");
+    match (model.is_file(), chromium, driver) {
+        (true, Some(chromium), Some(driver)) => Some((model, chromium, driver)),
+        (has_model, chromium, driver) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs the model ({has_model}), chromium ({chromium:?}) and chromedriver ({driver:?})"
+            );
+            eprintln!(
+                "\n!!! the browser tests did NOT run: model {has_model}, chromium {chromium:?}, chromedriver {driver:?}\n"
+            );
+            None
+        }
+    }
+}
+
+fn up(dir: &std::path::Path, model: &std::path::Path) -> Up {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(["up", "--bind", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite:{}", dir.join("tutti.db").display()))
+        .env_remove("TUTTI_DATABASE_URL")
+        .env("TUTTI_MODEL", model)
+        .env("TUTTI_MODEL_THREADS", "1")
+        .env("TUTTI_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut email, mut password) = (String::new(), String::new(), String::new());
+    let token = loop {
+        let line = lines.next().expect("tutti up ended early").unwrap();
+        if let Some(rest) = line.strip_prefix("cockpit: ") {
+            // cockpit: http://127.0.0.1:PORT/  (sign in as EMAIL with password PASSWORD)
+            url = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            email = words[words.iter().position(|w| *w == "as").unwrap() + 1].to_owned();
+            password = words.last().unwrap().trim_end_matches(')').to_owned();
+        }
+        if line == "owner token:" {
+            break lines.next().unwrap().unwrap();
+        }
+    };
+    assert!(
+        !url.is_empty() && !password.is_empty(),
+        "tutti up printed no sign-in"
+    );
+    Up {
+        child,
+        url,
+        email,
+        password,
+        token,
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(chromium: &std::path::Path, driver: &std::path::Path) -> (Driver, Client) {
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver(child, port);
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1100", "--lang=de-DE"],
+            "prefs": { "intl.accept_languages": "de-DE,de" },
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    for _ in 0..100 {
+        let connected = ClientBuilder::new(connector.clone())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.1))
+            .await;
+        if let Ok(client) = connected {
+            return (driver, client);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/cockpit-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn snap(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    assert!(png.len() > 1000, "an empty screenshot of {name}");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until the page's main text contains `wanted`: first on the page as
+/// it is (a form just sent may still be answering; loading another page
+/// would cancel it), then reloading `url` every second; fails with the last
+/// text after `within`.
+async fn wait_for_text(client: &Client, url: &str, wanted: &str, within: Duration) -> String {
+    let started = std::time::Instant::now();
+    let mut reloaded = std::time::Instant::now();
+    loop {
+        let text = match client.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < within,
+            "no “{wanted}” on {url} after {within:?}:\n{text}"
+        );
+        if reloaded.elapsed() > Duration::from_secs(1) {
+            client.goto(url).await.unwrap();
+            reloaded = std::time::Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the browser shows a page whose path starts with `prefix`
+/// (htmx swaps boosted pages in after the click returns).
+async fn wait_for_path(client: &Client, prefix: &str) -> String {
+    for _ in 0..100 {
+        let url = client.current_url().await.unwrap();
+        // The sign-in page is not the cockpit's home.
+        if url.path().starts_with(prefix)
+            && (prefix == "/sign-in" || !url.path().starts_with("/sign-in"))
+        {
+            return url.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the browser never reached {prefix}");
+}
+
+async fn api(up: &Up, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let http = reqwest::Client::new();
+    let mut request = http
+        .request(method, format!("{}/api/v1{path}", up.url))
+        .bearer_auth(&up.token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {value}");
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_signs_in_approves_reviews_and_switches_language() {
+    let Some((model, chromium, driver)) = prerequisites() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path(), &model);
+    let (_driver, client) = browser(&chromium, &driver).await;
+
+    // Signing in with a wrong password is refused and says so.
+    client.goto(&format!("{}/", up.url)).await.unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/sign-in")
+    );
+    client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(&up.email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("not the password")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let sign_in = format!("{}/sign-in", up.url);
+    wait_for_text(
+        &client,
+        &sign_in,
+        "E-Mail oder Passwort stimmt nicht.",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Signing in with the printed credentials opens the demo cockpit, in German.
+    client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(&up.email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(&up.password)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/").await;
+    let home = wait_for_text(
+        &client,
+        &format!("{}/", up.url),
+        "Wartet auf mich",
+        Duration::from_secs(10),
+    )
+    .await;
+    for expected in [
+        "Alarme",
+        "Entscheidungen zur Freigabe",
+        "Token-Verbrauch gegen Budgets",
+        "Arbeitsfluss",
+        "KI-Mitarbeiter",
+        "Ada (KI-Angebotsassistenz)",
+    ] {
+        assert!(
+            home.contains(expected),
+            "the cockpit lacks “{expected}”:\n{home}"
+        );
+    }
+    assert!(
+        text_of(&client, "header")
+            .await
+            .contains("Lindner Gebäudetechnik GmbH")
+    );
+    assert_eq!(
+        client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("de")
+    );
+    assert!(
+        client
+            .find_all(Locator::Css("figure svg"))
+            .await
+            .unwrap()
+            .len()
+            >= 2,
+        "the charts are missing"
+    );
+    snap(&client, "1-cockpit-de").await;
+
+    // Approve the first decision waiting on the owner.
+    let decision = client
+        .find(Locator::Css("ul.waiting a[href^='/decisions/']"))
+        .await
+        .unwrap();
+    let question = decision.text().await.unwrap();
+    decision.click().await.unwrap();
+    let decision_url = wait_for_path(&client, "/decisions/").await;
+    let page = wait_for_text(
+        &client,
+        &decision_url,
+        "Deine Stimme",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(page.contains(&question));
+    client
+        .find(Locator::Css(
+            "form[action$='/approve'] textarea[name=reason]",
+        ))
+        .await
+        .unwrap()
+        .send_keys("Passt zu unseren Grundsätzen.")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action$='/approve'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = wait_for_text(
+        &client,
+        &decision_url,
+        "Passt zu unseren Grundsätzen.",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(page.contains("Katrin Lindner: gibt frei"), "{page}");
+    assert!(
+        !page.contains("Deine Stimme"),
+        "the owner may not vote twice:\n{page}"
+    );
+    snap(&client, "2-decision-approved").await;
+    let stored = api(
+        &up,
+        reqwest::Method::GET,
+        decision_url
+            .split("/decisions/")
+            .nth(1)
+            .map(|id| format!("/decisions/{id}"))
+            .as_deref()
+            .unwrap(),
+        None,
+    )
+    .await;
+    assert!(
+        stored["ballots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["reason"] == "Passt zu unseren Grundsätzen.")
+    );
+
+    // An AI worker runs a work item; the owner sends it back with feedback.
+    let members = api(&up, reqwest::Method::GET, "/members?limit=100", None).await;
+    let ada = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"].as_str().unwrap().starts_with("Ada"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let item = api(
+        &up,
+        reqwest::Method::POST,
+        "/work-items",
+        Some(json!({
+            "title": "Angebotstext für die Wärmepumpe Familie Schulz",
+            "description": "Zwei Sätze, freundlich, mit Preisrahmen.",
+            "assignee_id": ada,
+        })),
+    )
+    .await;
+    let item_url = format!("{}/work/{}", up.url, item["id"].as_str().unwrap());
+    client.goto(&item_url).await.unwrap();
+    client
+        .find(Locator::Css("form[action$='/runs'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = wait_for_text(
+        &client,
+        &item_url,
+        "Abnahme senden",
+        Duration::from_secs(120),
+    )
+    .await;
+    assert!(
+        page.contains("Runde 1") && page.contains("fertig"),
+        "{page}"
+    );
+    snap(&client, "3-run-to-review").await;
+    client
+        .find(Locator::Css("input[name=verdict][value=revise]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("textarea[name=feedback]"))
+        .await
+        .unwrap()
+        .send_keys("Bitte den Preisrahmen nennen.")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.review button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = wait_for_text(
+        &client,
+        &item_url,
+        "Bitte den Preisrahmen nennen.",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        page.contains("Überarbeiten") && page.contains("Runde 2"),
+        "{page}"
+    );
+    snap(&client, "4-run-revised").await;
+
+    // Switching the language keeps the page and remembers the choice.
+    client.goto(&format!("{}/", up.url)).await.unwrap();
+    client
+        .find(Locator::Css("form[action='/language'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let home = wait_for_text(
+        &client,
+        &format!("{}/", up.url),
+        "Waiting on me",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        home.contains("Flow of work") && home.contains("Token spend against budgets"),
+        "{home}"
+    );
+    assert_eq!(
+        client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("en")
+    );
+    let decisions = format!("{}/decisions", up.url);
+    client.goto(&decisions).await.unwrap();
+    wait_for_text(
+        &client,
+        &decisions,
+        "Decision register",
+        Duration::from_secs(5),
+    )
+    .await;
+    snap(&client, "5-cockpit-en").await;
+
+    // Signing out ends the session: the cockpit asks to sign in again.
+    client
+        .find(Locator::Css("form[action='/sign-out'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/sign-in").await;
+    client.goto(&format!("{}/", up.url)).await.unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/sign-in")
+    );
+    client.close().await.unwrap();
+}

@@ -1,0 +1,252 @@
+//! Signals: the cockpit's sensors, computed from the data, and the rules that
+//! say when one fires.
+//!
+//! A signal names what fired (`kind`), about what (`subject_id`), the figures
+//! its explanation is rendered from (`params`, so that the cockpit can say it
+//! in German or English and a webhook in the language it was set up with),
+//! and where a leader acts on it (`link`, a cockpit path). Its fingerprint is
+//! stable while the condition holds, so an alert is raised once, not on every
+//! evaluation, and cleared when the condition is gone.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::labour::ReviewStats;
+use crate::text_enum;
+
+text_enum! {
+    SignalKind {
+        /// An objective's progress trails its period, or its people doubt it.
+        ObjectiveAtRisk => "objective_at_risk",
+        /// A budget's use passed its warn line (or its limit).
+        BudgetPastWarn => "budget_past_warn",
+        /// A decision still waits for people after its deadline.
+        DecisionOverdue => "decision_overdue",
+        /// Work has sat in `blocked` for longer than the rule allows.
+        WorkBlocked => "work_blocked",
+        /// People send an AI worker's results back too often.
+        WorkerHighReviseRate => "worker_high_revise_rate",
+        /// Many decisions wait on one person.
+        LeaderBottleneck => "leader_bottleneck",
+    }
+}
+
+text_enum! {
+    /// The message shape an incoming webhook accepts.
+    WebhookFormat { Slack => "slack", Teams => "teams" }
+}
+
+/// A sensor reading that says something needs a leader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub kind: SignalKind,
+    pub subject_id: Option<Uuid>,
+    /// The figures its explanation is rendered from; plain strings and numbers.
+    pub params: Value,
+    /// The cockpit page where a leader acts on it.
+    pub link: String,
+}
+
+impl Signal {
+    /// Stable while the condition holds: the kind and the subject.
+    pub fn fingerprint(&self) -> String {
+        match self.subject_id {
+            Some(id) => format!("{}:{id}", self.kind),
+            None => self.kind.to_string(),
+        }
+    }
+}
+
+/// A signal that fired, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Alert {
+    pub id: Uuid,
+    pub kind: SignalKind,
+    pub subject_id: Option<Uuid>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Value,
+    pub link: String,
+    pub raised_at: DateTime<Utc>,
+    /// When the condition stopped holding; `None` while it is open.
+    pub cleared_at: Option<DateTime<Utc>>,
+}
+
+/// The thresholds signals fire at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignalRules {
+    /// Work blocked for more whole days than this fires.
+    pub blocked_days: i64,
+    /// An AI worker whose revise + reject share reaches this fires…
+    pub revise_reject_rate: f64,
+    /// …once it has at least this many reviews.
+    pub min_reviews: i64,
+    /// This many decisions waiting on one person fire.
+    pub bottleneck_queue: usize,
+}
+
+impl Default for SignalRules {
+    fn default() -> Self {
+        Self {
+            blocked_days: 5,
+            revise_reject_rate: 0.5,
+            min_reviews: 3,
+            bottleneck_queue: 5,
+        }
+    }
+}
+
+impl SignalRules {
+    /// Whether an AI worker's reviews say its results come back too often.
+    pub fn worker_struggles(&self, stats: &ReviewStats) -> bool {
+        stats.reviews >= self.min_reviews
+            && (stats.revised + stats.rejected) as f64 / stats.reviews as f64
+                >= self.revise_reject_rate
+    }
+
+    /// Whether work blocked since `since` has been blocked too long at `now`.
+    pub fn blocked_too_long(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        (now - since).num_days() > self.blocked_days
+    }
+}
+
+/// The builders keep each kind's params in one place, so that the cockpit's
+/// and the webhooks' texts always find the figures they name.
+impl Signal {
+    pub fn objective_at_risk(id: Uuid, title: &str, progress: f64, expected: f64) -> Self {
+        Self {
+            kind: SignalKind::ObjectiveAtRisk,
+            subject_id: Some(id),
+            params: json!({
+                "title": title,
+                "progress": percent(progress),
+                "expected": percent(expected),
+            }),
+            link: format!("/objectives/{id}"),
+        }
+    }
+
+    pub fn budget_past_warn(id: Uuid, name: &str, used_percent: i64, exhausted: bool) -> Self {
+        Self {
+            kind: SignalKind::BudgetPastWarn,
+            subject_id: Some(id),
+            params: json!({
+                "name": name,
+                "used": used_percent,
+                "state": if exhausted { "exhausted" } else { "warn" },
+            }),
+            link: "/ledger".into(),
+        }
+    }
+
+    pub fn decision_overdue(id: Uuid, question: &str, hours_over: i64) -> Self {
+        Self {
+            kind: SignalKind::DecisionOverdue,
+            subject_id: Some(id),
+            params: json!({ "question": question, "hours": hours_over }),
+            link: format!("/decisions/{id}"),
+        }
+    }
+
+    pub fn work_blocked(id: Uuid, title: &str, days: i64) -> Self {
+        Self {
+            kind: SignalKind::WorkBlocked,
+            subject_id: Some(id),
+            params: json!({ "title": title, "days": days }),
+            link: format!("/work/{id}"),
+        }
+    }
+
+    pub fn worker_high_revise_rate(id: Uuid, name: &str, stats: &ReviewStats) -> Self {
+        let sent_back = stats.revised + stats.rejected;
+        Self {
+            kind: SignalKind::WorkerHighReviseRate,
+            subject_id: Some(id),
+            params: json!({
+                "name": name,
+                "sent_back": sent_back,
+                "reviews": stats.reviews,
+            }),
+            link: "/".into(),
+        }
+    }
+
+    pub fn leader_bottleneck(id: Uuid, name: &str, waiting: usize) -> Self {
+        Self {
+            kind: SignalKind::LeaderBottleneck,
+            subject_id: Some(id),
+            params: json!({ "name": name, "count": waiting }),
+            link: "/decisions".into(),
+        }
+    }
+}
+
+/// A share as a whole percentage, for texts.
+pub fn percent(share: f64) -> i64 {
+    (share.clamp(0.0, 1.0) * 100.0).round() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for &kind in SignalKind::ALL {
+            assert_eq!(kind.as_str().parse::<SignalKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+        }
+        assert!("pulse_drop".parse::<SignalKind>().is_err());
+    }
+
+    #[test]
+    fn fingerprint_is_kind_and_subject() {
+        let id = Uuid::nil();
+        let a = Signal::work_blocked(id, "Ersatzteil fehlt", 6);
+        let b = Signal::work_blocked(id, "Ersatzteil fehlt", 9);
+        assert_eq!(
+            a.fingerprint(),
+            b.fingerprint(),
+            "days moving on is the same alert"
+        );
+        assert_ne!(
+            a.fingerprint(),
+            Signal::decision_overdue(id, "?", 1).fingerprint()
+        );
+    }
+
+    #[test]
+    fn blocked_counts_whole_days_past_the_limit() {
+        let rules = SignalRules::default();
+        let since: DateTime<Utc> = "2026-11-01T09:00:00Z".parse().unwrap();
+        let day = chrono::Duration::days(1);
+        assert!(!rules.blocked_too_long(since, since + day * 5));
+        assert!(!rules.blocked_too_long(since, since + day * 6 - chrono::Duration::seconds(1)));
+        assert!(rules.blocked_too_long(since, since + day * 6));
+    }
+
+    proptest! {
+        #[test]
+        fn a_worker_struggles_exactly_when_enough_reviews_come_back(
+            accepted in 0i64..20, revised in 0i64..20, rejected in 0i64..20,
+        ) {
+            let rules = SignalRules::default();
+            let stats = ReviewStats::from_counts(accepted, revised, rejected, 0);
+            let reviews = accepted + revised + rejected;
+            let expected = reviews >= rules.min_reviews
+                && 2 * (revised + rejected) >= reviews;
+            prop_assert_eq!(rules.worker_struggles(&stats), expected);
+        }
+
+        #[test]
+        fn percent_stays_within_zero_and_a_hundred(share in -10.0f64..10.0) {
+            let p = percent(share);
+            prop_assert!((0..=100).contains(&p));
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Signals and alerts: the engine reads the org's data, computes the
+//! cockpit's sensors (`tutti_domain::signal`), keeps the open alerts in step
+//! with them, and delivers new alerts to the org's webhooks in the shapes
+//! Slack and Microsoft Teams incoming webhooks accept, with retries and a
+//! delivery log.
+//!
+//! Evaluation is idempotent: an alert is raised once while its condition
+//! holds and cleared when it stops, so evaluating often costs reads, not
+//! noise. Deliveries are queued in the same transaction that raises the
+//! alert, so an alert is never raised without its deliveries, and a crash
+//! between attempts only delays the next one.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tutti_domain::org::{Member, MemberKind, Role};
+use tutti_domain::signal::{Alert, Signal, SignalKind, SignalRules, WebhookFormat};
+use tutti_domain::strategy::{RiskReason, RiskRule, assess_health, rollups};
+use tutti_i18n::{Locale, Messages};
+use tutti_store::cockpit::{AlertSync, Attempt, DueDelivery};
+use tutti_store::decisions::DecisionFilter;
+use tutti_store::{Ctx, PageRequest, Store, StoreError};
+use uuid::Uuid;
+
+use crate::decisions::{PolicyCache, awaiting};
+
+/// How often a failed delivery is tried in all.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// The wait before the second attempt; it doubles after each failure.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+/// At most this many objectives are looked at per evaluation: the tops of the
+/// alignment tree and the level below them, where a leader steers.
+const OBJECTIVE_DEPTH: usize = 2;
+
+/// The explanation of an alert in a language.
+pub fn explain(t: &Messages, kind: SignalKind, params: &Value) -> String {
+    let mut args = tutti_i18n::Args::new();
+    if let Value::Object(map) = params {
+        for (name, value) in map {
+            match value {
+                Value::String(text) => args.set(name.as_str(), text.clone()),
+                Value::Number(n) => args.set(name.as_str(), n.as_f64().unwrap_or_default()),
+                other => args.set(name.as_str(), other.to_string()),
+            }
+        }
+    }
+    t.with(&format!("signal-{kind}"), &args)
+}
+
+/// Every member of an org, by id.
+pub async fn directory<S: Store>(
+    store: &S,
+    org_id: Uuid,
+) -> Result<HashMap<Uuid, Member>, StoreError> {
+    let mut members = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .members(
+                org_id,
+                PageRequest {
+                    after,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?;
+        after = page.items.last().map(|m| m.id);
+        members.extend(page.items.into_iter().map(|m| (m.id, m)));
+        if page.next_cursor.is_none() {
+            return Ok(members);
+        }
+    }
+}
+
+/// The org's signals as of `now`.
+pub async fn evaluate<S: Store>(
+    store: &S,
+    policies: &PolicyCache,
+    org_id: Uuid,
+    now: DateTime<Utc>,
+    rules: SignalRules,
+    risk: RiskRule,
+) -> Result<Vec<Signal>, StoreError> {
+    let mut signals = Vec::new();
+    let today = now.date_naive();
+
+    // Objectives near the top of the tree whose progress trails their period.
+    let forest = store.all_objectives(org_id).await?;
+    let progress = rollups(&forest.objectives, &forest.key_results);
+    let parent: HashMap<Uuid, Option<Uuid>> = forest
+        .objectives
+        .iter()
+        .map(|o| (o.id, o.parent_id))
+        .collect();
+    let depth = |mut id: Uuid| {
+        let mut depth = 0;
+        while let Some(Some(up)) = parent.get(&id) {
+            depth += 1;
+            id = *up;
+            if depth > OBJECTIVE_DEPTH {
+                break;
+            }
+        }
+        depth
+    };
+    let mut key_results: HashMap<Uuid, Vec<_>> = HashMap::new();
+    for kr in &forest.key_results {
+        key_results
+            .entry(kr.objective_id)
+            .or_default()
+            .push(kr.clone());
+    }
+    for objective in &forest.objectives {
+        if depth(objective.id) >= OBJECTIVE_DEPTH {
+            continue;
+        }
+        let done = progress.get(&objective.id).copied().unwrap_or(0.0);
+        let krs = key_results
+            .get(&objective.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let health = assess_health(objective, done, krs, today, risk);
+        if health.at_risk {
+            let expected = health
+                .reasons
+                .iter()
+                .find_map(|r| match r {
+                    RiskReason::Behind { expected, .. } => Some(*expected),
+                    RiskReason::LowConfidence { .. } => None,
+                })
+                .unwrap_or(health.expected_progress);
+            signals.push(Signal::objective_at_risk(
+                objective.id,
+                &objective.title,
+                done,
+                expected,
+            ));
+        }
+    }
+
+    // Budgets past their warn line.
+    for budget in store.budgets(org_id, now).await? {
+        if budget.state == "ok" {
+            continue;
+        }
+        let share = |used: i64, limit: Option<i64>| {
+            limit.filter(|l| *l > 0).map(|l| used as f64 / l as f64)
+        };
+        let used = share(budget.used_tokens, budget.budget.token_limit)
+            .into_iter()
+            .chain(share(budget.used_cost, budget.budget.cost_limit))
+            .fold(0.0, f64::max);
+        signals.push(Signal::budget_past_warn(
+            budget.budget.id,
+            &budget.budget.name,
+            (used * 100.0).round() as i64,
+            budget.state == "exhausted",
+        ));
+    }
+
+    // Decisions still waiting after their deadline.
+    let waiting = DecisionFilter {
+        waiting: true,
+        ..DecisionFilter::default()
+    };
+    let mut after = None;
+    loop {
+        let page = store
+            .decisions(
+                org_id,
+                &waiting,
+                PageRequest {
+                    after,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?;
+        after = page.items.last().map(|d| d.id);
+        for decision in &page.items {
+            // `waiting` holds only decisions that still collect votes.
+            if let Some(deadline) = decision.deadline.filter(|d| *d < now) {
+                let hours = (now - deadline).num_hours();
+                signals.push(Signal::decision_overdue(
+                    decision.id,
+                    &decision.question,
+                    hours,
+                ));
+            }
+        }
+        if page.next_cursor.is_none() {
+            break;
+        }
+    }
+
+    // Work blocked too long.
+    let since = now - chrono::Duration::days(rules.blocked_days);
+    for item in store.blocked_work(org_id, since, 100).await? {
+        if rules.blocked_too_long(item.since, now) {
+            signals.push(Signal::work_blocked(
+                item.id,
+                &item.title,
+                (now - item.since).num_days(),
+            ));
+        }
+    }
+
+    // AI workers whose results come back too often, and people many
+    // decisions wait on.
+    let members = directory(store, org_id).await?;
+    let mut people: Vec<&Member> = members.values().collect();
+    people.sort_by_key(|m| m.id);
+    for member in people {
+        match member.kind {
+            MemberKind::Ai => {
+                let stats = store.review_stats(org_id, member.id).await?;
+                if rules.worker_struggles(&stats) {
+                    signals.push(Signal::worker_high_revise_rate(
+                        member.id,
+                        &member.name,
+                        &stats,
+                    ));
+                }
+            }
+            MemberKind::Human if member.role != Role::Viewer => {
+                let Some(actor) = store.actor(org_id, member.id).await? else {
+                    continue;
+                };
+                let (queue, _) =
+                    awaiting(store, policies, &actor, None, rules.bottleneck_queue).await?;
+                if queue.len() >= rules.bottleneck_queue {
+                    signals.push(Signal::leader_bottleneck(
+                        member.id,
+                        &member.name,
+                        queue.len(),
+                    ));
+                }
+            }
+            MemberKind::Human => {}
+        }
+    }
+    Ok(signals)
+}
+
+/// Evaluates an org's signals and brings its alerts in step.
+pub async fn refresh<S: Store>(
+    store: &S,
+    policies: &PolicyCache,
+    org_id: Uuid,
+    now: DateTime<Utc>,
+    rules: SignalRules,
+    risk: RiskRule,
+) -> Result<AlertSync, StoreError> {
+    let signals = evaluate(store, policies, org_id, now, rules, risk).await?;
+    let ctx = Ctx::new(org_id, None, now);
+    store.sync_alerts(&ctx, SignalKind::ALL, &signals).await
+}
+
+/// The body an incoming webhook of that format accepts.
+pub fn webhook_body(format: WebhookFormat, locale: Locale, alert: &Alert, base_url: &str) -> Value {
+    let t = Messages::of(locale);
+    let title = t.get(&format!("signal-title-{}", alert.kind));
+    let text = explain(&t, alert.kind, &alert.params);
+    let link = format!("{}{}", base_url.trim_end_matches('/'), alert.link);
+    let open = t.get("alert-open");
+    match format {
+        WebhookFormat::Slack => json!({
+            "text": format!("*{title}*: {text} <{link}|{open}>"),
+        }),
+        // The connector card that Teams' incoming webhooks take.
+        WebhookFormat::Teams => json!({
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": title,
+            "themeColor": "D55E00",
+            "title": title,
+            "text": text,
+            "potentialAction": [{
+                "@type": "OpenUri",
+                "name": open,
+                "targets": [{ "os": "default", "uri": link }],
+            }],
+        }),
+    }
+}
+
+/// When to try a delivery again after `attempts` failed ones; `None` when it
+/// has had all its tries.
+pub fn retry_at(attempts: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if attempts >= MAX_ATTEMPTS {
+        return None;
+    }
+    let wait = FIRST_RETRY.saturating_mul(1 << (attempts - 1).clamp(0, 10) as u32);
+    Some(now + chrono::Duration::from_std(wait).unwrap_or_default())
+}
+
+/// Posts every due delivery once and records how it went. Returns how many
+/// were delivered.
+pub async fn deliver_due<S: Store>(
+    store: &S,
+    client: &reqwest::Client,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut delivered = 0;
+    for due in store.due_deliveries(now, 50).await? {
+        let attempt = post(client, &due, base_url).await;
+        if matches!(attempt, Attempt::Delivered) {
+            delivered += 1;
+        } else if let Attempt::Failed { error, .. } = &attempt {
+            tracing::warn!(delivery = %due.id, "webhook delivery failed: {error}");
+        }
+        store.record_attempt(due.id, Utc::now(), attempt).await?;
+    }
+    Ok(delivered)
+}
+
+async fn post(client: &reqwest::Client, due: &DueDelivery, base_url: &str) -> Attempt {
+    let locale = Locale::parse(&due.locale).unwrap_or_default();
+    let body = webhook_body(due.format, locale, &due.alert, base_url);
+    let failed = |error: String| Attempt::Failed {
+        error,
+        retry_at: retry_at(due.attempts + 1, Utc::now()),
+    };
+    match client.post(&due.url).json(&body).send().await {
+        Ok(response) if response.status().is_success() => Attempt::Delivered,
+        Ok(response) => failed(format!("the endpoint answered {}", response.status())),
+        Err(e) => failed(format!("cannot reach the endpoint: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_end() {
+        let now: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().unwrap();
+        assert_eq!(retry_at(1, now), Some(now + chrono::Duration::seconds(30)));
+        assert_eq!(retry_at(2, now), Some(now + chrono::Duration::seconds(60)));
+        assert_eq!(retry_at(4, now), Some(now + chrono::Duration::seconds(240)));
+        assert_eq!(retry_at(MAX_ATTEMPTS, now), None);
+    }
+
+    #[test]
+    fn webhook_bodies_take_each_platforms_shape() {
+        let alert = Alert {
+            id: Uuid::nil(),
+            kind: SignalKind::WorkBlocked,
+            subject_id: Some(Uuid::nil()),
+            params: json!({ "title": "Ersatzteil fehlt", "days": 6 }),
+            link: "/work/1".into(),
+            raised_at: Utc::now(),
+            cleared_at: None,
+        };
+        let slack = webhook_body(
+            WebhookFormat::Slack,
+            Locale::De,
+            &alert,
+            "http://tutti.local/",
+        );
+        let text = slack["text"].as_str().unwrap();
+        assert!(
+            text.contains("Ersatzteil fehlt") && text.contains("<http://tutti.local/work/1|"),
+            "{text}"
+        );
+        let teams = webhook_body(
+            WebhookFormat::Teams,
+            Locale::En,
+            &alert,
+            "http://tutti.local",
+        );
+        assert_eq!(teams["@type"], "MessageCard");
+        assert_eq!(
+            teams["potentialAction"][0]["targets"][0]["uri"],
+            "http://tutti.local/work/1"
+        );
+        assert!(teams["text"].as_str().unwrap().contains('6'));
+    }
+}

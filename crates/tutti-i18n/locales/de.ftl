@@ -1,0 +1,286 @@
+# tutti's Cockpit auf Deutsch. Jede Nachricht hier hat einen Zwilling in en.ftl.
+
+## Rahmen
+skip-to-content = Zum Inhalt springen
+nav-label = Hauptnavigation
+nav-home = Cockpit
+nav-objectives = Ziele
+nav-work = Arbeit
+nav-decisions = Entscheidungen
+nav-ledger = Ledger & Budgets
+nav-audit = Audit
+nav-sign-out = Abmelden
+language-other = English
+language-switch = Switch to English
+system = System
+yes = ja
+no = nein
+tokens = Tokens
+until = bis { $when }
+since = seit { $when }
+and-more = … und { $count } weitere
+week-label = KW { $week }
+progress-of-expected = { $progress } erreicht, { $expected } wären jetzt fällig
+
+## Fehler
+error-forbidden = Nicht erlaubt
+error-not-found = Nicht gefunden
+error-invalid = Das hat nicht geklappt
+error-internal = Etwas ist schiefgegangen
+error-back = Zurück
+error-csrf = Dieses Formular ist veraltet. Bitte die Seite neu laden und noch einmal senden.
+
+## Anmeldung
+signin-title = Anmelden
+signin-lede = Das Cockpit für hybride Teams: Strategie, Arbeit, Menschen und KI-Mitarbeiter.
+signin-email = E-Mail
+signin-password = Passwort
+signin-submit = Anmelden
+signin-failed = E-Mail oder Passwort stimmt nicht.
+signin-incomplete = Bitte E-Mail und Passwort angeben.
+signin-stale = Das Anmeldeformular ist abgelaufen. Bitte noch einmal versuchen.
+
+## Cockpit
+home-title = Cockpit
+home-alerts = Alarme
+home-no-alerts = Keine Alarme. Alles bewegt sich in seinen Grenzen.
+home-waiting = Wartet auf mich
+home-waiting-empty = Gerade wartet nichts auf dich.
+home-decisions-to-approve = Entscheidungen zur Freigabe
+home-runs-to-review = KI-Arbeit zur Abnahme
+home-objectives = Ziele
+home-spend = Token-Verbrauch gegen Budgets
+home-flow = Arbeitsfluss
+home-workers = KI-Mitarbeiter
+alert-open = Öffnen
+at-risk = gefährdet
+objectives-all = Alle Ziele
+ledger-open = Ledger und Budgets
+flow-in-progress = In Arbeit
+flow-blocked = Blockiert
+flow-unplanned-share = Ungeplanter Anteil offener Arbeit
+flow-done-this-week = Diese Woche erledigt
+flow-throughput = Erledigt pro Woche
+flow-done = erledigt
+flow-open = offen
+flow-open-by-kind = Offene Arbeit, geplant und ungeplant
+worker = Mitarbeiter
+worker-accept-rate = Angenommen
+worker-mean-rating = Mittlere Bewertung
+worker-cost-per-accepted = Kosten je angenommenem Ergebnis
+workers-none = Noch keine KI-Mitarbeiter.
+ai-worker = KI-Mitarbeiter
+
+## Signale
+signal-title-objective_at_risk = Ziel gefährdet
+signal-title-budget_past_warn = Budget über der Warnschwelle
+signal-title-decision_overdue = Entscheidung überfällig
+signal-title-work_blocked = Arbeit blockiert
+signal-title-worker_high_revise_rate = KI-Mitarbeiter tut sich schwer
+signal-title-leader_bottleneck = Entscheidungen stauen sich
+signal-objective_at_risk = „{ $title }“ ist zu { $progress } % erreicht, obwohl { $expected } % des Zeitraums vorbei sind.
+signal-budget_past_warn = Budget „{ $name }“ steht bei { $used } % { $state ->
+    [exhausted] und lehnt weitere Aufrufe ab.
+   *[other] seines Limits.
+}
+signal-decision_overdue = „{ $question }“ wartet seit { $hours } Stunden über die Frist hinaus.
+signal-work_blocked = „{ $title }“ ist seit { $days } Tagen blockiert.
+signal-worker_high_revise_rate = { $sent_back } von { $reviews } Ergebnissen von { $name } gingen zur Überarbeitung zurück oder wurden abgelehnt.
+signal-leader_bottleneck = { $count } Entscheidungen warten auf { $name }.
+
+## Ziele
+objectives-title = Ziele
+objectives-lede = Der Zielbaum: Der Fortschritt jedes Ziels ergibt sich aus seinen Schlüsselergebnissen und den Zielen darunter. Die Marke zeigt, wo es jetzt stehen sollte.
+objectives-none = Noch keine Ziele.
+objectives-below = { $count ->
+    [one] ein Ziel darunter
+   *[other] { $count } Ziele darunter
+}
+objectives-unaligned = Arbeit ohne Ziel
+objectives-unaligned-lede = Arbeit, die keinem Schlüsselergebnis dient. Etwas davon ist normal; viel davon heißt, Strategie und Arbeit laufen auseinander.
+objectives-unaligned-none = Alle Arbeit dient einem Schlüsselergebnis.
+unaligned = ohne Ziel
+objective-why = Warum
+objective-period = Zeitraum
+objective-owner = Verantwortlich
+objective-progress = Fortschritt
+objective-parent = Übergeordnetes Ziel
+objective-children = Ziele darunter
+risk-behind = { $progress } erreicht, { $expected } erwartet.
+risk-low-confidence = Die Zuversicht eines Schlüsselergebnisses liegt bei { $confidence } von 10.
+key-results = Schlüsselergebnisse
+key-results-none = Dieses Ziel hat noch keine Schlüsselergebnisse.
+kr-figures = jetzt { $current }, Ziel { $target }, Start { $baseline }
+kr-confidence = Zuversicht { $confidence }/10
+kr-history = Check-ins von { $title }
+kr-check-ins = { $count ->
+    [one] ein Check-in
+   *[other] { $count } Check-ins
+}
+check-in-value = Wert
+check-in-confidence = Zuversicht (0–10)
+check-in-note = Notiz
+check-in-submit = Einchecken
+
+## Arbeit
+work-title = Arbeit
+work-state = Status
+work-kind = Art
+work-priority = Priorität
+work-assignee = Zuständig
+work-due = Fällig
+work-serves = Dient
+work-more = Alle zeigen
+work-state-backlog = Backlog
+work-state-ready = Bereit
+work-state-running = In Arbeit
+work-state-in_review = In Abnahme
+work-state-done = Erledigt
+work-state-blocked = Blockiert
+work-state-cancelled = Abgebrochen
+work-kind-planned = geplant
+work-kind-unplanned = ungeplant
+priority-low = niedrig
+priority-normal = normal
+priority-high = hoch
+priority-urgent = dringend
+filter-state = Status
+filter-team = Team
+filter-assignee = Zuständig
+filter-unaligned = nur ohne Ziel
+filter-all = alle
+filter-apply = Filtern
+runs = Durchläufe
+runs-none = Noch hat kein KI-Mitarbeiter daran gearbeitet.
+run-start = KI-Mitarbeiter starten lassen
+run-iteration = Runde { $iteration }
+run-usage = { $tokens } Tokens, { $cost }
+run-work-order = Arbeitsauftrag
+run-no-output = Keine Ausgabe.
+run-status-queued = wartet
+run-status-running = läuft
+run-status-succeeded = fertig
+run-status-failed = gescheitert
+run-status-cancelled = abgebrochen
+verdict-accept = Annehmen
+verdict-revise = Überarbeiten
+verdict-reject = Ablehnen
+review-verdict = Dein Urteil
+review-rating = bewertet mit { $rating }/5
+review-rating-label = Bewertung
+review-feedback = Rückmeldung an den Mitarbeiter
+review-submit = Abnahme senden
+
+## Entscheidungen
+decisions-title = Entscheidungen
+decisions-mine = Wartet auf meine Stimme
+decisions-mine-none = Keine Entscheidung wartet auf deine Stimme.
+decisions-waiting = Wartet auf Menschen
+decisions-none = Keine Entscheidung wartet.
+decisions-open = Wartet auf den KI-Mitarbeiter
+decisions-open-lede = Der KI-Mitarbeiter muss noch Optionen und eine Empfehlung vorlegen.
+decision-status-open = offen
+decision-status-awaiting_approval = wartet auf Freigabe
+decision-status-escalated = eskaliert
+decision-status-decided = entschieden
+decision-status-rejected = abgelehnt
+autonomy-ai_decides = KI entscheidet
+autonomy-ai_prepares = KI bereitet vor
+autonomy-human_only = nur Menschen
+fact-amount = Betrag
+fact-risk = Risiko
+fact-reversible = Umkehrbar
+fact-customer-facing = Kundenwirksam
+risk-low = niedrig
+risk-medium = mittel
+risk-high = hoch
+decision-requested-by = Angefragt von
+decision-assignee = KI-Mitarbeiter
+decision-quorum = Nötige Freigaben
+decision-deadline = Frist
+decision-routing = Warum es so lief
+decision-escalated-to = Eskaliert an { $name }
+decision-recommendation = Empfehlung des KI-Mitarbeiters
+decision-ai-choice = Entscheidung des KI-Mitarbeiters
+confidence-share = Zuversicht { $confidence }
+decision-options = Optionen
+decision-chosen = gewählt
+decision-reason = Begründung
+decision-ballots = Stimmen
+vote-approve = gibt frei
+vote-reject = lehnt ab
+decision-your-vote = Deine Stimme
+decision-choose = Option wählen
+decision-approve = Freigeben
+decision-reject = Ablehnen
+decision-reject-reason = Warum ablehnen?
+decision-trail = Spur in der Audit-Kette
+verdict-allowed = erlaubt
+verdict-denied = verweigert
+verdict-by = durch
+verdict-no-policy = keine Regel erlaubt es
+register-title = Entscheidungsregister
+register-csv = Register als CSV
+register-decided = Entschieden
+register-recommended = Mit KI-Empfehlung
+register-followed = Empfehlungen gefolgt
+spaces-title = Entscheidungsräume
+spaces-lede = Ein Entscheidungsraum legt in einer Cedar-Policy fest, was ein KI-Mitarbeiter entscheiden darf, was er nur vorbereiten darf und was Menschen vorbehalten bleibt — und nach welchen Grundsätzen gearbeitet wird.
+spaces-none = Noch keine Entscheidungsräume.
+space-version = Version { $version }
+space-saved = Gespeichert. Die neue Version steht in der Audit-Kette.
+space-principles = Grundsätze (einer pro Zeile)
+space-policy = Policy (Cedar)
+space-quorum = Nötige Freigaben
+space-save = Speichern
+simulate-title = Entscheidung durchspielen
+simulate-lede = Leitet eine gedachte Entscheidung nach der Policy im Editor, ohne etwas zu speichern.
+simulate-submit = Simulieren
+simulate-result = Simulation
+simulate-quorum = { $quorum } Freigaben nötig
+
+## Ledger
+ledger-title = Ledger & Budgets
+ledger-group = Verbrauch gruppieren nach
+ledger-by-team = Team
+ledger-by-objective = Ziel
+ledger-by-worker = Mitarbeiter
+ledger-by-model = Modell
+ledger-spend-days = Verbrauch der letzten { $days } Tage
+ledger-empty = In dieser Zeit wurde nichts verbraucht.
+ledger-cost = Kosten
+ledger-other = Übrige
+ledger-unassigned = nicht zugeordnet
+ledger-totals = Insgesamt abgerechnet: { $settled } für { $tokens } Tokens; { $open } offene Reservierungen.
+budgets-title = Budgets
+budgets-none = Noch keine Budgets.
+budget-name = Budget
+budget-scope = Für
+budget-period = Zeitraum
+budget-used = Verbraucht
+budget-state = Stand
+budget-hard = hart
+budget-state-ok = im Rahmen
+budget-state-warn = über der Warnschwelle
+budget-state-exhausted = ausgeschöpft
+budget-scope-org = die Organisation
+budget-scope-team = ein Team
+budget-scope-objective = ein Ziel
+budget-scope-worker = einen Mitarbeiter
+budget-period-month = Monat
+budget-period-quarter = Quartal
+budget-period-lifetime = gesamte Laufzeit
+
+## Audit
+audit-title = Audit
+audit-verified = Die Kette ist geprüft: { $count } Ereignisse, keines verändert oder entfernt.
+audit-broken = Die Kette ist bei Ereignis { $seq } gebrochen: { $reason }
+audit-action = Aktion
+audit-subject = Gegenstand
+audit-when = Wann
+audit-who = Wer
+audit-hash = Hash
+audit-none = Keine passenden Ereignisse.
+audit-pages = Seiten
+audit-older = älter
+audit-newer = neuer

@@ -1,0 +1,286 @@
+# tutti's cockpit in English. Every message here has a twin in de.ftl.
+
+## Frame
+skip-to-content = Skip to content
+nav-label = Main
+nav-home = Cockpit
+nav-objectives = Objectives
+nav-work = Work
+nav-decisions = Decisions
+nav-ledger = Ledger & budgets
+nav-audit = Audit
+nav-sign-out = Sign out
+language-other = Deutsch
+language-switch = Auf Deutsch umschalten
+system = system
+yes = yes
+no = no
+tokens = tokens
+until = until { $when }
+since = since { $when }
+and-more = … and { $count } more
+week-label = W{ $week }
+progress-of-expected = { $progress } done, { $expected } expected by now
+
+## Errors
+error-forbidden = Not allowed
+error-not-found = Not found
+error-invalid = That did not work
+error-internal = Something went wrong
+error-back = Back
+error-csrf = This form is out of date. Reload the page and send it again.
+
+## Sign-in
+signin-title = Sign in
+signin-lede = The cockpit for hybrid teams: strategy, work, people and AI workers.
+signin-email = Email
+signin-password = Password
+signin-submit = Sign in
+signin-failed = Email or password is not right.
+signin-incomplete = Please give your email and password.
+signin-stale = The sign-in form expired. Please try again.
+
+## Home
+home-title = Cockpit
+home-alerts = Alerts
+home-no-alerts = No alerts. Everything is within its lines.
+home-waiting = Waiting on me
+home-waiting-empty = Nothing waits on you right now.
+home-decisions-to-approve = Decisions to approve
+home-runs-to-review = AI work to review
+home-objectives = Objectives
+home-spend = Token spend against budgets
+home-flow = Flow of work
+home-workers = AI workers
+alert-open = Open
+at-risk = at risk
+objectives-all = All objectives
+ledger-open = Ledger and budgets
+flow-in-progress = In progress
+flow-blocked = Blocked
+flow-unplanned-share = Unplanned share of open work
+flow-done-this-week = Done this week
+flow-throughput = Done per week
+flow-done = done
+flow-open = open
+flow-open-by-kind = Open work, planned and unplanned
+worker = Worker
+worker-accept-rate = Accepted
+worker-mean-rating = Mean rating
+worker-cost-per-accepted = Cost per accepted item
+workers-none = No AI workers yet.
+ai-worker = AI worker
+
+## Signals
+signal-title-objective_at_risk = Objective at risk
+signal-title-budget_past_warn = Budget past its warn line
+signal-title-decision_overdue = Decision overdue
+signal-title-work_blocked = Work blocked
+signal-title-worker_high_revise_rate = AI worker struggles
+signal-title-leader_bottleneck = Decisions pile up
+signal-objective_at_risk = “{ $title }” is { $progress }% done while { $expected }% of its period has passed.
+signal-budget_past_warn = Budget “{ $name }” is at { $used }% { $state ->
+    [exhausted] and refuses further calls.
+   *[other] of its limit.
+}
+signal-decision_overdue = “{ $question }” has waited { $hours } hours past its deadline.
+signal-work_blocked = “{ $title }” has been blocked for { $days } days.
+signal-worker_high_revise_rate = People sent { $sent_back } of { $reviews } results of { $name } back for revision or rejected them.
+signal-leader_bottleneck = { $count } decisions wait on { $name }.
+
+## Objectives
+objectives-title = Objectives
+objectives-lede = The alignment tree: each objective's progress is rolled up from its key results and the objectives below it. The mark shows where it should be by now.
+objectives-none = No objectives yet.
+objectives-below = { $count ->
+    [one] one objective below
+   *[other] { $count } objectives below
+}
+objectives-unaligned = Unaligned work
+objectives-unaligned-lede = Work that serves no key result. Some is fine; a lot means the strategy and the work drift apart.
+objectives-unaligned-none = All work serves a key result.
+unaligned = unaligned
+objective-why = Why
+objective-period = Period
+objective-owner = Owner
+objective-progress = Progress
+objective-parent = Parent objective
+objective-children = Objectives below
+risk-behind = { $progress } done, { $expected } expected.
+risk-low-confidence = A key result's confidence is { $confidence } of 10.
+key-results = Key results
+key-results-none = This objective has no key results yet.
+kr-figures = now { $current }, target { $target }, from { $baseline }
+kr-confidence = confidence { $confidence }/10
+kr-history = Check-ins of { $title }
+kr-check-ins = { $count ->
+    [one] one check-in
+   *[other] { $count } check-ins
+}
+check-in-value = Value
+check-in-confidence = Confidence (0–10)
+check-in-note = Note
+check-in-submit = Check in
+
+## Work
+work-title = Work
+work-state = State
+work-kind = Kind
+work-priority = Priority
+work-assignee = Assignee
+work-due = Due
+work-serves = Serves
+work-more = Show all
+work-state-backlog = Backlog
+work-state-ready = Ready
+work-state-running = Running
+work-state-in_review = In review
+work-state-done = Done
+work-state-blocked = Blocked
+work-state-cancelled = Cancelled
+work-kind-planned = planned
+work-kind-unplanned = unplanned
+priority-low = low
+priority-normal = normal
+priority-high = high
+priority-urgent = urgent
+filter-state = State
+filter-team = Team
+filter-assignee = Assignee
+filter-unaligned = only unaligned
+filter-all = all
+filter-apply = Filter
+runs = Runs
+runs-none = No AI worker has worked on this yet.
+run-start = Let the AI worker start
+run-iteration = Iteration { $iteration }
+run-usage = { $tokens } tokens, { $cost }
+run-work-order = Work order
+run-no-output = No output.
+run-status-queued = queued
+run-status-running = running
+run-status-succeeded = finished
+run-status-failed = failed
+run-status-cancelled = cancelled
+verdict-accept = Accept
+verdict-revise = Revise
+verdict-reject = Reject
+review-verdict = Your verdict
+review-rating = rated { $rating }/5
+review-rating-label = Rating
+review-feedback = Feedback for the worker
+review-submit = Send review
+
+## Decisions
+decisions-title = Decisions
+decisions-mine = Waiting on my vote
+decisions-mine-none = No decision waits on your vote.
+decisions-waiting = Waiting for people
+decisions-none = No decision is waiting.
+decisions-open = Waiting for the AI worker
+decisions-open-lede = The AI worker has yet to propose options and a recommendation.
+decision-status-open = open
+decision-status-awaiting_approval = awaiting approval
+decision-status-escalated = escalated
+decision-status-decided = decided
+decision-status-rejected = rejected
+autonomy-ai_decides = AI decides
+autonomy-ai_prepares = AI prepares
+autonomy-human_only = people only
+fact-amount = Amount
+fact-risk = Risk
+fact-reversible = Reversible
+fact-customer-facing = Customer-facing
+risk-low = low
+risk-medium = medium
+risk-high = high
+decision-requested-by = Requested by
+decision-assignee = AI worker
+decision-quorum = Approvals needed
+decision-deadline = Deadline
+decision-routing = Why it went this way
+decision-escalated-to = Escalated to { $name }
+decision-recommendation = The AI worker's recommendation
+decision-ai-choice = The AI worker's decision
+confidence-share = confidence { $confidence }
+decision-options = Options
+decision-chosen = chosen
+decision-reason = Reason
+decision-ballots = Votes
+vote-approve = approves
+vote-reject = rejects
+decision-your-vote = Your vote
+decision-choose = Choose an option
+decision-approve = Approve
+decision-reject = Reject
+decision-reject-reason = Why reject?
+decision-trail = Trail in the audit chain
+verdict-allowed = allowed
+verdict-denied = denied
+verdict-by = by
+verdict-no-policy = no policy permits it
+register-title = Decision register
+register-csv = Register as CSV
+register-decided = Decided
+register-recommended = With an AI recommendation
+register-followed = Recommendations followed
+spaces-title = Decision spaces
+spaces-lede = A decision space says which decisions an AI worker may make, may only prepare, or must leave to people — in a Cedar policy — and which principles its work follows.
+spaces-none = No decision spaces yet.
+space-version = version { $version }
+space-saved = Saved. The new version is in the audit chain.
+space-principles = Principles (one per line)
+space-policy = Policy (Cedar)
+space-quorum = Approvals needed
+space-save = Save
+simulate-title = Try a decision
+simulate-lede = Routes an imagined decision by the policy in the editor, without saving anything.
+simulate-submit = Simulate
+simulate-result = Simulation
+simulate-quorum = { $quorum } approvals needed
+
+## Ledger
+ledger-title = Ledger & budgets
+ledger-group = Group spend by
+ledger-by-team = Team
+ledger-by-objective = Objective
+ledger-by-worker = Worker
+ledger-by-model = Model
+ledger-spend-days = Spend over the last { $days } days
+ledger-empty = Nothing was spent in this time.
+ledger-cost = Cost
+ledger-other = other
+ledger-unassigned = not assigned
+ledger-totals = Settled in all: { $settled } for { $tokens } tokens; { $open } open reservations.
+budgets-title = Budgets
+budgets-none = No budgets yet.
+budget-name = Budget
+budget-scope = For
+budget-period = Period
+budget-used = Used
+budget-state = State
+budget-hard = hard
+budget-state-ok = within
+budget-state-warn = past warn line
+budget-state-exhausted = exhausted
+budget-scope-org = the org
+budget-scope-team = a team
+budget-scope-objective = an objective
+budget-scope-worker = a worker
+budget-period-month = month
+budget-period-quarter = quarter
+budget-period-lifetime = lifetime
+
+## Audit
+audit-title = Audit
+audit-verified = The chain verifies: { $count } events, none altered or missing.
+audit-broken = The chain is broken at event { $seq }: { $reason }
+audit-action = Action
+audit-subject = Subject
+audit-when = When
+audit-who = Who
+audit-hash = Hash
+audit-none = No events match.
+audit-pages = Pages
+audit-older = older
+audit-newer = newer

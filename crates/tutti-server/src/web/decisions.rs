@@ -1,0 +1,617 @@
+//! Decisions: the queue (what waits on me, what is open), a decision's full
+//! trail with approve and reject, and the decision spaces with a policy
+//! editor that validates on save and a simulate form that tries the policy,
+//! or the draft in the editor, on an imagined decision.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use tutti_domain::access::Action;
+use tutti_domain::decision::{
+    Decision, DecisionSpace, DecisionStatus, Facts, PolicyVerdict, RegisterSummary, Risk, Routing,
+    Vote, format_amount, parse_amount,
+};
+use tutti_domain::org::MemberKind;
+use tutti_engine::decisions::{Cast, Hypothesis};
+use tutti_engine::signals::directory;
+use tutti_i18n::args;
+use tutti_store::decisions::{DecisionFilter, SpacePatch};
+use tutti_store::{Ctx, EventFilter, PageRequest, Store};
+use uuid::Uuid;
+
+use super::{Form, Nav, PageId, Web, see_other};
+use crate::api::decisions::{all_decisions, may_manage};
+use crate::{ApiError, AppState};
+
+pub async fn queue<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
+    match render_queue(&state, &web).await {
+        Ok(body) => web.page(&web.t.get("decisions-title"), Nav::Decisions, body),
+        Err(e) => web.error(e),
+    }
+}
+
+fn decision_row(web: &Web, d: &Decision) -> Markup {
+    let t = &web.t;
+    html! {
+        li {
+            a href=(format!("/decisions/{}", d.id)) { (d.question) }
+            " " span class=(format!("badge {}", d.status)) { (t.get(&format!("decision-status-{}", d.status))) }
+            " " span.badge { (t.get(&format!("autonomy-{}", d.routing.autonomy))) }
+            @if let Some(deadline) = d.deadline.filter(|_| !d.status.is_final()) { " " small.quiet { (t.with("until", &args([("when", t.datetime(deadline))]))) } }
+        }
+    }
+}
+
+async fn render_queue<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiError> {
+    web.actor.may(Action::Read)?;
+    let t = &web.t;
+    let org_id = web.actor.org_id;
+    let (mine, more) = tutti_engine::decisions::awaiting(
+        &state.store,
+        &state.runtime.policies,
+        &web.actor,
+        None,
+        50,
+    )
+    .await?;
+    let waiting = state
+        .store
+        .decisions(
+            org_id,
+            &DecisionFilter {
+                waiting: true,
+                ..DecisionFilter::default()
+            },
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await?
+        .items;
+    let open = state
+        .store
+        .decisions(
+            org_id,
+            &DecisionFilter {
+                status: Some(DecisionStatus::Open),
+                ..DecisionFilter::default()
+            },
+            PageRequest {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await?
+        .items;
+    let summary = RegisterSummary::of(&all_decisions(state, org_id, None).await?);
+    Ok(html! {
+        p { a href="/spaces" { (t.get("spaces-title")) } " · " a href="/api/v1/decision-register?format=csv" { (t.get("register-csv")) } }
+        section.card aria-labelledby="mine-h" {
+            h2 #mine-h { (t.get("decisions-mine")) " " span.count { (mine.len()) @if more.is_some() { "+" } } }
+            @if mine.is_empty() { p.quiet { (t.get("decisions-mine-none")) } }
+            ul { @for d in &mine { (decision_row(web, d)) } }
+        }
+        section.card aria-labelledby="waiting-all-h" {
+            h2 #waiting-all-h { (t.get("decisions-waiting")) }
+            @if waiting.is_empty() { p.quiet { (t.get("decisions-none")) } }
+            ul { @for d in &waiting { (decision_row(web, d)) } }
+        }
+        @if !open.is_empty() {
+            section.card aria-labelledby="open-h" {
+                h2 #open-h { (t.get("decisions-open")) }
+                p.quiet { (t.get("decisions-open-lede")) }
+                ul { @for d in &open { (decision_row(web, d)) } }
+            }
+        }
+        section.card aria-labelledby="register-h" {
+            h2 #register-h { (t.get("register-title")) }
+            dl.figures {
+                dt { (t.get("register-decided")) } dd { (t.int(summary.decided)) }
+                dt { (t.get("register-recommended")) } dd { (t.int(summary.recommended)) }
+                dt { (t.get("register-followed")) } dd { @match summary.followed_rate { Some(r) => (t.percent(r)), None => "–" } }
+            }
+        }
+    })
+}
+
+pub async fn show<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    PageId(id): PageId,
+) -> Response {
+    match render_decision(&state, &web, id).await {
+        Ok((title, body)) => web.page(&title, Nav::Decisions, body),
+        Err(e) => web.error(e),
+    }
+}
+
+fn verdict_line(web: &Web, v: &PolicyVerdict, name: &str) -> Markup {
+    let t = &web.t;
+    html! {
+        li {
+            span class=(if v.allowed { "badge ok" } else { "badge warn" }) { (t.get(if v.allowed { "verdict-allowed" } else { "verdict-denied" })) }
+            " " code { (v.action.as_str()) } " · " (name) " · "
+            @if v.policies.is_empty() { (t.get("verdict-no-policy")) } @else { (t.get("verdict-by")) " " @for (i, p) in v.policies.iter().enumerate() { @if i > 0 { ", " } code { (p) } } }
+        }
+    }
+}
+
+async fn render_decision<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    id: Uuid,
+) -> Result<(String, Markup), ApiError> {
+    web.actor.may(Action::Read)?;
+    let t = &web.t;
+    let org_id = web.actor.org_id;
+    let decision = state.store.decision(org_id, id).await?;
+    let space = state.store.space(org_id, decision.space_id).await?;
+    let members = directory(&state.store, org_id).await?;
+    let name = |id: Uuid| {
+        members
+            .get(&id)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    let policy = state.runtime.policies.compiled(&space)?;
+    let may_vote = tutti_engine::decisions::awaits(&policy, &web.actor, &decision);
+    let trail = state
+        .store
+        .events(
+            org_id,
+            &EventFilter {
+                subject_id: Some(id),
+                limit: PageRequest::MAX_LIMIT,
+                ..EventFilter::default()
+            },
+        )
+        .await?
+        .items;
+    let facts = &decision.facts;
+    let body = html! {
+        p { a href=(format!("/spaces/{}", space.id)) { (space.name) } " · "
+            span class=(format!("badge {}", decision.status)) { (t.get(&format!("decision-status-{}", decision.status))) } " "
+            span.badge { (t.get(&format!("autonomy-{}", decision.routing.autonomy))) }
+        }
+        @if !decision.context.is_empty() { p.description { (decision.context) } }
+        dl.facts {
+            dt { (t.get("fact-amount")) } dd { (format_amount(facts.amount_minor)) " " (facts.currency) }
+            dt { (t.get("fact-risk")) } dd { (t.get(&format!("risk-{}", facts.risk))) }
+            dt { (t.get("fact-reversible")) } dd { (t.get(if facts.reversible { "yes" } else { "no" })) }
+            dt { (t.get("fact-customer-facing")) } dd { (t.get(if facts.customer_facing { "yes" } else { "no" })) }
+            @for (k, v) in &facts.attributes { dt { (k) } dd { (serde_json::to_string(v).unwrap_or_default()) } }
+            dt { (t.get("decision-requested-by")) } dd { (name(decision.requested_by)) " · " (t.datetime(decision.created_at)) }
+            @if let Some(a) = decision.assignee_id { dt { (t.get("decision-assignee")) } dd { (name(a)) } }
+            dt { (t.get("decision-quorum")) } dd { (decision.routing.quorum) }
+            @if let Some(deadline) = decision.deadline { dt { (t.get("decision-deadline")) } dd { (t.datetime(deadline)) } }
+        }
+        section.card aria-labelledby="routing-h" {
+            h2 #routing-h { (t.get("decision-routing")) }
+            p { (decision.routing.explanation) }
+            ul.verdicts { @for v in &decision.routing.verdicts { (verdict_line(web, v, &name(v.principal_id))) } }
+            @if let Some(v) = &decision.escalation {
+                p { strong { (t.with("decision-escalated-to", &args([("name", decision.escalated_to.map(name).unwrap_or_default())]))) } }
+                ul.verdicts { (verdict_line(web, v, &name(v.principal_id))) }
+            }
+        }
+        @if let Some(rec) = &decision.recommendation {
+            section.card aria-labelledby="rec-h" {
+                h2 #rec-h { (t.get(if decision.routing.autonomy == tutti_domain::decision::Autonomy::AiDecides { "decision-ai-choice" } else { "decision-recommendation" })) }
+                p { strong { (rec.option) } " · " (t.with("confidence-share", &args([("confidence", t.percent(rec.confidence))]))) }
+                p { (rec.rationale) }
+            }
+        }
+        section.card aria-labelledby="options-h" {
+            h2 #options-h { (t.get("decision-options")) }
+            ol { @for o in &decision.options { li { (o) @if decision.choice.as_deref() == Some(o.as_str()) { " " span.badge.ok { (t.get("decision-chosen")) } } } } }
+            @if let Some(reason) = &decision.reason { p { strong { (t.get("decision-reason")) ": " } (reason) } }
+        }
+        @if !decision.ballots.is_empty() {
+            section.card aria-labelledby="ballots-h" {
+                h2 #ballots-h { (t.get("decision-ballots")) }
+                ul.ballots {
+                    @for b in &decision.ballots {
+                        li { strong { (name(b.member_id)) } ": " (t.get(&format!("vote-{}", b.vote)))
+                            @if let Some(o) = &b.option { " — " (o) }
+                            @if !b.reason.is_empty() { " · " q { (b.reason) } }
+                            " " small.quiet { (t.datetime(b.at)) " · " (b.verdict.explain()) }
+                        }
+                    }
+                }
+            }
+        }
+        @if may_vote {
+            section.card.act aria-labelledby="vote-h" {
+                h2 #vote-h { (t.get("decision-your-vote")) }
+                form method="post" action=(format!("/decisions/{id}/approve")) {
+                    (web.csrf_field())
+                    fieldset {
+                        legend { (t.get("decision-choose")) }
+                        @for (i, o) in decision.options.iter().enumerate() {
+                            label { input type="radio" name="option" value=(o) required checked[decision.recommendation.as_ref().map(|r| r.option == *o).unwrap_or(i == 0)]; " " (o) }
+                        }
+                    }
+                    label.wide { (t.get("decision-reason")) textarea name="reason" rows="2" maxlength="2000" {} }
+                    button type="submit" { (t.get("decision-approve")) }
+                }
+                form method="post" action=(format!("/decisions/{id}/reject")) {
+                    (web.csrf_field())
+                    label.wide { (t.get("decision-reject-reason")) textarea name="reason" rows="2" maxlength="2000" required {} }
+                    button.secondary type="submit" { (t.get("decision-reject")) }
+                }
+            }
+        }
+        section.card aria-labelledby="trail-h" {
+            h2 #trail-h { (t.get("decision-trail")) }
+            ol.trail {
+                @for e in &trail {
+                    li { code { (e.action) } " · " (e.actor_id.map(name).unwrap_or_else(|| t.get("system"))) " · " small.quiet { (t.datetime(e.at)) " · #" (e.seq) } }
+                }
+            }
+        }
+    };
+    Ok((decision.question, body))
+}
+
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    option: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+pub struct RejectForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn cast<S: Store>(state: &AppState<S>, web: &Web, id: Uuid, cast: Cast) -> Response {
+    if let Err(e) = web.actor.may(Action::RequestDecision) {
+        return web.error(e);
+    }
+    let ctx = Ctx::new(
+        web.actor.org_id,
+        Some(web.actor.member_id),
+        state.clock.now(),
+    );
+    match tutti_engine::decisions::vote(
+        &state.store,
+        &state.runtime.policies,
+        &web.actor,
+        &ctx,
+        id,
+        cast,
+    )
+    .await
+    {
+        Ok(_) => see_other(&format!("/decisions/{id}")),
+        Err(e) => web.error(e),
+    }
+}
+
+pub async fn approve<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<ApproveForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let vote = Cast {
+        vote: Vote::Approve,
+        option: Some(value.option),
+        reason: value.reason,
+    };
+    cast(&state, &web, id, vote).await
+}
+
+pub async fn reject<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<RejectForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let vote = Cast {
+        vote: Vote::Reject,
+        option: None,
+        reason: value.reason,
+    };
+    cast(&state, &web, id, vote).await
+}
+
+pub async fn spaces<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
+    let result = async {
+        web.actor.may(Action::Read)?;
+        let spaces = state
+            .store
+            .spaces(
+                web.actor.org_id,
+                PageRequest {
+                    after: None,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?
+            .items;
+        Ok::<_, ApiError>(spaces)
+    }
+    .await;
+    let t = &web.t;
+    match result {
+        Ok(spaces) => web.page(&t.get("spaces-title"), Nav::Decisions, html! {
+            p.lede { (t.get("spaces-lede")) }
+            @if spaces.is_empty() { p.quiet { (t.get("spaces-none")) } }
+            ul.spaces {
+                @for s in &spaces {
+                    li { a href=(format!("/spaces/{}", s.id)) { (s.name) } " " small.quiet { (t.with("space-version", &args([("version", s.version as f64)]))) } }
+                }
+            }
+        }),
+        Err(e) => web.error(e),
+    }
+}
+
+/// What the space page shows besides the stored space: an edited draft with
+/// its problem, or a simulation's result.
+#[derive(Default)]
+struct Editing {
+    draft: Option<SpaceForm>,
+    problem: Option<String>,
+    simulated: Option<(Routing, Option<PolicyVerdict>)>,
+    saved: bool,
+}
+
+pub async fn space<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    PageId(id): PageId,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    let editing = Editing {
+        saved: q.saved.is_some(),
+        ..Editing::default()
+    };
+    render_space(&state, &web, id, editing, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn render_space<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    id: Uuid,
+    editing: Editing,
+    status: StatusCode,
+) -> Response {
+    let loaded = async {
+        web.actor.may(Action::Read)?;
+        let space = state.store.space(web.actor.org_id, id).await?;
+        let may_edit = may_manage(state, &web.actor, &space).await.is_ok();
+        let members = directory(&state.store, web.actor.org_id).await?;
+        Ok::<_, ApiError>((space, may_edit, members))
+    }
+    .await;
+    let (space, may_edit, members) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => return web.error(e),
+    };
+    let t = &web.t;
+    let mut workers: Vec<_> = members
+        .values()
+        .filter(|m| m.kind == MemberKind::Ai)
+        .collect();
+    workers.sort_by(|a, b| a.name.cmp(&b.name));
+    let draft = editing.draft.as_ref();
+    let policy_text = draft
+        .map(|d| d.policy.clone())
+        .unwrap_or_else(|| space.policy.clone());
+    let principles = draft
+        .map(|d| d.principles.clone())
+        .unwrap_or_else(|| space.principles.join("\n"));
+    let quorum = draft
+        .map(|d| d.quorum.clone())
+        .unwrap_or_else(|| space.quorum.to_string());
+    let sim = draft.map(|d| d.simulation.clone()).unwrap_or_default();
+    let body = html! {
+        p.quiet { (t.with("space-version", &args([("version", space.version as f64)]))) }
+        @if editing.saved { p.ok role="status" { (t.get("space-saved")) } }
+        @if let Some(problem) = &editing.problem { p.problem role="alert" { (problem) } }
+        @if let Some((routing, approval)) = &editing.simulated {
+            section.card.simulated role="status" aria-labelledby="sim-result-h" {
+                h2 #sim-result-h { (t.get("simulate-result")) }
+                p { span.badge { (t.get(&format!("autonomy-{}", routing.autonomy))) } " · " (t.with("simulate-quorum", &args([("quorum", routing.quorum as f64)]))) }
+                p { (routing.explanation) }
+                ul.verdicts { @for v in &routing.verdicts { (verdict_line(web, v, &members.get(&v.principal_id).map(|m| m.name.clone()).unwrap_or_default())) } }
+                @if let Some(v) = approval { ul.verdicts { (verdict_line(web, v, &members.get(&v.principal_id).map(|m| m.name.clone()).unwrap_or_default())) } }
+            }
+        }
+        form.space method="post" action=(format!("/spaces/{id}")) {
+            (web.csrf_field())
+            label.wide for="principles" { (t.get("space-principles")) }
+            textarea #principles name="principles" rows="4" readonly[!may_edit] { (principles) }
+            label.wide for="policy" { (t.get("space-policy")) }
+            textarea #policy.code name="policy" rows="18" spellcheck="false" readonly[!may_edit] { (policy_text) }
+            label { (t.get("space-quorum")) " " input type="number" name="quorum" min="1" max="9" value=(quorum) readonly[!may_edit]; }
+            @if may_edit { button type="submit" { (t.get("space-save")) } }
+            fieldset.simulate {
+                legend { (t.get("simulate-title")) }
+                p.quiet { (t.get("simulate-lede")) }
+                label { (t.get("fact-amount")) " " input type="text" name="amount" inputmode="decimal" value=(sim.amount) required; }
+                label { (t.get("fact-risk")) " "
+                    select name="risk" { @for r in [Risk::Low, Risk::Medium, Risk::High] { option value=(r.as_str()) selected[sim.risk == r.as_str()] { (t.get(&format!("risk-{r}"))) } } }
+                }
+                label { input type="checkbox" name="reversible" value="true" checked[sim.reversible.is_some()]; " " (t.get("fact-reversible")) }
+                label { input type="checkbox" name="customer_facing" value="true" checked[sim.customer_facing.is_some()]; " " (t.get("fact-customer-facing")) }
+                label { (t.get("decision-assignee")) " "
+                    select name="assignee" {
+                        option value="" { "–" }
+                        @for w in &workers { option value=(w.id) selected[sim.assignee == w.id.to_string()] { (w.name) } }
+                    }
+                }
+                button.secondary type="submit" formaction=(format!("/spaces/{id}/simulate")) { (t.get("simulate-submit")) }
+            }
+        }
+    };
+    web.page_with_status(status, &space.name, Nav::Decisions, body)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SimulationFields {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    risk: String,
+    reversible: Option<String>,
+    customer_facing: Option<String>,
+    #[serde(default)]
+    assignee: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpaceForm {
+    #[serde(default)]
+    principles: String,
+    policy: String,
+    #[serde(default)]
+    quorum: String,
+    #[serde(flatten)]
+    simulation: SimulationFields,
+}
+
+fn space_patch(form: &SpaceForm) -> Result<SpacePatch, ApiError> {
+    let principles: Vec<String> = form
+        .principles
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let quorum =
+        form.quorum.trim().parse::<i64>().map_err(|_| {
+            tutti_domain::Invalid::new("quorum", "must be a whole number from 1 to 9")
+        })?;
+    Ok(SpacePatch {
+        principles: Some(principles),
+        policy: Some(form.policy.clone()),
+        quorum: Some(quorum),
+        ..SpacePatch::default()
+    })
+}
+
+pub async fn save_space<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<SpaceForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let saved = async {
+        let space = state.store.space(web.actor.org_id, id).await?;
+        may_manage(&state, &web.actor, &space).await?;
+        let patch = space_patch(&value)?;
+        let ctx = Ctx::new(
+            web.actor.org_id,
+            Some(web.actor.member_id),
+            state.clock.now(),
+        );
+        state.store.update_space(&ctx, id, patch).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match saved {
+        Ok(()) => see_other(&format!("/spaces/{id}?saved=1")),
+        // An invalid policy keeps the draft in the editor, with Cedar's
+        // message and its line and column above it.
+        Err(e @ ApiError::Invalid(_)) => {
+            let editing = Editing {
+                draft: Some(value),
+                problem: Some(e.detail()),
+                ..Editing::default()
+            };
+            render_space(&state, &web, id, editing, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+fn hypothesis(
+    space: &DecisionSpace,
+    form: &SpaceForm,
+    currency: &str,
+) -> Result<Hypothesis, ApiError> {
+    let sim = &form.simulation;
+    let risk = sim
+        .risk
+        .parse::<Risk>()
+        .map_err(|e| tutti_domain::Invalid::new("risk", e))?;
+    let assignee = match sim.assignee.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<Uuid>()
+                .map_err(|_| tutti_domain::Invalid::new("assignee", "is not a member id"))?,
+        ),
+    };
+    let draft = (form.policy != space.policy).then(|| form.policy.clone());
+    Ok(Hypothesis {
+        facts: Facts {
+            amount_minor: parse_amount("amount", sim.amount.trim())?,
+            currency: currency.to_owned(),
+            risk,
+            reversible: sim.reversible.is_some(),
+            customer_facing: sim.customer_facing.is_some(),
+            attributes: BTreeMap::new(),
+        },
+        assignee,
+        approver: None,
+        draft,
+    })
+}
+
+pub async fn simulate<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<SpaceForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let result = async {
+        web.actor.may(Action::Read)?;
+        let space = state.store.space(web.actor.org_id, id).await?;
+        let hypothesis = hypothesis(&space, &value, &web.org.currency)?;
+        Ok::<_, ApiError>(
+            tutti_engine::decisions::simulate(
+                &state.store,
+                &state.runtime.policies,
+                web.actor.org_id,
+                &space,
+                &hypothesis,
+            )
+            .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(simulated) => {
+            let editing = Editing {
+                draft: Some(value),
+                simulated: Some(simulated),
+                ..Editing::default()
+            };
+            render_space(&state, &web, id, editing, StatusCode::OK).await
+        }
+        Err(e @ ApiError::Invalid(_)) => {
+            let editing = Editing {
+                draft: Some(value),
+                problem: Some(e.detail()),
+                ..Editing::default()
+            };
+            render_space(&state, &web, id, editing, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => web.error(e),
+    }
+}

@@ -1,0 +1,215 @@
+//! Ledger and budgets: settled spend per day over the last weeks, by team,
+//! objective, worker or model, and every budget with its use and state.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use tutti_domain::access::Action;
+use tutti_domain::labour::LedgerGroup;
+use tutti_engine::signals::directory;
+use tutti_i18n::args;
+use tutti_store::{PageRequest, Store};
+use uuid::Uuid;
+
+use super::{Nav, Web, charts, svg};
+use crate::{ApiError, AppState};
+
+const DAYS: i64 = 30;
+/// Groups drawn as their own line; the rest are summed as "other".
+const LINES: usize = 5;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LedgerQuery {
+    by: Option<String>,
+}
+
+pub async fn page<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    Query(query): Query<LedgerQuery>,
+) -> Response {
+    match render(&state, &web, query).await {
+        Ok(body) => web.page(&web.t.get("ledger-title"), Nav::Ledger, body),
+        Err(e) => web.error(e),
+    }
+}
+
+fn group_of(text: Option<&str>) -> Result<LedgerGroup, ApiError> {
+    match text.unwrap_or("team") {
+        "team" => Ok(LedgerGroup::Team),
+        "objective" => Ok(LedgerGroup::Objective),
+        "worker" => Ok(LedgerGroup::Worker),
+        "model" => Ok(LedgerGroup::Model),
+        other => Err(ApiError::Malformed {
+            field: Some("by".into()),
+            detail: format!("`{other}`: use team, objective, worker or model"),
+        }),
+    }
+}
+
+async fn render<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    query: LedgerQuery,
+) -> Result<Markup, ApiError> {
+    web.actor.may(Action::Read)?;
+    let t = &web.t;
+    let org_id = web.actor.org_id;
+    let group = group_of(query.by.as_deref())?;
+    let now = state.clock.now();
+    let first_day = now.date_naive() - chrono::Duration::days(DAYS - 1);
+    let from = first_day
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(now);
+    let points = state
+        .store
+        .spend_by_day(org_id, group, from, now + chrono::Duration::days(1))
+        .await?;
+
+    // Names for the keys: members, teams, objectives.
+    let members = directory(&state.store, org_id).await?;
+    let teams: HashMap<Uuid, String> = state
+        .store
+        .teams(
+            org_id,
+            PageRequest {
+                after: None,
+                limit: PageRequest::MAX_LIMIT,
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|team| (team.id, team.name))
+        .collect();
+    let mut totals: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    for p in &points {
+        *totals.entry(p.key.clone()).or_default() += p.cost;
+    }
+    let mut ranked: Vec<(Option<String>, i64)> = totals.into_iter().collect();
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let mut names: HashMap<Option<String>, String> = HashMap::new();
+    for (key, _) in &ranked {
+        let name = match (key, group) {
+            (None, _) => t.get("ledger-unassigned"),
+            (Some(k), LedgerGroup::Model) => k.clone(),
+            (Some(k), _) => {
+                let id = k.parse::<Uuid>().ok();
+                let known = id.and_then(|id| {
+                    members
+                        .get(&id)
+                        .map(|m| m.name.clone())
+                        .or_else(|| teams.get(&id).cloned())
+                });
+                match (known, id, group) {
+                    (Some(name), _, _) => name,
+                    (None, Some(id), LedgerGroup::Objective) => state
+                        .store
+                        .objective(org_id, id)
+                        .await
+                        .map(|o| o.title)
+                        .unwrap_or_else(|_| k.clone()),
+                    _ => k.clone(),
+                }
+            }
+        };
+        names.insert(key.clone(), name);
+    }
+    let days: Vec<chrono::NaiveDate> = (0..DAYS)
+        .map(|i| first_day + chrono::Duration::days(i))
+        .collect();
+    let index: HashMap<chrono::NaiveDate, usize> =
+        days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let shown: Vec<Option<String>> = ranked.iter().take(LINES).map(|(k, _)| k.clone()).collect();
+    let mut series: Vec<(String, Vec<f64>)> = shown
+        .iter()
+        .map(|k| {
+            (
+                names.get(k).cloned().unwrap_or_default(),
+                vec![0.0; days.len()],
+            )
+        })
+        .collect();
+    let mut other = vec![0.0; days.len()];
+    for p in &points {
+        let Some(&i) = index.get(&p.day) else {
+            continue;
+        };
+        let units = p.cost as f64 / 1_000_000.0;
+        match shown.iter().position(|k| *k == p.key) {
+            Some(s) => series[s].1[i] += units,
+            None => other[i] += units,
+        }
+    }
+    if ranked.len() > LINES {
+        series.push((t.get("ledger-other"), other));
+    }
+    let labels: Vec<String> = days
+        .iter()
+        .map(|d| d.format("%d.%m.").to_string())
+        .collect();
+    let budgets = state.store.budgets(org_id, now).await?;
+    let totals = state.store.ledger_totals(org_id).await?;
+    let groups = [
+        ("team", "ledger-by-team"),
+        ("objective", "ledger-by-objective"),
+        ("worker", "ledger-by-worker"),
+        ("model", "ledger-by-model"),
+    ];
+    let current = query.by.as_deref().unwrap_or("team");
+    Ok(html! {
+        nav.tabs aria-label=(t.get("ledger-group")) {
+            @for (key, label) in groups {
+                a href=(format!("/ledger?by={key}")) aria-current=[(key == current).then_some("page")] { (t.get(label)) }
+            }
+        }
+        section.card aria-labelledby="spend-h" {
+            h2 #spend-h { (t.with("ledger-spend-days", &args([("days", DAYS as f64)]))) }
+            @if points.is_empty() {
+                p.quiet { (t.get("ledger-empty")) }
+            } @else {
+                figure role="img" aria-label=(t.with("ledger-spend-days", &args([("days", DAYS as f64)]))) {
+                    (svg(charts::lines(&labels, &series, &|y| web.t.decimal(y, 2))))
+                }
+                table {
+                    thead { tr { th scope="col" { (t.get(groups.iter().find(|g| g.0 == current).map(|g| g.1).unwrap_or("ledger-by-team"))) } th scope="col" { (t.get("ledger-cost")) } } }
+                    tbody { @for (key, cost) in &ranked { tr { th scope="row" { (names.get(key).cloned().unwrap_or_default()) } td { (web.money(*cost)) } } } }
+                }
+            }
+            p.quiet { (t.with("ledger-totals", &args([
+                ("settled", web.money(totals.settled_cost)),
+                ("tokens", t.int(totals.settled_tokens)),
+                ("open", t.int(totals.open_reservations)),
+            ]))) }
+        }
+        section.card aria-labelledby="budgets-h" {
+            h2 #budgets-h { (t.get("budgets-title")) }
+            @if budgets.is_empty() { p.quiet { (t.get("budgets-none")) } } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (t.get("budget-name")) } th scope="col" { (t.get("budget-scope")) } th scope="col" { (t.get("budget-period")) }
+                        th scope="col" { (t.get("budget-used")) } th scope="col" { (t.get("budget-state")) }
+                    } }
+                    tbody {
+                        @for b in &budgets {
+                            tr {
+                                th scope="row" { (b.budget.name) @if b.budget.hard { " " span.badge { (t.get("budget-hard")) } } }
+                                td { (t.get(&format!("budget-scope-{}", b.budget.scope))) }
+                                td { (t.get(&format!("budget-period-{}", b.budget.period))) " " small.quiet { (t.with("since", &args([("when", t.date(b.window_start))]))) } }
+                                td {
+                                    @if let Some(limit) = b.budget.cost_limit { (web.money(b.used_cost)) " / " (web.money(limit)) br; }
+                                    @if let Some(limit) = b.budget.token_limit { (t.int(b.used_tokens)) " / " (t.int(limit)) " " (t.get("tokens")) }
+                                }
+                                td { span class=(format!("badge {}", b.state)) { (t.get(&format!("budget-state-{}", b.state))) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,416 @@
+//! Work: the board by state with filters, and a work item with its runs —
+//! each run's work order, its output streamed live while it runs — and the
+//! review form that accepts, asks for a revision, or rejects.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use tutti_domain::access::Action;
+use tutti_domain::labour::{RunStatus, Verdict};
+use tutti_domain::org::MemberKind;
+use tutti_domain::work::{WorkItem, WorkState};
+use tutti_engine::signals::directory;
+use tutti_i18n::args;
+use tutti_store::labour::{NewReview, RunFilter};
+use tutti_store::{Ctx, PageRequest, Store, WorkFilter};
+use uuid::Uuid;
+
+use super::{Form, Nav, PageId, Web, see_other};
+use crate::api::labour::{may_change_item, run_events};
+use crate::{ApiError, AppState};
+
+/// Items shown per column of the board.
+const PER_COLUMN: u32 = 25;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct BoardQuery {
+    state: Option<String>,
+    team: Option<String>,
+    assignee: Option<String>,
+    #[serde(default)]
+    unaligned: Option<String>,
+}
+
+fn optional_id(field: &str, raw: &Option<String>) -> Result<Option<Uuid>, ApiError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| ApiError::Malformed {
+            field: Some(field.into()),
+            detail: format!("`{text}` is not a UUID"),
+        }),
+    }
+}
+
+pub async fn board<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    Query(query): Query<BoardQuery>,
+) -> Response {
+    match render_board(&state, &web, query).await {
+        Ok(body) => web.page(&web.t.get("work-title"), Nav::Work, body),
+        Err(e) => web.error(e),
+    }
+}
+
+async fn render_board<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    query: BoardQuery,
+) -> Result<Markup, ApiError> {
+    web.actor.may(Action::Read)?;
+    let t = &web.t;
+    let org_id = web.actor.org_id;
+    let only_state = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => Some(text.parse::<WorkState>().map_err(|e| ApiError::Malformed {
+            field: Some("state".into()),
+            detail: e,
+        })?),
+        None => None,
+    };
+    let team_id = optional_id("team", &query.team)?;
+    let assignee_id = optional_id("assignee", &query.assignee)?;
+    let unaligned = query.unaligned.as_deref() == Some("true");
+    let teams = state
+        .store
+        .teams(
+            org_id,
+            PageRequest {
+                after: None,
+                limit: PageRequest::MAX_LIMIT,
+            },
+        )
+        .await?
+        .items;
+    let members = directory(&state.store, org_id).await?;
+    let mut people: Vec<_> = members.values().collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
+    let states: Vec<WorkState> = match only_state {
+        Some(s) => vec![s],
+        None => WorkState::ALL
+            .iter()
+            .copied()
+            .filter(|s| *s != WorkState::Cancelled)
+            .collect(),
+    };
+    let flow = state.store.work_flow(org_id, state.clock.now(), 1).await?;
+    let mut columns: Vec<(WorkState, Vec<WorkItem>, bool)> = Vec::new();
+    for s in states {
+        let filter = WorkFilter {
+            state: Some(s),
+            assignee_id,
+            team_id,
+            unaligned,
+            ..WorkFilter::default()
+        };
+        // The newest first: a board shows what moves now.
+        let page = state
+            .store
+            .work_items(
+                org_id,
+                &filter,
+                PageRequest {
+                    after: None,
+                    limit: PER_COLUMN,
+                },
+            )
+            .await?;
+        columns.push((s, page.items, page.next_cursor.is_some()));
+    }
+    let total = |s: WorkState| {
+        flow.by_state
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let filtered = team_id.is_some() || assignee_id.is_some() || unaligned;
+    Ok(html! {
+        form.filters method="get" action="/work" role="search" {
+            label { (t.get("filter-state")) " "
+                select name="state" {
+                    option value="" { (t.get("filter-all")) }
+                    @for s in WorkState::ALL { option value=(s.as_str()) selected[only_state == Some(*s)] { (t.get(&format!("work-state-{s}"))) } }
+                }
+            }
+            label { (t.get("filter-team")) " "
+                select name="team" {
+                    option value="" { (t.get("filter-all")) }
+                    @for team in &teams { option value=(team.id) selected[team_id == Some(team.id)] { (team.name) } }
+                }
+            }
+            label { (t.get("filter-assignee")) " "
+                select name="assignee" {
+                    option value="" { (t.get("filter-all")) }
+                    @for m in &people { option value=(m.id) selected[assignee_id == Some(m.id)] { (m.name) @if m.kind == MemberKind::Ai { " (KI)" } } }
+                }
+            }
+            label { input type="checkbox" name="unaligned" value="true" checked[unaligned]; " " (t.get("filter-unaligned")) }
+            button type="submit" { (t.get("filter-apply")) }
+        }
+        div.board {
+            @for (s, items, more) in &columns {
+                section.column aria-labelledby=(format!("col-{s}")) {
+                    h2 id=(format!("col-{s}")) { (t.get(&format!("work-state-{s}")))
+                        " " span.count { @if filtered { (items.len()) @if *more { "+" } } @else { (t.int(total(*s))) } }
+                    }
+                    ul {
+                        @for item in items {
+                            li.item {
+                                a href=(format!("/work/{}", item.id)) { (item.title) }
+                                br;
+                                small.quiet {
+                                    (t.get(&format!("priority-{}", item.priority)))
+                                    @if let Some(a) = item.assignee_id.and_then(|a| members.get(&a)) { " · " (a.name) }
+                                    @if item.key_result_id.is_none() { " · " span.badge { (t.get("unaligned")) } }
+                                }
+                            }
+                        }
+                    }
+                    @if *more { p.quiet { a href=(format!("/work?state={s}")) { (t.get("work-more")) } } }
+                }
+            }
+        }
+    })
+}
+
+pub async fn show<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    PageId(id): PageId,
+) -> Response {
+    match render_item(&state, &web, id).await {
+        Ok((title, body)) => web.page(&title, Nav::Work, body),
+        Err(e) => web.error(e),
+    }
+}
+
+async fn render_item<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    id: Uuid,
+) -> Result<(String, Markup), ApiError> {
+    web.actor.may(Action::Read)?;
+    let t = &web.t;
+    let org_id = web.actor.org_id;
+    let item = state.store.work_item(org_id, id).await?;
+    let members = directory(&state.store, org_id).await?;
+    let runs = state
+        .store
+        .runs(
+            org_id,
+            &RunFilter {
+                work_item_id: Some(id),
+                ..RunFilter::default()
+            },
+            PageRequest {
+                after: None,
+                limit: PageRequest::MAX_LIMIT,
+            },
+        )
+        .await?
+        .items;
+    let reviews = state.store.reviews(org_id, id).await?;
+    let reviewed: HashMap<Uuid, _> = reviews.iter().map(|r| (r.run_id, r)).collect();
+    let may_review = web
+        .actor
+        .may(Action::Review {
+            team_id: item.team_id,
+            created_by: item.created_by,
+        })
+        .is_ok();
+    let assignee = item.assignee_id.and_then(|a| members.get(&a));
+    let may_start = assignee.is_some_and(|a| a.kind == MemberKind::Ai)
+        && may_change_item(state, &web.actor, id).await.is_ok()
+        && !item.state.is_final()
+        && !runs.iter().any(|r| !r.status.is_final());
+    let name = |id: Uuid| {
+        members
+            .get(&id)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    let key_result = match item.key_result_id {
+        Some(kr) => Some(state.store.key_result(org_id, kr).await?),
+        None => None,
+    };
+    let body = html! {
+        dl.facts {
+            dt { (t.get("work-state")) } dd { span.badge { (t.get(&format!("work-state-{}", item.state))) } }
+            dt { (t.get("work-kind")) } dd { (t.get(&format!("work-kind-{}", item.kind))) }
+            dt { (t.get("work-priority")) } dd { (t.get(&format!("priority-{}", item.priority))) }
+            @if let Some(a) = assignee { dt { (t.get("work-assignee")) } dd { (a.name) @if a.kind == MemberKind::Ai { " " span.badge { (t.get("ai-worker")) } } } }
+            @if let Some(due) = item.due { dt { (t.get("work-due")) } dd { (t.date(due)) } }
+            dt { (t.get("work-serves")) } dd {
+                @match &key_result {
+                    Some(kr) => a href=(format!("/objectives/{}#kr-{}", kr.objective_id, kr.id)) { (kr.title) },
+                    None => span.badge { (t.get("unaligned")) },
+                }
+            }
+        }
+        @if !item.description.is_empty() { p.description { (item.description) } }
+        @if may_start {
+            form method="post" action=(format!("/work/{id}/runs")) {
+                (web.csrf_field())
+                button type="submit" { (t.get("run-start")) }
+            }
+        }
+        h2 { (t.get("runs")) }
+        @if runs.is_empty() { p.quiet { (t.get("runs-none")) } }
+        @for run in runs.iter().rev() {
+            section.card.run id=(format!("run-{}", run.id)) aria-labelledby=(format!("run-h-{}", run.id)) {
+                h3 id=(format!("run-h-{}", run.id)) {
+                    (t.with("run-iteration", &args([("iteration", run.iteration as f64)])))
+                    " · " (name(run.worker_id))
+                    " " span class=(format!("badge run-{}", run.status)) { (t.get(&format!("run-status-{}", run.status))) }
+                }
+                p.quiet {
+                    (t.with("run-usage", &args([
+                        ("tokens", t.int(run.tokens.input + run.tokens.cached_input + run.tokens.output)),
+                        ("cost", web.money(run.cost)),
+                    ])))
+                    @if let Some(model) = &run.model { " · " (model) }
+                }
+                details {
+                    summary { (t.get("run-work-order")) }
+                    pre.order { (run.work_order) }
+                }
+                @let live = !run.status.is_final();
+                div.output aria-live="polite" data-stream=[live.then(|| format!("/runs/{}/stream", run.id))] {
+                    @if run.output.is_empty() && !live { span.quiet { (t.get("run-no-output")) } }
+                    (run.output)
+                }
+                @if let Some(error) = &run.error { p.problem { (error) } }
+                @if let Some(review) = reviewed.get(&run.id) {
+                    p.review {
+                        strong { (t.get(&format!("verdict-{}", review.verdict))) }
+                        " · " (t.with("review-rating", &args([("rating", review.rating as f64)])))
+                        " · " (name(review.reviewer_id))
+                        @if !review.feedback.is_empty() { br; q { (review.feedback) } }
+                    }
+                } @else if may_review && run.status == RunStatus::Succeeded && item.state == WorkState::InReview {
+                    form.review method="post" action=(format!("/runs/{}/review", run.id)) {
+                        (web.csrf_field())
+                        fieldset {
+                            legend { (t.get("review-verdict")) }
+                            @for v in [Verdict::Accept, Verdict::Revise, Verdict::Reject] {
+                                label { input type="radio" name="verdict" value=(v.as_str()) required checked[v == Verdict::Accept]; " " (t.get(&format!("verdict-{v}"))) }
+                            }
+                        }
+                        label { (t.get("review-rating-label")) " "
+                            select name="rating" { @for r in (1..=5).rev() { option value=(r) selected[r == 4] { (r) } } }
+                        }
+                        label.wide { (t.get("review-feedback")) textarea name="feedback" rows="3" maxlength="4000" {} }
+                        button type="submit" { (t.get("review-submit")) }
+                    }
+                }
+            }
+        }
+    };
+    Ok((item.title, body))
+}
+
+pub async fn start_run<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<super::session::Empty>,
+) -> Response {
+    let web = form.web;
+    let result = async {
+        may_change_item(&state, &web.actor, id).await?;
+        let ctx = Ctx::new(
+            web.actor.org_id,
+            Some(web.actor.member_id),
+            state.clock.now(),
+        );
+        state
+            .store
+            .queue_run(&ctx, id, tutti_store::labour::DEFAULT_RUN_MAX_TOKENS)
+            .await?;
+        state.runtime.wake();
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&format!("/work/{id}")),
+        Err(e) => web.error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    verdict: String,
+    rating: String,
+    #[serde(default)]
+    feedback: String,
+}
+
+pub async fn review<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<ReviewForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let result = async {
+        let run = state.store.run(web.actor.org_id, id).await?;
+        let item = state
+            .store
+            .work_item(web.actor.org_id, run.work_item_id)
+            .await?;
+        web.actor.may(Action::Review {
+            team_id: item.team_id,
+            created_by: item.created_by,
+        })?;
+        let verdict = value
+            .verdict
+            .parse::<Verdict>()
+            .map_err(|e| ApiError::Malformed {
+                field: Some("verdict".into()),
+                detail: e,
+            })?;
+        let rating = value.rating.trim().parse::<i64>().map_err(|_| {
+            tutti_domain::Invalid::new("rating", "must be a whole number from 1 to 5")
+        })?;
+        let ctx = Ctx::new(
+            web.actor.org_id,
+            Some(web.actor.member_id),
+            state.clock.now(),
+        );
+        state
+            .store
+            .review_run(
+                &ctx,
+                id,
+                NewReview {
+                    verdict,
+                    feedback: value.feedback,
+                    rating,
+                },
+            )
+            .await?;
+        state.runtime.wake();
+        Ok::<_, ApiError>(item.id)
+    }
+    .await;
+    match result {
+        Ok(item_id) => see_other(&format!("/work/{item_id}")),
+        Err(e) => web.error(e),
+    }
+}
+
+/// A run's live output for the page's script, with the session's rights.
+pub async fn stream<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    PageId(id): PageId,
+) -> Response {
+    if let Err(e) = web.actor.may(Action::Read) {
+        return web.error(e);
+    }
+    match state.store.run(web.actor.org_id, id).await {
+        Ok(_) => run_events(&state, web.actor.org_id, id),
+        Err(e) => web.error(e),
+    }
+}

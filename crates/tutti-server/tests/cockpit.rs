@@ -1,0 +1,789 @@
+//! The cockpit's server side on SQLite and PostgreSQL, through the router:
+//! signing in (argon2, session cookie flags, login CSRF), CSRF on forms,
+//! languages, roles and org isolation on pages, and signals → alerts →
+//! webhooks with their delivery log, on an injected clock.
+
+#![expect(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tutti_domain::org::{MemberKind, Role};
+use tutti_domain::validate::Email;
+use tutti_server::{AppState, Clock, auth};
+use tutti_store::{Ctx, NewMember, Store};
+
+/// A clock the test moves forward.
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.text.find("name=\"csrf\" value=\"").unwrap();
+        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+struct Browser {
+    router: Router,
+    cookies: Vec<String>,
+    language: &'static str,
+}
+
+impl Browser {
+    fn new(router: &Router, language: &'static str) -> Self {
+        Self {
+            router: router.clone(),
+            cookies: Vec::new(),
+            language,
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::ACCEPT_LANGUAGE, self.language);
+        if !self.cookies.is_empty() {
+            request = request.header(header::COOKIE, self.cookies.join("; "));
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let body = match form {
+            Some(fields) => {
+                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                serde_urlencoded::to_string(fields).unwrap()
+            }
+            None => String::new(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{method} {path}: {text}"
+        );
+        for set in headers.get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let name = pair.split('=').next().unwrap().to_owned();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                self.cookies.push(pair);
+            }
+        }
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        self.send("GET", path, None, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.send("POST", path, Some(form), &[]).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
+        let page = self.get("/sign-in").await;
+        let csrf = page.csrf();
+        self.post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+}
+
+async fn api(router: &Router, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{path}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert_ne!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{method} {path}: {text}"
+    );
+    Reply {
+        status,
+        headers,
+        text,
+    }
+}
+
+/// A work item moved to `blocked` now.
+async fn blocked_item(router: &Router, token: &str, title: &str) -> String {
+    let created = api(
+        router,
+        "POST",
+        "/work-items",
+        token,
+        Some(json!({ "title": title, "state": "ready" })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let moved = api(
+        router,
+        "PATCH",
+        &format!("/work-items/{id}"),
+        token,
+        Some(json!({ "state": "blocked" })),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    id
+}
+
+const PASSWORD: &str = "Werkstatt-Lindner-2026";
+
+/// An org with an owner (password and API token) and a viewer with a password.
+async fn org<S: Store>(
+    store: &S,
+    name: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> (uuid::Uuid, String) {
+    let person = |name: &str, email: &str, role: Role| NewMember {
+        kind: MemberKind::Human,
+        name: name.into(),
+        email: Some(Email::parse("email", email).unwrap()),
+        role,
+        teams: vec![],
+        role_card: None,
+        provider: None,
+        model: None,
+    };
+    let (org, owner) = store
+        .create_org(
+            name,
+            "EUR",
+            person("Katrin Lindner", email, Role::Owner),
+            now,
+        )
+        .await
+        .unwrap();
+    let ctx = Ctx::new(org.id, Some(owner.id), now);
+    let viewer = store
+        .create_member(
+            &ctx,
+            person("Vera Blick", &format!("vera.{email}"), Role::Viewer),
+        )
+        .await
+        .unwrap();
+    let hash = tutti_server::web::session::hash_password(PASSWORD).unwrap();
+    store.set_password(&ctx, owner.id, &hash).await.unwrap();
+    store.set_password(&ctx, viewer.id, &hash).await.unwrap();
+    let (token, token_hash) = auth::new_token().unwrap();
+    store
+        .create_token(&ctx, owner.id, "test", &token_hash)
+        .await
+        .unwrap();
+    (org.id, token)
+}
+
+/// Records what a webhook endpoint receives.
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let kept = received.clone();
+    let app = Router::new().route(
+        "/hooks/secret-path",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hooks/secret-path"), received)
+}
+
+async fn cockpit_suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
+    let (_, owner_token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
+    let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", start).await;
+    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let mut state = AppState::new(store.clone());
+    state.clock = clock.clone();
+    let router = tutti_server::router(state);
+
+    // Pages need a session; the sign-in page sets a login-CSRF cookie.
+    let mut katrin = Browser::new(&router, "de-DE,de;q=0.9");
+    let first = katrin.get("/decisions").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert_eq!(first.location(), "/sign-in?next=%2Fdecisions");
+    let wrong = katrin
+        .sign_in("katrin@lindner.de", "not-the-password")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.text.contains("E-Mail oder Passwort stimmt nicht."),
+        "{}",
+        wrong.text
+    );
+    let unknown = katrin.sign_in("nobody@lindner.de", PASSWORD).await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNAUTHORIZED,
+        "an unknown email answers like a wrong password"
+    );
+
+    // A sign-in without the form's cookie (a forged cross-site form) is refused.
+    let mut forger = Browser::new(&router, "en");
+    let page = forger.get("/sign-in").await;
+    let csrf = page.csrf();
+    forger.cookies.clear();
+    let forged = forger
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "katrin@lindner.de"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.cookie("tutti_session").is_none());
+
+    let signed_in = katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    let cookie = signed_in.cookie("tutti_session").unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP cannot carry a Secure cookie: {cookie}"
+    );
+    let token = cookie.split(';').next().unwrap().split('=').nth(1).unwrap();
+    assert!(
+        store.session(token, clock.now()).await.unwrap().is_none(),
+        "the store keeps only the token's hash"
+    );
+    assert!(
+        store
+            .session(&auth::hash_token(token), clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Behind a TLS proxy the cookie is Secure.
+    let mut proxied = Browser::new(&router, "de");
+    let page = proxied.get("/sign-in").await;
+    let csrf = page.csrf();
+    let behind_tls = proxied
+        .send(
+            "POST",
+            "/sign-in",
+            Some(&[
+                ("csrf", &csrf),
+                ("email", "katrin@lindner.de"),
+                ("password", PASSWORD),
+            ]),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+    assert!(
+        behind_tls
+            .cookie("tutti_session")
+            .unwrap()
+            .contains("Secure")
+    );
+
+    // The cockpit in German, from the browser's language.
+    for (path, expected) in [
+        ("/", "Wartet auf mich"),
+        ("/objectives", "Arbeit ohne Ziel"),
+        ("/work", "Backlog"),
+        ("/decisions", "Entscheidungsregister"),
+        ("/spaces", "Entscheidungsräume"),
+        ("/ledger", "Budgets"),
+        ("/audit", "Die Kette ist geprüft"),
+    ] {
+        let page = katrin.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+        assert!(page.text.contains(expected), "{path} lacks “{expected}”");
+        assert!(page.text.contains("<html lang=\"de\">"), "{path}");
+    }
+
+    // Forms need the session's CSRF token.
+    let home = katrin.get("/").await;
+    let csrf = home.csrf();
+    let forged = katrin
+        .post("/language", &[("locale", "en"), ("back", "/")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let forged = katrin
+        .post(
+            "/language",
+            &[("csrf", "0000"), ("locale", "en"), ("back", "/")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let bad = katrin
+        .post(
+            "/language",
+            &[("csrf", &csrf), ("locale", "fr"), ("back", "/")],
+        )
+        .await;
+    assert!(
+        bad.status.is_client_error() && bad.text.contains("de or en"),
+        "{}",
+        bad.text
+    );
+    // The member's choice outweighs the browser's language.
+    let switched = katrin
+        .post(
+            "/language",
+            &[
+                ("csrf", &csrf),
+                ("locale", "en"),
+                ("back", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    assert_eq!(switched.location(), "/", "only local pages after an action");
+    let home = katrin.get("/").await;
+    assert!(home.text.contains("Waiting on me") && home.text.contains("<html lang=\"en\">"));
+
+    // A viewer reads but does not see the audit log or act.
+    let mut vera = Browser::new(&router, "en");
+    assert_eq!(
+        vera.sign_in("vera.katrin@lindner.de", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(vera.get("/").await.status, StatusCode::OK);
+    let audit = vera.get("/audit").await;
+    assert_eq!(audit.status, StatusCode::FORBIDDEN);
+    assert!(
+        audit
+            .text
+            .contains("viewers can read but not change anything"),
+        "{}",
+        audit.text
+    );
+
+    // Another org's work is not found, not forbidden.
+    let foreign = api(
+        &router,
+        "POST",
+        "/work-items",
+        &stranger_token,
+        Some(json!({ "title": "Fremde Arbeit" })),
+    )
+    .await;
+    let foreign_id = foreign.json()["id"].as_str().unwrap().to_owned();
+    let page = katrin.get(&format!("/work/{foreign_id}")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.text.contains("Fremde Arbeit"));
+    assert_eq!(
+        katrin.get("/work/not-a-uuid").await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Signals: work blocked past the rule raises one alert, once.
+    let blocked_id = blocked_item(&router, &owner_token, "Ersatzteil Brenner fehlt").await;
+    let quiet = api(&router, "POST", "/alerts/refresh", &owner_token, None)
+        .await
+        .json();
+    assert!(
+        quiet["raised"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["kind"] != "work_blocked"),
+        "{quiet}"
+    );
+    clock.advance(Duration::days(7));
+    let refreshed = api(&router, "POST", "/alerts/refresh", &owner_token, None)
+        .await
+        .json();
+    let raised: Vec<&Value> = refreshed["raised"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "work_blocked")
+        .collect();
+    assert_eq!(raised.len(), 1, "{refreshed}");
+    assert_eq!(raised[0]["subject_id"], blocked_id.as_str());
+    let again = api(&router, "POST", "/alerts/refresh", &owner_token, None)
+        .await
+        .json();
+    assert!(
+        again["raised"].as_array().unwrap().is_empty(),
+        "an open alert is not raised twice: {again}"
+    );
+    let alerts = api(&router, "GET", "/alerts?lang=de", &owner_token, None)
+        .await
+        .json();
+    let alert = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "work_blocked")
+        .unwrap();
+    assert_eq!(
+        alert["explanation"],
+        "„Ersatzteil Brenner fehlt“ ist seit 7 Tagen blockiert."
+    );
+    // A week later the session has expired; signed in again, the cockpit
+    // shows the alert in the language Katrin chose.
+    assert_eq!(
+        katrin.get("/").await.status,
+        StatusCode::SEE_OTHER,
+        "sessions expire"
+    );
+    assert_eq!(
+        katrin.sign_in("katrin@lindner.de", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let home = katrin.get("/").await.text;
+    assert!(
+        home.contains("“Ersatzteil Brenner fehlt” has been blocked for 7 days."),
+        "{home}"
+    );
+    assert!(
+        api(&router, "GET", "/alerts", &stranger_token, None)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "alerts stay in their org"
+    );
+    assert_eq!(
+        api(&router, "POST", "/alerts/refresh", &stranger_token, None)
+            .await
+            .json()["raised"],
+        json!([])
+    );
+
+    // Webhooks: admins only; the URL's secret path is never shown.
+    let (url, received) = receiver().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hooks/gone", listener.local_addr().unwrap())
+    };
+    let slack = api(
+        &router,
+        "POST",
+        "/webhooks",
+        &owner_token,
+        Some(json!({ "name": "#service", "format": "slack", "url": url })),
+    )
+    .await;
+    assert_eq!(slack.status, StatusCode::CREATED, "{}", slack.text);
+    assert!(!slack.text.contains("secret-path"), "{}", slack.text);
+    let teams = api(
+        &router,
+        "POST",
+        "/webhooks",
+        &owner_token,
+        Some(json!({ "name": "Leitung", "format": "teams", "url": closed, "locale": "en" })),
+    )
+    .await;
+    let teams_id = teams.json()["id"].as_str().unwrap().to_owned();
+    let invalid = api(
+        &router,
+        "POST",
+        "/webhooks",
+        &owner_token,
+        Some(json!({ "name": "x", "format": "slack", "url": "ftp://example" })),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(invalid.text.contains("url"));
+    let listed = api(&router, "GET", "/webhooks", &owner_token, None).await;
+    assert!(!listed.text.contains("secret-path") && listed.text.contains("#service"));
+    assert_eq!(
+        api(
+            &router,
+            "GET",
+            &format!("/webhooks/{teams_id}/deliveries"),
+            &stranger_token,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let viewer = api(&router, "GET", "/members?limit=50", &owner_token, None)
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "viewer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let viewer_token = api(
+        &router,
+        "POST",
+        &format!("/members/{viewer}/tokens"),
+        &owner_token,
+        Some(json!({ "label": "v" })),
+    )
+    .await
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        api(
+            &router,
+            "POST",
+            "/webhooks",
+            &viewer_token,
+            Some(json!({ "name": "x", "format": "slack", "url": "https://hooks.example/x" }))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api(&router, "POST", "/alerts/refresh", &viewer_token, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A new alert goes to both webhooks: one delivers, one fails and will retry.
+    let second_id = blocked_item(&router, &owner_token, "Schaltschrank wartet auf Freigabe").await;
+    clock.advance(Duration::days(6));
+    let refreshed = api(&router, "POST", "/alerts/refresh", &owner_token, None)
+        .await
+        .json();
+    assert!(
+        refreshed["raised"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["subject_id"] == second_id.as_str()),
+        "{refreshed}"
+    );
+    let http = reqwest::Client::new();
+    let delivered = tutti_engine::signals::deliver_due(
+        &store,
+        &http,
+        "https://cockpit.lindner.test",
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(delivered, 1);
+    let bodies = received.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1);
+    let text = bodies[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Schaltschrank wartet auf Freigabe")
+            && text.contains(&format!(
+                "<https://cockpit.lindner.test/work/{second_id}|Öffnen>"
+            )),
+        "{text}"
+    );
+    let log = api(
+        &router,
+        "GET",
+        &format!("/webhooks/{teams_id}/deliveries"),
+        &owner_token,
+        None,
+    )
+    .await
+    .json();
+    let failed = &log["items"][0];
+    assert_eq!(failed["status"], "pending");
+    assert_eq!(failed["attempts"], 1);
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{failed}"
+    );
+    // Not due again until its backoff has passed.
+    assert_eq!(
+        tutti_engine::signals::deliver_due(&store, &http, "x", clock.now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "a delivered alert is not sent twice"
+    );
+
+    // The condition cleared, the alert clears.
+    let moved = api(
+        &router,
+        "PATCH",
+        &format!("/work-items/{blocked_id}"),
+        &owner_token,
+        Some(json!({ "state": "ready" })),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let refreshed = api(&router, "POST", "/alerts/refresh", &owner_token, None)
+        .await
+        .json();
+    assert_eq!(refreshed["cleared"], 1, "{refreshed}");
+    let open = api(&router, "GET", "/alerts", &owner_token, None)
+        .await
+        .json();
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["subject_id"] != blocked_id.as_str())
+    );
+    let all = api(&router, "GET", "/alerts?all=true", &owner_token, None)
+        .await
+        .json();
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["subject_id"] == blocked_id.as_str() && !a["cleared_at"].is_null())
+    );
+
+    // Signing out ends the session for good, and the audit chain holds it all.
+    assert_eq!(
+        katrin.sign_in("katrin@lindner.de", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let home = katrin.get("/").await;
+    let csrf = home.csrf();
+    let out = katrin.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(katrin.get("/").await.status, StatusCode::SEE_OTHER);
+    let events = api(&router, "GET", "/events?limit=500", &owner_token, None)
+        .await
+        .json();
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "member.password_set",
+        "session.started",
+        "session.ended",
+        "member.locale_set",
+        "alert.raised",
+        "alert.cleared",
+        "webhook.created",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "no {action} in the chain: {actions:?}"
+        );
+    }
+    let verified = api(&router, "GET", "/events/verify", &owner_token, None)
+        .await
+        .json();
+    assert_eq!(verified["intact"], true, "{verified}");
+}
+
+tutti_store::on_both_backends!(cockpit_suite, cockpit_on_sqlite, cockpit_on_postgres);

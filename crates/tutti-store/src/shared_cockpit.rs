@@ -1,0 +1,562 @@
+// The cockpit's store shared by both backends; `include!`d after
+// `shared.rs` (see there for what each backend defines). Each backend also
+// defines `day_of(column)`: the UTC day of a timestamp column as `YYYY-MM-DD`.
+
+use chrono::Datelike;
+use tutti_domain::signal::{Alert, Signal, SignalKind, WebhookFormat};
+
+use crate::cockpit::{
+    Attempt, AlertSync, BlockedWork, Cockpit, Credential, Delivery, DeliveryStatus, DueDelivery,
+    NewSession, NewWebhook, Session, SpendPoint, Webhook, WorkFlow,
+};
+
+const ALERT_COLUMNS: &str = "id, kind, subject_id, params, link, raised_at, cleared_at";
+const WEBHOOK_NAME_MAX: usize = 100;
+const WEBHOOK_URL_MAX: usize = 2000;
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: Uuid,
+    kind: String,
+    subject_id: Option<Uuid>,
+    params: String,
+    link: String,
+    raised_at: DateTime<Utc>,
+    cleared_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AlertRow> for Alert {
+    type Error = StoreError;
+    fn try_from(r: AlertRow) -> Result<Self> {
+        Ok(Alert {
+            id: r.id,
+            kind: r.kind.parse().map_err(StoreError::Corrupt)?,
+            subject_id: r.subject_id,
+            params: from_json("alerts.params", &r.params)?,
+            link: r.link,
+            raised_at: r.raised_at,
+            cleared_at: r.cleared_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: Uuid,
+    name: String,
+    format: String,
+    url: String,
+    locale: String,
+    created_at: DateTime<Utc>,
+}
+
+/// Scheme and host of a webhook URL: enough to recognise it, without the
+/// path, which for Slack and Teams is the secret.
+fn url_hint(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    format!("{scheme}://{host}/…")
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = StoreError;
+    fn try_from(r: WebhookRow) -> Result<Self> {
+        Ok(Webhook {
+            id: r.id,
+            name: r.name,
+            format: r.format.parse().map_err(StoreError::Corrupt)?,
+            url_hint: url_hint(&r.url),
+            locale: r.locale,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: Uuid,
+    webhook_id: Uuid,
+    alert_id: Uuid,
+    status: String,
+    attempts: i64,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    delivered_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+fn delivery_status(text: &str) -> Result<DeliveryStatus> {
+    match text {
+        "pending" => Ok(DeliveryStatus::Pending),
+        "delivered" => Ok(DeliveryStatus::Delivered),
+        "failed" => Ok(DeliveryStatus::Failed),
+        other => Err(StoreError::Corrupt(format!("delivery status `{other}`"))),
+    }
+}
+
+fn parse_day(text: &str) -> Result<NaiveDate> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("day `{text}`: {e}")))
+}
+
+/// The Monday of a day's ISO week.
+fn week_of(day: NaiveDate) -> NaiveDate {
+    day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+fn check_locale(locale: &str) -> Result<()> {
+    if matches!(locale, "de" | "en") {
+        Ok(())
+    } else {
+        Err(StoreError::invalid("locale", format!("`{locale}` is not offered; use de or en")))
+    }
+}
+
+impl Cockpit for This {
+    async fn set_password(&self, ctx: &Ctx, member_id: Uuid, password_hash: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let member = load_member(&mut tx, ctx.org_id, member_id).await?;
+        if member.kind == tutti_domain::org::MemberKind::Ai {
+            return Err(StoreError::invalid("member", "AI workers sign in with API tokens, not passwords"));
+        }
+        sqlx::query("UPDATE members SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        // A new password ends every session the old one opened.
+        sqlx::query("DELETE FROM sessions WHERE member_id = $1").bind(member_id).execute(&mut *tx).await?;
+        record(&mut tx, ctx, "member.password_set", "member", Some(member_id), json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_locale(&self, ctx: &Ctx, member_id: Uuid, locale: Option<&str>) -> Result<()> {
+        if let Some(locale) = locale {
+            check_locale(locale)?;
+        }
+        let mut tx = self.begin().await?;
+        load_member(&mut tx, ctx.org_id, member_id).await?;
+        sqlx::query("UPDATE members SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, ctx, "member.locale_set", "member", Some(member_id), json!({ "locale": locale })).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn credentials(&self, email: &Email) -> Result<Vec<Credential>> {
+        let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT org_id, id, password_hash FROM members \
+             WHERE email = $1 AND kind = 'human' AND password_hash IS NOT NULL ORDER BY id",
+        )
+        .bind(email.as_str())
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org_id, member_id, password_hash)| Credential { org_id, member_id, password_hash })
+            .collect())
+    }
+
+    async fn create_session(&self, ctx: &Ctx, session: NewSession) -> Result<()> {
+        let member_id = ctx.actor_id.ok_or(StoreError::not_found("member"))?;
+        let mut tx = self.begin().await?;
+        // Sessions that ran out are swept here, where one is added anyway.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(ctx.now).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, org_id, member_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&session.token_hash)
+        .bind(ctx.org_id)
+        .bind(member_id)
+        .bind(&session.csrf_token)
+        .bind(ctx.now)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        record(&mut tx, ctx, "session.started", "member", Some(member_id), json!({ "expires_at": session.expires_at })).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        let mut conn = self.read().await?;
+        let row: Option<(String, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT s.csrf_token, m.locale, m.name, s.expires_at FROM sessions s JOIN members m ON m.id = s.member_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((csrf_token, locale, name, expires_at)) = row else {
+            return Ok(None);
+        };
+        let actor = load_actor(
+            &mut conn,
+            "SELECT m.id, m.org_id, m.kind, m.role FROM sessions s JOIN members m ON m.id = s.member_id \
+             WHERE s.token_hash = $1",
+            token_hash.to_owned(),
+        )
+        .await?;
+        Ok(actor.map(|actor| Session { actor, name, csrf_token, locale, expires_at }))
+    }
+
+    async fn actor(&self, org_id: Uuid, member_id: Uuid) -> Result<Option<Actor>> {
+        let actor = load_actor(
+            &mut *self.read().await?,
+            "SELECT m.id, m.org_id, m.kind, m.role FROM members m WHERE m.id = $1",
+            member_id,
+        )
+        .await?;
+        Ok(actor.filter(|a| a.org_id == org_id))
+    }
+
+    async fn end_session(&self, ctx: &Ctx, token_hash: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND org_id = $2")
+            .bind(token_hash)
+            .bind(ctx.org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if ended > 0 {
+            record(&mut tx, ctx, "session.ended", "member", ctx.actor_id, json!({})).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sync_alerts(&self, ctx: &Ctx, evaluated: &[SignalKind], signals: &[Signal]) -> Result<AlertSync> {
+        let mut tx = self.begin().await?;
+        let open: Vec<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT id, kind, fingerprint FROM alerts WHERE org_id = $1 AND cleared_at IS NULL",
+        )
+        .bind(ctx.org_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let firing: HashMap<String, &Signal> = signals.iter().map(|s| (s.fingerprint(), s)).collect();
+        let mut sync = AlertSync::default();
+        for (id, kind, fingerprint) in &open {
+            let evaluated_now = kind.parse::<SignalKind>().is_ok_and(|k| evaluated.contains(&k));
+            if evaluated_now && !firing.contains_key(fingerprint) {
+                sqlx::query("UPDATE alerts SET cleared_at = $1 WHERE id = $2").bind(ctx.now).bind(id).execute(&mut *tx).await?;
+                record(&mut tx, ctx, "alert.cleared", "alert", Some(*id), json!({ "kind": kind })).await?;
+                sync.cleared += 1;
+            }
+        }
+        let already: std::collections::HashSet<&str> = open.iter().map(|(_, _, f)| f.as_str()).collect();
+        let webhooks: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM webhooks WHERE org_id = $1")
+            .bind(ctx.org_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (fingerprint, signal) in &firing {
+            if already.contains(fingerprint.as_str()) {
+                continue;
+            }
+            let alert = Alert {
+                id: Uuid::now_v7(),
+                kind: signal.kind,
+                subject_id: signal.subject_id,
+                params: signal.params.clone(),
+                link: signal.link.clone(),
+                raised_at: ctx.now,
+                cleared_at: None,
+            };
+            sqlx::query(
+                "INSERT INTO alerts (id, org_id, kind, subject_id, fingerprint, params, link, raised_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(alert.id)
+            .bind(ctx.org_id)
+            .bind(alert.kind.as_str())
+            .bind(alert.subject_id)
+            .bind(fingerprint)
+            .bind(to_json(&alert.params)?)
+            .bind(&alert.link)
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
+            for webhook_id in &webhooks {
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (id, org_id, webhook_id, alert_id, status, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(ctx.org_id)
+                .bind(webhook_id)
+                .bind(alert.id)
+                .bind(ctx.now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            record(&mut tx, ctx, "alert.raised", "alert", Some(alert.id), json!({
+                "kind": alert.kind, "subject_id": alert.subject_id, "params": alert.params,
+            })).await?;
+            sync.raised.push(alert);
+        }
+        tx.commit().await?;
+        Ok(sync)
+    }
+
+    async fn alerts(&self, org_id: Uuid, include_cleared: bool, limit: u32) -> Result<Vec<Alert>> {
+        let open_only = if include_cleared { "" } else { " AND cleared_at IS NULL" };
+        let rows: Vec<AlertRow> = sqlx::query_as(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = $1{open_only} ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(org_id)
+        .bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)))
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn create_webhook(&self, ctx: &Ctx, new: NewWebhook) -> Result<Webhook> {
+        let name = text("name", &new.name, WEBHOOK_NAME_MAX)?;
+        let url = new.url.trim().to_owned();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > WEBHOOK_URL_MAX || url.contains(char::is_whitespace) {
+            return Err(StoreError::invalid("url", format!("must be an http:// or https:// URL of at most {WEBHOOK_URL_MAX} characters")));
+        }
+        check_locale(&new.locale)?;
+        let mut tx = self.begin().await?;
+        let webhook = Webhook {
+            id: Uuid::now_v7(),
+            name,
+            format: new.format,
+            url_hint: url_hint(&url),
+            locale: new.locale,
+            created_at: ctx.now,
+        };
+        sqlx::query("INSERT INTO webhooks (id, org_id, name, format, url, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(webhook.id)
+            .bind(ctx.org_id)
+            .bind(&webhook.name)
+            .bind(webhook.format.as_str())
+            .bind(&url)
+            .bind(&webhook.locale)
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
+        // The URL is a secret: the chain keeps only its hint.
+        record(&mut tx, ctx, "webhook.created", "webhook", Some(webhook.id), json!({
+            "name": webhook.name, "format": webhook.format, "url": webhook.url_hint, "locale": webhook.locale,
+        })).await?;
+        finish(tx, ctx, 201, &webhook).await?;
+        Ok(webhook)
+    }
+
+    async fn webhooks(&self, org_id: Uuid) -> Result<Vec<Webhook>> {
+        let rows: Vec<WebhookRow> = sqlx::query_as(
+            "SELECT id, name, format, url, locale, created_at FROM webhooks WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn delete_webhook(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let name: String = sqlx::query_scalar("SELECT name FROM webhooks WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(ctx.org_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::not_found("webhook"))?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        record(&mut tx, ctx, "webhook.deleted", "webhook", Some(id), json!({ "name": name })).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn due_deliveries(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDelivery>> {
+        #[derive(sqlx::FromRow)]
+        struct DueRow {
+            delivery_id: Uuid,
+            org_id: Uuid,
+            attempts: i64,
+            format: String,
+            url: String,
+            locale: String,
+            #[sqlx(flatten)]
+            alert: AlertRow,
+        }
+        let rows: Vec<DueRow> = sqlx::query_as(
+            "SELECT d.id AS delivery_id, d.org_id, d.attempts, w.format, w.url, w.locale, \
+                    a.id, a.kind, a.subject_id, a.params, a.link, a.raised_at, a.cleared_at \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN alerts a ON a.id = d.alert_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    id: r.delivery_id,
+                    org_id: r.org_id,
+                    attempts: r.attempts,
+                    format: r.format.parse::<WebhookFormat>().map_err(StoreError::Corrupt)?,
+                    url: r.url,
+                    locale: r.locale,
+                    alert: r.alert.try_into()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_attempt(&self, id: Uuid, now: DateTime<Utc>, attempt: Attempt) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // Only a pending delivery moves on: two engines that raced for the
+        // same delivery record one outcome.
+        let query = match &attempt {
+            Attempt::Delivered => sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $2, last_error = NULL \
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(now),
+            Attempt::Failed { error, retry_at } => sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $2, \
+                 status = CASE WHEN $3 THEN 'pending' ELSE 'failed' END, next_attempt_at = $4 \
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(error.chars().take(500).collect::<String>())
+            .bind(retry_at.is_some())
+            .bind(retry_at.unwrap_or(now)),
+        };
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, org_id: Uuid, webhook_id: Uuid, page: PageRequest) -> Result<Page<Delivery>> {
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT id, webhook_id, alert_id, status, attempts, next_attempt_at, last_error, delivered_at, created_at \
+             FROM webhook_deliveries WHERE org_id = ",
+        );
+        query.push_bind(org_id).push(" AND webhook_id = ").push_bind(webhook_id);
+        push_page(&mut query, page);
+        let rows: Vec<DeliveryRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(Delivery {
+                    id: r.id,
+                    webhook_id: r.webhook_id,
+                    alert_id: r.alert_id,
+                    status: delivery_status(&r.status)?,
+                    attempts: r.attempts,
+                    next_attempt_at: r.next_attempt_at,
+                    last_error: r.last_error,
+                    delivered_at: r.delivered_at,
+                    created_at: r.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page_of(items, page, |d| d.id.to_string()))
+    }
+
+    async fn audit_seq(&self, org_id: Uuid) -> Result<i64> {
+        sqlx::query_scalar("SELECT audit_seq FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?
+            .ok_or(StoreError::not_found("org"))
+    }
+
+    async fn work_flow(&self, org_id: Uuid, now: DateTime<Utc>, weeks: u32) -> Result<WorkFlow> {
+        let mut conn = self.read().await?;
+        let counts: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT state, kind, COUNT(*) FROM work_items WHERE org_id = $1 GROUP BY state, kind",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut flow = WorkFlow::default();
+        let mut by_state: HashMap<WorkState, i64> = HashMap::new();
+        for (state, kind, n) in counts {
+            let state: WorkState = state.parse().map_err(StoreError::Corrupt)?;
+            *by_state.entry(state).or_default() += n;
+            if !state.is_final() {
+                if kind == "unplanned" {
+                    flow.unplanned_open += n;
+                } else {
+                    flow.planned_open += n;
+                }
+            }
+        }
+        flow.by_state = WorkState::ALL.iter().map(|s| (*s, by_state.get(s).copied().unwrap_or(0))).collect();
+        let this_week = week_of(now.date_naive());
+        let first_week = this_week - chrono::Duration::weeks(i64::from(weeks.max(1)) - 1);
+        let from = first_week.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+        let days: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT {day}, COUNT(*) FROM work_items WHERE org_id = $1 AND state = 'done' AND updated_at >= $2 GROUP BY {day}",
+            day = day_of("updated_at")
+        ))
+        .bind(org_id)
+        .bind(from)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut per_week: std::collections::BTreeMap<NaiveDate, i64> = (0..weeks.max(1))
+            .map(|w| (first_week + chrono::Duration::weeks(i64::from(w)), 0))
+            .collect();
+        for (day, n) in days {
+            *per_week.entry(week_of(parse_day(&day)?)).or_default() += n;
+        }
+        flow.done_per_week = per_week.into_iter().collect();
+        Ok(flow)
+    }
+
+    async fn blocked_work(&self, org_id: Uuid, before: DateTime<Utc>, limit: u32) -> Result<Vec<BlockedWork>> {
+        let rows: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, title, updated_at FROM work_items WHERE org_id = $1 AND state = 'blocked' AND updated_at < $2 \
+             ORDER BY updated_at LIMIT $3",
+        )
+        .bind(org_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        Ok(rows.into_iter().map(|(id, title, since)| BlockedWork { id, title, since }).collect())
+    }
+
+    async fn spend_by_day(&self, org_id: Uuid, group: LedgerGroup, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<SpendPoint>> {
+        let day = day_of("at");
+        let sums = "CAST(SUM(cost) AS BIGINT), CAST(SUM(input_tokens + cached_input_tokens + output_tokens) AS BIGINT)";
+        let filter = "FROM ledger_entries WHERE org_id = $1 AND kind = 'settle' AND at >= $2 AND at < $3";
+        let mut conn = self.read().await?;
+        let rows: Vec<(String, Option<String>, i64, i64)> = if group == LedgerGroup::Model {
+            let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&format!(
+                "SELECT {day}, provider, model, {sums} {filter} GROUP BY {day}, provider, model ORDER BY 1"
+            ))
+            .bind(org_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.into_iter().map(|(d, p, m, cost, tokens)| (d, Some(format!("{p}/{m}")), cost, tokens)).collect()
+        } else {
+            let column = crate::labour::ledger_column(group);
+            let rows: Vec<(String, Option<Uuid>, i64, i64)> = sqlx::query_as(&format!(
+                "SELECT {day}, {column}, {sums} {filter} GROUP BY {day}, {column} ORDER BY 1"
+            ))
+            .bind(org_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.into_iter().map(|(d, key, cost, tokens)| (d, key.map(|k| k.to_string()), cost, tokens)).collect()
+        };
+        rows.into_iter()
+            .map(|(day, key, cost, tokens)| Ok(SpendPoint { day: parse_day(&day)?, key, cost, tokens }))
+            .collect()
+    }
+}
