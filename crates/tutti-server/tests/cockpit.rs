@@ -662,6 +662,19 @@ async fn cockpit_suite<S: Store>(store: S) {
             .any(|a| a["subject_id"] == second_id.as_str()),
         "{refreshed}"
     );
+    // Due deliveries are claimed: a second engine asking at once gets none,
+    // and a claim whose engine died lapses after a minute.
+    let claimed = store.due_deliveries(clock.now(), 50).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        store
+            .due_deliveries(clock.now(), 50)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a claimed delivery is not handed out twice"
+    );
+    clock.advance(Duration::seconds(61));
     let http = reqwest::Client::new();
     let delivered = tutti_engine::signals::deliver_due(
         &store,

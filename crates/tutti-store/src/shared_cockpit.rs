@@ -375,6 +375,30 @@ impl Cockpit for This {
     }
 
     async fn due_deliveries(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDelivery>> {
+        // Claimed for a minute, so that another engine skips them while this
+        // one posts; `record_attempt` then sets the real next attempt.
+        let mut tx = self.begin().await?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
+            "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at LIMIT $2{SKIP_LOCKED}"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let held = now + chrono::Duration::seconds(60);
+        let mut claim = QueryBuilder::<Db>::new("UPDATE webhook_deliveries SET next_attempt_at = ");
+        claim.push_bind(held).push(" WHERE id IN (");
+        let mut list = claim.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        claim.build().execute(&mut *tx).await?;
         #[derive(sqlx::FromRow)]
         struct DueRow {
             delivery_id: Uuid,
@@ -386,16 +410,19 @@ impl Cockpit for This {
             #[sqlx(flatten)]
             alert: AlertRow,
         }
-        let rows: Vec<DueRow> = sqlx::query_as(
+        let mut select = QueryBuilder::<Db>::new(
             "SELECT d.id AS delivery_id, d.org_id, d.attempts, w.format, w.url, w.locale, \
                     a.id, a.kind, a.subject_id, a.params, a.link, a.raised_at, a.cleared_at \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN alerts a ON a.id = d.alert_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.read().await?)
-        .await?;
+             WHERE d.id IN (",
+        );
+        let mut list = select.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(") ORDER BY d.id");
+        let rows: Vec<DueRow> = select.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         rows.into_iter()
             .map(|r| {
                 Ok(DueDelivery {
