@@ -127,12 +127,18 @@ fn free_port() -> u16 {
 
 async fn browser(chromium: &std::path::Path, driver: &std::path::Path) -> (Driver, Client) {
     let port = free_port();
-    let child = Command::new(driver)
+    let mut child = Command::new(driver)
         .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // chromedriver says when it listens.
+    let ready = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("started successfully"));
+    assert!(ready, "chromedriver did not start");
     let driver = Driver(child, port);
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
@@ -145,17 +151,12 @@ async fn browser(chromium: &std::path::Path, driver: &std::path::Path) -> (Drive
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    for _ in 0..100 {
-        let connected = ClientBuilder::new(connector.clone())
-            .capabilities(capabilities.clone())
-            .connect(&format!("http://127.0.0.1:{}", driver.1))
-            .await;
-        if let Ok(client) = connected {
-            return (driver, client);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start");
+    let client = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .unwrap();
+    (driver, client)
 }
 
 fn screenshots() -> PathBuf {
@@ -180,47 +181,38 @@ async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
-/// Waits until the page's main text contains `wanted`: first on the page as
-/// it is (a form just sent may still be answering; loading another page
-/// would cancel it), then reloading `url` every second; fails with the last
-/// text after `within`.
-async fn wait_for_text(client: &Client, url: &str, wanted: &str, within: Duration) -> String {
-    let started = std::time::Instant::now();
-    let mut reloaded = std::time::Instant::now();
-    loop {
-        let text = match client.find(Locator::Css("main")).await {
-            Ok(main) => main.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(wanted) {
-            return text;
-        }
-        assert!(
-            started.elapsed() < within,
-            "no “{wanted}” on {url} after {within:?}:\n{text}"
-        );
-        if reloaded.elapsed() > Duration::from_secs(1) {
-            client.goto(url).await.unwrap();
-            reloaded = std::time::Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Waits until the page shows `locator` — something the page expected next
+/// has and the one before lacks — and returns the page's main text. The
+/// waiting is fantoccini's: it asks the browser until the element is there.
+async fn wait_for(client: &Client, locator: Locator<'_>) -> String {
+    if let Err(e) = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(locator)
+        .await
+    {
+        let text = text_of(client, "main").await;
+        panic!("the page never showed {locator:?} ({e}):\n{text}");
     }
+    text_of(client, "main").await
 }
 
-/// Waits until the browser shows a page whose path starts with `prefix`
-/// (htmx swaps boosted pages in after the click returns).
-async fn wait_for_path(client: &Client, prefix: &str) -> String {
-    for _ in 0..100 {
-        let url = client.current_url().await.unwrap();
-        // The sign-in page is not the cockpit's home.
-        if url.path().starts_with(prefix)
-            && (prefix == "/sign-in" || !url.path().starts_with("/sign-in"))
-        {
-            return url.to_string();
+/// Waits for a run's `end` event on the API's stream: the run is over.
+async fn wait_for_run_end(up: &Up, run_id: &str) {
+    let mut stream = reqwest::Client::new()
+        .get(format!("{}/api/v1/runs/{run_id}/stream", up.url))
+        .bearer_auth(&up.token)
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while let Some(chunk) = stream.chunk().await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if seen.contains("event: end") {
+            return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the browser never reached {prefix}");
+    panic!("the run's stream closed without an end event:\n{seen}");
 }
 
 async fn api(up: &Up, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -278,14 +270,11 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    let sign_in = format!("{}/sign-in", up.url);
-    wait_for_text(
-        &client,
-        &sign_in,
-        "E-Mail oder Passwort stimmt nicht.",
-        Duration::from_secs(10),
-    )
-    .await;
+    let refused = wait_for(&client, Locator::Css("p.problem")).await;
+    assert!(
+        refused.contains("E-Mail oder Passwort stimmt nicht."),
+        "{refused}"
+    );
 
     // Signing in with the printed credentials opens the demo cockpit, in German.
     client
@@ -309,14 +298,8 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/").await;
-    let home = wait_for_text(
-        &client,
-        &format!("{}/", up.url),
-        "Wartet auf mich",
-        Duration::from_secs(10),
-    )
-    .await;
+    let home = wait_for(&client, Locator::Id("waiting-h")).await;
+    assert!(home.contains("Wartet auf mich"), "{home}");
     for expected in [
         "Alarme",
         "Entscheidungen zur Freigabe",
@@ -363,15 +346,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .await
         .unwrap();
     let question = decision.text().await.unwrap();
+    let decision_path = decision.attr("href").await.unwrap().unwrap();
     decision.click().await.unwrap();
-    let decision_url = wait_for_path(&client, "/decisions/").await;
-    let page = wait_for_text(
-        &client,
-        &decision_url,
-        "Deine Stimme",
-        Duration::from_secs(5),
-    )
-    .await;
+    let page = wait_for(&client, Locator::Id("vote-h")).await;
     assert!(page.contains(&question));
     client
         .find(Locator::Css(
@@ -389,11 +366,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    let page = wait_for_text(
+    let page = wait_for(
         &client,
-        &decision_url,
-        "Passt zu unseren Grundsätzen.",
-        Duration::from_secs(5),
+        Locator::XPath("//ul[@class='ballots']/li[contains(., 'Passt zu unseren Grundsätzen.')]"),
     )
     .await;
     assert!(page.contains("Katrin Lindner: gibt frei"), "{page}");
@@ -402,18 +377,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         "the owner may not vote twice:\n{page}"
     );
     snap(&client, "2-decision-approved").await;
-    let stored = api(
-        &up,
-        reqwest::Method::GET,
-        decision_url
-            .split("/decisions/")
-            .nth(1)
-            .map(|id| format!("/decisions/{id}"))
-            .as_deref()
-            .unwrap(),
-        None,
-    )
-    .await;
+    let stored = api(&up, reqwest::Method::GET, &decision_path, None).await;
     assert!(
         stored["ballots"]
             .as_array()
@@ -453,13 +417,16 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    let page = wait_for_text(
-        &client,
-        &item_url,
-        "Abnahme senden",
-        Duration::from_secs(120),
-    )
-    .await;
+    let run = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("section.run"))
+        .await
+        .unwrap();
+    let run_id = run.attr("id").await.unwrap().unwrap();
+    wait_for_run_end(&up, run_id.trim_start_matches("run-")).await;
+    client.goto(&item_url).await.unwrap();
+    let page = wait_for(&client, Locator::Css("form.review")).await;
     assert!(
         page.contains("Runde 1") && page.contains("fertig"),
         "{page}"
@@ -486,11 +453,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    let page = wait_for_text(
+    let page = wait_for(
         &client,
-        &item_url,
-        "Bitte den Preisrahmen nennen.",
-        Duration::from_secs(10),
+        Locator::XPath("//p[@class='review']/q[contains(., 'Bitte den Preisrahmen nennen.')]"),
     )
     .await;
     assert!(
@@ -508,11 +473,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    let home = wait_for_text(
+    let home = wait_for(
         &client,
-        &format!("{}/", up.url),
-        "Waiting on me",
-        Duration::from_secs(5),
+        Locator::XPath("//h2[@id='waiting-h' and starts-with(., 'Waiting on me')]"),
     )
     .await;
     assert!(
@@ -530,15 +493,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
             .as_deref(),
         Some("en")
     );
-    let decisions = format!("{}/decisions", up.url);
-    client.goto(&decisions).await.unwrap();
-    wait_for_text(
-        &client,
-        &decisions,
-        "Decision register",
-        Duration::from_secs(5),
-    )
-    .await;
+    client.goto(&format!("{}/decisions", up.url)).await.unwrap();
+    let decisions = wait_for(&client, Locator::Id("register-h")).await;
+    assert!(decisions.contains("Decision register"), "{decisions}");
     snap(&client, "5-cockpit-en").await;
 
     // Signing out ends the session: the cockpit asks to sign in again.
@@ -549,7 +506,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&client, "/sign-in").await;
+    wait_for(&client, Locator::Id("password")).await;
     client.goto(&format!("{}/", up.url)).await.unwrap();
     assert!(
         client

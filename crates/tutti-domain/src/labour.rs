@@ -237,6 +237,20 @@ pub struct BudgetState {
     pub state: String,
 }
 
+impl BudgetState {
+    /// How much of its limit the budget has used in this window, as a share
+    /// of 1: the larger of the token and the cost share (either may be unset).
+    pub fn used_share(&self) -> f64 {
+        let share = |used: i64, limit: Option<i64>| {
+            limit.filter(|l| *l > 0).map(|l| used as f64 / l as f64)
+        };
+        share(self.used_tokens, self.budget.token_limit)
+            .into_iter()
+            .chain(share(self.used_cost, self.budget.cost_limit))
+            .fold(0.0, f64::max)
+    }
+}
+
 impl Budget {
     pub fn check(&self) -> ValidationResult<()> {
         if self.token_limit.is_none() && self.cost_limit.is_none() {
@@ -514,6 +528,46 @@ mod tests {
         assert_eq!(budget.state_of(8, 0), "warn");
         assert_eq!(budget.state_of(10, 0), "exhausted");
         assert_eq!(budget.state_of(7, 0), "ok");
+    }
+
+    #[test]
+    fn used_share_is_the_larger_of_tokens_and_cost() {
+        let budget = Budget {
+            id: Uuid::nil(),
+            name: "Service".into(),
+            scope: BudgetScope::Org,
+            scope_id: None,
+            period: BudgetPeriod::Month,
+            token_limit: Some(1_000),
+            cost_limit: Some(2_000_000),
+            warn_percent: 80,
+            hard: true,
+            created_at: DateTime::<Utc>::MIN_UTC,
+        };
+        let state = |used_tokens, used_cost, budget: &Budget| BudgetState {
+            budget: budget.clone(),
+            window_start: chrono::NaiveDate::MIN,
+            used_tokens,
+            used_cost,
+            state: String::new(),
+        };
+        assert_eq!(state(250, 1_500_000, &budget).used_share(), 0.75);
+        assert_eq!(state(900, 0, &budget).used_share(), 0.9);
+        let tokens_only = Budget {
+            cost_limit: None,
+            ..budget.clone()
+        };
+        assert_eq!(state(100, 9_000_000, &tokens_only).used_share(), 0.1);
+        let zero = Budget {
+            token_limit: Some(0),
+            cost_limit: None,
+            ..budget
+        };
+        assert_eq!(
+            state(5, 0, &zero).used_share(),
+            0.0,
+            "a zero limit is not a division"
+        );
     }
 
     #[test]

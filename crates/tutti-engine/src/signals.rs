@@ -145,13 +145,7 @@ pub async fn evaluate<S: Store>(
         if budget.state == "ok" {
             continue;
         }
-        let share = |used: i64, limit: Option<i64>| {
-            limit.filter(|l| *l > 0).map(|l| used as f64 / l as f64)
-        };
-        let used = share(budget.used_tokens, budget.budget.token_limit)
-            .into_iter()
-            .chain(share(budget.used_cost, budget.budget.cost_limit))
-            .fold(0.0, f64::max);
+        let used = budget.used_share();
         signals.push(Signal::budget_past_warn(
             budget.budget.id,
             &budget.budget.name,

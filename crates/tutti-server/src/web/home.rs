@@ -52,13 +52,7 @@ async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiE
     let budget_rows: Vec<(String, f64, f64)> = budgets
         .iter()
         .map(|b| {
-            let share = |used: i64, limit: Option<i64>| {
-                limit.filter(|l| *l > 0).map(|l| used as f64 / l as f64)
-            };
-            let used = share(b.used_tokens, b.budget.token_limit)
-                .into_iter()
-                .chain(share(b.used_cost, b.budget.cost_limit))
-                .fold(0.0, f64::max);
+            let used = b.used_share();
             (
                 b.budget.name.clone(),
                 used,
