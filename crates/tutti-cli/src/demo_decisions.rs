@@ -263,7 +263,7 @@ pub async fn seed<S: Store>(
     .await?;
     escalate_overdue(store, cache, now).await?;
 
-    // Tobias asked Ada to prepare one; her proposal is still to come.
+    // Tobias asked Ada to prepare one; the engine has her draft it once it runs.
     request(
         store,
         cache,

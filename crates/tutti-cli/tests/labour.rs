@@ -694,3 +694,104 @@ async fn a_stopped_server_hands_its_runs_back_at_once() {
     assert_eq!(run["attempts"], 2, "{run}");
     api.assert_ledger_balanced().await;
 }
+
+/// A person asks the AI worker to prepare a decision: the engine has the
+/// real model draft it, charged to the worker, and it waits for people.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ai_worker_drafts_a_decision_a_person_asked_for() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let owner_token = init(&url);
+    let server = serve(&url, &model, 30);
+    let api = Api::new(&server.url, &owner_token);
+    let emil = ai_worker(&api, "Emil").await;
+    let sales = api
+        .post("/api/v1/teams", json!({ "name": "Vertrieb" }))
+        .await;
+    let (status, joined) = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/members/{emil}"),
+            Some(json!({ "teams": [sales["id"]] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{joined}");
+    let templates = api.get("/api/v1/decision-spaces/templates").await;
+    let space = api
+        .post(
+            "/api/v1/decision-spaces",
+            json!({ "name": "Rabatte", "team_id": sales["id"], "policy": templates["templates"][0]["source"],
+                    "principles": ["Never more than 15 % without asking the owner."] }),
+        )
+        .await;
+    let options = ["10 % discount", "A free maintenance visit", "No discount"];
+    let asked = api
+        .post(
+            "/api/v1/decisions",
+            json!({ "space_id": space["id"], "question": "How do we keep the housing company after two heating failures?",
+                    "context": "Their contract ends in January.",
+                    "facts": { "amount": "5000", "risk": "low", "reversible": true, "customer_facing": true },
+                    "options": options, "assignee_id": emil }),
+        )
+        .await;
+    assert_eq!(asked["status"], "open", "{asked}");
+    assert_eq!(asked["routing"]["autonomy"], "ai_prepares", "{asked}");
+    let path = format!("/api/v1/decisions/{}", asked["id"].as_str().unwrap());
+    // The engine looks for decisions to draft on its heartbeat; the model
+    // answers in seconds. Poll the decision until it leaves `open`.
+    let drafted = tokio::time::timeout(Duration::from_secs(120), async {
+        let mut every = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            every.tick().await;
+            let decision = api.get(&path).await;
+            if decision["status"] != "open" {
+                return decision;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the decision was not drafted within two minutes"));
+    assert_eq!(drafted["status"], "awaiting_approval", "{drafted}");
+    let recommendation = &drafted["recommendation"];
+    assert!(
+        options.contains(&recommendation["option"].as_str().unwrap()),
+        "{drafted}"
+    );
+    assert!(
+        !recommendation["rationale"]
+            .as_str()
+            .unwrap()
+            .trim()
+            .is_empty(),
+        "{drafted}"
+    );
+    let confidence = recommendation["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&confidence), "{drafted}");
+    let prepared = drafted["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "decision.prepared")
+        .unwrap_or_else(|| panic!("no decision.prepared in {drafted}"));
+    assert_eq!(prepared["actor_id"], emil.as_str(), "{prepared}");
+
+    // The call was metered like any other: reserved and settled for Emil,
+    // outside any run, and the ledger balances.
+    let entries = api
+        .get(&format!("/api/v1/ledger/entries?worker={emil}&kind=settle"))
+        .await;
+    let settled = entries["items"].as_array().unwrap();
+    assert_eq!(settled.len(), 1, "{entries}");
+    assert_eq!(settled[0]["run_id"], Value::Null);
+    assert!(
+        settled[0]["tokens"]["input"].as_i64().unwrap() > 100,
+        "{entries}"
+    );
+    assert!(
+        settled[0]["tokens"]["output"].as_i64().unwrap() > 5,
+        "{entries}"
+    );
+    api.assert_ledger_balanced().await;
+}

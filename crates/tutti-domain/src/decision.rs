@@ -504,6 +504,171 @@ impl RegisterSummary {
     }
 }
 
+/// Longest rationale kept from a model's answer, in characters.
+const RATIONALE_MAX: usize = 2000;
+
+/// The work order that asks an AI worker to propose for a decision: the
+/// question, its facts and context, the space's principles, the numbered
+/// options, and the three lines the answer must consist of.
+pub fn render_draft_order(decision: &Decision, space: &DecisionSpace) -> String {
+    let facts = &decision.facts;
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let mut order = format!("# Decision: {}\n", decision.question);
+    if !decision.context.is_empty() {
+        order.push_str(&format!("\n{}\n", decision.context));
+    }
+    order.push_str(&format!(
+        "\nAmount: {} {}. Risk: {}. Reversible: {}. Customer-facing: {}.\n",
+        format_amount(facts.amount_minor),
+        facts.currency,
+        facts.risk,
+        yes_no(facts.reversible),
+        yes_no(facts.customer_facing)
+    ));
+    for (name, value) in &facts.attributes {
+        let value = match value {
+            AttributeValue::Bool(b) => yes_no(*b).to_owned(),
+            AttributeValue::Long(n) => n.to_string(),
+            AttributeValue::String(s) => s.clone(),
+        };
+        order.push_str(&format!("{name}: {value}\n"));
+    }
+    if !space.principles.is_empty() {
+        order.push_str(&format!("\n## Principles of {}\n", space.name));
+        for principle in &space.principles {
+            order.push_str(&format!("- {principle}\n"));
+        }
+    }
+    order.push_str("\n## Options\n");
+    for (i, option) in decision.options.iter().enumerate() {
+        order.push_str(&format!("{}. {option}\n", i + 1));
+    }
+    order.push_str(
+        "\nWeigh the options against the facts and the principles, then choose one. \
+         Answer with exactly these three lines:\n\
+         Rationale: <one or two sentences: which option serves best, and why>\n\
+         Option: <the number of that option>\n\
+         Confidence: <a number from 0 to 1>\n",
+    );
+    order
+}
+
+/// The shape of an answer to [`render_draft_order`] as a GBNF grammar, for
+/// models that take one: an option's number, a confidence, and a line of
+/// rationale in words (a small model otherwise repeats a number there).
+pub fn draft_grammar(options: usize) -> String {
+    let numbers: Vec<String> = (1..=options.max(1)).map(|n| format!("\"{n}\"")).collect();
+    format!(
+        "root ::= \"Rationale: \" word \" \" [^\\n]+ \"\\nOption: \" ({}) \"\\nConfidence: \" (\"0.\" [0-9] | \"1.0\")\n\
+         word ::= [A-Za-zÄÖÜäöüß] [A-Za-zÄÖÜäöüß]*\n",
+        numbers.join(" | ")
+    )
+}
+
+/// Reads an AI worker's answer to [`render_draft_order`] into a proposal.
+///
+/// The option is taken from the `Option:` line, by number or by its text;
+/// without one, from the only option the answer names. An answer that names
+/// none or several is refused with the reason, so that people decide rather
+/// than a guess. A missing confidence counts as 0: the worker stated none.
+pub fn read_proposal(answer: &str, options: &[String]) -> Result<Proposal, String> {
+    // A line `Key: value`, markdown emphasis and list marks aside.
+    let key_value = |line: &str| {
+        let line = line.trim().trim_start_matches(['*', '-', '#', ' ']);
+        let (key, value) = line.split_once(':')?;
+        let key = key.trim().trim_matches('*').trim().to_lowercase();
+        Some((key, value.trim().trim_matches('*').trim().to_owned()))
+    };
+    let field = |name: &str| {
+        answer
+            .lines()
+            .filter_map(key_value)
+            .find_map(|(key, value)| (key == name).then_some(value))
+    };
+    let named_in = |text: &str| -> Vec<&String> {
+        let text = text.to_lowercase();
+        options
+            .iter()
+            .filter(|option| text.contains(&option.to_lowercase()))
+            .collect()
+    };
+    let by_number = |value: &str| {
+        let digits: String = value
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=options.len()).contains(n))
+            .map(|n| &options[n - 1])
+    };
+    let stated = field("option").and_then(|value| {
+        let named = named_in(&value);
+        match named.as_slice() {
+            [one] => Some((*one).clone()),
+            _ => by_number(&value).cloned(),
+        }
+    });
+    let option = match stated {
+        Some(option) => option,
+        None => match named_in(answer).as_slice() {
+            [one] => (*one).clone(),
+            [] => return Err("the answer names none of the options".into()),
+            _ => return Err("the answer names several options and chooses none".into()),
+        },
+    };
+    let confidence = field("confidence")
+        .and_then(|value| {
+            let number: String = value
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let number: f64 = number.trim_end_matches('.').parse().ok()?;
+            let share = if value.contains('%') || number > 1.0 {
+                number / 100.0
+            } else {
+                number
+            };
+            Some(share.clamp(0.0, 1.0))
+        })
+        .unwrap_or(0.0);
+    // The rationale runs from its line to the next option or confidence line.
+    let lines: Vec<&str> = answer.lines().collect();
+    let is_key = |line: &str, keys: &[&str]| {
+        key_value(line).is_some_and(|(key, _)| keys.contains(&key.as_str()))
+    };
+    let rationale = match lines.iter().position(|line| is_key(line, &["rationale"])) {
+        Some(at) => {
+            let first = key_value(lines[at])
+                .map(|(_, value)| value)
+                .unwrap_or_default();
+            let more = lines[at + 1..]
+                .iter()
+                .take_while(|line| !is_key(line, &["option", "confidence"]));
+            std::iter::once(first.as_str())
+                .chain(more.copied())
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
+                .to_owned()
+        }
+        None => answer.trim().to_owned(),
+    };
+    let rationale: String = rationale.chars().take(RATIONALE_MAX).collect();
+    Ok(Proposal {
+        option,
+        rationale: if rationale.is_empty() {
+            "(the AI worker gave no rationale)".to_owned()
+        } else {
+            rationale
+        },
+        confidence,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]
@@ -688,6 +853,158 @@ mod tests {
                 prop_assert!(approvers.len() as i64 >= quorum);
                 prop_assert!(approvers.iter().any(|m| *m != people[0]));
             }
+        }
+    }
+
+    fn options() -> Vec<String> {
+        vec![
+            "Grant 10 % discount".to_owned(),
+            "Offer a free service visit".to_owned(),
+            "Decline".to_owned(),
+        ]
+    }
+
+    #[test]
+    fn the_draft_grammar_numbers_every_option() {
+        assert_eq!(
+            draft_grammar(3),
+            "root ::= \"Rationale: \" word \" \" [^\\n]+ \"\\nOption: \" (\"1\" | \"2\" | \"3\") \"\\nConfidence: \" (\"0.\" [0-9] | \"1.0\")\n\
+             word ::= [A-Za-zÄÖÜäöüß] [A-Za-zÄÖÜäöüß]*\n"
+        );
+    }
+
+    #[test]
+    fn a_well_formed_answer_is_read_by_number() {
+        let answer = "Option: 2\nConfidence: 0.8\nRationale: The customer waited twice.\nA visit costs less.";
+        let proposal = read_proposal(answer, &options()).unwrap();
+        assert_eq!(proposal.option, "Offer a free service visit");
+        assert!((proposal.confidence - 0.8).abs() < 1e-9);
+        assert_eq!(
+            proposal.rationale,
+            "The customer waited twice.\nA visit costs less."
+        );
+    }
+
+    #[test]
+    fn a_rationale_first_answer_keeps_only_the_rationale() {
+        let answer = "Rationale: A visit keeps the customer.\nOption: 2\nConfidence: 0.6";
+        let proposal = read_proposal(answer, &options()).unwrap();
+        assert_eq!(proposal.option, "Offer a free service visit");
+        assert_eq!(proposal.rationale, "A visit keeps the customer.");
+        assert!((proposal.confidence - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_answer_is_read_by_the_option_text_markdown_and_percent() {
+        let answer = "**Option:** decline\n**Confidence:** 70%\n**Rationale:** Margin is thin.";
+        let proposal = read_proposal(answer, &options()).unwrap();
+        assert_eq!(proposal.option, "Decline");
+        assert!((proposal.confidence - 0.7).abs() < 1e-9);
+        assert_eq!(proposal.rationale, "Margin is thin.");
+    }
+
+    #[test]
+    fn without_an_option_line_the_only_named_option_counts() {
+        let answer = "I would offer a free service visit, since it keeps the customer.";
+        let proposal = read_proposal(answer, &options()).unwrap();
+        assert_eq!(proposal.option, "Offer a free service visit");
+        assert_eq!(
+            proposal.confidence, 0.0,
+            "no stated confidence counts as none"
+        );
+        assert_eq!(proposal.rationale, answer);
+    }
+
+    #[test]
+    fn an_answer_naming_no_option_or_several_is_refused() {
+        assert_eq!(
+            read_proposal("Let me think about the weather.", &options()).unwrap_err(),
+            "the answer names none of the options"
+        );
+        assert_eq!(
+            read_proposal(
+                "Option: 7\nDecline or offer a free service visit.",
+                &options()
+            )
+            .unwrap_err(),
+            "the answer names several options and chooses none"
+        );
+    }
+
+    #[test]
+    fn the_draft_order_carries_facts_principles_and_numbered_options() {
+        let now = Utc::now();
+        let space = DecisionSpace {
+            id: Uuid::now_v7(),
+            name: "Rabatte".into(),
+            team_id: None,
+            objective_id: None,
+            principles: vec!["Keep the customer's trust.".into()],
+            policy: String::new(),
+            attributes: BTreeMap::new(),
+            quorum: 2,
+            escalate_after_secs: None,
+            escalate_to: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let decision = Decision {
+            id: Uuid::now_v7(),
+            space_id: space.id,
+            question: "Discount for Stadtwerke?".into(),
+            context: "Heating failed twice.".into(),
+            facts: Facts {
+                amount_minor: 50_000,
+                currency: "EUR".into(),
+                risk: Risk::Low,
+                reversible: true,
+                customer_facing: true,
+                attributes: BTreeMap::from([(
+                    "region".to_owned(),
+                    AttributeValue::String("Nord".into()),
+                )]),
+            },
+            options: options(),
+            requested_by: Uuid::now_v7(),
+            assignee_id: None,
+            run_id: None,
+            status: DecisionStatus::Open,
+            routing: Routing {
+                autonomy: Autonomy::AiPrepares,
+                quorum: 2,
+                verdicts: Vec::new(),
+                explanation: String::new(),
+            },
+            space_version: 1,
+            recommendation: None,
+            ballots: Vec::new(),
+            choice: None,
+            decided_by: None,
+            reason: None,
+            decided_at: None,
+            deadline: None,
+            escalated_to: None,
+            escalated_at: None,
+            escalation: None,
+            outcome: None,
+            outcome_note: None,
+            outcome_by: None,
+            outcome_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let order = render_draft_order(&decision, &space);
+        for expected in [
+            "# Decision: Discount for Stadtwerke?",
+            "Heating failed twice.",
+            "Amount: 500.00 EUR. Risk: low. Reversible: yes. Customer-facing: yes.",
+            "region: Nord",
+            "## Principles of Rabatte\n- Keep the customer's trust.",
+            "1. Grant 10 % discount\n2. Offer a free service visit\n3. Decline",
+            "Option: <the number of that option>",
+        ] {
+            assert!(order.contains(expected), "missing {expected:?} in\n{order}");
         }
     }
 }

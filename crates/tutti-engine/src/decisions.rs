@@ -7,6 +7,10 @@
 //! own rules: an AI worker never votes, never proposes for another worker and
 //! never routes a decision for someone else. Compiled policies are cached per
 //! space version, so routing costs an evaluation, not a parse.
+//!
+//! A decision a person asks for waits on its AI worker's proposal; the
+//! engine drafts it ([`draft`]) with a metered call on the worker's model,
+//! and hands the decision to people when the worker cannot answer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,13 +19,16 @@ use chrono::{DateTime, Utc};
 use tutti_domain::access::Actor;
 use tutti_domain::decision::{
     Ballot, Decision, DecisionSpace, Facts, PolicyAction, PolicyVerdict, Proposal, Routing, Vote,
-    check_attributes,
+    check_attributes, draft_grammar, read_proposal, render_draft_order,
 };
 use tutti_domain::org::{Member, MemberKind};
+use tutti_llm::{ChatRequest, Message, Speaker};
 use tutti_policy::{CompiledPolicy, Principal};
-use tutti_store::decisions::{DecisionFilter, NewDecision};
+use tutti_store::decisions::{DecisionFilter, Draft, NewDecision};
 use tutti_store::{Ctx, PageRequest, Store, StoreError};
 use uuid::Uuid;
+
+use crate::metered::Refusal;
 
 /// Compiled policies by space, for the version they were compiled from.
 #[derive(Default)]
@@ -405,4 +412,85 @@ pub async fn escalate_overdue<S: Store>(
         }
     }
     Ok(escalated)
+}
+
+/// How long an engine holds a decision it drafts for before another may try.
+const DRAFT_HOLD: chrono::Duration = chrono::Duration::minutes(5);
+/// A proposal is three short lines.
+const DRAFT_MAX_TOKENS: u32 = 192;
+
+/// Claims, as of `now`, up to `limit` decisions people asked for that wait
+/// on their AI worker's proposal; each is then given to [`draft`].
+pub async fn claim_drafts<S: Store>(
+    store: &S,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Draft>, StoreError> {
+    store.claim_drafts(now, now + DRAFT_HOLD, limit).await
+}
+
+/// Has the assigned AI worker propose for a decision a person asked for:
+/// a metered call on the worker's own model, charged to its budgets, with
+/// the decision, its facts, the space's principles and the options as the
+/// work order. The answer becomes the worker's proposal (its decision, or
+/// its recommendation for people, as the routing says). A worker that
+/// cannot answer (no model, a budget that refuses, an answer naming no
+/// option) hands the decision to people, and the register says why.
+///
+/// A store failure leaves the claim to lapse, and the draft is tried again.
+pub async fn draft<S: Store>(
+    store: &S,
+    runtime: &crate::Runtime,
+    draft: Draft,
+) -> Result<Decision, StoreError> {
+    let Draft {
+        org_id,
+        decision,
+        space,
+        worker,
+    } = draft;
+    let caller = crate::metered::Caller {
+        org_id,
+        member_id: worker.id,
+        provider: worker.provider.clone(),
+        model: worker.model.clone(),
+    };
+    let mut messages = Vec::new();
+    if let Some(card) = worker.role_card.as_ref().filter(|c| !c.trim().is_empty()) {
+        messages.push(Message::new(Speaker::System, card.clone()));
+    }
+    messages.push(Message::new(
+        Speaker::User,
+        render_draft_order(&decision, &space),
+    ));
+    let mut request = ChatRequest::new(messages, DRAFT_MAX_TOKENS);
+    request.grammar = Some(draft_grammar(decision.options.len()));
+    let answer = match crate::metered::open(store, runtime, &caller, "", request).await {
+        Ok(call) => crate::metered::complete(call)
+            .await
+            .map(|(text, _, _)| text)
+            .map_err(|e| e.to_string()),
+        Err(Refusal::Store(e)) => return Err(e),
+        Err(refusal) => Err(refusal.to_string()),
+    };
+    let proposal = answer.and_then(|text| {
+        tracing::debug!(decision = %decision.id, answer = %text, "AI worker answered");
+        read_proposal(&text, &decision.options).map_err(|why| {
+            let shown: String = text.trim().chars().take(200).collect();
+            format!("{why}: “{shown}”")
+        })
+    });
+    match proposal {
+        Ok(proposal) => {
+            let ctx = Ctx::new(org_id, Some(worker.id), Utc::now());
+            let proposed = store.propose(&ctx, decision.id, proposal).await?;
+            tracing::info!(decision = %decision.id, status = %proposed.status, "AI worker proposed");
+            Ok(proposed)
+        }
+        Err(why) => {
+            tracing::info!(decision = %decision.id, %why, "decision handed to people");
+            let ctx = Ctx::new(org_id, None, Utc::now());
+            store.hand_to_people(&ctx, decision.id, why).await
+        }
+    }
 }

@@ -268,6 +268,7 @@ impl<S: Store> Engine<S> {
                 {
                     tracing::warn!("cannot escalate overdue decisions: {e}");
                 }
+                this.draft_decisions().await;
                 if let Err(e) = signals::deliver_due(
                     &this.store,
                     &this.webhooks,
@@ -312,6 +313,25 @@ impl<S: Store> Engine<S> {
                 () = this.runtime.wake.notified() => {}
                 () = tokio::time::sleep(this.config.poll) => {}
             }
+        }
+    }
+
+    /// Has AI workers propose for the decisions people asked them to
+    /// prepare or decide, each in a task of its own.
+    async fn draft_decisions(self: &Arc<Self>) {
+        let limit = i64::try_from(self.config.concurrency.max(1)).unwrap_or(1);
+        let drafts = match decisions::claim_drafts(&self.store, Utc::now(), limit).await {
+            Ok(drafts) => drafts,
+            Err(e) => return tracing::warn!("cannot claim decisions to draft: {e}"),
+        };
+        for draft in drafts {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let id = draft.decision.id;
+                if let Err(e) = decisions::draft(&this.store, &this.runtime, draft).await {
+                    tracing::warn!(decision = %id, "cannot draft the proposal: {e}; it is tried again later");
+                }
+            });
         }
     }
 

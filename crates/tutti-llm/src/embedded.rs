@@ -249,16 +249,29 @@ impl Engine<'_> {
             ))));
             return None;
         }
-        let sampler = if request.temperature <= 0.0 {
-            LlamaSampler::greedy()
+        let mut samplers = Vec::new();
+        if let Some(grammar) = &request.grammar {
+            match LlamaSampler::grammar(self.model, grammar, "root") {
+                Ok(sampler) => samplers.push(sampler),
+                Err(e) => {
+                    let _ = chunks.send(Err(LlmError::Invalid(format!(
+                        "the grammar does not parse: {e}"
+                    ))));
+                    return None;
+                }
+            }
+        }
+        if request.temperature <= 0.0 {
+            samplers.push(LlamaSampler::greedy());
         } else {
-            LlamaSampler::chain_simple([
+            samplers.extend([
                 LlamaSampler::top_k(40),
                 LlamaSampler::top_p(0.95, 1),
                 LlamaSampler::temp(request.temperature),
                 LlamaSampler::dist(request.seed),
-            ])
-        };
+            ]);
+        }
+        let sampler = LlamaSampler::chain_simple(samplers);
         Some(Slot {
             seq,
             chunks,

@@ -52,6 +52,12 @@ pub struct ChatRequest {
     /// Keep generating through the model's end-of-turn token until
     /// `max_tokens` (for measurements only).
     pub ignore_end_of_turn: bool,
+    /// A GBNF grammar (root rule `root`) the answer must follow. The
+    /// embedded model samples only tokens the grammar accepts, so even a
+    /// small model answers in the shape asked for. Remote providers do not
+    /// receive it (OpenAI's API refuses unknown fields); their answers are
+    /// read as they come.
+    pub grammar: Option<String>,
 }
 
 impl ChatRequest {
@@ -62,6 +68,7 @@ impl ChatRequest {
             temperature: 0.0,
             seed: 0,
             ignore_end_of_turn: false,
+            grammar: None,
         }
     }
 }

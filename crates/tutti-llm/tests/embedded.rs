@@ -130,3 +130,33 @@ fn a_missing_or_corrupt_model_says_how_to_get_one() {
         "{broken:?}"
     );
 }
+
+#[tokio::test]
+async fn a_grammar_holds_the_answer_to_its_shape() {
+    let Some(model) = model() else { return };
+    let mut request = ask(
+        "Which is warmer, 1. ice or 2. fire? Answer as Option, Confidence and Rationale lines.",
+        96,
+    );
+    request.grammar = Some(
+        "root ::= \"Option: \" (\"1\" | \"2\") \"\\nConfidence: 0.\" [0-9] \"\\nRationale: \" [^\\n]+\n"
+            .into(),
+    );
+    let (text, _, _) = model.chat(request).text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() == 3, "{text:?}");
+    assert!(["Option: 1", "Option: 2"].contains(&lines[0]), "{text:?}");
+    assert!(
+        lines[1].starts_with("Confidence: 0.") && lines[1].len() == "Confidence: 0.5".len(),
+        "{text:?}"
+    );
+    assert!(
+        lines[2].starts_with("Rationale: ") && lines[2].len() > "Rationale: ".len(),
+        "{text:?}"
+    );
+
+    let mut broken = ask("Hello", 8);
+    broken.grammar = Some("root ::= (".into());
+    let refused = model.chat(broken).text().await.unwrap_err();
+    assert!(matches!(refused, LlmError::Invalid(_)), "{refused:?}");
+}

@@ -1736,6 +1736,98 @@ async fn decision_suite<S: Store>(store: S) {
         .await;
     assert_eq!(alone.body["status"], "decided", "{}", alone.body);
 
+    // --- A decision a person asks the AI worker to prepare is drafted by the
+    // engine. A worker that cannot answer (this process runs no model) hands
+    // it to people, and the register says why. A claim is not taken twice
+    // while it holds, and lapses; an AI worker's own open decision is left
+    // to it.
+    let ask_emil = |question: &str| {
+        json!({ "space_id": space_id, "question": question, "facts": facts("6000", true),
+                "options": ["3 %", "5 %"], "assignee_id": id(&emil) })
+    };
+    let asked = api
+        .created("/decisions", &aylin_token, ask_emil("Staffelrabatt?"))
+        .await;
+    assert_eq!(asked["status"], "open", "{asked}");
+    let emils_own = api
+        .created(
+            "/decisions",
+            &emil_token,
+            json!({ "space_id": space_id, "question": "Eigene Frage", "facts": facts("6000", true),
+                    "options": ["a", "b"] }),
+        )
+        .await;
+    assert_eq!(emils_own["status"], "open", "{emils_own}");
+    let later = today() + chrono::Duration::hours(3);
+    let mut claimed = tutti_engine::decisions::claim_drafts(&store, later, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|d| d.decision.id.to_string())
+            .collect::<Vec<_>>(),
+        [id(&asked)]
+    );
+    assert_eq!(claimed[0].worker.id.to_string(), id(&emil));
+    let again =
+        tutti_engine::decisions::claim_drafts(&store, later + chrono::Duration::minutes(4), 10)
+            .await
+            .unwrap();
+    assert!(again.is_empty(), "a held claim is not taken twice");
+    let handed = tutti_engine::decisions::draft(&store, &runtime, claimed.remove(0))
+        .await
+        .unwrap();
+    assert_eq!(handed.status.as_str(), "awaiting_approval");
+    let shown = api
+        .get(&format!("/decisions/{}", id(&asked)), &vera_token)
+        .await
+        .body;
+    assert_eq!(shown["status"], "awaiting_approval", "{shown}");
+    assert_eq!(shown["routing"]["quorum"], 2);
+    let why = shown["routing"]["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("the AI worker could not propose (")
+            && why.contains("without the embedded model"),
+        "{why}"
+    );
+    let handed_event = shown["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "decision.handed_to_people")
+        .unwrap()
+        .clone();
+    assert!(
+        handed_event["payload"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("embedded model")
+    );
+    let lapsing = api
+        .created(
+            "/decisions",
+            &aylin_token,
+            ask_emil("Zweiter Staffelrabatt?"),
+        )
+        .await;
+    let first = tutti_engine::decisions::claim_drafts(&store, later, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let lapsed =
+        tutti_engine::decisions::claim_drafts(&store, later + chrono::Duration::minutes(6), 10)
+            .await
+            .unwrap();
+    assert_eq!(
+        lapsed
+            .iter()
+            .map(|d| d.decision.id.to_string())
+            .collect::<Vec<_>>(),
+        [id(&lapsing)],
+        "a lapsed claim is taken again"
+    );
+
     // --- A policy that denies everything sends everything to people, and
     // the register says why.
     let closed = api

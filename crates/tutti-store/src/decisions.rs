@@ -80,6 +80,16 @@ pub struct Overdue {
     pub space: DecisionSpace,
 }
 
+/// A decision a person asked for, claimed by this engine so that its AI
+/// worker drafts the proposal.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub org_id: Uuid,
+    pub decision: Decision,
+    pub space: DecisionSpace,
+    pub worker: tutti_domain::org::Member,
+}
+
 pub trait Decisions: Clone + Send + Sync + 'static {
     fn create_space(
         &self,
@@ -115,6 +125,23 @@ pub trait Decisions: Clone + Send + Sync + 'static {
         ctx: &Ctx,
         id: Uuid,
         proposal: Proposal,
+    ) -> impl Future<Output = Result<Decision>> + Send;
+    /// Claims, until `hold_until`, open decisions that people asked for and
+    /// whose AI worker has not proposed yet; claims of another engine are
+    /// skipped until they lapse.
+    fn claim_drafts(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Draft>>> + Send;
+    /// The AI worker could not propose: the open decision goes to people
+    /// (at least one approval), and the register says why.
+    fn hand_to_people(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        why: String,
     ) -> impl Future<Output = Result<Decision>> + Send;
     /// A person's ballot, with the verdict that let them cast it; the tally
     /// decides or rejects the decision once it is clear.

@@ -7,7 +7,7 @@ use tutti_domain::decision::{
 };
 use tutti_domain::validate::optional_text;
 
-use crate::decisions::{DecisionFilter, Decisions, NewDecision, NewSpace, Overdue, SpacePatch};
+use crate::decisions::{DecisionFilter, Decisions, Draft, NewDecision, NewSpace, Overdue, SpacePatch};
 
 const SPACE_COLUMNS: &str = "id, name, team_id, objective_id, principles, policy, attributes, quorum, \
      escalate_after_secs, escalate_to, version, created_at, updated_at";
@@ -634,6 +634,71 @@ impl Decisions for This {
         decision.updated_at = ctx.now;
         write_decision_state(&mut tx, &decision).await?;
         record_progress(&mut tx, ctx, &decision).await?;
+        finish(tx, ctx, 200, &decision).await?;
+        Ok(decision)
+    }
+
+    async fn claim_drafts(&self, now: DateTime<Utc>, hold_until: DateTime<Utc>, limit: i64) -> Result<Vec<Draft>> {
+        let mut tx = self.begin().await?;
+        let ids: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
+            "SELECT d.org_id, d.id FROM decisions d \
+             WHERE d.status = 'open' AND d.recommendation IS NULL \
+               AND (d.drafting_until IS NULL OR d.drafting_until <= $1) \
+               AND EXISTS (SELECT 1 FROM members w WHERE w.id = d.assignee_id AND w.kind = 'ai') \
+               AND EXISTS (SELECT 1 FROM members r WHERE r.id = d.requested_by AND r.kind = 'human') \
+             ORDER BY d.created_at LIMIT $2{SKIP_LOCKED}"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut drafts = Vec::with_capacity(ids.len());
+        for (org_id, id) in ids {
+            sqlx::query("UPDATE decisions SET drafting_until = $1 WHERE id = $2")
+                .bind(hold_until)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let decision = load_decision(&mut tx, org_id, id, false).await?;
+            let space = load_space(&mut tx, org_id, decision.space_id, false).await?;
+            let Some(worker_id) = decision.assignee_id else { continue };
+            let worker = load_member(&mut tx, org_id, worker_id).await?;
+            drafts.push(Draft { org_id, decision, space, worker });
+        }
+        tx.commit().await?;
+        Ok(drafts)
+    }
+
+    async fn hand_to_people(&self, ctx: &Ctx, id: Uuid, why: String) -> Result<Decision> {
+        let why = text("why", &why, BODY_MAX)?;
+        let mut tx = self.begin().await?;
+        let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
+        if decision.status != DecisionStatus::Open {
+            return Err(StoreError::Conflict(format!("the decision is {}; only an open decision is handed to people", decision.status)));
+        }
+        decision.status = DecisionStatus::AwaitingApproval;
+        decision.routing.quorum = decision.routing.quorum.max(1);
+        decision.routing.explanation = format!(
+            "{}; the AI worker could not propose ({why}), so people decide",
+            decision.routing.explanation.trim_end_matches('.')
+        );
+        decision.updated_at = ctx.now;
+        sqlx::query("UPDATE decisions SET quorum = $1, routing = $2, drafting_until = NULL WHERE id = $3")
+            .bind(decision.routing.quorum)
+            .bind(to_json(&decision.routing)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        write_decision_state(&mut tx, &decision).await?;
+        record(
+            &mut tx,
+            ctx,
+            "decision.handed_to_people",
+            "decision",
+            Some(id),
+            json!({ "why": why, "quorum": decision.routing.quorum }),
+        )
+        .await?;
         finish(tx, ctx, 200, &decision).await?;
         Ok(decision)
     }
