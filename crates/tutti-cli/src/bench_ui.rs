@@ -19,7 +19,7 @@ use tutti_server::AppState;
 use tutti_store::cockpit::NewSession;
 use tutti_store::postgres::PgStore;
 use tutti_store::sqlite::SqliteStore;
-use tutti_store::{Ctx, PageRequest, Store, WorkFilter};
+use tutti_store::{Ctx, NewCheckIn, PageRequest, Store, WorkFilter};
 use uuid::Uuid;
 
 use crate::cli::{ApiBench, UiBench};
@@ -32,9 +32,12 @@ struct Row {
     page: String,
     bytes: usize,
     histogram: Histogram<u64>,
-    /// The median of requests that each follow a change to the org, which
-    /// empties the cockpit's roll-up cache.
+    /// The median of requests that each follow a change elsewhere in the
+    /// org (a person's language), which moves the audit head.
     after_change_ms: f64,
+    /// The median of requests that each follow a check-in, which changes a
+    /// key result and so the roll-ups.
+    after_check_in_ms: f64,
 }
 
 async fn run_backend<S: Store>(
@@ -93,6 +96,11 @@ async fn run_backend<S: Store>(
         .first()
         .copied()
         .context("no objectives")?;
+    let key_result = seeded
+        .key_results
+        .first()
+        .copied()
+        .context("no key results")?;
     let pages = [
         "/".to_owned(),
         "/objectives".to_owned(),
@@ -140,13 +148,30 @@ async fn run_backend<S: Store>(
             bytes = size;
         }
         let mut after_change = Vec::new();
-        for _ in 0..5 {
+        let mut after_check_in = Vec::new();
+        for round in 0..5 {
             // Any audited write moves the org's head.
             store.set_locale(&ctx, actor.member_id, Some("de")).await?;
             after_change.push(time(page.clone()).await?.0 as f64 / 1000.0);
+            store
+                .create_check_in(
+                    &ctx,
+                    key_result,
+                    NewCheckIn {
+                        value: f64::from(10 + round),
+                        confidence: 6,
+                        note: String::new(),
+                    },
+                )
+                .await?;
+            after_check_in.push(time(page.clone()).await?.0 as f64 / 1000.0);
         }
-        after_change.sort_by(f64::total_cmp);
-        let after_change_ms = after_change[after_change.len() / 2];
+        let median = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        let after_change_ms = median(after_change);
+        let after_check_in_ms = median(after_check_in);
         eprintln!("{backend}: {page} done");
         rows.push(Row {
             backend,
@@ -154,6 +179,7 @@ async fn run_backend<S: Store>(
             bytes,
             histogram,
             after_change_ms,
+            after_check_in_ms,
         });
     }
     Ok(())
@@ -198,13 +224,16 @@ pub async fn ui(args: UiBench) -> anyhow::Result<ExitCode> {
         "p99 ms",
         "max ms",
         "< 50 ms",
-        "after a change ms",
+        "after a change elsewhere ms",
+        "after a check-in ms",
     ]);
     let mut all_within = true;
     for row in &rows {
         let ms = |v: u64| v as f64 / 1000.0;
         let p99 = ms(row.histogram.value_at_quantile(0.99));
-        all_within &= p99 < BUDGET_MS;
+        let within =
+            p99 < BUDGET_MS && row.after_change_ms < BUDGET_MS && row.after_check_in_ms < BUDGET_MS;
+        all_within &= within;
         let page = if row.page.len() > 20 {
             format!("{}…", &row.page[..row.page.len().min(18)])
         } else {
@@ -217,8 +246,9 @@ pub async fn ui(args: UiBench) -> anyhow::Result<ExitCode> {
             format!("{:.2}", ms(row.histogram.value_at_quantile(0.5))),
             format!("{p99:.2}"),
             format!("{:.2}", ms(row.histogram.max())),
-            if p99 < BUDGET_MS { "yes" } else { "NO" }.to_owned(),
+            if within { "yes" } else { "NO" }.to_owned(),
             format!("{:.2}", row.after_change_ms),
+            format!("{:.2}", row.after_check_in_ms),
         ]);
     }
     println!("{table}");

@@ -800,3 +800,296 @@ async fn cockpit_suite<S: Store>(store: S) {
 }
 
 tutti_store::on_both_backends!(cockpit_suite, cockpit_on_sqlite, cockpit_on_postgres);
+
+/// The figure shown after an objective's title on the objectives page.
+fn figure_after(page: &str, title: &str) -> String {
+    assert!(page.contains(title), "no “{title}” on the page");
+    let at = page.find(title).unwrap();
+    let rest = &page[at..];
+    let start = rest.find("class=\"figure\">").unwrap() + "class=\"figure\">".len();
+    rest[start..].split('<').next().unwrap().to_owned()
+}
+
+/// The cockpit's roll-ups stay true through its cache: a change elsewhere
+/// keeps them, a check-in moves them at once, an edited objective shows.
+async fn rollup_cache_suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
+    let (_, token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
+    let mut state = AppState::new(store.clone());
+    state.clock = Arc::new(TestClock(Mutex::new(start)));
+    let router = tutti_server::router(state);
+    let mut katrin = Browser::new(&router, "en");
+    katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    let objective = api(
+        &router,
+        "POST",
+        "/objectives",
+        &token,
+        Some(json!({ "title": "Renew maintenance contracts", "period_start": "2026-10-01", "period_end": "2026-12-31" })),
+    )
+    .await
+    .json();
+    let objective_id = objective["id"].as_str().unwrap();
+    let key_result = api(
+        &router,
+        "POST",
+        &format!("/objectives/{objective_id}/key-results"),
+        &token,
+        Some(json!({ "title": "Contracts renewed", "baseline": 0, "target": 200, "unit": "contracts", "confidence": 6 })),
+    )
+    .await
+    .json();
+    let before = katrin.get("/objectives").await.text;
+    assert_eq!(figure_after(&before, "Renew maintenance contracts"), "0%");
+
+    let unrelated = api(
+        &router,
+        "POST",
+        "/work-items",
+        &token,
+        Some(json!({ "title": "Order burner parts" })),
+    )
+    .await;
+    assert_eq!(unrelated.status, StatusCode::CREATED);
+    let kept = katrin.get("/objectives").await.text;
+    assert_eq!(figure_after(&kept, "Renew maintenance contracts"), "0%");
+
+    let checked_in = api(
+        &router,
+        "POST",
+        &format!(
+            "/key-results/{}/check-ins",
+            key_result["id"].as_str().unwrap()
+        ),
+        &token,
+        Some(json!({ "value": 50, "confidence": 7 })),
+    )
+    .await;
+    assert_eq!(
+        checked_in.status,
+        StatusCode::CREATED,
+        "{}",
+        checked_in.text
+    );
+    let moved = katrin.get("/objectives").await.text;
+    assert_eq!(figure_after(&moved, "Renew maintenance contracts"), "25%");
+
+    let renamed = api(
+        &router,
+        "PATCH",
+        &format!("/objectives/{objective_id}"),
+        &token,
+        Some(json!({ "title": "Renew every maintenance contract" })),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    let shown = katrin.get("/objectives").await.text;
+    assert_eq!(
+        figure_after(&shown, "Renew every maintenance contract"),
+        "25%"
+    );
+    assert!(!shown.contains("Renew maintenance contracts"));
+}
+
+tutti_store::on_both_backends!(
+    rollup_cache_suite,
+    rollup_cache_on_sqlite,
+    rollup_cache_on_postgres
+);
+
+/// The policy editor of a decision space: a save validates and keeps a
+/// broken draft with Cedar's line and column, a simulation tries the draft
+/// or the stored policy and stores nothing, and a viewer edits nothing.
+async fn policy_editor_suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
+    let (_, token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
+    let mut state = AppState::new(store.clone());
+    state.clock = Arc::new(TestClock(Mutex::new(start)));
+    let router = tutti_server::router(state);
+    let call = |method: &'static str, path: String, body: Value| {
+        let router = router.clone();
+        let token = token.clone();
+        async move { api(&router, method, &path, &token, Some(body)).await.json() }
+    };
+    let sales = call("POST", "/teams".into(), json!({ "name": "Vertrieb" })).await;
+    let ada = call(
+        "POST",
+        "/members".into(),
+        json!({ "kind": "ai", "name": "Ada", "teams": [sales["id"]] }),
+    )
+    .await;
+    let templates = api(&router, "GET", "/decision-spaces/templates", &token, None)
+        .await
+        .json();
+    let stored_policy = templates["templates"][0]["source"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let space = call(
+        "POST",
+        "/decision-spaces".into(),
+        json!({ "name": "Rabatte", "team_id": sales["id"], "policy": stored_policy,
+                "principles": ["Keine Rabatte über 15 %"] }),
+    )
+    .await;
+    let path = format!("/spaces/{}", space["id"].as_str().unwrap());
+    let ada_id = ada["id"].as_str().unwrap().to_owned();
+
+    let mut katrin = Browser::new(&router, "en");
+    katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    let editor = katrin.get(&path).await;
+    assert_eq!(editor.status, StatusCode::OK);
+    assert!(editor.text.contains("version 1"), "{}", editor.text);
+    assert!(editor.text.contains("ai-decides-small-reversible"));
+    assert!(editor.text.contains(">Save</button>"));
+    let csrf = editor.csrf();
+
+    // A broken policy is refused with its line and column; the draft stays.
+    let broken_policy = "permit (principal, action, resource)\nwhen { resource.amount < };";
+    let broken = katrin
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("principles", "Keine Rabatte über 15 %"),
+                ("policy", broken_policy),
+                ("quorum", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.text.contains("line 2, column "), "{}", broken.text);
+    assert!(broken.text.contains("when { resource.amount &lt; };"));
+
+    // Simulating a draft that denies everything sends the decision to
+    // people; the stored policy lets Ada decide it. Neither stores anything.
+    let simulate = |policy: String, amount: &'static str| {
+        let csrf = csrf.clone();
+        let ada_id = ada_id.clone();
+        let path = format!("{path}/simulate");
+        let mut browser = Browser {
+            router: router.clone(),
+            cookies: katrin.cookies.clone(),
+            language: "en",
+        };
+        async move {
+            browser
+                .post(
+                    &path,
+                    &[
+                        ("csrf", &csrf),
+                        ("policy", &policy),
+                        ("quorum", "2"),
+                        ("amount", amount),
+                        ("risk", "low"),
+                        ("reversible", "true"),
+                        ("assignee", &ada_id),
+                    ],
+                )
+                .await
+        }
+    };
+    let denied = simulate(
+        "@id(\"deny-all\")\nforbid (principal, action, resource);".into(),
+        "500",
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::OK, "{}", denied.text);
+    assert!(denied.text.contains("people only"), "{}", denied.text);
+    assert!(denied.text.contains("deny-all"));
+    let allowed = simulate(stored_policy.clone(), "500").await;
+    assert!(allowed.text.contains("AI decides"), "{}", allowed.text);
+    let bad_amount = simulate(stored_policy.clone(), "fünfhundert").await;
+    assert_eq!(bad_amount.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_amount.text.contains("is not an amount"),
+        "{}",
+        bad_amount.text
+    );
+    let unchanged = api(
+        &router,
+        "GET",
+        &format!("/decision-spaces/{}", space["id"].as_str().unwrap()),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(unchanged["version"], 1, "a simulation stores nothing");
+
+    // A valid edit is saved as the next version.
+    let edited_policy = format!("{stored_policy}\n// reviewed in November");
+    let saved = katrin
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("principles", "Keine Rabatte über 15 %\nStammkunden zuerst"),
+                ("policy", &edited_policy),
+                ("quorum", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    assert_eq!(saved.location(), format!("{path}?saved=1"));
+    let shown = katrin.get(saved.location()).await;
+    assert!(
+        shown
+            .text
+            .contains("Saved. The new version is in the audit chain.")
+    );
+    assert!(shown.text.contains("version 2"));
+    let stored = api(
+        &router,
+        "GET",
+        &format!("/decision-spaces/{}", space["id"].as_str().unwrap()),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(stored["quorum"], 3);
+    assert_eq!(
+        stored["principles"],
+        json!(["Keine Rabatte über 15 %", "Stammkunden zuerst"])
+    );
+    assert_eq!(stored["policy"], edited_policy.as_str());
+
+    // A viewer sees the editor read-only and cannot save.
+    let mut vera = Browser::new(&router, "en");
+    vera.sign_in("vera.katrin@lindner.de", PASSWORD).await;
+    let read_only = vera.get(&path).await;
+    assert_eq!(read_only.status, StatusCode::OK);
+    assert!(!read_only.text.contains(">Save</button>"));
+    assert!(read_only.text.contains("readonly"));
+    let refused = vera
+        .post(
+            &path,
+            &[
+                ("csrf", &read_only.csrf()),
+                ("principles", ""),
+                ("policy", "permit (principal, action, resource);"),
+                ("quorum", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let still = api(
+        &router,
+        "GET",
+        &format!("/decision-spaces/{}", space["id"].as_str().unwrap()),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(still["version"], 2);
+}
+
+tutti_store::on_both_backends!(
+    policy_editor_suite,
+    policy_editor_on_sqlite,
+    policy_editor_on_postgres
+);

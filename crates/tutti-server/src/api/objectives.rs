@@ -16,7 +16,8 @@ use tutti_domain::strategy::{
 };
 use tutti_domain::validate::finite;
 use tutti_store::{
-    KeyResultPatch, NewCheckIn, NewKeyResult, NewObjective, ObjectiveForest, ObjectivePatch, Store,
+    EventFilter, KeyResultPatch, NewCheckIn, NewKeyResult, NewObjective, ObjectiveForest,
+    ObjectivePatch, Store,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -159,9 +160,15 @@ pub(crate) struct JudgedForest {
     pub(crate) judged: Judged,
 }
 
-/// The last judged forest of each org. Any change to an org moves its audit
-/// head, so an entry is used only while the head and the day are the ones it
-/// was computed at; the first view after a change recomputes it.
+/// The last judged forest of each org, as of one audit head and one day.
+///
+/// When the head has moved, the events since tell what changed. Events on
+/// subjects outside the forest (work, runs, decisions, budgets, people…)
+/// leave it as it was; check-ins and key result edits reload just those key
+/// results and judge the forest again; anything else (objectives created or
+/// changed, imports, teams, or more than [`CATCH_UP_EVENTS`] events) loads
+/// the whole forest afresh. A new day judges afresh too: health depends on
+/// the elapsed share of each period.
 #[derive(Default)]
 pub struct RollupCache {
     orgs: std::sync::Mutex<HashMap<Uuid, CachedForest>>,
@@ -169,6 +176,30 @@ pub struct RollupCache {
 
 /// A judged forest with the audit head and the day it holds for.
 type CachedForest = (i64, NaiveDate, std::sync::Arc<JudgedForest>);
+
+/// Past this many events since the cached head, reloading is cheaper than
+/// reading them.
+const CATCH_UP_EVENTS: u32 = 200;
+
+/// Subjects whose events never change an objective or a key result.
+const OUTSIDE_THE_FOREST: &[&str] = &[
+    "alert",
+    "budget",
+    "decision",
+    "decision_space",
+    "member",
+    "provider",
+    "run",
+    "webhook",
+    "work_item",
+];
+
+/// What the events since the cached head ask of the cache.
+enum CatchUp {
+    Keep,
+    Reload(std::collections::BTreeSet<Uuid>),
+    Rebuild,
+}
 
 impl RollupCache {
     pub(crate) async fn get<S: Store>(
@@ -178,21 +209,88 @@ impl RollupCache {
     ) -> Result<std::sync::Arc<JudgedForest>, ApiError> {
         let head = state.store.audit_seq(org_id).await?;
         let today = state.clock.now().date_naive();
-        if let Ok(orgs) = self.orgs.lock()
-            && let Some((seq, day, cached)) = orgs.get(&org_id)
-            && *seq == head
-            && *day == today
-        {
-            return Ok(cached.clone());
-        }
-        let forest = state.store.all_objectives(org_id).await?;
-        let judged = Judged::new(state, &forest);
-        let fresh = std::sync::Arc::new(JudgedForest { forest, judged });
+        let cached = self
+            .orgs
+            .lock()
+            .ok()
+            .and_then(|orgs| orgs.get(&org_id).cloned())
+            .filter(|(_, day, _)| *day == today);
+        let fresh = match cached {
+            Some((seq, _, cached)) if seq == head => return Ok(cached),
+            Some((seq, _, cached)) => match catch_up(state, org_id, seq).await? {
+                CatchUp::Keep => cached,
+                CatchUp::Reload(ids) => {
+                    let mut forest = cached.forest.clone();
+                    for id in ids {
+                        let key_result = state.store.key_result(org_id, id).await?;
+                        match forest.key_results.iter_mut().find(|kr| kr.id == id) {
+                            Some(slot) => *slot = key_result,
+                            None => forest.key_results.push(key_result),
+                        }
+                    }
+                    let judged = Judged::new(state, &forest);
+                    std::sync::Arc::new(JudgedForest { forest, judged })
+                }
+                CatchUp::Rebuild => load_judged(state, org_id).await?,
+            },
+            None => load_judged(state, org_id).await?,
+        };
         if let Ok(mut orgs) = self.orgs.lock() {
             orgs.insert(org_id, (head, today, fresh.clone()));
         }
         Ok(fresh)
     }
+}
+
+async fn load_judged<S: Store>(
+    state: &AppState<S>,
+    org_id: Uuid,
+) -> Result<std::sync::Arc<JudgedForest>, ApiError> {
+    let forest = state.store.all_objectives(org_id).await?;
+    let judged = Judged::new(state, &forest);
+    Ok(std::sync::Arc::new(JudgedForest { forest, judged }))
+}
+
+/// Reads the events after `since` and says what they change in the forest.
+async fn catch_up<S: Store>(
+    state: &AppState<S>,
+    org_id: Uuid,
+    since: i64,
+) -> Result<CatchUp, ApiError> {
+    let events = state
+        .store
+        .events(
+            org_id,
+            &EventFilter {
+                after_seq: Some(since),
+                limit: CATCH_UP_EVENTS,
+                action: None,
+                subject_id: None,
+            },
+        )
+        .await?;
+    if events.next_cursor.is_some() {
+        return Ok(CatchUp::Rebuild);
+    }
+    let mut key_results = std::collections::BTreeSet::new();
+    for event in &events.items {
+        match (
+            event.subject_type.as_str(),
+            event.action.as_str(),
+            event.subject_id,
+        ) {
+            (subject, _, _) if OUTSIDE_THE_FOREST.contains(&subject) => {}
+            ("key_result", "check_in.created" | "key_result.updated", Some(id)) => {
+                key_results.insert(id);
+            }
+            _ => return Ok(CatchUp::Rebuild),
+        }
+    }
+    Ok(if key_results.is_empty() {
+        CatchUp::Keep
+    } else {
+        CatchUp::Reload(key_results)
+    })
 }
 
 /// A forest with every objective's progress and its key results at hand.
