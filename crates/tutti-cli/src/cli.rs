@@ -646,6 +646,8 @@ pub enum BudgetCommand {
         #[arg(long)]
         soft: bool,
     },
+    /// Deletes a budget; the ledger keeps every entry.
+    Delete { id: Uuid },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1265,6 +1265,91 @@ async fn labour_suite<S: Store>(store: S) {
         .unwrap();
     assert_eq!(tight_state["used_tokens"], 0);
 
+    // --- Deleting a budget: not by a viewer, not across orgs, not while a
+    // call still holds a reservation against it; the ledger keeps its entries.
+    let tight_path = format!("/budgets/{}", id(&tight));
+    let org_id = store
+        .actor_by_token(&auth::hash_token(&owner))
+        .await
+        .unwrap()
+        .unwrap()
+        .org_id;
+    let ctx = Ctx::new(org_id, None, today());
+    let held = store
+        .reserve(
+            &ctx,
+            tutti_store::labour::Charge {
+                worker_id: id(&worker).parse().unwrap(),
+                run_id: None,
+                route_provider: "cloud".into(),
+                route_model: "big".into(),
+                prices: tutti_domain::labour::Prices {
+                    input: 1,
+                    cached_input: 1,
+                    output: 1,
+                },
+                input_tokens: 10,
+                max_output_tokens: 10,
+                expires_at: today() + chrono::Duration::minutes(15),
+            },
+        )
+        .await
+        .unwrap();
+    let entries_before = api.get("/ledger/entries?limit=500", &owner).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    for (token, status) in [
+        (&viewer_token, StatusCode::FORBIDDEN),
+        (&stranger, StatusCode::NOT_FOUND),
+        (&owner, StatusCode::CONFLICT),
+    ] {
+        let reply = api
+            .send("DELETE", &tight_path, Some(token), None, &[])
+            .await;
+        assert_eq!(reply.status, status, "{}", reply.body);
+    }
+    store
+        .settle(
+            &ctx,
+            held.id,
+            tutti_domain::labour::Tokens {
+                input: 10,
+                cached_input: 0,
+                output: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let deleted = api
+        .send("DELETE", &tight_path, Some(&owner), None, &[])
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let listed = api.get("/budgets", &owner).await.body;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["id"] != tight["id"]),
+        "{listed}"
+    );
+    let again = api
+        .send("DELETE", &tight_path, Some(&owner), None, &[])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let entries_after = api.get("/ledger/entries?limit=500", &owner).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        entries_after,
+        entries_before + 2,
+        "the settlement and the release of the unused rest are added; nothing is removed"
+    );
+    let events = api.get("/events?action=budget.deleted", &owner).await.body;
+    assert_eq!(events["items"][0]["subject_id"], id(&tight), "{events}");
+
     let doc = api.send("GET", "/openapi.json", None, None, &[]).await.body;
     for path in [
         "/api/v1/providers",

@@ -49,4 +49,17 @@ impl StoreError {
             err.into()
         }
     }
+
+    /// A foreign-key violation (a row still referred to) as the conflict it
+    /// means; other errors as they are.
+    pub(crate) fn conflict_on_foreign_key(
+        err: sqlx::Error,
+        message: impl FnOnce() -> String,
+    ) -> Self {
+        if matches!(&err, sqlx::Error::Database(db) if db.is_foreign_key_violation()) {
+            Self::Conflict(message())
+        } else {
+            err.into()
+        }
+    }
 }

@@ -247,6 +247,9 @@ pub trait Labour: Clone + Send + Sync + 'static {
         id: Uuid,
         patch: BudgetPatch,
     ) -> impl Future<Output = Result<Budget>> + Send;
+    /// Deletes a budget and its use; the ledger keeps every entry. Refused
+    /// while a call it holds a reservation for is still open.
+    fn delete_budget(&self, ctx: &Ctx, id: Uuid) -> impl Future<Output = Result<()>> + Send;
     fn budget(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Budget>> + Send;
     /// Every budget with its use in the window that contains `now`.
     fn budgets(

@@ -799,15 +799,7 @@ impl crate::labour::Labour for This {
 
     async fn update_budget(&self, ctx: &Ctx, id: Uuid, patch: BudgetPatch) -> Result<Budget> {
         let mut tx = self.begin().await?;
-        let row: BudgetRow = sqlx::query_as(&format!(
-            "SELECT {BUDGET_COLUMNS} FROM budgets WHERE id = $1 AND org_id = $2{FOR_UPDATE}"
-        ))
-        .bind(id)
-        .bind(ctx.org_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::not_found("budget"))?;
-        let mut budget: Budget = row.try_into()?;
+        let mut budget = lock_budget(&mut tx, ctx.org_id, id).await?;
         if let Some(name) = patch.name {
             budget.name = text("name", &name, TITLE_MAX)?;
         }
@@ -830,6 +822,32 @@ impl crate::labour::Labour for This {
         record(&mut tx, ctx, "budget.updated", "budget", Some(id), json!({ "budget": budget })).await?;
         tx.commit().await?;
         Ok(budget)
+    }
+
+    async fn delete_budget(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let budget = lock_budget(&mut tx, ctx.org_id, id).await?;
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM budget_holds h JOIN reservations r ON r.id = h.reservation_id \
+             WHERE h.budget_id = $1 AND r.is_open",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if open > 0 {
+            return Err(StoreError::Conflict(format!(
+                "the budget holds {open} open reservation(s) of calls still running; delete it once they have settled"
+            )));
+        }
+        for table in ["budget_holds", "budget_usage"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE budget_id = $1")).bind(id).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM budgets WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| {
+            StoreError::conflict_on_foreign_key(e, || "a call reserved against the budget meanwhile; try again once it has settled".to_owned())
+        })?;
+        record(&mut tx, ctx, "budget.deleted", "budget", Some(id), json!({ "budget": budget })).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn budget(&self, org_id: Uuid, id: Uuid) -> Result<Budget> {
@@ -1384,4 +1402,17 @@ async fn load_route(conn: &mut Conn, org_id: Uuid, provider: &str, model: &str) 
             output: row.output_price,
         },
     })
+}
+
+/// A budget of the org, locked for the rest of the transaction.
+async fn lock_budget(conn: &mut Conn, org_id: Uuid, id: Uuid) -> Result<Budget> {
+    let row: BudgetRow = sqlx::query_as(&format!(
+        "SELECT {BUDGET_COLUMNS} FROM budgets WHERE id = $1 AND org_id = $2{FOR_UPDATE}"
+    ))
+    .bind(id)
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::not_found("budget"))?;
+    row.try_into()
 }

@@ -206,6 +206,11 @@ pub async fn budget(remote: &Remote, command: BudgetCommand) -> anyhow::Result<E
             });
             client.print_one(&client.post("/budgets", body).await?, BUDGET)
         }
+        BudgetCommand::Delete { id } => {
+            client.delete(&format!("/budgets/{id}")).await?;
+            eprintln!("deleted budget {id}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

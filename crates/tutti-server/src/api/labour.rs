@@ -247,6 +247,23 @@ pub async fn update_budget<S: Store>(
     ))
 }
 
+/// Deletes a budget and its use; the ledger keeps every entry. A budget
+/// that a running call has reserved against is refused with 409.
+#[utoipa::path(delete, path = "/api/v1/budgets/{id}", tag = "labour", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_budget<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let current = state.store.budget(actor.org_id, id).await?;
+    actor.may(Action::ManageBudget {
+        team_id: budget_team(current.scope, current.scope_id),
+    })?;
+    state.store.delete_budget(&ctx(&state, &actor), id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRun {

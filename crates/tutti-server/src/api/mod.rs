@@ -95,7 +95,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route(
             "/budgets/{id}",
-            axum::routing::patch(labour::update_budget::<S>),
+            axum::routing::patch(labour::update_budget::<S>).delete(labour::delete_budget::<S>),
         )
         .route(
             "/work-items/{id}/runs",
@@ -189,7 +189,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         work_items::list, work_items::create, work_items::show, work_items::update,
                 events::list, events::verify,
         labour::list_providers, labour::create_provider, labour::put_model,
-        labour::list_budgets, labour::create_budget, labour::update_budget,
+        labour::list_budgets, labour::create_budget, labour::update_budget, labour::delete_budget,
         labour::start_run, labour::list_runs, labour::show_run, labour::stream_run, labour::cancel_run,
         labour::review_run, labour::list_reviews, labour::review_stats,
                 labour::ledger_summary, labour::ledger_totals, labour::ledger_entries,
