@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 // The stop-and-restart helpers are for the AI-labour tests.
 #[allow(dead_code)]
@@ -34,6 +34,14 @@ fn stdout(output: &Output) -> String {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A failed command: a non-zero exit and one line on stderr that says `why`.
+fn assert_refused_in_one_line(output: &Output, why: &str) {
+    let message = stderr(output);
+    assert!(!output.status.success(), "{}", stdout(output));
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(message.contains(why), "{message}");
 }
 
 #[test]
@@ -143,18 +151,7 @@ fn init_prints_a_token_that_the_client_commands_use() {
 
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);
-    assert!(!illegal.status.success());
-    assert_eq!(
-        stderr(&illegal).trim().lines().count(),
-        1,
-        "{}",
-        stderr(&illegal)
-    );
-    assert!(
-        stderr(&illegal).contains("422 (state)"),
-        "{}",
-        stderr(&illegal)
-    );
+    assert_refused_in_one_line(&illegal, "422 (state)");
 
     // A token for another member, made with the CLI, works too.
     let viewer = json(&[
@@ -483,4 +480,313 @@ async fn set_password_opens_the_cockpit_and_alerts_and_webhooks_work_from_the_cl
     );
     let alerts = tutti(&["alert", "list", "--lang", "de"], &env);
     assert!(alerts.status.success(), "{}", stderr(&alerts));
+}
+
+/// The decision-space commands end to end through the binary: a space from a
+/// starter template, a broken policy refused with its line, a simulation, an
+/// AI worker deciding a small discount and preparing a large one, votes that
+/// are refused and counted, the register as CSV and summary, and a policy
+/// that denies everything sending the next decision to people.
+#[test]
+fn spaces_and_decisions_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let owner = init(&url);
+    let server = serve(&url, &[("TUTTI_NO_ENGINE", "true")]);
+    let run_as = |token: &str, args: &[&str]| {
+        tutti(
+            args,
+            &[
+                ("TUTTI_SERVER", server.url.as_str()),
+                ("TUTTI_TOKEN", token),
+            ],
+        )
+    };
+    let json_as = |token: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let output = run_as(token, &all);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_str::<Value>(&stdout(&output)).unwrap()
+    };
+    let token_for = |email: &str| {
+        let minted = tutti(
+            &["token", "create", "--member", email, "--database-url", &url],
+            &[],
+        );
+        assert!(minted.status.success(), "{}", stderr(&minted));
+        stdout(&minted).trim().to_owned()
+    };
+
+    let member = |name: &str, role: &str, kind: &str, team: Option<&str>| {
+        let email = format!("{}@lindner.de", name.to_lowercase());
+        let mut args = vec![
+            "member", "add", "--name", name, "--email", &email, "--role", role, "--kind", kind,
+        ];
+        args.extend(team.map(|team| ["--team", team]).into_iter().flatten());
+        let member = json_as(&owner, &args);
+        (member["id"].as_str().unwrap().to_owned(), token_for(&email))
+    };
+    let (aylin_id, aylin) = member("Aylin", "lead", "human", None);
+    let team = json_as(
+        &owner,
+        &["team", "add", "--name", "Vertrieb", "--lead", &aylin_id],
+    );
+    let team_id = team["id"].as_str().unwrap().to_owned();
+    let (_, bernd) = member("Bernd", "lead", "human", Some(&team_id));
+    let (_, vera) = member("Vera", "viewer", "human", Some(&team_id));
+    let (emil_id, emil) = member("Emil", "member", "ai", Some(&team_id));
+
+    // The starter policies are listed and can be read whole.
+    let templates = run_as(&aylin, &["space", "templates"]);
+    assert!(
+        stdout(&templates).contains("discounts"),
+        "{}",
+        stdout(&templates)
+    );
+    let source = run_as(&aylin, &["space", "templates", "discounts"]);
+    assert!(stdout(&source).contains("@id(\"ai-decides-small-reversible\")"));
+    let unknown = run_as(&aylin, &["space", "templates", "rabatte"]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no template named `rabatte`"));
+
+    // A broken policy is refused in one line that names where it breaks.
+    let broken = dir.path().join("broken.cedar");
+    std::fs::write(
+        &broken,
+        "permit (principal, action, resource)\nwhen { resource.amount < };",
+    )
+    .unwrap();
+    let refused = run_as(
+        &aylin,
+        &[
+            "space",
+            "add",
+            "--name",
+            "Rabatte",
+            "--team",
+            &team_id,
+            "--policy-file",
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert_refused_in_one_line(&refused, "line 2, column ");
+    let by_ai = run_as(
+        &emil,
+        &[
+            "space",
+            "add",
+            "--name",
+            "Rabatte",
+            "--team",
+            &team_id,
+            "--template",
+            "discounts",
+        ],
+    );
+    assert!(stderr(&by_ai).contains("403"), "{}", stderr(&by_ai));
+
+    let space = json_as(
+        &aylin,
+        &[
+            "space",
+            "add",
+            "--name",
+            "Rabatte",
+            "--team",
+            &team_id,
+            "--template",
+            "discounts",
+            "--principle",
+            "Keine Rabatte über 15 % ohne Rücksprache",
+        ],
+    );
+    let space_id = space["id"].as_str().unwrap().to_owned();
+    assert_eq!(space["version"], 1);
+    let shown = run_as(&vera, &["space", "show", &space_id]);
+    assert!(stdout(&shown).contains("- Keine Rabatte über 15 % ohne Rücksprache"));
+
+    // Simulation routes without storing anything.
+    let simulated = run_as(
+        &aylin,
+        &[
+            "space",
+            "simulate",
+            &space_id,
+            "--amount",
+            "500",
+            "--risk",
+            "low",
+            "--reversible",
+            "--assignee",
+            &emil_id,
+        ],
+    );
+    assert!(simulated.status.success(), "{}", stderr(&simulated));
+    assert!(
+        stdout(&simulated).contains("ai-decides-small-reversible"),
+        "{}",
+        stdout(&simulated)
+    );
+    let raise = |amount: &str| {
+        json_as(
+            &emil,
+            &[
+                "decision",
+                "add",
+                "--space",
+                &space_id,
+                "--question",
+                &format!("Rabatt über {amount} EUR für die Stadtwerke?"),
+                "--option",
+                "10 % Rabatt",
+                "--option",
+                "Kein Rabatt",
+                "--amount",
+                amount,
+                "--risk",
+                "low",
+                "--reversible",
+                "--assignee",
+                &emil_id,
+                "--propose",
+                "10 % Rabatt",
+                "--rationale",
+                "Treuer Kunde seit 2019.",
+                "--confidence",
+                "0.8",
+            ],
+        )
+    };
+
+    // 500 EUR: the AI worker decides. 5 000 EUR: it prepares, two decide.
+    let small = raise("500");
+    assert_eq!(
+        (
+            small["status"].as_str(),
+            small["routing"]["autonomy"].as_str()
+        ),
+        (Some("decided"), Some("ai_decides")),
+        "{small}"
+    );
+    let large = raise("5000");
+    let large_id = large["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (
+            large["status"].as_str(),
+            large["routing"]["quorum"].as_i64()
+        ),
+        (Some("awaiting_approval"), Some(2)),
+        "{large}"
+    );
+    let approve = |token: &str| {
+        run_as(
+            token,
+            &[
+                "decision",
+                "approve",
+                &large_id,
+                "--option",
+                "10 % Rabatt",
+                "--reason",
+                "Kunde ist es wert.",
+            ],
+        )
+    };
+    let by_emil = approve(&emil);
+    assert!(!by_emil.status.success());
+    assert!(
+        stderr(&by_emil).contains("ai-never-approves"),
+        "{}",
+        stderr(&by_emil)
+    );
+    assert!(stderr(&approve(&vera)).contains("403"));
+    let waiting = json_as(&aylin, &["decision", "list", "--awaiting-me"]);
+    assert_eq!(waiting["items"][0]["id"], large_id.as_str(), "{waiting}");
+    assert!(approve(&aylin).status.success());
+    let twice = approve(&aylin);
+    assert!(stderr(&twice).contains("409"), "{}", stderr(&twice));
+    let decided = approve(&bernd);
+    assert!(decided.status.success(), "{}", stderr(&decided));
+    let trail = run_as(&vera, &["decision", "show", &large_id]);
+    let trail = stdout(&trail);
+    assert!(
+        trail.contains("AI recommends: 10 % Rabatt")
+            && trail.matches("decision.approved").count() == 2,
+        "{trail}"
+    );
+    assert!(trail.contains("decision.decided"), "{trail}");
+    let reviewed = json_as(
+        &aylin,
+        &[
+            "decision",
+            "outcome",
+            &large_id,
+            "--outcome",
+            "good",
+            "--note",
+            "Auftrag verlängert",
+        ],
+    );
+    assert_eq!(reviewed["outcome"], "good", "{reviewed}");
+
+    // The register: a CSV with a row per decision, and the account of how
+    // the AI's recommendations were followed and turned out.
+    let csv = run_as(
+        &vera,
+        &["decision", "register", "--space", &space_id, "--csv"],
+    );
+    let csv = stdout(&csv);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.lines().next().unwrap().contains("autonomy"), "{csv}");
+    let summary = run_as(&vera, &["decision", "register", "--summary"]);
+    let summary: Value = serde_json::from_str(&stdout(&summary)).unwrap();
+    assert_eq!(
+        (&summary["recommended"], &summary["followed"]),
+        (&json!(1), &json!(1)),
+        "{summary}"
+    );
+    assert_eq!(summary["followed_outcomes"]["good"], 1, "{summary}");
+    assert_eq!(summary["ai_decided_outcomes"]["unreviewed"], 1, "{summary}");
+
+    // A policy that denies everything sends every decision to people, and
+    // the routing says why.
+    let deny_all = dir.path().join("deny-all.cedar");
+    std::fs::write(
+        &deny_all,
+        "@id(\"nothing-by-ai\")\nforbid (principal, action, resource);",
+    )
+    .unwrap();
+    let edited = json_as(
+        &aylin,
+        &[
+            "space",
+            "edit",
+            &space_id,
+            "--policy-file",
+            deny_all.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(edited["version"], 2);
+    let after = raise("50");
+    assert_eq!(
+        (
+            after["status"].as_str(),
+            after["routing"]["autonomy"].as_str()
+        ),
+        (Some("awaiting_approval"), Some("human_only")),
+        "{after}"
+    );
+    assert!(
+        after["routing"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("decide denied by nothing-by-ai"),
+        "{after}"
+    );
+    let not_empty = run_as(&aylin, &["space", "delete", &space_id]);
+    assert!(!not_empty.status.success());
+
+    let verified = tutti(&["audit", "verify", "--database-url", &url], &[]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
 }

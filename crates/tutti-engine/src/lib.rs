@@ -328,8 +328,16 @@ impl<S: Store> Engine<S> {
             let this = self.clone();
             tokio::spawn(async move {
                 let id = draft.decision.id;
-                if let Err(e) = decisions::draft(&this.store, &this.runtime, draft).await {
-                    tracing::warn!(decision = %id, "cannot draft the proposal: {e}; it is tried again later");
+                match decisions::draft(&this.store, &this.runtime, draft).await {
+                    Ok(_) => {}
+                    // Someone acted on the decision while the worker drafted
+                    // (an escalation, a rejection): the draft has no place left.
+                    Err(StoreError::Conflict(why)) => {
+                        tracing::info!(decision = %id, "draft dropped, the decision moved on: {why}");
+                    }
+                    Err(e) => {
+                        tracing::warn!(decision = %id, "cannot store the draft: {e}; it is drafted again once the claim lapses");
+                    }
                 }
             });
         }
