@@ -8,9 +8,17 @@
 //! (continuous batching). Four concurrent requests therefore cost far less
 //! than four times one.
 //!
+//! A finished request leaves its tokens in its sequence's memory. The next
+//! request that starts with the same tokens (the next iteration of a work
+//! order with the reviewer's feedback appended, the next turn of a chat sent
+//! through the gateway, another work order behind the same role card) is
+//! given that sequence and reads only what is new. The reused tokens are
+//! reported as `cached_input_tokens`, so the ledger prices them as cached
+//! input.
+//!
 //! Token counts are exact. `input_tokens` is the tokenized prompt, including
-//! the chat template's markup. `output_tokens` counts the tokens emitted,
-//! without the end-of-turn token that closes the answer.
+//! the chat template's markup, cached part included. `output_tokens` counts
+//! the tokens emitted, without the end-of-turn token that closes the answer.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -195,6 +203,10 @@ struct Slot {
     prompt: Vec<LlamaToken>,
     /// Prompt tokens already in the context.
     read: usize,
+    /// Of those, how many an earlier request had left there.
+    reused: usize,
+    /// Generated tokens fed back into the context.
+    fed: Vec<LlamaToken>,
     /// The position the next token goes to.
     pos: i32,
     /// The token sampled last, to be fed back next step.
@@ -213,6 +225,13 @@ struct Engine<'m> {
     ctx: LlamaContext<'m>,
     template: ChatTemplate,
     context_per_slot: u32,
+    /// Per sequence: the tokens its memory holds, position by position.
+    remembered: Vec<Vec<LlamaToken>>,
+}
+
+/// How many leading tokens two sequences share.
+fn shared_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl Engine<'_> {
@@ -223,12 +242,49 @@ impl Engine<'_> {
             ));
         }
         let prompt = self.template.render(messages)?;
-        Ok(self.model.vocab().tokenize(prompt.as_bytes(), true, true))
+        let tokens = self.model.vocab().tokenize(prompt.as_bytes(), true, true);
+        if tokens.is_empty() {
+            return Err(LlmError::Invalid("the chat renders to no tokens".into()));
+        }
+        Ok(tokens)
+    }
+
+    /// Of the free sequences, the one whose memory shares most with `prompt`.
+    fn best_free_seq(&self, free: &[usize], prompt: &[LlamaToken]) -> usize {
+        free.iter()
+            .copied()
+            .max_by_key(|&seq| {
+                (
+                    shared_prefix(&self.remembered[seq], prompt),
+                    // Among equals, keep the longer memories for later.
+                    std::cmp::Reverse(self.remembered[seq].len()),
+                )
+            })
+            .unwrap_or(0)
+    }
+
+    /// Keeps the first `keep` tokens of a sequence's memory, drops the rest;
+    /// returns how many it kept (none where the memory cannot be cut).
+    fn trim_memory(&mut self, seq: usize, keep: usize) -> usize {
+        let cut = u32::try_from(seq).ok().zip(u32::try_from(keep).ok());
+        let trimmed = cut.is_some_and(|(seq, keep)| {
+            matches!(
+                self.ctx.clear_kv_cache_seq(Some(seq), Some(keep), None),
+                Ok(true)
+            )
+        });
+        if trimmed {
+            self.remembered[seq].truncate(keep);
+            keep
+        } else {
+            self.forget(seq as i32);
+            0
+        }
     }
 
     fn admit(
-        &self,
-        seq: i32,
+        &mut self,
+        free: &[usize],
         request: ChatRequest,
         chunks: async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
     ) -> Option<Slot> {
@@ -272,13 +328,20 @@ impl Engine<'_> {
             ]);
         }
         let sampler = LlamaSampler::chain_simple(samplers);
+        let seq = self.best_free_seq(free, &prompt);
+        // The last prompt token is always read again: its logits start the answer.
+        let reusable =
+            shared_prefix(&self.remembered[seq], &prompt).min(prompt.len().saturating_sub(1));
+        let reused = self.trim_memory(seq, reusable);
         Some(Slot {
-            seq,
+            seq: seq as i32,
             chunks,
             sampler,
             prompt,
-            read: 0,
-            pos: 0,
+            read: reused,
+            reused,
+            fed: Vec::new(),
+            pos: reused as i32,
             last: None,
             generated: 0,
             max_tokens: request.max_tokens,
@@ -297,14 +360,23 @@ impl Engine<'_> {
         }
         let usage = Usage {
             input_tokens: slot.prompt.len() as u64,
-            cached_input_tokens: 0,
+            cached_input_tokens: slot.reused as u64,
             output_tokens: u64::from(slot.generated),
         };
         let _ = slot.chunks.send(Ok(Chunk::Done { usage, finish }));
-        self.forget(slot.seq);
+        // What the sequence's memory now holds stays for the next request.
+        let mut remembered = slot.prompt;
+        remembered.extend(slot.fed);
+        if let Some(memory) = self.remembered.get_mut(slot.seq as usize) {
+            *memory = remembered;
+        }
     }
 
+    /// Empties a sequence's memory.
     fn forget(&mut self, seq: i32) {
+        if let Some(memory) = self.remembered.get_mut(seq as usize) {
+            memory.clear();
+        }
         if let Err(e) = self
             .ctx
             .clear_kv_cache_seq(u32::try_from(seq).ok(), None, None)
@@ -362,6 +434,7 @@ fn run_engine(
             ctx,
             template,
             context_per_slot: config.context_per_slot,
+            remembered: vec![Vec::new(); config.slots as usize],
         })
     })();
     let mut engine = match started {
@@ -422,11 +495,17 @@ fn decode_loop(engine: &mut Engine<'_>, slot_count: usize, inbox: &Receiver<Job>
                 }
             }
         }
-        for (seq, free) in slots.iter_mut().enumerate() {
-            if free.is_none()
-                && let Some((request, chunks)) = waiting.pop_front()
-            {
-                *free = engine.admit(seq as i32, request, chunks);
+        loop {
+            let free: Vec<usize> = (0..slot_count).filter(|&s| slots[s].is_none()).collect();
+            if free.is_empty() {
+                break;
+            }
+            let Some((request, chunks)) = waiting.pop_front() else {
+                break;
+            };
+            if let Some(slot) = engine.admit(&free, request, chunks) {
+                let seq = slot.seq as usize;
+                slots[seq] = Some(slot);
             }
         }
 
@@ -440,6 +519,7 @@ fn decode_loop(engine: &mut Engine<'_>, slot_count: usize, inbox: &Receiver<Job>
                 && batch.add(token, slot.pos, &[slot.seq], true).is_ok()
             {
                 slot.logits_at = Some(batch.n_tokens() - 1);
+                slot.fed.push(token);
                 slot.pos += 1;
                 room -= 1;
             }
@@ -469,15 +549,17 @@ fn decode_loop(engine: &mut Engine<'_>, slot_count: usize, inbox: &Receiver<Job>
             continue;
         }
         if let Err(e) = engine.ctx.decode(&mut batch) {
-            // Fail everything in this step: nothing half-generated is left running.
+            // Fail everything in this step: nothing half-generated is left
+            // running, and no memory of uncertain state is reused.
             for slot in slots.iter_mut() {
                 if let Some(slot) = slot.take() {
                     let _ = slot
                         .chunks
                         .send(Err(LlmError::Engine(format!("decoding failed: {e}"))));
-                    engine.forget(slot.seq);
                 }
             }
+            engine.ctx.clear_kv_cache();
+            engine.remembered.iter_mut().for_each(Vec::clear);
             continue;
         }
 

@@ -160,3 +160,60 @@ async fn a_grammar_holds_the_answer_to_its_shape() {
     let refused = model.chat(broken).text().await.unwrap_err();
     assert!(matches!(refused, LlmError::Invalid(_)), "{refused:?}");
 }
+
+#[tokio::test]
+async fn a_prompt_that_extends_an_earlier_one_reads_only_what_is_new() {
+    let Some(shared) = model() else { return };
+    // A model of its own, so that the other tests' requests do not take the
+    // sequence whose memory this test counts on.
+    let mut config = EmbeddedConfig::new(EmbeddedConfig::default_model_path());
+    config.threads = 2;
+    config.slots = 2;
+    let model = EmbeddedModel::load(config).unwrap();
+    let first_turn = vec![
+        Message::new(
+            Speaker::System,
+            "You are the service desk of a heating firm.",
+        ),
+        Message::new(
+            Speaker::User,
+            "The heating in the kindergarten does not start.",
+        ),
+    ];
+    let (answer, first, _) = model
+        .chat(ChatRequest::new(first_turn.clone(), 24))
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first.cached_input_tokens, 0, "{first:?}");
+
+    // The next turn repeats the first one: only the answer and the new
+    // question are read, and the usage says how much came from memory.
+    let mut second_turn = first_turn.clone();
+    second_turn.push(Message::new(Speaker::Assistant, answer));
+    second_turn.push(Message::new(Speaker::User, "Can someone come today?"));
+    let (reply, second, _) = model
+        .chat(ChatRequest::new(second_turn.clone(), 24))
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        second.cached_input_tokens >= first.input_tokens
+            && second.cached_input_tokens < second.input_tokens,
+        "{first:?} then {second:?}"
+    );
+    assert_eq!(
+        second.input_tokens,
+        shared.count_tokens(second_turn.clone()).await.unwrap(),
+        "the cached part still counts as input"
+    );
+
+    // However much of the prompt comes from memory, the answer is the same.
+    let (again, repeated, _) = model
+        .chat(ChatRequest::new(second_turn, 24))
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(repeated.cached_input_tokens, repeated.input_tokens - 1);
+    assert_eq!(again, reply);
+}
