@@ -233,6 +233,14 @@ impl Cockpit for This {
 
     async fn sync_alerts(&self, ctx: &Ctx, evaluated: &[SignalKind], signals: &[Signal]) -> Result<AlertSync> {
         let mut tx = self.begin().await?;
+        // Engine nodes evaluating the same org at once take turns here, so
+        // the second sees the alerts the first raised instead of raising
+        // them again into the unique index. (The audit chain takes this lock
+        // anyway, a moment later.)
+        sqlx::query(&format!("SELECT id FROM orgs WHERE id = $1{FOR_UPDATE}"))
+            .bind(ctx.org_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let open: Vec<(Uuid, String, String)> = sqlx::query_as(
             "SELECT id, kind, fingerprint FROM alerts WHERE org_id = $1 AND cleared_at IS NULL",
         )
