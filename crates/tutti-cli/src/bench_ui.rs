@@ -111,6 +111,7 @@ async fn run_backend<S: Store>(
         "/spaces".to_owned(),
         "/ledger".to_owned(),
         "/audit".to_owned(),
+        "/alerts".to_owned(),
     ];
     let router = tutti_server::router(AppState::new(store.clone()));
     let ctx = Ctx::new(actor.org_id, Some(actor.member_id), now);

@@ -1096,3 +1096,143 @@ tutti_store::on_both_backends!(
     policy_editor_on_sqlite,
     policy_editor_on_postgres
 );
+
+/// The alerts page: every alert with its explanation, open and cleared; an
+/// admin adds, sees and removes webhooks there with their delivery log, a
+/// refused webhook stays in the form, the URL's secret path never shows, and
+/// a viewer sees the alerts but neither the webhooks nor a way to add one.
+async fn alerts_page_suite<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
+    let (_, token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
+    let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", start).await;
+    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let mut state = AppState::new(store.clone());
+    state.clock = clock.clone();
+    let router = tutti_server::router(state);
+    let foreign = api(
+        &router,
+        "POST",
+        "/webhooks",
+        &stranger_token,
+        Some(json!({ "name": "Fremd", "format": "slack", "url": "https://hooks.andere.de/x" })),
+    )
+    .await
+    .json();
+
+    let mut katrin = Browser::new(&router, "de-DE");
+    katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    let empty = katrin.get("/alerts").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(
+        empty.text.contains("Noch keine Webhooks."),
+        "{}",
+        empty.text
+    );
+    let csrf = empty.csrf();
+
+    // A refused webhook stays in the form, with the reason above it.
+    let refused = katrin
+        .post(
+            "/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("name", "Leitstand"),
+                ("format", "slack"),
+                ("url", "ftp://hooks.lindner.de/geheim"),
+                ("locale", "de"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("http:// or https://"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("value=\"Leitstand\""));
+    let added = katrin
+        .post(
+            "/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("name", "Leitstand"),
+                ("format", "teams"),
+                ("url", "https://hooks.lindner.de/geheimer-pfad"),
+                ("locale", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+
+    // Work blocked past the rule raises an alert; it is queued for the webhook.
+    blocked_item(&router, &token, "Ersatzteil Brenner fehlt").await;
+    clock.advance(Duration::days(7));
+    api(&router, "POST", "/alerts/refresh", &token, None).await;
+    // A week is longer than a session lives.
+    katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    let page = katrin.get("/alerts").await;
+    let csrf = page.csrf();
+    assert!(page.text.contains("Arbeit blockiert"), "{}", page.text);
+    assert!(page.text.contains("Leitstand"));
+    assert!(page.text.contains("https://hooks.lindner.de"));
+    assert!(
+        !page.text.contains("geheimer-pfad"),
+        "the URL's path is the endpoint's secret"
+    );
+    assert!(page.text.contains("Letzte Zustellungen") && page.text.contains(">wartet<"));
+    let home = katrin.get("/").await;
+    assert!(home.text.contains("href=\"/alerts\""));
+
+    // A viewer reads the alerts, and nothing of the webhooks.
+    let mut vera = Browser::new(&router, "en");
+    vera.sign_in("vera.katrin@lindner.de", PASSWORD).await;
+    let read = vera.get("/alerts").await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert!(read.text.contains("Work blocked"), "{}", read.text);
+    assert!(!read.text.contains("Leitstand") && !read.text.contains("action=\"/webhooks\""));
+    let by_viewer = vera
+        .post(
+            "/webhooks",
+            &[
+                ("csrf", &read.csrf()),
+                ("name", "Meins"),
+                ("format", "slack"),
+                ("url", "https://hooks.lindner.de/vera"),
+                ("locale", "de"),
+            ],
+        )
+        .await;
+    assert_eq!(by_viewer.status, StatusCode::FORBIDDEN);
+
+    // Another org's webhook is not found; the admin removes her own.
+    let hooks = api(&router, "GET", "/webhooks", &token, None).await.json();
+    assert_eq!(hooks.as_array().unwrap().len(), 1, "{hooks}");
+    let not_ours = katrin
+        .post(
+            &format!("/webhooks/{}/delete", foreign["id"].as_str().unwrap()),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(not_ours.status, StatusCode::NOT_FOUND);
+    let removed = katrin
+        .post(
+            &format!("/webhooks/{}/delete", hooks[0]["id"].as_str().unwrap()),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let after = katrin.get("/alerts").await;
+    assert!(after.text.contains("Noch keine Webhooks."));
+    assert!(after.text.contains("Arbeit blockiert"), "the alert stays");
+    let foreign_left = api(&router, "GET", "/webhooks", &stranger_token, None)
+        .await
+        .json();
+    assert_eq!(foreign_left.as_array().unwrap().len(), 1);
+}
+
+tutti_store::on_both_backends!(
+    alerts_page_suite,
+    alerts_page_on_sqlite,
+    alerts_page_on_postgres
+);

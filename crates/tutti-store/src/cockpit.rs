@@ -229,6 +229,13 @@ pub trait Cockpit: Clone + Send + Sync + 'static {
         webhook_id: Uuid,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Delivery>>> + Send;
+    /// A webhook's latest deliveries, newest first: what the cockpit shows.
+    fn latest_deliveries(
+        &self,
+        org_id: Uuid,
+        webhook_id: Uuid,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Delivery>>> + Send;
 
     /// The sequence number of the org's newest audit event: it moves with
     /// every change, so caches of derived figures key on it.

@@ -85,6 +85,22 @@ struct DeliveryRow {
     created_at: DateTime<Utc>,
 }
 
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<Delivery> {
+        Ok(Delivery {
+            id: self.id,
+            webhook_id: self.webhook_id,
+            alert_id: self.alert_id,
+            status: delivery_status(&self.status)?,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            last_error: self.last_error,
+            delivered_at: self.delivered_at,
+            created_at: self.created_at,
+        })
+    }
+}
+
 fn delivery_status(text: &str) -> Result<DeliveryStatus> {
     match text {
         "pending" => Ok(DeliveryStatus::Pending),
@@ -480,23 +496,21 @@ impl Cockpit for This {
         query.push_bind(org_id).push(" AND webhook_id = ").push_bind(webhook_id);
         push_page(&mut query, page);
         let rows: Vec<DeliveryRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| {
-                Ok(Delivery {
-                    id: r.id,
-                    webhook_id: r.webhook_id,
-                    alert_id: r.alert_id,
-                    status: delivery_status(&r.status)?,
-                    attempts: r.attempts,
-                    next_attempt_at: r.next_attempt_at,
-                    last_error: r.last_error,
-                    delivered_at: r.delivered_at,
-                    created_at: r.created_at,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.into_iter().map(DeliveryRow::into_delivery).collect::<Result<Vec<_>>>()?;
         Ok(page_of(items, page, |d| d.id.to_string()))
+    }
+
+    async fn latest_deliveries(&self, org_id: Uuid, webhook_id: Uuid, limit: u32) -> Result<Vec<Delivery>> {
+        let rows: Vec<DeliveryRow> = sqlx::query_as(
+            "SELECT id, webhook_id, alert_id, status, attempts, next_attempt_at, last_error, delivered_at, created_at \
+             FROM webhook_deliveries WHERE org_id = $1 AND webhook_id = $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(org_id)
+        .bind(webhook_id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }
 
     async fn audit_seq(&self, org_id: Uuid) -> Result<i64> {

@@ -89,6 +89,7 @@ async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiE
     Ok(html! {
         section.card.alerts aria-labelledby="alerts-h" {
             h2 #alerts-h { (t.get("home-alerts")) " " span.count { (alerts.len()) } }
+            p.more { a href="/alerts" { (t.get("home-alerts-all")) } }
             @if alerts.is_empty() {
                 p.quiet { (t.get("home-no-alerts")) }
             } @else {

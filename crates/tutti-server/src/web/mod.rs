@@ -27,6 +27,7 @@ use tutti_store::cockpit::Session;
 
 use crate::{ApiError, AppState};
 
+mod alerts;
 mod audit;
 mod charts;
 mod decisions;
@@ -68,6 +69,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/spaces/{id}/simulate", post(decisions::simulate::<S>))
         .route("/ledger", get(ledger::page::<S>))
         .route("/audit", get(audit::page::<S>))
+        .route("/alerts", get(alerts::page::<S>))
+        .route("/webhooks", post(alerts::add_webhook::<S>))
+        .route("/webhooks/{id}/delete", post(alerts::delete_webhook::<S>))
         .route("/static/{file}", get(asset))
 }
 
@@ -132,6 +136,7 @@ impl Web {
             (Nav::Work, "/work", "nav-work"),
             (Nav::Decisions, "/decisions", "nav-decisions"),
             (Nav::Ledger, "/ledger", "nav-ledger"),
+            (Nav::Alerts, "/alerts", "nav-alerts"),
             (Nav::Audit, "/audit", "nav-audit"),
         ];
         let other = match self.locale() {
@@ -206,6 +211,7 @@ pub enum Nav {
     Work,
     Decisions,
     Ledger,
+    Alerts,
     Audit,
     None,
 }

@@ -1,0 +1,237 @@
+//! Alerts: every signal that fired, open and cleared, with its explanation
+//! and where to act; and, for admins, the webhooks alerts are sent to, with
+//! each one's latest deliveries (retries, errors) — the cockpit's view of
+//! `tutti alert …` and `tutti webhook …`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use tutti_domain::access::Action;
+use tutti_domain::signal::WebhookFormat;
+use tutti_engine::signals::explain;
+use tutti_store::cockpit::{DeliveryStatus, NewWebhook};
+use tutti_store::{Ctx, Store};
+
+use super::{Form, Nav, PageId, Web, see_other};
+use crate::{ApiError, AppState};
+
+/// How many alerts the page lists, newest first.
+const ALERTS_SHOWN: u32 = 100;
+/// How many deliveries each webhook shows.
+const DELIVERIES_SHOWN: u32 = 10;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WebhookForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    locale: String,
+}
+
+/// What the add form shows again after a refusal: the draft and why.
+#[derive(Default)]
+struct Draft {
+    form: WebhookForm,
+    problem: Option<String>,
+}
+
+pub async fn page<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
+    render(&state, &web, Draft::default(), StatusCode::OK).await
+}
+
+async fn render<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    draft: Draft,
+    status: StatusCode,
+) -> Response {
+    match body(state, web, draft).await {
+        Ok(body) => web.page_with_status(status, &web.t.get("alerts-title"), Nav::Alerts, body),
+        Err(e) => web.error(e),
+    }
+}
+
+async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<Markup, ApiError> {
+    web.actor.may(Action::Read)?;
+    let t = &web.t;
+    let org_id = web.actor.org_id;
+    let alerts = state.store.alerts(org_id, true, ALERTS_SHOWN).await?;
+    let admin = web.actor.may(Action::ManageOrg).is_ok();
+    let mut hooks = Vec::new();
+    if admin {
+        for hook in state.store.webhooks(org_id).await? {
+            let deliveries = state
+                .store
+                .latest_deliveries(org_id, hook.id, DELIVERIES_SHOWN)
+                .await?;
+            hooks.push((hook, deliveries));
+        }
+    }
+    let kinds: std::collections::HashMap<_, _> = alerts.iter().map(|a| (a.id, a.kind)).collect();
+    let form = &draft.form;
+    Ok(html! {
+        section.card aria-labelledby="alerts-h" {
+            h2 #alerts-h { (t.get("alerts-all")) }
+            @if alerts.is_empty() { p.quiet { (t.get("home-no-alerts")) } }
+            @else {
+                table.alerts-log {
+                    thead { tr {
+                        th scope="col" { (t.get("alerts-signal")) }
+                        th scope="col" { (t.get("alerts-why")) }
+                        th scope="col" { (t.get("alerts-raised")) }
+                        th scope="col" { (t.get("alerts-state")) }
+                    } }
+                    tbody {
+                        @for alert in &alerts {
+                            tr class=(if alert.cleared_at.is_some() { "cleared" } else { "open" }) {
+                                td { a href=(alert.link) { (t.get(&format!("signal-title-{}", alert.kind))) } }
+                                td { (explain(t, alert.kind, &alert.params)) }
+                                td { (t.datetime(alert.raised_at)) }
+                                td { @match alert.cleared_at {
+                                    Some(at) => { (t.get("alerts-cleared")) " " small.quiet { (t.datetime(at)) } }
+                                    None => strong { (t.get("alerts-open")) }
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if admin {
+            section.card aria-labelledby="webhooks-h" {
+                h2 #webhooks-h { (t.get("webhooks-title")) }
+                p.quiet { (t.get("webhooks-intro")) }
+                @if hooks.is_empty() { p.quiet { (t.get("webhooks-none")) } }
+                @for (hook, deliveries) in &hooks {
+                    article.webhook aria-label=(hook.name) {
+                        h3 { (hook.name) " " span.badge { (hook.format) } " " small.quiet { (hook.url_hint) " · " (hook.locale) } }
+                        form method="post" action=(format!("/webhooks/{}/delete", hook.id)) {
+                            (web.csrf_field())
+                            button.secondary type="submit" { (t.get("webhooks-delete")) }
+                        }
+                        @if deliveries.is_empty() { p.quiet { (t.get("webhooks-no-deliveries")) } }
+                        @else {
+                            table.deliveries {
+                                caption { (t.get("webhooks-deliveries")) }
+                                thead { tr {
+                                    th scope="col" { (t.get("alerts-signal")) }
+                                    th scope="col" { (t.get("alerts-state")) }
+                                    th scope="col" { (t.get("webhooks-attempts")) }
+                                    th scope="col" { (t.get("webhooks-when")) }
+                                    th scope="col" { (t.get("webhooks-error")) }
+                                } }
+                                tbody {
+                                    @for d in deliveries {
+                                        tr {
+                                            td { (kinds.get(&d.alert_id).map(|k| t.get(&format!("signal-title-{k}"))).unwrap_or_default()) }
+                                            td { (t.get(match d.status {
+                                                DeliveryStatus::Pending => "delivery-pending",
+                                                DeliveryStatus::Delivered => "delivery-delivered",
+                                                DeliveryStatus::Failed => "delivery-failed",
+                                            })) }
+                                            td { (d.attempts) }
+                                            td { (t.datetime(d.delivered_at.unwrap_or(d.next_attempt_at))) }
+                                            td { @if let Some(e) = &d.last_error { small { (e) } } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h3 #webhook-add-h { (t.get("webhooks-add")) }
+                @if let Some(problem) = &draft.problem { p.problem role="alert" { (problem) } }
+                form.stacked method="post" action="/webhooks" aria-labelledby="webhook-add-h" {
+                    (web.csrf_field())
+                    label { (t.get("webhooks-name")) " " input type="text" name="name" required maxlength="200" value=(form.name); }
+                    label { (t.get("webhooks-format")) " "
+                        select name="format" {
+                            option value="slack" selected[form.format != "teams"] { "Slack" }
+                            option value="teams" selected[form.format == "teams"] { "Microsoft Teams" }
+                        }
+                    }
+                    label { (t.get("webhooks-url")) " " input type="url" name="url" required size="60" value=(form.url); }
+                    label { (t.get("webhooks-locale")) " "
+                        select name="locale" {
+                            option value="de" selected[form.locale != "en"] { "Deutsch" }
+                            option value="en" selected[form.locale == "en"] { "English" }
+                        }
+                    }
+                    button type="submit" { (t.get("webhooks-save")) }
+                }
+            }
+        }
+    })
+}
+
+pub async fn add_webhook<S: Store>(
+    State(state): State<AppState<S>>,
+    form: Form<WebhookForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let added = async {
+        web.actor.may(Action::ManageOrg)?;
+        let format = value
+            .format
+            .parse::<WebhookFormat>()
+            .map_err(|e| tutti_domain::Invalid::new("format", e))?;
+        let new = NewWebhook {
+            name: value.name.clone(),
+            format,
+            url: value.url.clone(),
+            locale: value.locale.clone(),
+        };
+        let ctx = Ctx::new(
+            web.actor.org_id,
+            Some(web.actor.member_id),
+            state.clock.now(),
+        );
+        state.store.create_webhook(&ctx, new).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match added {
+        Ok(()) => see_other("/alerts#webhooks-h"),
+        // A refused webhook stays in the form, with what is wrong above it.
+        Err(e @ ApiError::Invalid(_)) => {
+            let draft = Draft {
+                form: value,
+                problem: Some(e.detail()),
+            };
+            render(&state, &web, draft, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Nothing {}
+
+pub async fn delete_webhook<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<Nothing>,
+) -> Response {
+    let web = form.web;
+    let deleted = async {
+        web.actor.may(Action::ManageOrg)?;
+        let ctx = Ctx::new(
+            web.actor.org_id,
+            Some(web.actor.member_id),
+            state.clock.now(),
+        );
+        state.store.delete_webhook(&ctx, id).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match deleted {
+        Ok(()) => see_other("/alerts#webhooks-h"),
+        Err(e) => web.error(e),
+    }
+}
