@@ -29,6 +29,13 @@ error-invalid = Das hat nicht geklappt
 error-internal = Etwas ist schiefgegangen
 error-back = Zurück
 error-csrf = Dieses Formular ist veraltet. Bitte die Seite neu laden und noch einmal senden.
+error-explain-forbidden = Dafür fehlen Ihnen die Rechte.
+error-explain-not-found = Das gibt es hier nicht (mehr).
+error-explain-conflict = Das passt nicht zum aktuellen Stand – vielleicht war jemand schneller.
+error-explain-invalid = Eine Angabe passt nicht: { $field }.
+error-explain-other = Die Anfrage konnte so nicht bearbeitet werden.
+error-explain-internal = Bei uns ist etwas schiefgegangen. Es ist protokolliert.
+error-detail = Im Einzelnen (englisch):
 
 ## Anmeldung
 signin-title = Anmelden

@@ -29,6 +29,13 @@ error-invalid = That did not work
 error-internal = Something went wrong
 error-back = Back
 error-csrf = This form is out of date. Reload the page and send it again.
+error-explain-forbidden = You are not allowed to do this.
+error-explain-not-found = This does not exist here (any more).
+error-explain-conflict = This does not fit the current state — someone may have been faster.
+error-explain-invalid = One entry does not fit: { $field }.
+error-explain-other = The request could not be handled like this.
+error-explain-internal = Something went wrong on our side. It has been logged.
+error-detail = In detail:
 
 ## Sign-in
 signin-title = Sign in

@@ -1204,6 +1204,11 @@ async fn alerts_page_suite<S: Store>(store: S) {
         )
         .await;
     assert_eq!(by_viewer.status, StatusCode::FORBIDDEN);
+    assert!(
+        by_viewer.text.contains("You are not allowed to do this."),
+        "{}",
+        by_viewer.text
+    );
 
     // Another org's webhook is not found; the admin removes her own.
     let hooks = api(&router, "GET", "/webhooks", &token, None).await.json();
@@ -1215,6 +1220,15 @@ async fn alerts_page_suite<S: Store>(store: S) {
         )
         .await;
     assert_eq!(not_ours.status, StatusCode::NOT_FOUND);
+    // In German, the kind of problem; the store's own words below it.
+    assert!(
+        not_ours.text.contains("Das gibt es hier nicht (mehr).")
+            && not_ours
+                .text
+                .contains("<span lang=\"en\">webhook not found</span>"),
+        "{}",
+        not_ours.text
+    );
     let removed = katrin
         .post(
             &format!("/webhooks/{}/delete", hooks[0]["id"].as_str().unwrap()),

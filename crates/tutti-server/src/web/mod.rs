@@ -189,15 +189,39 @@ impl Web {
     pub fn error(&self, err: impl Into<ApiError>) -> Response {
         let err = err.into();
         let status = err.status();
+        let t = &self.t;
         let title = match status {
-            StatusCode::FORBIDDEN => self.t.get("error-forbidden"),
-            StatusCode::NOT_FOUND => self.t.get("error-not-found"),
-            s if s.is_client_error() => self.t.get("error-invalid"),
-            _ => self.t.get("error-internal"),
+            StatusCode::FORBIDDEN => t.get("error-forbidden"),
+            StatusCode::NOT_FOUND => t.get("error-not-found"),
+            s if s.is_client_error() => t.get("error-invalid"),
+            _ => t.get("error-internal"),
         };
+        // The reader's language says what kind of problem it is; the
+        // store's and the policy engine's own words, in English, say which.
+        let (lead, detail) = match &err {
+            ApiError::Internal(_) => (t.get("error-explain-internal"), None),
+            ApiError::Invalid(invalid) => (
+                t.with(
+                    "error-explain-invalid",
+                    &tutti_i18n::args([("field", invalid.field.clone())]),
+                ),
+                Some(invalid.message.clone()),
+            ),
+            other => {
+                let kind = match status {
+                    StatusCode::FORBIDDEN => "error-explain-forbidden",
+                    StatusCode::NOT_FOUND => "error-explain-not-found",
+                    StatusCode::CONFLICT => "error-explain-conflict",
+                    _ => "error-explain-other",
+                };
+                (t.get(kind), Some(other.detail()))
+            }
+        };
+        let detail_lang = (self.locale() != Locale::En).then_some("en");
         let body = html! {
-            p.problem role="alert" { (err.detail()) }
-            p { a href="javascript:history.back()" { (self.t.get("error-back")) } " · " a href="/" { (self.t.get("nav-home")) } }
+            p.problem role="alert" { (lead) }
+            @if let Some(detail) = detail { p.quiet { (t.get("error-detail")) " " span lang=[detail_lang] { (detail) } } }
+            p { a href="javascript:history.back()" { (t.get("error-back")) } " · " a href="/" { (t.get("nav-home")) } }
         };
         self.page_with_status(status, &title, Nav::None, body)
     }
