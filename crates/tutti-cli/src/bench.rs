@@ -349,6 +349,25 @@ async fn run_backend<S: Store>(
     Ok(seeded.seconds)
 }
 
+/// A new SQLite database file in `dir`, its name starting with `name`.
+pub(crate) async fn fresh_sqlite(dir: &std::path::Path, name: &str) -> anyhow::Result<SqliteStore> {
+    let path = dir.join(format!("{name}-{}.db", Uuid::now_v7().simple()));
+    Ok(SqliteStore::connect(&format!("sqlite:{}", path.display())).await?)
+}
+
+/// A new database on the PostgreSQL server the user named; without one,
+/// says that PostgreSQL is not measured.
+pub(crate) async fn fresh_postgres(url: Option<&str>) -> anyhow::Result<Option<PgStore>> {
+    let Some(url) = url else {
+        eprintln!("(no --postgres-url / TUTTI_BENCH_POSTGRES_URL: PostgreSQL not measured)");
+        return Ok(None);
+    };
+    let fresh = tutti_store::testing::fresh_postgres_database(url)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(PgStore::connect(&fresh).await?))
+}
+
 pub async fn api(args: ApiBench) -> anyhow::Result<ExitCode> {
     if args.clients == 0 || args.objectives == 0 || args.key_results == 0 {
         bail!("--clients, --objectives and --key-results must be at least 1");
@@ -361,20 +380,10 @@ pub async fn api(args: ApiBench) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("bench-{}.db", Uuid::now_v7().simple()));
-    let store = SqliteStore::connect(&format!("sqlite:{}", path.display())).await?;
+    let store = fresh_sqlite(&dir, "bench").await?;
     seeding.push(("sqlite", run_backend(store, &args, &mut rows).await?));
-    match &args.postgres_url {
-        Some(url) => {
-            let fresh = tutti_store::testing::fresh_postgres_database(url)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            let store = PgStore::connect(&fresh).await?;
-            seeding.push(("postgres", run_backend(store, &args, &mut rows).await?));
-        }
-        None => {
-            eprintln!("(no --postgres-url / TUTTI_BENCH_POSTGRES_URL: PostgreSQL not measured)")
-        }
+    if let Some(store) = fresh_postgres(args.postgres_url.as_deref()).await? {
+        seeding.push(("postgres", run_backend(store, &args, &mut rows).await?));
     }
     let rows_seeded = args.objectives + args.key_results + args.work_items;
     println!(

@@ -19,10 +19,7 @@ use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_server::AppState;
 use tutti_store::labour::{NewBudget, NewModel, NewProvider};
-use tutti_store::postgres::PgStore;
-use tutti_store::sqlite::SqliteStore;
 use tutti_store::{Ctx, NewMember, Store};
-use uuid::Uuid;
 
 use crate::bench::{Measured, NextRequest, XorShift, drive};
 use crate::cli::GatewayBench;
@@ -227,21 +224,10 @@ pub async fn gateway(args: GatewayBench) -> anyhow::Result<ExitCode> {
     }
     let mut rows = Vec::new();
     let temp = tempfile::tempdir().context("creating a temporary directory")?;
-    let path = temp
-        .path()
-        .join(format!("gateway-{}.db", Uuid::now_v7().simple()));
-    let store = SqliteStore::connect(&format!("sqlite:{}", path.display())).await?;
+    let store = crate::bench::fresh_sqlite(temp.path(), "gateway").await?;
     run_backend(store, &args, &mut rows).await?;
-    match &args.postgres_url {
-        Some(url) => {
-            let fresh = tutti_store::testing::fresh_postgres_database(url)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            run_backend(PgStore::connect(&fresh).await?, &args, &mut rows).await?;
-        }
-        None => {
-            eprintln!("(no --postgres-url / TUTTI_BENCH_POSTGRES_URL: PostgreSQL not measured)")
-        }
+    if let Some(store) = crate::bench::fresh_postgres(args.postgres_url.as_deref()).await? {
+        run_backend(store, &args, &mut rows).await?;
     }
     println!(
         "\ntutti bench gateway — {:.0} s per measurement; added = through tutti minus straight to the upstream\n",

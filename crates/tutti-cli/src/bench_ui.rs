@@ -17,8 +17,6 @@ use hdrhistogram::Histogram;
 use tower::ServiceExt;
 use tutti_server::AppState;
 use tutti_store::cockpit::NewSession;
-use tutti_store::postgres::PgStore;
-use tutti_store::sqlite::SqliteStore;
 use tutti_store::{Ctx, NewCheckIn, PageRequest, Store, WorkFilter};
 use uuid::Uuid;
 
@@ -197,19 +195,10 @@ pub async fn ui(args: UiBench) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("bench-ui-{}.db", Uuid::now_v7().simple()));
-    let store = SqliteStore::connect(&format!("sqlite:{}", path.display())).await?;
+    let store = crate::bench::fresh_sqlite(&dir, "bench-ui").await?;
     run_backend(store, &args, &mut rows).await?;
-    match &args.postgres_url {
-        Some(url) => {
-            let fresh = tutti_store::testing::fresh_postgres_database(url)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            run_backend(PgStore::connect(&fresh).await?, &args, &mut rows).await?;
-        }
-        None => {
-            eprintln!("(no --postgres-url / TUTTI_BENCH_POSTGRES_URL: PostgreSQL not measured)")
-        }
+    if let Some(store) = crate::bench::fresh_postgres(args.postgres_url.as_deref()).await? {
+        run_backend(store, &args, &mut rows).await?;
     }
     println!(
         "\ntutti bench ui — server time per page, {} requests each, {} objectives, {} key results, {} work items\n",

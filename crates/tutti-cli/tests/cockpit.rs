@@ -181,6 +181,20 @@ async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+async fn click(client: &Client, locator: Locator<'_>) {
+    client.find(locator).await.unwrap().click().await.unwrap();
+}
+
+async fn type_into(client: &Client, locator: Locator<'_>, text: &str) {
+    client
+        .find(locator)
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Waits until the page shows `locator` — something the page expected next
 /// has and the one before lacks — and returns the page's main text. The
 /// waiting is fantoccini's: it asks the browser until the element is there.
@@ -249,27 +263,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
             .path()
             .starts_with("/sign-in")
     );
-    client
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(&up.email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("not the password")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, Locator::Id("email"), &up.email).await;
+    type_into(&client, Locator::Id("password"), "not the password").await;
+    click(&client, Locator::Css("button[type=submit]")).await;
     let refused = wait_for(&client, Locator::Css("p.problem")).await;
     assert!(
         refused.contains("E-Mail oder Passwort stimmt nicht."),
@@ -277,27 +273,9 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     );
 
     // Signing in with the printed credentials opens the demo cockpit, in German.
-    client
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(&up.email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(&up.password)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, Locator::Id("email"), &up.email).await;
+    type_into(&client, Locator::Id("password"), &up.password).await;
+    click(&client, Locator::Css("button[type=submit]")).await;
     let home = wait_for(&client, Locator::Id("waiting-h")).await;
     assert!(home.contains("Wartet auf mich"), "{home}");
     for expected in [
@@ -350,22 +328,17 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     decision.click().await.unwrap();
     let page = wait_for(&client, Locator::Id("vote-h")).await;
     assert!(page.contains(&question));
-    client
-        .find(Locator::Css(
-            "form[action$='/approve'] textarea[name=reason]",
-        ))
-        .await
-        .unwrap()
-        .send_keys("Passt zu unseren Grundsätzen.")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form[action$='/approve'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(
+        &client,
+        Locator::Css("form[action$='/approve'] textarea[name=reason]"),
+        "Passt zu unseren Grundsätzen.",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css("form[action$='/approve'] button[type=submit]"),
+    )
+    .await;
     let page = wait_for(
         &client,
         Locator::XPath("//ul[@class='ballots']/li[contains(., 'Passt zu unseren Grundsätzen.')]"),
@@ -410,13 +383,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     .await;
     let item_url = format!("{}/work/{}", up.url, item["id"].as_str().unwrap());
     client.goto(&item_url).await.unwrap();
-    client
-        .find(Locator::Css("form[action$='/runs'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("form[action$='/runs'] button")).await;
     let run = client
         .wait()
         .at_most(Duration::from_secs(15))
@@ -432,27 +399,14 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
         "{page}"
     );
     snap(&client, "3-run-to-review").await;
-    client
-        .find(Locator::Css("input[name=verdict][value=revise]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("textarea[name=feedback]"))
-        .await
-        .unwrap()
-        .send_keys("Bitte den Preisrahmen nennen.")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.review button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("input[name=verdict][value=revise]")).await;
+    type_into(
+        &client,
+        Locator::Css("textarea[name=feedback]"),
+        "Bitte den Preisrahmen nennen.",
+    )
+    .await;
+    click(&client, Locator::Css("form.review button[type=submit]")).await;
     let page = wait_for(
         &client,
         Locator::XPath("//p[@class='review']/q[contains(., 'Bitte den Preisrahmen nennen.')]"),
@@ -466,13 +420,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
 
     // Switching the language keeps the page and remembers the choice.
     client.goto(&format!("{}/", up.url)).await.unwrap();
-    client
-        .find(Locator::Css("form[action='/language'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("form[action='/language'] button")).await;
     let home = wait_for(
         &client,
         Locator::XPath("//h2[@id='waiting-h' and starts-with(., 'Waiting on me')]"),
@@ -499,13 +447,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     snap(&client, "5-cockpit-en").await;
 
     // Signing out ends the session: the cockpit asks to sign in again.
-    client
-        .find(Locator::Css("form[action='/sign-out'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("form[action='/sign-out'] button")).await;
     wait_for(&client, Locator::Id("password")).await;
     client.goto(&format!("{}/", up.url)).await.unwrap();
     assert!(

@@ -106,23 +106,8 @@ impl Browser {
             }
             None => String::new(),
         };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        assert_ne!(
-            status,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "{method} {path}: {text}"
-        );
+        let (status, headers, text) =
+            exchange(&self.router, request.body(Body::from(body)).unwrap()).await;
         for set in headers.get_all(header::SET_COOKIE) {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
             let name = pair.split('=').next().unwrap().to_owned();
@@ -171,11 +156,19 @@ async fn api(router: &Router, method: &str, path: &str, token: &str, body: Optio
         request = request.header(header::CONTENT_TYPE, "application/json");
     }
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
+    let (status, headers, text) = exchange(router, request.body(Body::from(body)).unwrap()).await;
+    Reply {
+        status,
+        headers,
+        text,
+    }
+}
+
+/// Sends one request through the router and reads the whole answer; input
+/// never earns a 500.
+async fn exchange(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let described = format!("{} {}", request.method(), request.uri());
+    let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -185,13 +178,9 @@ async fn api(router: &Router, method: &str, path: &str, token: &str, body: Optio
     assert_ne!(
         status,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "{method} {path}: {text}"
+        "{described}: {text}"
     );
-    Reply {
-        status,
-        headers,
-        text,
-    }
+    (status, headers, text)
 }
 
 /// A work item moved to `blocked` now.

@@ -98,6 +98,11 @@ pub struct PageRequest {
 impl PageRequest {
     pub const MAX_LIMIT: u32 = 500;
     pub const DEFAULT_LIMIT: u32 = 50;
+
+    /// The first `limit` rows.
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit }
+    }
 }
 
 impl Default for PageRequest {

@@ -51,10 +51,8 @@ async fn render<S: Store>(
     draft: Draft,
     status: StatusCode,
 ) -> Response {
-    match body(state, web, draft).await {
-        Ok(body) => web.page_with_status(status, &web.t.get("alerts-title"), Nav::Alerts, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = body(state, web, draft).await;
+    web.show_with_status(status, rendered, "alerts-title", Nav::Alerts)
 }
 
 async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<Markup, ApiError> {

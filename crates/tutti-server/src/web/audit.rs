@@ -28,10 +28,8 @@ pub async fn page<S: Store>(
     web: Web,
     Query(query): Query<AuditQuery>,
 ) -> Response {
-    match render(&state, &web, query).await {
-        Ok(body) => web.page(&web.t.get("audit-title"), Nav::Audit, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = render(&state, &web, query).await;
+    web.show(rendered, "audit-title", Nav::Audit)
 }
 
 async fn render<S: Store>(

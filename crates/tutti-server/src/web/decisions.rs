@@ -28,10 +28,8 @@ use crate::api::decisions::{all_decisions, may_manage};
 use crate::{ApiError, AppState};
 
 pub async fn queue<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
-    match render_queue(&state, &web).await {
-        Ok(body) => web.page(&web.t.get("decisions-title"), Nav::Decisions, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = render_queue(&state, &web).await;
+    web.show(rendered, "decisions-title", Nav::Decisions)
 }
 
 fn decision_row(web: &Web, d: &Decision) -> Markup {
@@ -66,10 +64,7 @@ async fn render_queue<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup
                 waiting: true,
                 ..DecisionFilter::default()
             },
-            PageRequest {
-                after: None,
-                limit: 100,
-            },
+            PageRequest::first(100),
         )
         .await?
         .items;
@@ -81,10 +76,7 @@ async fn render_queue<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup
                 status: Some(DecisionStatus::Open),
                 ..DecisionFilter::default()
             },
-            PageRequest {
-                after: None,
-                limit: 100,
-            },
+            PageRequest::first(100),
         )
         .await?
         .items;
@@ -328,13 +320,7 @@ pub async fn spaces<S: Store>(State(state): State<AppState<S>>, web: Web) -> Res
         web.actor.may(Action::Read)?;
         let spaces = state
             .store
-            .spaces(
-                web.actor.org_id,
-                PageRequest {
-                    after: None,
-                    limit: PageRequest::MAX_LIMIT,
-                },
-            )
+            .spaces(web.actor.org_id, PageRequest::first(PageRequest::MAX_LIMIT))
             .await?
             .items;
         Ok::<_, ApiError>(spaces)

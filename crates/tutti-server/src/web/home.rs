@@ -25,10 +25,8 @@ const OBJECTIVES_SHOWN: usize = 8;
 const WEEKS: u32 = 8;
 
 pub async fn page<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
-    match render(&state, &web).await {
-        Ok(body) => web.page(&web.t.get("home-title"), Nav::Home, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = render(&state, &web).await;
+    web.show(rendered, "home-title", Nav::Home)
 }
 
 async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiError> {
@@ -226,14 +224,7 @@ async fn runs_to_review<S: Store>(
     };
     let items = state
         .store
-        .work_items(
-            web.actor.org_id,
-            &filter,
-            PageRequest {
-                after: None,
-                limit: 50,
-            },
-        )
+        .work_items(web.actor.org_id, &filter, PageRequest::first(50))
         .await?;
     let mut out = Vec::new();
     for item in items.items {
@@ -252,10 +243,7 @@ async fn runs_to_review<S: Store>(
                     work_item_id: Some(item.id),
                     ..RunFilter::default()
                 },
-                PageRequest {
-                    after: None,
-                    limit: PageRequest::MAX_LIMIT,
-                },
+                PageRequest::first(PageRequest::MAX_LIMIT),
             )
             .await?;
         if let Some(run) = runs.items.last() {

@@ -31,10 +31,8 @@ pub async fn page<S: Store>(
     web: Web,
     Query(query): Query<LedgerQuery>,
 ) -> Response {
-    match render(&state, &web, query).await {
-        Ok(body) => web.page(&web.t.get("ledger-title"), Nav::Ledger, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = render(&state, &web, query).await;
+    web.show(rendered, "ledger-title", Nav::Ledger)
 }
 
 fn group_of(text: Option<&str>) -> Result<LedgerGroup, ApiError> {
@@ -74,13 +72,7 @@ async fn render<S: Store>(
     let members = directory(&state.store, org_id).await?;
     let teams: HashMap<Uuid, String> = state
         .store
-        .teams(
-            org_id,
-            PageRequest {
-                after: None,
-                limit: PageRequest::MAX_LIMIT,
-            },
-        )
+        .teams(org_id, PageRequest::first(PageRequest::MAX_LIMIT))
         .await?
         .items
         .into_iter()

@@ -117,6 +117,30 @@ impl Web {
         self.t.money(micro, &self.org.currency)
     }
 
+    /// A rendered page under the title message `title_id`, or the page
+    /// that says why it could not be rendered.
+    pub fn show(
+        &self,
+        rendered: Result<Markup, ApiError>,
+        title_id: &str,
+        active: Nav,
+    ) -> Response {
+        self.show_with_status(StatusCode::OK, rendered, title_id, active)
+    }
+
+    pub fn show_with_status(
+        &self,
+        status: StatusCode,
+        rendered: Result<Markup, ApiError>,
+        title_id: &str,
+        active: Nav,
+    ) -> Response {
+        match rendered {
+            Ok(body) => self.page_with_status(status, &self.t.get(title_id), active, body),
+            Err(e) => self.error(e),
+        }
+    }
+
     /// A page in the cockpit's frame.
     pub fn page(&self, title: &str, active: Nav, body: Markup) -> Response {
         self.page_with_status(StatusCode::OK, title, active, body)

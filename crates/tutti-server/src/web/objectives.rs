@@ -26,10 +26,8 @@ const ROOTS_SHOWN: usize = 100;
 type Branch = (ObjectiveSummary, Vec<(ObjectiveSummary, usize)>, usize);
 
 pub async fn tree<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
-    match render_tree(&state, &web).await {
-        Ok(body) => web.page(&web.t.get("objectives-title"), Nav::Objectives, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = render_tree(&state, &web).await;
+    web.show(rendered, "objectives-title", Nav::Objectives)
 }
 
 fn row(web: &Web, s: &ObjectiveSummary) -> Markup {
@@ -78,10 +76,7 @@ async fn render_tree<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup,
                 unaligned: true,
                 ..WorkFilter::default()
             },
-            PageRequest {
-                after: None,
-                limit: 20,
-            },
+            PageRequest::first(20),
         )
         .await?;
     Ok(html! {
@@ -171,14 +166,7 @@ async fn render_objective<S: Store>(
     for kr in judged.key_results_of(id) {
         let history = state
             .store
-            .check_ins(
-                org_id,
-                kr.id,
-                PageRequest {
-                    after: None,
-                    limit: PageRequest::MAX_LIMIT,
-                },
-            )
+            .check_ins(org_id, kr.id, PageRequest::first(PageRequest::MAX_LIMIT))
             .await?
             .items;
         key_results.push((kr, history));

@@ -49,10 +49,8 @@ pub async fn board<S: Store>(
     web: Web,
     Query(query): Query<BoardQuery>,
 ) -> Response {
-    match render_board(&state, &web, query).await {
-        Ok(body) => web.page(&web.t.get("work-title"), Nav::Work, body),
-        Err(e) => web.error(e),
-    }
+    let rendered = render_board(&state, &web, query).await;
+    web.show(rendered, "work-title", Nav::Work)
 }
 
 async fn render_board<S: Store>(
@@ -75,13 +73,7 @@ async fn render_board<S: Store>(
     let unaligned = query.unaligned.as_deref() == Some("true");
     let teams = state
         .store
-        .teams(
-            org_id,
-            PageRequest {
-                after: None,
-                limit: PageRequest::MAX_LIMIT,
-            },
-        )
+        .teams(org_id, PageRequest::first(PageRequest::MAX_LIMIT))
         .await?
         .items;
     let members = directory(&state.store, org_id).await?;
@@ -108,14 +100,7 @@ async fn render_board<S: Store>(
         // The newest first: a board shows what moves now.
         let page = state
             .store
-            .work_items(
-                org_id,
-                &filter,
-                PageRequest {
-                    after: None,
-                    limit: PER_COLUMN,
-                },
-            )
+            .work_items(org_id, &filter, PageRequest::first(PER_COLUMN))
             .await?;
         columns.push((s, page.items, page.next_cursor.is_some()));
     }
@@ -205,10 +190,7 @@ async fn render_item<S: Store>(
                 work_item_id: Some(id),
                 ..RunFilter::default()
             },
-            PageRequest {
-                after: None,
-                limit: PageRequest::MAX_LIMIT,
-            },
+            PageRequest::first(PageRequest::MAX_LIMIT),
         )
         .await?
         .items;
