@@ -257,7 +257,7 @@ fn start_engine<S: Store>(
         .unwrap_or_else(EmbeddedConfig::default_model_path);
     if !path.is_file() {
         tracing::warn!(
-            "no model file at {}: runs on the embedded provider will fail until one is there (scripts/fetch-model, or --model / TUTTI_MODEL)",
+            "no model file at {}: work on the embedded provider is left to processes that have one, and fails while none is running (scripts/fetch-model, or --model / TUTTI_MODEL)",
             path.display()
         );
     }

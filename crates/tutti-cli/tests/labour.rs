@@ -695,6 +695,46 @@ async fn a_stopped_server_hands_its_runs_back_at_once() {
     api.assert_ledger_balanced().await;
 }
 
+/// Two processes on one PostgreSQL database, only one of them with the
+/// model file: the other takes none of the AI worker's runs (it would fail
+/// them for want of a model), so every run succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_process_with_the_model_runs_work_on_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let Some(url) = tutti_store::testing::fresh_postgres_url().await.unwrap() else {
+        return;
+    };
+    let owner_token = init(&url);
+    let _with_model = serve(&url, &model, 30);
+    let dir = tempfile::tempdir().unwrap();
+    let without_model = serve(&url, &dir.path().join("kein-modell.gguf"), 30);
+    let api = Api::new(&without_model.url, &owner_token);
+    let worker = ai_worker(&api, "Emil").await;
+    let mut runs = Vec::new();
+    for n in 1..=3 {
+        let item = api
+            .post(
+                "/api/v1/work-items",
+                json!({ "title": format!("Write the number {n} as a word"), "assignee_id": worker, "state": "ready" }),
+            )
+            .await;
+        let queued = api
+            .get(&format!(
+                "/api/v1/runs?work_item={}",
+                item["id"].as_str().unwrap()
+            ))
+            .await;
+        runs.push(queued["items"][0]["id"].as_str().unwrap().to_owned());
+    }
+    for id in &runs {
+        let run = api.finished_run(id, Duration::from_secs(120)).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        assert_eq!(run["attempts"], 1, "{run}");
+    }
+    api.assert_ledger_balanced().await;
+}
+
 /// A person asks the AI worker to prepare a decision: the engine has the
 /// real model draft it, charged to the worker, and it waits for people.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

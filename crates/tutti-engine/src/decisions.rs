@@ -25,6 +25,7 @@ use tutti_domain::org::{Member, MemberKind};
 use tutti_llm::{ChatRequest, Message, Speaker};
 use tutti_policy::{CompiledPolicy, Principal};
 use tutti_store::decisions::{DecisionFilter, Draft, NewDecision};
+use tutti_store::labour::EngineNode;
 use tutti_store::{Ctx, PageRequest, Store, StoreError};
 use uuid::Uuid;
 
@@ -423,10 +424,11 @@ const DRAFT_MAX_TOKENS: u32 = 192;
 /// on their AI worker's proposal; each is then given to [`draft`].
 pub async fn claim_drafts<S: Store>(
     store: &S,
+    node: &EngineNode,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Draft>, StoreError> {
-    store.claim_drafts(now, now + DRAFT_HOLD, limit).await
+    store.claim_drafts(node, now, now + DRAFT_HOLD, limit).await
 }
 
 /// Has the assigned AI worker propose for a decision a person asked for:

@@ -26,7 +26,7 @@ use tutti_llm::{
     ChatRequest, Chunk, EmbeddedConfig, EmbeddedModel, LlmError, Message, OpenAiConfig,
     OpenAiProvider, Provider, Speaker,
 };
-use tutti_store::labour::{Charge, ClaimedRun, LeaseState, ModelRoute, RunEnd};
+use tutti_store::labour::{Charge, ClaimedRun, EngineNode, LeaseState, ModelRoute, RunEnd};
 use tutti_store::{Store, StoreError};
 use uuid::Uuid;
 
@@ -48,6 +48,16 @@ impl Models {
             embedded: OnceCell::new(),
             remote: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether this process can run work on the embedded model: it is
+    /// loaded, or its file is there to load.
+    pub fn has_embedded(&self) -> bool {
+        self.embedded.initialized()
+            || self
+                .embedded_config
+                .as_ref()
+                .is_some_and(|config| config.model_path.is_file())
     }
 
     /// The provider a route names. The embedded model is loaded on first use
@@ -255,6 +265,7 @@ impl<S: Store> Engine<S> {
         tracing::info!(node = %this.config.node, "engine started");
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= this.config.heartbeat) {
+                this.announce().await;
                 match this.store.recover(Utc::now()).await {
                     Ok((0, 0)) => {}
                     Ok((runs, calls)) => {
@@ -289,11 +300,7 @@ impl<S: Store> Engine<S> {
                 let now = Utc::now();
                 let lease_until =
                     now + chrono::Duration::from_std(this.config.lease).unwrap_or_default();
-                match this
-                    .store
-                    .claim_run(&this.config.node, now, lease_until)
-                    .await
-                {
+                match this.store.claim_run(&this.node(), now, lease_until).await {
                     Ok(Some(claimed)) => {
                         let this = this.clone();
                         tokio::spawn(async move {
@@ -316,14 +323,38 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// This process as the queues see it.
+    fn node(&self) -> EngineNode {
+        EngineNode {
+            name: self.config.node.clone(),
+            embedded_model: self.runtime.models.has_embedded(),
+        }
+    }
+
+    /// Tells other processes that this one is alive and whether it has the
+    /// embedded model, for a few heartbeats.
+    async fn announce(&self) {
+        let now = Utc::now();
+        let seen_until =
+            now + chrono::Duration::from_std(self.config.heartbeat * 3).unwrap_or_default();
+        if let Err(e) = self
+            .store
+            .announce_node(&self.node(), now, seen_until)
+            .await
+        {
+            tracing::warn!("cannot announce this engine: {e}");
+        }
+    }
+
     /// Has AI workers propose for the decisions people asked them to
     /// prepare or decide, each in a task of its own.
     async fn draft_decisions(self: &Arc<Self>) {
         let limit = i64::try_from(self.config.concurrency.max(1)).unwrap_or(1);
-        let drafts = match decisions::claim_drafts(&self.store, Utc::now(), limit).await {
-            Ok(drafts) => drafts,
-            Err(e) => return tracing::warn!("cannot claim decisions to draft: {e}"),
-        };
+        let drafts =
+            match decisions::claim_drafts(&self.store, &self.node(), Utc::now(), limit).await {
+                Ok(drafts) => drafts,
+                Err(e) => return tracing::warn!("cannot claim decisions to draft: {e}"),
+            };
         for draft in drafts {
             let this = self.clone();
             tokio::spawn(async move {

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_server::{AppState, Clock, auth};
+use tutti_store::labour::EngineNode;
 use tutti_store::{Ctx, NewMember, Store};
 
 struct FixedClock(DateTime<Utc>);
@@ -1844,7 +1845,28 @@ async fn decision_suite<S: Store>(store: S) {
         .await;
     assert_eq!(emils_own["status"], "open", "{emils_own}");
     let later = today() + chrono::Duration::hours(3);
-    let mut claimed = tutti_engine::decisions::claim_drafts(&store, later, 10)
+    // This process has no model: while another with the embedded model is
+    // alive, Emil's decision is left to that one.
+    let modelless = EngineNode {
+        name: "ohne-modell".into(),
+        embedded_model: runtime.models.has_embedded(),
+    };
+    assert!(!modelless.embedded_model);
+    let with_model = EngineNode {
+        name: "mit-modell".into(),
+        embedded_model: true,
+    };
+    store
+        .announce_node(&with_model, later, later + chrono::Duration::seconds(6))
+        .await
+        .unwrap();
+    let left = tutti_engine::decisions::claim_drafts(&store, &modelless, later, 10)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "left to the process with the model");
+    // That process is gone: people get the decision, and are told why.
+    let later = later + chrono::Duration::seconds(7);
+    let mut claimed = tutti_engine::decisions::claim_drafts(&store, &modelless, later, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -1855,10 +1877,14 @@ async fn decision_suite<S: Store>(store: S) {
         [id(&asked)]
     );
     assert_eq!(claimed[0].worker.id.to_string(), id(&emil));
-    let again =
-        tutti_engine::decisions::claim_drafts(&store, later + chrono::Duration::minutes(4), 10)
-            .await
-            .unwrap();
+    let again = tutti_engine::decisions::claim_drafts(
+        &store,
+        &modelless,
+        later + chrono::Duration::minutes(4),
+        10,
+    )
+    .await
+    .unwrap();
     assert!(again.is_empty(), "a held claim is not taken twice");
     let handed = tutti_engine::decisions::draft(&store, &runtime, claimed.remove(0))
         .await
@@ -1896,14 +1922,18 @@ async fn decision_suite<S: Store>(store: S) {
             ask_emil("Zweiter Staffelrabatt?"),
         )
         .await;
-    let first = tutti_engine::decisions::claim_drafts(&store, later, 10)
+    let first = tutti_engine::decisions::claim_drafts(&store, &modelless, later, 10)
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
-    let lapsed =
-        tutti_engine::decisions::claim_drafts(&store, later + chrono::Duration::minutes(6), 10)
-            .await
-            .unwrap();
+    let lapsed = tutti_engine::decisions::claim_drafts(
+        &store,
+        &modelless,
+        later + chrono::Duration::minutes(6),
+        10,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         lapsed
             .iter()

@@ -128,9 +128,12 @@ pub trait Decisions: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Decision>> + Send;
     /// Claims, until `hold_until`, open decisions that people asked for and
     /// whose AI worker has not proposed yet; claims of another engine are
-    /// skipped until they lapse.
+    /// skipped until they lapse. A node without the embedded model leaves
+    /// the decisions of AI workers on the embedded provider to a live node
+    /// that has it, as [`crate::labour::Labour::claim_run`] does with runs.
     fn claim_drafts(
         &self,
+        node: &crate::labour::EngineNode,
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
         limit: i64,

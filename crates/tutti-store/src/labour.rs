@@ -88,6 +88,15 @@ pub struct RunFilter {
     pub worker_id: Option<Uuid>,
 }
 
+/// An engine process as the queues see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineNode {
+    /// Its name, which its leases carry.
+    pub name: String,
+    /// It has the embedded model, so it can run work on the embedded provider.
+    pub embedded_model: bool,
+}
+
 /// A run handed to an engine, with how to reach its model.
 #[derive(Debug, Clone)]
 pub struct ClaimedRun {
@@ -276,11 +285,21 @@ pub trait Labour: Clone + Send + Sync + 'static {
     /// Cancels a queued run at once; asks the engine holding a running one to stop.
     fn cancel_run(&self, ctx: &Ctx, id: Uuid) -> impl Future<Output = Result<Run>> + Send;
 
+    /// Says that the engine `node` is alive until `seen_until`, and whether
+    /// it has the embedded model; forgets nodes not seen for a day.
+    fn announce_node(
+        &self,
+        node: &EngineNode,
+        now: DateTime<Utc>,
+        seen_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Takes the oldest queued run whose worker is below its concurrency
-    /// limit, leasing it to `owner` until `lease_until`.
+    /// limit, leasing it to `node` until `lease_until`. A node without the
+    /// embedded model leaves runs on the embedded provider to a live node
+    /// that has it, and takes them only when there is none.
     fn claim_run(
         &self,
-        owner: &str,
+        node: &EngineNode,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<ClaimedRun>>> + Send;

@@ -638,7 +638,7 @@ impl Decisions for This {
         Ok(decision)
     }
 
-    async fn claim_drafts(&self, now: DateTime<Utc>, hold_until: DateTime<Utc>, limit: i64) -> Result<Vec<Draft>> {
+    async fn claim_drafts(&self, node: &EngineNode, now: DateTime<Utc>, hold_until: DateTime<Utc>, limit: i64) -> Result<Vec<Draft>> {
         let mut tx = self.begin().await?;
         let ids: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
             "SELECT d.org_id, d.id FROM decisions d \
@@ -646,10 +646,13 @@ impl Decisions for This {
                AND (d.drafting_until IS NULL OR d.drafting_until <= $1) \
                AND EXISTS (SELECT 1 FROM members w WHERE w.id = d.assignee_id AND w.kind = 'ai') \
                AND EXISTS (SELECT 1 FROM members r WHERE r.id = d.requested_by AND r.kind = 'human') \
-             ORDER BY d.created_at LIMIT $2{SKIP_LOCKED}"
+               AND {} \
+             ORDER BY d.created_at LIMIT $2{SKIP_LOCKED}",
+            node_may_take("d.assignee_id", "$3", "$1")
         ))
         .bind(now)
         .bind(limit)
+        .bind(node.embedded_model)
         .fetch_all(&mut *tx)
         .await?;
         let mut drafts = Vec::with_capacity(ids.len());

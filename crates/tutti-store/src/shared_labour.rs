@@ -12,7 +12,7 @@ use tutti_domain::validate::BODY_MAX;
 use tutti_domain::work::WorkState;
 
 use crate::labour::{
-    BudgetPatch, Charge, ClaimedRun, LeaseState, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
+    BudgetPatch, Charge, ClaimedRun, EngineNode, LeaseState, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
     NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter, DEFAULT_RUN_MAX_TOKENS,
 };
 
@@ -939,11 +939,35 @@ impl crate::labour::Labour for This {
         Ok(run)
     }
 
-    async fn claim_run(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<ClaimedRun>> {
+    async fn announce_node(&self, node: &EngineNode, now: DateTime<Utc>, seen_until: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO engine_nodes (name, embedded_model, seen_until) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET embedded_model = excluded.embedded_model, seen_until = excluded.seen_until",
+        )
+        .bind(&node.name)
+        .bind(node.embedded_model)
+        .bind(seen_until)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM engine_nodes WHERE seen_until < $1")
+            .bind(now - chrono::Duration::days(1))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_run(&self, node: &EngineNode, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<ClaimedRun>> {
+        let owner = node.name.as_str();
         let mut tx = self.begin().await?;
         let candidates: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(&format!(
-            "SELECT r.id, r.org_id, r.worker_id FROM runs r WHERE r.status = 'queued' ORDER BY r.id LIMIT 16{SKIP_LOCKED}"
+            "SELECT r.id, r.org_id, r.worker_id FROM runs r WHERE r.status = 'queued' AND {} \
+             ORDER BY r.id LIMIT 16{SKIP_LOCKED}",
+            node_may_take("r.worker_id", "$1", "$2")
         ))
+        .bind(node.embedded_model)
+        .bind(now)
         .fetch_all(&mut *tx)
         .await?;
         for (run_id, org_id, worker_id) in candidates {
@@ -1377,6 +1401,20 @@ impl crate::labour::Labour for This {
 }
 
 /// How to reach a model of the org, with its key.
+/// SQL condition: a node may take the work of the AI worker in
+/// `worker_column`. A node without the embedded model (`has_model` false)
+/// leaves the work of workers on the embedded provider to a live node that
+/// has it; with no such node alive, it takes the work and fails it, saying
+/// why, rather than leaving it queued with nobody to run it.
+fn node_may_take(worker_column: &str, has_model: &str, now: &str) -> String {
+    format!(
+        "({has_model} \
+          OR NOT EXISTS (SELECT 1 FROM engine_nodes n WHERE n.embedded_model AND n.seen_until > {now}) \
+          OR NOT EXISTS (SELECT 1 FROM members w JOIN providers p ON p.org_id = w.org_id AND p.name = w.provider \
+                         WHERE w.id = {worker_column} AND p.kind = 'embedded'))"
+    )
+}
+
 async fn load_route(conn: &mut Conn, org_id: Uuid, provider: &str, model: &str) -> Result<ModelRoute> {
     let row: RouteRow = sqlx::query_as(
         "SELECT p.name AS provider, p.kind, p.base_url, p.api_key_env, p.api_key, m.name AS model, m.input_price, \

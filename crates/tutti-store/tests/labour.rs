@@ -47,50 +47,27 @@ async fn setup<S: Store>(store: &S) -> Setup {
         .await
         .unwrap();
     let ctx = Ctx::new(org.id, Some(owner.id), now());
-    let provider = store
-        .create_provider(
-            &ctx,
-            NewProvider {
-                name: "local".into(),
-                kind: ProviderKind::Embedded,
-                base_url: None,
-                api_key_env: None,
-                api_key: None,
+    let worker = ai_worker(
+        store,
+        &ctx,
+        "Aiko",
+        NewProvider {
+            name: "local".into(),
+            kind: ProviderKind::Embedded,
+            base_url: None,
+            api_key_env: None,
+            api_key: None,
+        },
+        NewModel {
+            name: "smollm2".into(),
+            prices: Prices {
+                input: 100_000,
+                cached_input: 50_000,
+                output: 400_000,
             },
-        )
-        .await
-        .unwrap();
-    store
-        .put_model(
-            &ctx,
-            provider.id,
-            NewModel {
-                name: "smollm2".into(),
-                prices: Prices {
-                    input: 100_000,
-                    cached_input: 50_000,
-                    output: 400_000,
-                },
-            },
-        )
-        .await
-        .unwrap();
-    let worker = store
-        .create_member(
-            &ctx,
-            NewMember {
-                kind: MemberKind::Ai,
-                name: "Aiko".into(),
-                email: None,
-                role: Role::Member,
-                teams: vec![],
-                role_card: Some("Du bist Aiko, die Disponentin.".into()),
-                provider: Some("local".into()),
-                model: Some("smollm2".into()),
-            },
-        )
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     let objective = store
         .create_objective(
             &ctx,
@@ -128,7 +105,7 @@ async fn setup<S: Store>(store: &S) -> Setup {
                 title: "Wartungsplan für Dezember entwerfen".into(),
                 description: "Alle Verträge mit fälliger Wartung".into(),
                 team_id: None,
-                assignee_id: Some(worker.id),
+                assignee_id: Some(worker),
                 state: WorkState::Backlog,
                 kind: WorkKind::Planned,
                 priority: Priority::High,
@@ -142,8 +119,62 @@ async fn setup<S: Store>(store: &S) -> Setup {
     Setup {
         org: org.id,
         owner: owner.id,
-        worker: worker.id,
+        worker,
         item: item.id,
+    }
+}
+
+/// A provider with one model, and an AI worker on it; returns the worker.
+async fn ai_worker<S: Store>(
+    store: &S,
+    ctx: &Ctx,
+    name: &str,
+    provider: NewProvider,
+    model: NewModel,
+) -> Uuid {
+    let (provider_name, model_name) = (provider.name.clone(), model.name.clone());
+    let provider = store.create_provider(ctx, provider).await.unwrap();
+    store.put_model(ctx, provider.id, model).await.unwrap();
+    let worker = store
+        .create_member(
+            ctx,
+            NewMember {
+                kind: MemberKind::Ai,
+                name: name.into(),
+                email: None,
+                role: Role::Member,
+                teams: vec![],
+                role_card: Some(format!("Du bist {name}.")),
+                provider: Some(provider_name),
+                model: Some(model_name),
+            },
+        )
+        .await
+        .unwrap();
+    worker.id
+}
+
+/// A ready task, not aligned to a key result, for `worker`.
+fn task_for(worker: Uuid, title: &str) -> NewWorkItem {
+    NewWorkItem {
+        title: title.into(),
+        description: String::new(),
+        team_id: None,
+        assignee_id: Some(worker),
+        state: WorkState::Ready,
+        kind: WorkKind::Planned,
+        priority: Priority::Normal,
+        due: None,
+        parent_id: None,
+        key_result_id: None,
+    }
+}
+
+/// An engine process that has the embedded model.
+fn node(name: &str) -> EngineNode {
+    EngineNode {
+        name: name.into(),
+        embedded_model: true,
     }
 }
 
@@ -243,7 +274,7 @@ async fn run_life<S: Store>(store: S) {
 
     let lease = now() + Duration::seconds(30);
     let claimed = store
-        .claim_run("node-a", now(), lease)
+        .claim_run(&node("node-a"), now(), lease)
         .await
         .unwrap()
         .unwrap();
@@ -251,7 +282,7 @@ async fn run_life<S: Store>(store: S) {
     assert_eq!(claimed.route.model, "smollm2");
     assert!(
         store
-            .claim_run("node-a", now(), lease)
+            .claim_run(&node("node-a"), now(), lease)
             .await
             .unwrap()
             .is_none()
@@ -498,7 +529,7 @@ async fn expired_leases_are_recovered<S: Store>(store: S) {
     for attempt in 1..=3 {
         let at = now() + Duration::minutes(attempt);
         let claimed = store
-            .claim_run("crashy", at, at + Duration::seconds(30))
+            .claim_run(&node("crashy"), at, at + Duration::seconds(30))
             .await
             .unwrap()
             .unwrap();
@@ -546,26 +577,12 @@ async fn expired_leases_are_recovered<S: Store>(store: S) {
     // A stopping process hands its leases back: its heartbeats find them
     // lost, and the next recovery queues the run at once.
     let item = store
-        .create_work_item(
-            &ctx,
-            NewWorkItem {
-                title: "Zweite Aufgabe".into(),
-                description: String::new(),
-                team_id: None,
-                assignee_id: Some(s.worker),
-                state: WorkState::Ready,
-                kind: WorkKind::Planned,
-                priority: Priority::Normal,
-                due: None,
-                parent_id: None,
-                key_result_id: None,
-            },
-        )
+        .create_work_item(&ctx, task_for(s.worker, "Zweite Aufgabe"))
         .await
         .unwrap();
     let at = now() + Duration::minutes(10);
     let claimed = store
-        .claim_run("polite", at, at + Duration::seconds(30))
+        .claim_run(&node("polite"), at, at + Duration::seconds(30))
         .await
         .unwrap()
         .unwrap();
@@ -607,7 +624,89 @@ async fn expired_leases_are_recovered<S: Store>(store: S) {
     assert_eq!(totals.settled_tokens, 81 + 5);
 }
 
+/// With several engine processes where only some have the embedded model,
+/// the others leave its work to them, but still take work on other
+/// providers, and take it all when no process with the model is alive.
+async fn embedded_work_waits_for_a_node_with_the_model<S: Store>(store: S) {
+    let s = setup(&store).await;
+    let ctx = Ctx::new(s.org, Some(s.owner), now());
+    let embedded_run = store.queue_run(&ctx, s.item, 100).await.unwrap();
+    let remote_worker = ai_worker(
+        &store,
+        &ctx,
+        "Remo",
+        NewProvider {
+            name: "cloud".into(),
+            kind: ProviderKind::Openai,
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            api_key_env: None,
+            api_key: None,
+        },
+        NewModel {
+            name: "large".into(),
+            prices: Prices::default(),
+        },
+    )
+    .await;
+    let remote_item = store
+        .create_work_item(&ctx, task_for(remote_worker, "Angebot gegenlesen"))
+        .await
+        .unwrap();
+    // A ready item of an AI worker is queued at once.
+
+    let modelless = EngineNode {
+        name: "ohne-modell".into(),
+        embedded_model: false,
+    };
+    let lease = |at: DateTime<Utc>| at + Duration::seconds(30);
+    store
+        .announce_node(&node("mit-modell"), now(), now() + Duration::seconds(6))
+        .await
+        .unwrap();
+    store
+        .announce_node(&modelless, now(), now() + Duration::seconds(6))
+        .await
+        .unwrap();
+    let taken = store
+        .claim_run(&modelless, now(), lease(now()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        taken.run.work_item_id, remote_item.id,
+        "work on another provider is taken"
+    );
+    assert!(
+        store
+            .claim_run(&modelless, now(), lease(now()))
+            .await
+            .unwrap()
+            .is_none(),
+        "the embedded run is left to the node with the model"
+    );
+    assert_eq!(
+        store.run(s.org, embedded_run.id).await.unwrap().status,
+        RunStatus::Queued
+    );
+
+    // The node with the model stopped announcing itself: nobody else can run
+    // the work, so the node without it takes it (and fails it, saying why).
+    let later = now() + Duration::seconds(7);
+    let taken = store
+        .claim_run(&modelless, later, lease(later))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.run.id, embedded_run.id);
+    assert_eq!(taken.route.kind, ProviderKind::Embedded);
+}
+
 tutti_store::on_both_backends!(run_life, run_life_on_sqlite, run_life_on_postgres);
+tutti_store::on_both_backends!(
+    embedded_work_waits_for_a_node_with_the_model,
+    embedded_work_waits_for_a_node_with_the_model_on_sqlite,
+    embedded_work_waits_for_a_node_with_the_model_on_postgres
+);
 tutti_store::on_both_backends!(
     hard_budget_holds,
     hard_budget_holds_on_sqlite,
