@@ -18,6 +18,12 @@ const BACKEND: &str = "postgres";
 /// How a queue read skips rows another transaction holds.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 const FOR_UPDATE: &str = " FOR NO KEY UPDATE";
+/// Appends an audit event and moves the org's head to it, in one round trip
+/// (a data-modifying `WITH` runs whether or not the query reads it).
+const APPEND_EVENT: &str = "WITH appended AS ( \
+     INSERT INTO events (org_id, seq, id, at, actor_id, action, subject_type, subject_id, payload, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)) \
+     UPDATE orgs SET audit_hash = $11 WHERE id = $1";
 /// The UTC day (`YYYY-MM-DD`) of a timestamp column, whatever the session's time zone.
 fn day_of(column: &str) -> String {
     format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")

@@ -46,23 +46,20 @@ async fn record(
     subject_id: Option<Uuid>,
     payload: serde_json::Value,
 ) -> Result<()> {
-    let head: Option<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT audit_seq, audit_hash FROM orgs WHERE id = $1{FOR_UPDATE}"
-    ))
-    .bind(ctx.org_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (last_seq, prev_hash) = head.ok_or(StoreError::not_found("org"))?;
-    let seq = last_seq + 1;
+    // Taking the next number also locks the org's row on PostgreSQL, so
+    // concurrent writers of one org append one after the other.
+    let head: Option<(i64, String)> =
+        sqlx::query_as("UPDATE orgs SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_hash")
+            .bind(ctx.org_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (seq, prev_hash) = head.ok_or(StoreError::not_found("org"))?;
     let id = Uuid::now_v7();
     let at = audit_time(ctx.now);
     let hash = event_hash(
         ctx.org_id, seq, id, at, ctx.actor_id, action, subject_type, subject_id, &payload, &prev_hash,
     );
-    sqlx::query(
-        "INSERT INTO events (org_id, seq, id, at, actor_id, action, subject_type, subject_id, payload, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
+    sqlx::query(APPEND_EVENT)
     .bind(ctx.org_id)
     .bind(seq)
     .bind(id)
@@ -76,12 +73,6 @@ async fn record(
     .bind(&hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE orgs SET audit_seq = $1, audit_hash = $2 WHERE id = $3")
-        .bind(seq)
-        .bind(&hash)
-        .bind(ctx.org_id)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

@@ -49,6 +49,11 @@ fn day_of(column: &str) -> String {
     format!("substr({column}, 1, 10)")
 }
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// Appends an audit event and moves the org's head to it, in one round trip
+/// to the connection's thread (SQLite runs the two statements of one query).
+const APPEND_EVENT: &str = "INSERT INTO events (org_id, seq, id, at, actor_id, action, subject_type, subject_id, payload, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11); \
+     UPDATE orgs SET audit_hash = $11 WHERE id = $1";
 /// Readers: enough to overlap I/O, few enough not to crowd two cores.
 const READERS: usize = 4;
 /// Pages in the log before a commit checkpoints it itself (4 KiB pages).
