@@ -1977,7 +1977,8 @@ async fn decision_suite<S: Store>(store: S) {
         .body;
     assert_eq!(
         register[0]["why"],
-        "human_only: decide denied by deny-all; prepare denied by deny-all; 1 approval(s) needed"
+        "human_only: decide denied by deny-all; prepare denied by deny-all; 1 approval(s) needed; \
+         the AI worker's proposal was set aside, because the policy leaves this decision to people"
     );
     let csv = api
         .send(

@@ -572,10 +572,20 @@ impl Decisions for This {
             updated_at: ctx.now,
         };
         // A proposal only counts where the policy lets the AI worker decide or
-        // prepare; a human-only decision goes to people without one.
-                if let Some(proposal) = new.proposal.as_ref().filter(|_| decision.status == DecisionStatus::Open) {
-            let proposal = check_proposal(&decision, proposal)?;
-            apply_proposal(&mut decision, proposal, ctx.now);
+        // prepare. A human-only decision goes to people without one, and its
+        // routing says the proposal was set aside rather than losing it silently.
+        match &new.proposal {
+            Some(proposal) if decision.status == DecisionStatus::Open => {
+                let proposal = check_proposal(&decision, proposal)?;
+                apply_proposal(&mut decision, proposal, ctx.now);
+            }
+            Some(_) => {
+                decision.routing.explanation = format!(
+                    "{}; the AI worker's proposal was set aside, because the policy leaves this decision to people",
+                    decision.routing.explanation.trim_end_matches('.')
+                );
+            }
+            None => {}
         }
         sqlx::query(
             "INSERT INTO decisions (id, org_id, space_id, question, context, facts, options, requested_by, assignee_id, \
