@@ -106,6 +106,23 @@ impl Api {
             .bearer_auth(&self.token)
     }
 
+    /// Hands a ready task to the AI worker, which queues its run; returns the run's id.
+    async fn queue_task(&self, worker: &str, title: &str) -> String {
+        let item = self
+            .post(
+                "/api/v1/work-items",
+                json!({ "title": title, "assignee_id": worker, "state": "ready" }),
+            )
+            .await;
+        let runs = self
+            .get(&format!(
+                "/api/v1/runs?work_item={}",
+                item["id"].as_str().unwrap()
+            ))
+            .await;
+        runs["items"][0]["id"].as_str().unwrap().to_owned()
+    }
+
     /// Waits on the run's event stream until it ends, then returns the run.
     async fn finished_run(&self, id: &str, within: Duration) -> Value {
         let body = tokio::time::timeout(within, async {
@@ -526,19 +543,8 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
     let worker = ai_worker(&api, "Emil").await;
     let mut run_ids = Vec::new();
     for i in 0..2 {
-        let item = api
-            .post(
-                "/api/v1/work-items",
-                json!({ "title": format!("List the numbers from 1 to 300, one per line ({i})"), "assignee_id": worker, "state": "ready" }),
-            )
-            .await;
-        let runs = api
-            .get(&format!(
-                "/api/v1/runs?work_item={}",
-                item["id"].as_str().unwrap()
-            ))
-            .await;
-        run_ids.push(runs["items"][0]["id"].as_str().unwrap().to_owned());
+        let title = format!("List the numbers from 1 to 300, one per line ({i})");
+        run_ids.push(api.queue_task(&worker, &title).await);
     }
     // Kill the server as soon as a run is streaming text.
     api.wait_for_text(&run_ids[0]).await;
@@ -671,19 +677,9 @@ async fn a_stopped_server_hands_its_runs_back_at_once() {
     let mut server = serve(&url, &model, 120);
     let api = Api::new(&server.url, &owner_token);
     let worker = ai_worker(&api, "Emil").await;
-    let item = api
-        .post(
-            "/api/v1/work-items",
-            json!({ "title": "List the numbers from 1 to 300, one per line", "assignee_id": worker, "state": "ready" }),
-        )
+    let run_id = api
+        .queue_task(&worker, "List the numbers from 1 to 300, one per line")
         .await;
-    let runs = api
-        .get(&format!(
-            "/api/v1/runs?work_item={}",
-            item["id"].as_str().unwrap()
-        ))
-        .await;
-    let run_id = runs["items"][0]["id"].as_str().unwrap().to_owned();
     api.wait_for_text(&run_id).await;
     server.signal("TERM");
     server.wait_for_exit(Duration::from_secs(30));
@@ -713,19 +709,8 @@ async fn only_a_process_with_the_model_runs_work_on_it() {
     let worker = ai_worker(&api, "Emil").await;
     let mut runs = Vec::new();
     for n in 1..=3 {
-        let item = api
-            .post(
-                "/api/v1/work-items",
-                json!({ "title": format!("Write the number {n} as a word"), "assignee_id": worker, "state": "ready" }),
-            )
-            .await;
-        let queued = api
-            .get(&format!(
-                "/api/v1/runs?work_item={}",
-                item["id"].as_str().unwrap()
-            ))
-            .await;
-        runs.push(queued["items"][0]["id"].as_str().unwrap().to_owned());
+        let title = format!("Write the number {n} as a word");
+        runs.push(api.queue_task(&worker, &title).await);
     }
     for id in &runs {
         let run = api.finished_run(id, Duration::from_secs(120)).await;
