@@ -953,6 +953,11 @@ async fn policy_editor_suite<S: Store>(store: S) {
         .await;
     assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(broken.text.contains("line 2, column "), "{}", broken.text);
+    assert!(
+        broken.text.contains("One entry does not fit: policy."),
+        "{}",
+        broken.text
+    );
     assert!(broken.text.contains("when { resource.amount &lt; };"));
 
     // Simulating a draft that denies everything sends the decision to
@@ -1134,8 +1139,14 @@ async fn alerts_page_suite<S: Store>(store: S) {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // What is wrong in German, the rule's own words marked as English.
     assert!(
-        refused.text.contains("http:// or https://"),
+        refused.text.contains("Eine Angabe passt nicht: url."),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("<span lang=\"en\">") && refused.text.contains("http:// or https://"),
         "{}",
         refused.text
     );

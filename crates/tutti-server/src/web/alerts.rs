@@ -38,7 +38,7 @@ pub struct WebhookForm {
 #[derive(Default)]
 struct Draft {
     form: WebhookForm,
-    problem: Option<String>,
+    problem: Option<Markup>,
 }
 
 pub async fn page<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
@@ -144,7 +144,7 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
                     }
                 }
                 h3 #webhook-add-h { (t.get("webhooks-add")) }
-                @if let Some(problem) = &draft.problem { p.problem role="alert" { (problem) } }
+                @if let Some(problem) = &draft.problem { (problem) }
                 form.stacked method="post" action="/webhooks" aria-labelledby="webhook-add-h" {
                     (web.csrf_field())
                     label { (t.get("webhooks-name")) " " input type="text" name="name" required maxlength="200" value=(form.name); }
@@ -200,7 +200,7 @@ pub async fn add_webhook<S: Store>(
         Err(e @ ApiError::Invalid(_)) => {
             let draft = Draft {
                 form: value,
-                problem: Some(e.detail()),
+                problem: Some(web.form_problem(&e)),
             };
             render(&state, &web, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }

@@ -346,7 +346,7 @@ pub async fn spaces<S: Store>(State(state): State<AppState<S>>, web: Web) -> Res
 #[derive(Default)]
 struct Editing {
     draft: Option<SpaceForm>,
-    problem: Option<String>,
+    problem: Option<Markup>,
     simulated: Option<(Routing, Option<PolicyVerdict>)>,
     saved: bool,
 }
@@ -408,7 +408,7 @@ async fn render_space<S: Store>(
     let body = html! {
         p.quiet { (t.with("space-version", &args([("version", space.version as f64)]))) }
         @if editing.saved { p.ok role="status" { (t.get("space-saved")) } }
-        @if let Some(problem) = &editing.problem { p.problem role="alert" { (problem) } }
+        @if let Some(problem) = &editing.problem { (problem) }
         @if let Some((routing, approval)) = &editing.simulated {
             section.card.simulated role="status" aria-labelledby="sim-result-h" {
                 h2 #sim-result-h { (t.get("simulate-result")) }
@@ -517,7 +517,7 @@ pub async fn save_space<S: Store>(
         Err(e @ ApiError::Invalid(_)) => {
             let editing = Editing {
                 draft: Some(value),
-                problem: Some(e.detail()),
+                problem: Some(web.form_problem(&e)),
                 ..Editing::default()
             };
             render_space(&state, &web, id, editing, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -593,7 +593,7 @@ pub async fn simulate<S: Store>(
         Err(e @ ApiError::Invalid(_)) => {
             let editing = Editing {
                 draft: Some(value),
-                problem: Some(e.detail()),
+                problem: Some(web.form_problem(&e)),
                 ..Editing::default()
             };
             render_space(&state, &web, id, editing, StatusCode::UNPROCESSABLE_ENTITY).await

@@ -220,9 +220,37 @@ impl Web {
             s if s.is_client_error() => t.get("error-invalid"),
             _ => t.get("error-internal"),
         };
-        // The reader's language says what kind of problem it is; the
-        // store's and the policy engine's own words, in English, say which.
-        let (lead, detail) = match &err {
+        let (lead, detail) = self.explain(&err);
+        let body = html! {
+            p.problem role="alert" { (lead) }
+            @if let Some(detail) = detail { p.quiet { (t.get("error-detail")) " " span lang=[self.detail_lang()] { (detail) } } }
+            p { a href="javascript:history.back()" { (t.get("error-back")) } " · " a href="/" { (t.get("nav-home")) } }
+        };
+        self.page_with_status(status, &title, Nav::None, body)
+    }
+
+    /// A refused form's problem, shown above the form that keeps the draft:
+    /// what is wrong in the reader's language, then the rule's own words.
+    pub fn form_problem(&self, err: &ApiError) -> Markup {
+        let (lead, detail) = self.explain(err);
+        html! {
+            p.problem role="alert" {
+                (lead)
+                @if let Some(detail) = detail { " " span lang=[self.detail_lang()] { (detail) } }
+            }
+        }
+    }
+
+    /// The details come in English: marked so for readers of another language.
+    fn detail_lang(&self) -> Option<&'static str> {
+        (self.locale() != Locale::En).then_some("en")
+    }
+
+    /// What kind of problem it is, in the reader's language, and the store's
+    /// or the policy engine's own words, in English, that say which.
+    fn explain(&self, err: &ApiError) -> (String, Option<String>) {
+        let t = &self.t;
+        match err {
             ApiError::Internal(_) => (t.get("error-explain-internal"), None),
             ApiError::Invalid(invalid) => (
                 t.with(
@@ -232,7 +260,7 @@ impl Web {
                 Some(invalid.message.clone()),
             ),
             other => {
-                let kind = match status {
+                let kind = match err.status() {
                     StatusCode::FORBIDDEN => "error-explain-forbidden",
                     StatusCode::NOT_FOUND => "error-explain-not-found",
                     StatusCode::CONFLICT => "error-explain-conflict",
@@ -240,14 +268,7 @@ impl Web {
                 };
                 (t.get(kind), Some(other.detail()))
             }
-        };
-        let detail_lang = (self.locale() != Locale::En).then_some("en");
-        let body = html! {
-            p.problem role="alert" { (lead) }
-            @if let Some(detail) = detail { p.quiet { (t.get("error-detail")) " " span lang=[detail_lang] { (detail) } } }
-            p { a href="javascript:history.back()" { (t.get("error-back")) } " · " a href="/" { (t.get("nav-home")) } }
-        };
-        self.page_with_status(status, &title, Nav::None, body)
+        }
     }
 }
 
