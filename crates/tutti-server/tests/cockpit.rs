@@ -209,6 +209,29 @@ async fn blocked_item(router: &Router, token: &str, title: &str) -> String {
 
 const PASSWORD: &str = "Werkstatt-Lindner-2026";
 
+/// What every suite starts from: a migrated store, the Lindner org with
+/// Katrin as its owner (her API token), and the cockpit on a clock the test
+/// moves.
+struct Lindner {
+    token: String,
+    clock: Arc<TestClock>,
+    router: Router,
+}
+
+async fn lindner<S: Store>(store: &S) -> Lindner {
+    store.migrate().await.unwrap();
+    let start = "2026-11-16T08:00:00Z".parse().unwrap();
+    let (_, token) = org(store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
+    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let mut state = AppState::new(store.clone());
+    state.clock = clock.clone();
+    Lindner {
+        token,
+        clock,
+        router: tutti_server::router(state),
+    }
+}
+
 /// An org with an owner (password and API token) and a viewer with a password.
 async fn org<S: Store>(
     store: &S,
@@ -275,14 +298,12 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
 }
 
 async fn cockpit_suite<S: Store>(store: S) {
-    store.migrate().await.unwrap();
-    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
-    let (_, owner_token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
-    let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", start).await;
-    let clock = Arc::new(TestClock(Mutex::new(start)));
-    let mut state = AppState::new(store.clone());
-    state.clock = clock.clone();
-    let router = tutti_server::router(state);
+    let Lindner {
+        token: owner_token,
+        clock,
+        router,
+    } = lindner(&store).await;
+    let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", clock.now()).await;
 
     // Pages need a session; the sign-in page sets a login-CSRF cookie.
     let mut katrin = Browser::new(&router, "de-DE,de;q=0.9");
@@ -805,12 +826,7 @@ fn figure_after(page: &str, title: &str) -> String {
 /// The cockpit's roll-ups stay true through its cache: a change elsewhere
 /// keeps them, a check-in moves them at once, an edited objective shows.
 async fn rollup_cache_suite<S: Store>(store: S) {
-    store.migrate().await.unwrap();
-    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
-    let (_, token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
-    let mut state = AppState::new(store.clone());
-    state.clock = Arc::new(TestClock(Mutex::new(start)));
-    let router = tutti_server::router(state);
+    let Lindner { token, router, .. } = lindner(&store).await;
     let mut katrin = Browser::new(&router, "en");
     katrin.sign_in("katrin@lindner.de", PASSWORD).await;
     let objective = api(
@@ -894,12 +910,7 @@ tutti_store::on_both_backends!(
 /// broken draft with Cedar's line and column, a simulation tries the draft
 /// or the stored policy and stores nothing, and a viewer edits nothing.
 async fn policy_editor_suite<S: Store>(store: S) {
-    store.migrate().await.unwrap();
-    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
-    let (_, token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
-    let mut state = AppState::new(store.clone());
-    state.clock = Arc::new(TestClock(Mutex::new(start)));
-    let router = tutti_server::router(state);
+    let Lindner { token, router, .. } = lindner(&store).await;
     let call = |method: &'static str, path: String, body: Value| {
         let router = router.clone();
         let token = token.clone();
@@ -1096,14 +1107,12 @@ tutti_store::on_both_backends!(
 /// refused webhook stays in the form, the URL's secret path never shows, and
 /// a viewer sees the alerts but neither the webhooks nor a way to add one.
 async fn alerts_page_suite<S: Store>(store: S) {
-    store.migrate().await.unwrap();
-    let start: DateTime<Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
-    let (_, token) = org(&store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
-    let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", start).await;
-    let clock = Arc::new(TestClock(Mutex::new(start)));
-    let mut state = AppState::new(store.clone());
-    state.clock = clock.clone();
-    let router = tutti_server::router(state);
+    let Lindner {
+        token,
+        clock,
+        router,
+    } = lindner(&store).await;
+    let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", clock.now()).await;
     let foreign = api(
         &router,
         "POST",

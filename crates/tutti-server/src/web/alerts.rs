@@ -11,8 +11,8 @@ use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::signal::WebhookFormat;
 use tutti_engine::signals::explain;
+use tutti_store::Store;
 use tutti_store::cockpit::{DeliveryStatus, NewWebhook};
-use tutti_store::{Ctx, Store};
 
 use super::{Form, Nav, PageId, Web, see_other};
 use crate::{ApiError, AppState};
@@ -185,11 +185,7 @@ pub async fn add_webhook<S: Store>(
             url: value.url.clone(),
             locale: value.locale.clone(),
         };
-        let ctx = Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         state.store.create_webhook(&ctx, new).await?;
         Ok::<_, ApiError>(())
     }
@@ -219,11 +215,7 @@ pub async fn delete_webhook<S: Store>(
     let web = form.web;
     let deleted = async {
         web.actor.may(Action::ManageOrg)?;
-        let ctx = Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         state.store.delete_webhook(&ctx, id).await?;
         Ok::<_, ApiError>(())
     }

@@ -20,7 +20,7 @@ use tutti_engine::decisions::{Cast, Hypothesis};
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
 use tutti_store::decisions::{DecisionFilter, SpacePatch};
-use tutti_store::{Ctx, EventFilter, PageRequest, Store};
+use tutti_store::{EventFilter, PageRequest, Store};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, see_other};
@@ -267,11 +267,7 @@ async fn cast<S: Store>(state: &AppState<S>, web: &Web, id: Uuid, cast: Cast) ->
     if let Err(e) = web.actor.may(Action::RequestDecision) {
         return web.error(e);
     }
-    let ctx = Ctx::new(
-        web.actor.org_id,
-        Some(web.actor.member_id),
-        state.clock.now(),
-    );
+    let ctx = crate::api::ctx(state, &web.actor);
     match tutti_engine::decisions::vote(
         &state.store,
         &state.runtime.policies,
@@ -501,11 +497,7 @@ pub async fn save_space<S: Store>(
         let space = state.store.space(web.actor.org_id, id).await?;
         may_manage(&state, &web.actor, &space).await?;
         let patch = space_patch(&value)?;
-        let ctx = Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         state.store.update_space(&ctx, id, patch).await?;
         Ok::<_, ApiError>(())
     }

@@ -276,11 +276,7 @@ pub async fn check_in<S: Store>(
             confidence: parse_confidence(confidence)?,
             note: value.note,
         };
-        let ctx = tutti_store::Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         state.store.create_check_in(&ctx, id, new).await?;
         let kr = state.store.key_result(web.actor.org_id, id).await?;
         Ok::<_, ApiError>(kr.objective_id)

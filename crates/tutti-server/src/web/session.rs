@@ -344,11 +344,7 @@ pub async fn sign_out<S: Store>(
 ) -> Response {
     if let Ok(Some((hash, _))) = current_session(&headers, &state).await {
         let web = &form.web;
-        let ctx = Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         if let Err(e) = state.store.end_session(&ctx, &hash).await {
             return web.error(e);
         }
@@ -381,11 +377,7 @@ pub async fn set_language<S: Store>(
             "use de or en",
         )));
     };
-    let ctx = Ctx::new(
-        web.actor.org_id,
-        Some(web.actor.member_id),
-        state.clock.now(),
-    );
+    let ctx = crate::api::ctx(&state, &web.actor);
     if let Err(e) = state
         .store
         .set_locale(&ctx, web.actor.member_id, Some(locale.code()))

@@ -15,7 +15,7 @@ use tutti_domain::work::{WorkItem, WorkState};
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
 use tutti_store::labour::{NewReview, RunFilter};
-use tutti_store::{Ctx, PageRequest, Store, WorkFilter};
+use tutti_store::{PageRequest, Store, WorkFilter};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, see_other};
@@ -302,11 +302,7 @@ pub async fn start_run<S: Store>(
     let web = form.web;
     let result = async {
         may_change_item(&state, &web.actor, id).await?;
-        let ctx = Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         state
             .store
             .queue_run(&ctx, id, tutti_store::labour::DEFAULT_RUN_MAX_TOKENS)
@@ -355,11 +351,7 @@ pub async fn review<S: Store>(
         let rating = value.rating.trim().parse::<i64>().map_err(|_| {
             tutti_domain::Invalid::new("rating", "must be a whole number from 1 to 5")
         })?;
-        let ctx = Ctx::new(
-            web.actor.org_id,
-            Some(web.actor.member_id),
-            state.clock.now(),
-        );
+        let ctx = crate::api::ctx(&state, &web.actor);
         state
             .store
             .review_run(
