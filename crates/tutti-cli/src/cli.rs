@@ -308,6 +308,9 @@ pub enum AlertCommand {
         /// Also alerts whose condition has cleared.
         #[arg(long)]
         all: bool,
+        /// Only the alerts about you or your teams (admins: all).
+        #[arg(long)]
+        mine: bool,
         /// de or en, for the explanations.
         #[arg(long, default_value = "en")]
         lang: String,

@@ -476,6 +476,8 @@ const ALERT: &[(&str, &str)] = &[
     ("id", "id"),
     ("kind", "kind"),
     ("alert", "explanation"),
+    ("team", "team_id"),
+    ("person", "person_id"),
     ("raised", "raised_at"),
     ("cleared", "cleared_at"),
 ];
@@ -483,9 +485,9 @@ const ALERT: &[(&str, &str)] = &[
 pub async fn alert(remote: &Remote, command: AlertCommand) -> anyhow::Result<ExitCode> {
     let client = Client::new(remote)?;
     match command {
-        AlertCommand::List { all, lang } => {
+        AlertCommand::List { all, mine, lang } => {
             let alerts = client
-                .get(&format!("/alerts?all={all}&lang={lang}"))
+                .get(&format!("/alerts?all={all}&mine={mine}&lang={lang}"))
                 .await?;
             let items = alerts.as_array().cloned().unwrap_or_default();
             client.print(&alerts, &items, ALERT)

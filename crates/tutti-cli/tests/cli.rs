@@ -480,6 +480,12 @@ async fn set_password_opens_the_cockpit_and_alerts_and_webhooks_work_from_the_cl
     );
     let alerts = tutti(&["alert", "list", "--lang", "de"], &env);
     assert!(alerts.status.success(), "{}", stderr(&alerts));
+    assert!(stdout(&alerts).contains("team"), "{}", stdout(&alerts));
+    // The server takes `--mine` (it refuses parameters it does not know).
+    let mine = tutti(&["alert", "list", "--mine", "--json"], &env);
+    assert!(mine.status.success(), "{}", stderr(&mine));
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&mine)).unwrap();
+    assert!(listed.is_array(), "{listed}");
 }
 
 /// The decision-space commands end to end through the binary: a space from a

@@ -7,13 +7,19 @@
 //! and where a leader acts on it (`link`, a cockpit path). Its fingerprint is
 //! stable while the condition holds, so an alert is raised once, not on every
 //! evaluation, and cleared when the condition is gone.
+//!
+//! A signal also says whom it concerns (`Concern`: the team its subject sits
+//! in, the person it is about), so that each reader's cockpit leads with the
+//! alerts that are theirs (`Audience`); everyone may still read them all.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::labour::ReviewStats;
+use crate::org::Role;
 use crate::text_enum;
 
 text_enum! {
@@ -38,11 +44,64 @@ text_enum! {
     WebhookFormat { Slack => "slack", Teams => "teams" }
 }
 
+/// Whom an alert concerns: the team its subject sits in and the person it is
+/// about (an objective's owner, a blocked item's assignee, the person
+/// decisions queue on). Both empty means the whole org (an org budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Concern {
+    pub team_id: Option<Uuid>,
+    pub person_id: Option<Uuid>,
+}
+
+/// The alerts a reader's cockpit leads with ("mine").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Audience {
+    /// Admins and owners steer the whole org: every alert is theirs.
+    #[default]
+    Everyone,
+    /// Everybody else: the alerts about them, and those in the teams they
+    /// belong to or lead (a lead's teams include every team below them).
+    Only { person_id: Uuid, teams: Vec<Uuid> },
+}
+
+impl Audience {
+    pub fn of(reader: &Actor) -> Self {
+        if reader.role.at_least(Role::Admin) {
+            return Self::Everyone;
+        }
+        let mut teams: Vec<Uuid> = reader
+            .teams
+            .iter()
+            .chain(&reader.led_teams)
+            .copied()
+            .collect();
+        teams.sort_unstable();
+        teams.dedup();
+        Self::Only {
+            person_id: reader.member_id,
+            teams,
+        }
+    }
+
+    /// Whether an alert with this concern is the reader's.
+    pub fn includes(&self, concern: &Concern) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::Only { person_id, teams } => {
+                concern.person_id == Some(*person_id)
+                    || concern.team_id.is_some_and(|team| teams.contains(&team))
+            }
+        }
+    }
+}
+
 /// A sensor reading that says something needs a leader.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     pub kind: SignalKind,
     pub subject_id: Option<Uuid>,
+    pub concern: Concern,
     /// The figures its explanation is rendered from; plain strings and numbers.
     pub params: Value,
     /// The cockpit page where a leader acts on it.
@@ -66,6 +125,8 @@ pub struct Alert {
     pub id: Uuid,
     pub kind: SignalKind,
     pub subject_id: Option<Uuid>,
+    #[serde(flatten)]
+    pub concern: Concern,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: Value,
     pub link: String,
@@ -115,10 +176,17 @@ impl SignalRules {
 /// The builders keep each kind's params in one place, so that the cockpit's
 /// and the webhooks' texts always find the figures they name.
 impl Signal {
-    pub fn objective_at_risk(id: Uuid, title: &str, progress: f64, expected: f64) -> Self {
+    pub fn objective_at_risk(
+        id: Uuid,
+        concern: Concern,
+        title: &str,
+        progress: f64,
+        expected: f64,
+    ) -> Self {
         Self {
             kind: SignalKind::ObjectiveAtRisk,
             subject_id: Some(id),
+            concern,
             params: json!({
                 "title": title,
                 "progress": percent(progress),
@@ -128,10 +196,17 @@ impl Signal {
         }
     }
 
-    pub fn budget_past_warn(id: Uuid, name: &str, used_percent: i64, exhausted: bool) -> Self {
+    pub fn budget_past_warn(
+        id: Uuid,
+        concern: Concern,
+        name: &str,
+        used_percent: i64,
+        exhausted: bool,
+    ) -> Self {
         Self {
             kind: SignalKind::BudgetPastWarn,
             subject_id: Some(id),
+            concern,
             params: json!({
                 "name": name,
                 "used": used_percent,
@@ -141,29 +216,37 @@ impl Signal {
         }
     }
 
-    pub fn decision_overdue(id: Uuid, question: &str, hours_over: i64) -> Self {
+    pub fn decision_overdue(id: Uuid, concern: Concern, question: &str, hours_over: i64) -> Self {
         Self {
             kind: SignalKind::DecisionOverdue,
             subject_id: Some(id),
+            concern,
             params: json!({ "question": question, "hours": hours_over }),
             link: format!("/decisions/{id}"),
         }
     }
 
-    pub fn work_blocked(id: Uuid, title: &str, days: i64) -> Self {
+    pub fn work_blocked(id: Uuid, concern: Concern, title: &str, days: i64) -> Self {
         Self {
             kind: SignalKind::WorkBlocked,
             subject_id: Some(id),
+            concern,
             params: json!({ "title": title, "days": days }),
             link: format!("/work/{id}"),
         }
     }
 
-    pub fn worker_high_revise_rate(id: Uuid, name: &str, stats: &ReviewStats) -> Self {
+    pub fn worker_high_revise_rate(
+        id: Uuid,
+        concern: Concern,
+        name: &str,
+        stats: &ReviewStats,
+    ) -> Self {
         let sent_back = stats.revised + stats.rejected;
         Self {
             kind: SignalKind::WorkerHighReviseRate,
             subject_id: Some(id),
+            concern,
             params: json!({
                 "name": name,
                 "sent_back": sent_back,
@@ -173,10 +256,15 @@ impl Signal {
         }
     }
 
+    /// Concerns the person decisions wait on (and the admins), not a team.
     pub fn leader_bottleneck(id: Uuid, name: &str, waiting: usize) -> Self {
         Self {
             kind: SignalKind::LeaderBottleneck,
             subject_id: Some(id),
+            concern: Concern {
+                team_id: None,
+                person_id: Some(id),
+            },
             params: json!({ "name": name, "count": waiting }),
             link: "/decisions".into(),
         }
@@ -207,8 +295,8 @@ mod tests {
     #[test]
     fn fingerprint_is_kind_and_subject() {
         let id = Uuid::nil();
-        let a = Signal::work_blocked(id, "Ersatzteil fehlt", 6);
-        let b = Signal::work_blocked(id, "Ersatzteil fehlt", 9);
+        let a = Signal::work_blocked(id, Concern::default(), "Ersatzteil fehlt", 6);
+        let b = Signal::work_blocked(id, Concern::default(), "Ersatzteil fehlt", 9);
         assert_eq!(
             a.fingerprint(),
             b.fingerprint(),
@@ -216,7 +304,55 @@ mod tests {
         );
         assert_ne!(
             a.fingerprint(),
-            Signal::decision_overdue(id, "?", 1).fingerprint()
+            Signal::decision_overdue(id, Concern::default(), "?", 1).fingerprint()
+        );
+    }
+
+    #[test]
+    fn a_reader_leads_with_alerts_about_them_and_their_teams() {
+        let (me, colleague) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (mine, below, foreign) = (
+            Uuid::from_u128(10),
+            Uuid::from_u128(11),
+            Uuid::from_u128(12),
+        );
+        let reader = |role, teams: Vec<Uuid>, led_teams: Vec<Uuid>| Actor {
+            org_id: Uuid::nil(),
+            member_id: me,
+            kind: crate::org::MemberKind::Human,
+            role,
+            teams,
+            led_teams,
+        };
+        let about = |team_id, person_id| Concern { team_id, person_id };
+        let org_wide = Concern::default();
+
+        let lead = Audience::of(&reader(Role::Lead, vec![mine], vec![mine, below]));
+        assert!(lead.includes(&about(Some(mine), None)));
+        assert!(
+            lead.includes(&about(Some(below), Some(colleague))),
+            "teams below the led one"
+        );
+        assert!(
+            lead.includes(&about(Some(foreign), Some(me))),
+            "about the reader, wherever it sits"
+        );
+        assert!(!lead.includes(&about(Some(foreign), Some(colleague))));
+        assert!(
+            !lead.includes(&org_wide),
+            "the org's alerts are the admins'"
+        );
+
+        let member = Audience::of(&reader(Role::Member, vec![mine], vec![]));
+        assert!(member.includes(&about(Some(mine), None)));
+        assert!(
+            !member.includes(&about(Some(below), None)),
+            "only a lead sees below"
+        );
+
+        let admin = Audience::of(&reader(Role::Admin, vec![], vec![]));
+        assert!(
+            admin.includes(&org_wide) && admin.includes(&about(Some(foreign), Some(colleague)))
         );
     }
 

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use tutti_domain::labour::BudgetScope;
 use tutti_domain::org::{Member, MemberKind, Role};
-use tutti_domain::signal::{Alert, Signal, SignalKind, SignalRules, WebhookFormat};
+use tutti_domain::signal::{Alert, Concern, Signal, SignalKind, SignalRules, WebhookFormat};
 use tutti_domain::strategy::{RiskReason, RiskRule, assess_health, rollups};
 use tutti_i18n::{Locale, Messages};
 use tutti_store::cockpit::{AlertSync, Attempt, DueDelivery};
@@ -85,9 +86,27 @@ pub async fn evaluate<S: Store>(
 ) -> Result<Vec<Signal>, StoreError> {
     let mut signals = Vec::new();
     let today = now.date_naive();
+    let members = directory(store, org_id).await?;
+    // An AI worker's alerts go to its first team, as its gateway calls count
+    // against that team's budgets.
+    let worker_team = |id: Option<Uuid>| {
+        id.and_then(|id| members.get(&id))
+            .and_then(|m| m.teams.first().copied())
+    };
 
     // Objectives near the top of the tree whose progress trails their period.
     let forest = store.all_objectives(org_id).await?;
+    let objective_concern: HashMap<Uuid, Concern> = forest
+        .objectives
+        .iter()
+        .map(|o| {
+            let concern = Concern {
+                team_id: o.team_id,
+                person_id: o.owner_id,
+            };
+            (o.id, concern)
+        })
+        .collect();
     let progress = rollups(&forest.objectives, &forest.key_results);
     let parent: HashMap<Uuid, Option<Uuid>> = forest
         .objectives
@@ -133,6 +152,7 @@ pub async fn evaluate<S: Store>(
                 .unwrap_or(health.expected_progress);
             signals.push(Signal::objective_at_risk(
                 objective.id,
+                objective_concern[&objective.id],
                 &objective.title,
                 done,
                 expected,
@@ -146,15 +166,33 @@ pub async fn evaluate<S: Store>(
             continue;
         }
         let used = budget.used_share();
+        let scope_id = budget.budget.scope_id;
+        let concern = match budget.budget.scope {
+            BudgetScope::Org => Concern::default(),
+            BudgetScope::Team => Concern {
+                team_id: scope_id,
+                person_id: None,
+            },
+            BudgetScope::Objective => scope_id
+                .and_then(|id| objective_concern.get(&id).copied())
+                .unwrap_or_default(),
+            BudgetScope::Worker => Concern {
+                team_id: worker_team(scope_id),
+                person_id: None,
+            },
+        };
         signals.push(Signal::budget_past_warn(
             budget.budget.id,
+            concern,
             &budget.budget.name,
             (used * 100.0).round() as i64,
             budget.state == "exhausted",
         ));
     }
 
-    // Decisions still waiting after their deadline.
+    // Decisions still waiting after their deadline: they concern the team of
+    // their space (or of its objective), and whom they escalated to.
+    let mut space_team: HashMap<Uuid, Option<Uuid>> = HashMap::new();
     let waiting = DecisionFilter {
         waiting: true,
         ..DecisionFilter::default()
@@ -176,8 +214,27 @@ pub async fn evaluate<S: Store>(
             // `waiting` holds only decisions that still collect votes.
             if let Some(deadline) = decision.deadline.filter(|d| *d < now) {
                 let hours = (now - deadline).num_hours();
+                let team_id = match space_team.get(&decision.space_id) {
+                    Some(team) => *team,
+                    None => {
+                        let space = store.space(org_id, decision.space_id).await?;
+                        let team = space.team_id.or_else(|| {
+                            space
+                                .objective_id
+                                .and_then(|o| objective_concern.get(&o))
+                                .and_then(|c| c.team_id)
+                        });
+                        space_team.insert(decision.space_id, team);
+                        team
+                    }
+                };
+                let concern = Concern {
+                    team_id,
+                    person_id: decision.escalated_to,
+                };
                 signals.push(Signal::decision_overdue(
                     decision.id,
+                    concern,
                     &decision.question,
                     hours,
                 ));
@@ -192,8 +249,13 @@ pub async fn evaluate<S: Store>(
     let since = now - chrono::Duration::days(rules.blocked_days);
     for item in store.blocked_work(org_id, since, 100).await? {
         if rules.blocked_too_long(item.since, now) {
+            let concern = Concern {
+                team_id: item.team_id,
+                person_id: item.assignee_id,
+            };
             signals.push(Signal::work_blocked(
                 item.id,
+                concern,
                 &item.title,
                 (now - item.since).num_days(),
             ));
@@ -202,7 +264,6 @@ pub async fn evaluate<S: Store>(
 
     // AI workers whose results come back too often, and people many
     // decisions wait on.
-    let members = directory(store, org_id).await?;
     let mut people: Vec<&Member> = members.values().collect();
     people.sort_by_key(|m| m.id);
     for member in people {
@@ -210,8 +271,13 @@ pub async fn evaluate<S: Store>(
             MemberKind::Ai => {
                 let stats = store.review_stats(org_id, member.id).await?;
                 if rules.worker_struggles(&stats) {
+                    let concern = Concern {
+                        team_id: worker_team(Some(member.id)),
+                        person_id: None,
+                    };
                     signals.push(Signal::worker_high_revise_rate(
                         member.id,
+                        concern,
                         &member.name,
                         &stats,
                     ));
@@ -344,6 +410,7 @@ mod tests {
             id: Uuid::nil(),
             kind: SignalKind::WorkBlocked,
             subject_id: Some(Uuid::nil()),
+            concern: Concern::default(),
             params: json!({ "title": "Ersatzteil fehlt", "days": 6 }),
             link: "/work/1".into(),
             raised_at: Utc::now(),

@@ -298,11 +298,23 @@ alerts-title = Alarme
 alerts-all = Alle Alarme, die neuesten zuerst
 alerts-signal = Signal
 alerts-why = Warum
+alerts-concerns = Betrifft
+alerts-concerns-org = die Organisation
 alerts-raised = Ausgelöst
 alerts-state = Stand
 alerts-open = offen
 alerts-cleared = erledigt
 home-alerts-all = Alle Alarme
+home-alerts-mine = Über dich und deine Teams
+home-alerts-none-mine = Kein Alarm betrifft dich oder deine Teams.
+home-alerts-others = { $count ->
+    [one] ein weiterer offener Alarm in der Organisation
+   *[other] { $count } weitere offene Alarme in der Organisation
+}
+alerts-mine = Alarme über dich und deine Teams, die neuesten zuerst
+alerts-scope = Zeigen
+alerts-scope-all = alle
+alerts-scope-mine = meine
 webhooks-title = Webhooks
 webhooks-intro = Jeder neue Alarm geht an diese Webhooks (Slack oder Microsoft Teams). Fehlgeschlagene Zustellungen werden wiederholt.
 webhooks-none = Noch keine Webhooks.

@@ -298,11 +298,23 @@ alerts-title = Alerts
 alerts-all = All alerts, newest first
 alerts-signal = Signal
 alerts-why = Why
+alerts-concerns = Concerns
+alerts-concerns-org = the org
 alerts-raised = Raised
 alerts-state = State
 alerts-open = open
 alerts-cleared = cleared
 home-alerts-all = All alerts
+home-alerts-mine = About you and your teams
+home-alerts-none-mine = No alert concerns you or your teams.
+home-alerts-others = { $count ->
+    [one] one more open alert in the org
+   *[other] { $count } more open alerts in the org
+}
+alerts-mine = Alerts about you and your teams, newest first
+alerts-scope = Show
+alerts-scope-all = all
+alerts-scope-mine = mine
 webhooks-title = Webhooks
 webhooks-intro = Every new alert is sent to these webhooks (Slack or Microsoft Teams). Failed deliveries are retried.
 webhooks-none = No webhooks yet.

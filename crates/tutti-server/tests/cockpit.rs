@@ -213,6 +213,7 @@ const PASSWORD: &str = "Werkstatt-Lindner-2026";
 /// Katrin as its owner (her API token), and the cockpit on a clock the test
 /// moves.
 struct Lindner {
+    org_id: uuid::Uuid,
     token: String,
     clock: Arc<TestClock>,
     router: Router,
@@ -221,11 +222,12 @@ struct Lindner {
 async fn lindner<S: Store>(store: &S) -> Lindner {
     store.migrate().await.unwrap();
     let start = "2026-11-16T08:00:00Z".parse().unwrap();
-    let (_, token) = org(store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
+    let (org_id, token) = org(store, "Lindner Gebäudetechnik", "katrin@lindner.de", start).await;
     let clock = Arc::new(TestClock(Mutex::new(start)));
     let mut state = AppState::new(store.clone());
     state.clock = clock.clone();
     Lindner {
+        org_id,
         token,
         clock,
         router: tutti_server::router(state),
@@ -302,6 +304,7 @@ async fn cockpit_suite<S: Store>(store: S) {
         token: owner_token,
         clock,
         router,
+        ..
     } = lindner(&store).await;
     let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", clock.now()).await;
 
@@ -1111,6 +1114,7 @@ async fn alerts_page_suite<S: Store>(store: S) {
         token,
         clock,
         router,
+        ..
     } = lindner(&store).await;
     let (_, stranger_token) = org(&store, "Andere GmbH", "boss@andere.de", clock.now()).await;
     let foreign = api(
@@ -1258,4 +1262,208 @@ tutti_store::on_both_backends!(
     alerts_page_suite,
     alerts_page_on_sqlite,
     alerts_page_on_postgres
+);
+
+/// Each alert names whom it concerns, and each reader's cockpit leads with
+/// theirs: a lead sees the alerts of the teams she leads (and those below),
+/// a member those of his team and those about him, the owner all. Everyone
+/// may still read the whole org's list.
+async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
+    let Lindner {
+        org_id,
+        token,
+        clock,
+        router,
+    } = lindner(&store).await;
+    let call = |method: &'static str, path: String, body: Value| {
+        let router = router.clone();
+        let token = token.clone();
+        async move {
+            let reply = api(&router, method, &path, &token, Some(body)).await;
+            assert!(reply.status.is_success(), "{path}: {}", reply.text);
+            reply.json()
+        }
+    };
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    let lea = call(
+        "POST",
+        "/members".into(),
+        json!({ "kind": "human", "name": "Lea Brandt", "email": "lea@lindner.de", "role": "lead" }),
+    )
+    .await;
+    let service = call(
+        "POST",
+        "/teams".into(),
+        json!({ "name": "Kundenservice", "lead_id": id(&lea) }),
+    )
+    .await;
+    let north = call(
+        "POST",
+        "/teams".into(),
+        json!({ "name": "Kundenservice Nord", "parent_id": id(&service) }),
+    )
+    .await;
+    let fitting = call("POST", "/teams".into(), json!({ "name": "Montage" })).await;
+    let max = call(
+        "POST",
+        "/members".into(),
+        json!({ "kind": "human", "name": "Max Hahn", "email": "max@lindner.de",
+                "role": "member", "teams": [id(&fitting)] }),
+    )
+    .await;
+    let ctx = Ctx::new(org_id, None, clock.now());
+    let hash = tutti_server::web::session::hash_password(PASSWORD).unwrap();
+    let mut tokens = Vec::new();
+    for member in [&lea, &max] {
+        let member_id = member["id"].as_str().unwrap().parse().unwrap();
+        store.set_password(&ctx, member_id, &hash).await.unwrap();
+        let (token, token_hash) = auth::new_token().unwrap();
+        store
+            .create_token(&ctx, member_id, "test", &token_hash)
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
+    let (lea_token, max_token) = (tokens[0].clone(), tokens[1].clone());
+
+    // Five blocked items: in Lea's team, in the team below it, in Max's
+    // team, in Lea's team but Max's to do, and in no team at all.
+    let blocked = |title: &'static str, team: Option<String>, assignee: Option<String>| {
+        let call = &call;
+        async move {
+            let item = call(
+                "POST",
+                "/work-items".into(),
+                json!({ "title": title, "state": "ready", "team_id": team, "assignee_id": assignee }),
+            )
+            .await;
+            call(
+                "PATCH",
+                format!("/work-items/{}", id(&item)),
+                json!({ "state": "blocked" }),
+            )
+            .await;
+            id(&item)
+        }
+    };
+    blocked("Rückruf Hausverwaltung offen", Some(id(&service)), None).await;
+    blocked("Wartungsvertrag Nord hängt", Some(id(&north)), None).await;
+    blocked("Pumpe nicht lieferbar", Some(id(&fitting)), None).await;
+    blocked("Angebot Heizung Weber", Some(id(&service)), Some(id(&max))).await;
+    blocked("Hallendach undicht", None, None).await;
+    clock.advance(Duration::days(7));
+    let refreshed = call("POST", "/alerts/refresh".into(), json!({})).await;
+    assert_eq!(
+        refreshed["raised"].as_array().unwrap().len(),
+        5,
+        "{refreshed}"
+    );
+
+    let titles = |token: &str, query: &'static str| {
+        let router = router.clone();
+        let token = token.to_owned();
+        async move {
+            let alerts = api(&router, "GET", &format!("/alerts?{query}"), &token, None)
+                .await
+                .json();
+            let mut titles: Vec<String> = alerts
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["params"]["title"].as_str().unwrap().to_owned())
+                .collect();
+            titles.sort();
+            titles
+        }
+    };
+    assert_eq!(
+        titles(&lea_token, "mine=true").await,
+        [
+            "Angebot Heizung Weber",
+            "Rückruf Hausverwaltung offen",
+            "Wartungsvertrag Nord hängt"
+        ]
+    );
+    assert_eq!(
+        titles(&max_token, "mine=true").await,
+        ["Angebot Heizung Weber", "Pumpe nicht lieferbar"],
+        "his team's, and the one he is to do"
+    );
+    assert_eq!(
+        titles(&token, "mine=true").await.len(),
+        5,
+        "the owner steers it all"
+    );
+    assert_eq!(
+        titles(&max_token, "").await.len(),
+        5,
+        "everyone may read them all"
+    );
+    let alerts = api(&router, "GET", "/alerts", &token, None).await.json();
+    let offer = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["params"]["title"] == "Angebot Heizung Weber")
+        .unwrap();
+    assert_eq!(offer["team_id"], service["id"]);
+    assert_eq!(offer["person_id"], max["id"]);
+
+    // Lea's cockpit leads with her three; the other two are a link away.
+    let mut browser = Browser::new(&router, "de-DE");
+    browser.sign_in("lea@lindner.de", PASSWORD).await;
+    let home = browser.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let alerts_card = &home.text[..home.text.find("id=\"waiting-h\"").unwrap()];
+    assert!(
+        alerts_card.contains("Über dich und deine Teams"),
+        "{alerts_card}"
+    );
+    assert!(alerts_card.contains("Wartungsvertrag Nord hängt"));
+    assert!(!alerts_card.contains("Pumpe nicht lieferbar"));
+    assert!(!alerts_card.contains("Hallendach undicht"));
+    assert!(
+        alerts_card.contains("2 weitere offene Alarme in der Organisation"),
+        "{alerts_card}"
+    );
+    let mine = browser.get("/alerts?mine=1").await;
+    assert!(mine.text.contains("Alarme über dich und deine Teams"));
+    assert!(mine.text.contains("Angebot Heizung Weber"));
+    assert!(!mine.text.contains("Pumpe nicht lieferbar"));
+    let all = browser.get("/alerts").await;
+    assert!(all.text.contains("Pumpe nicht lieferbar") && all.text.contains("Hallendach undicht"));
+    assert!(
+        all.text.contains("Kundenservice · Max Hahn"),
+        "{}",
+        all.text
+    );
+
+    // The API document says so too.
+    let doc = api(&router, "GET", "/openapi.json", &token, None)
+        .await
+        .json();
+    let listed = doc["paths"]["/api/v1/alerts"]["get"]["parameters"].to_string();
+    assert!(listed.contains("\"mine\""), "{listed}");
+    let schemas = doc["components"]["schemas"].to_string();
+    assert!(schemas.contains("person_id"), "{schemas}");
+
+    // Max, in English, sees his two and three more in the org.
+    let mut max_browser = Browser::new(&router, "en");
+    max_browser.sign_in("max@lindner.de", PASSWORD).await;
+    let home = max_browser.get("/").await;
+    let alerts_card = &home.text[..home.text.find("id=\"waiting-h\"").unwrap()];
+    assert!(
+        alerts_card.contains("About you and your teams"),
+        "{alerts_card}"
+    );
+    assert!(
+        alerts_card.contains("3 more open alerts in the org"),
+        "{alerts_card}"
+    );
+}
+
+tutti_store::on_both_backends!(
+    alerts_concern_their_readers_suite,
+    alerts_concern_their_readers_on_sqlite,
+    alerts_concern_their_readers_on_postgres
 );

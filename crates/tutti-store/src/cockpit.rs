@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Actor;
 use tutti_domain::labour::LedgerGroup;
-use tutti_domain::signal::{Alert, Signal, SignalKind, WebhookFormat};
+use tutti_domain::signal::{Alert, Audience, Signal, SignalKind, WebhookFormat};
 use tutti_domain::validate::Email;
 use tutti_domain::work::WorkState;
 use uuid::Uuid;
@@ -131,11 +131,22 @@ pub struct WorkFlow {
 }
 
 /// Work that sits in `blocked`, and since when (its last change).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct BlockedWork {
     pub id: Uuid,
     pub title: String,
     pub since: DateTime<Utc>,
+    pub team_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertFilter {
+    /// Also alerts whose condition has cleared.
+    pub include_cleared: bool,
+    /// Only the alerts that concern this audience (`Everyone`: all).
+    pub audience: Audience,
 }
 
 /// Settled cost and tokens of one group on one day.
@@ -195,13 +206,19 @@ pub trait Cockpit: Clone + Send + Sync + 'static {
         evaluated: &[SignalKind],
         signals: &[Signal],
     ) -> impl Future<Output = Result<AlertSync>> + Send;
-    /// Alerts, newest first; only open ones unless `include_cleared`.
+    /// Alerts, newest first.
     fn alerts(
         &self,
         org_id: Uuid,
-        include_cleared: bool,
+        filter: &AlertFilter,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Alert>>> + Send;
+    /// How many alerts of the org are open (of those an audience's).
+    fn open_alert_count(
+        &self,
+        org_id: Uuid,
+        audience: &Audience,
+    ) -> impl Future<Output = Result<i64>> + Send;
 
     fn create_webhook(
         &self,

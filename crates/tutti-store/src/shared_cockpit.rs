@@ -3,14 +3,14 @@
 // defines `day_of(column)`: the UTC day of a timestamp column as `YYYY-MM-DD`.
 
 use chrono::Datelike;
-use tutti_domain::signal::{Alert, Signal, SignalKind, WebhookFormat};
+use tutti_domain::signal::{Alert, Audience, Concern, Signal, SignalKind, WebhookFormat};
 
 use crate::cockpit::{
-    Attempt, AlertSync, BlockedWork, Cockpit, Credential, Delivery, DeliveryStatus, DueDelivery,
+    Attempt, AlertFilter, AlertSync, BlockedWork, Cockpit, Credential, Delivery, DeliveryStatus, DueDelivery,
     NewSession, NewWebhook, Session, SpendPoint, Webhook, WorkFlow,
 };
 
-const ALERT_COLUMNS: &str = "id, kind, subject_id, params, link, raised_at, cleared_at";
+const ALERT_COLUMNS: &str = "id, kind, subject_id, team_id, person_id, params, link, raised_at, cleared_at";
 const WEBHOOK_NAME_MAX: usize = 100;
 const WEBHOOK_URL_MAX: usize = 2000;
 
@@ -19,6 +19,8 @@ struct AlertRow {
     id: Uuid,
     kind: String,
     subject_id: Option<Uuid>,
+    team_id: Option<Uuid>,
+    person_id: Option<Uuid>,
     params: String,
     link: String,
     raised_at: DateTime<Utc>,
@@ -32,6 +34,7 @@ impl TryFrom<AlertRow> for Alert {
             id: r.id,
             kind: r.kind.parse().map_err(StoreError::Corrupt)?,
             subject_id: r.subject_id,
+            concern: Concern { team_id: r.team_id, person_id: r.person_id },
             params: from_json("alerts.params", &r.params)?,
             link: r.link,
             raised_at: r.raised_at,
@@ -48,6 +51,23 @@ struct WebhookRow {
     url: String,
     locale: String,
     created_at: DateTime<Utc>,
+}
+
+/// Narrows a query of alerts to an audience's: the same rule as
+/// `Audience::includes`, about the reader or in one of the reader's teams.
+fn push_audience(select: &mut QueryBuilder<'_, Db>, audience: &Audience) {
+    if let Audience::Only { person_id, teams } = audience {
+        select.push(" AND (person_id = ").push_bind(*person_id);
+        if !teams.is_empty() {
+            select.push(" OR team_id IN (");
+            let mut list = select.separated(", ");
+            for team in teams {
+                list.push_bind(*team);
+            }
+            list.push_unseparated(")");
+        }
+        select.push(")");
+    }
 }
 
 /// Scheme and host of a webhook URL: enough to recognise it, without the
@@ -257,23 +277,45 @@ impl Cockpit for This {
             .bind(ctx.org_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let open: Vec<(Uuid, String, String)> = sqlx::query_as(
-            "SELECT id, kind, fingerprint FROM alerts WHERE org_id = $1 AND cleared_at IS NULL",
+        #[derive(sqlx::FromRow)]
+        struct OpenAlert {
+            id: Uuid,
+            kind: String,
+            fingerprint: String,
+            team_id: Option<Uuid>,
+            person_id: Option<Uuid>,
+        }
+        let open: Vec<OpenAlert> = sqlx::query_as(
+            "SELECT id, kind, fingerprint, team_id, person_id FROM alerts WHERE org_id = $1 AND cleared_at IS NULL",
         )
         .bind(ctx.org_id)
         .fetch_all(&mut *tx)
         .await?;
         let firing: HashMap<String, &Signal> = signals.iter().map(|s| (s.fingerprint(), s)).collect();
         let mut sync = AlertSync::default();
-        for (id, kind, fingerprint) in &open {
+        for OpenAlert { id, kind, fingerprint, team_id, person_id } in &open {
             let evaluated_now = kind.parse::<SignalKind>().is_ok_and(|k| evaluated.contains(&k));
-            if evaluated_now && !firing.contains_key(fingerprint) {
-                sqlx::query("UPDATE alerts SET cleared_at = $1 WHERE id = $2").bind(ctx.now).bind(id).execute(&mut *tx).await?;
-                record(&mut tx, ctx, "alert.cleared", "alert", Some(*id), json!({ "kind": kind })).await?;
-                sync.cleared += 1;
+            match firing.get(fingerprint) {
+                None if evaluated_now => {
+                    sqlx::query("UPDATE alerts SET cleared_at = $1 WHERE id = $2").bind(ctx.now).bind(id).execute(&mut *tx).await?;
+                    record(&mut tx, ctx, "alert.cleared", "alert", Some(*id), json!({ "kind": kind })).await?;
+                    sync.cleared += 1;
+                }
+                // Its subject moved (an objective to another team, an item
+                // to another assignee): the alert follows, so that it shows
+                // to whom it now concerns. Who reads it is not audited.
+                Some(signal) if signal.concern != (Concern { team_id: *team_id, person_id: *person_id }) => {
+                    sqlx::query("UPDATE alerts SET team_id = $1, person_id = $2 WHERE id = $3")
+                        .bind(signal.concern.team_id)
+                        .bind(signal.concern.person_id)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                _ => {}
             }
         }
-        let already: std::collections::HashSet<&str> = open.iter().map(|(_, _, f)| f.as_str()).collect();
+        let already: std::collections::HashSet<&str> = open.iter().map(|a| a.fingerprint.as_str()).collect();
         let webhooks: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM webhooks WHERE org_id = $1")
             .bind(ctx.org_id)
             .fetch_all(&mut *tx)
@@ -286,19 +328,22 @@ impl Cockpit for This {
                 id: Uuid::now_v7(),
                 kind: signal.kind,
                 subject_id: signal.subject_id,
+                concern: signal.concern,
                 params: signal.params.clone(),
                 link: signal.link.clone(),
                 raised_at: ctx.now,
                 cleared_at: None,
             };
             sqlx::query(
-                "INSERT INTO alerts (id, org_id, kind, subject_id, fingerprint, params, link, raised_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO alerts (id, org_id, kind, subject_id, team_id, person_id, fingerprint, params, link, raised_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(alert.id)
             .bind(ctx.org_id)
             .bind(alert.kind.as_str())
             .bind(alert.subject_id)
+            .bind(alert.concern.team_id)
+            .bind(alert.concern.person_id)
             .bind(fingerprint)
             .bind(to_json(&alert.params)?)
             .bind(&alert.link)
@@ -327,16 +372,24 @@ impl Cockpit for This {
         Ok(sync)
     }
 
-    async fn alerts(&self, org_id: Uuid, include_cleared: bool, limit: u32) -> Result<Vec<Alert>> {
-        let open_only = if include_cleared { "" } else { " AND cleared_at IS NULL" };
-        let rows: Vec<AlertRow> = sqlx::query_as(&format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = $1{open_only} ORDER BY id DESC LIMIT $2"
-        ))
-        .bind(org_id)
-        .bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)))
-        .fetch_all(&mut *self.read().await?)
-        .await?;
+    async fn alerts(&self, org_id: Uuid, filter: &AlertFilter, limit: u32) -> Result<Vec<Alert>> {
+        let mut select = QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        select.push_bind(org_id);
+        if !filter.include_cleared {
+            select.push(" AND cleared_at IS NULL");
+        }
+        push_audience(&mut select, &filter.audience);
+        select.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)));
+        let rows: Vec<AlertRow> = select.build_query_as().fetch_all(&mut *self.read().await?).await?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn open_alert_count(&self, org_id: Uuid, audience: &Audience) -> Result<i64> {
+        let mut select = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM alerts WHERE cleared_at IS NULL AND org_id = ");
+        select.push_bind(org_id);
+        push_audience(&mut select, audience);
+        let count: i64 = select.build_query_scalar().fetch_one(&mut *self.read().await?).await?;
+        Ok(count)
     }
 
     async fn create_webhook(&self, ctx: &Ctx, new: NewWebhook) -> Result<Webhook> {
@@ -436,7 +489,7 @@ impl Cockpit for This {
         }
         let mut select = QueryBuilder::<Db>::new(
             "SELECT d.id AS delivery_id, d.org_id, d.attempts, w.format, w.url, w.locale, \
-                    a.id, a.kind, a.subject_id, a.params, a.link, a.raised_at, a.cleared_at \
+                    a.id, a.kind, a.subject_id, a.team_id, a.person_id, a.params, a.link, a.raised_at, a.cleared_at \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN alerts a ON a.id = d.alert_id \
              WHERE d.id IN (",
         );
@@ -565,16 +618,16 @@ impl Cockpit for This {
     }
 
     async fn blocked_work(&self, org_id: Uuid, before: DateTime<Utc>, limit: u32) -> Result<Vec<BlockedWork>> {
-        let rows: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT id, title, updated_at FROM work_items WHERE org_id = $1 AND state = 'blocked' AND updated_at < $2 \
-             ORDER BY updated_at LIMIT $3",
+        let blocked: Vec<BlockedWork> = sqlx::query_as(
+            "SELECT id, title, updated_at AS since, team_id, assignee_id FROM work_items \
+             WHERE org_id = $1 AND state = 'blocked' AND updated_at < $2 ORDER BY updated_at LIMIT $3",
         )
         .bind(org_id)
         .bind(before)
         .bind(i64::from(limit))
         .fetch_all(&mut *self.read().await?)
         .await?;
-        Ok(rows.into_iter().map(|(id, title, since)| BlockedWork { id, title, since }).collect())
+        Ok(blocked)
     }
 
     async fn spend_by_day(&self, org_id: Uuid, group: LedgerGroup, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<SpendPoint>> {

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
-use tutti_domain::signal::{Alert, WebhookFormat};
+use tutti_domain::signal::{Alert, Audience, WebhookFormat};
 use tutti_engine::signals::{explain, refresh};
 use tutti_i18n::{Locale, Messages};
-use tutti_store::cockpit::{Delivery, DeliveryStatus, NewWebhook, Webhook};
+use tutti_store::cockpit::{AlertFilter, Delivery, DeliveryStatus, NewWebhook, Webhook};
 use tutti_store::{PageRequest, Store};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -30,6 +30,10 @@ pub struct AlertParams {
     /// Also alerts whose condition has cleared.
     #[serde(default)]
     pub all: bool,
+    /// Only the alerts that concern the caller: about them, or in a team they
+    /// belong to or lead (with the teams below). For admins and owners, all.
+    #[serde(default)]
+    pub mine: bool,
     /// `de` or `en` for the explanation (default `en`).
     pub lang: Option<String>,
     pub limit: Option<u32>,
@@ -60,7 +64,10 @@ fn view(t: &Messages, alert: Alert) -> AlertView {
     }
 }
 
-/// Open alerts, newest first (with `all=true` also cleared ones).
+/// Open alerts, newest first (with `all=true` also cleared ones, with
+/// `mine=true` only those that concern the caller). Each names whom it
+/// concerns: `team_id` (where its subject sits) and `person_id` (whom it is
+/// about).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "cockpit", params(AlertParams),
     responses((status = 200, body = Vec<AlertView>), (status = 422, body = Problem)))]
 pub async fn list<S: Store>(
@@ -71,7 +78,15 @@ pub async fn list<S: Store>(
     actor.may(Action::Read)?;
     let t = Messages::of(locale(params.lang.as_deref())?);
     let limit = params.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
-    let alerts = state.store.alerts(actor.org_id, params.all, limit).await?;
+    let filter = AlertFilter {
+        include_cleared: params.all,
+        audience: if params.mine {
+            Audience::of(&actor)
+        } else {
+            Audience::Everyone
+        },
+    };
+    let alerts = state.store.alerts(actor.org_id, &filter, limit).await?;
     Ok(Json(alerts.into_iter().map(|a| view(&t, a)).collect()))
 }
 

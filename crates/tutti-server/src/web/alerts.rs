@@ -3,16 +3,16 @@
 //! each one's latest deliveries (retries, errors) — the cockpit's view of
 //! `tutti alert …` and `tutti webhook …`.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::Action;
-use tutti_domain::signal::WebhookFormat;
-use tutti_engine::signals::explain;
+use tutti_domain::signal::{Audience, WebhookFormat};
+use tutti_engine::signals::{directory, explain};
 use tutti_store::Store;
-use tutti_store::cockpit::{DeliveryStatus, NewWebhook};
+use tutti_store::cockpit::{AlertFilter, DeliveryStatus, NewWebhook};
 
 use super::{Form, Nav, PageId, Web, see_other};
 use crate::{ApiError, AppState};
@@ -34,15 +34,30 @@ pub struct WebhookForm {
     locale: String,
 }
 
+/// `?mine=1` lists only the reader's alerts (about them, in their teams).
+#[derive(Debug, Default, Deserialize)]
+pub struct AlertsQuery {
+    mine: Option<String>,
+}
+
 /// What the add form shows again after a refusal: the draft and why.
 #[derive(Default)]
 struct Draft {
     form: WebhookForm,
     problem: Option<Markup>,
+    mine: bool,
 }
 
-pub async fn page<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
-    render(&state, &web, Draft::default(), StatusCode::OK).await
+pub async fn page<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    Query(query): Query<AlertsQuery>,
+) -> Response {
+    let draft = Draft {
+        mine: query.mine.as_deref() == Some("1"),
+        ..Draft::default()
+    };
+    render(&state, &web, draft, StatusCode::OK).await
 }
 
 async fn render<S: Store>(
@@ -59,7 +74,17 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
     web.actor.may(Action::Read)?;
     let t = &web.t;
     let org_id = web.actor.org_id;
-    let alerts = state.store.alerts(org_id, true, ALERTS_SHOWN).await?;
+    let filter = AlertFilter {
+        include_cleared: true,
+        audience: if draft.mine {
+            Audience::of(&web.actor)
+        } else {
+            Audience::Everyone
+        },
+    };
+    let alerts = state.store.alerts(org_id, &filter, ALERTS_SHOWN).await?;
+    let members = directory(&state.store, org_id).await?;
+    let teams = super::team_names(&state.store, org_id).await?;
     let admin = web.actor.may(Action::ManageOrg).is_ok();
     let mut hooks = Vec::new();
     if admin {
@@ -75,13 +100,20 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
     let form = &draft.form;
     Ok(html! {
         section.card aria-labelledby="alerts-h" {
-            h2 #alerts-h { (t.get("alerts-all")) }
-            @if alerts.is_empty() { p.quiet { (t.get("home-no-alerts")) } }
+            h2 #alerts-h { (t.get(if draft.mine { "alerts-mine" } else { "alerts-all" })) }
+            nav.scope aria-label=(t.get("alerts-scope")) {
+                (t.get("alerts-scope")) ": "
+                a href="/alerts" aria-current=[(!draft.mine).then_some("page")] { (t.get("alerts-scope-all")) }
+                " · "
+                a href="/alerts?mine=1" aria-current=[draft.mine.then_some("page")] { (t.get("alerts-scope-mine")) }
+            }
+            @if alerts.is_empty() { p.quiet { (t.get(if draft.mine { "home-alerts-none-mine" } else { "home-no-alerts" })) } }
             @else {
                 table.alerts-log {
                     thead { tr {
                         th scope="col" { (t.get("alerts-signal")) }
                         th scope="col" { (t.get("alerts-why")) }
+                        th scope="col" { (t.get("alerts-concerns")) }
                         th scope="col" { (t.get("alerts-raised")) }
                         th scope="col" { (t.get("alerts-state")) }
                     } }
@@ -90,6 +122,14 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
                             tr class=(if alert.cleared_at.is_some() { "cleared" } else { "open" }) {
                                 td { a href=(alert.link) { (t.get(&format!("signal-title-{}", alert.kind))) } }
                                 td { (explain(t, alert.kind, &alert.params)) }
+                                td.concern {
+                                    @let team = alert.concern.team_id.and_then(|id| teams.get(&id));
+                                    @let person = alert.concern.person_id.and_then(|id| members.get(&id));
+                                    @if let Some(team) = team { (team) }
+                                    @if team.is_some() && person.is_some() { " · " }
+                                    @if let Some(person) = person { (person.name) }
+                                    @if team.is_none() && person.is_none() { span.quiet { (t.get("alerts-concerns-org")) } }
+                                }
                                 td { (t.datetime(alert.raised_at)) }
                                 td { @match alert.cleared_at {
                                     Some(at) => { (t.get("alerts-cleared")) " " small.quiet { (t.datetime(at)) } }
@@ -197,6 +237,7 @@ pub async fn add_webhook<S: Store>(
             let draft = Draft {
                 form: value,
                 problem: Some(web.form_problem(&e)),
+                mine: false,
             };
             render(&state, &web, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }

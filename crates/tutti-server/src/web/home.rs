@@ -11,15 +11,19 @@ use maud::{Markup, html};
 use tutti_domain::access::Action;
 use tutti_domain::labour::LedgerGroup;
 use tutti_domain::org::MemberKind;
+use tutti_domain::signal::Audience;
 use tutti_domain::work::WorkState;
 use tutti_engine::signals::{directory, explain};
 use tutti_i18n::args;
+use tutti_store::cockpit::AlertFilter;
 use tutti_store::labour::RunFilter;
 use tutti_store::{PageRequest, Store, WorkFilter};
 
 use super::{Nav, Web, charts, progress_bar, svg};
 use crate::{ApiError, AppState};
 
+/// How many of the reader's open alerts the home page lists.
+const ALERTS_SHOWN: u32 = 20;
 /// How many top-level objectives the home page shows.
 const OBJECTIVES_SHOWN: usize = 8;
 const WEEKS: u32 = 8;
@@ -36,7 +40,26 @@ async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiE
     let t = &web.t;
     let store = &state.store;
 
-    let alerts = store.alerts(org_id, false, 20).await?;
+    // The reader's own alerts lead; the rest of the org's are a link away.
+    let audience = Audience::of(&web.actor);
+    let everything = audience == Audience::Everyone;
+    let alerts = store
+        .alerts(
+            org_id,
+            &AlertFilter {
+                include_cleared: false,
+                audience: audience.clone(),
+            },
+            ALERTS_SHOWN,
+        )
+        .await?;
+    let mine = store.open_alert_count(org_id, &audience).await?;
+    let open_in_org = if everything {
+        mine
+    } else {
+        store.open_alert_count(org_id, &Audience::Everyone).await?
+    };
+    let others = open_in_org - mine;
     let (decisions, _) =
         tutti_engine::decisions::awaiting(store, &state.runtime.policies, &web.actor, None, 10)
             .await?;
@@ -86,11 +109,18 @@ async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiE
 
     Ok(html! {
         section.card.alerts aria-labelledby="alerts-h" {
-            h2 #alerts-h { (t.get("home-alerts")) " " span.count { (alerts.len()) } }
+            h2 #alerts-h { (t.get("home-alerts")) " " span.count { (mine) } }
             p.more { a href="/alerts" { (t.get("home-alerts-all")) } }
-            @if alerts.is_empty() {
+            @if !everything { p.quiet.scope { (t.get("home-alerts-mine")) } }
+            @if open_in_org == 0 {
                 p.quiet { (t.get("home-no-alerts")) }
-            } @else {
+            } @else if alerts.is_empty() {
+                p.quiet { (t.get("home-alerts-none-mine")) }
+            }
+            @if others > 0 {
+                p.others { a href="/alerts" { (t.with("home-alerts-others", &args([("count", others as f64)]))) } }
+            }
+            @if !alerts.is_empty() {
                 ul.alerts {
                     @for alert in &alerts {
                         li class=(format!("alert {}", alert.kind)) {

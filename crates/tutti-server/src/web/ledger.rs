@@ -11,7 +11,7 @@ use tutti_domain::access::Action;
 use tutti_domain::labour::LedgerGroup;
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
-use tutti_store::{PageRequest, Store};
+use tutti_store::Store;
 use uuid::Uuid;
 
 use super::{Nav, Web, charts, svg};
@@ -70,14 +70,7 @@ async fn render<S: Store>(
 
     // Names for the keys: members, teams, objectives.
     let members = directory(&state.store, org_id).await?;
-    let teams: HashMap<Uuid, String> = state
-        .store
-        .teams(org_id, PageRequest::first(PageRequest::MAX_LIMIT))
-        .await?
-        .items
-        .into_iter()
-        .map(|team| (team.id, team.name))
-        .collect();
+    let teams = super::team_names(&state.store, org_id).await?;
     let mut totals: BTreeMap<Option<String>, i64> = BTreeMap::new();
     for p in &points {
         *totals.entry(p.key.clone()).or_default() += p.cost;

@@ -422,6 +422,24 @@ fn form_error(e: serde_urlencoded::de::Error) -> ApiError {
 }
 
 /// After an action: back to where the person came from, or to `fallback`.
+/// The org's team names by id, for pages that name the teams of what they list.
+pub(crate) async fn team_names<S: Store>(
+    store: &S,
+    org_id: uuid::Uuid,
+) -> Result<std::collections::HashMap<uuid::Uuid, String>, ApiError> {
+    let teams = store
+        .teams(
+            org_id,
+            tutti_store::PageRequest::first(tutti_store::PageRequest::MAX_LIMIT),
+        )
+        .await?;
+    Ok(teams
+        .items
+        .into_iter()
+        .map(|team| (team.id, team.name))
+        .collect())
+}
+
 pub(crate) fn see_other(target: &str) -> Response {
     let mut response = Redirect::to(target).into_response();
     // htmx follows the redirect itself; tell it the address changed.
