@@ -135,6 +135,7 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
             created_by: owner.id,
             created_at: ctx.now,
             updated_at: ctx.now,
+            state_since: ctx.now,
         })
         .collect();
     let objective_ids = objectives.iter().map(|o| o.id).collect();

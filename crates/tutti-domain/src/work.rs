@@ -91,6 +91,9 @@ pub struct WorkItem {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it entered its current state: how long work has been blocked,
+    /// and when it was done, whatever was edited since.
+    pub state_since: DateTime<Utc>,
 }
 
 impl WorkItem {

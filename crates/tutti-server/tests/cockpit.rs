@@ -1267,7 +1267,9 @@ tutti_store::on_both_backends!(
 /// Each alert names whom it concerns, and each reader's cockpit leads with
 /// theirs: a lead sees the alerts of the teams she leads (and those below),
 /// a member those of his team and those about him, the owner all. Everyone
-/// may still read the whole org's list.
+/// may still read the whole org's list. When a subject moves to another
+/// team, its open alert follows instead of being raised again, and the
+/// move does not restart how long the item has been blocked.
 async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
     let Lindner {
         org_id,
@@ -1348,7 +1350,7 @@ async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
     };
     blocked("Rückruf Hausverwaltung offen", Some(id(&service)), None).await;
     blocked("Wartungsvertrag Nord hängt", Some(id(&north)), None).await;
-    blocked("Pumpe nicht lieferbar", Some(id(&fitting)), None).await;
+    let pump = blocked("Pumpe nicht lieferbar", Some(id(&fitting)), None).await;
     blocked("Angebot Heizung Weber", Some(id(&service)), Some(id(&max))).await;
     blocked("Hallendach undicht", None, None).await;
     clock.advance(Duration::days(7));
@@ -1438,6 +1440,34 @@ async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
         all.text
     );
 
+    // The pump moves to Lea's team: its alert follows, and is not raised again.
+    call(
+        "PATCH",
+        format!("/work-items/{pump}"),
+        json!({ "team_id": id(&service) }),
+    )
+    .await;
+    let again = call("POST", "/alerts/refresh".into(), json!({})).await;
+    assert_eq!(again["raised"].as_array().unwrap().len(), 0, "{again}");
+    assert_eq!(again["cleared"], 0);
+    assert!(
+        titles(&lea_token, "mine=true")
+            .await
+            .contains(&"Pumpe nicht lieferbar".to_owned())
+    );
+    assert_eq!(
+        titles(&max_token, "mine=true").await,
+        ["Angebot Heizung Weber"]
+    );
+
+    // The item page says since when it has been blocked: since before the move.
+    let item_page = browser.get(&format!("/work/{pump}")).await;
+    assert!(
+        item_page.text.contains("seit 16.11.2026"),
+        "{}",
+        item_page.text
+    );
+
     // The API document says so too.
     let doc = api(&router, "GET", "/openapi.json", &token, None)
         .await
@@ -1447,7 +1477,7 @@ async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
     let schemas = doc["components"]["schemas"].to_string();
     assert!(schemas.contains("person_id"), "{schemas}");
 
-    // Max, in English, sees his two and three more in the org.
+    // Max, in English, sees the one left his and four more in the org.
     let mut max_browser = Browser::new(&router, "en");
     max_browser.sign_in("max@lindner.de", PASSWORD).await;
     let home = max_browser.get("/").await;
@@ -1457,7 +1487,7 @@ async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
         "{alerts_card}"
     );
     assert!(
-        alerts_card.contains("3 more open alerts in the org"),
+        alerts_card.contains("4 more open alerts in the org"),
         "{alerts_card}"
     );
 }

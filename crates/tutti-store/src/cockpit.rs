@@ -130,7 +130,7 @@ pub struct WorkFlow {
     pub done_per_week: Vec<(NaiveDate, i64)>,
 }
 
-/// Work that sits in `blocked`, and since when (its last change).
+/// Work that sits in `blocked`, and since when.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct BlockedWork {
     pub id: Uuid,

@@ -203,6 +203,7 @@ pub struct WorkItemRow {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub state_since: DateTime<Utc>,
 }
 
 impl TryFrom<WorkItemRow> for WorkItem {
@@ -223,6 +224,7 @@ impl TryFrom<WorkItemRow> for WorkItem {
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            state_since: r.state_since,
         })
     }
 }
@@ -306,7 +308,7 @@ pub const KEY_RESULT_COLUMNS: &str =
     "id, objective_id, title, baseline, target, current, unit, confidence, updated_at";
 pub const CHECK_IN_COLUMNS: &str =
     "id, key_result_id, value, confidence, note, author_id, created_at";
-pub const WORK_ITEM_COLUMNS: &str = "id, title, description, team_id, assignee_id, state, kind, priority, due, parent_id, key_result_id, created_by, created_at, updated_at";
+pub const WORK_ITEM_COLUMNS: &str = "id, title, description, team_id, assignee_id, state, kind, priority, due, parent_id, key_result_id, created_by, created_at, updated_at, state_since";
 pub const EVENT_COLUMNS: &str =
     "seq, id, at, actor_id, action, subject_type, subject_id, payload, prev_hash, hash";
 

@@ -936,6 +936,7 @@ impl crate::Store for This {
             created_by,
             created_at: ctx.now,
             updated_at: ctx.now,
+            state_since: ctx.now,
         };
         insert_work_items(&mut tx, ctx.org_id, std::slice::from_ref(&item)).await?;
                 record(&mut tx, ctx, "work_item.created", "work_item", Some(item.id), json!({ "work_item": item })).await?;
@@ -1012,9 +1013,13 @@ impl crate::Store for This {
             item.due = due;
         }
         item.updated_at = ctx.now;
+        if item.state != from_state {
+            item.state_since = ctx.now;
+        }
         sqlx::query(
             "UPDATE work_items SET title = $1, description = $2, team_id = $3, assignee_id = $4, state = $5, kind = $6, \
-             priority = $7, due = $8, parent_id = $9, key_result_id = $10, updated_at = $11 WHERE id = $12 AND org_id = $13",
+             priority = $7, due = $8, parent_id = $9, key_result_id = $10, updated_at = $11, state_since = $12 \
+             WHERE id = $13 AND org_id = $14",
         )
         .bind(&item.title)
         .bind(&item.description)
@@ -1027,6 +1032,7 @@ impl crate::Store for This {
         .bind(item.parent_id)
         .bind(item.key_result_id)
         .bind(ctx.now)
+        .bind(item.state_since)
         .bind(id)
         .bind(ctx.org_id)
         .execute(&mut *tx)
@@ -1181,10 +1187,10 @@ async fn insert_key_results(conn: &mut Conn, org_id: Uuid, key_results: &[KeyRes
 }
 
 async fn insert_work_items(conn: &mut Conn, org_id: Uuid, items: &[WorkItem]) -> Result<()> {
-    for chunk in items.chunks(IMPORT_PARAMS_PER_STATEMENT / 15) {
+    for chunk in items.chunks(IMPORT_PARAMS_PER_STATEMENT / 16) {
         let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO work_items (id, org_id, title, description, team_id, assignee_id, state, kind, priority, due, \
-             parent_id, key_result_id, created_by, created_at, updated_at) ",
+             parent_id, key_result_id, created_by, created_at, updated_at, state_since) ",
         );
         query.push_values(chunk, |mut row, w| {
             row.push_bind(w.id)
@@ -1201,7 +1207,8 @@ async fn insert_work_items(conn: &mut Conn, org_id: Uuid, items: &[WorkItem]) ->
                 .push_bind(w.key_result_id)
                 .push_bind(w.created_by)
                 .push_bind(w.created_at)
-                .push_bind(w.updated_at);
+                .push_bind(w.updated_at)
+                .push_bind(w.state_since);
         });
         query.build().execute(&mut *conn).await?;
     }

@@ -600,8 +600,8 @@ impl Cockpit for This {
         let first_week = this_week - chrono::Duration::weeks(i64::from(weeks.max(1)) - 1);
         let from = first_week.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
         let days: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT {day}, COUNT(*) FROM work_items WHERE org_id = $1 AND state = 'done' AND updated_at >= $2 GROUP BY {day}",
-            day = day_of("updated_at")
+            "SELECT {day}, COUNT(*) FROM work_items WHERE org_id = $1 AND state = 'done' AND state_since >= $2 GROUP BY {day}",
+            day = day_of("state_since")
         ))
         .bind(org_id)
         .bind(from)
@@ -619,8 +619,8 @@ impl Cockpit for This {
 
     async fn blocked_work(&self, org_id: Uuid, before: DateTime<Utc>, limit: u32) -> Result<Vec<BlockedWork>> {
         let blocked: Vec<BlockedWork> = sqlx::query_as(
-            "SELECT id, title, updated_at AS since, team_id, assignee_id FROM work_items \
-             WHERE org_id = $1 AND state = 'blocked' AND updated_at < $2 ORDER BY updated_at LIMIT $3",
+            "SELECT id, title, state_since AS since, team_id, assignee_id FROM work_items \
+             WHERE org_id = $1 AND state = 'blocked' AND state_since < $2 ORDER BY state_since LIMIT $3",
         )
         .bind(org_id)
         .bind(before)

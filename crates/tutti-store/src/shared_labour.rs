@@ -359,7 +359,7 @@ async fn move_item(conn: &mut Conn, ctx: &Ctx, id: Uuid, to: WorkState, unassign
         return Ok(item.state);
     }
     let assignee = if unassign { None } else { item.assignee_id };
-    sqlx::query("UPDATE work_items SET state = $1, assignee_id = $2, updated_at = $3 WHERE id = $4")
+    sqlx::query("UPDATE work_items SET state = $1, assignee_id = $2, updated_at = $3, state_since = $3 WHERE id = $4")
         .bind(to.as_str())
         .bind(assignee)
         .bind(ctx.now)

@@ -220,7 +220,10 @@ async fn render_item<S: Store>(
     };
     let body = html! {
         dl.facts {
-            dt { (t.get("work-state")) } dd { span.badge { (t.get(&format!("work-state-{}", item.state))) } }
+            dt { (t.get("work-state")) } dd {
+                span.badge { (t.get(&format!("work-state-{}", item.state))) }
+                " " small.quiet.since { (t.with("since", &args([("when", t.datetime(item.state_since))]))) }
+            }
             dt { (t.get("work-kind")) } dd { (t.get(&format!("work-kind-{}", item.kind))) }
             dt { (t.get("work-priority")) } dd { (t.get(&format!("priority-{}", item.priority))) }
             @if let Some(a) = assignee { dt { (t.get("work-assignee")) } dd { (a.name) @if a.kind == MemberKind::Ai { " " span.badge { (t.get("ai-worker")) } } } }
