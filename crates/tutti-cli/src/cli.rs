@@ -334,6 +334,9 @@ pub enum WebhookCommand {
         /// de or en: the language of its messages.
         #[arg(long, default_value = "de")]
         locale: String,
+        /// Send only the alerts of this team and the teams below it.
+        #[arg(long)]
+        team: Option<Uuid>,
     },
     Delete {
         id: Uuid,

@@ -511,6 +511,7 @@ const WEBHOOK: &[(&str, &str)] = &[
     ("format", "format"),
     ("url", "url_hint"),
     ("locale", "locale"),
+    ("team", "team_id"),
 ];
 
 const DELIVERY: &[(&str, &str)] = &[
@@ -535,8 +536,9 @@ pub async fn webhook(remote: &Remote, command: WebhookCommand) -> anyhow::Result
             format,
             url,
             locale,
+            team,
         } => {
-            let body = json!({ "name": name, "format": format, "url": url, "locale": locale });
+            let body = json!({ "name": name, "format": format, "url": url, "locale": locale, "team_id": team });
             client.print_one(&client.post("/webhooks", body).await?, WEBHOOK)
         }
         WebhookCommand::Delete { id } => {

@@ -452,6 +452,26 @@ async fn set_password_opens_the_cockpit_and_alerts_and_webhooks_work_from_the_cl
         "{}",
         stderr(&bad)
     );
+    let no_such_team = tutti(
+        &[
+            "webhook",
+            "add",
+            "--name",
+            "#service",
+            "--format",
+            "slack",
+            "--url",
+            "https://hooks.example/T000/secret",
+            "--team",
+            "0191d5a0-0000-7000-8000-000000000000",
+        ],
+        &env,
+    );
+    assert!(
+        !no_such_team.status.success() && stderr(&no_such_team).contains("team_id"),
+        "{}",
+        stderr(&no_such_team)
+    );
     let added = tutti(
         &[
             "webhook",

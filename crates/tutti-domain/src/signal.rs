@@ -12,6 +12,8 @@
 //! in, the person it is about), so that each reader's cockpit leads with the
 //! alerts that are theirs (`Audience`); everyone may still read them all.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -52,6 +54,23 @@ text_enum! {
 pub struct Concern {
     pub team_id: Option<Uuid>,
     pub person_id: Option<Uuid>,
+}
+
+impl Concern {
+    /// Whether the alert sits in `team` or a team below it; `parents` maps
+    /// each of the org's teams to its parent.
+    pub fn within_team(&self, team: Uuid, parents: &HashMap<Uuid, Option<Uuid>>) -> bool {
+        let mut at = self.team_id;
+        // A chain longer than the org has teams would be a cycle.
+        for _ in 0..=parents.len() {
+            match at {
+                Some(id) if id == team => return true,
+                Some(id) => at = parents.get(&id).copied().flatten(),
+                None => return false,
+            }
+        }
+        false
+    }
 }
 
 /// The alerts a reader's cockpit leads with ("mine").
@@ -354,6 +373,40 @@ mod tests {
         assert!(
             admin.includes(&org_wide) && admin.includes(&about(Some(foreign), Some(colleague)))
         );
+    }
+
+    #[test]
+    fn a_team_holds_the_alerts_of_the_teams_below_it() {
+        let (top, middle, bottom, other) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(3),
+            Uuid::from_u128(4),
+        );
+        let parents: HashMap<Uuid, Option<Uuid>> = [
+            (top, None),
+            (middle, Some(top)),
+            (bottom, Some(middle)),
+            (other, None),
+        ]
+        .into();
+        let in_team = |team| Concern {
+            team_id: Some(team),
+            person_id: None,
+        };
+        assert!(in_team(bottom).within_team(top, &parents));
+        assert!(in_team(middle).within_team(middle, &parents));
+        assert!(
+            !in_team(middle).within_team(bottom, &parents),
+            "not upwards"
+        );
+        assert!(!in_team(other).within_team(top, &parents));
+        assert!(
+            !Concern::default().within_team(top, &parents),
+            "the org's are no team's"
+        );
+        let cycle: HashMap<Uuid, Option<Uuid>> = [(top, Some(middle)), (middle, Some(top))].into();
+        assert!(!in_team(top).within_team(other, &cycle), "a cycle ends");
     }
 
     #[test]

@@ -1348,6 +1348,37 @@ async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
             id(&item)
         }
     };
+    // The service team's channel takes its alerts and those of the team below.
+    let channel = call(
+        "POST",
+        "/webhooks".into(),
+        json!({ "name": "#kundenservice", "format": "slack", "team_id": id(&service),
+                "url": "https://hooks.lindner.de/kundenservice" }),
+    )
+    .await;
+    assert_eq!(channel["team_id"], service["id"]);
+    let foreign_team = api(
+        &router,
+        "POST",
+        "/webhooks",
+        &token,
+        Some(
+            json!({ "name": "x", "format": "slack", "team_id": uuid::Uuid::now_v7(),
+                     "url": "https://hooks.lindner.de/x" }),
+        ),
+    )
+    .await;
+    assert_eq!(
+        foreign_team.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        foreign_team.text
+    );
+    assert!(
+        foreign_team.text.contains("team_id"),
+        "{}",
+        foreign_team.text
+    );
     blocked("Rückruf Hausverwaltung offen", Some(id(&service)), None).await;
     blocked("Wartungsvertrag Nord hängt", Some(id(&north)), None).await;
     let pump = blocked("Pumpe nicht lieferbar", Some(id(&fitting)), None).await;
@@ -1410,6 +1441,49 @@ async fn alerts_concern_their_readers_suite<S: Store>(store: S) {
         .unwrap();
     assert_eq!(offer["team_id"], service["id"]);
     assert_eq!(offer["person_id"], max["id"]);
+    let queued = api(
+        &router,
+        "GET",
+        &format!("/webhooks/{}/deliveries", id(&channel)),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    let queued_for: Vec<&Value> = queued["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["alert_id"])
+        .collect();
+    let in_service: Vec<&Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["params"]["title"] != "Pumpe nicht lieferbar"
+                && a["params"]["title"] != "Hallendach undicht"
+        })
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(queued_for.len(), 3, "{queued}");
+    assert!(
+        in_service.iter().all(|a| queued_for.contains(a)),
+        "{queued}"
+    );
+
+    // The owner sees the channel's team on the alerts page, and can pick one.
+    let mut katrin = Browser::new(&router, "de-DE");
+    katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    let hooks_page = katrin.get("/alerts").await;
+    assert!(
+        hooks_page
+            .text
+            .contains("Alarme von Kundenservice und darunter"),
+        "{}",
+        hooks_page.text
+    );
+    assert!(hooks_page.text.contains("<select name=\"team\">"));
 
     // Lea's cockpit leads with her three; the other two are a link away.
     let mut browser = Browser::new(&router, "de-DE");

@@ -53,6 +53,8 @@ pub struct NewWebhook {
     pub url: String,
     /// The language its messages are written in (`de` or `en`).
     pub locale: String,
+    /// Only the alerts in this team and the teams below it; `None`: all.
+    pub team_id: Option<Uuid>,
 }
 
 /// A webhook as listed: the URL holds the endpoint's secret, so only its
@@ -64,6 +66,7 @@ pub struct Webhook {
     pub format: WebhookFormat,
     pub url_hint: String,
     pub locale: String,
+    pub team_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -50,6 +50,7 @@ struct WebhookRow {
     format: String,
     url: String,
     locale: String,
+    team_id: Option<Uuid>,
     created_at: DateTime<Utc>,
 }
 
@@ -87,6 +88,7 @@ impl TryFrom<WebhookRow> for Webhook {
             format: r.format.parse().map_err(StoreError::Corrupt)?,
             url_hint: url_hint(&r.url),
             locale: r.locale,
+            team_id: r.team_id,
             created_at: r.created_at,
         })
     }
@@ -316,10 +318,20 @@ impl Cockpit for This {
             }
         }
         let already: std::collections::HashSet<&str> = open.iter().map(|a| a.fingerprint.as_str()).collect();
-        let webhooks: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM webhooks WHERE org_id = $1")
+        let webhooks: Vec<(Uuid, Option<Uuid>)> = sqlx::query_as("SELECT id, team_id FROM webhooks WHERE org_id = $1")
             .bind(ctx.org_id)
             .fetch_all(&mut *tx)
             .await?;
+        let parents: HashMap<Uuid, Option<Uuid>> = if webhooks.iter().any(|(_, team)| team.is_some()) {
+            sqlx::query_as("SELECT id, parent_id FROM teams WHERE org_id = $1")
+                .bind(ctx.org_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            HashMap::new()
+        };
         for (fingerprint, signal) in &firing {
             if already.contains(fingerprint.as_str()) {
                 continue;
@@ -350,7 +362,11 @@ impl Cockpit for This {
             .bind(ctx.now)
             .execute(&mut *tx)
             .await?;
-            for webhook_id in &webhooks {
+            // A team's webhook takes only the alerts in its team and below.
+            let receiving = webhooks
+                .iter()
+                .filter(|(_, team)| team.is_none_or(|team| alert.concern.within_team(team, &parents)));
+            for (webhook_id, _) in receiving {
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, org_id, webhook_id, alert_id, status, attempts, next_attempt_at, created_at) \
                      VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
@@ -400,27 +416,31 @@ impl Cockpit for This {
         }
         check_locale(&new.locale)?;
         let mut tx = self.begin().await?;
+        require(&mut tx, "teams", ctx.org_id, new.team_id, "team_id", "team").await?;
         let webhook = Webhook {
             id: Uuid::now_v7(),
             name,
             format: new.format,
             url_hint: url_hint(&url),
             locale: new.locale,
+            team_id: new.team_id,
             created_at: ctx.now,
         };
-        sqlx::query("INSERT INTO webhooks (id, org_id, name, format, url, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO webhooks (id, org_id, name, format, url, locale, team_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(webhook.id)
             .bind(ctx.org_id)
             .bind(&webhook.name)
             .bind(webhook.format.as_str())
             .bind(&url)
             .bind(&webhook.locale)
+            .bind(webhook.team_id)
             .bind(ctx.now)
             .execute(&mut *tx)
             .await?;
         // The URL is a secret: the chain keeps only its hint.
         record(&mut tx, ctx, "webhook.created", "webhook", Some(webhook.id), json!({
             "name": webhook.name, "format": webhook.format, "url": webhook.url_hint, "locale": webhook.locale,
+            "team_id": webhook.team_id,
         })).await?;
         finish(tx, ctx, 201, &webhook).await?;
         Ok(webhook)
@@ -428,7 +448,7 @@ impl Cockpit for This {
 
     async fn webhooks(&self, org_id: Uuid) -> Result<Vec<Webhook>> {
         let rows: Vec<WebhookRow> = sqlx::query_as(
-            "SELECT id, name, format, url, locale, created_at FROM webhooks WHERE org_id = $1 ORDER BY id",
+            "SELECT id, name, format, url, locale, team_id, created_at FROM webhooks WHERE org_id = $1 ORDER BY id",
         )
         .bind(org_id)
         .fetch_all(&mut *self.read().await?)

@@ -131,6 +131,8 @@ pub struct WebhookView {
     /// Scheme and host of the URL.
     pub url_hint: String,
     pub locale: String,
+    /// The team whose alerts it receives; `null`: every alert.
+    pub team_id: Option<Uuid>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -142,6 +144,7 @@ impl From<Webhook> for WebhookView {
             format: w.format,
             url_hint: w.url_hint,
             locale: w.locale,
+            team_id: w.team_id,
             created_at: w.created_at,
         }
     }
@@ -157,9 +160,14 @@ pub struct CreateWebhook {
     /// `de` or `en`: the language of its messages (default `de`).
     #[serde(default)]
     pub locale: Option<String>,
+    /// Send only the alerts in this team and the teams below it (a team's
+    /// channel); without it, every alert.
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
 }
 
-/// Adds a webhook; every alert raised from now on is sent to it. Admins only.
+/// Adds a webhook; every alert raised from now on is sent to it (with
+/// `team_id`, those in that team and the teams below it). Admins only.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "cockpit", request_body = CreateWebhook,
     responses((status = 201, body = WebhookView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_webhook<S: Store>(
@@ -175,6 +183,7 @@ pub async fn create_webhook<S: Store>(
         format: input.format,
         url: input.url,
         locale: input.locale.unwrap_or_else(|| "de".into()),
+        team_id: input.team_id,
     };
     let store = state.store.clone();
     create(

@@ -32,6 +32,9 @@ pub struct WebhookForm {
     url: String,
     #[serde(default)]
     locale: String,
+    /// Empty: every alert.
+    #[serde(default)]
+    team: Option<String>,
 }
 
 /// `?mine=1` lists only the reader's alerts (about them, in their teams).
@@ -96,6 +99,8 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
             hooks.push((hook, deliveries));
         }
     }
+    let mut team_choices: Vec<(&uuid::Uuid, &String)> = teams.iter().collect();
+    team_choices.sort_by(|a, b| a.1.cmp(b.1));
     let kinds: std::collections::HashMap<_, _> = alerts.iter().map(|a| (a.id, a.kind)).collect();
     let form = &draft.form;
     Ok(html! {
@@ -148,7 +153,13 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
                 @if hooks.is_empty() { p.quiet { (t.get("webhooks-none")) } }
                 @for (hook, deliveries) in &hooks {
                     article.webhook aria-label=(hook.name) {
-                        h3 { (hook.name) " " span.badge { (hook.format) } " " small.quiet { (hook.url_hint) " · " (hook.locale) } }
+                        h3 { (hook.name) " " span.badge { (hook.format) } " " small.quiet {
+                            (hook.url_hint) " · " (hook.locale) " · "
+                            @match hook.team_id.and_then(|id| teams.get(&id)) {
+                                Some(team) => (t.with("webhooks-for-team", &tutti_i18n::args([("team", team.as_str())]))),
+                                None => (t.get("webhooks-team-all")),
+                            }
+                        } }
                         form method="post" action=(format!("/webhooks/{}/delete", hook.id)) {
                             (web.csrf_field())
                             button.secondary type="submit" { (t.get("webhooks-delete")) }
@@ -201,6 +212,14 @@ async fn body<S: Store>(state: &AppState<S>, web: &Web, draft: Draft) -> Result<
                             option value="en" selected[form.locale == "en"] { "English" }
                         }
                     }
+                    label { (t.get("webhooks-team")) " "
+                        select name="team" {
+                            option value="" { (t.get("webhooks-team-all")) }
+                            @for (id, name) in &team_choices {
+                                option value=(id) selected[form.team.as_deref() == Some(id.to_string().as_str())] { (name) }
+                            }
+                        }
+                    }
                     button type="submit" { (t.get("webhooks-save")) }
                 }
             }
@@ -224,6 +243,7 @@ pub async fn add_webhook<S: Store>(
             format,
             url: value.url.clone(),
             locale: value.locale.clone(),
+            team_id: super::optional_id("team", &value.team)?,
         };
         let ctx = crate::api::ctx(&state, &web.actor);
         state.store.create_webhook(&ctx, new).await?;

@@ -422,6 +422,20 @@ fn form_error(e: serde_urlencoded::de::Error) -> ApiError {
 }
 
 /// After an action: back to where the person came from, or to `fallback`.
+/// An optional id from a form or query field; empty means none.
+pub(crate) fn optional_id(
+    field: &str,
+    raw: &Option<String>,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| ApiError::Malformed {
+            field: Some(field.into()),
+            detail: format!("`{text}` is not a UUID"),
+        }),
+    }
+}
+
 /// The org's team names by id, for pages that name the teams of what they list.
 pub(crate) async fn team_names<S: Store>(
     store: &S,

@@ -18,7 +18,7 @@ use tutti_store::labour::{NewReview, RunFilter};
 use tutti_store::{PageRequest, Store, WorkFilter};
 use uuid::Uuid;
 
-use super::{Form, Nav, PageId, Web, see_other};
+use super::{Form, Nav, PageId, Web, optional_id, see_other};
 use crate::api::labour::{may_change_item, run_events};
 use crate::{ApiError, AppState};
 
@@ -32,16 +32,6 @@ pub struct BoardQuery {
     assignee: Option<String>,
     #[serde(default)]
     unaligned: Option<String>,
-}
-
-fn optional_id(field: &str, raw: &Option<String>) -> Result<Option<Uuid>, ApiError> {
-    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| ApiError::Malformed {
-            field: Some(field.into()),
-            detail: format!("`{text}` is not a UUID"),
-        }),
-    }
 }
 
 pub async fn board<S: Store>(
