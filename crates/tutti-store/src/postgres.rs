@@ -68,8 +68,14 @@ impl PgStore {
         Ok(())
     }
 
+    /// After a bulk import: fresh statistics, and the visibility map set, so
+    /// that counts over the new rows (the cockpit's flow of work) read the
+    /// indexes alone instead of every row, as they will once autovacuum has
+    /// passed. VACUUM cannot run in a transaction, hence the simple protocol.
     async fn analyze(&self) -> crate::Result<()> {
-        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        sqlx::raw_sql("VACUUM ANALYZE")
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 }
