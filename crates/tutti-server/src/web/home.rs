@@ -43,31 +43,38 @@ async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiE
     // The reader's own alerts lead; the rest of the org's are a link away.
     let audience = Audience::of(&web.actor);
     let everything = audience == Audience::Everyone;
-    let alerts = store
-        .alerts(
-            org_id,
-            &AlertFilter {
-                include_cleared: false,
-                audience: audience.clone(),
-            },
-            ALERTS_SHOWN,
-        )
-        .await?;
-    let mine = store.open_alert_count(org_id, &audience).await?;
-    let open_in_org = if everything {
-        mine
-    } else {
-        store.open_alert_count(org_id, &Audience::Everyone).await?
+    let alert_card = async {
+        let filter = AlertFilter {
+            include_cleared: false,
+            audience: audience.clone(),
+        };
+        let alerts = store.alerts(org_id, &filter, ALERTS_SHOWN).await?;
+        let mine = store.open_alert_count(org_id, &audience).await?;
+        let open_in_org = if everything {
+            mine
+        } else {
+            store.open_alert_count(org_id, &Audience::Everyone).await?
+        };
+        Ok::<_, ApiError>((alerts, mine, open_in_org))
     };
+    let waiting = async {
+        let (decisions, _) =
+            tutti_engine::decisions::awaiting(store, &state.runtime.policies, &web.actor, None, 10)
+                .await?;
+        Ok::<_, ApiError>(decisions)
+    };
+    // The cards read independently, each on a connection of its own, so
+    // the page takes as long as its slowest card, not their sum.
+    let ((alerts, mine, open_in_org), decisions, reviews, objectives, budgets, flow, members) = tokio::try_join!(
+        alert_card,
+        waiting,
+        runs_to_review(state, web),
+        objectives_health(state, web),
+        async { Ok::<_, ApiError>(store.budgets(org_id, now).await?) },
+        async { Ok::<_, ApiError>(store.work_flow(org_id, now, WEEKS).await?) },
+        async { Ok::<_, ApiError>(directory(store, org_id).await?) },
+    )?;
     let others = open_in_org - mine;
-    let (decisions, _) =
-        tutti_engine::decisions::awaiting(store, &state.runtime.policies, &web.actor, None, 10)
-            .await?;
-    let reviews = runs_to_review(state, web).await?;
-    let objectives = objectives_health(state, web).await?;
-    let budgets = store.budgets(org_id, now).await?;
-    let flow = store.work_flow(org_id, now, WEEKS).await?;
-    let members = directory(store, org_id).await?;
     let workers = workers(state, web, &members).await?;
 
     let budget_rows: Vec<(String, f64, f64)> = budgets
