@@ -441,51 +441,30 @@ async fn set_password_opens_the_cockpit_and_alerts_and_webhooks_work_from_the_cl
         "{}",
         stdout(&refreshed)
     );
-    let bad = tutti(
-        &[
-            "webhook", "add", "--name", "#service", "--format", "slack", "--url", "ftp://x",
-        ],
-        &env,
-    );
+    let add_webhook = |url: &str, more: &[&str]| {
+        let mut args = vec![
+            "webhook", "add", "--name", "#service", "--format", "slack", "--url", url,
+        ];
+        args.extend_from_slice(more);
+        tutti(&args, &env)
+    };
+    let bad = add_webhook("ftp://x", &[]);
     assert!(
         !bad.status.success() && stderr(&bad).contains("url"),
         "{}",
         stderr(&bad)
     );
-    let no_such_team = tutti(
-        &[
-            "webhook",
-            "add",
-            "--name",
-            "#service",
-            "--format",
-            "slack",
-            "--url",
-            "https://hooks.example/T000/secret",
-            "--team",
-            "0191d5a0-0000-7000-8000-000000000000",
-        ],
-        &env,
+    let secret_url = "https://hooks.example/T000/secret";
+    let no_such_team = add_webhook(
+        secret_url,
+        &["--team", "0191d5a0-0000-7000-8000-000000000000"],
     );
     assert!(
         !no_such_team.status.success() && stderr(&no_such_team).contains("team_id"),
         "{}",
         stderr(&no_such_team)
     );
-    let added = tutti(
-        &[
-            "webhook",
-            "add",
-            "--name",
-            "#service",
-            "--format",
-            "slack",
-            "--url",
-            "https://hooks.example/T000/secret",
-            "--json",
-        ],
-        &env,
-    );
+    let added = add_webhook(secret_url, &["--json"]);
     assert!(added.status.success(), "{}", stderr(&added));
     let hook: Value = serde_json::from_str(&stdout(&added)).unwrap();
     assert!(!stdout(&added).contains("secret"));
