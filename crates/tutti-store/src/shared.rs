@@ -37,6 +37,9 @@ type Conn = <Db as sqlx::Database>::Connection;
 /// on bound parameters.
 const IMPORT_PARAMS_PER_STATEMENT: usize = 30_000;
 
+/// Takes the org's next audit number and its chain's head.
+const TAKE_AUDIT_SEQ: &str = "UPDATE orgs SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_hash";
+
 /// Appends an event to the org's audit chain, inside the caller's transaction.
 async fn record(
     conn: &mut Conn,
@@ -49,7 +52,7 @@ async fn record(
     // Taking the next number also locks the org's row on PostgreSQL, so
     // concurrent writers of one org append one after the other.
     let head: Option<(i64, String)> =
-        sqlx::query_as("UPDATE orgs SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_hash")
+        sqlx::query_as(TAKE_AUDIT_SEQ)
             .bind(ctx.org_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -833,21 +836,6 @@ impl crate::Store for This {
         let author_id = ctx
             .actor_id
             .ok_or_else(|| StoreError::invalid("author_id", "a check-in needs an author"))?;
-        let mut tx = self.begin().await?;
-        // Moving the key result first also proves it exists in this org.
-        let key_result: KeyResult = sqlx::query_as::<_, KeyResultRow>(&format!(
-            "UPDATE key_results SET current = $1, confidence = $2, updated_at = $3 WHERE id = $4 AND org_id = $5 \
-             RETURNING {KEY_RESULT_COLUMNS}"
-        ))
-        .bind(new.value)
-        .bind(i64::from(new.confidence))
-        .bind(ctx.now)
-        .bind(key_result_id)
-        .bind(ctx.org_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::not_found("key result"))?
-        .try_into()?;
         let check_in = CheckIn {
             id: Uuid::now_v7(),
             key_result_id,
@@ -857,30 +845,7 @@ impl crate::Store for This {
             author_id,
             created_at: ctx.now,
         };
-        sqlx::query(
-            "INSERT INTO check_ins (id, org_id, key_result_id, value, confidence, note, author_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(check_in.id)
-        .bind(ctx.org_id)
-        .bind(key_result_id)
-        .bind(check_in.value)
-        .bind(i64::from(check_in.confidence))
-        .bind(&check_in.note)
-        .bind(author_id)
-        .bind(ctx.now)
-        .execute(&mut *tx)
-        .await?;
-        record(
-            &mut tx,
-            ctx,
-            "check_in.created",
-            "key_result",
-            Some(key_result_id),
-            json!({ "check_in": check_in, "progress": key_result.progress }),
-        )
-        .await?;
-        finish(tx, ctx, 201, &check_in).await?;
+        self.write_check_in(ctx, &check_in).await?;
         Ok(check_in)
     }
 

@@ -473,7 +473,171 @@ async fn concurrent_writes_keep_the_chain<S: Store>(store: S) {
     assert_eq!(store.verify_chain(org.id).await.unwrap(), Ok(42));
 }
 
+/// A check-in lands whole or not at all, and interleaves with other writers
+/// in one chain. (On SQLite it is written through the direct path, so this
+/// holds that path to what every other write does.)
+async fn check_ins_land_whole_or_not_at_all<S: Store>(store: S) {
+    store.migrate().await.unwrap();
+    let (org, owner) = store
+        .create_org(
+            "Kälte Klima Krüger",
+            "EUR",
+            human("Kai Krüger", "kai@kkk.de", Role::Owner),
+            now(),
+        )
+        .await
+        .unwrap();
+    let (other, other_owner) = store
+        .create_org(
+            "Anderswo AG",
+            "EUR",
+            human("Olga", "olga@anderswo.de", Role::Owner),
+            now(),
+        )
+        .await
+        .unwrap();
+    let ctx = Ctx::new(org.id, Some(owner.id), now());
+    let objective = NewObjective {
+        title: "Wartung pünktlich".into(),
+        why: String::new(),
+        owner_id: None,
+        team_id: None,
+        period_start: date("2026-10-01"),
+        period_end: date("2026-12-31"),
+        parent_id: None,
+    };
+    let key_result = NewKeyResult {
+        title: "Termine eingehalten".into(),
+        baseline: 0.0,
+        target: 100.0,
+        current: None,
+        unit: "%".into(),
+        confidence: 5,
+    };
+    let objective_id = store
+        .create_objective(&ctx, objective.clone())
+        .await
+        .unwrap()
+        .id;
+    let on_time = store
+        .create_key_result(&ctx, objective_id, key_result.clone())
+        .await
+        .unwrap();
+    let other_ctx = Ctx::new(other.id, Some(other_owner.id), now());
+    let foreign_objective = store.create_objective(&other_ctx, objective).await.unwrap();
+    let foreign = store
+        .create_key_result(&other_ctx, foreign_objective.id, key_result)
+        .await
+        .unwrap();
+    let check_in = |value: f64| NewCheckIn {
+        value,
+        confidence: 8,
+        note: "läuft".into(),
+    };
+    let chain_length =
+        |store: S, org_id: Uuid| async move { store.verify_chain(org_id).await.unwrap().unwrap() };
+    let before = chain_length(store.clone(), org.id).await;
+
+    // Refused: an unknown key result, and another org's.
+    for id in [Uuid::now_v7(), foreign.id] {
+        assert!(matches!(
+            store.create_check_in(&ctx, id, check_in(10.0)).await,
+            Err(StoreError::NotFound {
+                entity: "key result"
+            })
+        ));
+    }
+    assert_eq!(
+        store
+            .key_result(other.id, foreign.id)
+            .await
+            .unwrap()
+            .current,
+        0.0
+    );
+
+    // Refused last, after the key result moved and the event was appended:
+    // a second check-in under a kept idempotency key. Nothing of it stays.
+    let mut keyed = ctx.clone();
+    keyed.idempotency = Some(IdempotencyKey {
+        key: "ci-1".into(),
+        request_hash: "h".into(),
+    });
+    let first = store
+        .create_check_in(&keyed, on_time.id, check_in(20.0))
+        .await
+        .unwrap();
+    let kept = store
+        .idempotent_response(org.id, owner.id, "ci-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.status, 201);
+    assert_eq!(
+        serde_json::from_str::<tutti_domain::strategy::CheckIn>(&kept.body).unwrap(),
+        first
+    );
+    assert!(matches!(
+        store
+            .create_check_in(&keyed, on_time.id, check_in(99.0))
+            .await,
+        Err(StoreError::IdempotencyRace)
+    ));
+    let moved = store.key_result(org.id, on_time.id).await.unwrap();
+    assert_eq!((moved.current, moved.progress), (20.0, 0.2));
+    let history = store
+        .check_ins(org.id, on_time.id, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(history.items, vec![first]);
+    assert_eq!(chain_length(store.clone(), org.id).await, before + 1);
+
+    // Check-ins and other writes racing on the one writer: all land, in one chain.
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let store = store.clone();
+        let ctx = ctx.clone();
+        let key_result_id = on_time.id;
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                store
+                    .create_work_item(&ctx, work(&format!("Anlage {i}")))
+                    .await
+                    .map(|_| ())
+            } else {
+                store
+                    .create_check_in(&ctx, key_result_id, check_in(f64::from(i)))
+                    .await
+                    .map(|_| ())
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let history = store
+        .check_ins(
+            org.id,
+            on_time.id,
+            PageRequest {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 21);
+    assert_eq!(chain_length(store.clone(), org.id).await, before + 31);
+    assert_eq!(chain_length(store, other.id).await, 4);
+}
+
 tutti_store::on_both_backends!(story, story_on_sqlite, story_on_postgres);
+
+tutti_store::on_both_backends!(
+    check_ins_land_whole_or_not_at_all,
+    check_ins_land_whole_or_not_at_all_on_sqlite,
+    check_ins_land_whole_or_not_at_all_on_postgres
+);
 
 tutti_store::on_both_backends!(
     concurrent_writes_keep_the_chain,
