@@ -73,6 +73,8 @@ const READERS: usize = 4;
 /// Pages in the log before a commit checkpoints it itself (4 KiB pages).
 const BACKSTOP_CHECKPOINT_PAGES: &str = "10000";
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
+/// How long a writer waits for another process's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -90,7 +92,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .pragma("wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES);
         let mut conn = options.connect().await?;
         let writer = WriteConnection {
@@ -144,11 +146,35 @@ impl SqliteStore {
     ) -> crate::Result<R> {
         let mut writer = self.writer.lock().await;
         writer.roll_back_abandoned().await?;
-        let WriteConnection { direct, conn, .. } = &mut *writer;
+        let WriteConnection {
+            direct,
+            conn,
+            in_transaction,
+            ..
+        } = &mut *writer;
         // The worker thread keeps off the handle until this guard is dropped.
-        let _handle = conn.lock_handle().await?;
+        let mut handle = conn.lock_handle().await?;
+        // Only another process can hold the database's write lock here. Its
+        // wait must not block this thread, which runs other tasks: then the
+        // transaction begins on the worker thread, which may wait.
+        direct.busy_timeout(Duration::ZERO)?;
+        let began = direct.execute_batch("BEGIN IMMEDIATE");
+        direct.busy_timeout(BUSY_TIMEOUT)?;
+        match began {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                drop(handle);
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+                // Cancelled from here on, the next writer rolls it back.
+                *in_transaction = true;
+                handle = conn.lock_handle().await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let _handle = handle;
         // Nothing below awaits, so the transaction cannot be abandoned half-way.
-        direct.execute_batch("BEGIN IMMEDIATE")?;
         let done = work(direct).and_then(|value| {
             direct.execute_batch("COMMIT")?;
             Ok(value)
@@ -159,6 +185,7 @@ impl SqliteStore {
         {
             tracing::error!("rolling back a failed write transaction failed: {e}");
         }
+        *in_transaction = !direct.is_autocommit();
         done
     }
 
@@ -568,5 +595,99 @@ mod tests {
             ("sqlite:a.db?mode=rwc", SqliteSynchronous::Full)
         );
         assert!(durability("sqlite:a.db?synchronous=sometimes").is_err());
+    }
+
+    /// Another process holding the write lock makes a check-in wait, on
+    /// sqlx's worker thread: this runtime's one thread keeps running tasks.
+    #[tokio::test]
+    async fn a_check_in_waits_for_another_writer_without_blocking_the_runtime() {
+        use crate::{NewCheckIn, NewKeyResult, NewMember, NewObjective, Store};
+        use tutti_domain::org::{MemberKind, Role};
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("busy.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let owner = NewMember {
+            kind: MemberKind::Human,
+            name: "Kai".into(),
+            email: None,
+            role: Role::Owner,
+            teams: vec![],
+            role_card: None,
+            provider: None,
+            model: None,
+        };
+        let now = Utc::now();
+        let (org, owner) = store.create_org("Krüger", "EUR", owner, now).await.unwrap();
+        let ctx = Ctx::new(org.id, Some(owner.id), now);
+        let objective = NewObjective {
+            title: "Wartung pünktlich".into(),
+            why: String::new(),
+            owner_id: None,
+            team_id: None,
+            period_start: now.date_naive(),
+            period_end: now.date_naive(),
+            parent_id: None,
+        };
+        let objective = store.create_objective(&ctx, objective).await.unwrap();
+        let key_result = NewKeyResult {
+            title: "Termine eingehalten".into(),
+            baseline: 0.0,
+            target: 100.0,
+            current: None,
+            unit: "%".into(),
+            confidence: 5,
+        };
+        let key_result = store
+            .create_key_result(&ctx, objective.id, key_result)
+            .await
+            .unwrap();
+
+        let mut other_process = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other_process)
+            .await
+            .unwrap();
+        let check_in = tokio::spawn({
+            let store = store.clone();
+            let ctx = ctx.clone();
+            let new = NewCheckIn {
+                value: 40.0,
+                confidence: 7,
+                note: String::new(),
+            };
+            async move { store.create_check_in(&ctx, key_result.id, new).await }
+        });
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the runtime was blocked"
+        );
+        assert!(
+            !check_in.is_finished(),
+            "the check-in did not wait for the lock"
+        );
+        sqlx::query("COMMIT")
+            .execute(&mut other_process)
+            .await
+            .unwrap();
+        check_in.await.unwrap().unwrap();
+        assert_eq!(
+            store
+                .key_result(org.id, key_result.id)
+                .await
+                .unwrap()
+                .current,
+            40.0
+        );
+        assert_eq!(store.verify_chain(org.id).await.unwrap(), Ok(5));
     }
 }
