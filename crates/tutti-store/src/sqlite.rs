@@ -159,7 +159,8 @@ impl SqliteStore {
         // transaction begins on the worker thread, which may wait.
         direct.busy_timeout(Duration::ZERO)?;
         let began = direct.execute_batch("BEGIN IMMEDIATE");
-        direct.busy_timeout(BUSY_TIMEOUT)?;
+        // Checked below, with the transaction open, so its failure rolls back.
+        let restored = direct.busy_timeout(BUSY_TIMEOUT);
         match began {
             Ok(()) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))
@@ -175,10 +176,13 @@ impl SqliteStore {
         }
         let _handle = handle;
         // Nothing below awaits, so the transaction cannot be abandoned half-way.
-        let done = work(direct).and_then(|value| {
-            direct.execute_batch("COMMIT")?;
-            Ok(value)
-        });
+        let done = restored
+            .map_err(StoreError::from)
+            .and_then(|()| work(direct))
+            .and_then(|value| {
+                direct.execute_batch("COMMIT")?;
+                Ok(value)
+            });
         if done.is_err()
             && !direct.is_autocommit()
             && let Err(e) = direct.execute_batch("ROLLBACK")
