@@ -667,12 +667,13 @@ mod tests {
             };
             async move { store.create_check_in(&ctx, key_result.id, new).await }
         });
+        // A window, not a wait for a condition: the check-in must still be
+        // waiting at its end, and this runtime's only thread must have been free
+        // to end it (blocked, it would be stuck for the 10 s busy timeout).
         let started = std::time::Instant::now();
-        for _ in 0..20 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(5),
             "the runtime was blocked"
         );
         assert!(
