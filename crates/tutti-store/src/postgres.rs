@@ -123,6 +123,33 @@ impl PgStore {
         .await?;
         finish(tx, ctx, 201, check_in).await
     }
+
+    /// A gateway call's reservation (no work item: charged to the worker's
+    /// first team), in one transaction.
+    async fn write_call_reservation(
+        &self,
+        ctx: &Ctx,
+        charge: &Charge,
+    ) -> crate::Result<Reservation> {
+        let mut tx = self.begin().await?;
+        let dims = dims_of(&mut tx, charge.worker_id, None).await?;
+        let reservation = open_reservation(&mut tx, ctx, charge, dims).await?;
+        tx.commit().await?;
+        Ok(reservation)
+    }
+
+    /// A gateway call's settlement, in one transaction.
+    async fn write_call_settlement(
+        &self,
+        ctx: &Ctx,
+        reservation_id: Uuid,
+        used: Tokens,
+    ) -> crate::Result<Tokens> {
+        let mut tx = self.begin().await?;
+        let (settled, _) = close_reservation(&mut tx, ctx, reservation_id, used).await?;
+        tx.commit().await?;
+        Ok(settled)
+    }
 }
 
 include!("shared.rs");

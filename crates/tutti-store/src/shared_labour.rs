@@ -66,69 +66,137 @@ async fn dims_of(conn: &mut Conn, worker_id: Uuid, work_item_id: Option<Uuid>) -
 }
 
 async fn first_team(conn: &mut Conn, member_id: Uuid) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT team_id FROM team_members WHERE member_id = $1 ORDER BY team_id LIMIT 1")
-        .bind(member_id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar(FIRST_TEAM).bind(member_id).fetch_optional(&mut *conn).await?)
 }
 
-async fn budgets_for(conn: &mut Conn, org_id: Uuid, worker_id: Uuid, dims: Dims) -> Result<Vec<Budget>> {
-    let rows: Vec<BudgetRow> = sqlx::query_as(&format!(
+/// A member's first team. Binds `$1` the member.
+const FIRST_TEAM: &str = "SELECT team_id FROM team_members WHERE member_id = $1 ORDER BY team_id LIMIT 1";
+
+/// The budgets that apply to a call, in id order, so concurrent reservations
+/// lock their rows in the same order and cannot deadlock. Binds `$1` org,
+/// `$2` worker, `$3` team, `$4` objective.
+fn budgets_for_sql() -> String {
+    format!(
         "SELECT {BUDGET_COLUMNS} FROM budgets WHERE org_id = $1 AND (scope = 'org' \
          OR (scope = 'worker' AND scope_id = $2) OR (scope = 'team' AND scope_id = $3) \
          OR (scope = 'objective' AND scope_id = $4)) ORDER BY id"
-    ))
-    .bind(org_id)
-    .bind(worker_id)
-    .bind(dims.team_id)
-    .bind(dims.objective_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    )
+}
+
+async fn budgets_for(conn: &mut Conn, org_id: Uuid, worker_id: Uuid, dims: Dims) -> Result<Vec<Budget>> {
+    let rows: Vec<BudgetRow> = sqlx::query_as(&budgets_for_sql())
+        .bind(org_id)
+        .bind(worker_id)
+        .bind(dims.team_id)
+        .bind(dims.objective_id)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
+
+/// What a charge reserves: its prompt and all of `max_tokens`, and that priced.
+fn worst_case(charge: &Charge) -> Result<(Tokens, i64)> {
+    if charge.input_tokens < 0 || charge.max_output_tokens < 1 {
+        return Err(StoreError::invalid("max_tokens", "must be at least 1"));
+    }
+    let reserved = Tokens { input: charge.input_tokens, cached_input: 0, output: charge.max_output_tokens };
+    Ok((reserved, charge.prices.worst_case(reserved.input, reserved.output)))
+}
+
+/// Raises a budget's use in its window by a call's worst case in one upsert;
+/// for a hard budget only while the use stays within its limits (a fresh
+/// window is checked by [`alone_too_big`]). Binds `$1` tokens, `$2` cost,
+/// `$3` budget, `$4` window start, `$5` token limit, `$6` cost limit; returns
+/// the use after it, or no row when a limit refused.
+fn raise_usage_sql(budget: &Budget) -> String {
+    let mut upsert = String::from(
+        "INSERT INTO budget_usage (budget_id, window_start, tokens, cost, warned) VALUES ($3, $4, $1, $2, FALSE) \
+         ON CONFLICT (budget_id, window_start) DO UPDATE SET tokens = budget_usage.tokens + excluded.tokens, \
+         cost = budget_usage.cost + excluded.cost",
+    );
+    let mut conditions = Vec::new();
+    if budget.hard && budget.token_limit.is_some() {
+        conditions.push("budget_usage.tokens + excluded.tokens <= $5");
+    }
+    if budget.hard && budget.cost_limit.is_some() {
+        conditions.push("budget_usage.cost + excluded.cost <= $6");
+    }
+    if !conditions.is_empty() {
+        upsert.push_str(" WHERE ");
+        upsert.push_str(&conditions.join(" AND "));
+    }
+    upsert.push_str(" RETURNING tokens, cost, warned");
+    upsert
+}
+
+/// Whether a hard budget could not hold the call even with nothing else in it.
+fn alone_too_big(budget: &Budget, reserved: Tokens, cost: i64) -> bool {
+    budget.hard && (budget.token_limit.is_some_and(|l| reserved.total() > l) || budget.cost_limit.is_some_and(|l| cost > l))
+}
+
+/// A budget's use in a window. Binds `$1` budget, `$2` window start.
+const USAGE_OF: &str = "SELECT tokens, cost FROM budget_usage WHERE budget_id = $1 AND window_start = $2";
+
+/// The refusal of a call that `budget` (using `used` tokens and cost) has no room for.
+fn budget_refusal(budget: &Budget, (tokens, used_cost): (i64, i64), reserved: Tokens, cost: i64) -> StoreError {
+    let mut limits = Vec::new();
+    if let Some(limit) = budget.token_limit {
+        limits.push(format!("{tokens} of {limit} tokens used"));
+    }
+    if let Some(limit) = budget.cost_limit {
+        limits.push(format!("{} of {} spent", format_money(used_cost), format_money(limit)));
+    }
+    StoreError::BudgetRefused {
+        budget_id: budget.id,
+        message: format!(
+            "budget \"{}\" ({} {}, {}) has no room for this call: {}; the call needs up to {} tokens ({})",
+            budget.name,
+            budget.scope,
+            budget.period,
+            if budget.hard { "hard" } else { "soft" },
+            limits.join(", "),
+            reserved.total(),
+            format_money(cost),
+        ),
+    }
+}
+
+/// The `budget.warned` payload when this reservation, raising the window's
+/// use to `raised`, is the first to cross the budget's warn line.
+fn budget_warning(budget: &Budget, window: NaiveDate, reserved: Tokens, cost: i64, raised: (i64, i64, bool)) -> Option<serde_json::Value> {
+    let (tokens, used_cost, warned) = raised;
+    let crossed = crosses_warn_line(budget.token_limit, budget.warn_percent, tokens - reserved.total(), tokens)
+        || crosses_warn_line(budget.cost_limit, budget.warn_percent, used_cost - cost, used_cost);
+    (crossed && !warned).then(|| json!({ "budget": budget, "window_start": window, "used_tokens": tokens, "used_cost": used_cost }))
+}
+
+/// Binds `$1` budget, `$2` window start.
+const MARK_WARNED: &str = "UPDATE budget_usage SET warned = TRUE WHERE budget_id = $1 AND window_start = $2";
+
+const INSERT_RESERVATION: &str = "INSERT INTO reservations (id, org_id, worker_id, run_id, provider, model, input_price, \
+    cached_input_price, output_price, input_tokens, output_tokens, cost, seen_output_tokens, is_open, expires_at, created_at, \
+    work_item_id, key_result_id, objective_id, team_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, TRUE, $13, $14, $15, $16, $17, $18)";
+
+/// Holds of a reservation on its budgets' windows, as many as the `VALUES`
+/// that follow name (reservation, budget, window start).
+const INSERT_HOLDS: &str = "INSERT INTO budget_holds (reservation_id, budget_id, window_start) ";
 
 /// Opens a reservation: raises every applicable budget by the worst case
 /// (refusing if a hard one has no room), and writes the reservation, its
 /// holds and the ledger's `reserve` entry. Runs inside the caller's
 /// transaction, so a refusal leaves nothing behind.
 async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dims) -> Result<Reservation> {
-    if charge.input_tokens < 0 || charge.max_output_tokens < 1 {
-        return Err(StoreError::invalid("max_tokens", "must be at least 1"));
-    }
-    let reserved = Tokens { input: charge.input_tokens, cached_input: 0, output: charge.max_output_tokens };
-    let cost = charge.prices.worst_case(reserved.input, reserved.output);
+    let (reserved, cost) = worst_case(charge)?;
     let id = Uuid::now_v7();
     let mut holds = Vec::new();
     let mut warnings = Vec::new();
-    // Budgets in id order, so concurrent reservations lock their rows in the
-    // same order and cannot deadlock.
     for budget in budgets_for(&mut *conn, ctx.org_id, charge.worker_id, dims).await? {
         let window = budget.period.window_start(ctx.now);
-        // One upsert raises the window's use; for a hard budget only while
-        // it stays within the limits (a fresh window is checked just below).
-        let mut upsert = String::from(
-            "INSERT INTO budget_usage (budget_id, window_start, tokens, cost, warned) VALUES ($3, $4, $1, $2, FALSE) \
-             ON CONFLICT (budget_id, window_start) DO UPDATE SET tokens = budget_usage.tokens + excluded.tokens, \
-             cost = budget_usage.cost + excluded.cost",
-        );
-        let mut conditions = Vec::new();
-        if budget.hard && budget.token_limit.is_some() {
-            conditions.push("budget_usage.tokens + excluded.tokens <= $5");
-        }
-        if budget.hard && budget.cost_limit.is_some() {
-            conditions.push("budget_usage.cost + excluded.cost <= $6");
-        }
-        if !conditions.is_empty() {
-            upsert.push_str(" WHERE ");
-            upsert.push_str(&conditions.join(" AND "));
-        }
-        upsert.push_str(" RETURNING tokens, cost, warned");
-        let alone_too_big = budget.hard
-            && (budget.token_limit.is_some_and(|l| reserved.total() > l) || budget.cost_limit.is_some_and(|l| cost > l));
-        let raised: Option<(i64, i64, bool)> = if alone_too_big {
+        let raised: Option<(i64, i64, bool)> = if alone_too_big(&budget, reserved, cost) {
             None
         } else {
-            sqlx::query_as(&upsert)
+            sqlx::query_as(&raise_usage_sql(&budget))
                 .bind(reserved.total())
                 .bind(cost)
                 .bind(budget.id)
@@ -138,97 +206,56 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
                 .fetch_optional(&mut *conn)
                 .await?
         };
-        let Some((tokens, used_cost, warned)) = raised else {
-            let (tokens, used_cost): (i64, i64) =
-                sqlx::query_as("SELECT tokens, cost FROM budget_usage WHERE budget_id = $1 AND window_start = $2")
-                    .bind(budget.id)
-                    .bind(window)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .unwrap_or((0, 0));
-            let mut limits = Vec::new();
-            if let Some(limit) = budget.token_limit {
-                limits.push(format!("{tokens} of {limit} tokens used"));
-            }
-            if let Some(limit) = budget.cost_limit {
-                limits.push(format!("{} of {} spent", format_money(used_cost), format_money(limit)));
-            }
-            return Err(StoreError::BudgetRefused {
-                budget_id: budget.id,
-                message: format!(
-                    "budget \"{}\" ({} {}, {}) has no room for this call: {}; the call needs up to {} tokens ({})",
-                    budget.name,
-                    budget.scope,
-                    budget.period,
-                    if budget.hard { "hard" } else { "soft" },
-                    limits.join(", "),
-                    reserved.total(),
-                    format_money(cost),
-                ),
-            });
+        let Some(raised) = raised else {
+            let used = sqlx::query_as(USAGE_OF).bind(budget.id).bind(window).fetch_optional(&mut *conn).await?;
+            return Err(budget_refusal(&budget, used.unwrap_or((0, 0)), reserved, cost));
         };
-        let crossed = crosses_warn_line(budget.token_limit, budget.warn_percent, tokens - reserved.total(), tokens)
-            || crosses_warn_line(budget.cost_limit, budget.warn_percent, used_cost - cost, used_cost);
-        if crossed && !warned {
-            sqlx::query("UPDATE budget_usage SET warned = TRUE WHERE budget_id = $1 AND window_start = $2")
-                .bind(budget.id)
-                .bind(window)
-                .execute(&mut *conn)
-                .await?;
-            warnings.push(json!({
-                "budget": budget, "window_start": window, "used_tokens": tokens, "used_cost": used_cost,
-            }));
+        if let Some(warning) = budget_warning(&budget, window, reserved, cost, raised) {
+            sqlx::query(MARK_WARNED).bind(budget.id).bind(window).execute(&mut *conn).await?;
+            warnings.push((budget.id, warning));
         }
         holds.push((budget.id, window));
     }
-    sqlx::query(
-        "INSERT INTO reservations (id, org_id, worker_id, run_id, provider, model, input_price, cached_input_price, \
-         output_price, input_tokens, output_tokens, cost, seen_output_tokens, is_open, expires_at, created_at, \
-         work_item_id, key_result_id, objective_id, team_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, TRUE, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(id)
-    .bind(ctx.org_id)
-    .bind(charge.worker_id)
-    .bind(charge.run_id)
-    .bind(&charge.route_provider)
-    .bind(&charge.route_model)
-    .bind(charge.prices.input)
-    .bind(charge.prices.cached_input)
-    .bind(charge.prices.output)
-    .bind(reserved.input)
-    .bind(reserved.output)
-    .bind(cost)
-    .bind(charge.expires_at)
-    .bind(ctx.now)
-    .bind(dims.work_item_id)
-    .bind(dims.key_result_id)
-    .bind(dims.objective_id)
-    .bind(dims.team_id)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(INSERT_RESERVATION)
+        .bind(id)
+        .bind(ctx.org_id)
+        .bind(charge.worker_id)
+        .bind(charge.run_id)
+        .bind(&charge.route_provider)
+        .bind(&charge.route_model)
+        .bind(charge.prices.input)
+        .bind(charge.prices.cached_input)
+        .bind(charge.prices.output)
+        .bind(reserved.input)
+        .bind(reserved.output)
+        .bind(cost)
+        .bind(charge.expires_at)
+        .bind(ctx.now)
+        .bind(dims.work_item_id)
+        .bind(dims.key_result_id)
+        .bind(dims.objective_id)
+        .bind(dims.team_id)
+        .execute(&mut *conn)
+        .await?;
     if !holds.is_empty() {
-        let mut insert = QueryBuilder::<Db>::new("INSERT INTO budget_holds (reservation_id, budget_id, window_start) ");
+        let mut insert = QueryBuilder::<Db>::new(INSERT_HOLDS);
         insert.push_values(holds, |mut row, (budget_id, window)| {
             row.push_bind(id).push_bind(budget_id).push_bind(window);
         });
         insert.build().execute(&mut *conn).await?;
     }
-    let entry = LedgerWrite {
-        reservation_id: id,
-        worker_id: charge.worker_id,
-        run_id: charge.run_id,
-        dims,
-        provider: &charge.route_provider,
-        model: &charge.route_model,
-    };
+    let entry = LedgerWrite::for_charge(id, charge, dims);
     entry.write(&mut *conn, ctx, &[(LedgerKind::Reserve, reserved, cost)]).await?;
-    for warning in warnings {
-        let budget_id = warning["budget"]["id"].as_str().and_then(|s| s.parse().ok());
-        record(&mut *conn, ctx, "budget.warned", "budget", budget_id, warning).await?;
+    for (budget_id, warning) in warnings {
+        record(&mut *conn, ctx, "budget.warned", "budget", Some(budget_id), warning).await?;
     }
     Ok(Reservation { id, reserved, cost })
 }
+
+/// Ledger entries, as many as the `VALUES` that follow name (17 columns each).
+const INSERT_LEDGER_ENTRIES: &str = "INSERT INTO ledger_entries (id, org_id, reservation_id, kind, worker_id, run_id, \
+    work_item_id, key_result_id, objective_id, team_id, provider, model, input_tokens, cached_input_tokens, output_tokens, \
+    cost, at) ";
 
 /// One reservation's ledger rows share who, what for and which model.
 struct LedgerWrite<'a> {
@@ -240,13 +267,21 @@ struct LedgerWrite<'a> {
     model: &'a str,
 }
 
-impl LedgerWrite<'_> {
+impl<'a> LedgerWrite<'a> {
+    fn for_charge(reservation_id: Uuid, charge: &'a Charge, dims: Dims) -> Self {
+        LedgerWrite {
+            reservation_id,
+            worker_id: charge.worker_id,
+            run_id: charge.run_id,
+            dims,
+            provider: &charge.route_provider,
+            model: &charge.route_model,
+        }
+    }
+
     /// Writes entries of this reservation, in one statement.
     async fn write(&self, conn: &mut Conn, ctx: &Ctx, entries: &[(LedgerKind, Tokens, i64)]) -> Result<()> {
-        let mut insert = QueryBuilder::<Db>::new(
-            "INSERT INTO ledger_entries (id, org_id, reservation_id, kind, worker_id, run_id, work_item_id, key_result_id, \
-             objective_id, team_id, provider, model, input_tokens, cached_input_tokens, output_tokens, cost, at) ",
-        );
+        let mut insert = QueryBuilder::<Db>::new(INSERT_LEDGER_ENTRIES);
         insert.push_values(entries, |mut row, (kind, tokens, cost)| {
             row.push_bind(Uuid::now_v7())
                 .push_bind(ctx.org_id)
@@ -293,62 +328,90 @@ struct ReservationRow {
     cost: i64,
 }
 
+/// Closes a reservation once; returns it, or no row when it is not open.
+/// Binds `$1` reservation, `$2` org.
+const CLOSE_RESERVATION: &str = "UPDATE reservations SET is_open = FALSE WHERE id = $1 AND org_id = $2 AND is_open \
+    RETURNING worker_id, run_id, work_item_id, key_result_id, objective_id, team_id, provider, model, \
+    input_price, cached_input_price, output_price, input_tokens, output_tokens, cost";
+
+/// Gives a closed reservation's released part back to every budget it held.
+/// Binds `$1` tokens, `$2` cost, `$3` reservation.
+const RELEASE_HOLDS: &str = "UPDATE budget_usage SET tokens = tokens - $1, cost = cost - $2 \
+    WHERE (budget_id, window_start) IN (SELECT budget_id, window_start FROM budget_holds WHERE reservation_id = $3)";
+
+/// How a reservation ends: what is settled (the use, capped to what was
+/// reserved) and what is released (the rest), with their costs.
+struct Settlement {
+    settled: Tokens,
+    settled_cost: i64,
+    released: Tokens,
+    released_cost: i64,
+}
+
+impl ReservationRow {
+    fn settlement(&self, used: Tokens) -> Settlement {
+        let reserved = Tokens { input: self.input_tokens, cached_input: 0, output: self.output_tokens };
+        let prices = tutti_domain::labour::Prices {
+            input: self.input_price,
+            cached_input: self.cached_input_price,
+            output: self.output_price,
+        };
+        let settled = Tokens {
+            input: used.input.max(0),
+            cached_input: used.cached_input.max(0),
+            output: used.output.max(0),
+        }
+        .capped_to(reserved);
+        let settled_cost = prices.cost(settled).min(self.cost);
+        Settlement { settled, settled_cost, released: reserved.minus(settled), released_cost: self.cost - settled_cost }
+    }
+
+    fn dims(&self) -> Dims {
+        Dims {
+            work_item_id: self.work_item_id,
+            key_result_id: self.key_result_id,
+            objective_id: self.objective_id,
+            team_id: self.team_id,
+        }
+    }
+
+    fn ledger_write(&self, reservation_id: Uuid) -> LedgerWrite<'_> {
+        LedgerWrite {
+            reservation_id,
+            worker_id: self.worker_id,
+            run_id: self.run_id,
+            dims: self.dims(),
+            provider: &self.provider,
+            model: &self.model,
+        }
+    }
+}
+
 /// Settles an open reservation exactly once: `settle` for the use (capped to
 /// the reservation), `release` for the rest, and gives the released part back
 /// to every budget it held. Returns what was settled and its cost.
 async fn close_reservation(conn: &mut Conn, ctx: &Ctx, reservation_id: Uuid, used: Tokens) -> Result<(Tokens, i64)> {
-    let row: ReservationRow = sqlx::query_as(
-        "UPDATE reservations SET is_open = FALSE WHERE id = $1 AND org_id = $2 AND is_open \
-         RETURNING worker_id, run_id, work_item_id, key_result_id, objective_id, team_id, provider, model, \
-         input_price, cached_input_price, output_price, input_tokens, output_tokens, cost",
-    )
-    .bind(reservation_id)
-    .bind(ctx.org_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| StoreError::Conflict(format!("reservation {reservation_id} is not open")))?;
-    let reserved = Tokens { input: row.input_tokens, cached_input: 0, output: row.output_tokens };
-    let prices = tutti_domain::labour::Prices {
-        input: row.input_price,
-        cached_input: row.cached_input_price,
-        output: row.output_price,
-    };
-    let settled = Tokens {
-        input: used.input.max(0),
-        cached_input: used.cached_input.max(0),
-        output: used.output.max(0),
-    }
-    .capped_to(reserved);
-    let settled_cost = prices.cost(settled).min(row.cost);
-    let released = reserved.minus(settled);
-    let released_cost = row.cost - settled_cost;
-    let dims = Dims {
-        work_item_id: row.work_item_id,
-        key_result_id: row.key_result_id,
-        objective_id: row.objective_id,
-        team_id: row.team_id,
-    };
-    let entry = LedgerWrite {
-        reservation_id,
-        worker_id: row.worker_id,
-        run_id: row.run_id,
-        dims,
-        provider: &row.provider,
-        model: &row.model,
-    };
-    entry
+    let row: ReservationRow = sqlx::query_as(CLOSE_RESERVATION)
+        .bind(reservation_id)
+        .bind(ctx.org_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| not_open(reservation_id))?;
+    let Settlement { settled, settled_cost, released, released_cost } = row.settlement(used);
+    row.ledger_write(reservation_id)
         .write(&mut *conn, ctx, &[(LedgerKind::Settle, settled, settled_cost), (LedgerKind::Release, released, released_cost)])
         .await?;
-    sqlx::query(
-        "UPDATE budget_usage SET tokens = tokens - $1, cost = cost - $2 \
-         WHERE (budget_id, window_start) IN (SELECT budget_id, window_start FROM budget_holds WHERE reservation_id = $3)",
-    )
-    .bind(released.total())
-    .bind(released_cost)
-    .bind(reservation_id)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(RELEASE_HOLDS)
+        .bind(released.total())
+        .bind(released_cost)
+        .bind(reservation_id)
+        .execute(&mut *conn)
+        .await?;
     Ok((settled, settled_cost))
+}
+
+fn not_open(reservation_id: Uuid) -> StoreError {
+    StoreError::Conflict(format!("reservation {reservation_id} is not open"))
 }
 
 /// Moves a work item as a run's life asks, when that is still a legal move
@@ -1186,18 +1249,11 @@ impl crate::labour::Labour for This {
     }
 
     async fn reserve(&self, ctx: &Ctx, charge: Charge) -> Result<Reservation> {
-        let mut tx = self.begin().await?;
-        let dims = dims_of(&mut tx, charge.worker_id, None).await?;
-        let reservation = open_reservation(&mut tx, ctx, &charge, dims).await?;
-        tx.commit().await?;
-        Ok(reservation)
+        self.write_call_reservation(ctx, &charge).await
     }
 
     async fn settle(&self, ctx: &Ctx, reservation_id: Uuid, used: Tokens) -> Result<Tokens> {
-        let mut tx = self.begin().await?;
-        let (settled, _) = close_reservation(&mut tx, ctx, reservation_id, used).await?;
-        tx.commit().await?;
-        Ok(settled)
+        self.write_call_settlement(ctx, reservation_id, used).await
     }
 
     async fn review_run(&self, ctx: &Ctx, run_id: Uuid, new: NewReview) -> Result<Reviewed> {

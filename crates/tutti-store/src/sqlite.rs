@@ -24,13 +24,19 @@
 //! 100 ms and 14–15 ms every 20 ms (9 ms on a RAM disk, where fsync is free).
 //! A checkpoint with nothing to copy costs nothing.
 //!
-//! The hot write paths (a check-in) run as one *direct* transaction
-//! ([`SqliteStore::write_direct`]): sqlx lends its connection's handle out
-//! ([`SqliteConnection::lock_handle`]) and rusqlite runs every statement on
-//! it, from `BEGIN IMMEDIATE` to `COMMIT`, without going back and forth to
-//! the connection's thread for each one. Measured here: each such round trip
-//! costs ~45 µs under load, and a check-in took six of them; SQLite itself
-//! needs ~130 µs for the whole transaction.
+//! The hot write paths (a check-in, a gateway call's reservation and
+//! settlement) run as one *direct* transaction ([`SqliteStore::write_direct`]):
+//! rusqlite runs every statement on the caller's thread, from `BEGIN
+//! IMMEDIATE` to `COMMIT`, on a second write connection of its own, instead
+//! of going back and forth to a sqlx connection's thread for each one.
+//! Measured here: each such round trip costs ~45 µs under load (two thread
+//! wake-ups), and a check-in took six of them; SQLite itself needs ~130 µs
+//! for the whole transaction. Both write connections are used only under the
+//! one writer lock, so they never wait for each other. (Borrowing sqlx's own
+//! handle through `SqliteConnection::lock_handle` instead hung under load:
+//! a test of sixty concurrent reservations, run by three processes at once on
+//! two cores, stalled for good in each of them within 1 to 18 runs, with
+//! sqlx's thread waiting to take its handle back.)
 //!
 //! Durability: `synchronous = NORMAL` by default, which in WAL mode loses no
 //! committed transaction when the process crashes or is killed, but may lose
@@ -48,6 +54,8 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Sqlite};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+
+mod ledger;
 
 type Db = Sqlite;
 type This = SqliteStore;
@@ -94,9 +102,14 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES);
-        let mut conn = options.connect().await?;
+        let conn = options.connect().await?;
+        let direct = DirectConnection {
+            path: options.get_filename().to_owned(),
+            synchronous,
+        };
         let writer = WriteConnection {
-            direct: direct_view(&mut conn).await?,
+            direct_conn: Some(direct.open()?),
+            direct,
             conn,
             in_transaction: false,
             generation: 0,
@@ -136,60 +149,60 @@ impl SqliteStore {
     }
 
     /// Runs `work` as one write transaction whose statements go straight to
-    /// SQLite through rusqlite, on the write connection's own handle: one
-    /// round trip to the connection's thread (to borrow the handle) instead of
-    /// one per statement. `work` must not block on anything but SQLite; it
-    /// runs on the caller's thread. Its error rolls everything back.
+    /// SQLite through rusqlite on the caller's thread, on the store's second
+    /// write connection: no round trip to a connection's thread per
+    /// statement. The writer lock is held throughout, so this and the sqlx
+    /// write connection never contend. `work` must not block on anything but
+    /// SQLite. Its error rolls everything back.
     async fn write_direct<R>(
         &self,
         work: impl FnOnce(&rusqlite::Connection) -> crate::Result<R>,
     ) -> crate::Result<R> {
         let mut writer = self.writer.lock().await;
+        // An abandoned sqlx transaction still holds the file's write lock.
         writer.roll_back_abandoned().await?;
-        let WriteConnection {
-            direct,
-            conn,
-            in_transaction,
-            ..
-        } = &mut *writer;
-        // The worker thread keeps off the handle until this guard is dropped.
-        let mut handle = conn.lock_handle().await?;
-        // Only another process can hold the database's write lock here. Its
-        // wait must not block this thread, which runs other tasks: then the
-        // transaction begins on the worker thread, which may wait.
-        direct.busy_timeout(Duration::ZERO)?;
-        let began = direct.execute_batch("BEGIN IMMEDIATE");
-        // Checked below, with the transaction open, so its failure rolls back.
-        let restored = direct.busy_timeout(BUSY_TIMEOUT);
-        match began {
-            Ok(()) => {}
+        let db = match writer.direct_conn.take() {
+            Some(db) => db,
+            None => writer.direct.open()?,
+        };
+        // The connection's busy timeout is zero: only another process can hold
+        // the write lock here, and its wait must not block this thread, which
+        // runs other tasks. Then the wait happens on a blocking thread.
+        let db = match db.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => db,
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy =>
             {
-                drop(handle);
-                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-                // Cancelled from here on, the next writer rolls it back.
-                *in_transaction = true;
-                handle = conn.lock_handle().await?;
+                // Cancelled while waiting, the connection is closed when the
+                // wait ends, which rolls back what it began; the next writer
+                // opens a new one.
+                tokio::task::spawn_blocking(move || begin_waiting(db))
+                    .await
+                    .map_err(|e| {
+                        StoreError::Database(sqlx::Error::Protocol(format!(
+                            "waiting for the write lock failed: {e}"
+                        )))
+                    })??
             }
-            Err(e) => return Err(e.into()),
-        }
-        let _handle = handle;
+            Err(e) => {
+                writer.direct_conn = Some(db);
+                return Err(e.into());
+            }
+        };
         // Nothing below awaits, so the transaction cannot be abandoned half-way.
-        let done = restored
-            .map_err(StoreError::from)
-            .and_then(|()| work(direct))
-            .and_then(|value| {
-                direct.execute_batch("COMMIT")?;
-                Ok(value)
-            });
+        let done = work(&db).and_then(|value| {
+            db.execute_batch("COMMIT")?;
+            Ok(value)
+        });
         if done.is_err()
-            && !direct.is_autocommit()
-            && let Err(e) = direct.execute_batch("ROLLBACK")
+            && !db.is_autocommit()
+            && let Err(e) = db.execute_batch("ROLLBACK")
         {
             tracing::error!("rolling back a failed write transaction failed: {e}");
+            // Closing the connection rolls it back; the next writer opens another.
+            return done;
         }
-        *in_transaction = !direct.is_autocommit();
+        writer.direct_conn = Some(db);
         done
     }
 
@@ -300,12 +313,11 @@ async fn checkpoint_while_open(
 /// The one write connection; `generation` tells transactions apart.
 #[derive(Debug)]
 struct WriteConnection {
-    /// rusqlite over `conn`'s own handle, for [`SqliteStore::write_direct`].
-    /// Declared before `conn` so that its cached statements are finalized
-    /// before `conn` closes the handle (SQLite refuses to close a handle with
-    /// live statements).
-    direct: rusqlite::Connection,
     conn: SqliteConnection,
+    /// The second write connection, for [`SqliteStore::write_direct`]; none
+    /// after a transaction on it was abandoned, until the next one opens it.
+    direct_conn: Option<rusqlite::Connection>,
+    direct: DirectConnection,
     /// A transaction is open: a live one, or one whose `WriteTx` was dropped
     /// without commit and whose rollback has not run yet.
     in_transaction: bool,
@@ -427,16 +439,41 @@ impl DerefMut for Lease {
     }
 }
 
-/// A rusqlite view of `conn`'s handle, kept next to `conn` for its lifetime.
-#[allow(unsafe_code)]
-async fn direct_view(conn: &mut SqliteConnection) -> crate::Result<rusqlite::Connection> {
-    let mut handle = conn.lock_handle().await?;
-    // SAFETY: the view does not own the handle (it never closes it), and the
-    // handle stays open as long as `conn`, which `WriteConnection` keeps beside
-    // the view and drops after it. The view is used only in `write_direct`,
-    // while `lock_handle` keeps sqlx's worker thread off the handle, so the two
-    // never use it at once.
-    Ok(unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }?)
+/// How to open the second write connection, with the settings sqlx gives
+/// its own connections.
+#[derive(Debug)]
+struct DirectConnection {
+    path: std::path::PathBuf,
+    synchronous: SqliteSynchronous,
+}
+
+impl DirectConnection {
+    fn open(&self) -> crate::Result<rusqlite::Connection> {
+        let db = rusqlite::Connection::open(&self.path)?;
+        let synchronous = match self.synchronous {
+            SqliteSynchronous::Off => "OFF",
+            SqliteSynchronous::Normal => "NORMAL",
+            SqliteSynchronous::Full => "FULL",
+            SqliteSynchronous::Extra => "EXTRA",
+        };
+        db.execute_batch(&format!(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous}; \
+             PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES};"
+        ))?;
+        db.busy_timeout(Duration::ZERO)?;
+        Ok(db)
+    }
+}
+
+/// `BEGIN IMMEDIATE` that waits up to [`BUSY_TIMEOUT`] for another process's
+/// write transaction; for a blocking thread. On failure the connection is
+/// closed, which rolls back anything it began.
+fn begin_waiting(db: rusqlite::Connection) -> crate::Result<rusqlite::Connection> {
+    db.busy_timeout(BUSY_TIMEOUT)?;
+    let began = db.execute_batch("BEGIN IMMEDIATE");
+    db.busy_timeout(Duration::ZERO)?;
+    began?;
+    Ok(db)
 }
 
 /// A value as sqlx stores it (UUIDs as blobs, times as RFC 3339 text), so a
@@ -536,17 +573,18 @@ fn keep_response_direct<T: Serialize>(
             stored(&ctx.now)?,
         ]));
     match kept {
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-        {
-            Err(StoreError::IdempotencyRace)
-        }
+        Err(e) if is_unique_violation(&e) => Err(StoreError::IdempotencyRace),
         other => {
             other?;
             Ok(())
         }
     }
+}
+
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 /// Takes our own `synchronous=normal|full` parameter off the URL.

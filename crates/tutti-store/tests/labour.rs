@@ -520,6 +520,125 @@ async fn hard_budget_holds<S: Store>(store: S) {
     }
 }
 
+/// A gateway call is charged to its worker's team, raises every budget that
+/// applies (soft ones only warn), and a refusal by one budget leaves the
+/// others as they were.
+async fn gateway_calls_charge_every_budget<S: Store>(store: S) {
+    let s = setup(&store).await;
+    let ctx = Ctx::new(s.org, Some(s.owner), now());
+    let team = store
+        .create_team(
+            &ctx,
+            NewTeam {
+                name: "Kundendienst".into(),
+                parent_id: None,
+                lead_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let bo = store
+        .create_member(
+            &ctx,
+            NewMember {
+                kind: MemberKind::Ai,
+                name: "Bo".into(),
+                email: None,
+                role: Role::Member,
+                teams: vec![team.id],
+                role_card: None,
+                provider: Some("local".into()),
+                model: Some("smollm2".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let budget = |name: &str, scope, scope_id, token_limit, cost_limit, hard| NewBudget {
+        name: name.into(),
+        scope,
+        scope_id: Some(scope_id),
+        period: BudgetPeriod::Month,
+        token_limit,
+        cost_limit,
+        warn_percent: 50,
+        hard,
+    };
+    let team_budget = store
+        .create_budget(
+            &ctx,
+            budget(
+                "Team weich",
+                BudgetScope::Team,
+                team.id,
+                Some(150),
+                None,
+                false,
+            ),
+        )
+        .await
+        .unwrap();
+    let worker_budget = store
+        .create_budget(
+            &ctx,
+            budget("Bo hart", BudgetScope::Worker, bo, None, Some(80), true),
+        )
+        .await
+        .unwrap();
+    let call = Ctx::new(s.org, Some(bo), now());
+    // 100 tokens in at 0.10 and 100 out at 0.40 per million: 50 micro-units.
+    let first = store.reserve(&call, charge(bo, 100, 100)).await.unwrap();
+    assert_eq!(first.cost, 50);
+    let refused = store.reserve(&call, charge(bo, 100, 100)).await;
+    let Err(StoreError::BudgetRefused { budget_id, message }) = refused else {
+        panic!("the worker's cost budget should refuse: {refused:?}");
+    };
+    assert_eq!(budget_id, worker_budget.id);
+    assert!(message.contains("0.000050 of 0.000080 spent"), "{message}");
+    let used = Tokens {
+        input: 100,
+        cached_input: 0,
+        output: 20,
+    };
+    assert_eq!(store.settle(&call, first.id, used).await.unwrap(), used);
+
+    let states = store.budgets(s.org, now()).await.unwrap();
+    let state_of = |id: Uuid| states.iter().find(|b| b.budget.id == id).unwrap();
+    // The refused call raised the team's budget before the worker's refused
+    // it; that was rolled back with the rest of it.
+    assert_eq!(state_of(team_budget.id).used_tokens, 120);
+    assert_eq!(state_of(worker_budget.id).used_cost, 10 + 8);
+    let warned = store
+        .events(
+            s.org,
+            &EventFilter {
+                action: Some("budget.warned".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Both warn lines (half of each limit) were crossed by the first call.
+    let mut warned: Vec<_> = warned.items.iter().map(|e| e.subject_id).collect();
+    warned.sort();
+    let mut expected = vec![Some(team_budget.id), Some(worker_budget.id)];
+    expected.sort();
+    assert_eq!(warned, expected);
+    let by_team = store
+        .ledger_summary(s.org, LedgerGroup::Team, now(), now() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(by_team.len(), 1);
+    assert_eq!(by_team[0].key, Some(team.id.to_string()));
+    assert_eq!(
+        (by_team[0].calls, by_team[0].tokens, by_team[0].cost),
+        (1, used, 18)
+    );
+    assert_balanced(&store, s.org).await;
+    assert!(store.verify_chain(s.org).await.unwrap().is_ok());
+}
+
 /// A run whose lease expires is queued again, charged once for what was seen,
 /// and fails with its reason once out of attempts.
 async fn expired_leases_are_recovered<S: Store>(store: S) {
@@ -716,4 +835,9 @@ tutti_store::on_both_backends!(
     expired_leases_are_recovered,
     expired_leases_are_recovered_on_sqlite,
     expired_leases_are_recovered_on_postgres
+);
+tutti_store::on_both_backends!(
+    gateway_calls_charge_every_budget,
+    gateway_calls_charge_every_budget_on_sqlite,
+    gateway_calls_charge_every_budget_on_postgres
 );
