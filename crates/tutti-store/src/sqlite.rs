@@ -15,7 +15,7 @@
 //! Checkpoints: a background task moves the write-ahead log into the database
 //! file every 20 ms (`PASSIVE`, so it never blocks a writer or a reader), and
 //! the commit path only checkpoints itself as a backstop when the log passes
-//! ~40 MB. Measured here: with SQLite's default of checkpointing in the commit
+//! ~400 MB. Measured here: with SQLite's default of checkpointing in the commit
 //! every 1000 pages, a commit averaged 225 µs, most of it the amortised copy
 //! and fsyncs of those checkpoints. The interval is short because a
 //! checkpoint's fsyncs stall the writer's appends to the log for as long as
@@ -23,6 +23,18 @@
 //! checking in, the p99 was 38 ms checkpointing every second, 22 ms every
 //! 100 ms and 14–15 ms every 20 ms (9 ms on a RAM disk, where fsync is free).
 //! A checkpoint with nothing to copy costs nothing.
+//!
+//! The backstop is high because under a steady stream of writes the log only
+//! starts over from its beginning after a checkpoint the writer runs itself:
+//! the background one never catches up with a log that grows while it copies.
+//! That checkpoint stalls every writer for its copy and two fsyncs (5–10 ms
+//! here), so it must be rare: with 32 clients checking in (~300 MB of log a
+//! second), the check-in p99 was 13–14 ms with the backstop at ~40 MB, 11 ms
+//! at 120 MB, 9 ms at 200 MB, 8–8.6 ms at 400 MB, and 7.9 ms with no backstop
+//! at all. A log grown that large during a burst is cut back to nothing once
+//! writes pause (`TRUNCATE`, under the writer lock, so no writer meets it);
+//! SQLite's own `journal_size_limit` would cut it in the commit path instead,
+//! which stalled check-ins for up to 140 ms.
 //!
 //! The hot write paths (a check-in, a gateway call's reservation and
 //! settlement) run as one *direct* transaction ([`SqliteStore::write_direct`]):
@@ -79,8 +91,13 @@ const APPEND_EVENT: &str = "INSERT INTO events (org_id, seq, id, at, actor_id, a
 /// Readers: enough to overlap I/O, few enough not to crowd two cores.
 const READERS: usize = 4;
 /// Pages in the log before a commit checkpoints it itself (4 KiB pages).
-const BACKSTOP_CHECKPOINT_PAGES: &str = "10000";
+const BACKSTOP_CHECKPOINT_PAGES: &str = "100000";
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
+/// A log file larger than this is truncated once writes pause.
+const SHRINK_LOG_ABOVE: u64 = 64 << 20;
+/// How long truncating the log waits for readers still in the log, holding
+/// the writer lock; when they outlast it, it is tried again a second later.
+const SHRINK_WAITS_FOR_READERS: Duration = Duration::from_millis(100);
 /// How long a writer waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -118,7 +135,11 @@ impl SqliteStore {
         for _ in 0..READERS {
             readers.push(Arc::new(tokio::sync::Mutex::new(options.connect().await?)));
         }
-        let checkpointer = options.connect().await?;
+        let checkpointer = options
+            .clone()
+            .busy_timeout(SHRINK_WAITS_FOR_READERS)
+            .connect()
+            .await?;
         let store = Self {
             reader: Arc::new(Connections {
                 readers,
@@ -127,9 +148,11 @@ impl SqliteStore {
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             options,
         };
+        let log_path = format!("{}-wal", store.options.get_filename().display());
         tokio::spawn(checkpoint_while_open(
             Arc::downgrade(&store.writer),
             checkpointer,
+            log_path.into(),
         ));
         Ok(store)
     }
@@ -286,28 +309,74 @@ impl SqliteStore {
     }
 }
 
-/// Checkpoints the log every [`CHECKPOINT_EVERY`] until the store is dropped.
+/// Checkpoints the log every [`CHECKPOINT_EVERY`] until the store is dropped,
+/// and truncates a log file grown past [`SHRINK_LOG_ABOVE`] once writes pause.
 async fn checkpoint_while_open(
     store: std::sync::Weak<tokio::sync::Mutex<WriteConnection>>,
     mut conn: SqliteConnection,
+    log_path: std::path::PathBuf,
 ) {
     let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut frames_before = None;
+    let mut next_shrink = tokio::time::Instant::now();
     loop {
         ticks.tick().await;
         if store.strong_count() == 0 {
             break;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
-            .await
-        {
-            tracing::warn!(
-                "background checkpoint failed (the commit path will checkpoint instead): {e}"
-            );
+        // (busy, frames in the log, frames copied into the database)
+        let checkpoint: Result<(i64, i64, i64), _> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&mut conn)
+                .await;
+        let frames = match checkpoint {
+            Ok((_, frames, copied)) => (frames == copied).then_some(frames),
+            Err(e) => {
+                tracing::warn!(
+                    "background checkpoint failed (the commit path will checkpoint instead): {e}"
+                );
+                None
+            }
+        };
+        // Writes paused: everything is copied and nothing came since the last tick.
+        let paused = frames.is_some() && frames == frames_before;
+        frames_before = frames;
+        if !paused || tokio::time::Instant::now() < next_shrink {
+            continue;
+        }
+        let oversized = std::fs::metadata(&log_path).is_ok_and(|m| m.len() > SHRINK_LOG_ABOVE);
+        if !oversized {
+            continue;
+        }
+        let Some(writer) = store.upgrade() else { break };
+        let mut writer = writer.lock().await;
+        let truncated = truncate_log(&mut writer, &mut conn).await;
+        drop(writer);
+        match truncated {
+            Ok(true) => frames_before = None,
+            Ok(false) => next_shrink = tokio::time::Instant::now() + Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!("truncating the write-ahead log failed: {e}");
+                next_shrink = tokio::time::Instant::now() + Duration::from_secs(1);
+            }
         }
     }
     let _ = sqlx::Connection::close(conn).await;
+}
+
+/// Copies the whole log into the database and truncates it, holding the
+/// writer lock so that no writer waits on SQLite's lock meanwhile. False when
+/// readers still in the log outlasted [`SHRINK_WAITS_FOR_READERS`].
+async fn truncate_log(
+    writer: &mut WriteConnection,
+    checkpointer: &mut SqliteConnection,
+) -> crate::Result<bool> {
+    writer.roll_back_abandoned().await?;
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(checkpointer)
+        .await?;
+    Ok(busy == 0)
 }
 
 /// The one write connection; `generation` tells transactions apart.
@@ -637,6 +706,54 @@ mod tests {
             ("sqlite:a.db?mode=rwc", SqliteSynchronous::Full)
         );
         assert!(durability("sqlite:a.db?synchronous=sometimes").is_err());
+    }
+
+    /// A burst of writes leaves a log file far larger than SQLite shrinks on
+    /// its own; once writes pause, the background checkpointer cuts it back,
+    /// and nothing written is lost.
+    #[tokio::test]
+    async fn a_large_log_is_truncated_once_writes_pause() {
+        use crate::Store;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("burst.db");
+        let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let log = dir.path().join("burst.db-wal");
+        let log_size = || std::fs::metadata(&log).map_or(0, |m| m.len());
+
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(
+            "CREATE TABLE ballast (b BLOB); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80) \
+             INSERT INTO ballast SELECT randomblob(1048576) FROM n",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        // The transaction spilled its pages into the log; the checkpointer
+        // cannot truncate it while this transaction holds the writer lock.
+        assert!(log_size() > SHRINK_LOG_ABOVE, "log: {} bytes", log_size());
+        tx.commit().await.unwrap();
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while log_size() > SHRINK_LOG_ABOVE && std::time::Instant::now() < deadline {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+        }
+        assert!(
+            log_size() <= SHRINK_LOG_ABOVE,
+            "the log still holds {} bytes",
+            log_size()
+        );
+        let mut reader = store.read().await.unwrap();
+        let (rows, bytes): (i64, i64) =
+            sqlx::query_as("SELECT count(*), sum(length(b)) FROM ballast")
+                .fetch_one(&mut *reader)
+                .await
+                .unwrap();
+        assert_eq!((rows, bytes), (80, 80 << 20));
     }
 
     /// Another process holding the write lock makes a check-in wait, on
