@@ -124,6 +124,46 @@ impl PgStore {
         finish(tx, ctx, 201, check_in).await
     }
 
+    async fn actor_by_token_hash(&self, token_hash: &str) -> crate::Result<Option<Actor>> {
+        load_actor(
+            &mut *self.read().await?,
+            ACTOR_BY_TOKEN,
+            token_hash.to_owned(),
+        )
+        .await
+    }
+
+    /// Everything below (and including) the given objectives, with their key results.
+    async fn forest_of(&self, org_id: Uuid, roots: &[Uuid]) -> crate::Result<ObjectiveForest> {
+        let mut conn = self.read().await?;
+        let sql = forest_sql(roots.len());
+        let mut query = sqlx::query_as::<_, ObjectiveRow>(&sql).bind(org_id);
+        for id in roots {
+            query = query.bind(*id);
+        }
+        let objectives: Vec<Objective> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<crate::Result<_>>()?;
+        let mut key_results = Vec::new();
+        for chunk in objectives.chunks(FOREST_CHUNK) {
+            let sql = key_results_of_sql(chunk.len());
+            let mut query = sqlx::query_as::<_, KeyResultRow>(&sql);
+            for objective in chunk {
+                query = query.bind(objective.id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                key_results.push(row.try_into()?);
+            }
+        }
+        Ok(ObjectiveForest {
+            objectives,
+            key_results,
+        })
+    }
+
     /// A gateway call's reservation (no work item: charged to the worker's
     /// first team), in one transaction.
     async fn write_call_reservation(

@@ -197,16 +197,19 @@ fn page_of<T>(mut items: Vec<T>, page: PageRequest, id: impl Fn(&T) -> String) -
     Page { items, next_cursor }
 }
 
+/// The `me` query of the member a token hash (`$1`) belongs to.
+const ACTOR_BY_TOKEN: &str = "SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
+     WHERE t.token_hash = $1";
+
+/// One row of [`actor_sql`]: member id, org id, kind, role, a team, and whether they lead it.
+type ActorRow = (Uuid, Uuid, String, String, Option<Uuid>, bool);
+
 /// The actor the `me` query selects (member id, org id, kind, role from one
-/// row, given one parameter), with their teams and the teams they lead.
-async fn load_actor<K>(conn: &mut Conn, me: &str, key: K) -> Result<Option<Actor>>
-where
-    K: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Send,
-{
-    // One round trip: the member, then one row per team they belong to
-    // (led = false) and per team they lead, with every team below those
-    // (led = true).
-    let rows: Vec<(Uuid, Uuid, String, String, Option<Uuid>, bool)> = sqlx::query_as(&format!(
+/// row, given one parameter), with their teams and the teams they lead, in
+/// one query: the member, then one row per team they belong to (led = false)
+/// and per team they lead, with every team below those (led = true).
+fn actor_sql(me: &str) -> String {
+    format!(
         "WITH RECURSIVE me(id, org_id, kind, role) AS ({me}), \
          led(id) AS ( \
              SELECT t.id FROM teams t JOIN me ON t.org_id = me.org_id AND t.lead_id = me.id \
@@ -215,10 +218,19 @@ where
          UNION ALL SELECT me.id, me.org_id, me.kind, me.role, tm.team_id, FALSE \
              FROM me JOIN team_members tm ON tm.member_id = me.id \
          UNION ALL SELECT me.id, me.org_id, me.kind, me.role, led.id, TRUE FROM me CROSS JOIN led"
-    ))
-    .bind(key)
-    .fetch_all(&mut *conn)
-    .await?;
+    )
+}
+
+/// The actor the `me` query selects; see [`actor_sql`].
+async fn load_actor<K>(conn: &mut Conn, me: &str, key: K) -> Result<Option<Actor>>
+where
+    K: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Send,
+{
+    let rows: Vec<ActorRow> = sqlx::query_as(&actor_sql(me)).bind(key).fetch_all(&mut *conn).await?;
+    actor_from_rows(rows)
+}
+
+fn actor_from_rows(rows: Vec<ActorRow>) -> Result<Option<Actor>> {
     let Some((member_id, org_id, kind, role, _, _)) = rows.first().cloned() else {
         return Ok(None);
     };
@@ -370,49 +382,28 @@ async fn load_work_item(conn: &mut Conn, org_id: Uuid, id: Uuid, lock: bool) -> 
     row.try_into()
 }
 
-/// Everything below (and including) the given objectives, with their key results.
-async fn forest(conn: &mut Conn, org_id: Uuid, roots: &[Uuid]) -> Result<ObjectiveForest> {
-    if roots.is_empty() {
-        return Ok(ObjectiveForest::default());
-    }
-    // The recursion carries whole rows, so each step is an index lookup on
-    // `parent_id` and no planner has to guess the size of an id set.
+/// The objectives `roots` names (`$2`…, of org `$1`) and every objective
+/// below them. The recursion carries whole rows, so each step is an index
+/// lookup on `parent_id` and no planner has to guess the size of an id set.
+fn forest_sql(roots: usize) -> String {
     let columns = OBJECTIVE_COLUMNS;
     let prefixed: String = columns.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
-    let mut query = QueryBuilder::<Db>::new(format!(
-        "WITH RECURSIVE sub({columns}) AS (SELECT {columns} FROM objectives WHERE org_id = "
-    ));
-    query.push_bind(org_id);
-    query.push(" AND id IN (");
-    let mut list = query.separated(", ");
-    for id in roots {
-        list.push_bind(*id);
-    }
-    query.push(format!(
-        ") UNION SELECT {prefixed} FROM objectives o JOIN sub ON o.parent_id = sub.id) SELECT {columns} FROM sub ORDER BY id"
-    ));
-    let objectives: Vec<Objective> = query
-        .build_query_as::<ObjectiveRow>()
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect::<Result<_>>()?;
-    let mut key_results = Vec::new();
-    for chunk in objectives.chunks(IMPORT_PARAMS_PER_STATEMENT / 2) {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE objective_id IN ("));
-        let mut list = query.separated(", ");
-        for objective in chunk {
-            list.push_bind(objective.id);
-        }
-        query.push(") ORDER BY id");
-        let rows: Vec<KeyResultRow> = query.build_query_as().fetch_all(&mut *conn).await?;
-        for row in rows {
-            key_results.push(row.try_into()?);
-        }
-    }
-    Ok(ObjectiveForest { objectives, key_results })
+    let ids: Vec<String> = (2..roots + 2).map(|n| format!("${n}")).collect();
+    format!(
+        "WITH RECURSIVE sub({columns}) AS (SELECT {columns} FROM objectives WHERE org_id = $1 AND id IN ({})\
+         UNION SELECT {prefixed} FROM objectives o JOIN sub ON o.parent_id = sub.id) SELECT {columns} FROM sub ORDER BY id",
+        ids.join(", ")
+    )
 }
+
+/// The key results of `objectives` objectives (`$1`…).
+fn key_results_of_sql(objectives: usize) -> String {
+    let ids: Vec<String> = (1..=objectives).map(|n| format!("${n}")).collect();
+    format!("SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE objective_id IN ({}) ORDER BY id", ids.join(", "))
+}
+
+/// How many objectives one key-result query asks for.
+const FOREST_CHUNK: usize = IMPORT_PARAMS_PER_STATEMENT / 2;
 
 impl crate::Store for This {
     async fn migrate(&self) -> Result<()> {
@@ -498,13 +489,7 @@ impl crate::Store for This {
     }
 
     async fn actor_by_token(&self, token_hash: &str) -> Result<Option<Actor>> {
-        load_actor(
-            &mut *self.read().await?,
-            "SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
-             WHERE t.token_hash = $1",
-            token_hash.to_owned(),
-        )
-        .await
+        self.actor_by_token_hash(token_hash).await
     }
 
     async fn member_by_email(&self, org_id: Uuid, email: &Email) -> Result<Member> {
@@ -751,7 +736,10 @@ impl crate::Store for This {
     }
 
     async fn objective_forest(&self, org_id: Uuid, roots: &[Uuid]) -> Result<ObjectiveForest> {
-        forest(&mut *self.read().await?, org_id, roots).await
+        if roots.is_empty() {
+            return Ok(ObjectiveForest::default());
+        }
+        self.forest_of(org_id, roots).await
     }
 
     async fn all_objectives(&self, org_id: Uuid) -> Result<ObjectiveForest> {

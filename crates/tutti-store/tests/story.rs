@@ -230,8 +230,21 @@ async fn story<S: Store>(store: S) {
     assert_eq!(history.items, vec![check_in]);
 
     let forest = store.objective_forest(org.id, &[parent.id]).await.unwrap();
-    assert_eq!(forest.objectives.len(), 2);
-    assert_eq!(forest.key_results.len(), 1);
+    assert_eq!(forest.objectives, vec![parent.clone(), child.clone()]);
+    assert_eq!(forest.key_results, vec![renewals.clone()]);
+    assert_eq!(
+        store
+            .objective_forest(org.id, &[child.id])
+            .await
+            .unwrap()
+            .objectives,
+        vec![child.clone()]
+    );
+    let foreign = store
+        .objective_forest(Uuid::now_v7(), &[parent.id])
+        .await
+        .unwrap();
+    assert!(foreign.objectives.is_empty() && foreign.key_results.is_empty());
     let cycle = store
         .update_objective(
             &ctx,

@@ -4,8 +4,7 @@
 //! the sqlx path in `shared_labour.rs` (`open_reservation`,
 //! `close_reservation`); only how each statement reaches SQLite differs.
 
-use rusqlite::types::Value;
-use rusqlite::{CachedStatement, Connection, Row};
+use rusqlite::{Connection, Row};
 
 use super::*;
 
@@ -265,37 +264,4 @@ impl LedgerWrite<'_> {
         }
         Ok(())
     }
-}
-
-/// `sql` prepared (and cached) with its `$n` parameters bound to `values`
-/// by number, as sqlx binds them, so one SQL text serves both paths. Values
-/// no parameter names are left unused, as sqlx leaves them.
-fn bound<'c>(db: &'c Connection, sql: &str, values: &[Value]) -> Result<CachedStatement<'c>> {
-    let mut statement = db.prepare_cached(sql)?;
-    for index in 1..=statement.parameter_count() {
-        let value = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|number| number.parse::<usize>().ok())
-            .and_then(|number| values.get(number.checked_sub(1)?))
-            .ok_or_else(|| {
-                StoreError::Database(sqlx::Error::Protocol(format!(
-                    "parameter {index} of a direct statement has no value: {sql}"
-                )))
-            })?;
-        statement.raw_bind_parameter(index, value)?;
-    }
-    Ok(statement)
-}
-
-/// The first row of a statement, read by `read`; none if it has none.
-fn first_row<T>(
-    mut statement: CachedStatement<'_>,
-    read: impl FnOnce(&Row) -> rusqlite::Result<T>,
-) -> Result<Option<T>> {
-    let mut rows = statement.raw_query();
-    Ok(match rows.next()? {
-        Some(row) => Some(read(row)?),
-        None => None,
-    })
 }

@@ -1,0 +1,140 @@
+//! Direct reads ([`SqliteStore::read_direct`]): the reads every request
+//! makes (the actor behind a token) and the hottest read of the API (an
+//! objective with everything below it), run by rusqlite on the caller's
+//! thread instead of one round trip to a sqlx connection's thread per
+//! statement. The SQL text is the sqlx path's (`shared.rs`: `actor_sql`,
+//! `forest_sql`, `key_results_of_sql`); only how it reaches SQLite differs.
+
+use rusqlite::{Connection, Row};
+
+use super::*;
+
+impl SqliteStore {
+    /// Runs `work` in one read transaction (one snapshot for all its
+    /// statements) on an idle direct read connection, opening one if none
+    /// is idle. Reads in WAL mode never wait for the writer, so this does
+    /// not block the caller's thread for longer than the statements take.
+    fn read_direct<R>(
+        &self,
+        work: impl FnOnce(&Connection) -> crate::Result<R>,
+    ) -> crate::Result<R> {
+        let idle = self
+            .direct_readers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let db = match idle {
+            Some(db) => db,
+            None => open_reader(self.options.get_filename())?,
+        };
+        db.execute_batch("BEGIN")?;
+        let result = work(&db);
+        // A read transaction has nothing to keep: ending it either way is the same.
+        if db.execute_batch("COMMIT").is_ok() && db.is_autocommit() {
+            let mut idle = self
+                .direct_readers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if idle.len() < READERS {
+                idle.push(db);
+            }
+        }
+        result
+    }
+
+    pub(super) async fn actor_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> crate::Result<Option<Actor>> {
+        self.read_direct(|db| {
+            let mut statement = bound(db, &actor_sql(ACTOR_BY_TOKEN), &[stored(&token_hash)?])?;
+            let rows = statement
+                .raw_query()
+                .mapped(|row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                    ))
+                })
+                .collect::<rusqlite::Result<Vec<ActorRow>>>()?;
+            actor_from_rows(rows)
+        })
+    }
+
+    /// Everything below (and including) the given objectives, with their key results.
+    pub(super) async fn forest_of(
+        &self,
+        org_id: Uuid,
+        roots: &[Uuid],
+    ) -> crate::Result<ObjectiveForest> {
+        self.read_direct(|db| {
+            let mut values = vec![stored(&org_id)?];
+            for id in roots {
+                values.push(stored(id)?);
+            }
+            let objectives = bound(db, &forest_sql(roots.len()), &values)?
+                .raw_query()
+                .mapped(objective_row)
+                .map(|row| row?.try_into())
+                .collect::<crate::Result<Vec<Objective>>>()?;
+            let mut key_results = Vec::new();
+            for chunk in objectives.chunks(FOREST_CHUNK) {
+                let ids = chunk
+                    .iter()
+                    .map(|o| stored(&o.id))
+                    .collect::<crate::Result<Vec<_>>>()?;
+                let mut statement = bound(db, &key_results_of_sql(chunk.len()), &ids)?;
+                for row in statement.raw_query().mapped(key_result_row) {
+                    key_results.push(row?.try_into()?);
+                }
+            }
+            Ok(ObjectiveForest {
+                objectives,
+                key_results,
+            })
+        })
+    }
+}
+
+/// A read connection for [`SqliteStore::read_direct`]. It refuses writes.
+fn open_reader(path: &std::path::Path) -> crate::Result<Connection> {
+    let db = Connection::open(path)?;
+    db.execute_batch("PRAGMA query_only = ON;")?;
+    db.busy_timeout(DIRECT_READ_BUSY_TIMEOUT)?;
+    Ok(db)
+}
+
+/// A row of `OBJECTIVE_COLUMNS`.
+fn objective_row(row: &Row) -> rusqlite::Result<ObjectiveRow> {
+    Ok(ObjectiveRow {
+        id: row.get("id")?,
+        title: row.get("title")?,
+        why: row.get("why")?,
+        owner_id: row.get("owner_id")?,
+        team_id: row.get("team_id")?,
+        period_start: row.get("period_start")?,
+        period_end: row.get("period_end")?,
+        parent_id: row.get("parent_id")?,
+        status: row.get("status")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+/// A row of `KEY_RESULT_COLUMNS`.
+fn key_result_row(row: &Row) -> rusqlite::Result<KeyResultRow> {
+    Ok(KeyResultRow {
+        id: row.get("id")?,
+        objective_id: row.get("objective_id")?,
+        title: row.get("title")?,
+        baseline: row.get("baseline")?,
+        target: row.get("target")?,
+        current: row.get("current")?,
+        unit: row.get("unit")?,
+        confidence: row.get("confidence")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
