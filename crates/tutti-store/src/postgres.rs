@@ -84,32 +84,26 @@ impl PgStore {
     async fn write_check_in(&self, ctx: &Ctx, check_in: &CheckIn) -> crate::Result<()> {
         let mut tx = self.begin().await?;
         // Moving the key result first also proves it exists in this org.
-        let (baseline, target): (f64, f64) = sqlx::query_as(
-            "UPDATE key_results SET current = $1, confidence = $2, updated_at = $3 WHERE id = $4 AND org_id = $5 \
-             RETURNING baseline, target",
-        )
-        .bind(check_in.value)
-        .bind(i64::from(check_in.confidence))
-        .bind(ctx.now)
-        .bind(check_in.key_result_id)
-        .bind(ctx.org_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::not_found("key result"))?;
-        sqlx::query(
-            "INSERT INTO check_ins (id, org_id, key_result_id, value, confidence, note, author_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(check_in.id)
-        .bind(ctx.org_id)
-        .bind(check_in.key_result_id)
-        .bind(check_in.value)
-        .bind(i64::from(check_in.confidence))
-        .bind(&check_in.note)
-        .bind(check_in.author_id)
-        .bind(ctx.now)
-        .execute(&mut *tx)
-        .await?;
+        let (baseline, target): (f64, f64) = sqlx::query_as(MOVE_KEY_RESULT)
+            .bind(check_in.value)
+            .bind(i64::from(check_in.confidence))
+            .bind(ctx.now)
+            .bind(check_in.key_result_id)
+            .bind(ctx.org_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::not_found("key result"))?;
+        sqlx::query(INSERT_CHECK_IN)
+            .bind(check_in.id)
+            .bind(ctx.org_id)
+            .bind(check_in.key_result_id)
+            .bind(check_in.value)
+            .bind(i64::from(check_in.confidence))
+            .bind(&check_in.note)
+            .bind(check_in.author_id)
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
         let progress =
             tutti_domain::strategy::key_result_progress(baseline, target, check_in.value);
         record(

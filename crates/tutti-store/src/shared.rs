@@ -197,6 +197,15 @@ fn page_of<T>(mut items: Vec<T>, page: PageRequest, id: impl Fn(&T) -> String) -
     Page { items, next_cursor }
 }
 
+/// A check-in moves its key result (current `$1`, confidence `$2`, at `$3`;
+/// key result `$4` of org `$5`); no row back means no such key result here.
+const MOVE_KEY_RESULT: &str = "UPDATE key_results SET current = $1, confidence = $2, updated_at = $3 \
+     WHERE id = $4 AND org_id = $5 RETURNING baseline, target";
+
+/// A check-in kept, in the order of its columns.
+const INSERT_CHECK_IN: &str = "INSERT INTO check_ins (id, org_id, key_result_id, value, confidence, note, author_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 /// The `me` query of the member a token hash (`$1`) belongs to.
 const ACTOR_BY_TOKEN: &str = "SELECT m.id, m.org_id, m.kind, m.role FROM api_tokens t JOIN members m ON m.id = t.member_id \
      WHERE t.token_hash = $1";

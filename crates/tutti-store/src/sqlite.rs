@@ -147,11 +147,13 @@ impl SqliteStore {
         for _ in 0..READERS {
             readers.push(Arc::new(tokio::sync::Mutex::new(options.connect().await?)));
         }
-        let checkpointer = options
-            .clone()
-            .busy_timeout(SHRINK_WAITS_FOR_READERS)
-            .connect()
-            .await?;
+        let mut checkpointer = options.connect().await?;
+        sqlx::query(&format!(
+            "PRAGMA busy_timeout = {}",
+            SHRINK_WAITS_FOR_READERS.as_millis()
+        ))
+        .execute(&mut checkpointer)
+        .await?;
         let store = Self {
             direct_readers: Arc::default(),
             reader: Arc::new(Connections {
@@ -246,38 +248,38 @@ impl SqliteStore {
     /// chain grows, in one direct transaction (the API's hottest write).
     async fn write_check_in(&self, ctx: &Ctx, check_in: &CheckIn) -> crate::Result<()> {
         self.write_direct(|db| {
-            let moved = db
-                .prepare_cached(
-                    "UPDATE key_results SET current = ?1, confidence = ?2, updated_at = ?3 \
-                     WHERE id = ?4 AND org_id = ?5 RETURNING baseline, target",
-                )?
-                .query_row(
-                    rusqlite::params_from_iter([
-                        stored(&check_in.value)?,
-                        stored(&i64::from(check_in.confidence))?,
-                        stored(&ctx.now)?,
-                        stored(&check_in.key_result_id)?,
-                        stored(&ctx.org_id)?,
-                    ]),
-                    |row| Ok((row.get::<_, f64>(0)?, row.get::<_, f64>(1)?)),
-                )
-                .optional()?;
+            let moved = bound(
+                db,
+                MOVE_KEY_RESULT,
+                &[
+                    stored(&check_in.value)?,
+                    stored(&i64::from(check_in.confidence))?,
+                    stored(&ctx.now)?,
+                    stored(&check_in.key_result_id)?,
+                    stored(&ctx.org_id)?,
+                ],
+            )?;
+            let moved = first_row(moved, |row| {
+                Ok((row.get::<_, f64>(0)?, row.get::<_, f64>(1)?))
+            })?;
             let (baseline, target) = moved.ok_or(StoreError::not_found("key result"))?;
-            db.prepare_cached(
-                "INSERT INTO check_ins (id, org_id, key_result_id, value, confidence, note, author_id, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            bound(
+                db,
+                INSERT_CHECK_IN,
+                &[
+                    stored(&check_in.id)?,
+                    stored(&ctx.org_id)?,
+                    stored(&check_in.key_result_id)?,
+                    stored(&check_in.value)?,
+                    stored(&i64::from(check_in.confidence))?,
+                    stored(&check_in.note)?,
+                    stored(&check_in.author_id)?,
+                    stored(&ctx.now)?,
+                ],
             )?
-            .execute(rusqlite::params_from_iter([
-                stored(&check_in.id)?,
-                stored(&ctx.org_id)?,
-                stored(&check_in.key_result_id)?,
-                stored(&check_in.value)?,
-                stored(&i64::from(check_in.confidence))?,
-                stored(&check_in.note)?,
-                stored(&check_in.author_id)?,
-                stored(&ctx.now)?,
-            ]))?;
-            let progress = tutti_domain::strategy::key_result_progress(baseline, target, check_in.value);
+            .raw_execute()?;
+            let progress =
+                tutti_domain::strategy::key_result_progress(baseline, target, check_in.value);
             record_direct(
                 db,
                 ctx,
