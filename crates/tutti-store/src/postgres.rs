@@ -127,6 +127,19 @@ impl PgStore {
         .await
     }
 
+    async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
+        load_member(&mut *self.read().await?, org_id, id).await
+    }
+
+    async fn route_of(
+        &self,
+        org_id: Uuid,
+        provider: &str,
+        model: &str,
+    ) -> crate::Result<ModelRoute> {
+        load_route(&mut *self.read().await?, org_id, provider, model).await
+    }
+
     /// Everything below (and including) the given objectives, with their key results.
     async fn forest_of(&self, org_id: Uuid, roots: &[Uuid]) -> crate::Result<ObjectiveForest> {
         let mut conn = self.read().await?;

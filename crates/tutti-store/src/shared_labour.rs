@@ -794,7 +794,7 @@ impl crate::labour::Labour for This {
     }
 
     async fn route(&self, org_id: Uuid, provider: &str, model: &str) -> Result<ModelRoute> {
-        load_route(&mut *self.read().await?, org_id, provider, model).await
+        self.route_of(org_id, provider, model).await
     }
 
     async fn models(&self, org_id: Uuid) -> Result<Vec<(String, Model)>> {
@@ -1471,18 +1471,20 @@ fn node_may_take(worker_column: &str, has_model: &str, now: &str) -> String {
     )
 }
 
+/// A model of a provider of the org (`$1`), by provider name (`$2`) and model name (`$3`).
+const ROUTE: &str = "SELECT p.name AS provider, p.kind, p.base_url, p.api_key_env, p.api_key, m.name AS model, \
+     m.input_price, m.cached_input_price, m.output_price FROM providers p JOIN models m ON m.provider_id = p.id \
+     WHERE p.org_id = $1 AND p.name = $2 AND m.name = $3";
+
 async fn load_route(conn: &mut Conn, org_id: Uuid, provider: &str, model: &str) -> Result<ModelRoute> {
-    let row: RouteRow = sqlx::query_as(
-        "SELECT p.name AS provider, p.kind, p.base_url, p.api_key_env, p.api_key, m.name AS model, m.input_price, \
-         m.cached_input_price, m.output_price FROM providers p JOIN models m ON m.provider_id = p.id \
-         WHERE p.org_id = $1 AND p.name = $2 AND m.name = $3",
-    )
-    .bind(org_id)
-    .bind(provider)
-    .bind(model)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| StoreError::invalid("model", format!("no model {model} of a provider {provider} in this org")))?;
+    let row: Option<RouteRow> =
+        sqlx::query_as(ROUTE).bind(org_id).bind(provider).bind(model).fetch_optional(&mut *conn).await?;
+    route_from_row(row, provider, model)
+}
+
+fn route_from_row(row: Option<RouteRow>, provider: &str, model: &str) -> Result<ModelRoute> {
+    let row = row
+        .ok_or_else(|| StoreError::invalid("model", format!("no model {model} of a provider {provider} in this org")))?;
     Ok(ModelRoute {
         provider: row.provider,
         kind: row.kind.parse().map_err(StoreError::Corrupt)?,

@@ -554,6 +554,35 @@ async fn gateway_calls_charge_every_budget<S: Store>(store: S) {
         .await
         .unwrap()
         .id;
+    // What the gateway reads on every call: the member with its teams, and
+    // its model's route; nothing of another org.
+    let member = store.member(s.org, bo).await.unwrap();
+    assert_eq!(member.teams, vec![team.id]);
+    assert_eq!(
+        (member.provider.as_deref(), member.model.as_deref()),
+        (Some("local"), Some("smollm2"))
+    );
+    assert!(matches!(
+        store.member(Uuid::now_v7(), bo).await,
+        Err(StoreError::NotFound { entity: "member" })
+    ));
+    let route = store.route(s.org, "local", "smollm2").await.unwrap();
+    assert_eq!(
+        (route.provider.as_str(), route.kind, route.model.as_str()),
+        ("local", ProviderKind::Embedded, "smollm2")
+    );
+    assert_eq!(
+        route.prices,
+        Prices {
+            input: 100_000,
+            cached_input: 50_000,
+            output: 400_000,
+        }
+    );
+    assert!(matches!(
+        store.route(Uuid::now_v7(), "local", "smollm2").await,
+        Err(StoreError::Invalid(e)) if e.field == "model"
+    ));
     let budget = |name: &str, scope, scope_id, token_limit, cost_limit, hard| NewBudget {
         name: name.into(),
         scope,

@@ -1,9 +1,11 @@
 //! Direct reads ([`SqliteStore::read_direct`]): the reads every request
-//! makes (the actor behind a token) and the hottest read of the API (an
+//! makes (the actor behind a token), those of every gateway call (the
+//! member and its model's route) and the hottest read of the API (an
 //! objective with everything below it), run by rusqlite on the caller's
 //! thread instead of one round trip to a sqlx connection's thread per
 //! statement. The SQL text is the sqlx path's (`shared.rs`: `actor_sql`,
-//! `forest_sql`, `key_results_of_sql`); only how it reaches SQLite differs.
+//! `member_sql`, `TEAMS_OF_MEMBER`, `forest_sql`, `key_results_of_sql`;
+//! `shared_labour.rs`: `ROUTE`); only how it reaches SQLite differs.
 
 use rusqlite::{Connection, Row};
 
@@ -65,6 +67,44 @@ impl SqliteStore {
         })
     }
 
+    /// A member with its teams: the gateway reads one on every call.
+    pub(super) async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
+        self.read_direct(|db| {
+            let row = bound(db, &member_sql(), &[stored(&id)?, stored(&org_id)?])?
+                .raw_query()
+                .mapped(member_row)
+                .next()
+                .transpose()?
+                .ok_or(StoreError::not_found("member"))?;
+            let teams = bound(db, TEAMS_OF_MEMBER, &[stored(&id)?])?
+                .raw_query()
+                .mapped(|row| row.get(0))
+                .collect::<rusqlite::Result<Vec<Uuid>>>()?;
+            row.into_member(teams)
+        })
+    }
+
+    /// The provider and prices of a model: the gateway reads one on every call.
+    pub(super) async fn route_of(
+        &self,
+        org_id: Uuid,
+        provider: &str,
+        model: &str,
+    ) -> crate::Result<ModelRoute> {
+        self.read_direct(|db| {
+            let row = bound(
+                db,
+                ROUTE,
+                &[stored(&org_id)?, stored(&provider)?, stored(&model)?],
+            )?
+            .raw_query()
+            .mapped(route_row)
+            .next()
+            .transpose()?;
+            route_from_row(row, provider, model)
+        })
+    }
+
     /// Everything below (and including) the given objectives, with their key results.
     pub(super) async fn forest_of(
         &self,
@@ -106,6 +146,37 @@ fn open_reader(path: &std::path::Path) -> crate::Result<Connection> {
     db.execute_batch("PRAGMA query_only = ON;")?;
     db.busy_timeout(DIRECT_READ_BUSY_TIMEOUT)?;
     Ok(db)
+}
+
+/// A row of `MEMBER_COLUMNS`.
+fn member_row(row: &Row) -> rusqlite::Result<MemberRow> {
+    Ok(MemberRow {
+        id: row.get("id")?,
+        kind: row.get("kind")?,
+        name: row.get("name")?,
+        email: row.get("email")?,
+        role: row.get("role")?,
+        role_card: row.get("role_card")?,
+        provider: row.get("provider")?,
+        model: row.get("model")?,
+        concurrency: row.get("concurrency")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+/// A row of `ROUTE`.
+fn route_row(row: &Row) -> rusqlite::Result<RouteRow> {
+    Ok(RouteRow {
+        provider: row.get("provider")?,
+        kind: row.get("kind")?,
+        base_url: row.get("base_url")?,
+        api_key_env: row.get("api_key_env")?,
+        api_key: row.get("api_key")?,
+        model: row.get("model")?,
+        input_price: row.get("input_price")?,
+        cached_input_price: row.get("cached_input_price")?,
+        output_price: row.get("output_price")?,
+    })
 }
 
 /// A row of `OBJECTIVE_COLUMNS`.
