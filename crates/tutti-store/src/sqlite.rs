@@ -71,6 +71,7 @@ use rusqlite::OptionalExtension;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Sqlite};
+use tokio::sync::oneshot::error::TryRecvError;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 mod ledger;
@@ -117,7 +118,30 @@ pub struct SqliteStore {
     /// Idle read connections for [`SqliteStore::read_direct`].
     direct_readers: Arc<std::sync::Mutex<Vec<rusqlite::Connection>>>,
     writer: Arc<tokio::sync::Mutex<WriteConnection>>,
+    /// Writes waiting to be committed together ([`SqliteStore::write_grouped`]).
+    grouped: Arc<std::sync::Mutex<GroupedWrites>>,
     options: SqliteConnectOptions,
+}
+
+/// A write of [`SqliteStore::write_grouped`]: run in the shared transaction,
+/// it gives back what hands its outcome to its caller once committed.
+type GroupedWrite = Box<dyn FnOnce(&rusqlite::Connection) -> Box<dyn FnOnce() + Send> + Send>;
+
+/// A grouped write whose transaction failed before it committed.
+fn uncommitted() -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(
+        "the write transaction failed before it committed".into(),
+    ))
+}
+
+/// The writes waiting for [`SqliteStore::write_grouped`]'s next transaction.
+#[derive(Default)]
+struct GroupedWrites(Vec<GroupedWrite>);
+
+impl std::fmt::Debug for GroupedWrites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} waiting writes", self.0.len())
+    }
 }
 
 impl SqliteStore {
@@ -154,6 +178,7 @@ impl SqliteStore {
                 free: Arc::new(Semaphore::new(READERS)),
             }),
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            grouped: Arc::default(),
             options,
         };
         let checkpointer = Checkpointer::connect(&store).await?;
@@ -185,7 +210,87 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&rusqlite::Connection) -> crate::Result<R>,
     ) -> crate::Result<R> {
-        let mut writer = self.writer.lock().await;
+        let writer = self.writer.lock().await;
+        Self::write_locked(writer, work).await
+    }
+
+    /// [`Self::write_direct`] for writes that commit together with those
+    /// waiting at the same time (group commit): whoever takes the writer lock
+    /// runs every waiting write in one transaction, each in a savepoint of
+    /// its own, so one write's error undoes only that write. Each caller
+    /// learns its outcome once the transaction has committed. Concurrent
+    /// gateway calls then share pages in the log instead of writing them each.
+    ///
+    /// A caller that goes away before its write ran has nothing written. One
+    /// that goes away after (in the instant between its write and the commit)
+    /// leaves a committed result nobody receives: `abandoned` gets it, to
+    /// undo what it holds.
+    async fn write_grouped<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&rusqlite::Connection) -> crate::Result<R> + Send + 'static,
+        abandoned: impl FnOnce(R) + Send + 'static,
+    ) -> crate::Result<R> {
+        let (outcome, mut told) = tokio::sync::oneshot::channel();
+        let write: GroupedWrite = Box::new(move |db| {
+            if outcome.is_closed() {
+                return Box::new(|| {});
+            }
+            // Cached: parsed once per connection, not once per write.
+            let run = |sql: &str| db.prepare_cached(sql).and_then(|mut s| s.execute([]));
+            let result = run("SAVEPOINT grouped")
+                .map_err(StoreError::from)
+                .and_then(|_| work(db));
+            let ended = match result {
+                Ok(_) => run("RELEASE grouped"),
+                Err(_) => run("ROLLBACK TO grouped").and_then(|_| run("RELEASE grouped")),
+            };
+            let result = ended.map_err(StoreError::from).and(result);
+            Box::new(move || {
+                if let Err(Ok(unreceived)) = outcome.send(result) {
+                    abandoned(unreceived);
+                }
+            })
+        });
+        self.grouped_writes().0.push(write);
+        let writer = self.writer.lock().await;
+        match told.try_recv() {
+            // An earlier holder of the lock wrote it, or could not.
+            Ok(result) => return result,
+            Err(TryRecvError::Closed) => return Err(uncommitted()),
+            Err(TryRecvError::Empty) => {}
+        }
+        // Taken only once the transaction has begun: a holder cancelled while
+        // waiting for the file's lock leaves the writes to the next one.
+        let mut taken = false;
+        let tells = Self::write_locked(writer, |db| {
+            taken = true;
+            let writes = std::mem::take(&mut self.grouped_writes().0);
+            Ok(writes
+                .into_iter()
+                .map(|write| write(db))
+                .collect::<Vec<_>>())
+        })
+        .await;
+        if !taken {
+            // The transaction could not begin: every waiting write fails with it.
+            drop(std::mem::take(&mut self.grouped_writes().0));
+        }
+        for tell in tells.into_iter().flatten() {
+            tell();
+        }
+        told.await.unwrap_or_else(|_| Err(uncommitted()))
+    }
+
+    fn grouped_writes(&self) -> std::sync::MutexGuard<'_, GroupedWrites> {
+        self.grouped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn write_locked<R>(
+        mut writer: tokio::sync::MutexGuard<'_, WriteConnection>,
+        work: impl FnOnce(&rusqlite::Connection) -> crate::Result<R>,
+    ) -> crate::Result<R> {
         // An abandoned sqlx transaction still holds the file's write lock.
         writer.roll_back_abandoned().await?;
         let db = match writer.direct_conn.take() {
@@ -823,6 +928,148 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!((rows, bytes), (80, 80 << 20));
+    }
+
+    /// A store with a table of numbers, and a grouped write of one number
+    /// that fails after writing it when `refuse` is set.
+    async fn numbers() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("grouped.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store
+            .write_direct(|db| Ok(db.execute_batch("CREATE TABLE numbers (n INTEGER)")?))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    fn number(
+        n: i64,
+        refuse: bool,
+    ) -> impl FnOnce(&rusqlite::Connection) -> crate::Result<i64> + Send {
+        move |db| {
+            db.execute("INSERT INTO numbers VALUES (?1)", [n])?;
+            if refuse {
+                return Err(StoreError::invalid("n", "refused"));
+            }
+            Ok(n)
+        }
+    }
+
+    fn numbers_written(store: &SqliteStore) -> Vec<i64> {
+        store
+            .read_direct(|db| {
+                let mut query = db.prepare("SELECT n FROM numbers ORDER BY n")?;
+                let rows = query.query_map([], |row| row.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+            })
+            .unwrap()
+    }
+
+    /// Returns once `count` grouped writes wait for the writer.
+    async fn until_waiting(store: &SqliteStore, count: usize) {
+        let waiting = async {
+            while store.grouped_writes().0.len() < count {
+                tokio::task::yield_now().await;
+            }
+        };
+        let waited = tokio::time::timeout(Duration::from_secs(10), waiting).await;
+        assert!(waited.is_ok(), "{count} writes never came to wait");
+    }
+
+    /// Writes waiting together commit together: one write's error undoes only
+    /// that write, each caller hears its own outcome, and a caller gone before
+    /// its write ran has nothing written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_writes_commit_together_and_fail_alone() {
+        let (_dir, store) = numbers().await;
+        let held = store.writer.lock().await;
+        let write = |n, refuse| {
+            let store = store.clone();
+            tokio::spawn(async move { store.write_grouped(number(n, refuse), |_| {}).await })
+        };
+        let first = write(1, false);
+        until_waiting(&store, 1).await;
+        let gone = write(2, false);
+        until_waiting(&store, 2).await;
+        gone.abort();
+        assert!(gone.await.unwrap_err().is_cancelled());
+        let refused = write(3, true);
+        let last = write(4, false);
+        until_waiting(&store, 4).await;
+        drop(held);
+
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        let refusal = refused.await.unwrap();
+        assert!(
+            matches!(&refusal, Err(StoreError::Invalid(e)) if e.field == "n"),
+            "{refusal:?}"
+        );
+        assert_eq!(last.await.unwrap().unwrap(), 4);
+        assert_eq!(numbers_written(&store), vec![1, 4]);
+        assert_eq!(store.grouped_writes().0.len(), 0);
+    }
+
+    /// A caller that goes away after its write ran, but before the commit,
+    /// cannot hear of it: its `abandoned` gets the committed result.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_whose_caller_went_away_after_it_ran_is_handed_to_abandoned() {
+        type Waiting = std::pin::Pin<Box<dyn Future<Output = crate::Result<i64>> + Send>>;
+        let (_dir, store) = numbers().await;
+        let held = store.writer.lock().await;
+        let first = {
+            let store = store.clone();
+            tokio::spawn(async move { store.write_grouped(number(1, false), |_| {}).await })
+        };
+        until_waiting(&store, 1).await;
+
+        // The second caller's future is polled once here, so its write waits,
+        // then dropped by the third write: after the second ran, before the commit.
+        let abandoned = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let second: Waiting = {
+            let (store, abandoned) = (store.clone(), Arc::clone(&abandoned));
+            Box::pin(async move {
+                store
+                    .write_grouped(number(2, false), move |n| {
+                        abandoned.lock().unwrap().push(n);
+                    })
+                    .await
+            })
+        };
+        let second = Arc::new(std::sync::Mutex::new(Some(second)));
+        let polled = tokio::time::timeout(Duration::ZERO, async {
+            std::future::poll_fn(|cx| {
+                let mut second = second.lock().unwrap();
+                let pending = second.as_mut().unwrap().as_mut().poll(cx).is_pending();
+                std::task::Poll::Ready(pending)
+            })
+            .await
+        })
+        .await
+        .unwrap();
+        assert!(polled, "the second write should wait for the writer");
+        until_waiting(&store, 2).await;
+        let third = {
+            let (store, second) = (store.clone(), Arc::clone(&second));
+            tokio::spawn(async move {
+                store
+                    .write_grouped(
+                        move |db| {
+                            drop(second.lock().unwrap().take());
+                            number(3, false)(db)
+                        },
+                        |_| {},
+                    )
+                    .await
+            })
+        };
+        until_waiting(&store, 3).await;
+        drop(held);
+
+        assert_eq!(first.await.unwrap().unwrap(), 1);
+        assert_eq!(third.await.unwrap().unwrap(), 3);
+        assert_eq!(numbers_written(&store), vec![1, 2, 3]);
+        assert_eq!(*abandoned.lock().unwrap(), vec![2]);
     }
 
     /// Another process holding the write lock makes a check-in wait, on

@@ -16,8 +16,25 @@ impl SqliteStore {
         ctx: &Ctx,
         charge: &Charge,
     ) -> crate::Result<Reservation> {
-        self.write_direct(|db| open_call_reservation(db, ctx, charge))
-            .await
+        let (ctx, charge) = (ctx.clone(), charge.clone());
+        let store = self.clone();
+        let release = ctx.clone();
+        self.write_grouped(
+            move |db| open_call_reservation(db, &ctx, &charge),
+            // Nobody will make the call: release what it holds at once
+            // instead of leaving it to the recovery of expired reservations.
+            move |reservation: Reservation| {
+                tokio::spawn(async move {
+                    let released = store
+                        .write_call_settlement(&release, reservation.id, Tokens::default())
+                        .await;
+                    if let Err(e) = released {
+                        tracing::error!(reservation = %reservation.id, "cannot release an abandoned reservation: {e}");
+                    }
+                });
+            },
+        )
+        .await
     }
 
     /// A gateway call's settlement, in one direct transaction.
@@ -27,9 +44,14 @@ impl SqliteStore {
         reservation_id: Uuid,
         used: Tokens,
     ) -> crate::Result<Tokens> {
-        self.write_direct(|db| {
-            close_reservation_direct(db, ctx, reservation_id, used).map(|(settled, _)| settled)
-        })
+        let ctx = ctx.clone();
+        self.write_grouped(
+            move |db| {
+                close_reservation_direct(db, &ctx, reservation_id, used).map(|(settled, _)| settled)
+            },
+            // Settled is settled, whether or not the caller hears of it.
+            |_| {},
+        )
         .await
     }
 }

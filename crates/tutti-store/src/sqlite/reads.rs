@@ -16,7 +16,7 @@ impl SqliteStore {
     /// statements) on an idle direct read connection, opening one if none
     /// is idle. Reads in WAL mode never wait for the writer, so this does
     /// not block the caller's thread for longer than the statements take.
-    fn read_direct<R>(
+    pub(super) fn read_direct<R>(
         &self,
         work: impl FnOnce(&Connection) -> crate::Result<R>,
     ) -> crate::Result<R> {
