@@ -1,6 +1,6 @@
-//! A gateway call's reservation and settlement as direct transactions
-//! ([`SqliteStore::write_direct`]): the hottest writes of the gateway, two
-//! per call. The SQL text, the budget rules and the arithmetic are those of
+//! A gateway call's reservation and settlement as direct writes committed
+//! together with those of concurrent calls ([`SqliteStore::write_grouped`]):
+//! the hottest writes of the gateway, two per call. The SQL text, the budget rules and the arithmetic are those of
 //! the sqlx path in `shared_labour.rs` (`open_reservation`,
 //! `close_reservation`); only how each statement reaches SQLite differs.
 
@@ -10,7 +10,7 @@ use super::*;
 
 impl SqliteStore {
     /// A gateway call's reservation (no work item: charged to the worker's
-    /// first team), in one direct transaction.
+    /// first team), committed with those of concurrent calls.
     pub(super) async fn write_call_reservation(
         &self,
         ctx: &Ctx,
@@ -37,7 +37,7 @@ impl SqliteStore {
         .await
     }
 
-    /// A gateway call's settlement, in one direct transaction.
+    /// A gateway call's settlement, committed with those of concurrent calls.
     pub(super) async fn write_call_settlement(
         &self,
         ctx: &Ctx,
