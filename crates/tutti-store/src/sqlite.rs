@@ -50,8 +50,14 @@
 //! two cores, stalled for good in each of them within 1 to 18 runs, with
 //! sqlx's thread waiting to take its handle back.)
 //!
-//! The read every request makes (the actor behind a token) and the hottest
-//! read of the API (an objective with everything below it) run the same way
+//! A gateway call's two writes go one step further
+//! ([`SqliteStore::write_grouped`], group commit): those of concurrent calls
+//! share one transaction, a savepoint each, so they share the log's pages;
+//! with 32 clients the gateway went from ~5 000 to ~7 800 calls a second.
+//!
+//! The read every request makes (the actor behind a token), a gateway call's
+//! reads (its member and its model's route) and the hottest read of the API
+//! (an objective with everything below it) run the same way
 //! ([`SqliteStore::read_direct`], `sqlite/reads.rs`), on read connections
 //! of their own; `GET /objectives/{id}` went from ~11 000 to ~21 500
 //! requests a second with 32 clients.
@@ -73,6 +79,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{ConnectOptions, Sqlite};
 use tokio::sync::oneshot::error::TryRecvError;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+
+/// A row struct read from a rusqlite row whose columns are named like its
+/// fields, as the sqlx path's `#[derive(FromRow)]` reads it.
+macro_rules! from_columns {
+    ($row:expr => $Row:ident { $($field:ident),+ $(,)? }) => {
+        Ok($Row { $($field: $row.get(stringify!($field))?),+ })
+    };
+}
 
 mod ledger;
 mod reads;

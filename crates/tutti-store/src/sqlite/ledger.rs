@@ -170,17 +170,9 @@ fn budgets_for_direct(
 }
 
 fn budget_row(row: &Row) -> rusqlite::Result<BudgetRow> {
-    Ok(BudgetRow {
-        id: row.get("id")?,
-        name: row.get("name")?,
-        scope: row.get("scope")?,
-        scope_id: row.get("scope_id")?,
-        period: row.get("period")?,
-        token_limit: row.get("token_limit")?,
-        cost_limit: row.get("cost_limit")?,
-        warn_percent: row.get("warn_percent")?,
-        hard: row.get("hard")?,
-        created_at: row.get("created_at")?,
+    from_columns!(row => BudgetRow {
+        id, name, scope, scope_id, period, token_limit, cost_limit, warn_percent, hard,
+        created_at
     })
 }
 
@@ -225,21 +217,9 @@ fn close_reservation_direct(
 }
 
 fn reservation_row(row: &Row) -> rusqlite::Result<ReservationRow> {
-    Ok(ReservationRow {
-        worker_id: row.get("worker_id")?,
-        run_id: row.get("run_id")?,
-        work_item_id: row.get("work_item_id")?,
-        key_result_id: row.get("key_result_id")?,
-        objective_id: row.get("objective_id")?,
-        team_id: row.get("team_id")?,
-        provider: row.get("provider")?,
-        model: row.get("model")?,
-        input_price: row.get("input_price")?,
-        cached_input_price: row.get("cached_input_price")?,
-        output_price: row.get("output_price")?,
-        input_tokens: row.get("input_tokens")?,
-        output_tokens: row.get("output_tokens")?,
-        cost: row.get("cost")?,
+    from_columns!(row => ReservationRow {
+        worker_id, run_id, work_item_id, key_result_id, objective_id, team_id, provider, model,
+        input_price, cached_input_price, output_price, input_tokens, output_tokens, cost
     })
 }
 

@@ -70,12 +70,8 @@ impl SqliteStore {
     /// A member with its teams: the gateway reads one on every call.
     pub(super) async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
         self.read_direct(|db| {
-            let row = bound(db, &member_sql(), &[stored(&id)?, stored(&org_id)?])?
-                .raw_query()
-                .mapped(member_row)
-                .next()
-                .transpose()?
-                .ok_or(StoreError::not_found("member"))?;
+            let member = bound(db, &member_sql(), &[stored(&id)?, stored(&org_id)?])?;
+            let row = first_row(member, member_row)?.ok_or(StoreError::not_found("member"))?;
             let teams = bound(db, TEAMS_OF_MEMBER, &[stored(&id)?])?
                 .raw_query()
                 .mapped(|row| row.get(0))
@@ -92,15 +88,8 @@ impl SqliteStore {
         model: &str,
     ) -> crate::Result<ModelRoute> {
         self.read_direct(|db| {
-            let row = bound(
-                db,
-                ROUTE,
-                &[stored(&org_id)?, stored(&provider)?, stored(&model)?],
-            )?
-            .raw_query()
-            .mapped(route_row)
-            .next()
-            .transpose()?;
+            let values = [stored(&org_id)?, stored(&provider)?, stored(&model)?];
+            let row = first_row(bound(db, ROUTE, &values)?, route_row)?;
             route_from_row(row, provider, model)
         })
     }
@@ -150,62 +139,30 @@ fn open_reader(path: &std::path::Path) -> crate::Result<Connection> {
 
 /// A row of `MEMBER_COLUMNS`.
 fn member_row(row: &Row) -> rusqlite::Result<MemberRow> {
-    Ok(MemberRow {
-        id: row.get("id")?,
-        kind: row.get("kind")?,
-        name: row.get("name")?,
-        email: row.get("email")?,
-        role: row.get("role")?,
-        role_card: row.get("role_card")?,
-        provider: row.get("provider")?,
-        model: row.get("model")?,
-        concurrency: row.get("concurrency")?,
-        created_at: row.get("created_at")?,
+    from_columns!(row => MemberRow {
+        id, kind, name, email, role, role_card, provider, model, concurrency, created_at
     })
 }
 
 /// A row of `ROUTE`.
 fn route_row(row: &Row) -> rusqlite::Result<RouteRow> {
-    Ok(RouteRow {
-        provider: row.get("provider")?,
-        kind: row.get("kind")?,
-        base_url: row.get("base_url")?,
-        api_key_env: row.get("api_key_env")?,
-        api_key: row.get("api_key")?,
-        model: row.get("model")?,
-        input_price: row.get("input_price")?,
-        cached_input_price: row.get("cached_input_price")?,
-        output_price: row.get("output_price")?,
+    from_columns!(row => RouteRow {
+        provider, kind, base_url, api_key_env, api_key, model, input_price, cached_input_price,
+        output_price
     })
 }
 
 /// A row of `OBJECTIVE_COLUMNS`.
 fn objective_row(row: &Row) -> rusqlite::Result<ObjectiveRow> {
-    Ok(ObjectiveRow {
-        id: row.get("id")?,
-        title: row.get("title")?,
-        why: row.get("why")?,
-        owner_id: row.get("owner_id")?,
-        team_id: row.get("team_id")?,
-        period_start: row.get("period_start")?,
-        period_end: row.get("period_end")?,
-        parent_id: row.get("parent_id")?,
-        status: row.get("status")?,
-        created_at: row.get("created_at")?,
+    from_columns!(row => ObjectiveRow {
+        id, title, why, owner_id, team_id, period_start, period_end, parent_id, status,
+        created_at
     })
 }
 
 /// A row of `KEY_RESULT_COLUMNS`.
 fn key_result_row(row: &Row) -> rusqlite::Result<KeyResultRow> {
-    Ok(KeyResultRow {
-        id: row.get("id")?,
-        objective_id: row.get("objective_id")?,
-        title: row.get("title")?,
-        baseline: row.get("baseline")?,
-        target: row.get("target")?,
-        current: row.get("current")?,
-        unit: row.get("unit")?,
-        confidence: row.get("confidence")?,
-        updated_at: row.get("updated_at")?,
+    from_columns!(row => KeyResultRow {
+        id, objective_id, title, baseline, target, current, unit, confidence, updated_at
     })
 }
