@@ -142,12 +142,12 @@ async fn caller<S: Store>(
         )
     };
     let token = auth::bearer_token(headers).ok_or_else(unauthorized)?;
-    let actor = state
+    let holder = state
         .store
-        .actor_by_token(&auth::hash_token(token))
+        .token_holder(&auth::hash_token(token))
         .await?
         .ok_or_else(unauthorized)?;
-    if actor.kind != MemberKind::Ai {
+    if holder.kind != MemberKind::Ai {
         return Err(GatewayError::new(
             StatusCode::FORBIDDEN,
             "permission_error",
@@ -155,12 +155,11 @@ async fn caller<S: Store>(
             "the gateway is for AI members; create a token for an AI worker of the org",
         ));
     }
-    let member = state.store.member(actor.org_id, actor.member_id).await?;
     Ok(Caller {
-        org_id: actor.org_id,
-        member_id: actor.member_id,
-        provider: member.provider,
-        model: member.model,
+        org_id: holder.org_id,
+        member_id: holder.member_id,
+        provider: holder.provider,
+        model: holder.model,
     })
 }
 

@@ -18,6 +18,7 @@ use tutti_domain::labour::{
     Budget, BudgetPeriod, BudgetScope, BudgetState, LedgerEntry, Model, Prices, Provider,
     ProviderKind, Review, ReviewStats, Run, RunStatus, Tokens, Verdict,
 };
+use tutti_domain::org::MemberKind;
 use uuid::Uuid;
 
 use crate::{Ctx, Page, PageRequest, Result};
@@ -47,6 +48,17 @@ pub struct ModelRoute {
     pub api_key: Option<String>,
     pub model: String,
     pub prices: Prices,
+}
+
+/// The member behind an API token and the model it runs on: what the
+/// gateway needs to know of its caller, read in one statement per call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenHolder {
+    pub org_id: Uuid,
+    pub member_id: Uuid,
+    pub kind: MemberKind,
+    pub provider: Option<String>,
+    pub model: Option<String>,
 }
 
 impl std::fmt::Debug for ModelRoute {
@@ -242,6 +254,12 @@ pub trait Labour: Clone + Send + Sync + 'static {
         provider: &str,
         model: &str,
     ) -> impl Future<Output = Result<ModelRoute>> + Send;
+    /// The member a token hash belongs to with its provider and model, or
+    /// `None` for an unknown token.
+    fn token_holder(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<TokenHolder>>> + Send;
     /// Every model of the org, as `(provider, model)`.
     fn models(&self, org_id: Uuid) -> impl Future<Output = Result<Vec<(String, Model)>>> + Send;
 

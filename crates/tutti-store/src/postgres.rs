@@ -127,6 +127,14 @@ impl PgStore {
         .await
     }
 
+    async fn token_holder_of(&self, token_hash: &str) -> crate::Result<Option<TokenHolder>> {
+        let row: Option<TokenHolderRow> = sqlx::query_as(TOKEN_HOLDER)
+            .bind(token_hash)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.map(token_holder_from_row).transpose()
+    }
+
     async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
         load_member(&mut *self.read().await?, org_id, id).await
     }

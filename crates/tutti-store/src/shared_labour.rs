@@ -13,7 +13,7 @@ use tutti_domain::work::WorkState;
 
 use crate::labour::{
     BudgetPatch, Charge, ClaimedRun, EngineNode, LeaseState, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
-    NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter, DEFAULT_RUN_MAX_TOKENS,
+    NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter, TokenHolder, DEFAULT_RUN_MAX_TOKENS,
 };
 
 /// How many times a run is attempted before a lost lease fails it.
@@ -797,6 +797,10 @@ impl crate::labour::Labour for This {
         self.route_of(org_id, provider, model).await
     }
 
+    async fn token_holder(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
+        self.token_holder_of(token_hash).await
+    }
+
     async fn models(&self, org_id: Uuid) -> Result<Vec<(String, Model)>> {
         let rows: Vec<(String, Uuid, Uuid, String, i64, i64, i64)> = sqlx::query_as(
             "SELECT p.name, m.id, m.provider_id, m.name, m.input_price, m.cached_input_price, m.output_price \
@@ -1475,6 +1479,23 @@ fn node_may_take(worker_column: &str, has_model: &str, now: &str) -> String {
 const ROUTE: &str = "SELECT p.name AS provider, p.kind, p.base_url, p.api_key_env, p.api_key, m.name AS model, \
      m.input_price, m.cached_input_price, m.output_price FROM providers p JOIN models m ON m.provider_id = p.id \
      WHERE p.org_id = $1 AND p.name = $2 AND m.name = $3";
+
+/// The member a token hash (`$1`) belongs to, with its provider and model.
+const TOKEN_HOLDER: &str = "SELECT m.id, m.org_id, m.kind, m.provider, m.model \
+     FROM api_tokens t JOIN members m ON m.id = t.member_id WHERE t.token_hash = $1";
+
+/// One row of [`TOKEN_HOLDER`].
+type TokenHolderRow = (Uuid, Uuid, String, Option<String>, Option<String>);
+
+fn token_holder_from_row((member_id, org_id, kind, provider, model): TokenHolderRow) -> Result<TokenHolder> {
+    Ok(TokenHolder {
+        org_id,
+        member_id,
+        kind: kind.parse().map_err(StoreError::Corrupt)?,
+        provider,
+        model,
+    })
+}
 
 async fn load_route(conn: &mut Conn, org_id: Uuid, provider: &str, model: &str) -> Result<ModelRoute> {
     let row: Option<RouteRow> =

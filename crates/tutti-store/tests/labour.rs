@@ -554,8 +554,23 @@ async fn gateway_calls_charge_every_budget<S: Store>(store: S) {
         .await
         .unwrap()
         .id;
-    // What the gateway reads on every call: the member with its teams, and
-    // its model's route; nothing of another org.
+    // What the gateway reads on every call: the member behind the token
+    // with its model, and that model's route; nothing of another org.
+    store
+        .create_token(&ctx, bo, "agent", "hash-of-bos-token")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.token_holder("hash-of-bos-token").await.unwrap(),
+        Some(TokenHolder {
+            org_id: s.org,
+            member_id: bo,
+            kind: MemberKind::Ai,
+            provider: Some("local".into()),
+            model: Some("smollm2".into()),
+        })
+    );
+    assert_eq!(store.token_holder("hash-of-no-token").await.unwrap(), None);
     let member = store.member(s.org, bo).await.unwrap();
     assert_eq!(member.teams, vec![team.id]);
     assert_eq!(

@@ -1,11 +1,12 @@
 //! Direct reads ([`SqliteStore::read_direct`]): the reads every request
 //! makes (the actor behind a token), those of every gateway call (the
-//! member and its model's route) and the hottest read of the API (an
-//! objective with everything below it), run by rusqlite on the caller's
-//! thread instead of one round trip to a sqlx connection's thread per
-//! statement. The SQL text is the sqlx path's (`shared.rs`: `actor_sql`,
-//! `member_sql`, `TEAMS_OF_MEMBER`, `forest_sql`, `key_results_of_sql`;
-//! `shared_labour.rs`: `ROUTE`); only how it reaches SQLite differs.
+//! member behind its token and its model's route), a member, and the
+//! hottest read of the API (an objective with everything below it), run by
+//! rusqlite on the caller's thread instead of one round trip to a sqlx
+//! connection's thread per statement. The SQL text is the sqlx path's
+//! (`shared.rs`: `actor_sql`, `member_sql`, `TEAMS_OF_MEMBER`, `forest_sql`,
+//! `key_results_of_sql`; `shared_labour.rs`: `TOKEN_HOLDER`, `ROUTE`); only
+//! how it reaches SQLite differs.
 
 use rusqlite::{Connection, Row};
 
@@ -52,22 +53,26 @@ impl SqliteStore {
             let mut statement = bound(db, &actor_sql(ACTOR_BY_TOKEN), &[stored(&token_hash)?])?;
             let rows = statement
                 .raw_query()
-                .mapped(|row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                    ))
-                })
-                .collect::<rusqlite::Result<Vec<ActorRow>>>()?;
+                .mapped(|row| ActorRow::try_from(row))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             actor_from_rows(rows)
         })
     }
 
-    /// A member with its teams: the gateway reads one on every call.
+    /// The member behind a token with its model: the gateway reads one on
+    /// every call.
+    pub(super) async fn token_holder_of(
+        &self,
+        token_hash: &str,
+    ) -> crate::Result<Option<TokenHolder>> {
+        self.read_direct(|db| {
+            let holder = bound(db, TOKEN_HOLDER, &[stored(&token_hash)?])?;
+            let row = first_row(holder, |row| TokenHolderRow::try_from(row))?;
+            row.map(token_holder_from_row).transpose()
+        })
+    }
+
+    /// A member with its teams.
     pub(super) async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
         self.read_direct(|db| {
             let member = bound(db, &member_sql(), &[stored(&id)?, stored(&org_id)?])?;
