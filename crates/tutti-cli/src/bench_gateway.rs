@@ -5,7 +5,9 @@
 //! closed-loop load is then sent (a) straight to that upstream and (b)
 //! through tutti's `/v1/chat/completions` with auth, routing, the budget
 //! reservation and the ledger on, at several concurrencies. The difference of
-//! the two latency distributions is the gateway's cost.
+//! the two latency distributions is the gateway's cost. A third path, a bare
+//! forwarder that makes the same two HTTP hops and nothing else, shows how
+//! much of that cost any HTTP gateway on this machine would have.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -59,6 +61,39 @@ async fn upstream(body: Bytes) -> axum::response::Response {
         events,
     )
         .into_response()
+}
+
+/// The bare forwarder: the body to the upstream and its answer back, with
+/// the same HTTP client library as tutti's provider, and nothing else.
+async fn forward(
+    axum::extract::State((http, url)): axum::extract::State<(reqwest::Client, String)>,
+    body: Bytes,
+) -> axum::response::Response {
+    let answer = async {
+        let answer = http
+            .post(url)
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let content_type = answer
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .cloned();
+        Ok::<_, reqwest::Error>((answer.status(), content_type, answer.bytes().await?))
+    };
+    match answer.await {
+        Ok((status, content_type, body)) => {
+            let mut response = (status, body).into_response();
+            if let Some(content_type) = content_type {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, content_type);
+            }
+            response
+        }
+        Err(e) => (axum::http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
 }
 
 /// An org whose AI member routes to the upstream, under a hard budget large
@@ -146,6 +181,7 @@ struct Row {
     mode: &'static str,
     clients: usize,
     direct: Measured,
+    forwarder: Measured,
     gateway: Measured,
 }
 
@@ -174,46 +210,42 @@ async fn run_backend<S: Store>(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(tutti_server::serve(listener, AppState::new(store.clone())));
+    let forwarder_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let forwarder_address = forwarder_listener.local_addr()?;
+    let forwarder_app = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(forward))
+        .with_state((
+            reqwest::Client::new(),
+            format!("http://{upstream_address}/v1/chat/completions"),
+        ));
+    let forwarder =
+        tokio::spawn(async move { axum::serve(forwarder_listener, forwarder_app).await });
     let authorization = format!("Bearer {token}");
     for (mode, stream) in [("json", false), ("stream", true)] {
         for &clients in &args.clients {
-            // Warm-up fills the connection pools on both paths.
-            drive(
-                upstream_address,
-                &authorization,
-                clients,
-                0.5,
-                request(stream),
-            )
-            .await?;
-            drive(address, &authorization, clients, 0.5, request(stream)).await?;
-            let direct = drive(
-                upstream_address,
-                &authorization,
-                clients,
-                args.seconds,
-                request(stream),
-            )
-            .await?;
-            let gateway = drive(
-                address,
-                &authorization,
-                clients,
-                args.seconds,
-                request(stream),
-            )
-            .await?;
+            let mut measured = Vec::new();
+            for path in [upstream_address, forwarder_address, address] {
+                // Warm-up fills the connection pools.
+                drive(path, &authorization, clients, 0.5, request(stream)).await?;
+                measured.push(
+                    drive(path, &authorization, clients, args.seconds, request(stream)).await?,
+                );
+            }
             eprintln!("{backend}: {mode} with {clients} clients done");
+            let [direct, forwarder, gateway] = <[Measured; 3]>::try_from(measured)
+                .map_err(|_| anyhow::anyhow!("three paths measured"))?;
             rows.push(Row {
                 backend,
                 mode,
                 clients,
                 direct,
+                forwarder,
                 gateway,
             });
         }
     }
     server.abort();
+    forwarder.abort();
     upstream_server.abort();
     Ok(())
 }
@@ -230,7 +262,8 @@ pub async fn gateway(args: GatewayBench) -> anyhow::Result<ExitCode> {
         run_backend(store, &args, &mut rows).await?;
     }
     println!(
-        "\ntutti bench gateway — {:.0} s per measurement; added = through tutti minus straight to the upstream\n",
+        "\ntutti bench gateway — {:.0} s per measurement; added = through tutti minus straight to the upstream; \
+         bare hop = through a forwarder that only relays, minus straight\n",
         args.seconds
     );
     let mut table = comfy_table::Table::new();
@@ -247,13 +280,19 @@ pub async fn gateway(args: GatewayBench) -> anyhow::Result<ExitCode> {
         "direct p99",
         "gateway p99",
         "added p99",
+        "bare hop req/s",
+        "bare hop p99",
         "errors",
     ]);
     let ms = |micros: u64| format!("{:.2}", micros as f64 / 1000.0);
     let added =
         |gateway: u64, direct: u64| format!("{:+.2}", (gateway as f64 - direct as f64) / 1000.0);
     for row in &rows {
-        let (d, g) = (&row.direct.histogram, &row.gateway.histogram);
+        let (d, f, g) = (
+            &row.direct.histogram,
+            &row.forwarder.histogram,
+            &row.gateway.histogram,
+        );
         table.add_row([
             row.backend.to_owned(),
             row.mode.to_owned(),
@@ -266,7 +305,12 @@ pub async fn gateway(args: GatewayBench) -> anyhow::Result<ExitCode> {
             ms(d.value_at_quantile(0.99)),
             ms(g.value_at_quantile(0.99)),
             added(g.value_at_quantile(0.99), d.value_at_quantile(0.99)),
-            (row.direct.errors + row.gateway.errors).to_string(),
+            format!(
+                "{:.0}",
+                row.forwarder.requests as f64 / row.forwarder.seconds
+            ),
+            added(f.value_at_quantile(0.99), d.value_at_quantile(0.99)),
+            (row.direct.errors + row.forwarder.errors + row.gateway.errors).to_string(),
         ]);
     }
     println!("{table}");
