@@ -186,12 +186,47 @@ const INSERT_HOLDS: &str = "INSERT INTO budget_holds (reservation_id, budget_id,
 /// (refusing if a hard one has no room), and writes the reservation, its
 /// holds and the ledger's `reserve` entry. Runs inside the caller's
 /// transaction, so a refusal leaves nothing behind.
+///
+/// The budgets are raised last. On PostgreSQL a raise locks the budget's
+/// usage row until the commit, and every concurrent call on that budget
+/// waits for it; raised last, the lock is held for the raises and the
+/// commit only, not for the writes before them.
 async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dims) -> Result<Reservation> {
     let (reserved, cost) = worst_case(charge)?;
     let id = Uuid::now_v7();
-    let mut holds = Vec::new();
+    let budgets = budgets_for(&mut *conn, ctx.org_id, charge.worker_id, dims).await?;
+    sqlx::query(INSERT_RESERVATION)
+        .bind(id)
+        .bind(ctx.org_id)
+        .bind(charge.worker_id)
+        .bind(charge.run_id)
+        .bind(&charge.route_provider)
+        .bind(&charge.route_model)
+        .bind(charge.prices.input)
+        .bind(charge.prices.cached_input)
+        .bind(charge.prices.output)
+        .bind(reserved.input)
+        .bind(reserved.output)
+        .bind(cost)
+        .bind(charge.expires_at)
+        .bind(ctx.now)
+        .bind(dims.work_item_id)
+        .bind(dims.key_result_id)
+        .bind(dims.objective_id)
+        .bind(dims.team_id)
+        .execute(&mut *conn)
+        .await?;
+    if !budgets.is_empty() {
+        let mut insert = QueryBuilder::<Db>::new(INSERT_HOLDS);
+        insert.push_values(&budgets, |mut row, budget| {
+            row.push_bind(id).push_bind(budget.id).push_bind(budget.period.window_start(ctx.now));
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    let entry = LedgerWrite::for_charge(id, charge, dims);
+    entry.write(&mut *conn, ctx, &[(LedgerKind::Reserve, reserved, cost)]).await?;
     let mut warnings = Vec::new();
-    for budget in budgets_for(&mut *conn, ctx.org_id, charge.worker_id, dims).await? {
+    for budget in budgets {
         let window = budget.period.window_start(ctx.now);
         let raised: Option<(i64, i64, bool)> = if alone_too_big(&budget, reserved, cost) {
             None
@@ -214,38 +249,7 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
             sqlx::query(MARK_WARNED).bind(budget.id).bind(window).execute(&mut *conn).await?;
             warnings.push((budget.id, warning));
         }
-        holds.push((budget.id, window));
     }
-    sqlx::query(INSERT_RESERVATION)
-        .bind(id)
-        .bind(ctx.org_id)
-        .bind(charge.worker_id)
-        .bind(charge.run_id)
-        .bind(&charge.route_provider)
-        .bind(&charge.route_model)
-        .bind(charge.prices.input)
-        .bind(charge.prices.cached_input)
-        .bind(charge.prices.output)
-        .bind(reserved.input)
-        .bind(reserved.output)
-        .bind(cost)
-        .bind(charge.expires_at)
-        .bind(ctx.now)
-        .bind(dims.work_item_id)
-        .bind(dims.key_result_id)
-        .bind(dims.objective_id)
-        .bind(dims.team_id)
-        .execute(&mut *conn)
-        .await?;
-    if !holds.is_empty() {
-        let mut insert = QueryBuilder::<Db>::new(INSERT_HOLDS);
-        insert.push_values(holds, |mut row, (budget_id, window)| {
-            row.push_bind(id).push_bind(budget_id).push_bind(window);
-        });
-        insert.build().execute(&mut *conn).await?;
-    }
-    let entry = LedgerWrite::for_charge(id, charge, dims);
-    entry.write(&mut *conn, ctx, &[(LedgerKind::Reserve, reserved, cost)]).await?;
     for (budget_id, warning) in warnings {
         record(&mut *conn, ctx, "budget.warned", "budget", Some(budget_id), warning).await?;
     }

@@ -56,7 +56,8 @@ impl SqliteStore {
     }
 }
 
-/// [`open_reservation`] for a call that serves no work item.
+/// [`open_reservation`] for a call that serves no work item, in its order
+/// (the budgets raised last).
 fn open_call_reservation(db: &Connection, ctx: &Ctx, charge: &Charge) -> Result<Reservation> {
     let (reserved, cost) = worst_case(charge)?;
     let team_id = first_row(
@@ -69,7 +70,43 @@ fn open_call_reservation(db: &Connection, ctx: &Ctx, charge: &Charge) -> Result<
     };
     let budgets = budgets_for_direct(db, ctx.org_id, charge.worker_id, dims)?;
     let id = Uuid::now_v7();
-    let mut holds = Vec::new();
+    bound(
+        db,
+        INSERT_RESERVATION,
+        &[
+            stored(&id)?,
+            stored(&ctx.org_id)?,
+            stored(&charge.worker_id)?,
+            stored(&charge.run_id)?,
+            stored(&charge.route_provider)?,
+            stored(&charge.route_model)?,
+            stored(&charge.prices.input)?,
+            stored(&charge.prices.cached_input)?,
+            stored(&charge.prices.output)?,
+            stored(&reserved.input)?,
+            stored(&reserved.output)?,
+            stored(&cost)?,
+            stored(&charge.expires_at)?,
+            stored(&ctx.now)?,
+            stored(&dims.work_item_id)?,
+            stored(&dims.key_result_id)?,
+            stored(&dims.objective_id)?,
+            stored(&dims.team_id)?,
+        ],
+    )?
+    .raw_execute()?;
+    let insert_hold = format!("{INSERT_HOLDS}VALUES ($1, $2, $3)");
+    for budget in &budgets {
+        let window = budget.period.window_start(ctx.now);
+        bound(
+            db,
+            &insert_hold,
+            &[stored(&id)?, stored(&budget.id)?, stored(&window)?],
+        )?
+        .raw_execute()?;
+    }
+    let entry = LedgerWrite::for_charge(id, charge, dims);
+    entry.write_direct(db, ctx, &[(LedgerKind::Reserve, reserved, cost)])?;
     let mut warnings = Vec::new();
     for budget in budgets {
         let window = budget.period.window_start(ctx.now);
@@ -103,44 +140,7 @@ fn open_call_reservation(db: &Connection, ctx: &Ctx, charge: &Charge) -> Result<
             bound(db, MARK_WARNED, &[stored(&budget.id)?, stored(&window)?])?.raw_execute()?;
             warnings.push((budget.id, warning));
         }
-        holds.push((budget.id, window));
     }
-    bound(
-        db,
-        INSERT_RESERVATION,
-        &[
-            stored(&id)?,
-            stored(&ctx.org_id)?,
-            stored(&charge.worker_id)?,
-            stored(&charge.run_id)?,
-            stored(&charge.route_provider)?,
-            stored(&charge.route_model)?,
-            stored(&charge.prices.input)?,
-            stored(&charge.prices.cached_input)?,
-            stored(&charge.prices.output)?,
-            stored(&reserved.input)?,
-            stored(&reserved.output)?,
-            stored(&cost)?,
-            stored(&charge.expires_at)?,
-            stored(&ctx.now)?,
-            stored(&dims.work_item_id)?,
-            stored(&dims.key_result_id)?,
-            stored(&dims.objective_id)?,
-            stored(&dims.team_id)?,
-        ],
-    )?
-    .raw_execute()?;
-    let insert_hold = format!("{INSERT_HOLDS}VALUES ($1, $2, $3)");
-    for (budget_id, window) in holds {
-        bound(
-            db,
-            &insert_hold,
-            &[stored(&id)?, stored(&budget_id)?, stored(&window)?],
-        )?
-        .raw_execute()?;
-    }
-    let entry = LedgerWrite::for_charge(id, charge, dims);
-    entry.write_direct(db, ctx, &[(LedgerKind::Reserve, reserved, cost)])?;
     for (budget_id, warning) in warnings {
         record_direct(db, ctx, "budget.warned", "budget", Some(budget_id), warning)?;
     }
