@@ -135,10 +135,6 @@ impl PgStore {
         row.map(token_holder_from_row).transpose()
     }
 
-    async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
-        load_member(&mut *self.read().await?, org_id, id).await
-    }
-
     async fn route_of(
         &self,
         org_id: Uuid,

@@ -262,23 +262,17 @@ fn actor_from_rows(rows: Vec<ActorRow>) -> Result<Option<Actor>> {
     }))
 }
 
-/// One member, given its id (`$1`) and org (`$2`).
-fn member_sql() -> String {
-    format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1 AND org_id = $2")
-}
-
-/// The teams of one member (`$1`).
-const TEAMS_OF_MEMBER: &str = "SELECT team_id FROM team_members WHERE member_id = $1 ORDER BY team_id";
-
 async fn load_member(conn: &mut Conn, org_id: Uuid, id: Uuid) -> Result<Member> {
-    let row: MemberRow = sqlx::query_as(&member_sql())
-        .bind(id)
-        .bind(org_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::not_found("member"))?;
-    let teams: Vec<Uuid> = sqlx::query_scalar(TEAMS_OF_MEMBER).bind(id).fetch_all(&mut *conn).await?;
-    row.into_member(teams)
+    let row: MemberRow = sqlx::query_as(&format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1 AND org_id = $2"
+    ))
+    .bind(id)
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::not_found("member"))?;
+    let mut teams = teams_of(&mut *conn, &[id]).await?;
+    row.into_member(teams.remove(&id).unwrap_or_default())
 }
 
 async fn check_member_teams(conn: &mut Conn, org_id: Uuid, teams: &[Uuid]) -> Result<()> {
@@ -586,7 +580,7 @@ impl crate::Store for This {
     }
 
     async fn member(&self, org_id: Uuid, id: Uuid) -> Result<Member> {
-        self.member_of(org_id, id).await
+        load_member(&mut *self.read().await?, org_id, id).await
     }
 
     async fn members(&self, org_id: Uuid, page: PageRequest) -> Result<Page<Member>> {

@@ -56,7 +56,7 @@
 //! with 32 clients the gateway went from ~5 000 to ~7 800 calls a second.
 //!
 //! The read every request makes (the actor behind a token), a gateway call's
-//! reads (its member and its model's route) and the hottest read of the API
+//! reads (the member behind its token, and its model's route) and the hottest read of the API
 //! (an objective with everything below it) run the same way
 //! ([`SqliteStore::read_direct`], `sqlite/reads.rs`), on read connections
 //! of their own; `GET /objectives/{id}` went from ~11 000 to ~21 500

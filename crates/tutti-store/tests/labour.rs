@@ -555,7 +555,8 @@ async fn gateway_calls_charge_every_budget<S: Store>(store: S) {
         .unwrap()
         .id;
     // What the gateway reads on every call: the member behind the token
-    // with its model, and that model's route; nothing of another org.
+    // with its model, and that model's route (nothing of another org); and
+    // a member with its teams.
     store
         .create_token(&ctx, bo, "agent", "hash-of-bos-token")
         .await

@@ -1,12 +1,12 @@
-//! Direct reads ([`SqliteStore::read_direct`]): the reads every request
-//! makes (the actor behind a token), those of every gateway call (the
-//! member behind its token and its model's route), a member, and the
+//! Direct reads ([`SqliteStore::read_direct`]): the read every request
+//! makes (the actor behind a token), the two of every gateway call (the
+//! member behind its token with its model, and that model's route) and the
 //! hottest read of the API (an objective with everything below it), run by
 //! rusqlite on the caller's thread instead of one round trip to a sqlx
 //! connection's thread per statement. The SQL text is the sqlx path's
-//! (`shared.rs`: `actor_sql`, `member_sql`, `TEAMS_OF_MEMBER`, `forest_sql`,
-//! `key_results_of_sql`; `shared_labour.rs`: `TOKEN_HOLDER`, `ROUTE`); only
-//! how it reaches SQLite differs.
+//! (`shared.rs`: `actor_sql`, `forest_sql`, `key_results_of_sql`;
+//! `shared_labour.rs`: `TOKEN_HOLDER`, `ROUTE`); only how it reaches SQLite
+//! differs.
 
 use rusqlite::{Connection, Row};
 
@@ -72,19 +72,6 @@ impl SqliteStore {
         })
     }
 
-    /// A member with its teams.
-    pub(super) async fn member_of(&self, org_id: Uuid, id: Uuid) -> crate::Result<Member> {
-        self.read_direct(|db| {
-            let member = bound(db, &member_sql(), &[stored(&id)?, stored(&org_id)?])?;
-            let row = first_row(member, member_row)?.ok_or(StoreError::not_found("member"))?;
-            let teams = bound(db, TEAMS_OF_MEMBER, &[stored(&id)?])?
-                .raw_query()
-                .mapped(|row| row.get(0))
-                .collect::<rusqlite::Result<Vec<Uuid>>>()?;
-            row.into_member(teams)
-        })
-    }
-
     /// The provider and prices of a model: the gateway reads one on every call.
     pub(super) async fn route_of(
         &self,
@@ -140,13 +127,6 @@ fn open_reader(path: &std::path::Path) -> crate::Result<Connection> {
     db.execute_batch("PRAGMA query_only = ON;")?;
     db.busy_timeout(DIRECT_READ_BUSY_TIMEOUT)?;
     Ok(db)
-}
-
-/// A row of `MEMBER_COLUMNS`.
-fn member_row(row: &Row) -> rusqlite::Result<MemberRow> {
-    from_columns!(row => MemberRow {
-        id, kind, name, email, role, role_card, provider, model, concurrency, created_at
-    })
 }
 
 /// A row of `ROUTE`.
