@@ -16,11 +16,11 @@ use serde_json::json;
 use sqlx::QueryBuilder;
 use tutti_domain::access::Actor;
 use tutti_domain::audit::{
-    audit_time, canonical_json, event_hash, ChainBreak, ChainVerifier, Event, GENESIS_HASH,
+    ChainBreak, ChainVerifier, Event, GENESIS_HASH, audit_time, canonical_json, event_hash,
 };
-use tutti_domain::org::{check_role_for_kind, parse_currency, Member, Org, Role, Team};
-use tutti_domain::strategy::{check_period, CheckIn, KeyResult, Objective, ObjectiveStatus};
-use tutti_domain::validate::{text, Email, TITLE_MAX};
+use tutti_domain::org::{Member, Org, Role, Team, check_role_for_kind, parse_currency};
+use tutti_domain::strategy::{CheckIn, KeyResult, Objective, ObjectiveStatus, check_period};
+use tutti_domain::validate::{Email, TITLE_MAX, text};
 use tutti_domain::work::WorkItem;
 use uuid::Uuid;
 
@@ -38,7 +38,8 @@ type Conn = <Db as sqlx::Database>::Connection;
 const IMPORT_PARAMS_PER_STATEMENT: usize = 30_000;
 
 /// Takes the org's next audit number and its chain's head.
-const TAKE_AUDIT_SEQ: &str = "UPDATE orgs SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_hash";
+const TAKE_AUDIT_SEQ: &str =
+    "UPDATE orgs SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq, audit_hash";
 
 /// Appends an event to the org's audit chain, inside the caller's transaction.
 async fn record(
@@ -51,31 +52,39 @@ async fn record(
 ) -> Result<()> {
     // Taking the next number also locks the org's row on PostgreSQL, so
     // concurrent writers of one org append one after the other.
-    let head: Option<(i64, String)> =
-        sqlx::query_as(TAKE_AUDIT_SEQ)
-            .bind(ctx.org_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let head: Option<(i64, String)> = sqlx::query_as(TAKE_AUDIT_SEQ)
+        .bind(ctx.org_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     let (seq, prev_hash) = head.ok_or(StoreError::not_found("org"))?;
     let id = Uuid::now_v7();
     let at = audit_time(ctx.now);
     let hash = event_hash(
-        ctx.org_id, seq, id, at, ctx.actor_id, action, subject_type, subject_id, &payload, &prev_hash,
+        ctx.org_id,
+        seq,
+        id,
+        at,
+        ctx.actor_id,
+        action,
+        subject_type,
+        subject_id,
+        &payload,
+        &prev_hash,
     );
     sqlx::query(APPEND_EVENT)
-    .bind(ctx.org_id)
-    .bind(seq)
-    .bind(id)
-    .bind(at)
-    .bind(ctx.actor_id)
-    .bind(action)
-    .bind(subject_type)
-    .bind(subject_id)
-    .bind(canonical_json(&payload))
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
+        .bind(ctx.org_id)
+        .bind(seq)
+        .bind(id)
+        .bind(at)
+        .bind(ctx.actor_id)
+        .bind(action)
+        .bind(subject_type)
+        .bind(subject_id)
+        .bind(canonical_json(&payload))
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -99,7 +108,9 @@ async fn finish<T: Serialize>(mut tx: Tx, ctx: &Ctx, status: u16, value: &T) -> 
         .execute(&mut *tx)
         .await;
         match kept {
-            Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::IdempotencyRace),
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::IdempotencyRace);
+            }
             other => {
                 other?;
             }
@@ -128,13 +139,23 @@ async fn require(
     .await?;
     match found {
         Some(_) => Ok(()),
-        None => Err(StoreError::invalid(field, format!("no {what} with id {id} in this org"))),
+        None => Err(StoreError::invalid(
+            field,
+            format!("no {what} with id {id} in this org"),
+        )),
     }
 }
 
 /// Refuses to hang a row under itself or one of its descendants.
-async fn refuse_cycle(conn: &mut Conn, table: &str, id: Uuid, new_parent: Option<Uuid>) -> Result<()> {
-    let Some(parent) = new_parent else { return Ok(()) };
+async fn refuse_cycle(
+    conn: &mut Conn,
+    table: &str,
+    id: Uuid,
+    new_parent: Option<Uuid>,
+) -> Result<()> {
+    let Some(parent) = new_parent else {
+        return Ok(());
+    };
     let cycle = if parent == id {
         true
     } else {
@@ -151,7 +172,10 @@ async fn refuse_cycle(conn: &mut Conn, table: &str, id: Uuid, new_parent: Option
         hits > 0
     };
     if cycle {
-        return Err(StoreError::invalid("parent_id", "would make the item its own ancestor"));
+        return Err(StoreError::invalid(
+            "parent_id",
+            "would make the item its own ancestor",
+        ));
     }
     Ok(())
 }
@@ -162,7 +186,8 @@ async fn teams_of(conn: &mut Conn, members: &[Uuid]) -> Result<HashMap<Uuid, Vec
     if members.is_empty() {
         return Ok(teams);
     }
-    let mut query = QueryBuilder::<Db>::new("SELECT member_id, team_id FROM team_members WHERE member_id IN (");
+    let mut query =
+        QueryBuilder::<Db>::new("SELECT member_id, team_id FROM team_members WHERE member_id IN (");
     let mut list = query.separated(", ");
     for id in members {
         list.push_bind(*id);
@@ -235,7 +260,10 @@ async fn load_actor<K>(conn: &mut Conn, me: &str, key: K) -> Result<Option<Actor
 where
     K: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Send,
 {
-    let rows: Vec<ActorRow> = sqlx::query_as(&actor_sql(me)).bind(key).fetch_all(&mut *conn).await?;
+    let rows: Vec<ActorRow> = sqlx::query_as(&actor_sql(me))
+        .bind(key)
+        .fetch_all(&mut *conn)
+        .await?;
     actor_from_rows(rows)
 }
 
@@ -282,7 +310,12 @@ async fn check_member_teams(conn: &mut Conn, org_id: Uuid, teams: &[Uuid]) -> Re
     Ok(())
 }
 
-async fn set_member_teams(conn: &mut Conn, org_id: Uuid, member_id: Uuid, teams: &[Uuid]) -> Result<()> {
+async fn set_member_teams(
+    conn: &mut Conn,
+    org_id: Uuid,
+    member_id: Uuid,
+    teams: &[Uuid],
+) -> Result<()> {
     sqlx::query("DELETE FROM team_members WHERE member_id = $1")
         .bind(member_id)
         .execute(&mut *conn)
@@ -305,13 +338,16 @@ async fn insert_member(conn: &mut Conn, ctx: &Ctx, new: NewMember) -> Result<Mem
     check_role_for_kind(new.kind, new.role)?;
     let name = text("name", &new.name, TITLE_MAX)?;
     if let Some(email) = &new.email {
-        let taken: Option<Uuid> = sqlx::query_scalar("SELECT id FROM members WHERE org_id = $1 AND email = $2")
-            .bind(ctx.org_id)
-            .bind(email.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+        let taken: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM members WHERE org_id = $1 AND email = $2")
+                .bind(ctx.org_id)
+                .bind(email.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!("a member with email {email} already exists")));
+            return Err(StoreError::Conflict(format!(
+                "a member with email {email} already exists"
+            )));
         }
     }
     check_member_teams(&mut *conn, ctx.org_id, &new.teams).await?;
@@ -335,7 +371,15 @@ async fn insert_member(conn: &mut Conn, ctx: &Ctx, new: NewMember) -> Result<Mem
     .map_err(|e| StoreError::conflict_on_unique(e, || "a member with this email already exists".into()))?;
     set_member_teams(&mut *conn, ctx.org_id, id, &new.teams).await?;
     let member = load_member(&mut *conn, ctx.org_id, id).await?;
-    record(&mut *conn, ctx, "member.created", "member", Some(id), json!({ "member": member })).await?;
+    record(
+        &mut *conn,
+        ctx,
+        "member.created",
+        "member",
+        Some(id),
+        json!({ "member": member }),
+    )
+    .await?;
     Ok(member)
 }
 
@@ -396,7 +440,11 @@ async fn load_work_item(conn: &mut Conn, org_id: Uuid, id: Uuid, lock: bool) -> 
 /// lookup on `parent_id` and no planner has to guess the size of an id set.
 fn forest_sql(roots: usize) -> String {
     let columns = OBJECTIVE_COLUMNS;
-    let prefixed: String = columns.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
+    let prefixed: String = columns
+        .split(", ")
+        .map(|c| format!("o.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let ids: Vec<String> = (2..roots + 2).map(|n| format!("${n}")).collect();
     format!(
         "WITH RECURSIVE sub({columns}) AS (SELECT {columns} FROM objectives WHERE org_id = $1 AND id IN ({})\
@@ -408,7 +456,10 @@ fn forest_sql(roots: usize) -> String {
 /// The key results of `objectives` objectives (`$1`…).
 fn key_results_of_sql(objectives: usize) -> String {
     let ids: Vec<String> = (1..=objectives).map(|n| format!("${n}")).collect();
-    format!("SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE objective_id IN ({}) ORDER BY id", ids.join(", "))
+    format!(
+        "SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE objective_id IN ({}) ORDER BY id",
+        ids.join(", ")
+    )
 }
 
 /// How many objectives one key-result query asks for.
@@ -424,7 +475,9 @@ impl crate::Store for This {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&mut *self.read().await?).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.read().await?)
+            .await?;
         Ok(())
     }
 
@@ -438,7 +491,10 @@ impl crate::Store for This {
         let name = text("name", name, TITLE_MAX)?;
         let currency = parse_currency(currency)?;
         if owner.role != Role::Owner {
-            return Err(StoreError::invalid("role", "an org's first member must be its owner"));
+            return Err(StoreError::invalid(
+                "role",
+                "an org's first member must be its owner",
+            ));
         }
         let org_id = Uuid::now_v7();
         let ctx = Ctx::new(org_id, None, now);
@@ -453,8 +509,21 @@ impl crate::Store for This {
         .bind(GENESIS_HASH)
         .execute(&mut *tx)
         .await?;
-        let org = Org { id: org_id, name, currency, created_at: ctx.now };
-        record(&mut tx, &ctx, "org.created", "org", Some(org_id), json!({ "org": org })).await?;
+        let org = Org {
+            id: org_id,
+            name,
+            currency,
+            created_at: ctx.now,
+        };
+        record(
+            &mut tx,
+            &ctx,
+            "org.created",
+            "org",
+            Some(org_id),
+            json!({ "org": org }),
+        )
+        .await?;
         let member = insert_member(&mut tx, &ctx, owner).await?;
         tx.commit().await?;
         Ok((org, member))
@@ -470,17 +539,29 @@ impl crate::Store for This {
     }
 
     async fn orgs(&self) -> Result<Vec<Org>> {
-        let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs ORDER BY id"))
-            .fetch_all(&mut *self.read().await?)
-            .await?;
+        let rows: Vec<OrgRow> =
+            sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs ORDER BY id"))
+                .fetch_all(&mut *self.read().await?)
+                .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn create_token(&self, ctx: &Ctx, member_id: Uuid, label: &str, token_hash: &str) -> Result<TokenInfo> {
+    async fn create_token(
+        &self,
+        ctx: &Ctx,
+        member_id: Uuid,
+        label: &str,
+        token_hash: &str,
+    ) -> Result<TokenInfo> {
         let label = tutti_domain::validate::optional_text("label", label, TITLE_MAX)?;
         let mut tx = self.begin().await?;
         load_member(&mut tx, ctx.org_id, member_id).await?;
-        let token = TokenInfo { id: Uuid::now_v7(), member_id, label, created_at: ctx.now };
+        let token = TokenInfo {
+            id: Uuid::now_v7(),
+            member_id,
+            label,
+            created_at: ctx.now,
+        };
         sqlx::query(
             "INSERT INTO api_tokens (id, org_id, member_id, label, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -492,7 +573,15 @@ impl crate::Store for This {
         .bind(ctx.now)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ctx, "token.created", "member", Some(member_id), json!({ "token": token })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "token.created",
+            "member",
+            Some(member_id),
+            json!({ "token": token }),
+        )
+        .await?;
         finish(tx, ctx, 201, &token).await?;
         Ok(token)
     }
@@ -503,21 +592,44 @@ impl crate::Store for This {
 
     async fn member_by_email(&self, org_id: Uuid, email: &Email) -> Result<Member> {
         let mut conn = self.read().await?;
-        let id: Uuid = sqlx::query_scalar("SELECT id FROM members WHERE org_id = $1 AND email = $2")
-            .bind(org_id)
-            .bind(email.as_str())
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::not_found("member"))?;
+        let id: Uuid =
+            sqlx::query_scalar("SELECT id FROM members WHERE org_id = $1 AND email = $2")
+                .bind(org_id)
+                .bind(email.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::not_found("member"))?;
         load_member(&mut conn, org_id, id).await
     }
 
     async fn create_team(&self, ctx: &Ctx, new: NewTeam) -> Result<Team> {
         let name = text("name", &new.name, TITLE_MAX)?;
         let mut tx = self.begin().await?;
-        require(&mut tx, "teams", ctx.org_id, new.parent_id, "parent_id", "team").await?;
-        require(&mut tx, "members", ctx.org_id, new.lead_id, "lead_id", "member").await?;
-        let team = Team { id: Uuid::now_v7(), name, parent_id: new.parent_id, lead_id: new.lead_id, created_at: ctx.now };
+        require(
+            &mut tx,
+            "teams",
+            ctx.org_id,
+            new.parent_id,
+            "parent_id",
+            "team",
+        )
+        .await?;
+        require(
+            &mut tx,
+            "members",
+            ctx.org_id,
+            new.lead_id,
+            "lead_id",
+            "member",
+        )
+        .await?;
+        let team = Team {
+            id: Uuid::now_v7(),
+            name,
+            parent_id: new.parent_id,
+            lead_id: new.lead_id,
+            created_at: ctx.now,
+        };
         sqlx::query("INSERT INTO teams (id, org_id, name, parent_id, lead_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(team.id)
             .bind(ctx.org_id)
@@ -527,7 +639,15 @@ impl crate::Store for This {
             .bind(ctx.now)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, ctx, "team.created", "team", Some(team.id), json!({ "team": team })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "team.created",
+            "team",
+            Some(team.id),
+            json!({ "team": team }),
+        )
+        .await?;
         finish(tx, ctx, 201, &team).await?;
         Ok(team)
     }
@@ -537,11 +657,19 @@ impl crate::Store for This {
     }
 
     async fn teams(&self, org_id: Uuid, page: PageRequest) -> Result<Page<Team>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {TEAM_COLUMNS} FROM teams WHERE org_id = "));
+        let mut query =
+            QueryBuilder::<Db>::new(format!("SELECT {TEAM_COLUMNS} FROM teams WHERE org_id = "));
         query.push_bind(org_id);
         push_page(&mut query, page);
-        let rows: Vec<TeamRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        Ok(page_of(rows.into_iter().map(Into::into).collect(), page, |t: &Team| t.id.to_string()))
+        let rows: Vec<TeamRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        Ok(page_of(
+            rows.into_iter().map(Into::into).collect(),
+            page,
+            |t: &Team| t.id.to_string(),
+        ))
     }
 
     async fn update_team(&self, ctx: &Ctx, id: Uuid, patch: TeamPatch) -> Result<Team> {
@@ -567,7 +695,15 @@ impl crate::Store for This {
             .bind(ctx.org_id)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, ctx, "team.updated", "team", Some(id), json!({ "team": team })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "team.updated",
+            "team",
+            Some(id),
+            json!({ "team": team }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(team)
     }
@@ -585,7 +721,9 @@ impl crate::Store for This {
 
     async fn members(&self, org_id: Uuid, page: PageRequest) -> Result<Page<Member>> {
         let mut conn = self.read().await?;
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = "));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE org_id = "
+        ));
         query.push_bind(org_id);
         push_page(&mut query, page);
         let rows: Vec<MemberRow> = query.build_query_as().fetch_all(&mut *conn).await?;
@@ -610,12 +748,17 @@ impl crate::Store for This {
         if let Some(role) = patch.role {
             check_role_for_kind(member.kind, role)?;
             if member.role == Role::Owner && role != Role::Owner {
-                let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND role = 'owner'")
-                    .bind(ctx.org_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let owners: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM members WHERE org_id = $1 AND role = 'owner'",
+                )
+                .bind(ctx.org_id)
+                .fetch_one(&mut *tx)
+                .await?;
                 if owners <= 1 {
-                    return Err(StoreError::invalid("role", "the org's last owner cannot give up that role"));
+                    return Err(StoreError::invalid(
+                        "role",
+                        "the org's last owner cannot give up that role",
+                    ));
                 }
             }
             member.role = role;
@@ -626,12 +769,15 @@ impl crate::Store for This {
         if let Some(provider) = patch.provider {
             member.provider = provider;
         }
-                if let Some(model) = patch.model {
+        if let Some(model) = patch.model {
             member.model = model;
         }
         if let Some(concurrency) = patch.concurrency {
             if !(1..=64).contains(&concurrency) {
-                return Err(StoreError::invalid("concurrency", "must be between 1 and 64"));
+                return Err(StoreError::invalid(
+                    "concurrency",
+                    "must be between 1 and 64",
+                ));
             }
             member.concurrency = concurrency;
         }
@@ -653,19 +799,47 @@ impl crate::Store for This {
             set_member_teams(&mut tx, ctx.org_id, id, &teams).await?;
         }
         let member = load_member(&mut tx, ctx.org_id, id).await?;
-        record(&mut tx, ctx, "member.updated", "member", Some(id), json!({ "member": member })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "member.updated",
+            "member",
+            Some(id),
+            json!({ "member": member }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(member)
     }
 
     async fn create_objective(&self, ctx: &Ctx, new: NewObjective) -> Result<Objective> {
         let title = text("title", &new.title, TITLE_MAX)?;
-        let why = tutti_domain::validate::optional_text("why", &new.why, tutti_domain::validate::BODY_MAX)?;
+        let why = tutti_domain::validate::optional_text(
+            "why",
+            &new.why,
+            tutti_domain::validate::BODY_MAX,
+        )?;
         check_period(new.period_start, new.period_end)?;
         let mut tx = self.begin().await?;
-        require(&mut tx, "members", ctx.org_id, new.owner_id, "owner_id", "member").await?;
+        require(
+            &mut tx,
+            "members",
+            ctx.org_id,
+            new.owner_id,
+            "owner_id",
+            "member",
+        )
+        .await?;
         require(&mut tx, "teams", ctx.org_id, new.team_id, "team_id", "team").await?;
-        require(&mut tx, "objectives", ctx.org_id, new.parent_id, "parent_id", "objective").await?;
+        require(
+            &mut tx,
+            "objectives",
+            ctx.org_id,
+            new.parent_id,
+            "parent_id",
+            "objective",
+        )
+        .await?;
         let objective = Objective {
             id: Uuid::now_v7(),
             title,
@@ -679,7 +853,15 @@ impl crate::Store for This {
             created_at: ctx.now,
         };
         insert_objectives(&mut tx, ctx.org_id, std::slice::from_ref(&objective)).await?;
-        record(&mut tx, ctx, "objective.created", "objective", Some(objective.id), json!({ "objective": objective })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "objective.created",
+            "objective",
+            Some(objective.id),
+            json!({ "objective": objective }),
+        )
+        .await?;
         finish(tx, ctx, 201, &objective).await?;
         Ok(objective)
     }
@@ -689,22 +871,39 @@ impl crate::Store for This {
     }
 
     async fn objectives(&self, org_id: Uuid, page: PageRequest) -> Result<Page<Objective>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {OBJECTIVE_COLUMNS} FROM objectives WHERE org_id = "));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {OBJECTIVE_COLUMNS} FROM objectives WHERE org_id = "
+        ));
         query.push_bind(org_id);
         push_page(&mut query, page);
-        let rows: Vec<ObjectiveRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<Objective>>>()?;
+        let rows: Vec<ObjectiveRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<Objective>>>()?;
         Ok(page_of(items, page, |o| o.id.to_string()))
     }
 
-    async fn update_objective(&self, ctx: &Ctx, id: Uuid, patch: ObjectivePatch) -> Result<Objective> {
+    async fn update_objective(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: ObjectivePatch,
+    ) -> Result<Objective> {
         let mut tx = self.begin().await?;
         let mut objective = load_objective(&mut tx, ctx.org_id, id, true).await?;
         if let Some(title) = patch.title {
             objective.title = text("title", &title, TITLE_MAX)?;
         }
         if let Some(why) = patch.why {
-            objective.why = tutti_domain::validate::optional_text("why", &why, tutti_domain::validate::BODY_MAX)?;
+            objective.why = tutti_domain::validate::optional_text(
+                "why",
+                &why,
+                tutti_domain::validate::BODY_MAX,
+            )?;
         }
         if let Some(owner) = patch.owner_id {
             require(&mut tx, "members", ctx.org_id, owner, "owner_id", "member").await?;
@@ -715,7 +914,15 @@ impl crate::Store for This {
             objective.team_id = team;
         }
         if let Some(parent) = patch.parent_id {
-            require(&mut tx, "objectives", ctx.org_id, parent, "parent_id", "objective").await?;
+            require(
+                &mut tx,
+                "objectives",
+                ctx.org_id,
+                parent,
+                "parent_id",
+                "objective",
+            )
+            .await?;
             refuse_cycle(&mut tx, "objectives", id, parent).await?;
             objective.parent_id = parent;
         }
@@ -739,7 +946,15 @@ impl crate::Store for This {
         .bind(ctx.org_id)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ctx, "objective.updated", "objective", Some(id), json!({ "objective": objective })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "objective.updated",
+            "objective",
+            Some(id),
+            json!({ "objective": objective }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(objective)
     }
@@ -753,23 +968,36 @@ impl crate::Store for This {
 
     async fn all_objectives(&self, org_id: Uuid) -> Result<ObjectiveForest> {
         let mut conn = self.read().await?;
-        let objectives: Vec<ObjectiveRow> =
-            sqlx::query_as(&format!("SELECT {OBJECTIVE_COLUMNS} FROM objectives WHERE org_id = $1 ORDER BY id"))
-                .bind(org_id)
-                .fetch_all(&mut *conn)
-                .await?;
-        let key_results: Vec<KeyResultRow> =
-            sqlx::query_as(&format!("SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE org_id = $1 ORDER BY id"))
-                .bind(org_id)
-                .fetch_all(&mut *conn)
-                .await?;
+        let objectives: Vec<ObjectiveRow> = sqlx::query_as(&format!(
+            "SELECT {OBJECTIVE_COLUMNS} FROM objectives WHERE org_id = $1 ORDER BY id"
+        ))
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let key_results: Vec<KeyResultRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_RESULT_COLUMNS} FROM key_results WHERE org_id = $1 ORDER BY id"
+        ))
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
         Ok(ObjectiveForest {
-            objectives: objectives.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
-            key_results: key_results.into_iter().map(TryInto::try_into).collect::<Result<_>>()?,
+            objectives: objectives
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_>>()?,
+            key_results: key_results
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_>>()?,
         })
     }
 
-    async fn create_key_result(&self, ctx: &Ctx, objective_id: Uuid, new: NewKeyResult) -> Result<KeyResult> {
+    async fn create_key_result(
+        &self,
+        ctx: &Ctx,
+        objective_id: Uuid,
+        new: NewKeyResult,
+    ) -> Result<KeyResult> {
         let title = text("title", &new.title, TITLE_MAX)?;
         let unit = tutti_domain::validate::optional_text("unit", &new.unit, 32)?;
         let mut tx = self.begin().await?;
@@ -784,11 +1012,23 @@ impl crate::Store for This {
             current,
             unit,
             confidence: new.confidence,
-            progress: tutti_domain::strategy::key_result_progress(new.baseline, new.target, current),
+            progress: tutti_domain::strategy::key_result_progress(
+                new.baseline,
+                new.target,
+                current,
+            ),
             updated_at: ctx.now,
         };
         insert_key_results(&mut tx, ctx.org_id, std::slice::from_ref(&key_result)).await?;
-        record(&mut tx, ctx, "key_result.created", "key_result", Some(key_result.id), json!({ "key_result": key_result })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "key_result.created",
+            "key_result",
+            Some(key_result.id),
+            json!({ "key_result": key_result }),
+        )
+        .await?;
         finish(tx, ctx, 201, &key_result).await?;
         Ok(key_result)
     }
@@ -797,7 +1037,12 @@ impl crate::Store for This {
         load_key_result(&mut *self.read().await?, org_id, id, false).await
     }
 
-    async fn update_key_result(&self, ctx: &Ctx, id: Uuid, patch: KeyResultPatch) -> Result<KeyResult> {
+    async fn update_key_result(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: KeyResultPatch,
+    ) -> Result<KeyResult> {
         let mut tx = self.begin().await?;
         let mut key_result = load_key_result(&mut tx, ctx.org_id, id, true).await?;
         if let Some(title) = patch.title {
@@ -808,8 +1053,11 @@ impl crate::Store for This {
         }
         key_result.baseline = patch.baseline.unwrap_or(key_result.baseline);
         key_result.target = patch.target.unwrap_or(key_result.target);
-        key_result.progress =
-            tutti_domain::strategy::key_result_progress(key_result.baseline, key_result.target, key_result.current);
+        key_result.progress = tutti_domain::strategy::key_result_progress(
+            key_result.baseline,
+            key_result.target,
+            key_result.current,
+        );
         key_result.updated_at = ctx.now;
         sqlx::query(
             "UPDATE key_results SET title = $1, unit = $2, baseline = $3, target = $4, updated_at = $5 WHERE id = $6 AND org_id = $7",
@@ -823,13 +1071,30 @@ impl crate::Store for This {
         .bind(ctx.org_id)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ctx, "key_result.updated", "key_result", Some(id), json!({ "key_result": key_result })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "key_result.updated",
+            "key_result",
+            Some(id),
+            json!({ "key_result": key_result }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(key_result)
     }
 
-    async fn create_check_in(&self, ctx: &Ctx, key_result_id: Uuid, new: NewCheckIn) -> Result<CheckIn> {
-        let note = tutti_domain::validate::optional_text("note", &new.note, tutti_domain::validate::BODY_MAX)?;
+    async fn create_check_in(
+        &self,
+        ctx: &Ctx,
+        key_result_id: Uuid,
+        new: NewCheckIn,
+    ) -> Result<CheckIn> {
+        let note = tutti_domain::validate::optional_text(
+            "note",
+            &new.note,
+            tutti_domain::validate::BODY_MAX,
+        )?;
         let author_id = ctx
             .actor_id
             .ok_or_else(|| StoreError::invalid("author_id", "a check-in needs an author"))?;
@@ -846,7 +1111,11 @@ impl crate::Store for This {
         Ok(check_in)
     }
 
-    async fn key_result_scope(&self, org_id: Uuid, id: Uuid) -> Result<(Option<Uuid>, Option<Uuid>)> {
+    async fn key_result_scope(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<(Option<Uuid>, Option<Uuid>)> {
         let scope: (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
             "SELECT o.team_id, o.owner_id FROM key_results k JOIN objectives o ON o.id = k.objective_id \
              WHERE k.id = $1 AND k.org_id = $2",
@@ -859,30 +1128,67 @@ impl crate::Store for This {
         Ok(scope)
     }
 
-    async fn check_ins(&self, org_id: Uuid, key_result_id: Uuid, page: PageRequest) -> Result<Page<CheckIn>> {
+    async fn check_ins(
+        &self,
+        org_id: Uuid,
+        key_result_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<CheckIn>> {
         let mut conn = self.read().await?;
         load_key_result(&mut conn, org_id, key_result_id, false).await?;
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE key_result_id = "));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE key_result_id = "
+        ));
         query.push_bind(key_result_id);
         query.push(" AND org_id = ").push_bind(org_id);
         push_page(&mut query, page);
         let rows: Vec<CheckInRow> = query.build_query_as().fetch_all(&mut *conn).await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<CheckIn>>>()?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<CheckIn>>>()?;
         Ok(page_of(items, page, |c| c.id.to_string()))
     }
 
     async fn create_work_item(&self, ctx: &Ctx, new: NewWorkItem) -> Result<WorkItem> {
         let title = text("title", &new.title, TITLE_MAX)?;
-        let description =
-            tutti_domain::validate::optional_text("description", &new.description, tutti_domain::validate::BODY_MAX)?;
+        let description = tutti_domain::validate::optional_text(
+            "description",
+            &new.description,
+            tutti_domain::validate::BODY_MAX,
+        )?;
         let created_by = ctx
             .actor_id
             .ok_or_else(|| StoreError::invalid("created_by", "work needs a creator"))?;
         let mut tx = self.begin().await?;
         require(&mut tx, "teams", ctx.org_id, new.team_id, "team_id", "team").await?;
-        require(&mut tx, "members", ctx.org_id, new.assignee_id, "assignee_id", "member").await?;
-        require(&mut tx, "work_items", ctx.org_id, new.parent_id, "parent_id", "work item").await?;
-        require(&mut tx, "key_results", ctx.org_id, new.key_result_id, "key_result_id", "key result").await?;
+        require(
+            &mut tx,
+            "members",
+            ctx.org_id,
+            new.assignee_id,
+            "assignee_id",
+            "member",
+        )
+        .await?;
+        require(
+            &mut tx,
+            "work_items",
+            ctx.org_id,
+            new.parent_id,
+            "parent_id",
+            "work item",
+        )
+        .await?;
+        require(
+            &mut tx,
+            "key_results",
+            ctx.org_id,
+            new.key_result_id,
+            "key_result_id",
+            "key result",
+        )
+        .await?;
         let item = WorkItem {
             id: Uuid::now_v7(),
             title,
@@ -901,7 +1207,15 @@ impl crate::Store for This {
             state_since: ctx.now,
         };
         insert_work_items(&mut tx, ctx.org_id, std::slice::from_ref(&item)).await?;
-                record(&mut tx, ctx, "work_item.created", "work_item", Some(item.id), json!({ "work_item": item })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "work_item.created",
+            "work_item",
+            Some(item.id),
+            json!({ "work_item": item }),
+        )
+        .await?;
         queue_when_ready_for_ai(&mut tx, ctx, &item, None).await?;
         finish(tx, ctx, 201, &item).await?;
         Ok(item)
@@ -911,8 +1225,15 @@ impl crate::Store for This {
         load_work_item(&mut *self.read().await?, org_id, id, false).await
     }
 
-    async fn work_items(&self, org_id: Uuid, filter: &WorkFilter, page: PageRequest) -> Result<Page<WorkItem>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = "));
+    async fn work_items(
+        &self,
+        org_id: Uuid,
+        filter: &WorkFilter,
+        page: PageRequest,
+    ) -> Result<Page<WorkItem>> {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = "
+        ));
         query.push_bind(org_id);
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
@@ -930,22 +1251,36 @@ impl crate::Store for This {
             query.push(" AND key_result_id IS NULL");
         }
         push_page(&mut query, page);
-        let rows: Vec<WorkItemRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<WorkItem>>>()?;
+        let rows: Vec<WorkItemRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<WorkItem>>>()?;
         Ok(page_of(items, page, |w| w.id.to_string()))
     }
 
-    async fn update_work_item(&self, ctx: &Ctx, id: Uuid, patch: WorkItemPatch) -> Result<WorkItem> {
+    async fn update_work_item(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: WorkItemPatch,
+    ) -> Result<WorkItem> {
         let mut tx = self.begin().await?;
-                let mut item = load_work_item(&mut tx, ctx.org_id, id, true).await?;
+        let mut item = load_work_item(&mut tx, ctx.org_id, id, true).await?;
         let from_state = item.state;
         let before_assignee = item.assignee_id;
         if let Some(title) = patch.title {
             item.title = text("title", &title, TITLE_MAX)?;
         }
         if let Some(description) = patch.description {
-            item.description =
-                tutti_domain::validate::optional_text("description", &description, tutti_domain::validate::BODY_MAX)?;
+            item.description = tutti_domain::validate::optional_text(
+                "description",
+                &description,
+                tutti_domain::validate::BODY_MAX,
+            )?;
         }
         if let Some(state) = patch.state
             && state != item.state
@@ -957,16 +1292,40 @@ impl crate::Store for This {
             item.team_id = team;
         }
         if let Some(assignee) = patch.assignee_id {
-            require(&mut tx, "members", ctx.org_id, assignee, "assignee_id", "member").await?;
+            require(
+                &mut tx,
+                "members",
+                ctx.org_id,
+                assignee,
+                "assignee_id",
+                "member",
+            )
+            .await?;
             item.assignee_id = assignee;
         }
         if let Some(parent) = patch.parent_id {
-            require(&mut tx, "work_items", ctx.org_id, parent, "parent_id", "work item").await?;
+            require(
+                &mut tx,
+                "work_items",
+                ctx.org_id,
+                parent,
+                "parent_id",
+                "work item",
+            )
+            .await?;
             refuse_cycle(&mut tx, "work_items", id, parent).await?;
             item.parent_id = parent;
         }
         if let Some(key_result) = patch.key_result_id {
-            require(&mut tx, "key_results", ctx.org_id, key_result, "key_result_id", "key result").await?;
+            require(
+                &mut tx,
+                "key_results",
+                ctx.org_id,
+                key_result,
+                "key_result_id",
+                "key result",
+            )
+            .await?;
             item.key_result_id = key_result;
         }
         item.kind = patch.kind.unwrap_or(item.kind);
@@ -1004,7 +1363,15 @@ impl crate::Store for This {
         } else {
             json!({ "work_item": item, "from_state": from_state, "to_state": item.state })
         };
-                record(&mut tx, ctx, "work_item.updated", "work_item", Some(id), payload).await?;
+        record(
+            &mut tx,
+            ctx,
+            "work_item.updated",
+            "work_item",
+            Some(id),
+            payload,
+        )
+        .await?;
         queue_when_ready_for_ai(&mut tx, ctx, &item, Some((before_assignee, from_state))).await?;
         tx.commit().await?;
         Ok(item)
@@ -1012,7 +1379,9 @@ impl crate::Store for This {
 
     async fn events(&self, org_id: Uuid, filter: &EventFilter) -> Result<Page<Event>> {
         let limit = filter.limit.clamp(1, PageRequest::MAX_LIMIT);
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE org_id = "));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = "
+        ));
         query.push_bind(org_id);
         if let Some(after) = filter.after_seq {
             query.push(" AND seq > ").push_bind(after);
@@ -1023,20 +1392,31 @@ impl crate::Store for This {
         if let Some(subject) = filter.subject_id {
             query.push(" AND subject_id = ").push_bind(subject);
         }
-        query.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit) + 1);
-        let rows: Vec<EventRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let items = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<Event>>>()?;
-        Ok(page_of(items, PageRequest { after: None, limit }, |e| e.seq.to_string()))
+        query
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows: Vec<EventRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<Event>>>()?;
+        Ok(page_of(items, PageRequest { after: None, limit }, |e| {
+            e.seq.to_string()
+        }))
     }
 
     async fn verify_chain(&self, org_id: Uuid) -> Result<Result<i64, ChainBreak>> {
         const BATCH: i64 = 5_000;
         let mut conn = self.read().await?;
-        let (head_seq, head_hash): (i64, String) = sqlx::query_as("SELECT audit_seq, audit_hash FROM orgs WHERE id = $1")
-            .bind(org_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::not_found("org"))?;
+        let (head_seq, head_hash): (i64, String) =
+            sqlx::query_as("SELECT audit_seq, audit_hash FROM orgs WHERE id = $1")
+                .bind(org_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::not_found("org"))?;
         let mut verifier = ChainVerifier::new(org_id);
         let mut after = 0i64;
         loop {
@@ -1062,7 +1442,12 @@ impl crate::Store for This {
         Ok(verifier.finish(head_seq, &head_hash))
     }
 
-    async fn idempotent_response(&self, org_id: Uuid, member_id: Uuid, key: &str) -> Result<Option<StoredResponse>> {
+    async fn idempotent_response(
+        &self,
+        org_id: Uuid,
+        member_id: Uuid,
+        key: &str,
+    ) -> Result<Option<StoredResponse>> {
         let row: Option<(String, i64, String)> = sqlx::query_as(
             "SELECT request_hash, status, body FROM idempotency_keys WHERE org_id = $1 AND member_id = $2 AND key = $3",
         )
@@ -1126,7 +1511,11 @@ async fn insert_objectives(conn: &mut Conn, org_id: Uuid, objectives: &[Objectiv
     Ok(())
 }
 
-async fn insert_key_results(conn: &mut Conn, org_id: Uuid, key_results: &[KeyResult]) -> Result<()> {
+async fn insert_key_results(
+    conn: &mut Conn,
+    org_id: Uuid,
+    key_results: &[KeyResult],
+) -> Result<()> {
     for chunk in key_results.chunks(IMPORT_PARAMS_PER_STATEMENT / 10) {
         let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO key_results (id, org_id, objective_id, title, baseline, target, current, unit, confidence, updated_at) ",
@@ -1176,4 +1565,3 @@ async fn insert_work_items(conn: &mut Conn, org_id: Uuid, items: &[WorkItem]) ->
     }
     Ok(())
 }
-

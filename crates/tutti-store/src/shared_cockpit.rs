@@ -6,11 +6,12 @@ use chrono::Datelike;
 use tutti_domain::signal::{Alert, Audience, Concern, Signal, SignalKind, WebhookFormat};
 
 use crate::cockpit::{
-    Attempt, AlertFilter, AlertSync, BlockedWork, Cockpit, Credential, Delivery, DeliveryStatus, DueDelivery,
-    NewSession, NewWebhook, Session, SpendPoint, Webhook, WorkFlow,
+    AlertFilter, AlertSync, Attempt, BlockedWork, Cockpit, Credential, Delivery, DeliveryStatus,
+    DueDelivery, NewSession, NewWebhook, Session, SpendPoint, Webhook, WorkFlow,
 };
 
-const ALERT_COLUMNS: &str = "id, kind, subject_id, team_id, person_id, params, link, raised_at, cleared_at";
+const ALERT_COLUMNS: &str =
+    "id, kind, subject_id, team_id, person_id, params, link, raised_at, cleared_at";
 const WEBHOOK_NAME_MAX: usize = 100;
 const WEBHOOK_URL_MAX: usize = 2000;
 
@@ -34,7 +35,10 @@ impl TryFrom<AlertRow> for Alert {
             id: r.id,
             kind: r.kind.parse().map_err(StoreError::Corrupt)?,
             subject_id: r.subject_id,
-            concern: Concern { team_id: r.team_id, person_id: r.person_id },
+            concern: Concern {
+                team_id: r.team_id,
+                person_id: r.person_id,
+            },
             params: from_json("alerts.params", &r.params)?,
             link: r.link,
             raised_at: r.raised_at,
@@ -146,7 +150,10 @@ fn check_locale(locale: &str) -> Result<()> {
     if matches!(locale, "de" | "en") {
         Ok(())
     } else {
-        Err(StoreError::invalid("locale", format!("`{locale}` is not offered; use de or en")))
+        Err(StoreError::invalid(
+            "locale",
+            format!("`{locale}` is not offered; use de or en"),
+        ))
     }
 }
 
@@ -155,7 +162,10 @@ impl Cockpit for This {
         let mut tx = self.begin().await?;
         let member = load_member(&mut tx, ctx.org_id, member_id).await?;
         if member.kind == tutti_domain::org::MemberKind::Ai {
-            return Err(StoreError::invalid("member", "AI workers sign in with API tokens, not passwords"));
+            return Err(StoreError::invalid(
+                "member",
+                "AI workers sign in with API tokens, not passwords",
+            ));
         }
         sqlx::query("UPDATE members SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
@@ -163,8 +173,19 @@ impl Cockpit for This {
             .execute(&mut *tx)
             .await?;
         // A new password ends every session the old one opened.
-        sqlx::query("DELETE FROM sessions WHERE member_id = $1").bind(member_id).execute(&mut *tx).await?;
-        record(&mut tx, ctx, "member.password_set", "member", Some(member_id), json!({})).await?;
+        sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            ctx,
+            "member.password_set",
+            "member",
+            Some(member_id),
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -180,7 +201,15 @@ impl Cockpit for This {
             .bind(member_id)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, ctx, "member.locale_set", "member", Some(member_id), json!({ "locale": locale })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "member.locale_set",
+            "member",
+            Some(member_id),
+            json!({ "locale": locale }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -195,7 +224,11 @@ impl Cockpit for This {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(org_id, member_id, password_hash)| Credential { org_id, member_id, password_hash })
+            .map(|(org_id, member_id, password_hash)| Credential {
+                org_id,
+                member_id,
+                password_hash,
+            })
             .collect())
     }
 
@@ -203,7 +236,10 @@ impl Cockpit for This {
         let member_id = ctx.actor_id.ok_or(StoreError::not_found("member"))?;
         let mut tx = self.begin().await?;
         // Sessions that ran out are swept here, where one is added anyway.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(ctx.now).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, org_id, member_id, csrf_token, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -216,7 +252,15 @@ impl Cockpit for This {
         .bind(session.expires_at)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ctx, "session.started", "member", Some(member_id), json!({ "expires_at": session.expires_at })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "session.started",
+            "member",
+            Some(member_id),
+            json!({ "expires_at": session.expires_at }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -241,7 +285,13 @@ impl Cockpit for This {
             token_hash.to_owned(),
         )
         .await?;
-        Ok(actor.map(|actor| Session { actor, name, csrf_token, locale, expires_at }))
+        Ok(actor.map(|actor| Session {
+            actor,
+            name,
+            csrf_token,
+            locale,
+            expires_at,
+        }))
     }
 
     async fn actor(&self, org_id: Uuid, member_id: Uuid) -> Result<Option<Actor>> {
@@ -263,13 +313,26 @@ impl Cockpit for This {
             .await?
             .rows_affected();
         if ended > 0 {
-            record(&mut tx, ctx, "session.ended", "member", ctx.actor_id, json!({})).await?;
+            record(
+                &mut tx,
+                ctx,
+                "session.ended",
+                "member",
+                ctx.actor_id,
+                json!({}),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn sync_alerts(&self, ctx: &Ctx, evaluated: &[SignalKind], signals: &[Signal]) -> Result<AlertSync> {
+    async fn sync_alerts(
+        &self,
+        ctx: &Ctx,
+        evaluated: &[SignalKind],
+        signals: &[Signal],
+    ) -> Result<AlertSync> {
         let mut tx = self.begin().await?;
         // Engine nodes evaluating the same org at once take turns here, so
         // the second sees the alerts the first raised instead of raising
@@ -293,20 +356,48 @@ impl Cockpit for This {
         .bind(ctx.org_id)
         .fetch_all(&mut *tx)
         .await?;
-        let firing: HashMap<String, &Signal> = signals.iter().map(|s| (s.fingerprint(), s)).collect();
+        let firing: HashMap<String, &Signal> =
+            signals.iter().map(|s| (s.fingerprint(), s)).collect();
         let mut sync = AlertSync::default();
-        for OpenAlert { id, kind, fingerprint, team_id, person_id } in &open {
-            let evaluated_now = kind.parse::<SignalKind>().is_ok_and(|k| evaluated.contains(&k));
+        for OpenAlert {
+            id,
+            kind,
+            fingerprint,
+            team_id,
+            person_id,
+        } in &open
+        {
+            let evaluated_now = kind
+                .parse::<SignalKind>()
+                .is_ok_and(|k| evaluated.contains(&k));
             match firing.get(fingerprint) {
                 None if evaluated_now => {
-                    sqlx::query("UPDATE alerts SET cleared_at = $1 WHERE id = $2").bind(ctx.now).bind(id).execute(&mut *tx).await?;
-                    record(&mut tx, ctx, "alert.cleared", "alert", Some(*id), json!({ "kind": kind })).await?;
+                    sqlx::query("UPDATE alerts SET cleared_at = $1 WHERE id = $2")
+                        .bind(ctx.now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    record(
+                        &mut tx,
+                        ctx,
+                        "alert.cleared",
+                        "alert",
+                        Some(*id),
+                        json!({ "kind": kind }),
+                    )
+                    .await?;
                     sync.cleared += 1;
                 }
                 // Its subject moved (an objective to another team, an item
                 // to another assignee): the alert follows, so that it shows
                 // to whom it now concerns. Who reads it is not audited.
-                Some(signal) if signal.concern != (Concern { team_id: *team_id, person_id: *person_id }) => {
+                Some(signal)
+                    if signal.concern
+                        != (Concern {
+                            team_id: *team_id,
+                            person_id: *person_id,
+                        }) =>
+                {
                     sqlx::query("UPDATE alerts SET team_id = $1, person_id = $2 WHERE id = $3")
                         .bind(signal.concern.team_id)
                         .bind(signal.concern.person_id)
@@ -317,21 +408,24 @@ impl Cockpit for This {
                 _ => {}
             }
         }
-        let already: std::collections::HashSet<&str> = open.iter().map(|a| a.fingerprint.as_str()).collect();
-        let webhooks: Vec<(Uuid, Option<Uuid>)> = sqlx::query_as("SELECT id, team_id FROM webhooks WHERE org_id = $1")
-            .bind(ctx.org_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let parents: HashMap<Uuid, Option<Uuid>> = if webhooks.iter().any(|(_, team)| team.is_some()) {
-            sqlx::query_as("SELECT id, parent_id FROM teams WHERE org_id = $1")
+        let already: std::collections::HashSet<&str> =
+            open.iter().map(|a| a.fingerprint.as_str()).collect();
+        let webhooks: Vec<(Uuid, Option<Uuid>)> =
+            sqlx::query_as("SELECT id, team_id FROM webhooks WHERE org_id = $1")
                 .bind(ctx.org_id)
                 .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect()
-        } else {
-            HashMap::new()
-        };
+                .await?;
+        let parents: HashMap<Uuid, Option<Uuid>> =
+            if webhooks.iter().any(|(_, team)| team.is_some()) {
+                sqlx::query_as("SELECT id, parent_id FROM teams WHERE org_id = $1")
+                    .bind(ctx.org_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect()
+            } else {
+                HashMap::new()
+            };
         for (fingerprint, signal) in &firing {
             if already.contains(fingerprint.as_str()) {
                 continue;
@@ -363,9 +457,9 @@ impl Cockpit for This {
             .execute(&mut *tx)
             .await?;
             // A team's webhook takes only the alerts in its team and below.
-            let receiving = webhooks
-                .iter()
-                .filter(|(_, team)| team.is_none_or(|team| alert.concern.within_team(team, &parents)));
+            let receiving = webhooks.iter().filter(|(_, team)| {
+                team.is_none_or(|team| alert.concern.within_team(team, &parents))
+            });
             for (webhook_id, _) in receiving {
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (id, org_id, webhook_id, alert_id, status, attempts, next_attempt_at, created_at) \
@@ -379,9 +473,17 @@ impl Cockpit for This {
                 .execute(&mut *tx)
                 .await?;
             }
-            record(&mut tx, ctx, "alert.raised", "alert", Some(alert.id), json!({
-                "kind": alert.kind, "subject_id": alert.subject_id, "params": alert.params,
-            })).await?;
+            record(
+                &mut tx,
+                ctx,
+                "alert.raised",
+                "alert",
+                Some(alert.id),
+                json!({
+                    "kind": alert.kind, "subject_id": alert.subject_id, "params": alert.params,
+                }),
+            )
+            .await?;
             sync.raised.push(alert);
         }
         tx.commit().await?;
@@ -389,30 +491,50 @@ impl Cockpit for This {
     }
 
     async fn alerts(&self, org_id: Uuid, filter: &AlertFilter, limit: u32) -> Result<Vec<Alert>> {
-        let mut select = QueryBuilder::<Db>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        let mut select = QueryBuilder::<Db>::new(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "
+        ));
         select.push_bind(org_id);
         if !filter.include_cleared {
             select.push(" AND cleared_at IS NULL");
         }
         push_audience(&mut select, &filter.audience);
-        select.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)));
-        let rows: Vec<AlertRow> = select.build_query_as().fetch_all(&mut *self.read().await?).await?;
+        select
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)));
+        let rows: Vec<AlertRow> = select
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn open_alert_count(&self, org_id: Uuid, audience: &Audience) -> Result<i64> {
-        let mut select = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM alerts WHERE cleared_at IS NULL AND org_id = ");
+        let mut select = QueryBuilder::<Db>::new(
+            "SELECT COUNT(*) FROM alerts WHERE cleared_at IS NULL AND org_id = ",
+        );
         select.push_bind(org_id);
         push_audience(&mut select, audience);
-        let count: i64 = select.build_query_scalar().fetch_one(&mut *self.read().await?).await?;
+        let count: i64 = select
+            .build_query_scalar()
+            .fetch_one(&mut *self.read().await?)
+            .await?;
         Ok(count)
     }
 
     async fn create_webhook(&self, ctx: &Ctx, new: NewWebhook) -> Result<Webhook> {
         let name = text("name", &new.name, WEBHOOK_NAME_MAX)?;
         let url = new.url.trim().to_owned();
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > WEBHOOK_URL_MAX || url.contains(char::is_whitespace) {
-            return Err(StoreError::invalid("url", format!("must be an http:// or https:// URL of at most {WEBHOOK_URL_MAX} characters")));
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.len() > WEBHOOK_URL_MAX
+            || url.contains(char::is_whitespace)
+        {
+            return Err(StoreError::invalid(
+                "url",
+                format!(
+                    "must be an http:// or https:// URL of at most {WEBHOOK_URL_MAX} characters"
+                ),
+            ));
         }
         check_locale(&new.locale)?;
         let mut tx = self.begin().await?;
@@ -458,15 +580,30 @@ impl Cockpit for This {
 
     async fn delete_webhook(&self, ctx: &Ctx, id: Uuid) -> Result<()> {
         let mut tx = self.begin().await?;
-        let name: String = sqlx::query_scalar("SELECT name FROM webhooks WHERE id = $1 AND org_id = $2")
+        let name: String =
+            sqlx::query_scalar("SELECT name FROM webhooks WHERE id = $1 AND org_id = $2")
+                .bind(id)
+                .bind(ctx.org_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::not_found("webhook"))?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
             .bind(id)
-            .bind(ctx.org_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::not_found("webhook"))?;
-        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        record(&mut tx, ctx, "webhook.deleted", "webhook", Some(id), json!({ "name": name })).await?;
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            ctx,
+            "webhook.deleted",
+            "webhook",
+            Some(id),
+            json!({ "name": name }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -526,7 +663,10 @@ impl Cockpit for This {
                     id: r.delivery_id,
                     org_id: r.org_id,
                     attempts: r.attempts,
-                    format: r.format.parse::<WebhookFormat>().map_err(StoreError::Corrupt)?,
+                    format: r
+                        .format
+                        .parse::<WebhookFormat>()
+                        .map_err(StoreError::Corrupt)?,
                     url: r.url,
                     locale: r.locale,
                     alert: r.alert.try_into()?,
@@ -561,19 +701,38 @@ impl Cockpit for This {
         Ok(())
     }
 
-    async fn deliveries(&self, org_id: Uuid, webhook_id: Uuid, page: PageRequest) -> Result<Page<Delivery>> {
+    async fn deliveries(
+        &self,
+        org_id: Uuid,
+        webhook_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>> {
         let mut query = QueryBuilder::<Db>::new(
             "SELECT id, webhook_id, alert_id, status, attempts, next_attempt_at, last_error, delivered_at, created_at \
              FROM webhook_deliveries WHERE org_id = ",
         );
-        query.push_bind(org_id).push(" AND webhook_id = ").push_bind(webhook_id);
+        query
+            .push_bind(org_id)
+            .push(" AND webhook_id = ")
+            .push_bind(webhook_id);
         push_page(&mut query, page);
-        let rows: Vec<DeliveryRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let items = rows.into_iter().map(DeliveryRow::into_delivery).collect::<Result<Vec<_>>>()?;
+        let rows: Vec<DeliveryRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(DeliveryRow::into_delivery)
+            .collect::<Result<Vec<_>>>()?;
         Ok(page_of(items, page, |d| d.id.to_string()))
     }
 
-    async fn latest_deliveries(&self, org_id: Uuid, webhook_id: Uuid, limit: u32) -> Result<Vec<Delivery>> {
+    async fn latest_deliveries(
+        &self,
+        org_id: Uuid,
+        webhook_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
         let rows: Vec<DeliveryRow> = sqlx::query_as(
             "SELECT id, webhook_id, alert_id, status, attempts, next_attempt_at, last_error, delivered_at, created_at \
              FROM webhook_deliveries WHERE org_id = $1 AND webhook_id = $2 ORDER BY id DESC LIMIT $3",
@@ -615,10 +774,16 @@ impl Cockpit for This {
                 }
             }
         }
-        flow.by_state = WorkState::ALL.iter().map(|s| (*s, by_state.get(s).copied().unwrap_or(0))).collect();
+        flow.by_state = WorkState::ALL
+            .iter()
+            .map(|s| (*s, by_state.get(s).copied().unwrap_or(0)))
+            .collect();
         let this_week = week_of(now.date_naive());
         let first_week = this_week - chrono::Duration::weeks(i64::from(weeks.max(1)) - 1);
-        let from = first_week.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+        let from = first_week
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(now);
         let days: Vec<(String, i64)> = sqlx::query_as(&format!(
             "SELECT {day}, COUNT(*) FROM work_items WHERE org_id = $1 AND state = 'done' AND state_since >= $2 GROUP BY {day}",
             day = day_of("state_since")
@@ -637,7 +802,12 @@ impl Cockpit for This {
         Ok(flow)
     }
 
-    async fn blocked_work(&self, org_id: Uuid, before: DateTime<Utc>, limit: u32) -> Result<Vec<BlockedWork>> {
+    async fn blocked_work(
+        &self,
+        org_id: Uuid,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<BlockedWork>> {
         let blocked: Vec<BlockedWork> = sqlx::query_as(
             "SELECT id, title, state_since AS since, team_id, assignee_id FROM work_items \
              WHERE org_id = $1 AND state = 'blocked' AND state_since < $2 ORDER BY state_since LIMIT $3",
@@ -650,10 +820,17 @@ impl Cockpit for This {
         Ok(blocked)
     }
 
-    async fn spend_by_day(&self, org_id: Uuid, group: LedgerGroup, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<SpendPoint>> {
+    async fn spend_by_day(
+        &self,
+        org_id: Uuid,
+        group: LedgerGroup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<SpendPoint>> {
         let day = day_of("at");
         let sums = "CAST(SUM(cost) AS BIGINT), CAST(SUM(input_tokens + cached_input_tokens + output_tokens) AS BIGINT)";
-        let filter = "FROM ledger_entries WHERE org_id = $1 AND kind = 'settle' AND at >= $2 AND at < $3";
+        let filter =
+            "FROM ledger_entries WHERE org_id = $1 AND kind = 'settle' AND at >= $2 AND at < $3";
         let mut conn = self.read().await?;
         let rows: Vec<(String, Option<String>, i64, i64)> = if group == LedgerGroup::Model {
             let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&format!(
@@ -664,7 +841,9 @@ impl Cockpit for This {
             .bind(to)
             .fetch_all(&mut *conn)
             .await?;
-            rows.into_iter().map(|(d, p, m, cost, tokens)| (d, Some(format!("{p}/{m}")), cost, tokens)).collect()
+            rows.into_iter()
+                .map(|(d, p, m, cost, tokens)| (d, Some(format!("{p}/{m}")), cost, tokens))
+                .collect()
         } else {
             let column = crate::labour::ledger_column(group);
             let rows: Vec<(String, Option<Uuid>, i64, i64)> = sqlx::query_as(&format!(
@@ -675,10 +854,19 @@ impl Cockpit for This {
             .bind(to)
             .fetch_all(&mut *conn)
             .await?;
-            rows.into_iter().map(|(d, key, cost, tokens)| (d, key.map(|k| k.to_string()), cost, tokens)).collect()
+            rows.into_iter()
+                .map(|(d, key, cost, tokens)| (d, key.map(|k| k.to_string()), cost, tokens))
+                .collect()
         };
         rows.into_iter()
-            .map(|(day, key, cost, tokens)| Ok(SpendPoint { day: parse_day(&day)?, key, cost, tokens }))
+            .map(|(day, key, cost, tokens)| {
+                Ok(SpendPoint {
+                    day: parse_day(&day)?,
+                    key,
+                    cost,
+                    tokens,
+                })
+            })
             .collect()
     }
 }

@@ -2,12 +2,14 @@
 // `shared.rs` (see there for what each backend defines).
 
 use tutti_domain::decision::{
-    check_attribute_name, check_attributes, tally, Autonomy, Ballot, Decision, DecisionSpace,
-    DecisionStatus, Outcome, PolicyVerdict, Proposal, Tally, Vote,
+    Autonomy, Ballot, Decision, DecisionSpace, DecisionStatus, Outcome, PolicyVerdict, Proposal,
+    Tally, Vote, check_attribute_name, check_attributes, tally,
 };
 use tutti_domain::validate::optional_text;
 
-use crate::decisions::{DecisionFilter, Decisions, Draft, NewDecision, NewSpace, Overdue, SpacePatch};
+use crate::decisions::{
+    DecisionFilter, Decisions, Draft, NewDecision, NewSpace, Overdue, SpacePatch,
+};
 
 const SPACE_COLUMNS: &str = "id, name, team_id, objective_id, principles, policy, attributes, quorum, \
      escalate_after_secs, escalate_to, version, created_at, updated_at";
@@ -101,7 +103,8 @@ struct DecisionRow {
 
 impl DecisionRow {
     fn into_decision(self, ballots: Vec<Ballot>) -> Result<Decision> {
-        let mut routing: tutti_domain::decision::Routing = from_json("decisions.routing", &self.routing)?;
+        let mut routing: tutti_domain::decision::Routing =
+            from_json("decisions.routing", &self.routing)?;
         routing.quorum = self.quorum;
         Ok(Decision {
             id: self.id,
@@ -113,10 +116,17 @@ impl DecisionRow {
             requested_by: self.requested_by,
             assignee_id: self.assignee_id,
             run_id: self.run_id,
-            status: self.status.parse().map_err(|e| StoreError::Corrupt(format!("decisions.status: {e}")))?,
+            status: self
+                .status
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("decisions.status: {e}")))?,
             routing,
             space_version: self.space_version,
-            recommendation: self.recommendation.as_deref().map(|r| from_json("decisions.recommendation", r)).transpose()?,
+            recommendation: self
+                .recommendation
+                .as_deref()
+                .map(|r| from_json("decisions.recommendation", r))
+                .transpose()?,
             ballots,
             choice: self.choice,
             decided_by: self.decided_by,
@@ -125,11 +135,18 @@ impl DecisionRow {
             deadline: self.deadline,
             escalated_to: self.escalated_to,
             escalated_at: self.escalated_at,
-            escalation: self.escalation.as_deref().map(|e| from_json("decisions.escalation", e)).transpose()?,
+            escalation: self
+                .escalation
+                .as_deref()
+                .map(|e| from_json("decisions.escalation", e))
+                .transpose()?,
             outcome: self
                 .outcome
                 .as_deref()
-                .map(|o| o.parse::<Outcome>().map_err(|e| StoreError::Corrupt(format!("decisions.outcome: {e}"))))
+                .map(|o| {
+                    o.parse::<Outcome>()
+                        .map_err(|e| StoreError::Corrupt(format!("decisions.outcome: {e}")))
+                })
                 .transpose()?,
             outcome_note: self.outcome_note,
             outcome_by: self.outcome_by,
@@ -156,7 +173,10 @@ impl TryFrom<BallotRow> for Ballot {
     fn try_from(r: BallotRow) -> Result<Self> {
         Ok(Ballot {
             member_id: r.member_id,
-            vote: r.vote.parse().map_err(|e| StoreError::Corrupt(format!("decision_ballots.vote: {e}")))?,
+            vote: r
+                .vote
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("decision_ballots.vote: {e}")))?,
             option: r.option,
             reason: r.reason,
             verdict: from_json("decision_ballots.verdict", &r.verdict)?,
@@ -194,7 +214,10 @@ async fn with_ballots(conn: &mut Conn, rows: Vec<DecisionRow>) -> Result<Vec<Dec
     let ballots: Vec<BallotRow> = query.build_query_as().fetch_all(&mut *conn).await?;
     let mut by_decision: HashMap<Uuid, Vec<Ballot>> = HashMap::new();
     for row in ballots {
-        by_decision.entry(row.decision_id).or_default().push(row.try_into()?);
+        by_decision
+            .entry(row.decision_id)
+            .or_default()
+            .push(row.try_into()?);
     }
     rows.into_iter()
         .map(|row| {
@@ -250,7 +273,10 @@ async fn space_principles(
 
 fn check_principles(principles: Vec<String>) -> Result<Vec<String>> {
     if principles.len() > MAX_PRINCIPLES {
-        return Err(StoreError::invalid("principles", format!("at most {MAX_PRINCIPLES} principles")));
+        return Err(StoreError::invalid(
+            "principles",
+            format!("at most {MAX_PRINCIPLES} principles"),
+        ));
     }
     principles
         .iter()
@@ -268,10 +294,19 @@ fn check_space(space: &mut DecisionSpace) -> Result<()> {
         check_attribute_name(name)?;
     }
     if !(1..=tutti_policy::MAX_QUORUM).contains(&space.quorum) {
-        return Err(StoreError::invalid("quorum", format!("must be between 1 and {}", tutti_policy::MAX_QUORUM)));
+        return Err(StoreError::invalid(
+            "quorum",
+            format!("must be between 1 and {}", tutti_policy::MAX_QUORUM),
+        ));
     }
-        if space.escalate_after_secs.is_some_and(|secs| !(60..=MAX_ESCALATE_AFTER_SECS).contains(&secs)) {
-        return Err(StoreError::invalid("escalate_after_secs", "must be between 60 seconds and 31 days"));
+    if space
+        .escalate_after_secs
+        .is_some_and(|secs| !(60..=MAX_ESCALATE_AFTER_SECS).contains(&secs))
+    {
+        return Err(StoreError::invalid(
+            "escalate_after_secs",
+            "must be between 60 seconds and 31 days",
+        ));
     }
     if space.policy.len() > 200_000 {
         return Err(StoreError::invalid("policy", "at most 200 000 bytes"));
@@ -283,20 +318,45 @@ fn check_space(space: &mut DecisionSpace) -> Result<()> {
 
 async fn check_space_refs(conn: &mut Conn, org_id: Uuid, space: &DecisionSpace) -> Result<()> {
     if space.team_id.is_some() == space.objective_id.is_some() {
-        return Err(StoreError::invalid("team_id", "a space is scoped to exactly one team or one objective"));
+        return Err(StoreError::invalid(
+            "team_id",
+            "a space is scoped to exactly one team or one objective",
+        ));
     }
-    require(&mut *conn, "teams", org_id, space.team_id, "team_id", "team").await?;
-    require(&mut *conn, "objectives", org_id, space.objective_id, "objective_id", "objective").await?;
+    require(
+        &mut *conn,
+        "teams",
+        org_id,
+        space.team_id,
+        "team_id",
+        "team",
+    )
+    .await?;
+    require(
+        &mut *conn,
+        "objectives",
+        org_id,
+        space.objective_id,
+        "objective_id",
+        "objective",
+    )
+    .await?;
     if let Some(to) = space.escalate_to {
-        let member = load_member(&mut *conn, org_id, to)
-            .await
-            .map_err(|_| StoreError::invalid("escalate_to", format!("no member with id {to} in this org")))?;
+        let member = load_member(&mut *conn, org_id, to).await.map_err(|_| {
+            StoreError::invalid("escalate_to", format!("no member with id {to} in this org"))
+        })?;
         if member.kind != MemberKind::Human {
-            return Err(StoreError::invalid("escalate_to", "decisions escalate to a person, not an AI worker"));
+            return Err(StoreError::invalid(
+                "escalate_to",
+                "decisions escalate to a person, not an AI worker",
+            ));
         }
     }
     if space.escalate_after_secs.is_some() != space.escalate_to.is_some() {
-        return Err(StoreError::invalid("escalate_to", "escalation needs both escalate_after_secs and escalate_to"));
+        return Err(StoreError::invalid(
+            "escalate_to",
+            "escalation needs both escalate_after_secs and escalate_to",
+        ));
     }
     Ok(())
 }
@@ -305,7 +365,11 @@ fn check_proposal(decision: &Decision, proposal: &Proposal) -> Result<Proposal> 
     if !decision.options.contains(&proposal.option) {
         return Err(StoreError::invalid(
             "option",
-            format!("`{}` is not one of the options: {}", proposal.option, decision.options.join(" | ")),
+            format!(
+                "`{}` is not one of the options: {}",
+                proposal.option,
+                decision.options.join(" | ")
+            ),
         ));
     }
     if !(0.0..=1.0).contains(&proposal.confidence) {
@@ -329,7 +393,9 @@ fn apply_proposal(decision: &mut Decision, proposal: Proposal, now: DateTime<Utc
             decision.reason = Some(proposal.rationale.clone());
             decision.decided_at = Some(now);
         }
-        Autonomy::AiPrepares | Autonomy::HumanOnly => decision.status = DecisionStatus::AwaitingApproval,
+        Autonomy::AiPrepares | Autonomy::HumanOnly => {
+            decision.status = DecisionStatus::AwaitingApproval
+        }
     }
     decision.recommendation = Some(proposal);
 }
@@ -420,7 +486,15 @@ impl Decisions for This {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision space named `{}` exists", space.name)))?;
-        record(&mut tx, ctx, "decision_space.created", "decision_space", Some(space.id), json!({ "space": space })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "decision_space.created",
+            "decision_space",
+            Some(space.id),
+            json!({ "space": space }),
+        )
+        .await?;
         finish(tx, ctx, 201, &space).await?;
         Ok(space)
     }
@@ -470,7 +544,15 @@ impl Decisions for This {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision space named `{}` exists", space.name)))?;
-        record(&mut tx, ctx, "decision_space.updated", "decision_space", Some(id), json!({ "space": space })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "decision_space.updated",
+            "decision_space",
+            Some(id),
+            json!({ "space": space }),
+        )
+        .await?;
         finish(tx, ctx, 200, &space).await?;
         Ok(space)
     }
@@ -487,8 +569,19 @@ impl Decisions for This {
                 "the space holds {held} decision(s) and keeps their register; change its policy instead"
             )));
         }
-        sqlx::query("DELETE FROM decision_spaces WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        record(&mut tx, ctx, "decision_space.deleted", "decision_space", Some(id), json!({ "name": space.name })).await?;
+        sqlx::query("DELETE FROM decision_spaces WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            ctx,
+            "decision_space.deleted",
+            "decision_space",
+            Some(id),
+            json!({ "name": space.name }),
+        )
+        .await?;
         finish(tx, ctx, 204, &()).await
     }
 
@@ -497,11 +590,19 @@ impl Decisions for This {
     }
 
     async fn spaces(&self, org_id: Uuid, page: PageRequest) -> Result<Page<DecisionSpace>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {SPACE_COLUMNS} FROM decision_spaces WHERE org_id = "));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {SPACE_COLUMNS} FROM decision_spaces WHERE org_id = "
+        ));
         query.push_bind(org_id);
         push_page(&mut query, page);
-        let rows: Vec<SpaceRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let spaces = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<DecisionSpace>>>()?;
+        let rows: Vec<SpaceRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let spaces = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<DecisionSpace>>>()?;
         Ok(page_of(spaces, page, |s| s.id.to_string()))
     }
 
@@ -509,17 +610,25 @@ impl Decisions for This {
         let question = text("question", &new.question, TITLE_MAX)?;
         let context = optional_text("context", &new.context, BODY_MAX)?;
         if !(2..=MAX_OPTIONS).contains(&new.options.len()) {
-            return Err(StoreError::invalid("options", format!("a decision has 2 to {MAX_OPTIONS} options")));
+            return Err(StoreError::invalid(
+                "options",
+                format!("a decision has 2 to {MAX_OPTIONS} options"),
+            ));
         }
         let mut options = Vec::with_capacity(new.options.len());
         for (i, option) in new.options.iter().enumerate() {
             let option = text(&format!("options[{i}]"), option, TITLE_MAX)?;
             if options.contains(&option) {
-                return Err(StoreError::invalid(&format!("options[{i}]"), format!("`{option}` is listed twice")));
+                return Err(StoreError::invalid(
+                    &format!("options[{i}]"),
+                    format!("`{option}` is listed twice"),
+                ));
             }
             options.push(option);
         }
-        let requested_by = ctx.actor_id.ok_or_else(|| StoreError::invalid("requested_by", "a decision is requested by a member"))?;
+        let requested_by = ctx.actor_id.ok_or_else(|| {
+            StoreError::invalid("requested_by", "a decision is requested by a member")
+        })?;
         let mut tx = self.begin().await?;
         let space = load_space(&mut tx, ctx.org_id, new.space_id, true).await?;
         if space.version != new.space_version {
@@ -532,9 +641,17 @@ impl Decisions for This {
         if let Some(assignee) = new.assignee_id {
             let worker = load_member(&mut tx, ctx.org_id, assignee)
                 .await
-                .map_err(|_| StoreError::invalid("assignee_id", format!("no member with id {assignee} in this org")))?;
+                .map_err(|_| {
+                    StoreError::invalid(
+                        "assignee_id",
+                        format!("no member with id {assignee} in this org"),
+                    )
+                })?;
             if worker.kind != MemberKind::Ai {
-                return Err(StoreError::invalid("assignee_id", "decisions are assigned to AI workers; people vote on them"));
+                return Err(StoreError::invalid(
+                    "assignee_id",
+                    "decisions are assigned to AI workers; people vote on them",
+                ));
             }
         }
         require(&mut tx, "runs", ctx.org_id, new.run_id, "run_id", "run").await?;
@@ -560,7 +677,9 @@ impl Decisions for This {
             decided_by: None,
             reason: None,
             decided_at: None,
-            deadline: space.escalate_after_secs.map(|secs| ctx.now + chrono::Duration::seconds(secs)),
+            deadline: space
+                .escalate_after_secs
+                .map(|secs| ctx.now + chrono::Duration::seconds(secs)),
             escalated_to: None,
             escalated_at: None,
             escalation: None,
@@ -634,10 +753,16 @@ impl Decisions for This {
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
         if decision.assignee_id.is_none() || decision.assignee_id != ctx.actor_id {
-            return Err(StoreError::invalid("assignee_id", "only the AI worker assigned to the decision proposes for it"));
+            return Err(StoreError::invalid(
+                "assignee_id",
+                "only the AI worker assigned to the decision proposes for it",
+            ));
         }
         if decision.status != DecisionStatus::Open {
-            return Err(StoreError::Conflict(format!("the decision is {}; only an open decision takes a proposal", decision.status)));
+            return Err(StoreError::Conflict(format!(
+                "the decision is {}; only an open decision takes a proposal",
+                decision.status
+            )));
         }
         let proposal = check_proposal(&decision, &proposal)?;
         apply_proposal(&mut decision, proposal, ctx.now);
@@ -648,7 +773,13 @@ impl Decisions for This {
         Ok(decision)
     }
 
-    async fn claim_drafts(&self, node: &EngineNode, now: DateTime<Utc>, hold_until: DateTime<Utc>, limit: i64) -> Result<Vec<Draft>> {
+    async fn claim_drafts(
+        &self,
+        node: &EngineNode,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Draft>> {
         let mut tx = self.begin().await?;
         let ids: Vec<(Uuid, Uuid)> = sqlx::query_as(&format!(
             "SELECT d.org_id, d.id FROM decisions d \
@@ -674,9 +805,16 @@ impl Decisions for This {
                 .await?;
             let decision = load_decision(&mut tx, org_id, id, false).await?;
             let space = load_space(&mut tx, org_id, decision.space_id, false).await?;
-            let Some(worker_id) = decision.assignee_id else { continue };
+            let Some(worker_id) = decision.assignee_id else {
+                continue;
+            };
             let worker = load_member(&mut tx, org_id, worker_id).await?;
-            drafts.push(Draft { org_id, decision, space, worker });
+            drafts.push(Draft {
+                org_id,
+                decision,
+                space,
+                worker,
+            });
         }
         tx.commit().await?;
         Ok(drafts)
@@ -687,7 +825,10 @@ impl Decisions for This {
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
         if decision.status != DecisionStatus::Open {
-            return Err(StoreError::Conflict(format!("the decision is {}; only an open decision is handed to people", decision.status)));
+            return Err(StoreError::Conflict(format!(
+                "the decision is {}; only an open decision is handed to people",
+                decision.status
+            )));
         }
         decision.status = DecisionStatus::AwaitingApproval;
         decision.routing.quorum = decision.routing.quorum.max(1);
@@ -696,12 +837,14 @@ impl Decisions for This {
             decision.routing.explanation.trim_end_matches('.')
         );
         decision.updated_at = ctx.now;
-        sqlx::query("UPDATE decisions SET quorum = $1, routing = $2, drafting_until = NULL WHERE id = $3")
-            .bind(decision.routing.quorum)
-            .bind(to_json(&decision.routing)?)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE decisions SET quorum = $1, routing = $2, drafting_until = NULL WHERE id = $3",
+        )
+        .bind(decision.routing.quorum)
+        .bind(to_json(&decision.routing)?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         write_decision_state(&mut tx, &decision).await?;
         record(
             &mut tx,
@@ -721,21 +864,35 @@ impl Decisions for This {
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
         let voter = load_member(&mut tx, ctx.org_id, ballot.member_id).await?;
         if voter.kind != MemberKind::Human {
-            return Err(StoreError::invalid("member_id", "AI workers never approve or reject decisions"));
+            return Err(StoreError::invalid(
+                "member_id",
+                "AI workers never approve or reject decisions",
+            ));
         }
         if !ballot.verdict.allowed {
             return Err(StoreError::invalid("member_id", ballot.verdict.explain()));
         }
         if !decision.status.takes_votes() {
-            return Err(StoreError::Conflict(format!("the decision is {}; it takes no votes", decision.status)));
+            return Err(StoreError::Conflict(format!(
+                "the decision is {}; it takes no votes",
+                decision.status
+            )));
         }
         let reason = text("reason", &ballot.reason, BODY_MAX)?;
         let option = match (ballot.vote, &ballot.option) {
-            (Vote::Approve, None) => return Err(StoreError::invalid("option", "an approval names the option it approves")),
+            (Vote::Approve, None) => {
+                return Err(StoreError::invalid(
+                    "option",
+                    "an approval names the option it approves",
+                ));
+            }
             (Vote::Approve, Some(option)) if !decision.options.contains(option) => {
                 return Err(StoreError::invalid(
                     "option",
-                    format!("`{option}` is not one of the options: {}", decision.options.join(" | ")),
+                    format!(
+                        "`{option}` is not one of the options: {}",
+                        decision.options.join(" | ")
+                    ),
                 ));
             }
             (_, option) => option.clone(),
@@ -764,22 +921,40 @@ impl Decisions for This {
             json!({ "member_id": ballot.member_id, "option": option, "reason": reason, "verdict": ballot.verdict }),
         )
         .await?;
-                decision.ballots.push(Ballot { option, reason: reason.clone(), at: ctx.now, ..ballot });
+        decision.ballots.push(Ballot {
+            option,
+            reason: reason.clone(),
+            at: ctx.now,
+            ..ballot
+        });
         let before = decision.status;
         let empowered = decision
             .escalation
             .as_ref()
             .filter(|verdict| verdict.allowed)
             .map(|verdict| verdict.principal_id);
-        match tally(&decision.ballots, decision.routing.quorum, decision.requested_by, empowered) {
+        match tally(
+            &decision.ballots,
+            decision.routing.quorum,
+            decision.requested_by,
+            empowered,
+        ) {
             Tally::Waiting { .. } => {}
             Tally::Decided { option } => {
                 let approvers: Vec<&Ballot> = decision
                     .ballots
                     .iter()
-                    .filter(|b| b.vote == Vote::Approve && b.option.as_deref() == Some(option.as_str()))
+                    .filter(|b| {
+                        b.vote == Vote::Approve && b.option.as_deref() == Some(option.as_str())
+                    })
                     .collect();
-                decision.reason = Some(approvers.iter().map(|b| b.reason.as_str()).collect::<Vec<_>>().join(" · "));
+                decision.reason = Some(
+                    approvers
+                        .iter()
+                        .map(|b| b.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                );
                 decision.choice = Some(option);
                 decision.decided_by = Some(ctx.actor_id.unwrap_or(voter.id));
                 decision.decided_at = Some(ctx.now);
@@ -792,7 +967,7 @@ impl Decisions for This {
                 decision.status = DecisionStatus::Rejected;
             }
         }
-                decision.updated_at = ctx.now;
+        decision.updated_at = ctx.now;
         write_decision_state(&mut tx, &decision).await?;
         if decision.status != before {
             record_progress(&mut tx, ctx, &decision).await?;
@@ -810,7 +985,10 @@ impl Decisions for This {
     ) -> Result<Option<Decision>> {
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
-        let waiting = matches!(decision.status, DecisionStatus::Open | DecisionStatus::AwaitingApproval);
+        let waiting = matches!(
+            decision.status,
+            DecisionStatus::Open | DecisionStatus::AwaitingApproval
+        );
         if !waiting || decision.deadline.is_none_or(|deadline| deadline > ctx.now) {
             return Ok(None);
         }
@@ -821,8 +999,14 @@ impl Decisions for This {
         decision.updated_at = ctx.now;
         write_decision_state(&mut tx, &decision).await?;
         let explanation = match (&decision.escalation, to) {
-            (Some(v), Some(_)) if v.allowed => format!("past its deadline; {}, who may now decide alone", v.explain()),
-            (Some(v), Some(_)) => format!("past its deadline; {}, so the quorum still applies", v.explain()),
+            (Some(v), Some(_)) if v.allowed => format!(
+                "past its deadline; {}, who may now decide alone",
+                v.explain()
+            ),
+            (Some(v), Some(_)) => format!(
+                "past its deadline; {}, so the quorum still applies",
+                v.explain()
+            ),
             _ => "past its deadline; the space names nobody to escalate to".to_owned(),
         };
         record(
@@ -853,17 +1037,30 @@ impl Decisions for This {
         for (org_id, id) in rows {
             let decision = load_decision(&mut conn, org_id, id, false).await?;
             let space = load_space(&mut conn, org_id, decision.space_id, false).await?;
-            overdue.push(Overdue { org_id, decision, space });
+            overdue.push(Overdue {
+                org_id,
+                decision,
+                space,
+            });
         }
         Ok(overdue)
     }
 
-    async fn review_outcome(&self, ctx: &Ctx, id: Uuid, outcome: Outcome, note: String) -> Result<Decision> {
+    async fn review_outcome(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        outcome: Outcome,
+        note: String,
+    ) -> Result<Decision> {
         let note = optional_text("note", &note, BODY_MAX)?;
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
         if decision.status != DecisionStatus::Decided {
-            return Err(StoreError::Conflict(format!("the decision is {}; only a decided one has an outcome", decision.status)));
+            return Err(StoreError::Conflict(format!(
+                "the decision is {}; only a decided one has an outcome",
+                decision.status
+            )));
         }
         decision.outcome = Some(outcome);
         decision.outcome_note = Some(note.clone());
@@ -888,8 +1085,15 @@ impl Decisions for This {
         load_decision(&mut *self.read().await?, org_id, id, false).await
     }
 
-    async fn decisions(&self, org_id: Uuid, filter: &DecisionFilter, page: PageRequest) -> Result<Page<Decision>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE org_id = "));
+    async fn decisions(
+        &self,
+        org_id: Uuid,
+        filter: &DecisionFilter,
+        page: PageRequest,
+    ) -> Result<Page<Decision>> {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE org_id = "
+        ));
         query.push_bind(org_id);
         if let Some(space) = filter.space_id {
             query.push(" AND space_id = ").push_bind(space);

@@ -4,16 +4,18 @@
 
 use chrono::NaiveDate;
 use tutti_domain::labour::{
-    BudgetScope, crosses_warn_line, format_money, render_work_order, with_feedback, Budget, BudgetState, LedgerEntry, LedgerKind, Model,
-    Provider, ProviderKind, Review, ReviewStats, Run, RunStatus, Tokens, Verdict, WorkOrderParts,
+    Budget, BudgetScope, BudgetState, LedgerEntry, LedgerKind, Model, Provider, ProviderKind,
+    Review, ReviewStats, Run, RunStatus, Tokens, Verdict, WorkOrderParts, crosses_warn_line,
+    format_money, render_work_order, with_feedback,
 };
 use tutti_domain::org::MemberKind;
 use tutti_domain::validate::BODY_MAX;
 use tutti_domain::work::WorkState;
 
 use crate::labour::{
-    BudgetPatch, Charge, ClaimedRun, EngineNode, LeaseState, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, ModelRoute,
-    NewBudget, NewModel, NewProvider, NewReview, Reservation, Reviewed, RunEnd, RunFilter, TokenHolder, DEFAULT_RUN_MAX_TOKENS,
+    BudgetPatch, Charge, ClaimedRun, DEFAULT_RUN_MAX_TOKENS, EngineNode, LeaseState, LedgerFilter,
+    LedgerGroup, LedgerLine, LedgerTotals, ModelRoute, NewBudget, NewModel, NewProvider, NewReview,
+    Reservation, Reviewed, RunEnd, RunFilter, TokenHolder,
 };
 
 /// How many times a run is attempted before a lost lease fails it.
@@ -59,18 +61,30 @@ async fn dims_of(conn: &mut Conn, worker_id: Uuid, work_item_id: Option<Uuid>) -
                 Some(team) => Some(team),
                 None => first_team(conn, worker_id).await?,
             };
-            return Ok(Dims { work_item_id, key_result_id, objective_id, team_id });
+            return Ok(Dims {
+                work_item_id,
+                key_result_id,
+                objective_id,
+                team_id,
+            });
         }
     }
-    Ok(Dims { team_id: first_team(conn, worker_id).await?, ..Dims::default() })
+    Ok(Dims {
+        team_id: first_team(conn, worker_id).await?,
+        ..Dims::default()
+    })
 }
 
 async fn first_team(conn: &mut Conn, member_id: Uuid) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar(FIRST_TEAM).bind(member_id).fetch_optional(&mut *conn).await?)
+    Ok(sqlx::query_scalar(FIRST_TEAM)
+        .bind(member_id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// A member's first team. Binds `$1` the member.
-const FIRST_TEAM: &str = "SELECT team_id FROM team_members WHERE member_id = $1 ORDER BY team_id LIMIT 1";
+const FIRST_TEAM: &str =
+    "SELECT team_id FROM team_members WHERE member_id = $1 ORDER BY team_id LIMIT 1";
 
 /// The budgets that apply to a call, in id order, so concurrent reservations
 /// lock their rows in the same order and cannot deadlock. Binds `$1` org,
@@ -83,7 +97,12 @@ fn budgets_for_sql() -> String {
     )
 }
 
-async fn budgets_for(conn: &mut Conn, org_id: Uuid, worker_id: Uuid, dims: Dims) -> Result<Vec<Budget>> {
+async fn budgets_for(
+    conn: &mut Conn,
+    org_id: Uuid,
+    worker_id: Uuid,
+    dims: Dims,
+) -> Result<Vec<Budget>> {
     let rows: Vec<BudgetRow> = sqlx::query_as(&budgets_for_sql())
         .bind(org_id)
         .bind(worker_id)
@@ -99,8 +118,15 @@ fn worst_case(charge: &Charge) -> Result<(Tokens, i64)> {
     if charge.input_tokens < 0 || charge.max_output_tokens < 1 {
         return Err(StoreError::invalid("max_tokens", "must be at least 1"));
     }
-    let reserved = Tokens { input: charge.input_tokens, cached_input: 0, output: charge.max_output_tokens };
-    Ok((reserved, charge.prices.worst_case(reserved.input, reserved.output)))
+    let reserved = Tokens {
+        input: charge.input_tokens,
+        cached_input: 0,
+        output: charge.max_output_tokens,
+    };
+    Ok((
+        reserved,
+        charge.prices.worst_case(reserved.input, reserved.output),
+    ))
 }
 
 /// Raises a budget's use in its window by a call's worst case in one upsert;
@@ -131,20 +157,32 @@ fn raise_usage_sql(budget: &Budget) -> String {
 
 /// Whether a hard budget could not hold the call even with nothing else in it.
 fn alone_too_big(budget: &Budget, reserved: Tokens, cost: i64) -> bool {
-    budget.hard && (budget.token_limit.is_some_and(|l| reserved.total() > l) || budget.cost_limit.is_some_and(|l| cost > l))
+    budget.hard
+        && (budget.token_limit.is_some_and(|l| reserved.total() > l)
+            || budget.cost_limit.is_some_and(|l| cost > l))
 }
 
 /// A budget's use in a window. Binds `$1` budget, `$2` window start.
-const USAGE_OF: &str = "SELECT tokens, cost FROM budget_usage WHERE budget_id = $1 AND window_start = $2";
+const USAGE_OF: &str =
+    "SELECT tokens, cost FROM budget_usage WHERE budget_id = $1 AND window_start = $2";
 
 /// The refusal of a call that `budget` (using `used` tokens and cost) has no room for.
-fn budget_refusal(budget: &Budget, (tokens, used_cost): (i64, i64), reserved: Tokens, cost: i64) -> StoreError {
+fn budget_refusal(
+    budget: &Budget,
+    (tokens, used_cost): (i64, i64),
+    reserved: Tokens,
+    cost: i64,
+) -> StoreError {
     let mut limits = Vec::new();
     if let Some(limit) = budget.token_limit {
         limits.push(format!("{tokens} of {limit} tokens used"));
     }
     if let Some(limit) = budget.cost_limit {
-        limits.push(format!("{} of {} spent", format_money(used_cost), format_money(limit)));
+        limits.push(format!(
+            "{} of {} spent",
+            format_money(used_cost),
+            format_money(limit)
+        ));
     }
     StoreError::BudgetRefused {
         budget_id: budget.id,
@@ -163,15 +201,31 @@ fn budget_refusal(budget: &Budget, (tokens, used_cost): (i64, i64), reserved: To
 
 /// The `budget.warned` payload when this reservation, raising the window's
 /// use to `raised`, is the first to cross the budget's warn line.
-fn budget_warning(budget: &Budget, window: NaiveDate, reserved: Tokens, cost: i64, raised: (i64, i64, bool)) -> Option<serde_json::Value> {
+fn budget_warning(
+    budget: &Budget,
+    window: NaiveDate,
+    reserved: Tokens,
+    cost: i64,
+    raised: (i64, i64, bool),
+) -> Option<serde_json::Value> {
     let (tokens, used_cost, warned) = raised;
-    let crossed = crosses_warn_line(budget.token_limit, budget.warn_percent, tokens - reserved.total(), tokens)
-        || crosses_warn_line(budget.cost_limit, budget.warn_percent, used_cost - cost, used_cost);
+    let crossed = crosses_warn_line(
+        budget.token_limit,
+        budget.warn_percent,
+        tokens - reserved.total(),
+        tokens,
+    ) || crosses_warn_line(
+        budget.cost_limit,
+        budget.warn_percent,
+        used_cost - cost,
+        used_cost,
+    );
     (crossed && !warned).then(|| json!({ "budget": budget, "window_start": window, "used_tokens": tokens, "used_cost": used_cost }))
 }
 
 /// Binds `$1` budget, `$2` window start.
-const MARK_WARNED: &str = "UPDATE budget_usage SET warned = TRUE WHERE budget_id = $1 AND window_start = $2";
+const MARK_WARNED: &str =
+    "UPDATE budget_usage SET warned = TRUE WHERE budget_id = $1 AND window_start = $2";
 
 const INSERT_RESERVATION: &str = "INSERT INTO reservations (id, org_id, worker_id, run_id, provider, model, input_price, \
     cached_input_price, output_price, input_tokens, output_tokens, cost, seen_output_tokens, is_open, expires_at, created_at, \
@@ -191,7 +245,12 @@ const INSERT_HOLDS: &str = "INSERT INTO budget_holds (reservation_id, budget_id,
 /// usage row until the commit, and every concurrent call on that budget
 /// waits for it; raised last, the lock is held for the raises and the
 /// commit only, not for the writes before them.
-async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dims) -> Result<Reservation> {
+async fn open_reservation(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    charge: &Charge,
+    dims: Dims,
+) -> Result<Reservation> {
     let (reserved, cost) = worst_case(charge)?;
     let id = Uuid::now_v7();
     let budgets = budgets_for(&mut *conn, ctx.org_id, charge.worker_id, dims).await?;
@@ -219,12 +278,16 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
     if !budgets.is_empty() {
         let mut insert = QueryBuilder::<Db>::new(INSERT_HOLDS);
         insert.push_values(&budgets, |mut row, budget| {
-            row.push_bind(id).push_bind(budget.id).push_bind(budget.period.window_start(ctx.now));
+            row.push_bind(id)
+                .push_bind(budget.id)
+                .push_bind(budget.period.window_start(ctx.now));
         });
         insert.build().execute(&mut *conn).await?;
     }
     let entry = LedgerWrite::for_charge(id, charge, dims);
-    entry.write(&mut *conn, ctx, &[(LedgerKind::Reserve, reserved, cost)]).await?;
+    entry
+        .write(&mut *conn, ctx, &[(LedgerKind::Reserve, reserved, cost)])
+        .await?;
     let mut warnings = Vec::new();
     for budget in budgets {
         let window = budget.period.window_start(ctx.now);
@@ -242,16 +305,37 @@ async fn open_reservation(conn: &mut Conn, ctx: &Ctx, charge: &Charge, dims: Dim
                 .await?
         };
         let Some(raised) = raised else {
-            let used = sqlx::query_as(USAGE_OF).bind(budget.id).bind(window).fetch_optional(&mut *conn).await?;
-            return Err(budget_refusal(&budget, used.unwrap_or((0, 0)), reserved, cost));
+            let used = sqlx::query_as(USAGE_OF)
+                .bind(budget.id)
+                .bind(window)
+                .fetch_optional(&mut *conn)
+                .await?;
+            return Err(budget_refusal(
+                &budget,
+                used.unwrap_or((0, 0)),
+                reserved,
+                cost,
+            ));
         };
         if let Some(warning) = budget_warning(&budget, window, reserved, cost, raised) {
-            sqlx::query(MARK_WARNED).bind(budget.id).bind(window).execute(&mut *conn).await?;
+            sqlx::query(MARK_WARNED)
+                .bind(budget.id)
+                .bind(window)
+                .execute(&mut *conn)
+                .await?;
             warnings.push((budget.id, warning));
         }
     }
     for (budget_id, warning) in warnings {
-        record(&mut *conn, ctx, "budget.warned", "budget", Some(budget_id), warning).await?;
+        record(
+            &mut *conn,
+            ctx,
+            "budget.warned",
+            "budget",
+            Some(budget_id),
+            warning,
+        )
+        .await?;
     }
     Ok(Reservation { id, reserved, cost })
 }
@@ -284,7 +368,12 @@ impl<'a> LedgerWrite<'a> {
     }
 
     /// Writes entries of this reservation, in one statement.
-    async fn write(&self, conn: &mut Conn, ctx: &Ctx, entries: &[(LedgerKind, Tokens, i64)]) -> Result<()> {
+    async fn write(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        entries: &[(LedgerKind, Tokens, i64)],
+    ) -> Result<()> {
         let mut insert = QueryBuilder::<Db>::new(INSERT_LEDGER_ENTRIES);
         insert.push_values(entries, |mut row, (kind, tokens, cost)| {
             row.push_bind(Uuid::now_v7())
@@ -305,11 +394,11 @@ impl<'a> LedgerWrite<'a> {
                 .push_bind(*cost)
                 .push_bind(ctx.now);
         });
-        insert
-            .build()
-            .execute(&mut *conn)
-            .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || format!("reservation {} is already settled", self.reservation_id)))?;
+        insert.build().execute(&mut *conn).await.map_err(|e| {
+            StoreError::conflict_on_unique(e, || {
+                format!("reservation {} is already settled", self.reservation_id)
+            })
+        })?;
         Ok(())
     }
 }
@@ -354,7 +443,11 @@ struct Settlement {
 
 impl ReservationRow {
     fn settlement(&self, used: Tokens) -> Settlement {
-        let reserved = Tokens { input: self.input_tokens, cached_input: 0, output: self.output_tokens };
+        let reserved = Tokens {
+            input: self.input_tokens,
+            cached_input: 0,
+            output: self.output_tokens,
+        };
         let prices = tutti_domain::labour::Prices {
             input: self.input_price,
             cached_input: self.cached_input_price,
@@ -367,7 +460,12 @@ impl ReservationRow {
         }
         .capped_to(reserved);
         let settled_cost = prices.cost(settled).min(self.cost);
-        Settlement { settled, settled_cost, released: reserved.minus(settled), released_cost: self.cost - settled_cost }
+        Settlement {
+            settled,
+            settled_cost,
+            released: reserved.minus(settled),
+            released_cost: self.cost - settled_cost,
+        }
     }
 
     fn dims(&self) -> Dims {
@@ -394,16 +492,33 @@ impl ReservationRow {
 /// Settles an open reservation exactly once: `settle` for the use (capped to
 /// the reservation), `release` for the rest, and gives the released part back
 /// to every budget it held. Returns what was settled and its cost.
-async fn close_reservation(conn: &mut Conn, ctx: &Ctx, reservation_id: Uuid, used: Tokens) -> Result<(Tokens, i64)> {
+async fn close_reservation(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    reservation_id: Uuid,
+    used: Tokens,
+) -> Result<(Tokens, i64)> {
     let row: ReservationRow = sqlx::query_as(CLOSE_RESERVATION)
         .bind(reservation_id)
         .bind(ctx.org_id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| not_open(reservation_id))?;
-    let Settlement { settled, settled_cost, released, released_cost } = row.settlement(used);
+    let Settlement {
+        settled,
+        settled_cost,
+        released,
+        released_cost,
+    } = row.settlement(used);
     row.ledger_write(reservation_id)
-        .write(&mut *conn, ctx, &[(LedgerKind::Settle, settled, settled_cost), (LedgerKind::Release, released, released_cost)])
+        .write(
+            &mut *conn,
+            ctx,
+            &[
+                (LedgerKind::Settle, settled, settled_cost),
+                (LedgerKind::Release, released, released_cost),
+            ],
+        )
         .await?;
     sqlx::query(RELEASE_HOLDS)
         .bind(released.total())
@@ -420,7 +535,13 @@ fn not_open(reservation_id: Uuid) -> StoreError {
 
 /// Moves a work item as a run's life asks, when that is still a legal move
 /// (a person may have moved it meanwhile). Returns the state it is in.
-async fn move_item(conn: &mut Conn, ctx: &Ctx, id: Uuid, to: WorkState, unassign: bool) -> Result<WorkState> {
+async fn move_item(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    id: Uuid,
+    to: WorkState,
+    unassign: bool,
+) -> Result<WorkState> {
     let item = load_work_item(&mut *conn, ctx.org_id, id, true).await?;
     if item.state == to || item.state.transition(to).is_err() {
         return Ok(item.state);
@@ -445,33 +566,49 @@ async fn insert_run(
     previous: Option<(&Run, &str)>,
 ) -> Result<Run> {
     if item.state.is_final() {
-        return Err(StoreError::invalid("state", format!("the item is {}; a final item is not run", item.state)));
+        return Err(StoreError::invalid(
+            "state",
+            format!("the item is {}; a final item is not run", item.state),
+        ));
     }
-    let worker_id = item
-        .assignee_id
-        .ok_or_else(|| StoreError::invalid("assignee_id", "the item has no assignee; assign it to an AI worker first"))?;
+    let worker_id = item.assignee_id.ok_or_else(|| {
+        StoreError::invalid(
+            "assignee_id",
+            "the item has no assignee; assign it to an AI worker first",
+        )
+    })?;
     let worker = load_member(&mut *conn, ctx.org_id, worker_id).await?;
     if worker.kind != MemberKind::Ai {
         return Err(StoreError::invalid(
             "assignee_id",
-            format!("the item is assigned to {}, a person; only AI workers run work orders", worker.name),
+            format!(
+                "the item is assigned to {}, a person; only AI workers run work orders",
+                worker.name
+            ),
         ));
     }
     if !(1..=32_768).contains(&max_tokens) {
-        return Err(StoreError::invalid("max_tokens", "must be between 1 and 32768"));
+        return Err(StoreError::invalid(
+            "max_tokens",
+            "must be between 1 and 32768",
+        ));
     }
-    let active: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')")
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(item.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if active > 0 {
+        return Err(StoreError::Conflict(
+            "the item already has a run queued or running".into(),
+        ));
+    }
+    let iteration: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(iteration) FROM runs WHERE work_item_id = $1")
             .bind(item.id)
             .fetch_one(&mut *conn)
             .await?;
-    if active > 0 {
-        return Err(StoreError::Conflict("the item already has a run queued or running".into()));
-    }
-    let iteration: Option<i64> = sqlx::query_scalar("SELECT MAX(iteration) FROM runs WHERE work_item_id = $1")
-        .bind(item.id)
-        .fetch_one(&mut *conn)
-        .await?;
     let iteration = iteration.unwrap_or(0) + 1;
     let work_order = match previous {
         Some((run, feedback)) => with_feedback(&run.work_order, run.iteration, feedback),
@@ -481,11 +618,18 @@ async fn insert_run(
                 None => None,
             };
             let objective = match &key_result {
-                Some(kr) => Some(load_objective(&mut *conn, ctx.org_id, kr.objective_id, false).await?),
+                Some(kr) => {
+                    Some(load_objective(&mut *conn, ctx.org_id, kr.objective_id, false).await?)
+                }
                 None => None,
             };
-                        let principles =
-                space_principles(&mut *conn, ctx.org_id, item.team_id, objective.as_ref().map(|o| o.id)).await?;
+            let principles = space_principles(
+                &mut *conn,
+                ctx.org_id,
+                item.team_id,
+                objective.as_ref().map(|o| o.id),
+            )
+            .await?;
             render_work_order(&WorkOrderParts {
                 title: &item.title,
                 description: &item.description,
@@ -542,7 +686,15 @@ async fn insert_run(
     .bind(ctx.now)
     .execute(&mut *conn)
     .await?;
-    record(&mut *conn, ctx, "run.queued", "run", Some(run.id), json!({ "run": run_summary(&run) })).await?;
+    record(
+        &mut *conn,
+        ctx,
+        "run.queued",
+        "run",
+        Some(run.id),
+        json!({ "run": run_summary(&run) }),
+    )
+    .await?;
     Ok(run)
 }
 
@@ -555,7 +707,9 @@ async fn queue_when_ready_for_ai(
     item: &tutti_domain::work::WorkItem,
     before: Option<(Option<Uuid>, WorkState)>,
 ) -> Result<()> {
-    let Some(assignee) = item.assignee_id else { return Ok(()) };
+    let Some(assignee) = item.assignee_id else {
+        return Ok(());
+    };
     if item.state != WorkState::Ready || before == Some((Some(assignee), WorkState::Ready)) {
         return Ok(());
     }
@@ -563,11 +717,12 @@ async fn queue_when_ready_for_ai(
         .bind(assignee)
         .fetch_one(&mut *conn)
         .await?;
-    let active: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')")
-            .bind(item.id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(item.id)
+    .fetch_one(&mut *conn)
+    .await?;
     if kind == MemberKind::Ai.as_str() && active == 0 {
         insert_run(conn, ctx, item, DEFAULT_RUN_MAX_TOKENS, None).await?;
     }
@@ -627,11 +782,16 @@ struct Ending {
 async fn finish_run(
     conn: &mut Conn,
     ctx: &Ctx,
-        mut run: Run,
+    mut run: Run,
     reservation_id: Option<Uuid>,
     ending: Ending,
 ) -> Result<Run> {
-    let Ending { status, output, used, error } = ending;
+    let Ending {
+        status,
+        output,
+        used,
+        error,
+    } = ending;
     if let Some(reservation) = reservation_id {
         let (settled, cost) = close_reservation(&mut *conn, ctx, reservation, used).await?;
         run.tokens = Tokens {
@@ -665,14 +825,38 @@ async fn finish_run(
     .execute(&mut *conn)
     .await?;
     let item_state = match status {
-        RunStatus::Succeeded => Some(move_item(&mut *conn, ctx, run.work_item_id, WorkState::InReview, false).await?),
-        RunStatus::Failed => Some(move_item(&mut *conn, ctx, run.work_item_id, WorkState::Blocked, false).await?),
-        RunStatus::Cancelled => Some(move_item(&mut *conn, ctx, run.work_item_id, WorkState::Ready, false).await?),
+        RunStatus::Succeeded => Some(
+            move_item(
+                &mut *conn,
+                ctx,
+                run.work_item_id,
+                WorkState::InReview,
+                false,
+            )
+            .await?,
+        ),
+        RunStatus::Failed => {
+            Some(move_item(&mut *conn, ctx, run.work_item_id, WorkState::Blocked, false).await?)
+        }
+        RunStatus::Cancelled => {
+            Some(move_item(&mut *conn, ctx, run.work_item_id, WorkState::Ready, false).await?)
+        }
         RunStatus::Queued | RunStatus::Running => None,
     };
-    let action = if requeued { "run.requeued".to_string() } else { format!("run.{status}") };
-    record(&mut *conn, ctx, &action, "run", Some(run.id), json!({ "run": run_summary(&run), "work_item_state": item_state }))
-        .await?;
+    let action = if requeued {
+        "run.requeued".to_string()
+    } else {
+        format!("run.{status}")
+    };
+    record(
+        &mut *conn,
+        ctx,
+        &action,
+        "run",
+        Some(run.id),
+        json!({ "run": run_summary(&run), "work_item_state": item_state }),
+    )
+    .await?;
     Ok(run)
 }
 
@@ -683,19 +867,28 @@ impl crate::labour::Labour for This {
             ProviderKind::Openai => {
                 let url = new.base_url.as_deref().unwrap_or_default();
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(StoreError::invalid("base_url", "an openai provider needs a base_url starting with http:// or https://"));
+                    return Err(StoreError::invalid(
+                        "base_url",
+                        "an openai provider needs a base_url starting with http:// or https://",
+                    ));
                 }
             }
             ProviderKind::Embedded => {
                 if new.base_url.is_some() || new.api_key.is_some() || new.api_key_env.is_some() {
-                    return Err(StoreError::invalid("base_url", "the embedded provider takes no base_url and no key"));
+                    return Err(StoreError::invalid(
+                        "base_url",
+                        "the embedded provider takes no base_url and no key",
+                    ));
                 }
             }
         }
         if let Some(env) = &new.api_key_env
             && (env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
-            return Err(StoreError::invalid("api_key_env", "must be the name of an environment variable (letters, digits, _)"));
+            return Err(StoreError::invalid(
+                "api_key_env",
+                "must be the name of an environment variable (letters, digits, _)",
+            ));
         }
         let mut tx = self.begin().await?;
         let provider = Provider {
@@ -723,7 +916,15 @@ impl crate::labour::Labour for This {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || format!("a provider named {} already exists", provider.name)))?;
-        record(&mut tx, ctx, "provider.created", "provider", Some(provider.id), json!({ "provider": provider })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "provider.created",
+            "provider",
+            Some(provider.id),
+            json!({ "provider": provider }),
+        )
+        .await?;
         finish(tx, ctx, 201, &provider).await?;
         Ok(provider)
     }
@@ -745,7 +946,10 @@ impl crate::labour::Labour for This {
         .await?;
         let mut by_provider: HashMap<Uuid, Vec<Model>> = HashMap::new();
         for model in models {
-            by_provider.entry(model.provider_id).or_default().push(model.into());
+            by_provider
+                .entry(model.provider_id)
+                .or_default()
+                .push(model.into());
         }
         rows.into_iter()
             .map(|row| {
@@ -759,15 +963,28 @@ impl crate::labour::Labour for This {
         let name = text("name", &new.name, TITLE_MAX)?;
         let prices = new.prices.check()?;
         let mut tx = self.begin().await?;
-        require(&mut tx, "providers", ctx.org_id, Some(provider_id), "provider_id", "provider")
-            .await
-            .map_err(|_| StoreError::not_found("provider"))?;
-        let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM models WHERE provider_id = $1 AND name = $2")
-            .bind(provider_id)
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let model = Model { id: existing.unwrap_or_else(Uuid::now_v7), provider_id, name, prices };
+        require(
+            &mut tx,
+            "providers",
+            ctx.org_id,
+            Some(provider_id),
+            "provider_id",
+            "provider",
+        )
+        .await
+        .map_err(|_| StoreError::not_found("provider"))?;
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM models WHERE provider_id = $1 AND name = $2")
+                .bind(provider_id)
+                .bind(&name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let model = Model {
+            id: existing.unwrap_or_else(Uuid::now_v7),
+            provider_id,
+            name,
+            prices,
+        };
         if existing.is_some() {
             sqlx::query("UPDATE models SET input_price = $1, cached_input_price = $2, output_price = $3 WHERE id = $4")
                 .bind(prices.input)
@@ -792,7 +1009,15 @@ impl crate::labour::Labour for This {
             .execute(&mut *tx)
             .await?;
         }
-        record(&mut tx, ctx, "model.priced", "provider", Some(provider_id), json!({ "model": model })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "model.priced",
+            "provider",
+            Some(provider_id),
+            json!({ "model": model }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(model)
     }
@@ -815,10 +1040,24 @@ impl crate::labour::Labour for This {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(provider, id, provider_id, name, input, cached_input, output)| {
-                let prices = tutti_domain::labour::Prices { input, cached_input, output };
-                (provider, Model { id, provider_id, name, prices })
-            })
+            .map(
+                |(provider, id, provider_id, name, input, cached_input, output)| {
+                    let prices = tutti_domain::labour::Prices {
+                        input,
+                        cached_input,
+                        output,
+                    };
+                    (
+                        provider,
+                        Model {
+                            id,
+                            provider_id,
+                            name,
+                            prices,
+                        },
+                    )
+                },
+            )
             .collect())
     }
 
@@ -844,7 +1083,15 @@ impl crate::labour::Labour for This {
             BudgetScope::Worker => ("members", "member"),
         };
         if budget.scope != BudgetScope::Org {
-            require(&mut tx, table, ctx.org_id, budget.scope_id, "scope_id", what).await?;
+            require(
+                &mut tx,
+                table,
+                ctx.org_id,
+                budget.scope_id,
+                "scope_id",
+                what,
+            )
+            .await?;
         }
         sqlx::query(
             "INSERT INTO budgets (id, org_id, name, scope, scope_id, period, token_limit, cost_limit, warn_percent, hard, created_at) \
@@ -863,7 +1110,15 @@ impl crate::labour::Labour for This {
         .bind(ctx.now)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ctx, "budget.created", "budget", Some(budget.id), json!({ "budget": budget })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "budget.created",
+            "budget",
+            Some(budget.id),
+            json!({ "budget": budget }),
+        )
+        .await?;
         finish(tx, ctx, 201, &budget).await?;
         Ok(budget)
     }
@@ -890,7 +1145,15 @@ impl crate::labour::Labour for This {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ctx, "budget.updated", "budget", Some(id), json!({ "budget": budget })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "budget.updated",
+            "budget",
+            Some(id),
+            json!({ "budget": budget }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(budget)
     }
@@ -911,32 +1174,54 @@ impl crate::labour::Labour for This {
             )));
         }
         for table in ["budget_holds", "budget_usage"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE budget_id = $1")).bind(id).execute(&mut *tx).await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE budget_id = $1"))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("DELETE FROM budgets WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| {
-            StoreError::conflict_on_foreign_key(e, || "a call reserved against the budget meanwhile; try again once it has settled".to_owned())
-        })?;
-        record(&mut tx, ctx, "budget.deleted", "budget", Some(id), json!({ "budget": budget })).await?;
+        sqlx::query("DELETE FROM budgets WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                StoreError::conflict_on_foreign_key(e, || {
+                    "a call reserved against the budget meanwhile; try again once it has settled"
+                        .to_owned()
+                })
+            })?;
+        record(
+            &mut tx,
+            ctx,
+            "budget.deleted",
+            "budget",
+            Some(id),
+            json!({ "budget": budget }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn budget(&self, org_id: Uuid, id: Uuid) -> Result<Budget> {
-        let row: BudgetRow = sqlx::query_as(&format!("SELECT {BUDGET_COLUMNS} FROM budgets WHERE id = $1 AND org_id = $2"))
-            .bind(id)
-            .bind(org_id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?
-            .ok_or(StoreError::not_found("budget"))?;
+        let row: BudgetRow = sqlx::query_as(&format!(
+            "SELECT {BUDGET_COLUMNS} FROM budgets WHERE id = $1 AND org_id = $2"
+        ))
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?
+        .ok_or(StoreError::not_found("budget"))?;
         row.try_into()
     }
 
     async fn budgets(&self, org_id: Uuid, now: DateTime<Utc>) -> Result<Vec<BudgetState>> {
         let mut conn = self.read().await?;
-        let rows: Vec<BudgetRow> = sqlx::query_as(&format!("SELECT {BUDGET_COLUMNS} FROM budgets WHERE org_id = $1 ORDER BY id"))
-            .bind(org_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows: Vec<BudgetRow> = sqlx::query_as(&format!(
+            "SELECT {BUDGET_COLUMNS} FROM budgets WHERE org_id = $1 ORDER BY id"
+        ))
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
         let usage: Vec<(Uuid, NaiveDate, i64, i64)> = sqlx::query_as(
             "SELECT u.budget_id, u.window_start, u.tokens, u.cost FROM budget_usage u \
              JOIN budgets b ON b.id = u.budget_id WHERE b.org_id = $1",
@@ -944,15 +1229,26 @@ impl crate::labour::Labour for This {
         .bind(org_id)
         .fetch_all(&mut *conn)
         .await?;
-        let usage: HashMap<(Uuid, NaiveDate), (i64, i64)> =
-            usage.into_iter().map(|(id, window, tokens, cost)| ((id, window), (tokens, cost))).collect();
+        let usage: HashMap<(Uuid, NaiveDate), (i64, i64)> = usage
+            .into_iter()
+            .map(|(id, window, tokens, cost)| ((id, window), (tokens, cost)))
+            .collect();
         rows.into_iter()
             .map(|row| {
                 let budget: Budget = row.try_into()?;
                 let window_start = budget.period.window_start(now);
-                let (used_tokens, used_cost) = usage.get(&(budget.id, window_start)).copied().unwrap_or((0, 0));
+                let (used_tokens, used_cost) = usage
+                    .get(&(budget.id, window_start))
+                    .copied()
+                    .unwrap_or((0, 0));
                 let state = budget.state_of(used_tokens, used_cost).to_string();
-                Ok(BudgetState { budget, window_start, used_tokens, used_cost, state })
+                Ok(BudgetState {
+                    budget,
+                    window_start,
+                    used_tokens,
+                    used_cost,
+                    state,
+                })
             })
             .collect()
     }
@@ -970,7 +1266,8 @@ impl crate::labour::Labour for This {
     }
 
     async fn runs(&self, org_id: Uuid, filter: &RunFilter, page: PageRequest) -> Result<Page<Run>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = "));
+        let mut query =
+            QueryBuilder::<Db>::new(format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = "));
         query.push_bind(org_id);
         if let Some(status) = filter.status {
             query.push(" AND status = ").push_bind(status.as_str());
@@ -982,8 +1279,14 @@ impl crate::labour::Labour for This {
             query.push(" AND worker_id = ").push_bind(worker);
         }
         push_page(&mut query, page);
-        let rows: Vec<RunRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let runs = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<Run>>>()?;
+        let rows: Vec<RunRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let runs = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<Run>>>()?;
         Ok(page_of(runs, page, |r: &Run| r.id.to_string()))
     }
 
@@ -992,7 +1295,19 @@ impl crate::labour::Labour for This {
         let mut run = load_run(&mut tx, ctx.org_id, id, true).await?;
         match run.status {
             RunStatus::Queued => {
-                run = finish_run(&mut tx, ctx, run, None, Ending { status: RunStatus::Cancelled, output: String::new(), used: Tokens::default(), error: None }).await?;
+                run = finish_run(
+                    &mut tx,
+                    ctx,
+                    run,
+                    None,
+                    Ending {
+                        status: RunStatus::Cancelled,
+                        output: String::new(),
+                        used: Tokens::default(),
+                        error: None,
+                    },
+                )
+                .await?;
             }
             RunStatus::Running => {
                 sqlx::query("UPDATE runs SET cancel_requested = TRUE WHERE id = $1")
@@ -1000,17 +1315,32 @@ impl crate::labour::Labour for This {
                     .execute(&mut *tx)
                     .await?;
                 run.cancel_requested = true;
-                record(&mut tx, ctx, "run.cancel_requested", "run", Some(id), json!({ "run": run_summary(&run) })).await?;
+                record(
+                    &mut tx,
+                    ctx,
+                    "run.cancel_requested",
+                    "run",
+                    Some(id),
+                    json!({ "run": run_summary(&run) }),
+                )
+                .await?;
             }
             status => {
-                return Err(StoreError::Conflict(format!("the run is {status} already; only queued or running runs can be cancelled")));
+                return Err(StoreError::Conflict(format!(
+                    "the run is {status} already; only queued or running runs can be cancelled"
+                )));
             }
         }
         tx.commit().await?;
         Ok(run)
     }
 
-    async fn announce_node(&self, node: &EngineNode, now: DateTime<Utc>, seen_until: DateTime<Utc>) -> Result<()> {
+    async fn announce_node(
+        &self,
+        node: &EngineNode,
+        now: DateTime<Utc>,
+        seen_until: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO engine_nodes (name, embedded_model, seen_until) VALUES ($1, $2, $3) \
@@ -1029,7 +1359,12 @@ impl crate::labour::Labour for This {
         Ok(())
     }
 
-    async fn claim_run(&self, node: &EngineNode, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<ClaimedRun>> {
+    async fn claim_run(
+        &self,
+        node: &EngineNode,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedRun>> {
         let owner = node.name.as_str();
         let mut tx = self.begin().await?;
         let candidates: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(&format!(
@@ -1044,15 +1379,18 @@ impl crate::labour::Labour for This {
         for (run_id, org_id, worker_id) in candidates {
             // Locking the worker serialises claims of its runs across
             // processes, so its concurrency limit holds.
-            let concurrency: i64 =
-                sqlx::query_scalar(&format!("SELECT concurrency FROM members WHERE id = $1{FOR_UPDATE}"))
-                    .bind(worker_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let running: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE worker_id = $1 AND status = 'running'")
-                .bind(worker_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let concurrency: i64 = sqlx::query_scalar(&format!(
+                "SELECT concurrency FROM members WHERE id = $1{FOR_UPDATE}"
+            ))
+            .bind(worker_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM runs WHERE worker_id = $1 AND status = 'running'",
+            )
+            .bind(worker_id)
+            .fetch_one(&mut *tx)
+            .await?;
             if running >= concurrency {
                 continue;
             }
@@ -1072,7 +1410,19 @@ impl crate::labour::Labour for This {
             let route = match route {
                 Ok(route) => route,
                 Err(reason) => {
-                    finish_run(&mut tx, &ctx, run, None, Ending { status: RunStatus::Failed, output: String::new(), used: Tokens::default(), error: Some(reason) }).await?;
+                    finish_run(
+                        &mut tx,
+                        &ctx,
+                        run,
+                        None,
+                        Ending {
+                            status: RunStatus::Failed,
+                            output: String::new(),
+                            used: Tokens::default(),
+                            error: Some(reason),
+                        },
+                    )
+                    .await?;
                     continue;
                 }
             };
@@ -1094,7 +1444,8 @@ impl crate::labour::Labour for This {
             .bind(run.id)
             .execute(&mut *tx)
             .await?;
-            let item_state = move_item(&mut tx, &ctx, run.work_item_id, WorkState::Running, false).await?;
+            let item_state =
+                move_item(&mut tx, &ctx, run.work_item_id, WorkState::Running, false).await?;
             record(&mut tx, &ctx, "run.started", "run", Some(run.id), json!({ "run": run_summary(&run), "lease_owner": owner, "work_item_state": item_state }))
                 .await?;
             tx.commit().await?;
@@ -1104,7 +1455,14 @@ impl crate::labour::Labour for This {
         Ok(None)
     }
 
-    async fn heartbeat(&self, run_id: Uuid, owner: &str, lease_until: DateTime<Utc>, output: &str, used: Tokens) -> Result<LeaseState> {
+    async fn heartbeat(
+        &self,
+        run_id: Uuid,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        output: &str,
+        used: Tokens,
+    ) -> Result<LeaseState> {
         let mut tx = self.begin().await?;
         let held: Option<(bool, Option<Uuid>)> = sqlx::query_as(
             "UPDATE runs SET lease_expires_at = $1, output = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'running' \
@@ -1120,17 +1478,29 @@ impl crate::labour::Labour for This {
             return Ok(LeaseState::Lost);
         };
         if let Some(reservation) = reservation {
-            sqlx::query("UPDATE reservations SET seen_output_tokens = $1 WHERE id = $2 AND is_open")
-                .bind(used.output)
-                .bind(reservation)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE reservations SET seen_output_tokens = $1 WHERE id = $2 AND is_open",
+            )
+            .bind(used.output)
+            .bind(reservation)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
-        Ok(if cancel_requested { LeaseState::CancelRequested } else { LeaseState::Held })
+        Ok(if cancel_requested {
+            LeaseState::CancelRequested
+        } else {
+            LeaseState::Held
+        })
     }
 
-    async fn reserve_for_run(&self, run_id: Uuid, owner: &str, now: DateTime<Utc>, charge: Charge) -> Result<Reservation> {
+    async fn reserve_for_run(
+        &self,
+        run_id: Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+        charge: Charge,
+    ) -> Result<Reservation> {
         let mut tx = self.begin().await?;
         let (org_id, worker_id) = run_owner(&mut tx, run_id).await?;
         let held: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(&format!(
@@ -1140,12 +1510,20 @@ impl crate::labour::Labour for This {
         .bind(owner)
         .fetch_optional(&mut *tx)
         .await?;
-        let (item, open) = held.ok_or_else(|| StoreError::Conflict("the run's lease is lost".into()))?;
+        let (item, open) =
+            held.ok_or_else(|| StoreError::Conflict("the run's lease is lost".into()))?;
         if open.is_some() {
-            return Err(StoreError::Conflict("the run already holds a reservation".into()));
+            return Err(StoreError::Conflict(
+                "the run already holds a reservation".into(),
+            ));
         }
         let ctx = Ctx::new(org_id, Some(worker_id), now);
-        let charge = Charge { worker_id, run_id: Some(run_id), expires_at: now + chrono::Duration::days(RUN_RESERVATION_HORIZON_DAYS), ..charge };
+        let charge = Charge {
+            worker_id,
+            run_id: Some(run_id),
+            expires_at: now + chrono::Duration::days(RUN_RESERVATION_HORIZON_DAYS),
+            ..charge
+        };
         let dims = dims_of(&mut tx, worker_id, Some(item)).await?;
         let reservation = open_reservation(&mut tx, &ctx, &charge, dims).await?;
         sqlx::query("UPDATE runs SET reservation_id = $1 WHERE id = $2")
@@ -1157,7 +1535,13 @@ impl crate::labour::Labour for This {
         Ok(reservation)
     }
 
-    async fn end_run(&self, run_id: Uuid, owner: &str, now: DateTime<Utc>, end: RunEnd) -> Result<Run> {
+    async fn end_run(
+        &self,
+        run_id: Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+        end: RunEnd,
+    ) -> Result<Run> {
         let mut tx = self.begin().await?;
         let (org_id, worker_id) = run_owner(&mut tx, run_id).await?;
         let ctx = Ctx::new(org_id, Some(worker_id), now);
@@ -1168,14 +1552,31 @@ impl crate::labour::Labour for This {
         .bind(owner)
         .fetch_optional(&mut *tx)
         .await?;
-        let (reservation,) = held.ok_or_else(|| StoreError::Conflict("the run's lease is lost".into()))?;
+        let (reservation,) =
+            held.ok_or_else(|| StoreError::Conflict("the run's lease is lost".into()))?;
         let run = load_run(&mut tx, org_id, run_id, false).await?;
         let (status, output, used, error) = match end {
             RunEnd::Succeeded { output, used } => (RunStatus::Succeeded, output, used, None),
-            RunEnd::Failed { output, used, error } => (RunStatus::Failed, output, used, Some(error)),
+            RunEnd::Failed {
+                output,
+                used,
+                error,
+            } => (RunStatus::Failed, output, used, Some(error)),
             RunEnd::Cancelled { output, used } => (RunStatus::Cancelled, output, used, None),
         };
-        let run = finish_run(&mut tx, &ctx, run, reservation, Ending { status, output, used, error }).await?;
+        let run = finish_run(
+            &mut tx,
+            &ctx,
+            run,
+            reservation,
+            Ending {
+                status,
+                output,
+                used,
+                error,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(run)
     }
@@ -1191,7 +1592,14 @@ impl crate::labour::Labour for This {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(ExpiredRun { id: run_id, org_id, worker_id, reservation_id: reservation, lease_owner: owner }) = expired else {
+            let Some(ExpiredRun {
+                id: run_id,
+                org_id,
+                worker_id,
+                reservation_id: reservation,
+                lease_owner: owner,
+            }) = expired
+            else {
                 break;
             };
             let ctx = Ctx::new(org_id, Some(worker_id), now);
@@ -1200,23 +1608,52 @@ impl crate::labour::Labour for This {
             // last heartbeat.
             let used = match reservation {
                 Some(id) => {
-                    let (input, seen): (i64, i64) =
-                        sqlx::query_as("SELECT input_tokens, seen_output_tokens FROM reservations WHERE id = $1")
-                            .bind(id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    Tokens { input, cached_input: 0, output: seen }
+                    let (input, seen): (i64, i64) = sqlx::query_as(
+                        "SELECT input_tokens, seen_output_tokens FROM reservations WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Tokens {
+                        input,
+                        cached_input: 0,
+                        output: seen,
+                    }
                 }
                 None => Tokens::default(),
             };
             let owner = owner.unwrap_or_default();
             let (status, error) = if run.attempts < run.max_attempts {
-                (RunStatus::Queued, format!("the lease of {owner} expired during attempt {}; queued again", run.attempts))
+                (
+                    RunStatus::Queued,
+                    format!(
+                        "the lease of {owner} expired during attempt {}; queued again",
+                        run.attempts
+                    ),
+                )
             } else {
-                (RunStatus::Failed, format!("the lease expired on each of {} attempts (last holder {owner}); giving up", run.attempts))
+                (
+                    RunStatus::Failed,
+                    format!(
+                        "the lease expired on each of {} attempts (last holder {owner}); giving up",
+                        run.attempts
+                    ),
+                )
             };
             let output = run.output.clone();
-            finish_run(&mut tx, &ctx, run, reservation, Ending { status, output, used, error: Some(error) }).await?;
+            finish_run(
+                &mut tx,
+                &ctx,
+                run,
+                reservation,
+                Ending {
+                    status,
+                    output,
+                    used,
+                    error: Some(error),
+                },
+            )
+            .await?;
             tx.commit().await?;
             runs += 1;
         }
@@ -1230,18 +1667,37 @@ impl crate::labour::Labour for This {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((id, org_id, worker_id, input)) = abandoned else { break };
+            let Some((id, org_id, worker_id, input)) = abandoned else {
+                break;
+            };
             let ctx = Ctx::new(org_id, Some(worker_id), now);
-            let (settled, cost) = close_reservation(&mut tx, &ctx, id, Tokens { input, cached_input: 0, output: 0 }).await?;
-            record(&mut tx, &ctx, "reservation.abandoned", "member", Some(worker_id), json!({ "reservation_id": id, "settled": settled, "cost": cost }))
-                .await?;
+            let (settled, cost) = close_reservation(
+                &mut tx,
+                &ctx,
+                id,
+                Tokens {
+                    input,
+                    cached_input: 0,
+                    output: 0,
+                },
+            )
+            .await?;
+            record(
+                &mut tx,
+                &ctx,
+                "reservation.abandoned",
+                "member",
+                Some(worker_id),
+                json!({ "reservation_id": id, "settled": settled, "cost": cost }),
+            )
+            .await?;
             tx.commit().await?;
             calls += 1;
         }
         Ok((runs, calls))
     }
 
-        async fn hand_back_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64> {
+    async fn hand_back_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64> {
         let mut tx = self.begin().await?;
         let handed = sqlx::query(
             "UPDATE runs SET lease_expires_at = $1, lease_owner = $2 WHERE lease_owner = $3 AND status = 'running'",
@@ -1270,24 +1726,38 @@ impl crate::labour::Labour for This {
         }
         let feedback = tutti_domain::validate::optional_text("feedback", &new.feedback, BODY_MAX)?;
         if new.verdict == Verdict::Revise && feedback.is_empty() {
-            return Err(StoreError::invalid("feedback", "a revision needs feedback that says what to change"));
+            return Err(StoreError::invalid(
+                "feedback",
+                "a revision needs feedback that says what to change",
+            ));
         }
-        let reviewer_id = ctx.actor_id.ok_or_else(|| StoreError::invalid("reviewer", "a review needs a reviewer"))?;
+        let reviewer_id = ctx
+            .actor_id
+            .ok_or_else(|| StoreError::invalid("reviewer", "a review needs a reviewer"))?;
         let mut tx = self.begin().await?;
         let run = load_run(&mut tx, ctx.org_id, run_id, true).await?;
         if run.status != RunStatus::Succeeded {
-            return Err(StoreError::Conflict(format!("the run is {}; only a finished (succeeded) run can be reviewed", run.status)));
+            return Err(StoreError::Conflict(format!(
+                "the run is {}; only a finished (succeeded) run can be reviewed",
+                run.status
+            )));
         }
-        let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(iteration) FROM runs WHERE work_item_id = $1")
-            .bind(run.work_item_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(iteration) FROM runs WHERE work_item_id = $1")
+                .bind(run.work_item_id)
+                .fetch_one(&mut *tx)
+                .await?;
         if latest != Some(run.iteration) {
-            return Err(StoreError::Conflict("a later iteration of this item exists; review that one".into()));
+            return Err(StoreError::Conflict(
+                "a later iteration of this item exists; review that one".into(),
+            ));
         }
         let item = load_work_item(&mut tx, ctx.org_id, run.work_item_id, true).await?;
         if item.state != WorkState::InReview {
-            return Err(StoreError::Conflict(format!("the item is {}, not in_review", item.state)));
+            return Err(StoreError::Conflict(format!(
+                "the item is {}, not in_review",
+                item.state
+            )));
         }
         let review = Review {
             id: Uuid::now_v7(),
@@ -1323,7 +1793,15 @@ impl crate::labour::Labour for This {
             Verdict::Reject => (WorkState::Ready, true),
         };
         let state = move_item(&mut tx, ctx, item.id, to, unassign).await?;
-        record(&mut tx, ctx, "review.created", "run", Some(run_id), json!({ "review": review, "work_item_state": state })).await?;
+        record(
+            &mut tx,
+            ctx,
+            "review.created",
+            "run",
+            Some(run_id),
+            json!({ "review": review, "work_item_state": state }),
+        )
+        .await?;
         let next_run = if new.verdict == Verdict::Revise {
             let item = load_work_item(&mut tx, ctx.org_id, item.id, false).await?;
             Some(insert_run(&mut tx, ctx, &item, run.max_tokens, Some((&run, &feedback))).await?)
@@ -1363,42 +1841,61 @@ impl crate::labour::Labour for This {
                 Verdict::Reject => rejected = count,
             }
         }
-        Ok(ReviewStats::from_counts(accepted, revised, rejected, ratings))
+        Ok(ReviewStats::from_counts(
+            accepted, revised, rejected, ratings,
+        ))
     }
 
-    async fn ledger_summary(&self, org_id: Uuid, group: LedgerGroup, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LedgerLine>> {
+    async fn ledger_summary(
+        &self,
+        org_id: Uuid,
+        group: LedgerGroup,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<LedgerLine>> {
         let sums = "COUNT(*), CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cached_input_tokens), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cost), 0) AS BIGINT)";
-        let filter = "FROM ledger_entries WHERE org_id = $1 AND kind = 'settle' AND at >= $2 AND at < $3";
+        let filter =
+            "FROM ledger_entries WHERE org_id = $1 AND kind = 'settle' AND at >= $2 AND at < $3";
         let mut conn = self.read().await?;
         let line = |key: Option<String>, calls, input, cached_input, output, cost| LedgerLine {
             key,
             calls,
-            tokens: Tokens { input, cached_input, output },
+            tokens: Tokens {
+                input,
+                cached_input,
+                output,
+            },
             cost,
         };
         let lines = if group == LedgerGroup::Model {
-            let rows: Vec<(String, String, i64, i64, i64, i64, i64)> =
-                sqlx::query_as(&format!("SELECT provider, model, {sums} {filter} GROUP BY provider, model ORDER BY 7 DESC"))
-                    .bind(org_id)
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&mut *conn)
-                    .await?;
+            let rows: Vec<(String, String, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+                "SELECT provider, model, {sums} {filter} GROUP BY provider, model ORDER BY 7 DESC"
+            ))
+            .bind(org_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?;
             rows.into_iter()
-                .map(|(p, m, calls, i, c, o, cost)| line(Some(format!("{p}/{m}")), calls, i, c, o, cost))
+                .map(|(p, m, calls, i, c, o, cost)| {
+                    line(Some(format!("{p}/{m}")), calls, i, c, o, cost)
+                })
                 .collect()
         } else {
             let column = crate::labour::ledger_column(group);
-            let rows: Vec<(Option<Uuid>, i64, i64, i64, i64, i64)> =
-                sqlx::query_as(&format!("SELECT {column}, {sums} {filter} GROUP BY {column} ORDER BY 6 DESC"))
-                    .bind(org_id)
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&mut *conn)
-                    .await?;
+            let rows: Vec<(Option<Uuid>, i64, i64, i64, i64, i64)> = sqlx::query_as(&format!(
+                "SELECT {column}, {sums} {filter} GROUP BY {column} ORDER BY 6 DESC"
+            ))
+            .bind(org_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?;
             rows.into_iter()
-                .map(|(key, calls, i, c, o, cost)| line(key.map(|k| k.to_string()), calls, i, c, o, cost))
+                .map(|(key, calls, i, c, o, cost)| {
+                    line(key.map(|k| k.to_string()), calls, i, c, o, cost)
+                })
                 .collect()
         };
         Ok(lines)
@@ -1416,21 +1913,33 @@ impl crate::labour::Labour for This {
         let mut totals = LedgerTotals::default();
         for (kind, tokens, cost) in rows {
             match kind.parse::<LedgerKind>().map_err(StoreError::Corrupt)? {
-                LedgerKind::Reserve => (totals.reserved_tokens, totals.reserved_cost) = (tokens, cost),
+                LedgerKind::Reserve => {
+                    (totals.reserved_tokens, totals.reserved_cost) = (tokens, cost)
+                }
                 LedgerKind::Settle => (totals.settled_tokens, totals.settled_cost) = (tokens, cost),
-                LedgerKind::Release => (totals.released_tokens, totals.released_cost) = (tokens, cost),
+                LedgerKind::Release => {
+                    (totals.released_tokens, totals.released_cost) = (tokens, cost)
+                }
                 LedgerKind::Adjust => {}
             }
         }
-        totals.open_reservations = sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE org_id = $1 AND is_open")
-            .bind(org_id)
-            .fetch_one(&mut *conn)
-            .await?;
+        totals.open_reservations =
+            sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE org_id = $1 AND is_open")
+                .bind(org_id)
+                .fetch_one(&mut *conn)
+                .await?;
         Ok(totals)
     }
 
-        async fn ledger_entries(&self, org_id: Uuid, filter: &LedgerFilter, page: PageRequest) -> Result<Page<LedgerEntry>> {
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {LEDGER_COLUMNS} FROM ledger_entries WHERE org_id = "));
+    async fn ledger_entries(
+        &self,
+        org_id: Uuid,
+        filter: &LedgerFilter,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>> {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {LEDGER_COLUMNS} FROM ledger_entries WHERE org_id = "
+        ));
         query.push_bind(org_id);
         if let Some(worker) = filter.worker_id {
             query.push(" AND worker_id = ").push_bind(worker);
@@ -1445,8 +1954,14 @@ impl crate::labour::Labour for This {
             query.push(" AND kind = ").push_bind(kind.as_str());
         }
         push_page(&mut query, page);
-        let rows: Vec<LedgerRow> = query.build_query_as().fetch_all(&mut *self.read().await?).await?;
-        let entries = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<LedgerEntry>>>()?;
+        let rows: Vec<LedgerRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let entries = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<LedgerEntry>>>()?;
         Ok(page_of(entries, page, |e: &LedgerEntry| e.id.to_string()))
     }
 
@@ -1491,7 +2006,9 @@ const TOKEN_HOLDER: &str = "SELECT m.id, m.org_id, m.kind, m.provider, m.model \
 /// One row of [`TOKEN_HOLDER`].
 type TokenHolderRow = (Uuid, Uuid, String, Option<String>, Option<String>);
 
-fn token_holder_from_row((member_id, org_id, kind, provider, model): TokenHolderRow) -> Result<TokenHolder> {
+fn token_holder_from_row(
+    (member_id, org_id, kind, provider, model): TokenHolderRow,
+) -> Result<TokenHolder> {
     Ok(TokenHolder {
         org_id,
         member_id,
@@ -1501,15 +2018,28 @@ fn token_holder_from_row((member_id, org_id, kind, provider, model): TokenHolder
     })
 }
 
-async fn load_route(conn: &mut Conn, org_id: Uuid, provider: &str, model: &str) -> Result<ModelRoute> {
-    let row: Option<RouteRow> =
-        sqlx::query_as(ROUTE).bind(org_id).bind(provider).bind(model).fetch_optional(&mut *conn).await?;
+async fn load_route(
+    conn: &mut Conn,
+    org_id: Uuid,
+    provider: &str,
+    model: &str,
+) -> Result<ModelRoute> {
+    let row: Option<RouteRow> = sqlx::query_as(ROUTE)
+        .bind(org_id)
+        .bind(provider)
+        .bind(model)
+        .fetch_optional(&mut *conn)
+        .await?;
     route_from_row(row, provider, model)
 }
 
 fn route_from_row(row: Option<RouteRow>, provider: &str, model: &str) -> Result<ModelRoute> {
-    let row = row
-        .ok_or_else(|| StoreError::invalid("model", format!("no model {model} of a provider {provider} in this org")))?;
+    let row = row.ok_or_else(|| {
+        StoreError::invalid(
+            "model",
+            format!("no model {model} of a provider {provider} in this org"),
+        )
+    })?;
     Ok(ModelRoute {
         provider: row.provider,
         kind: row.kind.parse().map_err(StoreError::Corrupt)?,
