@@ -5,6 +5,9 @@
 //! - a member writes their own work: creates items for themselves or unassigned,
 //!   changes items assigned to or created by them, checks in on key results of
 //!   objectives they own or their teams hold;
+//! - only a person accepts, closes or cancels work: an AI worker hands its work
+//!   in for review and never moves it on from there, never marks work done and
+//!   never cancels it, whatever its role;
 //! - a lead manages the teams they lead (and the teams below them): objectives,
 //!   key results, any work there, sub-teams;
 //! - an admin manages the org; only an owner can make another owner.
@@ -14,6 +17,7 @@
 use uuid::Uuid;
 
 use crate::org::{MemberKind, Role};
+use crate::work::WorkState;
 
 /// The authenticated member a request acts for, with the teams that matter for
 /// the rules above.
@@ -65,6 +69,15 @@ pub enum Action {
         assignee_id: Option<Uuid>,
         created_by: Uuid,
     },
+    /// Moving a work item from one state to another: the rights of
+    /// [`Action::UpdateWork`], and only a person closes delivered work.
+    MoveWork {
+        team_id: Option<Uuid>,
+        assignee_id: Option<Uuid>,
+        created_by: Uuid,
+        from: WorkState,
+        to: WorkState,
+    },
     ReadAudit,
     /// Org-wide structure: who leads a team, where a team hangs.
     ManageOrg,
@@ -85,8 +98,15 @@ pub enum Action {
     ManageSpace {
         team_id: Option<Uuid>,
     },
-    /// Raising a decision in a space.
+    /// Raising a decision in a space, proposing for it, voting on it.
     RequestDecision,
+    /// Looking back on a decided decision: people only — whoever asked for
+    /// it or voted on it (`involved`), or whoever manages its space (whose
+    /// team is `space_team`).
+    ReviewOutcome {
+        involved: bool,
+        space_team: Option<Uuid>,
+    },
 }
 
 /// A refusal, with the reason the member is told.
@@ -123,6 +143,42 @@ impl Actor {
             return deny(
                 "AI workers cannot change decision spaces, so they cannot widen their own autonomy",
             );
+        }
+        if self.kind == MemberKind::Ai && matches!(action, Action::ReviewOutcome { .. }) {
+            return deny("AI workers do not review the outcome of decisions; people do");
+        }
+        if let Action::ReviewOutcome {
+            involved,
+            space_team,
+        } = action
+        {
+            return if involved
+                || self
+                    .may(Action::ManageSpace {
+                        team_id: space_team,
+                    })
+                    .is_ok()
+            {
+                Ok(())
+            } else {
+                deny(
+                    "only the requester, a voter, or whoever manages the space reviews the outcome",
+                )
+            };
+        }
+        if let Action::MoveWork { from, to, .. } = action
+            && self.kind == MemberKind::Ai
+        {
+            if from == WorkState::InReview {
+                return deny(
+                    "an AI worker never moves work on from review: a person accepts, revises or rejects it",
+                );
+            }
+            if matches!(to, WorkState::Done | WorkState::Cancelled) {
+                return deny(
+                    "only a person closes or cancels work; an AI worker hands its work in for review",
+                );
+            }
         }
         if self.is_admin() {
             return match action {
@@ -162,6 +218,7 @@ impl Actor {
                 deny("only admins and the leads of its team can change a decision space")
             }
             Action::RequestDecision => Ok(()),
+            Action::ReviewOutcome { .. } => Ok(()),
             Action::CreateTeam { parent_id } if lead && self.leads(parent_id) => Ok(()),
             Action::CreateTeam { .. } => {
                 deny("only admins, or the lead of the parent team, can create teams")
@@ -208,6 +265,12 @@ impl Actor {
                 team_id,
                 assignee_id,
                 created_by,
+            }
+            | Action::MoveWork {
+                team_id,
+                assignee_id,
+                created_by,
+                ..
             } => {
                 if (lead && self.leads(team_id))
                     || assignee_id == Some(self.member_id)
@@ -278,6 +341,84 @@ mod tests {
                 .may(Action::ManageBudget { team_id: None })
                 .is_err()
         );
+    }
+
+    fn move_work(from: WorkState, to: WorkState) -> Action {
+        Action::MoveWork {
+            team_id: Some(TEAM),
+            assignee_id: Some(ME),
+            created_by: OTHER,
+            from,
+            to,
+        }
+    }
+
+    #[test]
+    fn an_ai_worker_never_closes_cancels_or_reopens_delivered_work() {
+        use WorkState::*;
+        let ai = Actor {
+            kind: MemberKind::Ai,
+            ..actor(Role::Member, &[10], &[])
+        };
+        for to in [Done, Running, Cancelled, Ready, Blocked] {
+            let refused = ai.may(move_work(InReview, to));
+            assert!(
+                refused.as_ref().is_err_and(|d| d.0.contains("review")),
+                "in_review → {to}: {refused:?}"
+            );
+        }
+        for from in [Backlog, Ready, Running, Blocked] {
+            assert!(ai.may(move_work(from, Done)).is_err(), "{from} → done");
+            assert!(
+                ai.may(move_work(from, Cancelled)).is_err(),
+                "{from} → cancelled"
+            );
+        }
+        // Its own work up to review is its to move.
+        for (from, to) in [
+            (Backlog, Ready),
+            (Ready, Running),
+            (Running, InReview),
+            (Blocked, Ready),
+        ] {
+            assert!(ai.may(move_work(from, to)).is_ok(), "{from} → {to}");
+        }
+    }
+
+    #[test]
+    fn a_person_in_charge_closes_delivered_work() {
+        use WorkState::*;
+        let lead = actor(Role::Lead, &[10], &[10]);
+        assert!(lead.may(move_work(InReview, Done)).is_ok());
+        assert!(lead.may(move_work(InReview, Cancelled)).is_ok());
+        let creator = Actor {
+            member_id: OTHER,
+            ..actor(Role::Member, &[], &[])
+        };
+        assert!(creator.may(move_work(InReview, Done)).is_ok());
+        let bystander = Actor {
+            member_id: Uuid::from_u128(3),
+            ..actor(Role::Member, &[10], &[])
+        };
+        assert!(bystander.may(move_work(InReview, Done)).is_err());
+    }
+
+    #[test]
+    fn only_people_involved_or_in_charge_look_back_on_a_decision() {
+        let outcome = |involved| Action::ReviewOutcome {
+            involved,
+            space_team: Some(TEAM),
+        };
+        assert!(actor(Role::Member, &[], &[]).may(outcome(true)).is_ok());
+        assert!(actor(Role::Member, &[10], &[]).may(outcome(false)).is_err());
+        assert!(actor(Role::Lead, &[], &[10]).may(outcome(false)).is_ok());
+        assert!(actor(Role::Admin, &[], &[]).may(outcome(false)).is_ok());
+        let ai = Actor {
+            kind: MemberKind::Ai,
+            ..actor(Role::Member, &[10], &[])
+        };
+        assert!(ai.may(outcome(true)).is_err());
+        assert!(actor(Role::Viewer, &[], &[]).may(outcome(true)).is_err());
     }
 
     #[test]

@@ -12,9 +12,11 @@ pub mod audit;
 pub mod decision;
 pub mod labour;
 pub mod org;
+pub mod refused;
 pub mod signal;
 pub mod strategy;
 pub mod validate;
 pub mod work;
 
+pub use refused::{Refused, RuleResult};
 pub use validate::{Invalid, ValidationResult};

@@ -81,6 +81,25 @@ pub fn parse_confidence(value: i64) -> ValidationResult<u8> {
         })
 }
 
+/// A check-in as a person makes it, checked: its value is a number, its
+/// confidence 0–10, its note text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCheckIn {
+    pub value: f64,
+    pub confidence: u8,
+    pub note: String,
+}
+
+impl NewCheckIn {
+    pub fn parse(value: f64, confidence: i64, note: &str) -> ValidationResult<Self> {
+        Ok(Self {
+            value: crate::validate::finite("value", value)?,
+            confidence: parse_confidence(confidence)?,
+            note: crate::validate::optional_text("note", note, crate::validate::BODY_MAX)?,
+        })
+    }
+}
+
 /// A period must not end before it starts.
 pub fn check_period(start: NaiveDate, end: NaiveDate) -> ValidationResult<()> {
     if end < start {
@@ -243,6 +262,57 @@ pub struct Health {
     pub reasons: Vec<RiskReason>,
 }
 
+/// An objective with its rolled-up progress and health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ObjectiveSummary {
+    #[serde(flatten)]
+    pub objective: Objective,
+    /// 0–1, the mean of its key results and child objectives.
+    pub progress: f64,
+    pub health: Health,
+}
+
+/// What an audited change means for a judged forest of objectives: nothing,
+/// a key result to read again, or the whole forest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForestChange {
+    Untouched,
+    KeyResult(Uuid),
+    Everything,
+}
+
+/// Subjects whose events never change an objective or a key result.
+const OUTSIDE_THE_FOREST: &[&str] = &[
+    "alert",
+    "budget",
+    "decision",
+    "decision_space",
+    "member",
+    "provider",
+    "run",
+    "webhook",
+    "work_item",
+];
+
+impl ForestChange {
+    /// What the audit event `action` on `subject_type` `subject_id` changes
+    /// in the forest. A check-in or an edit of a key result changes that key
+    /// result; an event on a subject that never touches strategy changes
+    /// nothing; anything else — objectives, imports, teams, and any subject
+    /// this list does not know yet — changes everything, so a judged forest
+    /// is never kept past a change it cannot account for.
+    pub fn of(subject_type: &str, action: &str, subject_id: Option<Uuid>) -> Self {
+        match (subject_type, action, subject_id) {
+            (subject, _, _) if OUTSIDE_THE_FOREST.contains(&subject) => Self::Untouched,
+            ("key_result", "check_in.created" | "key_result.updated", Some(id)) => {
+                Self::KeyResult(id)
+            }
+            _ => Self::Everything,
+        }
+    }
+}
+
 /// Judges an objective's health from its rolled-up progress, its period and its
 /// key results' confidence. Only active objectives can be at risk.
 pub fn assess_health(
@@ -283,6 +353,59 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_changes_to_strategy_reach_a_judged_forest() {
+        let id = Uuid::from_u128(7);
+        assert_eq!(
+            ForestChange::of("work_item", "work_item.updated", Some(id)),
+            ForestChange::Untouched
+        );
+        assert_eq!(
+            ForestChange::of("run", "run.succeeded", Some(id)),
+            ForestChange::Untouched
+        );
+        assert_eq!(
+            ForestChange::of("key_result", "check_in.created", Some(id)),
+            ForestChange::KeyResult(id)
+        );
+        assert_eq!(
+            ForestChange::of("key_result", "key_result.updated", Some(id)),
+            ForestChange::KeyResult(id)
+        );
+        assert_eq!(
+            ForestChange::of("key_result", "key_result.created", Some(id)),
+            ForestChange::Everything
+        );
+        assert_eq!(
+            ForestChange::of("objective", "objective.updated", Some(id)),
+            ForestChange::Everything
+        );
+        assert_eq!(
+            ForestChange::of("org", "import.completed", Some(id)),
+            ForestChange::Everything
+        );
+        assert_eq!(
+            ForestChange::of("pulse", "pulse.answered", None),
+            ForestChange::Everything,
+            "unknown subjects are not assumed harmless"
+        );
+    }
+
+    #[test]
+    fn a_check_in_is_a_number_with_a_confidence_of_zero_to_ten() {
+        let check_in = NewCheckIn::parse(14.0, 7, " Notdienstplan greift ").unwrap();
+        assert_eq!(
+            (check_in.confidence, check_in.note.as_str()),
+            (7, "Notdienstplan greift")
+        );
+        assert!(NewCheckIn::parse(f64::NAN, 7, "").is_err_and(|e| e.field == "value"));
+        assert!(NewCheckIn::parse(f64::INFINITY, 7, "").is_err_and(|e| e.field == "value"));
+        for confidence in [-1, 11] {
+            assert!(NewCheckIn::parse(1.0, confidence, "").is_err_and(|e| e.field == "confidence"));
+        }
+        assert!(NewCheckIn::parse(1.0, 5, "\u{7}").is_err_and(|e| e.field == "note"));
     }
 
     fn objective(start: &str, end: &str) -> Objective {

@@ -51,6 +51,15 @@ impl WorkState {
         }
     }
 
+    /// Checks the state new work starts in: `backlog` or `ready`. Later
+    /// states are reached by moving it, so every move is checked.
+    pub fn check_initial(self) -> ValidationResult<WorkState> {
+        match self {
+            WorkState::Backlog | WorkState::Ready => Ok(self),
+            _ => Err(Invalid::new("state", "new work starts in backlog or ready")),
+        }
+    }
+
     /// Checks a move; staying in the same state is not a move.
     pub fn transition(self, to: WorkState) -> ValidationResult<WorkState> {
         if self.next_states().contains(&to) {
@@ -128,6 +137,14 @@ mod tests {
                 let err = from.transition(*to).err();
                 assert!(err.is_some_and(|e| e.message.contains("final")));
             }
+        }
+    }
+
+    #[test]
+    fn new_work_starts_in_backlog_or_ready() {
+        for state in WorkState::ALL {
+            let allowed = matches!(state, WorkState::Backlog | WorkState::Ready);
+            assert_eq!(state.check_initial().is_ok(), allowed, "{state}");
         }
     }
 

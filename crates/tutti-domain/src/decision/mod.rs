@@ -4,8 +4,9 @@
 //!
 //! The policy itself is evaluated by `tutti-policy` (Cedar); what is here is
 //! pure and independent of it: the facts a policy sees, the verdicts it gives,
-//! and the tally of approvals — a quorum of distinct people agreeing on one
-//! option, never the requester alone.
+//! the tally of approvals — a quorum of distinct people agreeing on one
+//! option, never the requester alone — and a decision's life from its routing
+//! to its outcome (`lifecycle`), and what makes a space well-formed (`space`).
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,12 @@ use uuid::Uuid;
 
 use crate::text_enum;
 use crate::validate::{Invalid, ValidationResult};
+
+mod lifecycle;
+mod space;
+
+pub use lifecycle::*;
+pub use space::*;
 
 text_enum! {
     /// What the policy lets the assigned AI worker do with a decision.

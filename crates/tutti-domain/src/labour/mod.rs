@@ -1,0 +1,229 @@
+//! AI labour: providers and their prices, runs of work orders, the token
+//! ledger, budgets and reviews, with the arithmetic they rest on.
+//!
+//! Money is integer micro-units of the org's currency (1 € = 1 000 000), and
+//! every division rounds up, so the ledger never under-charges and never holds
+//! a float. A budget counts a call's input plus output tokens.
+//!
+//! - [`run`]: a run's life cycle, what its end does to the work, retries;
+//! - [`review`]: verdicts and what they do to the work;
+//! - [`budget`]: which budgets hold a call, its worst case, refusals,
+//!   warnings and settlement.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::text_enum;
+use crate::validate::{Invalid, ValidationResult};
+
+pub mod budget;
+pub mod review;
+pub mod run;
+
+pub use budget::*;
+pub use review::*;
+pub use run::*;
+
+text_enum! {
+    /// How a provider is reached: the embedded GGUF model in this process, or
+    /// any OpenAI-compatible HTTP endpoint.
+    ProviderKind { Embedded => "embedded", Openai => "openai" }
+}
+
+text_enum! {
+    LedgerKind { Reserve => "reserve", Settle => "settle", Release => "release", Adjust => "adjust" }
+}
+
+text_enum! {
+    /// What the ledger's summary groups by.
+    LedgerGroup {
+        Worker => "worker",
+        Team => "team",
+        Objective => "objective",
+        KeyResult => "key_result",
+        Model => "model",
+    }
+}
+
+/// Micro-units of a currency as a decimal amount (`1500000` → `1.500000`).
+pub fn format_money(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// Prices of a model in micro-units of the org's currency per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Prices {
+    pub input: i64,
+    pub cached_input: i64,
+    pub output: i64,
+}
+
+impl Prices {
+    pub fn check(self) -> ValidationResult<Self> {
+        for (field, value) in [
+            ("input_price", self.input),
+            ("cached_input_price", self.cached_input),
+            ("output_price", self.output),
+        ] {
+            if value < 0 {
+                return Err(Invalid::new(field, "a price cannot be negative"));
+            }
+        }
+        Ok(self)
+    }
+
+    /// What the given tokens cost, rounded up to the next micro-unit.
+    /// `cached_input` is the part of `input` the provider served from its cache.
+    pub fn cost(self, tokens: Tokens) -> i64 {
+        let cached = tokens.cached_input.min(tokens.input);
+        let micro_millions = i128::from(tokens.input - cached) * i128::from(self.input)
+            + i128::from(cached) * i128::from(self.cached_input)
+            + i128::from(tokens.output) * i128::from(self.output);
+        let cost = (micro_millions + 999_999) / 1_000_000;
+        i64::try_from(cost).unwrap_or(i64::MAX)
+    }
+
+    /// The most a call can cost: no input cached, every allowed token generated.
+    pub fn worst_case(self, input: i64, max_output: i64) -> i64 {
+        let dearest_input = Prices {
+            input: self.input.max(self.cached_input),
+            ..self
+        };
+        dearest_input.cost(Tokens {
+            input,
+            cached_input: 0,
+            output: max_output,
+        })
+    }
+}
+
+/// Token counts of one call or one ledger entry. `cached_input` is part of
+/// `input`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tokens {
+    pub input: i64,
+    pub cached_input: i64,
+    pub output: i64,
+}
+
+impl Tokens {
+    /// What a budget counts.
+    pub fn total(self) -> i64 {
+        self.input + self.output
+    }
+
+    /// Actual use, capped to what was reserved: a call is never charged past
+    /// its reservation, so a hard budget holds even against an upstream that
+    /// generates more than it was allowed to.
+    pub fn capped_to(self, reserved: Tokens) -> Tokens {
+        let input = self.input.min(reserved.input);
+        Tokens {
+            input,
+            cached_input: self.cached_input.min(input),
+            output: self.output.min(reserved.output),
+        }
+    }
+
+    pub fn minus(self, other: Tokens) -> Tokens {
+        Tokens {
+            input: self.input - other.input,
+            cached_input: self.cached_input - other.cached_input,
+            output: self.output - other.output,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Provider {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: ProviderKind,
+    pub base_url: Option<String>,
+    /// The environment variable the key is read from, if any.
+    pub api_key_env: Option<String>,
+    /// Whether a key is kept in the store; the key itself is never shown.
+    pub has_stored_key: bool,
+    pub models: Vec<Model>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Model {
+    pub id: Uuid,
+    pub provider_id: Uuid,
+    pub name: String,
+    pub prices: Prices,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerEntry {
+    pub id: Uuid,
+    pub reservation_id: Uuid,
+    pub kind: LedgerKind,
+    pub worker_id: Uuid,
+    pub run_id: Option<Uuid>,
+    pub work_item_id: Option<Uuid>,
+    pub key_result_id: Option<Uuid>,
+    pub objective_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub provider: String,
+    pub model: String,
+    pub tokens: Tokens,
+    pub cost: i64,
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const EURO_CENT_PER_MILLION: i64 = 10_000;
+
+    #[test]
+    fn cost_rounds_up_to_the_micro_unit() {
+        let prices = Prices {
+            input: EURO_CENT_PER_MILLION,
+            cached_input: 0,
+            output: 3 * EURO_CENT_PER_MILLION,
+        };
+        let one = Tokens {
+            input: 1,
+            cached_input: 0,
+            output: 0,
+        };
+        assert_eq!(prices.cost(one), 1, "0.01 micro-units round up to 1");
+        let mixed = Tokens {
+            input: 1_000_000,
+            cached_input: 500_000,
+            output: 1_000_000,
+        };
+        assert_eq!(prices.cost(mixed), 5_000 + 30_000);
+        assert_eq!(prices.cost(Tokens::default()), 0);
+        assert_eq!(format_money(150_000), "0.150000");
+        assert_eq!(format_money(-2_500_001), "-2.500001");
+    }
+
+    proptest! {
+        #[test]
+        fn worst_case_bounds_every_actual_cost(
+            input in 0i64..1_000_000, cached in 0i64..1_000_000, output in 0i64..100_000,
+            max_out in 0i64..100_000,
+            pin in 0i64..10_000_000, pcached in 0i64..10_000_000, pout in 0i64..10_000_000,
+        ) {
+            let prices = Prices { input: pin, cached_input: pcached, output: pout };
+            let reserved = Tokens { input, cached_input: 0, output: max_out };
+            let actual = Tokens { input: input + 7, cached_input: cached, output }.capped_to(reserved);
+            prop_assert!(prices.cost(actual) <= prices.worst_case(input, max_out));
+            prop_assert!(actual.total() <= reserved.total());
+        }
+    }
+}
