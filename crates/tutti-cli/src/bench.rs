@@ -10,16 +10,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use hdrhistogram::Histogram;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::strategy::{KeyResult, Objective, ObjectiveStatus, key_result_progress};
 use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
+use tutti_engine::{Clock, SystemClock};
 use tutti_server::AppState;
 use tutti_store::postgres::PgStore;
+use tutti_store::prelude::*;
 use tutti_store::sqlite::SqliteStore;
-use tutti_store::{Ctx, Import, NewMember, NewTeam, Store};
+use tutti_store::{Ctx, Import, NewMember, NewTeam};
 use uuid::Uuid;
 
 use crate::cli::ApiBench;
@@ -56,7 +58,7 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
         provider: None,
         model: None,
     };
-    let now = Utc::now();
+    let now = SystemClock.now();
     let (org, owner) = store.create_org("Bench GmbH", "EUR", owner, now).await?;
     let ctx = Ctx::new(org.id, Some(owner.id), now);
     let team = store

@@ -15,13 +15,14 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use axum::body::Bytes;
 use axum::response::IntoResponse;
-use chrono::Utc;
 use tutti_domain::labour::{BudgetPeriod, BudgetScope, Prices, ProviderKind};
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
+use tutti_engine::{Clock, SystemClock};
 use tutti_server::AppState;
-use tutti_store::labour::{NewBudget, NewModel, NewProvider};
-use tutti_store::{Ctx, NewMember, Store};
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, NewMember};
+use tutti_store::{NewBudget, NewModel, NewProvider};
 
 use crate::bench::{Measured, NextRequest, XorShift, drive};
 use crate::cli::GatewayBench;
@@ -111,9 +112,9 @@ async fn setup<S: Store>(store: &S, upstream: std::net::SocketAddr) -> anyhow::R
         model: None,
     };
     let (org, owner) = store
-        .create_org("Gateway bench", "EUR", owner, Utc::now())
+        .create_org("Gateway bench", "EUR", owner, SystemClock.now())
         .await?;
-    let ctx = Ctx::new(org.id, Some(owner.id), Utc::now());
+    let ctx = Ctx::new(org.id, Some(owner.id), SystemClock.now());
     let provider = store
         .create_provider(
             &ctx,

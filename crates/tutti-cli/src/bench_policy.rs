@@ -14,16 +14,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use hdrhistogram::Histogram;
 use tutti_domain::decision::{Facts, PolicyAction, Risk};
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
+use tutti_engine::{Clock, SystemClock};
 use tutti_policy::Principal;
 use tutti_server::{AppState, auth};
-use tutti_store::decisions::NewSpace;
+use tutti_store::NewSpace;
+use tutti_store::prelude::*;
 use tutti_store::sqlite::SqliteStore;
-use tutti_store::{Ctx, Decisions, NewMember, NewTeam, Store};
+use tutti_store::{Ctx, NewMember, NewTeam};
 use uuid::Uuid;
 
 use crate::bench::{NextRequest, XorShift, drive};
@@ -112,9 +113,14 @@ async fn setup(store: &SqliteStore, size: usize) -> anyhow::Result<(String, Uuid
         model: None,
     };
     let (org, owner) = store
-        .create_org(&format!("Policy bench {size}"), "EUR", owner, Utc::now())
+        .create_org(
+            &format!("Policy bench {size}"),
+            "EUR",
+            owner,
+            SystemClock.now(),
+        )
         .await?;
-    let ctx = Ctx::new(org.id, Some(owner.id), Utc::now());
+    let ctx = Ctx::new(org.id, Some(owner.id), SystemClock.now());
     let team = store
         .create_team(
             &ctx,
@@ -142,22 +148,31 @@ async fn setup(store: &SqliteStore, size: usize) -> anyhow::Result<(String, Uuid
         .await?;
     let (token, hash) = auth::new_token()?;
     store.create_token(&ctx, worker.id, "bench", &hash).await?;
-    let space = store
-        .create_space(
-            &ctx,
-            NewSpace {
-                name: "Rabatte".into(),
-                team_id: Some(team.id),
-                objective_id: None,
-                principles: vec![],
-                policy: policy_of_size(size)?,
-                attributes: BTreeMap::new(),
-                quorum: 1,
-                escalate_after_secs: None,
-                escalate_to: None,
-            },
-        )
-        .await?;
+    let owner_actor = tutti_domain::access::Actor {
+        org_id: org.id,
+        member_id: owner.id,
+        kind: MemberKind::Human,
+        role: Role::Owner,
+        teams: vec![],
+        led_teams: vec![],
+    };
+    let space = tutti_engine::decisions::create_space(
+        store,
+        &owner_actor,
+        &ctx,
+        NewSpace {
+            name: "Rabatte".into(),
+            team_id: Some(team.id),
+            objective_id: None,
+            principles: vec![],
+            policy: policy_of_size(size)?,
+            attributes: BTreeMap::new(),
+            quorum: 1,
+            escalate_after_secs: None,
+            escalate_to: None,
+        },
+    )
+    .await?;
     Ok((token, space.id))
 }
 

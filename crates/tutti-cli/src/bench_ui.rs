@@ -12,12 +12,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chrono::Utc;
 use hdrhistogram::Histogram;
 use tower::ServiceExt;
+use tutti_engine::{Clock, SystemClock};
 use tutti_server::AppState;
-use tutti_store::cockpit::NewSession;
-use tutti_store::{Ctx, NewCheckIn, PageRequest, Store, WorkFilter};
+use tutti_store::NewSession;
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, NewCheckIn, PageRequest, WorkFilter};
 use uuid::Uuid;
 
 use crate::cli::{ApiBench, UiBench};
@@ -64,7 +65,7 @@ async fn run_backend<S: Store>(
         .await?
         .context("the bench owner's token")?;
     let cookie = Uuid::now_v7().simple().to_string();
-    let now = Utc::now();
+    let now = SystemClock.now();
     store
         .create_session(
             &Ctx::new(actor.org_id, Some(actor.member_id), now),

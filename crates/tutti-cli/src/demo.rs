@@ -8,11 +8,13 @@ use tutti_domain::labour::{BudgetPeriod, BudgetScope, Prices, ProviderKind};
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
-use tutti_store::labour::{NewBudget, NewModel, NewProvider};
+use tutti_engine::{Clock, SystemClock};
+use tutti_store::prelude::*;
 use tutti_store::{
-    Ctx, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem, Store, TeamPatch,
+    Ctx, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem, TeamPatch,
     WorkItemPatch,
 };
+use tutti_store::{NewBudget, NewModel, NewProvider};
 use uuid::Uuid;
 
 /// The demo's AI workers run on the embedded model under these names.
@@ -33,7 +35,7 @@ pub async fn set_demo_passwords<S: Store>(store: &S, demo: &Demo) -> anyhow::Res
         .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
     let hash = tutti_server::web::session::hash_password(&password)
         .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
-    let ctx = Ctx::new(demo.org_id, None, Utc::now());
+    let ctx = Ctx::new(demo.org_id, None, SystemClock.now());
     let people = tutti_engine::signals::directory(store, demo.org_id).await?;
     for member in people.values().filter(|m| m.kind == MemberKind::Human) {
         store.set_password(&ctx, member.id, &hash).await?;
@@ -530,6 +532,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
                         state: Some(*state),
                         ..Default::default()
                     },
+                    &as_the_system,
                 )
                 .await?;
         }
@@ -540,6 +543,15 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         owner_id: owner.id,
         owner_email: owner.email.unwrap_or_default(),
     })
+}
+
+/// The demo writes its own history as the system, not as a member: no
+/// member's rights apply to it.
+fn as_the_system(
+    _: &tutti_domain::work::WorkItem,
+    _: &WorkItemPatch,
+) -> tutti_domain::RuleResult<()> {
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use tutti_domain::org::{Member, Team};
 use tutti_engine::decisions::{
     Cast, DecisionRequest, PolicyCache, escalate_overdue, request, vote,
 };
-use tutti_store::decisions::NewSpace;
-use tutti_store::{Ctx, Store};
+use tutti_store::Ctx;
+use tutti_store::NewSpace;
+use tutti_store::prelude::*;
 use uuid::Uuid;
 
 /// Who takes part, as the demo made them.
@@ -74,28 +75,31 @@ pub async fn seed<S: Store>(
     let policies = PolicyCache::default();
     let ctx = |member: &Member, at: DateTime<Utc>| Ctx::new(org_id, Some(member.id), at);
     let owner_ctx = ctx(cast.owner, now);
-    let discounts = store
-        .create_space(
-            &owner_ctx,
-            NewSpace {
-                name: "Rabatte und Kulanz".into(),
-                team_id: Some(cast.sales.id),
-                objective_id: None,
-                principles: vec![
-                    "Rabatte nur auf Wartung und Modernisierung, nie auf den Notdienst.".into(),
-                    "Über 15 % Rabatt entscheidet immer ein Mensch.".into(),
-                    "Was wir einer Kundin zusagen, muss der Kundendienst halten können.".into(),
-                ],
-                policy: template("discounts")?,
-                attributes: BTreeMap::new(),
-                quorum: 1,
-                escalate_after_secs: Some(24 * 3600),
-                escalate_to: Some(cast.owner.id),
-            },
-        )
-        .await?;
-    let suppliers = store
-        .create_space(
+    let katrin = actor(org_id, cast.owner, None);
+    let discounts = tutti_engine::decisions::create_space(
+        store,
+        &katrin,
+        &owner_ctx,
+        NewSpace {
+            name: "Rabatte und Kulanz".into(),
+            team_id: Some(cast.sales.id),
+            objective_id: None,
+            principles: vec![
+                "Rabatte nur auf Wartung und Modernisierung, nie auf den Notdienst.".into(),
+                "Über 15 % Rabatt entscheidet immer ein Mensch.".into(),
+                "Was wir einer Kundin zusagen, muss der Kundendienst halten können.".into(),
+            ],
+            policy: template("discounts")?,
+            attributes: BTreeMap::new(),
+            quorum: 1,
+            escalate_after_secs: Some(24 * 3600),
+            escalate_to: Some(cast.owner.id),
+        },
+    )
+    .await?;
+    let suppliers = tutti_engine::decisions::create_space(
+            store,
+            &katrin,
             &owner_ctx,
             NewSpace {
                 name: "Lieferantenwahl Ersatzteile".into(),
@@ -119,7 +123,6 @@ pub async fn seed<S: Store>(
     let emil = actor(org_id, cast.service_ai, None);
     let tobias = actor(org_id, cast.sales_lead, Some(cast.sales));
     let aylin = actor(org_id, cast.service_lead, Some(cast.service));
-    let katrin = actor(org_id, cast.owner, None);
     let ask = |space: Uuid, question: &str, context: &str, facts: Facts, options: &[&str]| {
         DecisionRequest {
             space_id: space,
@@ -340,9 +343,10 @@ pub async fn seed<S: Store>(
 mod tests {
     #![expect(clippy::unwrap_used)]
     use tutti_domain::decision::{Autonomy, DecisionStatus};
-    use tutti_store::decisions::DecisionFilter;
+    use tutti_store::DecisionFilter;
+    use tutti_store::prelude::*;
     use tutti_store::sqlite::SqliteStore;
-    use tutti_store::{Decisions, PageRequest, Store};
+    use tutti_store::{Decisions, PageRequest};
 
     /// The whole demo seeds into a real SQLite file, with a decision in every
     /// state and an intact audit chain.

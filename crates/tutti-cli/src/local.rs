@@ -9,18 +9,19 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
+use tutti_engine::{Clock, SystemClock};
 
 use tutti_engine::{Engine, EngineConfig, Models, Runtime};
 use tutti_llm::EmbeddedConfig;
 use tutti_server::{AppState, auth};
 use tutti_store::postgres::PgStore;
+use tutti_store::prelude::*;
 use tutti_store::sqlite::SqliteStore;
-use tutti_store::{Backend, Ctx, NewMember, PageRequest, Store};
+use tutti_store::{Backend, Ctx, NewMember, PageRequest};
 use uuid::Uuid;
 
 /// A command that needs a store, whichever backend it is.
@@ -109,7 +110,7 @@ impl StoreJob for Init {
             model: None,
         };
         let (org, owner) = store
-            .create_org(&self.org, &self.currency, owner, Utc::now())
+            .create_org(&self.org, &self.currency, owner, SystemClock.now())
             .await?;
         let token = mint_token(&store, org.id, owner.id, "tutti init").await?;
         println!("created org {} ({})", org.name, org.id);
@@ -128,7 +129,7 @@ pub async fn mint_token<S: Store>(
     let (token, hash) = auth::new_token().context("drawing a random token")?;
     store
         .create_token(
-            &Ctx::new(org_id, Some(member_id), Utc::now()),
+            &Ctx::new(org_id, Some(member_id), SystemClock.now()),
             member_id,
             label,
             &hash,
@@ -205,7 +206,7 @@ impl StoreJob for SetPassword {
         let hash = tutti_server::web::session::hash_password(&password)
             .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
         store
-            .set_password(&Ctx::new(org_id, None, Utc::now()), member.id, &hash)
+            .set_password(&Ctx::new(org_id, None, SystemClock.now()), member.id, &hash)
             .await?;
         eprintln!(
             "password set for {} ({}); their sessions have ended",
@@ -292,7 +293,7 @@ impl StoreJob for Serve {
             let orgs = store.orgs().await?;
             let (org_id, owner, sign_in) = match orgs.first() {
                 None => {
-                    let demo = crate::demo::seed(&store, Utc::now())
+                    let demo = crate::demo::seed(&store, SystemClock.now())
                         .await
                         .context("seeding the demo org")?;
                     println!("seeded the demo org {}", demo.org_name);
@@ -343,7 +344,7 @@ impl StoreJob for Serve {
         if let Some(node) = node {
             // Runs this process was working on go back to the queue now,
             // rather than when their leases run out.
-            match store.hand_back_leases(&node, Utc::now()).await {
+            match store.hand_back_leases(&node, SystemClock.now()).await {
                 Ok(0) => {}
                 Ok(runs) => tracing::info!(runs, "handed back the leases of unfinished runs"),
                 Err(e) => tracing::warn!("cannot hand back leases ({e}); they will expire"),

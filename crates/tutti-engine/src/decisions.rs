@@ -16,20 +16,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use tutti_domain::access::Actor;
+use tutti_domain::access::{Action, Actor};
 use tutti_domain::decision::{
-    Ballot, Decision, DecisionSpace, Facts, PolicyAction, PolicyVerdict, Proposal, Routing, Vote,
-    check_attributes, draft_grammar, read_proposal, render_draft_order,
+    Ballot, Decision, DecisionSpace, Facts, NewDecision, NewSpace, Outcome, PolicyAction,
+    PolicyVerdict, Proposal, Routing, SpacePatch, Vote, check_attributes, draft_grammar,
+    read_proposal, render_draft_order,
 };
 use tutti_domain::org::{Member, MemberKind};
 use tutti_llm::{ChatRequest, Message, Speaker};
 use tutti_policy::{CompiledPolicy, Principal};
-use tutti_store::decisions::{DecisionFilter, Draft, NewDecision};
-use tutti_store::labour::EngineNode;
-use tutti_store::{Ctx, PageRequest, Store, StoreError};
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, DecisionFilter, Draft, EngineNode, PageRequest, StoreError};
 use uuid::Uuid;
 
 use crate::metered::Refusal;
+use crate::{EngineError, EngineResult};
 
 /// Compiled policies by space, for the version they were compiled from.
 #[derive(Default)]
@@ -39,7 +40,7 @@ pub struct PolicyCache {
 
 impl PolicyCache {
     /// The compiled policy of `space` at its current version.
-    pub fn compiled(&self, space: &DecisionSpace) -> Result<Arc<CompiledPolicy>, StoreError> {
+    pub fn compiled(&self, space: &DecisionSpace) -> EngineResult<Arc<CompiledPolicy>> {
         let cached = self.spaces.lock().ok().and_then(|spaces| {
             spaces
                 .get(&space.id)
@@ -53,7 +54,10 @@ impl PolicyCache {
         // the schema moved under it.
         let compiled = Arc::new(
             tutti_policy::compile(&space.policy, &space.attributes).map_err(|e| {
-                StoreError::Corrupt(format!("the policy of space {}: {e}", space.id))
+                EngineError::Internal(StoreError::Corrupt(format!(
+                    "the policy of space {}: {e}",
+                    space.id
+                )))
             })?,
         );
         if let Ok(mut spaces) = self.spaces.lock() {
@@ -104,11 +108,12 @@ pub async fn request<S: Store>(
     actor: &Actor,
     ctx: &Ctx,
     request: DecisionRequest,
-) -> Result<Decision, StoreError> {
+) -> EngineResult<Decision> {
+    actor.may(Action::RequestDecision)?;
     let assignee_id = match actor.kind {
         MemberKind::Ai => {
             if request.assignee_id.is_some_and(|id| id != actor.member_id) {
-                return Err(StoreError::Forbidden(
+                return Err(EngineError::Forbidden(
                     "an AI worker raises decisions for itself, never for another worker".into(),
                 ));
             }
@@ -116,7 +121,7 @@ pub async fn request<S: Store>(
         }
         MemberKind::Human => {
             if request.proposal.is_some() {
-                return Err(StoreError::invalid(
+                return Err(EngineError::invalid(
                     "proposal",
                     "only an AI worker sends a proposal; people vote on the decision",
                 ));
@@ -125,9 +130,7 @@ pub async fn request<S: Store>(
         }
     };
     let worker = match assignee_id {
-        Some(id) => Some(store.member(ctx.org_id, id).await.map_err(|_| {
-            StoreError::invalid("assignee_id", format!("no member with id {id} in this org"))
-        })?),
+        Some(id) => Some(named_member(store, ctx.org_id, "assignee_id", id).await?),
         None => None,
     };
     let id = Uuid::now_v7();
@@ -137,7 +140,7 @@ pub async fn request<S: Store>(
     loop {
         attempts += 1;
         let space = store.space(ctx.org_id, request.space_id).await?;
-        check_attributes(&space.attributes, &request.facts.attributes).map_err(StoreError::from)?;
+        check_attributes(&space.attributes, &request.facts.attributes)?;
         let policy = cache.compiled(&space)?;
         let routing = policy.route(
             worker.as_ref().map(principal_of_member).as_ref(),
@@ -161,7 +164,7 @@ pub async fn request<S: Store>(
         };
         match store.create_decision(ctx, new).await {
             Err(StoreError::Conflict(_)) if attempts < 2 => continue,
-            other => return other,
+            other => return Ok(other?),
         }
     }
 }
@@ -175,7 +178,9 @@ pub struct Cast {
     pub reason: String,
 }
 
-/// A person's approval (with the option they choose) or rejection.
+/// A person's approval (with the option they choose) or rejection. The
+/// space's policy says whether they may approve; above every policy, an AI
+/// worker never votes (`Decision::cast`).
 pub async fn vote<S: Store>(
     store: &S,
     cache: &PolicyCache,
@@ -183,7 +188,8 @@ pub async fn vote<S: Store>(
     ctx: &Ctx,
     id: Uuid,
     cast: Cast,
-) -> Result<Decision, StoreError> {
+) -> EngineResult<Decision> {
+    actor.may(Action::RequestDecision)?;
     let decision = store.decision(ctx.org_id, id).await?;
     let space = store.space(ctx.org_id, decision.space_id).await?;
     let policy = cache.compiled(&space)?;
@@ -194,18 +200,6 @@ pub async fn vote<S: Store>(
         decision.id,
         &decision.facts,
     );
-    if !verdict.allowed {
-        return Err(StoreError::Forbidden(format!(
-            "the space's policy refuses: {}",
-            verdict.explain()
-        )));
-    }
-    if actor.kind == MemberKind::Ai {
-        return Err(StoreError::Forbidden(format!(
-            "AI workers never approve or reject decisions; the engine holds this above every policy ({})",
-            verdict.explain()
-        )));
-    }
     let ballot = Ballot {
         member_id: actor.member_id,
         vote: cast.vote,
@@ -214,7 +208,130 @@ pub async fn vote<S: Store>(
         verdict,
         at: ctx.now,
     };
-    store.cast_ballot(ctx, id, ballot).await
+    Ok(store.cast_ballot(ctx, id, ballot).await?)
+}
+
+/// The assigned AI worker's choice (when it may decide) or recommendation
+/// (when it may prepare) for an open decision.
+pub async fn propose<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+    proposal: Proposal,
+) -> EngineResult<Decision> {
+    actor.may(Action::RequestDecision)?;
+    Ok(store.propose(ctx, id, proposal).await?)
+}
+
+/// Looks back on a decided decision: `good`, `bad` or `unclear`, by a
+/// person who asked for it, voted on it, or manages its space.
+pub async fn review_outcome<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+    outcome: Outcome,
+    note: String,
+) -> EngineResult<Decision> {
+    actor.may(Action::RequestDecision)?;
+    let decision = store.decision(actor.org_id, id).await?;
+    let involved = decision.requested_by == actor.member_id
+        || decision
+            .ballots
+            .iter()
+            .any(|b| b.member_id == actor.member_id);
+    let space = store.space(actor.org_id, decision.space_id).await?;
+    let space_team = space_team(store, actor.org_id, space.team_id, space.objective_id).await?;
+    actor.may(Action::ReviewOutcome {
+        involved,
+        space_team,
+    })?;
+    Ok(store.review_outcome(ctx, id, outcome, note).await?)
+}
+
+/// The team a space belongs to, as access sees it: its own, or its
+/// objective's. `Invalid` naming `objective_id` for an objective of another
+/// org.
+pub async fn space_team<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    team_id: Option<Uuid>,
+    objective_id: Option<Uuid>,
+) -> EngineResult<Option<Uuid>> {
+    match (team_id, objective_id) {
+        (Some(team), _) => Ok(Some(team)),
+        (None, Some(objective)) => match store.objective(org_id, objective).await {
+            Ok(objective) => Ok(objective.team_id),
+            Err(StoreError::NotFound { .. }) => Err(EngineError::invalid(
+                "objective_id",
+                format!("no objective with id {objective} in this org"),
+            )),
+            Err(e) => Err(e.into()),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+/// Whether `actor` may change or delete `space`: admins, and the leads of
+/// its team; never an AI worker, so none can widen its own autonomy.
+pub async fn may_manage<S: Store>(
+    store: &S,
+    actor: &Actor,
+    space: &DecisionSpace,
+) -> EngineResult<()> {
+    let team_id = space_team(store, actor.org_id, space.team_id, space.objective_id).await?;
+    Ok(actor.may(Action::ManageSpace { team_id })?)
+}
+
+/// Checks a space as it would be saved and compiles its policy against the
+/// schema its attributes make; a policy that does not compile is refused
+/// with its errors, line and column.
+fn checked(space: DecisionSpace) -> EngineResult<DecisionSpace> {
+    let space = space.checked()?;
+    tutti_policy::compile(&space.policy, &space.attributes)
+        .map_err(|refused| EngineError::invalid("policy", refused.to_string()))?;
+    Ok(space)
+}
+
+/// Creates a decision space (admins, and leads of its team).
+pub async fn create_space<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    new: NewSpace,
+) -> EngineResult<DecisionSpace> {
+    let team_id = space_team(store, actor.org_id, new.team_id, new.objective_id).await?;
+    actor.may(Action::ManageSpace { team_id })?;
+    let space = checked(DecisionSpace::new(Uuid::now_v7(), new, ctx.now))?;
+    Ok(store.create_space(ctx, space).await?)
+}
+
+/// Changes a space (admins, and leads of its team; never an AI worker); the
+/// new version, with its whole policy, is in the audit chain.
+pub async fn update_space<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+    patch: SpacePatch,
+) -> EngineResult<DecisionSpace> {
+    let space = store.space(actor.org_id, id).await?;
+    may_manage(store, actor, &space).await?;
+    let next = checked(space.patched(patch, ctx.now))?;
+    Ok(store.update_space(ctx, next).await?)
+}
+
+/// Deletes a space that holds no decisions.
+pub async fn delete_space<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+) -> EngineResult<()> {
+    let space = store.space(actor.org_id, id).await?;
+    may_manage(store, actor, &space).await?;
+    Ok(store.delete_space(ctx, id).await?)
 }
 
 /// A member named in a request, or a 422 naming the field.
@@ -223,12 +340,12 @@ async fn named_member<S: Store>(
     org_id: Uuid,
     field: &str,
     id: Uuid,
-) -> Result<Member, StoreError> {
+) -> EngineResult<Member> {
     store.member(org_id, id).await.map_err(|e| match e {
         StoreError::NotFound { .. } => {
-            StoreError::invalid(field, format!("no member with id {id} in this org"))
+            EngineError::invalid(field, format!("no member with id {id} in this org"))
         }
-        other => other,
+        other => other.into(),
     })
 }
 
@@ -253,7 +370,7 @@ pub async fn simulate<S: Store>(
     org_id: Uuid,
     space: &DecisionSpace,
     hypothesis: &Hypothesis,
-) -> Result<(Routing, Option<PolicyVerdict>), StoreError> {
+) -> EngineResult<(Routing, Option<PolicyVerdict>)> {
     let Hypothesis {
         facts,
         assignee,
@@ -261,11 +378,11 @@ pub async fn simulate<S: Store>(
         draft,
     } = hypothesis;
     let (assignee, approver) = (*assignee, *approver);
-    check_attributes(&space.attributes, &facts.attributes).map_err(StoreError::from)?;
+    check_attributes(&space.attributes, &facts.attributes)?;
     let policy = match draft.as_deref() {
         Some(draft) => Arc::new(
             tutti_policy::compile(draft, &space.attributes)
-                .map_err(|e| StoreError::invalid("policy", e.to_string()))?,
+                .map_err(|e| EngineError::invalid("policy", e.to_string()))?,
         ),
         None => cache.compiled(space)?,
     };
@@ -274,7 +391,7 @@ pub async fn simulate<S: Store>(
         None => None,
     };
     if worker.as_ref().is_some_and(|w| w.kind != MemberKind::Ai) {
-        return Err(StoreError::invalid(
+        return Err(EngineError::invalid(
             "assignee_id",
             "decisions are assigned to AI workers",
         ));
@@ -335,7 +452,7 @@ pub async fn awaiting<S: Store>(
     actor: &Actor,
     after: Option<Uuid>,
     limit: usize,
-) -> Result<(Vec<Decision>, Option<Uuid>), StoreError> {
+) -> EngineResult<(Vec<Decision>, Option<Uuid>)> {
     let filter = DecisionFilter {
         waiting: true,
         ..DecisionFilter::default()
@@ -381,7 +498,7 @@ pub async fn escalate_overdue<S: Store>(
     store: &S,
     cache: &PolicyCache,
     now: DateTime<Utc>,
-) -> Result<Vec<Decision>, StoreError> {
+) -> EngineResult<Vec<Decision>> {
     let mut escalated = Vec::new();
     for overdue in store.overdue_decisions(now, 100).await? {
         let ctx = Ctx::new(overdue.org_id, None, now);
@@ -427,8 +544,10 @@ pub async fn claim_drafts<S: Store>(
     node: &EngineNode,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<Draft>, StoreError> {
-    store.claim_drafts(node, now, now + DRAFT_HOLD, limit).await
+) -> EngineResult<Vec<Draft>> {
+    Ok(store
+        .claim_drafts(node, now, now + DRAFT_HOLD, limit)
+        .await?)
 }
 
 /// Has the assigned AI worker propose for a decision a person asked for:
@@ -444,7 +563,7 @@ pub async fn draft<S: Store>(
     store: &S,
     runtime: &crate::Runtime,
     draft: Draft,
-) -> Result<Decision, StoreError> {
+) -> EngineResult<Decision> {
     let Draft {
         org_id,
         decision,
@@ -467,12 +586,13 @@ pub async fn draft<S: Store>(
     ));
     let mut request = ChatRequest::new(messages, DRAFT_MAX_TOKENS);
     request.grammar = Some(draft_grammar(decision.options.len()));
-    let answer = match crate::metered::open(store, runtime, &caller, "", request).await {
+    let now = runtime.clock.now();
+    let answer = match crate::metered::open(store, runtime, &caller, "", request, now).await {
         Ok(call) => crate::metered::complete(call)
             .await
             .map(|(text, _, _)| text)
             .map_err(|e| e.to_string()),
-        Err(Refusal::Store(e)) => return Err(e),
+        Err(Refusal::Store(e)) => return Err(e.into()),
         Err(refusal) => Err(refusal.to_string()),
     };
     let proposal = answer.and_then(|text| {
@@ -484,15 +604,15 @@ pub async fn draft<S: Store>(
     });
     match proposal {
         Ok(proposal) => {
-            let ctx = Ctx::new(org_id, Some(worker.id), Utc::now());
+            let ctx = Ctx::new(org_id, Some(worker.id), runtime.clock.now());
             let proposed = store.propose(&ctx, decision.id, proposal).await?;
             tracing::info!(decision = %decision.id, status = %proposed.status, "AI worker proposed");
             Ok(proposed)
         }
         Err(why) => {
             tracing::info!(decision = %decision.id, %why, "decision handed to people");
-            let ctx = Ctx::new(org_id, None, Utc::now());
-            store.hand_to_people(&ctx, decision.id, why).await
+            let ctx = Ctx::new(org_id, None, runtime.clock.now());
+            Ok(store.hand_to_people(&ctx, decision.id, why).await?)
         }
     }
 }

@@ -11,23 +11,31 @@
 //! [`Models`] holds the providers, so the gateway and the engine share one
 //! loaded embedded model.
 
+pub mod clock;
 pub mod decisions;
+pub mod directory;
+mod error;
+pub mod labour;
 pub mod metered;
 pub mod signals;
+pub mod strategy;
+pub mod work;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{EngineError, EngineResult};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{Notify, OnceCell, Semaphore, broadcast};
 use tutti_domain::labour::{ProviderKind, RunStatus, Tokens};
 use tutti_llm::{
     ChatRequest, Chunk, EmbeddedConfig, EmbeddedModel, LlmError, Message, OpenAiConfig,
     OpenAiProvider, Provider, Speaker,
 };
-use tutti_store::labour::{Charge, ClaimedRun, EngineNode, LeaseState, ModelRoute, RunEnd};
-use tutti_store::{Store, StoreError};
+use tutti_store::prelude::*;
+use tutti_store::{Charge, ClaimedRun, EngineNode, LeaseState, ModelRoute, RunEnd, StoreError};
 use uuid::Uuid;
 
 /// The model providers of this process, created on first use and shared.
@@ -177,15 +185,27 @@ pub struct Runtime {
     pub models: Models,
     pub live: Live,
     pub policies: decisions::PolicyCache,
+    /// Judged objective forests, reused until the org changes.
+    pub rollups: strategy::RollupCache,
+    /// Where the engine's time comes from.
+    pub clock: Arc<dyn Clock>,
     wake: Notify,
 }
 
 impl Runtime {
+    /// A runtime on the wall clock.
     pub fn new(models: Models) -> Arc<Self> {
+        Self::with_clock(models, Arc::new(SystemClock))
+    }
+
+    /// A runtime whose engine reads the time from `clock`.
+    pub fn with_clock(models: Models, clock: Arc<dyn Clock>) -> Arc<Self> {
         Arc::new(Self {
             models,
             live: Live::default(),
             policies: decisions::PolicyCache::default(),
+            rollups: strategy::RollupCache::default(),
+            clock,
             wake: Notify::new(),
         })
     }
@@ -266,16 +286,19 @@ impl<S: Store> Engine<S> {
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= this.config.heartbeat) {
                 this.announce().await;
-                match this.store.recover(Utc::now()).await {
+                match this.store.recover(this.runtime.clock.now()).await {
                     Ok((0, 0)) => {}
                     Ok((runs, calls)) => {
                         tracing::warn!(runs, calls, "recovered work of a lost process")
                     }
                     Err(e) => tracing::warn!("recovery failed: {e}"),
                 }
-                if let Err(e) =
-                    decisions::escalate_overdue(&this.store, &this.runtime.policies, Utc::now())
-                        .await
+                if let Err(e) = decisions::escalate_overdue(
+                    &this.store,
+                    &this.runtime.policies,
+                    this.runtime.clock.now(),
+                )
+                .await
                 {
                     tracing::warn!("cannot escalate overdue decisions: {e}");
                 }
@@ -284,7 +307,7 @@ impl<S: Store> Engine<S> {
                     &this.store,
                     &this.webhooks,
                     &this.config.public_url,
-                    Utc::now(),
+                    this.runtime.clock.as_ref(),
                 )
                 .await
                 {
@@ -297,7 +320,7 @@ impl<S: Store> Engine<S> {
                 last_signals = Some(std::time::Instant::now());
             }
             while let Ok(slot) = slots.clone().try_acquire_owned() {
-                let now = Utc::now();
+                let now = this.runtime.clock.now();
                 let lease_until =
                     now + chrono::Duration::from_std(this.config.lease).unwrap_or_default();
                 match this.store.claim_run(&this.node(), now, lease_until).await {
@@ -334,7 +357,7 @@ impl<S: Store> Engine<S> {
     /// Tells other processes that this one is alive and whether it has the
     /// embedded model, for a few heartbeats.
     async fn announce(&self) {
-        let now = Utc::now();
+        let now = self.runtime.clock.now();
         let seen_until =
             now + chrono::Duration::from_std(self.config.heartbeat * 3).unwrap_or_default();
         if let Err(e) = self
@@ -350,11 +373,17 @@ impl<S: Store> Engine<S> {
     /// prepare or decide, each in a task of its own.
     async fn draft_decisions(self: &Arc<Self>) {
         let limit = i64::try_from(self.config.concurrency.max(1)).unwrap_or(1);
-        let drafts =
-            match decisions::claim_drafts(&self.store, &self.node(), Utc::now(), limit).await {
-                Ok(drafts) => drafts,
-                Err(e) => return tracing::warn!("cannot claim decisions to draft: {e}"),
-            };
+        let drafts = match decisions::claim_drafts(
+            &self.store,
+            &self.node(),
+            self.runtime.clock.now(),
+            limit,
+        )
+        .await
+        {
+            Ok(drafts) => drafts,
+            Err(e) => return tracing::warn!("cannot claim decisions to draft: {e}"),
+        };
         for draft in drafts {
             let this = self.clone();
             tokio::spawn(async move {
@@ -363,7 +392,7 @@ impl<S: Store> Engine<S> {
                     Ok(_) => {}
                     // Someone acted on the decision while the worker drafted
                     // (an escalation, a rejection): the draft has no place left.
-                    Err(StoreError::Conflict(why)) => {
+                    Err(EngineError::Conflict(why)) => {
                         tracing::info!(decision = %id, "draft dropped, the decision moved on: {why}");
                     }
                     Err(e) => {
@@ -385,7 +414,7 @@ impl<S: Store> Engine<S> {
                 &self.store,
                 &self.runtime.policies,
                 org.id,
-                Utc::now(),
+                self.runtime.clock.now(),
                 self.config.signal_rules,
                 tutti_domain::strategy::RiskRule::default(),
             )
@@ -407,7 +436,7 @@ impl<S: Store> Engine<S> {
         let status = match self.drive(claimed).await {
             Some(end) => match self
                 .store
-                .end_run(id, &self.config.node, Utc::now(), end)
+                .end_run(id, &self.config.node, self.runtime.clock.now(), end)
                 .await
             {
                 Ok(run) => run.status,
@@ -453,11 +482,11 @@ impl<S: Store> Engine<S> {
             prices: route.prices,
             input_tokens: input,
             max_output_tokens: run.max_tokens,
-            expires_at: Utc::now(),
+            expires_at: self.runtime.clock.now(),
         };
         match self
             .store
-            .reserve_for_run(run.id, &self.config.node, Utc::now(), charge)
+            .reserve_for_run(run.id, &self.config.node, self.runtime.clock.now(), charge)
             .await
         {
             Ok(_) => {}
@@ -499,7 +528,7 @@ impl<S: Store> Engine<S> {
                     None => return failed("the model stream ended without a usage record".into(), output, used(seen)),
                 },
                 _ = beat.tick() => {
-                    let lease_until = Utc::now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+                    let lease_until = self.runtime.clock.now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
                     match self.store.heartbeat(run.id, &self.config.node, lease_until, &output, used(seen)).await {
                         Ok(LeaseState::Held) => {}
                         Ok(LeaseState::CancelRequested) => return Some(RunEnd::Cancelled { output, used: used(seen) }),

@@ -2,11 +2,11 @@
 //! member may call, the reservation before the call, and the settlement after
 //! it, exactly once, whatever way the call ends.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tutti_domain::labour::Tokens;
 use tutti_llm::{ChatRequest, Chunk, Completion, LlmError};
-use tutti_store::labour::Charge;
-use tutti_store::{Ctx, Store, StoreError};
+use tutti_store::prelude::*;
+use tutti_store::{Charge, Ctx, StoreError};
 use uuid::Uuid;
 
 use crate::Runtime;
@@ -62,15 +62,16 @@ pub struct MeteredCall<S: Store> {
     pub model: String,
 }
 
-/// Opens a call: resolves `model` for the caller ("name" of its own
-/// provider, "provider/name", or "" / "default" for its own model), reserves
-/// the worst case and starts the completion.
+/// Opens a call at `now`: resolves `model` for the caller ("name" of its
+/// own provider, "provider/name", or "" / "default" for its own model),
+/// reserves the worst case and starts the completion.
 pub async fn open<S: Store>(
     store: &S,
     runtime: &Runtime,
     caller: &Caller,
     model: &str,
     request: ChatRequest,
+    now: DateTime<Utc>,
 ) -> Result<MeteredCall<S>, Refusal> {
     let own_provider = caller.provider.clone().ok_or(Refusal::NoProvider)?;
     let (provider_name, model_name) = match model.split_once('/') {
@@ -91,7 +92,6 @@ pub async fn open<S: Store>(
     let provider = runtime.models.provider(&route).await?;
     let prompt =
         i64::try_from(provider.prompt_tokens(&request.messages).await?).unwrap_or(i64::MAX);
-    let now = Utc::now();
     let ctx = Ctx::new(caller.org_id, Some(caller.member_id), now);
     let charge = Charge {
         worker_id: caller.member_id,

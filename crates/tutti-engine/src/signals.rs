@@ -15,17 +15,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use tutti_domain::access::{Action, Actor};
 use tutti_domain::labour::BudgetScope;
 use tutti_domain::org::{Member, MemberKind, Role};
 use tutti_domain::signal::{Alert, Concern, Signal, SignalKind, SignalRules, WebhookFormat};
 use tutti_domain::strategy::{RiskReason, RiskRule, assess_health, rollups};
 use tutti_i18n::{Locale, Messages};
-use tutti_store::cockpit::{AlertSync, Attempt, DueDelivery};
-use tutti_store::decisions::DecisionFilter;
-use tutti_store::{Ctx, PageRequest, Store, StoreError};
+use tutti_store::prelude::*;
+use tutti_store::{
+    AlertSync, Attempt, Ctx, DecisionFilter, DueDelivery, NewWebhook, PageRequest, Webhook,
+};
 use uuid::Uuid;
 
 use crate::decisions::{PolicyCache, awaiting};
+use crate::{Clock, EngineResult};
 
 /// How often a failed delivery is tried in all.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -51,10 +54,7 @@ pub fn explain(t: &Messages, kind: SignalKind, params: &Value) -> String {
 }
 
 /// Every member of an org, by id.
-pub async fn directory<S: Store>(
-    store: &S,
-    org_id: Uuid,
-) -> Result<HashMap<Uuid, Member>, StoreError> {
+pub async fn directory<S: Store>(store: &S, org_id: Uuid) -> EngineResult<HashMap<Uuid, Member>> {
     let mut members = HashMap::new();
     let mut after = None;
     loop {
@@ -83,7 +83,7 @@ pub async fn evaluate<S: Store>(
     now: DateTime<Utc>,
     rules: SignalRules,
     risk: RiskRule,
-) -> Result<Vec<Signal>, StoreError> {
+) -> EngineResult<Vec<Signal>> {
     let mut signals = Vec::new();
     let today = now.date_naive();
     let members = directory(store, org_id).await?;
@@ -311,10 +311,53 @@ pub async fn refresh<S: Store>(
     now: DateTime<Utc>,
     rules: SignalRules,
     risk: RiskRule,
-) -> Result<AlertSync, StoreError> {
+) -> EngineResult<AlertSync> {
     let signals = evaluate(store, policies, org_id, now, rules, risk).await?;
     let ctx = Ctx::new(org_id, None, now);
-    store.sync_alerts(&ctx, SignalKind::ALL, &signals).await
+    Ok(store.sync_alerts(&ctx, SignalKind::ALL, &signals).await?)
+}
+
+/// Evaluates the actor's org's signals now, as an admin asks (the engine
+/// does so every minute), and brings its alerts in step.
+pub async fn refresh_now<S: Store>(
+    store: &S,
+    policies: &PolicyCache,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    risk: RiskRule,
+) -> EngineResult<AlertSync> {
+    actor.may(Action::ManageOrg)?;
+    refresh(
+        store,
+        policies,
+        actor.org_id,
+        now,
+        SignalRules::default(),
+        risk,
+    )
+    .await
+}
+
+/// Adds a webhook that alerts go to (admins).
+pub async fn create_webhook<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    new: NewWebhook,
+) -> EngineResult<Webhook> {
+    actor.may(Action::ManageOrg)?;
+    Ok(store.create_webhook(ctx, new).await?)
+}
+
+/// Removes a webhook with its delivery log (admins).
+pub async fn delete_webhook<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+) -> EngineResult<()> {
+    actor.may(Action::ManageOrg)?;
+    Ok(store.delete_webhook(ctx, id).await?)
 }
 
 /// The body an incoming webhook of that format accepts.
@@ -355,33 +398,38 @@ pub fn retry_at(attempts: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(now + chrono::Duration::from_std(wait).unwrap_or_default())
 }
 
-/// Posts every due delivery once and records how it went. Returns how many
-/// were delivered.
+/// Posts every delivery due now once and records how it went. Returns how
+/// many were delivered.
 pub async fn deliver_due<S: Store>(
     store: &S,
     client: &reqwest::Client,
     base_url: &str,
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
+    clock: &dyn Clock,
+) -> EngineResult<usize> {
     let mut delivered = 0;
-    for due in store.due_deliveries(now, 50).await? {
-        let attempt = post(client, &due, base_url).await;
+    for due in store.due_deliveries(clock.now(), 50).await? {
+        let attempt = post(client, &due, base_url, clock).await;
         if matches!(attempt, Attempt::Delivered) {
             delivered += 1;
         } else if let Attempt::Failed { error, .. } = &attempt {
             tracing::warn!(delivery = %due.id, "webhook delivery failed: {error}");
         }
-        store.record_attempt(due.id, Utc::now(), attempt).await?;
+        store.record_attempt(due.id, clock.now(), attempt).await?;
     }
     Ok(delivered)
 }
 
-async fn post(client: &reqwest::Client, due: &DueDelivery, base_url: &str) -> Attempt {
+async fn post(
+    client: &reqwest::Client,
+    due: &DueDelivery,
+    base_url: &str,
+    clock: &dyn Clock,
+) -> Attempt {
     let locale = Locale::parse(&due.locale).unwrap_or_default();
     let body = webhook_body(due.format, locale, &due.alert, base_url);
     let failed = |error: String| Attempt::Failed {
         error,
-        retry_at: retry_at(due.attempts + 1, Utc::now()),
+        retry_at: retry_at(due.attempts + 1, clock.now()),
     };
     match client.post(&due.url).json(&body).send().await {
         Ok(response) if response.status().is_success() => Attempt::Delivered,

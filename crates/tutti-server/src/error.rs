@@ -7,8 +7,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tutti_domain::Refused;
 use tutti_domain::access::Denied;
 use tutti_domain::validate::Invalid;
+use tutti_engine::EngineError;
 use tutti_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,19 +48,31 @@ impl From<Denied> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
         match err {
-            StoreError::NotFound { entity } => Self::NotFound(entity),
-            StoreError::Invalid(invalid) => Self::Invalid(invalid),
-            StoreError::Conflict(message) => Self::Conflict(message),
-            StoreError::Forbidden(message) => Self::Forbidden(message),
-            StoreError::BudgetRefused { message, .. } => Self::Conflict(message),
-            StoreError::IdempotencyRace => Self::Conflict(
+            EngineError::NotFound { entity } => Self::NotFound(entity),
+            EngineError::Invalid(invalid) => Self::Invalid(invalid),
+            EngineError::Forbidden(message) => Self::Forbidden(message),
+            EngineError::Conflict(message) => Self::Conflict(message),
+            EngineError::BudgetRefused { message, .. } => Self::Conflict(message),
+            EngineError::IdempotencyRace => Self::Conflict(
                 "a request with this Idempotency-Key is being handled; retry shortly".into(),
             ),
-            other => Self::Internal(other.to_string()),
+            EngineError::Internal(cause) => Self::Internal(cause.to_string()),
         }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        EngineError::from(refused).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        EngineError::from(err).into()
     }
 }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tutti_domain::access::Actor;
-use tutti_store::Store;
+use tutti_store::prelude::*;
 use uuid::Uuid;
 
 use crate::{ApiError, AppState, auth};

@@ -15,20 +15,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tutti_domain::org::MemberKind;
 use tutti_engine::metered::{self, Caller, Refusal};
 use tutti_llm::{ChatRequest, Chunk, FinishReason, LlmError, Message, Speaker, Usage};
-use tutti_store::{Store, StoreError};
+use tutti_store::StoreError;
+use tutti_store::prelude::*;
 use uuid::Uuid;
 
 use crate::{AppState, auth};
 
 /// The answer's length when a call does not say.
 const DEFAULT_MAX_TOKENS: u32 = 512;
-const MAX_TOKENS_LIMIT: u32 = 32_768;
+/// The longest answer a call may ask for: a run's limit.
+const MAX_TOKENS_LIMIT: u32 = tutti_domain::labour::MaxTokens::LIMIT as u32;
 
 pub fn routes<S: Store>() -> axum::Router<AppState<S>> {
     axum::Router::new()
@@ -319,10 +320,18 @@ async fn chat<S: Store>(
     request.temperature = body.temperature.unwrap_or(0.0).clamp(0.0, 2.0);
     // Any seed the client sends maps onto the model's 32-bit seed.
     request.seed = body.seed.map(|s| s.rem_euclid(1 << 32) as u32).unwrap_or(0);
-    let mut call =
-        metered::open(&state.store, &state.runtime, &caller, &body.model, request).await?;
+    let now = state.clock.now();
+    let mut call = metered::open(
+        &state.store,
+        &state.runtime,
+        &caller,
+        &body.model,
+        request,
+        now,
+    )
+    .await?;
     let id = format!("chatcmpl-{}", Uuid::now_v7().simple());
-    let created = Utc::now().timestamp();
+    let created = now.timestamp();
     let model = call.model.clone();
 
     if !body.stream {

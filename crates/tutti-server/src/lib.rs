@@ -1,18 +1,19 @@
 //! tutti's HTTP face: the REST API under `/api/v1`, its OpenAPI document, and
 //! bearer-token authentication.
 //!
-//! Handlers are thin — parse, authorise, call the store, render — and generic
-//! over the [`Store`], so the binary picks the backend once and everything
-//! below runs on concrete types. Every input error becomes an RFC 9457 problem
+//! Handlers are thin — parse, call the engine's use case, render — and
+//! generic over the [`Store`], so the binary picks the backend once and
+//! everything below runs on concrete types. The API and the cockpit call the
+//! same use case for the same change (`tutti_engine::work::review`, …), so a
+//! rule holds alike in both. Every input error becomes an RFC 9457 problem
 //! document that names the field; nothing the client sends can produce a 500.
 
 use std::sync::Arc;
 
 use axum::Router;
-use chrono::{DateTime, Utc};
 use tutti_domain::strategy::RiskRule;
 use tutti_engine::{Models, Runtime};
-use tutti_store::Store;
+use tutti_store::prelude::*;
 
 pub mod api;
 pub mod auth;
@@ -22,34 +23,20 @@ pub mod gateway;
 pub mod web;
 
 pub use error::ApiError;
-
-/// Where the current time comes from; tests pass a fixed clock.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use tutti_engine::{Clock, FixedClock, SystemClock};
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState<S> {
     pub store: S,
+    /// Where handlers read the time: the runtime's clock unless a test sets
+    /// one of its own.
     pub clock: Arc<dyn Clock>,
     pub risk: RiskRule,
-    /// Models, live run output, and the engine's wake-up call.
+    /// Models, live run output, judged forests, and the engine's wake-up call.
     pub runtime: Arc<Runtime>,
     /// Mark the cockpit's cookies `Secure`: the cockpit is served over TLS.
     pub secure_cookies: bool,
-    /// Judged objective forests, reused until the org changes.
-    pub rollups: Arc<api::objectives::RollupCache>,
 }
 
 impl<S: Store> AppState<S> {
@@ -61,12 +48,27 @@ impl<S: Store> AppState<S> {
     pub fn with_runtime(store: S, runtime: Arc<Runtime>) -> Self {
         Self {
             store,
-            clock: Arc::new(SystemClock),
+            clock: runtime.clock.clone(),
             risk: RiskRule::default(),
             runtime,
             secure_cookies: false,
-            rollups: Arc::default(),
         }
+    }
+}
+
+impl<S: Store> AppState<S> {
+    /// The org's objectives judged as of today, from the runtime's cache
+    /// while nothing in them changed.
+    pub async fn judged_forest(
+        &self,
+        org_id: uuid::Uuid,
+    ) -> Result<Arc<tutti_engine::strategy::JudgedForest>, ApiError> {
+        let today = self.clock.now().date_naive();
+        Ok(self
+            .runtime
+            .rollups
+            .get(&self.store, org_id, today, self.risk)
+            .await?)
     }
 }
 

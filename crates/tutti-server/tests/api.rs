@@ -15,8 +15,9 @@ use tower::ServiceExt;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_server::{AppState, Clock, auth};
-use tutti_store::labour::EngineNode;
-use tutti_store::{Ctx, NewMember, Store};
+use tutti_store::EngineNode;
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, NewMember};
 
 struct FixedClock(DateTime<Utc>);
 
@@ -1279,7 +1280,7 @@ async fn labour_suite<S: Store>(store: S) {
     let held = store
         .reserve(
             &ctx,
-            tutti_store::labour::Charge {
+            tutti_store::Charge {
                 worker_id: id(&worker).parse().unwrap(),
                 run_id: None,
                 route_provider: "cloud".into(),

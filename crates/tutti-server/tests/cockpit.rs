@@ -16,7 +16,8 @@ use tower::ServiceExt;
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_server::{AppState, Clock, auth};
-use tutti_store::{Ctx, NewMember, Store};
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, NewMember};
 
 /// A clock the test moves forward.
 struct TestClock(Mutex<DateTime<Utc>>);
@@ -696,7 +697,7 @@ async fn cockpit_suite<S: Store>(store: S) {
         &store,
         &http,
         "https://cockpit.lindner.test",
-        clock.now(),
+        clock.as_ref(),
     )
     .await
     .unwrap();
@@ -732,7 +733,7 @@ async fn cockpit_suite<S: Store>(store: S) {
     );
     // Not due again until its backoff has passed.
     assert_eq!(
-        tutti_engine::signals::deliver_due(&store, &http, "x", clock.now())
+        tutti_engine::signals::deliver_due(&store, &http, "x", clock.as_ref())
             .await
             .unwrap(),
         0

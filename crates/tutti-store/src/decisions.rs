@@ -1,66 +1,25 @@
 //! The storage contract for decision spaces and decisions.
 //!
-//! - A space's policy is compiled against its schema before it is saved, so
-//!   a stored policy always validates; every edit raises its version and is
-//!   in the audit chain with the whole new text.
-//! - A decision is stored with the routing the engine computed; the store
-//!   refuses it if the space changed since (the version differs), so a
-//!   decision never follows a policy that no longer holds.
-//! - Ballots are unique per person and decision, counted by
-//!   [`tutti_domain::decision::tally`] in the ballot's own transaction.
+//! - A space reaches the store checked and with its policy compiled against
+//!   its schema (by the engine, which alone knows Cedar), so a stored policy
+//!   always validates; every edit raises its version, is refused if another
+//!   edit came first, and is in the audit chain with the whole new text.
+//! - A decision is stored with the routing the engine computed; it is
+//!   refused if the space changed since (the version differs), so a decision
+//!   never follows a policy that no longer holds.
+//! - Every step of a decision's life is `tutti_domain::decision`'s rule,
+//!   applied here to the decision as it stands inside the step's
+//!   transaction; ballots are unique per person and decision.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use tutti_domain::decision::{
-    AttributeType, Ballot, Decision, DecisionSpace, DecisionStatus, Facts, Outcome, PolicyVerdict,
-    Proposal, Routing,
+    Ballot, Decision, DecisionSpace, DecisionStatus, NewDecision, Outcome, PolicyVerdict, Proposal,
 };
 use uuid::Uuid;
 
 use crate::{Ctx, Page, PageRequest, Result};
-
-#[derive(Debug, Clone)]
-pub struct NewSpace {
-    pub name: String,
-    pub team_id: Option<Uuid>,
-    pub objective_id: Option<Uuid>,
-    pub principles: Vec<String>,
-    pub policy: String,
-    pub attributes: BTreeMap<String, AttributeType>,
-    pub quorum: i64,
-    pub escalate_after_secs: Option<i64>,
-    pub escalate_to: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SpacePatch {
-    pub name: Option<String>,
-    pub principles: Option<Vec<String>>,
-    pub policy: Option<String>,
-    pub attributes: Option<BTreeMap<String, AttributeType>>,
-    pub quorum: Option<i64>,
-    pub escalate_after_secs: Option<Option<i64>>,
-    pub escalate_to: Option<Option<Uuid>>,
-}
-
-/// A decision as the engine routed it.
-#[derive(Debug, Clone)]
-pub struct NewDecision {
-    pub id: Uuid,
-    pub space_id: Uuid,
-    pub space_version: i64,
-    pub question: String,
-    pub context: String,
-    pub facts: Facts,
-    pub options: Vec<String>,
-    pub assignee_id: Option<Uuid>,
-    pub run_id: Option<Uuid>,
-    pub routing: Routing,
-    /// The AI worker's proposal, when it came with the request.
-    pub proposal: Option<Proposal>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct DecisionFilter {
@@ -90,21 +49,29 @@ pub struct Draft {
     pub worker: tutti_domain::org::Member,
 }
 
+/// Decision spaces and decisions. Errors as [`crate::Store`] says.
 pub trait Decisions: Clone + Send + Sync + 'static {
+    /// Stores a new space, checked and with its policy compiled. `Invalid`
+    /// when its team, objective or escalation target is not of the org (or
+    /// the target is no person); `Conflict` for a taken name.
     fn create_space(
         &self,
         ctx: &Ctx,
-        space: NewSpace,
+        space: DecisionSpace,
     ) -> impl Future<Output = Result<DecisionSpace>> + Send;
+    /// Stores the next version of a space, checked and with its policy
+    /// compiled. `NotFound` for a space of another org; `Conflict` when the
+    /// stored version is not the one before (another edit came first) or
+    /// the name is taken; `Invalid` as for creating.
     fn update_space(
         &self,
         ctx: &Ctx,
-        id: Uuid,
-        patch: SpacePatch,
+        space: DecisionSpace,
     ) -> impl Future<Output = Result<DecisionSpace>> + Send;
     /// Deletes a space that holds no decisions (one that does keeps its
-    /// register; it is refused).
+    /// register: `Conflict`).
     fn delete_space(&self, ctx: &Ctx, id: Uuid) -> impl Future<Output = Result<()>> + Send;
+    /// `NotFound` for a space of another org.
     fn space(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<DecisionSpace>> + Send;
     fn spaces(
         &self,
@@ -112,14 +79,19 @@ pub trait Decisions: Clone + Send + Sync + 'static {
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<DecisionSpace>>> + Send;
 
-    /// Stores a routed decision; an AI worker's proposal that came with it
-    /// decides it (`ai_decides`) or becomes its recommendation (`ai_prepares`).
+    /// Stores a routed decision requested by the context's actor; an AI
+    /// worker's proposal that came with it decides it (`ai_decides`) or
+    /// becomes its recommendation (`ai_prepares`). `Conflict` when the space
+    /// changed since the routing; `Invalid` for bad text, options or facts,
+    /// an assignee who is no AI worker of the org, or an unknown run.
     fn create_decision(
         &self,
         ctx: &Ctx,
         decision: NewDecision,
     ) -> impl Future<Output = Result<Decision>> + Send;
-    /// The assigned AI worker's proposal for an open decision.
+    /// The assigned AI worker's proposal (the context's actor) for an open
+    /// decision. `Invalid` from anyone else or for an option not offered;
+    /// `Conflict` for a decision no longer open.
     fn propose(
         &self,
         ctx: &Ctx,
@@ -130,24 +102,28 @@ pub trait Decisions: Clone + Send + Sync + 'static {
     /// whose AI worker has not proposed yet; claims of another engine are
     /// skipped until they lapse. A node without the embedded model leaves
     /// the decisions of AI workers on the embedded provider to a live node
-    /// that has it, as [`crate::labour::Labour::claim_run`] does with runs.
+    /// that has it, as [`crate::Runs::claim_run`] does with runs.
     fn claim_drafts(
         &self,
-        node: &crate::labour::EngineNode,
+        node: &crate::runs::EngineNode,
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Draft>>> + Send;
     /// The AI worker could not propose: the open decision goes to people
-    /// (at least one approval), and the register says why.
+    /// (at least one approval), and the register says why. `Conflict` for a
+    /// decision no longer open.
     fn hand_to_people(
         &self,
         ctx: &Ctx,
         id: Uuid,
         why: String,
     ) -> impl Future<Output = Result<Decision>> + Send;
-    /// A person's ballot, with the verdict that let them cast it; the tally
-    /// decides or rejects the decision once it is clear.
+    /// A ballot, with the policy's verdict on the voter's approval; the
+    /// tally decides or rejects the decision once it is clear. `Forbidden`
+    /// for an AI worker or a voter the policy does not allow; `Conflict`
+    /// for a decision not taking votes or a second ballot; `Invalid` for an
+    /// approval naming no offered option.
     fn cast_ballot(
         &self,
         ctx: &Ctx,
@@ -169,6 +145,7 @@ pub trait Decisions: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Overdue>>> + Send;
+    /// How a decided decision turned out. `Conflict` for one not decided.
     fn review_outcome(
         &self,
         ctx: &Ctx,
@@ -176,6 +153,7 @@ pub trait Decisions: Clone + Send + Sync + 'static {
         outcome: Outcome,
         note: String,
     ) -> impl Future<Output = Result<Decision>> + Send;
+    /// `NotFound` for a decision of another org.
     fn decision(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Decision>> + Send;
     fn decisions(
         &self,

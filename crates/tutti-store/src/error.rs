@@ -1,5 +1,7 @@
 //! The store's error: what went wrong in terms a caller can act on.
 
+use tutti_domain::Refused;
+use tutti_domain::labour::BudgetRefusal;
 use tutti_domain::validate::Invalid;
 use uuid::Uuid;
 
@@ -11,7 +13,7 @@ pub enum StoreError {
     Invalid(#[from] Invalid),
     #[error("{0}")]
     Conflict(String),
-    /// A policy or an engine rule refused the member; the text says which.
+    /// A rule refused the member; the text says which.
     #[error("{0}")]
     Forbidden(String),
     /// A hard budget has no room for the call's worst case.
@@ -30,6 +32,25 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<Refused> for StoreError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Invalid(invalid) => Self::Invalid(invalid),
+            Refused::Denied(denied) => Self::Forbidden(denied.0),
+            Refused::Conflict(message) => Self::Conflict(message),
+        }
+    }
+}
+
+impl From<BudgetRefusal> for StoreError {
+    fn from(refusal: BudgetRefusal) -> Self {
+        Self::BudgetRefused {
+            budget_id: refusal.budget_id,
+            message: refusal.message,
+        }
+    }
 }
 
 impl StoreError {

@@ -1,11 +1,25 @@
 //! tutti's persistence: the [`Store`] contract and its two backends, SQLite (the
 //! embedded default) and PostgreSQL (for several nodes).
 //!
-//! Both backends share one implementation (`shared.rs`), compiled once per backend
+//! The contract is split by concern, one trait each: [`Directory`] (orgs,
+//! teams, members, tokens), [`Strategy`] (objectives, key results,
+//! check-ins), [`Work`] (work items), [`Audit`] (the hash chain),
+//! [`Providers`] (models and prices), [`Ledger`] (budgets, reservations,
+//! the ledger), [`Runs`] (the run queue and reviews), [`Decisions`],
+//! [`Sessions`] (the cockpit's sign-in), [`Alerts`] (alerts, webhooks,
+//! deliveries) and [`Figures`] (the cockpit's aggregates). [`Store`] is all
+//! of them; `use tutti_store::prelude::*` brings them into scope.
+//!
+//! The store persists: it holds the SQL and runs each write in one
+//! transaction. The rules it applies inside those transactions (state
+//! machines, budget maths, validation) are `tutti_domain`'s, called here so
+//! that they judge the rows as they stand under the transaction's locks.
+//!
+//! Both backends share one implementation (`shared/`), compiled once per backend
 //! with that backend's concrete sqlx types, so every query is written once and no
 //! `dyn` or `sqlx::Any` stands between the code and the driver. What differs — the
-//! connection set-up, the migrations, row locking — lives in `sqlite.rs` and
-//! `postgres.rs`.
+//! connection set-up, the migrations, row locking, SQLite's direct paths —
+//! lives in `sqlite.rs` and `postgres.rs`.
 //!
 //! Invariants every mutating call keeps:
 //! - it runs in one transaction that also appends its audit event to the org's
@@ -17,28 +31,52 @@
 
 use std::future::Future;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tutti_domain::access::Actor;
-use tutti_domain::audit::{ChainBreak, Event};
-use tutti_domain::org::{Member, MemberKind, Org, Role, Team};
-use tutti_domain::strategy::{CheckIn, KeyResult, Objective, ObjectiveStatus};
-use tutti_domain::validate::{Email, Invalid};
-use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
+use tutti_domain::strategy::{KeyResult, Objective};
+use tutti_domain::validate::Invalid;
+use tutti_domain::work::WorkItem;
 use uuid::Uuid;
 
-pub mod cockpit;
+pub mod alerts;
+pub mod audit;
 pub mod decisions;
+pub mod directory;
 mod error;
-pub mod labour;
+pub mod figures;
+pub mod ledger;
 pub mod postgres;
+pub mod providers;
 mod rows;
+pub mod runs;
+pub mod sessions;
 pub mod sqlite;
+pub mod strategy;
+pub mod work;
 
-pub use cockpit::Cockpit;
-pub use decisions::Decisions;
+pub use alerts::*;
+pub use audit::*;
+pub use decisions::*;
+pub use directory::*;
 pub use error::StoreError;
-pub use labour::Labour;
+pub use figures::*;
+pub use ledger::*;
+pub use providers::*;
+pub use runs::*;
+pub use sessions::*;
+pub use strategy::*;
+pub use tutti_domain::decision::{NewDecision, NewSpace, SpacePatch};
+pub use tutti_domain::labour::{MaxTokens, NewReview};
+pub use tutti_domain::strategy::NewCheckIn;
+pub use work::*;
+
+/// Every part of the contract, to call the store's methods through a `S: Store`.
+pub mod prelude {
+    pub use crate::{
+        Alerts, Audit, Decisions, Directory, Figures, Ledger, Providers, Runs, Sessions, Store,
+        Strategy, Work,
+    };
+}
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -114,156 +152,6 @@ impl Default for PageRequest {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct NewTeam {
-    pub name: String,
-    pub parent_id: Option<Uuid>,
-    pub lead_id: Option<Uuid>,
-}
-
-/// `None` leaves a field as it is; `Some(None)` clears an optional field.
-#[derive(Debug, Clone, Default)]
-pub struct TeamPatch {
-    pub name: Option<String>,
-    pub parent_id: Option<Option<Uuid>>,
-    pub lead_id: Option<Option<Uuid>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewMember {
-    pub kind: MemberKind,
-    pub name: String,
-    pub email: Option<Email>,
-    pub role: Role,
-    pub teams: Vec<Uuid>,
-    pub role_card: Option<String>,
-    pub provider: Option<String>,
-    pub model: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct MemberPatch {
-    pub name: Option<String>,
-    pub role: Option<Role>,
-    pub teams: Option<Vec<Uuid>>,
-    pub role_card: Option<Option<String>>,
-    pub provider: Option<Option<String>>,
-    pub model: Option<Option<String>>,
-    pub concurrency: Option<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewObjective {
-    pub title: String,
-    pub why: String,
-    pub owner_id: Option<Uuid>,
-    pub team_id: Option<Uuid>,
-    pub period_start: NaiveDate,
-    pub period_end: NaiveDate,
-    pub parent_id: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ObjectivePatch {
-    pub title: Option<String>,
-    pub why: Option<String>,
-    pub owner_id: Option<Option<Uuid>>,
-    pub team_id: Option<Option<Uuid>>,
-    pub period_start: Option<NaiveDate>,
-    pub period_end: Option<NaiveDate>,
-    pub parent_id: Option<Option<Uuid>>,
-    pub status: Option<ObjectiveStatus>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewKeyResult {
-    pub title: String,
-    pub baseline: f64,
-    pub target: f64,
-    /// Starts at the baseline when not given.
-    pub current: Option<f64>,
-    pub unit: String,
-    pub confidence: u8,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct KeyResultPatch {
-    pub title: Option<String>,
-    pub baseline: Option<f64>,
-    pub target: Option<f64>,
-    pub unit: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewCheckIn {
-    pub value: f64,
-    pub confidence: u8,
-    pub note: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewWorkItem {
-    pub title: String,
-    pub description: String,
-    pub team_id: Option<Uuid>,
-    pub assignee_id: Option<Uuid>,
-    pub state: WorkState,
-    pub kind: WorkKind,
-    pub priority: Priority,
-    pub due: Option<NaiveDate>,
-    pub parent_id: Option<Uuid>,
-    pub key_result_id: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WorkItemPatch {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub team_id: Option<Option<Uuid>>,
-    pub assignee_id: Option<Option<Uuid>>,
-    pub state: Option<WorkState>,
-    pub kind: Option<WorkKind>,
-    pub priority: Option<Priority>,
-    pub due: Option<Option<NaiveDate>>,
-    pub parent_id: Option<Option<Uuid>>,
-    pub key_result_id: Option<Option<Uuid>>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct WorkFilter {
-    pub state: Option<WorkState>,
-    pub assignee_id: Option<Uuid>,
-    pub key_result_id: Option<Uuid>,
-    pub team_id: Option<Uuid>,
-    /// Only work that serves no key result.
-    pub unaligned: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    pub after_seq: Option<i64>,
-    pub limit: u32,
-    pub action: Option<String>,
-    pub subject_id: Option<Uuid>,
-}
-
-/// A token as listed: never the token itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TokenInfo {
-    pub id: Uuid,
-    pub member_id: Uuid,
-    pub label: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A set of objectives with every objective below them and all their key
-/// results: what the roll-up needs.
-#[derive(Debug, Clone, Default)]
-pub struct ObjectiveForest {
-    pub objectives: Vec<Objective>,
-    pub key_results: Vec<KeyResult>,
-}
-
 /// Rows for a bulk import (demo data, benchmarks): written in large batches
 /// with one audit event per batch.
 #[derive(Debug, Clone, Default)]
@@ -273,15 +161,36 @@ pub struct Import {
     pub work_items: Vec<WorkItem>,
 }
 
-/// The storage contract. Every method is scoped to one org; every mutating
-/// method writes its audit event in its own transaction.
+/// The whole storage contract, and what belongs to no one concern: the
+/// schema, the backend, idempotent responses and bulk imports.
 ///
-/// Errors: [`StoreError::NotFound`] when the addressed row does not exist *in
-/// this org*; [`StoreError::Invalid`] when input refers to something that does
-/// not exist or breaks a rule (naming the field); [`StoreError::Conflict`] for
-/// duplicates; [`StoreError::Database`] for everything the database itself
-/// reports.
-pub trait Store: Labour + Decisions + Cockpit {
+/// Every method is scoped to one org; every mutating method writes its audit
+/// event in its own transaction, and keeps its response under the request's
+/// idempotency key (when the [`Ctx`] carries one) in the same transaction.
+///
+/// Errors, for every part of the contract: [`StoreError::NotFound`] when the
+/// addressed row does not exist *in this org*; [`StoreError::Invalid`] when
+/// input refers to something that does not exist or breaks a rule (naming
+/// the field); [`StoreError::Forbidden`] when a rule applied inside the
+/// transaction refuses the member; [`StoreError::Conflict`] for duplicates and
+/// for a state that does not allow the change now;
+/// [`StoreError::BudgetRefused`] when a hard budget has no room;
+/// [`StoreError::IdempotencyRace`] when another request with the same key
+/// committed first; [`StoreError::Database`], [`StoreError::Sqlite`] and
+/// [`StoreError::Corrupt`] for what the database itself reports or holds.
+pub trait Store:
+    Directory
+    + Strategy
+    + Work
+    + Audit
+    + Providers
+    + Ledger
+    + Runs
+    + Decisions
+    + Sessions
+    + Alerts
+    + Figures
+{
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
 
@@ -291,162 +200,6 @@ pub trait Store: Labour + Decisions + Cockpit {
     /// Checks that the database answers.
     fn ping(&self) -> impl Future<Output = Result<()>> + Send;
 
-    /// Creates an org with its first member, an owner, in one transaction.
-    fn create_org(
-        &self,
-        name: &str,
-        currency: &str,
-        owner: NewMember,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(Org, Member)>> + Send;
-    fn org(&self, org_id: Uuid) -> impl Future<Output = Result<Org>> + Send;
-    fn orgs(&self) -> impl Future<Output = Result<Vec<Org>>> + Send;
-
-    /// Stores the hash of a new token for a member of the org.
-    fn create_token(
-        &self,
-        ctx: &Ctx,
-        member_id: Uuid,
-        label: &str,
-        token_hash: &str,
-    ) -> impl Future<Output = Result<TokenInfo>> + Send;
-    /// The actor a token hash belongs to, or `None` for an unknown token.
-    fn actor_by_token(
-        &self,
-        token_hash: &str,
-    ) -> impl Future<Output = Result<Option<Actor>>> + Send;
-    /// The member with that email, in any org (for the CLI, which starts from an email).
-    fn member_by_email(
-        &self,
-        org_id: Uuid,
-        email: &Email,
-    ) -> impl Future<Output = Result<Member>> + Send;
-
-    fn create_team(&self, ctx: &Ctx, team: NewTeam) -> impl Future<Output = Result<Team>> + Send;
-    fn team(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Team>> + Send;
-    fn teams(
-        &self,
-        org_id: Uuid,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<Page<Team>>> + Send;
-    fn update_team(
-        &self,
-        ctx: &Ctx,
-        id: Uuid,
-        patch: TeamPatch,
-    ) -> impl Future<Output = Result<Team>> + Send;
-
-    fn create_member(
-        &self,
-        ctx: &Ctx,
-        member: NewMember,
-    ) -> impl Future<Output = Result<Member>> + Send;
-    fn member(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Member>> + Send;
-    fn members(
-        &self,
-        org_id: Uuid,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<Page<Member>>> + Send;
-    fn update_member(
-        &self,
-        ctx: &Ctx,
-        id: Uuid,
-        patch: MemberPatch,
-    ) -> impl Future<Output = Result<Member>> + Send;
-
-    fn create_objective(
-        &self,
-        ctx: &Ctx,
-        objective: NewObjective,
-    ) -> impl Future<Output = Result<Objective>> + Send;
-    fn objective(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Objective>> + Send;
-    fn objectives(
-        &self,
-        org_id: Uuid,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<Page<Objective>>> + Send;
-    fn update_objective(
-        &self,
-        ctx: &Ctx,
-        id: Uuid,
-        patch: ObjectivePatch,
-    ) -> impl Future<Output = Result<Objective>> + Send;
-    /// The given objectives and everything below them, with their key results.
-    fn objective_forest(
-        &self,
-        org_id: Uuid,
-        roots: &[Uuid],
-    ) -> impl Future<Output = Result<ObjectiveForest>> + Send;
-    /// Every objective and key result of the org.
-    fn all_objectives(&self, org_id: Uuid) -> impl Future<Output = Result<ObjectiveForest>> + Send;
-
-    fn create_key_result(
-        &self,
-        ctx: &Ctx,
-        objective_id: Uuid,
-        key_result: NewKeyResult,
-    ) -> impl Future<Output = Result<KeyResult>> + Send;
-    fn key_result(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<KeyResult>> + Send;
-    fn update_key_result(
-        &self,
-        ctx: &Ctx,
-        id: Uuid,
-        patch: KeyResultPatch,
-    ) -> impl Future<Output = Result<KeyResult>> + Send;
-
-    /// The team and owner of the objective a key result belongs to: what
-    /// access to the key result depends on.
-    fn key_result_scope(
-        &self,
-        org_id: Uuid,
-        id: Uuid,
-    ) -> impl Future<Output = Result<(Option<Uuid>, Option<Uuid>)>> + Send;
-
-    /// Records a check-in and moves the key result to its value and confidence.
-    fn create_check_in(
-        &self,
-        ctx: &Ctx,
-        key_result_id: Uuid,
-        check_in: NewCheckIn,
-    ) -> impl Future<Output = Result<CheckIn>> + Send;
-    fn check_ins(
-        &self,
-        org_id: Uuid,
-        key_result_id: Uuid,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<Page<CheckIn>>> + Send;
-
-    fn create_work_item(
-        &self,
-        ctx: &Ctx,
-        item: NewWorkItem,
-    ) -> impl Future<Output = Result<WorkItem>> + Send;
-    fn work_item(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<WorkItem>> + Send;
-    fn work_items(
-        &self,
-        org_id: Uuid,
-        filter: &WorkFilter,
-        page: PageRequest,
-    ) -> impl Future<Output = Result<Page<WorkItem>>> + Send;
-    /// Applies a patch; a state change must be a legal move.
-    fn update_work_item(
-        &self,
-        ctx: &Ctx,
-        id: Uuid,
-        patch: WorkItemPatch,
-    ) -> impl Future<Output = Result<WorkItem>> + Send;
-
-    fn events(
-        &self,
-        org_id: Uuid,
-        filter: &EventFilter,
-    ) -> impl Future<Output = Result<Page<Event>>> + Send;
-    /// Walks the org's whole chain; `Ok(n)` when all `n` events verify.
-    fn verify_chain(
-        &self,
-        org_id: Uuid,
-    ) -> impl Future<Output = Result<Result<i64, ChainBreak>>> + Send;
-
     /// The response kept for an idempotency key of this member, if any.
     fn idempotent_response(
         &self,
@@ -455,7 +208,8 @@ pub trait Store: Labour + Decisions + Cockpit {
         key: &str,
     ) -> impl Future<Output = Result<Option<StoredResponse>>> + Send;
 
-    /// Writes many rows at once (demo data, benchmarks), one audit event per batch.
+    /// Writes many rows at once (demo data, benchmarks), one audit event per
+    /// batch, and refreshes the planner's statistics.
     fn import(&self, ctx: &Ctx, import: Import) -> impl Future<Output = Result<()>> + Send;
 }
 

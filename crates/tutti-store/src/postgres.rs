@@ -10,7 +10,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Postgres};
 
 type Db = Postgres;
-type This = PgStore;
+type BackendStore = PgStore;
 
 const BACKEND: &str = "postgres";
 /// `NO KEY` because rows referenced by a foreign key are share-locked by
@@ -106,7 +106,7 @@ impl PgStore {
             .await?;
         let progress =
             tutti_domain::strategy::key_result_progress(baseline, target, check_in.value);
-        record(
+        append_event(
             &mut tx,
             ctx,
             "check_in.created",
@@ -115,7 +115,7 @@ impl PgStore {
             json!({ "check_in": check_in, "progress": progress }),
         )
         .await?;
-        finish(tx, ctx, 201, check_in).await
+        commit_with_response(tx, ctx, 201, check_in).await
     }
 
     async fn actor_by_token_hash(&self, token_hash: &str) -> crate::Result<Option<Actor>> {
@@ -183,8 +183,7 @@ impl PgStore {
         charge: &Charge,
     ) -> crate::Result<Reservation> {
         let mut tx = self.begin().await?;
-        let dims = dims_of(&mut tx, charge.worker_id, None).await?;
-        let reservation = open_reservation(&mut tx, ctx, charge, dims).await?;
+        let reservation = open_reservation(&mut SqlxLedger(&mut tx), ctx, charge, None).await?;
         tx.commit().await?;
         Ok(reservation)
     }
@@ -197,13 +196,24 @@ impl PgStore {
         used: Tokens,
     ) -> crate::Result<Tokens> {
         let mut tx = self.begin().await?;
-        let (settled, _) = close_reservation(&mut tx, ctx, reservation_id, used).await?;
+        let (settled, _) =
+            close_reservation(&mut SqlxLedger(&mut tx), ctx, reservation_id, used).await?;
         tx.commit().await?;
         Ok(settled)
     }
 }
 
-include!("shared.rs");
-include!("shared_labour.rs");
-include!("shared_decisions.rs");
-include!("shared_cockpit.rs");
+// The implementation both backends share, one file per part of the contract.
+include!("shared/common.rs");
+include!("shared/store.rs");
+include!("shared/directory.rs");
+include!("shared/strategy.rs");
+include!("shared/work.rs");
+include!("shared/audit.rs");
+include!("shared/providers.rs");
+include!("shared/ledger.rs");
+include!("shared/runs.rs");
+include!("shared/decisions.rs");
+include!("shared/sessions.rs");
+include!("shared/alerts.rs");
+include!("shared/figures.rs");

@@ -92,7 +92,7 @@ mod ledger;
 mod reads;
 
 type Db = Sqlite;
-type This = SqliteStore;
+type BackendStore = SqliteStore;
 type Tx = WriteTx;
 
 const BACKEND: &str = "sqlite";
@@ -362,39 +362,39 @@ impl SqliteStore {
     /// chain grows, in one direct transaction (the API's hottest write).
     async fn write_check_in(&self, ctx: &Ctx, check_in: &CheckIn) -> crate::Result<()> {
         self.write_direct(|db| {
-            let moved = bound(
+            let moved = bind_numbered(
                 db,
                 MOVE_KEY_RESULT,
                 &[
-                    stored(&check_in.value)?,
-                    stored(&i64::from(check_in.confidence))?,
-                    stored(&ctx.now)?,
-                    stored(&check_in.key_result_id)?,
-                    stored(&ctx.org_id)?,
+                    sqlite_value(&check_in.value)?,
+                    sqlite_value(&i64::from(check_in.confidence))?,
+                    sqlite_value(&ctx.now)?,
+                    sqlite_value(&check_in.key_result_id)?,
+                    sqlite_value(&ctx.org_id)?,
                 ],
             )?;
             let moved = first_row(moved, |row| {
                 Ok((row.get::<_, f64>(0)?, row.get::<_, f64>(1)?))
             })?;
             let (baseline, target) = moved.ok_or(StoreError::not_found("key result"))?;
-            bound(
+            bind_numbered(
                 db,
                 INSERT_CHECK_IN,
                 &[
-                    stored(&check_in.id)?,
-                    stored(&ctx.org_id)?,
-                    stored(&check_in.key_result_id)?,
-                    stored(&check_in.value)?,
-                    stored(&i64::from(check_in.confidence))?,
-                    stored(&check_in.note)?,
-                    stored(&check_in.author_id)?,
-                    stored(&ctx.now)?,
+                    sqlite_value(&check_in.id)?,
+                    sqlite_value(&ctx.org_id)?,
+                    sqlite_value(&check_in.key_result_id)?,
+                    sqlite_value(&check_in.value)?,
+                    sqlite_value(&i64::from(check_in.confidence))?,
+                    sqlite_value(&check_in.note)?,
+                    sqlite_value(&check_in.author_id)?,
+                    sqlite_value(&ctx.now)?,
                 ],
             )?
             .raw_execute()?;
             let progress =
                 tutti_domain::strategy::key_result_progress(baseline, target, check_in.value);
-            record_direct(
+            append_event_direct(
                 db,
                 ctx,
                 "check_in.created",
@@ -703,7 +703,7 @@ fn begin_waiting(db: rusqlite::Connection) -> crate::Result<rusqlite::Connection
 /// `sql` prepared (and cached) with its `$n` parameters bound to `values`
 /// by number, as sqlx binds them, so one SQL text serves both paths. Values
 /// no parameter names are left unused, as sqlx leaves them.
-fn bound<'c>(
+fn bind_numbered<'c>(
     db: &'c rusqlite::Connection,
     sql: &str,
     values: &[rusqlite::types::Value],
@@ -739,7 +739,9 @@ fn first_row<T>(
 
 /// A value as sqlx stores it (UUIDs as blobs, times as RFC 3339 text), so a
 /// direct statement writes exactly what the rest of the store reads.
-fn stored<'q, T: sqlx::Encode<'q, Sqlite>>(value: &T) -> crate::Result<rusqlite::types::Value> {
+fn sqlite_value<'q, T: sqlx::Encode<'q, Sqlite>>(
+    value: &T,
+) -> crate::Result<rusqlite::types::Value> {
     use rusqlite::types::Value;
     use sqlx::sqlite::SqliteArgumentValue as Encoded;
     let mut buffer = Vec::with_capacity(1);
@@ -756,8 +758,8 @@ fn stored<'q, T: sqlx::Encode<'q, Sqlite>>(value: &T) -> crate::Result<rusqlite:
     })
 }
 
-/// [`record`] for a direct transaction: the same event, the same chain.
-fn record_direct(
+/// [`append_event`] for a direct transaction: the same event, the same chain.
+fn append_event_direct(
     db: &rusqlite::Connection,
     ctx: &Ctx,
     action: &str,
@@ -767,7 +769,9 @@ fn record_direct(
 ) -> Result<()> {
     let (seq, prev_hash): (i64, String) = db
         .prepare_cached(TAKE_AUDIT_SEQ)?
-        .query_row([stored(&ctx.org_id)?], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([sqlite_value(&ctx.org_id)?], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
         .optional()?
         .ok_or(StoreError::not_found("org"))?;
     let id = Uuid::now_v7();
@@ -789,24 +793,24 @@ fn record_direct(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(rusqlite::params_from_iter([
-        stored(&ctx.org_id)?,
-        stored(&seq)?,
-        stored(&id)?,
-        stored(&at)?,
-        stored(&ctx.actor_id)?,
-        stored(&action)?,
-        stored(&subject_type)?,
-        stored(&subject_id)?,
-        stored(&canonical_json(&payload))?,
-        stored(&prev_hash)?,
-        stored(&hash)?,
+        sqlite_value(&ctx.org_id)?,
+        sqlite_value(&seq)?,
+        sqlite_value(&id)?,
+        sqlite_value(&at)?,
+        sqlite_value(&ctx.actor_id)?,
+        sqlite_value(&action)?,
+        sqlite_value(&subject_type)?,
+        sqlite_value(&subject_id)?,
+        sqlite_value(&canonical_json(&payload))?,
+        sqlite_value(&prev_hash)?,
+        sqlite_value(&hash)?,
     ]))?;
     db.prepare_cached("UPDATE orgs SET audit_hash = ?1 WHERE id = ?2")?
-        .execute([stored(&hash)?, stored(&ctx.org_id)?])?;
+        .execute([sqlite_value(&hash)?, sqlite_value(&ctx.org_id)?])?;
     Ok(())
 }
 
-/// [`finish`]'s idempotency record for a direct transaction (the commit is
+/// [`commit_with_response`]'s idempotency record for a direct transaction (the commit is
 /// [`SqliteStore::write_direct`]'s).
 fn keep_response_direct<T: Serialize>(
     db: &rusqlite::Connection,
@@ -825,13 +829,13 @@ fn keep_response_direct<T: Serialize>(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(rusqlite::params_from_iter([
-            stored(&ctx.org_id)?,
-            stored(&member_id)?,
-            stored(&key.key)?,
-            stored(&key.request_hash)?,
-            stored(&i64::from(status))?,
-            stored(&body)?,
-            stored(&ctx.now)?,
+            sqlite_value(&ctx.org_id)?,
+            sqlite_value(&member_id)?,
+            sqlite_value(&key.key)?,
+            sqlite_value(&key.request_hash)?,
+            sqlite_value(&i64::from(status))?,
+            sqlite_value(&body)?,
+            sqlite_value(&ctx.now)?,
         ]));
     match kept {
         Err(e) if is_unique_violation(&e) => Err(StoreError::IdempotencyRace),
@@ -876,15 +880,26 @@ fn durability(url: &str) -> crate::Result<(String, SqliteSynchronous)> {
     Ok((url, synchronous))
 }
 
-include!("shared.rs");
-include!("shared_labour.rs");
-include!("shared_decisions.rs");
-include!("shared_cockpit.rs");
+// The implementation both backends share, one file per part of the contract.
+include!("shared/common.rs");
+include!("shared/store.rs");
+include!("shared/directory.rs");
+include!("shared/strategy.rs");
+include!("shared/work.rs");
+include!("shared/audit.rs");
+include!("shared/providers.rs");
+include!("shared/ledger.rs");
+include!("shared/runs.rs");
+include!("shared/decisions.rs");
+include!("shared/sessions.rs");
+include!("shared/alerts.rs");
+include!("shared/figures.rs");
 
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]
     use super::*;
+    use crate::prelude::*;
 
     #[test]
     fn durability_is_read_off_the_url() {
@@ -1074,7 +1089,7 @@ mod tests {
             })
         };
         until_waiting(&store, 2).await;
-        // This test holds the writer, so it commits the waiting writes itself:
+        // BackendStore test holds the writer, so it commits the waiting writes itself:
         // the lock is never handed to the first caller, whose future nobody polls.
         store.commit_waiting(held).await;
 

@@ -6,12 +6,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tutti_domain::labour::{
-    BudgetPeriod, BudgetScope, Prices, ProviderKind, RunStatus, Tokens, Verdict,
+    BudgetPeriod, BudgetScope, LedgerGroup, MaxTokens, Prices, ProviderKind, RunStatus, Tokens,
+    Verdict,
 };
 use tutti_domain::org::{MemberKind, Role};
 use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
-use tutti_store::labour::*;
 use tutti_store::*;
 use uuid::Uuid;
 
@@ -242,6 +242,7 @@ async fn run_life<S: Store>(store: S) {
                 state: Some(WorkState::Ready),
                 ..Default::default()
             },
+            &|_, _| Ok(()),
         )
         .await
         .unwrap();
@@ -258,7 +259,10 @@ async fn run_life<S: Store>(store: S) {
         .unwrap();
     assert_eq!(queued.items.len(), 1);
     store.cancel_run(&ctx, queued.items[0].id).await.unwrap();
-    let run = store.queue_run(&ctx, s.item, 256).await.unwrap();
+    let run = store
+        .queue_run(&ctx, s.item, MaxTokens::parse(256).unwrap())
+        .await
+        .unwrap();
     assert_eq!((run.status, run.iteration), (RunStatus::Queued, 2));
     assert!(
         run.work_order
@@ -268,7 +272,9 @@ async fn run_life<S: Store>(store: S) {
     );
     assert!(run.work_order.contains("Wartungsquote 95 %"));
     assert!(matches!(
-        store.queue_run(&ctx, s.item, 256).await,
+        store
+            .queue_run(&ctx, s.item, MaxTokens::parse(256).unwrap())
+            .await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -362,11 +368,7 @@ async fn run_life<S: Store>(store: S) {
         .review_run(
             &ctx,
             run.id,
-            NewReview {
-                verdict: Verdict::Revise,
-                feedback: "Bitte nach Stadtteilen gruppieren.".into(),
-                rating: 3,
-            },
+            NewReview::parse(Verdict::Revise, "Bitte nach Stadtteilen gruppieren.", 3).unwrap(),
         )
         .await
         .unwrap();
@@ -382,11 +384,7 @@ async fn run_life<S: Store>(store: S) {
             .review_run(
                 &ctx,
                 run.id,
-                NewReview {
-                    verdict: Verdict::Accept,
-                    feedback: String::new(),
-                    rating: 5
-                }
+                NewReview::parse(Verdict::Accept, "", 5).unwrap()
             )
             .await,
         Err(StoreError::Conflict(_))
@@ -689,7 +687,10 @@ async fn gateway_calls_charge_every_budget<S: Store>(store: S) {
 async fn expired_leases_are_recovered<S: Store>(store: S) {
     let s = setup(&store).await;
     let ctx = Ctx::new(s.org, Some(s.owner), now());
-    let run = store.queue_run(&ctx, s.item, 100).await.unwrap();
+    let run = store
+        .queue_run(&ctx, s.item, MaxTokens::parse(100).unwrap())
+        .await
+        .unwrap();
     for attempt in 1..=3 {
         let at = now() + Duration::minutes(attempt);
         let claimed = store
@@ -794,7 +795,10 @@ async fn expired_leases_are_recovered<S: Store>(store: S) {
 async fn embedded_work_waits_for_a_node_with_the_model<S: Store>(store: S) {
     let s = setup(&store).await;
     let ctx = Ctx::new(s.org, Some(s.owner), now());
-    let embedded_run = store.queue_run(&ctx, s.item, 100).await.unwrap();
+    let embedded_run = store
+        .queue_run(&ctx, s.item, MaxTokens::parse(100).unwrap())
+        .await
+        .unwrap();
     let remote_worker = ai_worker(
         &store,
         &ctx,

@@ -11,10 +11,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::signal::{Alert, Audience, WebhookFormat};
-use tutti_engine::signals::{explain, refresh};
+use tutti_engine::signals::{self, explain};
 use tutti_i18n::{Locale, Messages};
-use tutti_store::cockpit::{AlertFilter, Delivery, DeliveryStatus, NewWebhook, Webhook};
-use tutti_store::{PageRequest, Store};
+use tutti_store::prelude::*;
+use tutti_store::{AlertFilter, Delivery, DeliveryStatus, NewWebhook, PageRequest, Webhook};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -106,13 +106,11 @@ pub async fn refresh_now<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
 ) -> Result<Json<Refreshed>, ApiError> {
-    actor.may(Action::ManageOrg)?;
-    let sync = refresh(
+    let sync = signals::refresh_now(
         &state.store,
         &state.runtime.policies,
-        actor.org_id,
+        &actor,
         state.clock.now(),
-        tutti_domain::signal::SignalRules::default(),
         state.risk,
     )
     .await?;
@@ -176,7 +174,6 @@ pub async fn create_webhook<S: Store>(
     key: IdempotencyKey,
     body: ApiJson<CreateWebhook>,
 ) -> Result<Response, ApiError> {
-    actor.may(Action::ManageOrg)?;
     let input = body.value;
     let new = NewWebhook {
         name: input.name,
@@ -185,14 +182,18 @@ pub async fn create_webhook<S: Store>(
         locale: input.locale.unwrap_or_else(|| "de".into()),
         team_id: input.team_id,
     };
-    let store = state.store.clone();
+    let (store, asker) = (state.store.clone(), actor.clone());
     create(
         &state,
         &actor,
         key,
         "POST /webhooks",
         &body.digest,
-        |ctx| async move { store.create_webhook(&ctx, new).await.map(WebhookView::from) },
+        |ctx| async move {
+            signals::create_webhook(&store, &asker, &ctx, new)
+                .await
+                .map(WebhookView::from)
+        },
     )
     .await
 }
@@ -217,8 +218,7 @@ pub async fn delete_webhook<S: Store>(
     Auth(actor): Auth,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    actor.may(Action::ManageOrg)?;
-    state.store.delete_webhook(&ctx(&state, &actor), id).await?;
+    signals::delete_webhook(&state.store, &actor, &ctx(&state, &actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::audit::Event;
 use tutti_domain::decision::{
-    AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, Outcome,
-    PolicyVerdict, Proposal, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
+    AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, NewSpace,
+    Outcome, PolicyVerdict, Proposal, RegisterSummary, Risk, Routing, SpacePatch, Vote,
+    format_amount, parse_amount,
 };
-use tutti_domain::org::MemberKind;
-use tutti_engine::decisions::{Cast, DecisionRequest, Hypothesis};
-use tutti_store::decisions::{DecisionFilter, NewSpace, SpacePatch};
-use tutti_store::{EventFilter, PageRequest, Store, StoreError};
+use tutti_engine::decisions::{self as engine, Cast, DecisionRequest, Hypothesis};
+use tutti_store::prelude::*;
+use tutti_store::{DecisionFilter, EventFilter, PageRequest};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -26,28 +26,6 @@ use super::{PageOf, create, ctx, double_option};
 use crate::error::Problem;
 use crate::extract::{ApiJson, ApiQuery, Auth, IdPath, IdempotencyKey};
 use crate::{ApiError, AppState};
-
-/// The team whose lead may manage a space: its team, or its objective's team.
-async fn space_team<S: Store>(
-    state: &AppState<S>,
-    org_id: Uuid,
-    team_id: Option<Uuid>,
-    objective_id: Option<Uuid>,
-) -> Result<Option<Uuid>, ApiError> {
-    match (team_id, objective_id) {
-        (Some(team), _) => Ok(Some(team)),
-        (None, Some(objective)) => match state.store.objective(org_id, objective).await {
-            Ok(objective) => Ok(objective.team_id),
-            Err(StoreError::NotFound { .. }) => Err(tutti_domain::Invalid::new(
-                "objective_id",
-                format!("no objective with id {objective} in this org"),
-            )
-            .into()),
-            Err(e) => Err(e.into()),
-        },
-        (None, None) => Ok(None),
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,8 +81,6 @@ pub async fn create_space<S: Store>(
     body: ApiJson<CreateSpace>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    let team_id = space_team(&state, actor.org_id, input.team_id, input.objective_id).await?;
-    actor.may(Action::ManageSpace { team_id })?;
     let new = NewSpace {
         name: input.name,
         team_id: input.team_id,
@@ -116,14 +92,14 @@ pub async fn create_space<S: Store>(
         escalate_after_secs: input.escalate_after_secs,
         escalate_to: input.escalate_to,
     };
-    let store = state.store.clone();
+    let (store, asker) = (state.store.clone(), actor.clone());
     create(
         &state,
         &actor,
         key,
         "POST /decision-spaces",
         &body.digest,
-        |ctx| async move { store.create_space(&ctx, new).await },
+        |ctx| async move { engine::create_space(&store, &asker, &ctx, new).await },
     )
     .await
 }
@@ -159,15 +135,6 @@ pub struct UpdateSpace {
     pub escalate_to: Option<Option<Uuid>>,
 }
 
-pub(crate) async fn may_manage<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
-    space: &DecisionSpace,
-) -> Result<(), ApiError> {
-    let team_id = space_team(state, actor.org_id, space.team_id, space.objective_id).await?;
-    Ok(actor.may(Action::ManageSpace { team_id })?)
-}
-
 /// Changes a space; the new version is in the audit chain (admins, and
 /// leads of its team; never an AI worker).
 #[utoipa::path(patch, path = "/api/v1/decision-spaces/{id}", tag = "decisions", params(("id" = Uuid, Path)), request_body = UpdateSpace,
@@ -178,8 +145,6 @@ pub async fn update_space<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<UpdateSpace>,
 ) -> Result<Json<DecisionSpace>, ApiError> {
-    let space = state.store.space(actor.org_id, id).await?;
-    may_manage(&state, &actor, &space).await?;
     let input = body.value;
     let patch = SpacePatch {
         name: input.name,
@@ -191,10 +156,7 @@ pub async fn update_space<S: Store>(
         escalate_to: input.escalate_to,
     };
     Ok(Json(
-        state
-            .store
-            .update_space(&ctx(&state, &actor), id, patch)
-            .await?,
+        engine::update_space(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
     ))
 }
 
@@ -206,9 +168,7 @@ pub async fn delete_space<S: Store>(
     Auth(actor): Auth,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    let space = state.store.space(actor.org_id, id).await?;
-    may_manage(&state, &actor, &space).await?;
-    state.store.delete_space(&ctx(&state, &actor), id).await?;
+    engine::delete_space(&state.store, &actor, &ctx(&state, &actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -337,7 +297,7 @@ pub async fn simulate<S: Store>(
         approver: input.approver_id,
         draft: input.policy,
     };
-    let (routing, approval) = tutti_engine::decisions::simulate(
+    let (routing, approval) = engine::simulate(
         &state.store,
         &state.runtime.policies,
         actor.org_id,
@@ -380,7 +340,6 @@ pub async fn create_decision<S: Store>(
     key: IdempotencyKey,
     body: ApiJson<CreateDecision>,
 ) -> Result<Response, ApiError> {
-    actor.may(Action::RequestDecision)?;
     let input = body.value;
     let facts = input.facts.into_facts(&state, actor.org_id).await?;
     let request = DecisionRequest {
@@ -403,7 +362,7 @@ pub async fn create_decision<S: Store>(
         "POST /decisions",
         &body.digest,
         |ctx| async move {
-            tutti_engine::decisions::request(&store, &runtime.policies, &asker, &ctx, request).await
+            engine::request(&store, &runtime.policies, &asker, &ctx, request).await
         },
     )
     .await
@@ -460,7 +419,7 @@ pub async fn list_decisions<S: Store>(
                 .into(),
         ));
     }
-    let (items, next) = tutti_engine::decisions::awaiting(
+    let (items, next) = engine::awaiting(
         &state.store,
         &state.runtime.policies,
         &actor,
@@ -511,12 +470,8 @@ pub async fn propose<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<Proposal>,
 ) -> Result<Json<Decision>, ApiError> {
-    actor.may(Action::RequestDecision)?;
     Ok(Json(
-        state
-            .store
-            .propose(&ctx(&state, &actor), id, body.value)
-            .await?,
+        engine::propose(&state.store, &actor, &ctx(&state, &actor), id, body.value).await?,
     ))
 }
 
@@ -543,7 +498,7 @@ async fn cast_vote<S: Store>(
     let ctx = ctx(state, actor);
     let policies = &state.runtime.policies;
     Ok(Json(
-        tutti_engine::decisions::vote(&state.store, policies, actor, &ctx, id, cast).await?,
+        engine::vote(&state.store, policies, actor, &ctx, id, cast).await?,
     ))
 }
 
@@ -557,7 +512,6 @@ pub async fn approve<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<Approve>,
 ) -> Result<Json<Decision>, ApiError> {
-    actor.may(Action::RequestDecision)?;
     let cast = Cast {
         vote: Vote::Approve,
         option: Some(body.value.option),
@@ -575,7 +529,6 @@ pub async fn reject<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<Reject>,
 ) -> Result<Json<Decision>, ApiError> {
-    actor.may(Action::RequestDecision)?;
     let cast = Cast {
         vote: Vote::Reject,
         option: None,
@@ -602,33 +555,10 @@ pub async fn review_outcome<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<ReviewOutcome>,
 ) -> Result<Json<Decision>, ApiError> {
-    actor.may(Action::RequestDecision)?;
-    if actor.kind == MemberKind::Ai {
-        return Err(ApiError::Forbidden(
-            "AI workers do not review the outcome of decisions; people do".into(),
-        ));
-    }
-    let decision = state.store.decision(actor.org_id, id).await?;
-    let involved = decision.requested_by == actor.member_id
-        || decision
-            .ballots
-            .iter()
-            .any(|b| b.member_id == actor.member_id);
-    if !involved {
-        let space = state.store.space(actor.org_id, decision.space_id).await?;
-        may_manage(&state, &actor, &space).await.map_err(|_| {
-            ApiError::Forbidden(
-                "only the requester, a voter, or whoever manages the space reviews the outcome"
-                    .into(),
-            )
-        })?;
-    }
     let input = body.value;
+    let ctx = ctx(&state, &actor);
     Ok(Json(
-        state
-            .store
-            .review_outcome(&ctx(&state, &actor), id, input.outcome, input.note)
-            .await?,
+        engine::review_outcome(&state.store, &actor, &ctx, id, input.outcome, input.note).await?,
     ))
 }
 

@@ -5,7 +5,8 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::audit::Event;
-use tutti_store::{EventFilter, PageRequest, Store};
+use tutti_store::prelude::*;
+use tutti_store::{EventFilter, PageRequest};
 use utoipa::ToSchema;
 use uuid::Uuid;
 

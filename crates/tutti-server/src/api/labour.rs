@@ -10,16 +10,17 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tutti_domain::access::{Action, Actor};
+use tutti_domain::access::Action;
 use tutti_domain::labour::{
-    Budget, BudgetPeriod, BudgetScope, BudgetState, LedgerEntry, LedgerKind, Model, Prices,
-    Provider, ProviderKind, Review, ReviewStats, Run, RunStatus, Verdict,
+    Budget, BudgetPeriod, BudgetScope, BudgetState, LedgerEntry, LedgerGroup, LedgerKind,
+    MaxTokens, Model, NewReview, Prices, Provider, ProviderKind, Review, ReviewStats, Run,
+    RunStatus, Verdict,
 };
-use tutti_engine::LiveEvent;
-use tutti_store::Store;
-use tutti_store::labour::{
-    BudgetPatch, LedgerFilter, LedgerGroup, LedgerLine, LedgerTotals, NewBudget, NewModel,
-    NewProvider, NewReview, Reviewed, RunFilter,
+use tutti_engine::{LiveEvent, labour, work};
+use tutti_store::prelude::*;
+use tutti_store::{
+    BudgetPatch, LedgerFilter, LedgerLine, LedgerTotals, NewBudget, NewModel, NewProvider,
+    RunFilter,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -66,7 +67,6 @@ pub async fn create_provider<S: Store>(
     key: IdempotencyKey,
     body: ApiJson<CreateProvider>,
 ) -> Result<Response, ApiError> {
-    actor.may(Action::ManageProviders)?;
     let input = body.value;
     let new = NewProvider {
         name: input.name,
@@ -75,14 +75,14 @@ pub async fn create_provider<S: Store>(
         api_key_env: input.api_key_env,
         api_key: input.api_key,
     };
-    let store = state.store.clone();
+    let (store, asker) = (state.store.clone(), actor.clone());
     create(
         &state,
         &actor,
         key,
         "POST /providers",
         &body.digest,
-        |ctx| async move { store.create_provider(&ctx, new).await },
+        |ctx| async move { labour::create_provider(&store, &asker, &ctx, new).await },
     )
     .await
 }
@@ -108,24 +108,17 @@ pub async fn put_model<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<PutModel>,
 ) -> Result<Json<Model>, ApiError> {
-    actor.may(Action::ManageProviders)?;
     let input = body.value;
     let prices = Prices {
         input: input.input_price,
         cached_input: input.cached_input_price.unwrap_or(input.input_price),
         output: input.output_price,
     };
-    let model = state
-        .store
-        .put_model(
-            &ctx(&state, &actor),
-            id,
-            NewModel {
-                name: input.name,
-                prices,
-            },
-        )
-        .await?;
+    let model = NewModel {
+        name: input.name,
+        prices,
+    };
+    let model = labour::put_model(&state.store, &actor, &ctx(&state, &actor), id, model).await?;
     Ok(Json(model))
 }
 
@@ -166,10 +159,6 @@ pub struct UpdateBudget {
     pub hard: Option<bool>,
 }
 
-fn budget_team(scope: BudgetScope, scope_id: Option<Uuid>) -> Option<Uuid> {
-    (scope == BudgetScope::Team).then_some(scope_id).flatten()
-}
-
 /// Lists budgets with their use in the current window.
 #[utoipa::path(get, path = "/api/v1/budgets", tag = "labour", responses((status = 200, body = Vec<BudgetState>)))]
 pub async fn list_budgets<S: Store>(
@@ -193,9 +182,6 @@ pub async fn create_budget<S: Store>(
     body: ApiJson<CreateBudget>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    actor.may(Action::ManageBudget {
-        team_id: budget_team(input.scope, input.scope_id),
-    })?;
     let new = NewBudget {
         name: input.name,
         scope: input.scope,
@@ -206,14 +192,14 @@ pub async fn create_budget<S: Store>(
         warn_percent: input.warn_percent.unwrap_or(80),
         hard: input.hard.unwrap_or(true),
     };
-    let store = state.store.clone();
+    let (store, asker) = (state.store.clone(), actor.clone());
     create(
         &state,
         &actor,
         key,
         "POST /budgets",
         &body.digest,
-        |ctx| async move { store.create_budget(&ctx, new).await },
+        |ctx| async move { labour::create_budget(&store, &asker, &ctx, new).await },
     )
     .await
 }
@@ -227,10 +213,6 @@ pub async fn update_budget<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<UpdateBudget>,
 ) -> Result<Json<Budget>, ApiError> {
-    let current = state.store.budget(actor.org_id, id).await?;
-    actor.may(Action::ManageBudget {
-        team_id: budget_team(current.scope, current.scope_id),
-    })?;
     let input = body.value;
     let patch = BudgetPatch {
         name: input.name,
@@ -240,10 +222,7 @@ pub async fn update_budget<S: Store>(
         hard: input.hard,
     };
     Ok(Json(
-        state
-            .store
-            .update_budget(&ctx(&state, &actor), id, patch)
-            .await?,
+        labour::update_budget(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
     ))
 }
 
@@ -256,11 +235,7 @@ pub async fn delete_budget<S: Store>(
     Auth(actor): Auth,
     IdPath(id): IdPath,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let current = state.store.budget(actor.org_id, id).await?;
-    actor.may(Action::ManageBudget {
-        team_id: budget_team(current.scope, current.scope_id),
-    })?;
-    state.store.delete_budget(&ctx(&state, &actor), id).await?;
+    labour::delete_budget(&state.store, &actor, &ctx(&state, &actor), id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -273,20 +248,6 @@ pub struct StartRun {
     pub max_tokens: Option<i64>,
 }
 
-pub(crate) async fn may_change_item<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
-    item_id: Uuid,
-) -> Result<(), ApiError> {
-    let item = state.store.work_item(actor.org_id, item_id).await?;
-    actor.may(Action::UpdateWork {
-        team_id: item.team_id,
-        assignee_id: item.assignee_id,
-        created_by: item.created_by,
-    })?;
-    Ok(())
-}
-
 /// Queues a run of a work item by the AI worker it is assigned to.
 #[utoipa::path(post, path = "/api/v1/work-items/{id}/runs", tag = "labour", params(("id" = Uuid, Path)), request_body = StartRun,
     responses((status = 201, body = Run), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -297,23 +258,20 @@ pub async fn start_run<S: Store>(
     key: IdempotencyKey,
     body: ApiJson<StartRun>,
 ) -> Result<Response, ApiError> {
-    may_change_item(&state, &actor, id).await?;
-    let max_tokens = body
-        .value
-        .max_tokens
-        .unwrap_or(tutti_store::labour::DEFAULT_RUN_MAX_TOKENS);
-    let store = state.store.clone();
-    let response = create(
+    let max_tokens = match body.value.max_tokens {
+        Some(max_tokens) => MaxTokens::parse(max_tokens)?,
+        None => MaxTokens::default(),
+    };
+    let (store, runtime, asker) = (state.store.clone(), state.runtime.clone(), actor.clone());
+    create(
         &state,
         &actor,
         key,
         &format!("POST /work-items/{id}/runs"),
         &body.digest,
-        |ctx| async move { store.queue_run(&ctx, id, max_tokens).await },
+        |ctx| async move { work::start_run(&store, &runtime, &asker, &ctx, id, max_tokens).await },
     )
-    .await?;
-    state.runtime.wake();
-    Ok(response)
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -448,10 +406,8 @@ pub async fn cancel_run<S: Store>(
     Auth(actor): Auth,
     IdPath(id): IdPath,
 ) -> Result<Json<Run>, ApiError> {
-    let run = state.store.run(actor.org_id, id).await?;
-    may_change_item(&state, &actor, run.work_item_id).await?;
     Ok(Json(
-        state.store.cancel_run(&ctx(&state, &actor), id).await?,
+        work::cancel_run(&state.store, &actor, &ctx(&state, &actor), id).await?,
     ))
 }
 
@@ -479,36 +435,18 @@ pub async fn review_run<S: Store>(
     key: IdempotencyKey,
     body: ApiJson<CreateReview>,
 ) -> Result<Response, ApiError> {
-    let run = state.store.run(actor.org_id, id).await?;
-    let item = state
-        .store
-        .work_item(actor.org_id, run.work_item_id)
-        .await?;
-    actor.may(Action::Review {
-        team_id: item.team_id,
-        created_by: item.created_by,
-    })?;
     let input = body.value;
-    let review = NewReview {
-        verdict: input.verdict,
-        feedback: input.feedback,
-        rating: input.rating,
-    };
-    let store = state.store.clone();
-    let response = create(
+    let review = NewReview::parse(input.verdict, &input.feedback, input.rating)?;
+    let (store, runtime, asker) = (state.store.clone(), state.runtime.clone(), actor.clone());
+    create(
         &state,
         &actor,
         key,
         &format!("POST /runs/{id}/review"),
         &body.digest,
-        |ctx| async move {
-            let reviewed: Reviewed = store.review_run(&ctx, id, review).await?;
-            Ok(reviewed)
-        },
+        |ctx| async move { work::review(&store, &runtime, &asker, &ctx, id, review).await },
     )
-    .await?;
-    state.runtime.wake();
-    Ok(response)
+    .await
 }
 
 /// The reviews of a work item's runs.

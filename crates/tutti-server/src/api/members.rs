@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::org::{Member, MemberKind, Org, Role};
 use tutti_domain::validate::{BODY_MAX, Email, TITLE_MAX, optional_text};
-use tutti_store::{MemberPatch, NewMember, Store, TokenInfo};
+use tutti_engine::directory;
+use tutti_store::prelude::*;
+use tutti_store::{MemberPatch, NewMember, TokenInfo};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -146,7 +148,6 @@ pub async fn create<S: Store>(
 ) -> Result<Response, ApiError> {
     let input = body.value;
     let role = input.role.unwrap_or(Role::Member);
-    actor.may(Action::CreateMember { role })?;
     let new = NewMember {
         kind: input.kind.unwrap_or(MemberKind::Human),
         name: input.name,
@@ -162,13 +163,14 @@ pub async fn create<S: Store>(
         model: optional("model", input.model, TITLE_MAX)?,
     };
     let store = state.store.clone();
+    let asker = actor.clone();
     super::create(
         &state,
         &actor,
         key,
         "POST /members",
         &body.digest,
-        |ctx| async move { store.create_member(&ctx, new).await },
+        |ctx| async move { directory::create_member(&store, &asker, &ctx, new).await },
     )
     .await
 }
@@ -195,11 +197,6 @@ pub async fn update<S: Store>(
     body: ApiJson<UpdateMember>,
 ) -> Result<Json<Member>, ApiError> {
     let input = body.value;
-    let current = state.store.member(actor.org_id, id).await?;
-    actor.may(Action::ManageMember { role: current.role })?;
-    if let Some(role) = input.role {
-        actor.may(Action::ManageMember { role })?;
-    }
     let patch = MemberPatch {
         name: input.name,
         role: input.role,
@@ -219,10 +216,7 @@ pub async fn update<S: Store>(
         concurrency: input.concurrency,
     };
     Ok(Json(
-        state
-            .store
-            .update_member(&ctx(&state, &actor), id, patch)
-            .await?,
+        directory::update_member(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
     ))
 }
 
@@ -236,14 +230,17 @@ pub async fn create_token<S: Store>(
     IdPath(id): IdPath,
     body: ApiJson<CreateToken>,
 ) -> Result<Response, ApiError> {
-    state.store.member(actor.org_id, id).await?;
-    actor.may(Action::CreateToken { for_member: id })?;
     let (token, hash) =
         auth::new_token().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
     let label = body.value.label.unwrap_or_default();
-    let info = state
-        .store
-        .create_token(&ctx(&state, &actor), id, &label, &hash)
-        .await?;
+    let info = directory::create_token(
+        &state.store,
+        &actor,
+        &ctx(&state, &actor),
+        id,
+        &label,
+        &hash,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(NewToken::new(token, info))).into_response())
 }

@@ -11,7 +11,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use tutti_domain::access::Actor;
-use tutti_store::{Ctx, Page, PageRequest, Store, StoreError};
+use tutti_engine::EngineError;
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, Page, PageRequest};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -299,7 +301,7 @@ where
     S: Store,
     T: Serialize,
     F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = Result<T, StoreError>>,
+    Fut: Future<Output = Result<T, EngineError>>,
 {
     let mut ctx = ctx(state, actor);
     let Some(key) = key.0 else {
@@ -320,14 +322,14 @@ where
     });
     match make(ctx).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created)).into_response()),
-        Err(StoreError::IdempotencyRace) => {
+        Err(EngineError::IdempotencyRace) => {
             match state
                 .store
                 .idempotent_response(actor.org_id, actor.member_id, &key)
                 .await?
             {
                 Some(kept) => replay(kept, &request_hash),
-                None => Err(StoreError::IdempotencyRace.into()),
+                None => Err(EngineError::IdempotencyRace.into()),
             }
         }
         Err(other) => Err(other.into()),

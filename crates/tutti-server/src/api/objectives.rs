@@ -9,16 +9,15 @@ use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use tutti_domain::access::{Action, Actor, Scope};
+use tutti_domain::access::Action;
+pub use tutti_domain::strategy::ObjectiveSummary;
 use tutti_domain::strategy::{
-    CheckIn, Health, KeyResult, Objective, ObjectiveStatus, assess_health, parse_confidence,
-    rollups,
+    CheckIn, Health, KeyResult, NewCheckIn, Objective, ObjectiveStatus, parse_confidence,
 };
 use tutti_domain::validate::finite;
-use tutti_store::{
-    EventFilter, KeyResultPatch, NewCheckIn, NewKeyResult, NewObjective, ObjectiveForest,
-    ObjectivePatch, Store,
-};
+use tutti_engine::strategy::{self, Judged};
+use tutti_store::prelude::*;
+use tutti_store::{KeyResultPatch, NewKeyResult, NewObjective, ObjectiveForest, ObjectivePatch};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -115,16 +114,6 @@ pub struct ObjectiveParams {
     pub cursor: Option<String>,
 }
 
-/// An objective with its rolled-up progress and health.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ObjectiveSummary {
-    #[serde(flatten)]
-    pub objective: Objective,
-    /// 0–1, the mean of its key results and child objectives.
-    pub progress: f64,
-    pub health: Health,
-}
-
 /// An objective with everything needed to judge it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectiveDetail {
@@ -154,206 +143,9 @@ pub struct ObjectiveTree {
     pub roots: Vec<ObjectiveNode>,
 }
 
-/// An org's whole forest, judged, as of one audit event and one day.
-pub(crate) struct JudgedForest {
-    pub(crate) forest: ObjectiveForest,
-    pub(crate) judged: Judged,
-}
-
-/// The last judged forest of each org, as of one audit head and one day.
-///
-/// When the head has moved, the events since tell what changed. Events on
-/// subjects outside the forest (work, runs, decisions, budgets, people…)
-/// leave it as it was; check-ins and key result edits reload just those key
-/// results and judge the forest again; anything else (objectives created or
-/// changed, imports, teams, or more than [`CATCH_UP_EVENTS`] events) loads
-/// the whole forest afresh. A new day judges afresh too: health depends on
-/// the elapsed share of each period.
-#[derive(Default)]
-pub struct RollupCache {
-    orgs: std::sync::Mutex<HashMap<Uuid, CachedForest>>,
-}
-
-/// A judged forest with the audit head and the day it holds for.
-type CachedForest = (i64, NaiveDate, std::sync::Arc<JudgedForest>);
-
-/// Past this many events since the cached head, reloading is cheaper than
-/// reading them.
-const CATCH_UP_EVENTS: u32 = 200;
-
-/// Subjects whose events never change an objective or a key result.
-const OUTSIDE_THE_FOREST: &[&str] = &[
-    "alert",
-    "budget",
-    "decision",
-    "decision_space",
-    "member",
-    "provider",
-    "run",
-    "webhook",
-    "work_item",
-];
-
-/// What the events since the cached head ask of the cache.
-enum CatchUp {
-    Keep,
-    Reload(std::collections::BTreeSet<Uuid>),
-    Rebuild,
-}
-
-impl RollupCache {
-    pub(crate) async fn get<S: Store>(
-        &self,
-        state: &AppState<S>,
-        org_id: Uuid,
-    ) -> Result<std::sync::Arc<JudgedForest>, ApiError> {
-        let head = state.store.audit_seq(org_id).await?;
-        let today = state.clock.now().date_naive();
-        let cached = self
-            .orgs
-            .lock()
-            .ok()
-            .and_then(|orgs| orgs.get(&org_id).cloned())
-            .filter(|(_, day, _)| *day == today);
-        let fresh = match cached {
-            Some((seq, _, cached)) if seq == head => return Ok(cached),
-            Some((seq, _, cached)) => match catch_up(state, org_id, seq).await? {
-                CatchUp::Keep => cached,
-                CatchUp::Reload(ids) => {
-                    let mut forest = cached.forest.clone();
-                    for id in ids {
-                        let key_result = state.store.key_result(org_id, id).await?;
-                        match forest.key_results.iter_mut().find(|kr| kr.id == id) {
-                            Some(slot) => *slot = key_result,
-                            None => forest.key_results.push(key_result),
-                        }
-                    }
-                    let judged = Judged::new(state, &forest);
-                    std::sync::Arc::new(JudgedForest { forest, judged })
-                }
-                CatchUp::Rebuild => load_judged(state, org_id).await?,
-            },
-            None => load_judged(state, org_id).await?,
-        };
-        if let Ok(mut orgs) = self.orgs.lock() {
-            orgs.insert(org_id, (head, today, fresh.clone()));
-        }
-        Ok(fresh)
-    }
-}
-
-async fn load_judged<S: Store>(
-    state: &AppState<S>,
-    org_id: Uuid,
-) -> Result<std::sync::Arc<JudgedForest>, ApiError> {
-    let forest = state.store.all_objectives(org_id).await?;
-    let judged = Judged::new(state, &forest);
-    Ok(std::sync::Arc::new(JudgedForest { forest, judged }))
-}
-
-/// Reads the events after `since` and says what they change in the forest.
-async fn catch_up<S: Store>(
-    state: &AppState<S>,
-    org_id: Uuid,
-    since: i64,
-) -> Result<CatchUp, ApiError> {
-    let events = state
-        .store
-        .events(
-            org_id,
-            &EventFilter {
-                after_seq: Some(since),
-                limit: CATCH_UP_EVENTS,
-                action: None,
-                subject_id: None,
-            },
-        )
-        .await?;
-    if events.next_cursor.is_some() {
-        return Ok(CatchUp::Rebuild);
-    }
-    let mut key_results = std::collections::BTreeSet::new();
-    for event in &events.items {
-        match (
-            event.subject_type.as_str(),
-            event.action.as_str(),
-            event.subject_id,
-        ) {
-            (subject, _, _) if OUTSIDE_THE_FOREST.contains(&subject) => {}
-            ("key_result", "check_in.created" | "key_result.updated", Some(id)) => {
-                key_results.insert(id);
-            }
-            _ => return Ok(CatchUp::Rebuild),
-        }
-    }
-    Ok(if key_results.is_empty() {
-        CatchUp::Keep
-    } else {
-        CatchUp::Reload(key_results)
-    })
-}
-
-/// A forest with every objective's progress and its key results at hand.
-pub(crate) struct Judged {
-    progress: HashMap<Uuid, f64>,
-    key_results: HashMap<Uuid, Vec<KeyResult>>,
-    today: NaiveDate,
-    rule: tutti_domain::strategy::RiskRule,
-}
-
-impl Judged {
-    pub(crate) fn new<S: Store>(state: &AppState<S>, forest: &ObjectiveForest) -> Self {
-        let mut key_results: HashMap<Uuid, Vec<KeyResult>> = HashMap::new();
-        for kr in &forest.key_results {
-            key_results
-                .entry(kr.objective_id)
-                .or_default()
-                .push(kr.clone());
-        }
-        Self {
-            progress: rollups(&forest.objectives, &forest.key_results),
-            key_results,
-            today: state.clock.now().date_naive(),
-            rule: state.risk,
-        }
-    }
-
-    pub(crate) fn key_results_of(&self, id: Uuid) -> Vec<KeyResult> {
-        self.key_results.get(&id).cloned().unwrap_or_default()
-    }
-
-    pub(crate) fn summary(&self, objective: Objective) -> ObjectiveSummary {
-        let progress = self.progress.get(&objective.id).copied().unwrap_or(0.0);
-        let health = assess_health(
-            &objective,
-            progress,
-            &self.key_results_of(objective.id),
-            self.today,
-            self.rule,
-        );
-        ObjectiveSummary {
-            objective,
-            progress,
-            health,
-        }
-    }
-}
-
-fn scope_of(objective: &Objective) -> Scope {
-    Scope {
-        team_id: objective.team_id,
-        owner_id: objective.owner_id,
-    }
-}
-
-async fn objective_scope<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
-    objective_id: Uuid,
-) -> Result<Scope, ApiError> {
-    Ok(scope_of(
-        &state.store.objective(actor.org_id, objective_id).await?,
-    ))
+/// The forest judged as of today, by the server's risk rule.
+pub(crate) fn judged<S: Store>(state: &AppState<S>, forest: &ObjectiveForest) -> Judged {
+    Judged::new(forest, state.clock.now().date_naive(), state.risk)
 }
 
 /// Lists objectives with progress and health, or (`tree=true`) the whole
@@ -380,7 +172,7 @@ pub async fn list<S: Store>(
         .await?;
     let roots: Vec<Uuid> = page.items.iter().map(|o| o.id).collect();
     let forest = state.store.objective_forest(actor.org_id, &roots).await?;
-    let judged = Judged::new(&state, &forest);
+    let judged = judged(&state, &forest);
     let items = page.items.into_iter().map(|o| judged.summary(o)).collect();
     Ok(Json(PageOf {
         items,
@@ -391,7 +183,7 @@ pub async fn list<S: Store>(
 
 async fn tree<S: Store>(state: &AppState<S>, org_id: Uuid) -> Result<ObjectiveTree, ApiError> {
     let forest = state.store.all_objectives(org_id).await?;
-    let judged = Judged::new(state, &forest);
+    let judged = judged(state, &forest);
     let known: std::collections::HashSet<Uuid> = forest.objectives.iter().map(|o| o.id).collect();
     let mut children: HashMap<Option<Uuid>, Vec<Objective>> = HashMap::new();
     for objective in forest.objectives {
@@ -435,10 +227,6 @@ pub async fn create<S: Store>(
     body: ApiJson<CreateObjective>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    actor.may(Action::WriteObjective(Scope {
-        team_id: input.team_id,
-        owner_id: input.owner_id,
-    }))?;
     let new = NewObjective {
         title: input.title,
         why: input.why,
@@ -449,13 +237,14 @@ pub async fn create<S: Store>(
         parent_id: input.parent_id,
     };
     let store = state.store.clone();
+    let asker = actor.clone();
     super::create(
         &state,
         &actor,
         key,
         "POST /objectives",
         &body.digest,
-        |ctx| async move { store.create_objective(&ctx, new).await },
+        |ctx| async move { strategy::create_objective(&store, &asker, &ctx, new).await },
     )
     .await
 }
@@ -471,7 +260,7 @@ pub async fn show<S: Store>(
 ) -> Result<Json<ObjectiveDetail>, ApiError> {
     actor.may(Action::Read)?;
     let forest = state.store.objective_forest(actor.org_id, &[id]).await?;
-    let judged = Judged::new(&state, &forest);
+    let judged = judged(&state, &forest);
     let mut objective = None;
     let mut children = Vec::new();
     for o in forest.objectives {
@@ -503,14 +292,6 @@ pub async fn update<S: Store>(
     body: ApiJson<UpdateObjective>,
 ) -> Result<Json<Objective>, ApiError> {
     let input = body.value;
-    let current = state.store.objective(actor.org_id, id).await?;
-    actor.may(Action::WriteObjective(scope_of(&current)))?;
-    // Moving it elsewhere needs the right to write there too.
-    let moved = Scope {
-        team_id: input.team_id.unwrap_or(current.team_id),
-        owner_id: input.owner_id.unwrap_or(current.owner_id),
-    };
-    actor.may(Action::WriteObjective(moved))?;
     let patch = ObjectivePatch {
         title: input.title,
         why: input.why,
@@ -522,10 +303,7 @@ pub async fn update<S: Store>(
         status: input.status,
     };
     Ok(Json(
-        state
-            .store
-            .update_objective(&ctx(&state, &actor), id, patch)
-            .await?,
+        strategy::update_objective(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
     ))
 }
 
@@ -562,9 +340,6 @@ pub async fn create_key_result<S: Store>(
     body: ApiJson<CreateKeyResult>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    actor.may(Action::WriteObjective(
-        objective_scope(&state, &actor, id).await?,
-    ))?;
     let new = NewKeyResult {
         title: input.title,
         baseline: finite("baseline", input.baseline)?,
@@ -574,6 +349,7 @@ pub async fn create_key_result<S: Store>(
         confidence: parse_confidence(input.confidence.unwrap_or(5))?,
     };
     let store = state.store.clone();
+    let asker = actor.clone();
     let route = format!("POST /objectives/{id}/key-results");
     super::create(
         &state,
@@ -581,7 +357,7 @@ pub async fn create_key_result<S: Store>(
         key,
         &route,
         &body.digest,
-        |ctx| async move { store.create_key_result(&ctx, id, new).await },
+        |ctx| async move { strategy::create_key_result(&store, &asker, &ctx, id, new).await },
     )
     .await
 }
@@ -608,8 +384,6 @@ pub async fn update_key_result<S: Store>(
     body: ApiJson<UpdateKeyResult>,
 ) -> Result<Json<KeyResult>, ApiError> {
     let input = body.value;
-    let (team_id, owner_id) = state.store.key_result_scope(actor.org_id, id).await?;
-    actor.may(Action::WriteObjective(Scope { team_id, owner_id }))?;
     let patch = KeyResultPatch {
         title: input.title,
         baseline: input.baseline.map(|v| finite("baseline", v)).transpose()?,
@@ -617,10 +391,7 @@ pub async fn update_key_result<S: Store>(
         unit: input.unit,
     };
     Ok(Json(
-        state
-            .store
-            .update_key_result(&ctx(&state, &actor), id, patch)
-            .await?,
+        strategy::update_key_result(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
     ))
 }
 
@@ -654,14 +425,9 @@ pub async fn create_check_in<S: Store>(
     body: ApiJson<CreateCheckIn>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    let (team_id, owner_id) = state.store.key_result_scope(actor.org_id, id).await?;
-    actor.may(Action::CheckIn(Scope { team_id, owner_id }))?;
-    let new = NewCheckIn {
-        value: finite("value", input.value)?,
-        confidence: parse_confidence(input.confidence)?,
-        note: input.note,
-    };
+    let new = NewCheckIn::parse(input.value, input.confidence, &input.note)?;
     let store = state.store.clone();
+    let asker = actor.clone();
     let route = format!("POST /key-results/{id}/check-ins");
     super::create(
         &state,
@@ -669,7 +435,7 @@ pub async fn create_check_in<S: Store>(
         key,
         &route,
         &body.digest,
-        |ctx| async move { store.create_check_in(&ctx, id, new).await },
+        |ctx| async move { strategy::check_in(&store, &asker, &ctx, id, new).await },
     )
     .await
 }

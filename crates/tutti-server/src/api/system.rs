@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tutti_store::Store;
+use tutti_store::prelude::*;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;

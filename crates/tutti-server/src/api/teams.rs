@@ -6,7 +6,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::org::Team;
-use tutti_store::{NewTeam, Store, TeamPatch};
+use tutti_engine::directory;
+use tutti_store::prelude::*;
+use tutti_store::{NewTeam, TeamPatch};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -64,31 +66,20 @@ pub async fn create<S: Store>(
     body: ApiJson<CreateTeam>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    actor.may(Action::CreateTeam {
+    let new = NewTeam {
+        name: input.name,
         parent_id: input.parent_id,
-    })?;
-    if input.lead_id.is_some_and(|lead| lead != actor.member_id) {
-        actor.may(Action::ManageOrg)?;
-    }
+        lead_id: input.lead_id,
+    };
     let store = state.store.clone();
+    let asker = actor.clone();
     super::create(
         &state,
         &actor,
         key,
         "POST /teams",
         &body.digest,
-        |ctx| async move {
-            store
-                .create_team(
-                    &ctx,
-                    NewTeam {
-                        name: input.name,
-                        parent_id: input.parent_id,
-                        lead_id: input.lead_id,
-                    },
-                )
-                .await
-        },
+        |ctx| async move { directory::create_team(&store, &asker, &ctx, new).await },
     )
     .await
 }
@@ -116,20 +107,12 @@ pub async fn update<S: Store>(
     body: ApiJson<UpdateTeam>,
 ) -> Result<Json<Team>, ApiError> {
     let patch = body.value;
-    state.store.team(actor.org_id, id).await?;
-    actor.may(Action::ManageTeam { team_id: id })?;
-    if patch.parent_id.is_some() || patch.lead_id.is_some() {
-        actor.may(Action::ManageOrg)?;
-    }
     let patch = TeamPatch {
         name: patch.name,
         parent_id: patch.parent_id,
         lead_id: patch.lead_id,
     };
     Ok(Json(
-        state
-            .store
-            .update_team(&ctx(&state, &actor), id, patch)
-            .await?,
+        directory::update_team(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
     ))
 }

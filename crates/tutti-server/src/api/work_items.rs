@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
-use tutti_store::{NewWorkItem, Store, WorkFilter, WorkItemPatch};
+use tutti_engine::work;
+use tutti_store::prelude::*;
+use tutti_store::{NewWorkItem, WorkFilter, WorkItemPatch};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -123,41 +125,28 @@ pub async fn create<S: Store>(
     body: ApiJson<CreateWorkItem>,
 ) -> Result<Response, ApiError> {
     let input = body.value;
-    actor.may(Action::CreateWork {
-        team_id: input.team_id,
-        assignee_id: input.assignee_id,
-    })?;
-    let initial = input.state.unwrap_or(WorkState::Backlog);
-    if !matches!(initial, WorkState::Backlog | WorkState::Ready) {
-        return Err(
-            tutti_domain::Invalid::new("state", "new work starts in backlog or ready").into(),
-        );
-    }
     let new = NewWorkItem {
         title: input.title,
         description: input.description,
         team_id: input.team_id,
         assignee_id: input.assignee_id,
-        state: initial,
+        state: input.state.unwrap_or(WorkState::Backlog),
         kind: input.kind.unwrap_or(WorkKind::Planned),
         priority: input.priority.unwrap_or(Priority::Normal),
         due: input.due,
         parent_id: input.parent_id,
         key_result_id: input.key_result_id,
     };
-    let store = state.store.clone();
-    let response = super::create(
+    let (store, runtime, asker) = (state.store.clone(), state.runtime.clone(), actor.clone());
+    super::create(
         &state,
         &actor,
         key,
         "POST /work-items",
         &body.digest,
-        |ctx| async move { store.create_work_item(&ctx, new).await },
+        |ctx| async move { work::create_item(&store, &runtime, &asker, &ctx, new).await },
     )
-    .await;
-    // A new item that is ready in an AI worker's hands has a run queued.
-    state.runtime.wake();
-    response
+    .await
 }
 
 /// Shows a work item.
@@ -172,7 +161,9 @@ pub async fn show<S: Store>(
     Ok(Json(state.store.work_item(actor.org_id, id).await?))
 }
 
-/// Changes a work item or moves it to another state.
+/// Changes a work item or moves it to another state. Only a person accepts,
+/// closes or cancels work an AI worker delivered: an AI worker's token
+/// cannot move work on from review, to `done` or to `cancelled`.
 #[utoipa::path(patch, path = "/api/v1/work-items/{id}", tag = "work", params(("id" = Uuid, Path)), request_body = UpdateWorkItem,
     responses((status = 200, body = WorkItem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update<S: Store>(
@@ -182,20 +173,6 @@ pub async fn update<S: Store>(
     body: ApiJson<UpdateWorkItem>,
 ) -> Result<Json<WorkItem>, ApiError> {
     let input = body.value;
-    let current = state.store.work_item(actor.org_id, id).await?;
-    actor.may(Action::UpdateWork {
-        team_id: current.team_id,
-        assignee_id: current.assignee_id,
-        created_by: current.created_by,
-    })?;
-    if input.team_id.is_some() || input.assignee_id.is_some() {
-        // Handing work to someone else, or into another team, needs the right
-        // to create it there.
-        actor.may(Action::CreateWork {
-            team_id: input.team_id.unwrap_or(current.team_id),
-            assignee_id: input.assignee_id.unwrap_or(current.assignee_id),
-        })?;
-    }
     let patch = WorkItemPatch {
         title: input.title,
         description: input.description,
@@ -208,11 +185,7 @@ pub async fn update<S: Store>(
         parent_id: input.parent_id,
         key_result_id: input.key_result_id,
     };
-    let item = state
-        .store
-        .update_work_item(&ctx(&state, &actor), id, patch)
-        .await?;
-    // The change may have queued a run for an AI worker.
-    state.runtime.wake();
+    let ctx = ctx(&state, &actor);
+    let item = work::update_item(&state.store, &state.runtime, &actor, &ctx, id, patch).await?;
     Ok(Json(item))
 }

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::signal::{Audience, WebhookFormat};
 use tutti_engine::signals::{directory, explain};
-use tutti_store::Store;
-use tutti_store::cockpit::{AlertFilter, DeliveryStatus, NewWebhook};
+use tutti_store::prelude::*;
+use tutti_store::{AlertFilter, DeliveryStatus, NewWebhook};
 
 use super::{Form, Nav, PageId, Web, see_other};
 use crate::{ApiError, AppState};
@@ -233,7 +233,6 @@ pub async fn add_webhook<S: Store>(
 ) -> Response {
     let Form { web, value } = form;
     let added = async {
-        web.actor.may(Action::ManageOrg)?;
         let format = value
             .format
             .parse::<WebhookFormat>()
@@ -246,7 +245,7 @@ pub async fn add_webhook<S: Store>(
             team_id: super::optional_id("team", &value.team)?,
         };
         let ctx = crate::api::ctx(&state, &web.actor);
-        state.store.create_webhook(&ctx, new).await?;
+        tutti_engine::signals::create_webhook(&state.store, &web.actor, &ctx, new).await?;
         Ok::<_, ApiError>(())
     }
     .await;
@@ -275,9 +274,8 @@ pub async fn delete_webhook<S: Store>(
 ) -> Response {
     let web = form.web;
     let deleted = async {
-        web.actor.may(Action::ManageOrg)?;
         let ctx = crate::api::ctx(&state, &web.actor);
-        state.store.delete_webhook(&ctx, id).await?;
+        tutti_engine::signals::delete_webhook(&state.store, &web.actor, &ctx, id).await?;
         Ok::<_, ApiError>(())
     }
     .await;

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
-use tutti_store::{EventFilter, Store};
+use tutti_store::EventFilter;
+use tutti_store::prelude::*;
 use uuid::Uuid;
 
 use super::{Nav, Web};

@@ -16,15 +16,16 @@ use tutti_domain::decision::{
     Vote, format_amount, parse_amount,
 };
 use tutti_domain::org::MemberKind;
-use tutti_engine::decisions::{Cast, Hypothesis};
+use tutti_engine::decisions::{self as engine, Cast, Hypothesis};
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
-use tutti_store::decisions::{DecisionFilter, SpacePatch};
-use tutti_store::{EventFilter, PageRequest, Store};
+use tutti_store::prelude::*;
+use tutti_store::{DecisionFilter, SpacePatch};
+use tutti_store::{EventFilter, PageRequest};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, see_other};
-use crate::api::decisions::{all_decisions, may_manage};
+use crate::api::decisions::all_decisions;
 use crate::{ApiError, AppState};
 
 pub async fn queue<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
@@ -48,14 +49,8 @@ async fn render_queue<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup
     web.actor.may(Action::Read)?;
     let t = &web.t;
     let org_id = web.actor.org_id;
-    let (mine, more) = tutti_engine::decisions::awaiting(
-        &state.store,
-        &state.runtime.policies,
-        &web.actor,
-        None,
-        50,
-    )
-    .await?;
+    let (mine, more) =
+        engine::awaiting(&state.store, &state.runtime.policies, &web.actor, None, 50).await?;
     let waiting = state
         .store
         .decisions(
@@ -151,7 +146,7 @@ async fn render_decision<S: Store>(
             .unwrap_or_else(|| "?".into())
     };
     let policy = state.runtime.policies.compiled(&space)?;
-    let may_vote = tutti_engine::decisions::awaits(&policy, &web.actor, &decision);
+    let may_vote = engine::awaits(&policy, &web.actor, &decision);
     let trail = state
         .store
         .events(
@@ -264,11 +259,8 @@ pub struct RejectForm {
 }
 
 async fn cast<S: Store>(state: &AppState<S>, web: &Web, id: Uuid, cast: Cast) -> Response {
-    if let Err(e) = web.actor.may(Action::RequestDecision) {
-        return web.error(e);
-    }
     let ctx = crate::api::ctx(state, &web.actor);
-    match tutti_engine::decisions::vote(
+    match engine::vote(
         &state.store,
         &state.runtime.policies,
         &web.actor,
@@ -375,7 +367,9 @@ async fn render_space<S: Store>(
     let loaded = async {
         web.actor.may(Action::Read)?;
         let space = state.store.space(web.actor.org_id, id).await?;
-        let may_edit = may_manage(state, &web.actor, &space).await.is_ok();
+        let may_edit = engine::may_manage(&state.store, &web.actor, &space)
+            .await
+            .is_ok();
         let members = directory(&state.store, web.actor.org_id).await?;
         Ok::<_, ApiError>((space, may_edit, members))
     }
@@ -494,11 +488,9 @@ pub async fn save_space<S: Store>(
 ) -> Response {
     let Form { web, value } = form;
     let saved = async {
-        let space = state.store.space(web.actor.org_id, id).await?;
-        may_manage(&state, &web.actor, &space).await?;
         let patch = space_patch(&value)?;
         let ctx = crate::api::ctx(&state, &web.actor);
-        state.store.update_space(&ctx, id, patch).await?;
+        engine::update_space(&state.store, &web.actor, &ctx, id, patch).await?;
         Ok::<_, ApiError>(())
     }
     .await;
@@ -562,7 +554,7 @@ pub async fn simulate<S: Store>(
         let space = state.store.space(web.actor.org_id, id).await?;
         let hypothesis = hypothesis(&space, &value, &web.org.currency)?;
         Ok::<_, ApiError>(
-            tutti_engine::decisions::simulate(
+            engine::simulate(
                 &state.store,
                 &state.runtime.policies,
                 web.actor.org_id,

@@ -15,9 +15,10 @@ use tutti_domain::signal::Audience;
 use tutti_domain::work::WorkState;
 use tutti_engine::signals::{directory, explain};
 use tutti_i18n::args;
-use tutti_store::cockpit::AlertFilter;
-use tutti_store::labour::RunFilter;
-use tutti_store::{PageRequest, Store, WorkFilter};
+use tutti_store::AlertFilter;
+use tutti_store::RunFilter;
+use tutti_store::prelude::*;
+use tutti_store::{PageRequest, WorkFilter};
 
 use super::{Nav, Web, charts, progress_bar, svg};
 use crate::{ApiError, AppState};
@@ -299,7 +300,7 @@ async fn objectives_health<S: Store>(
     state: &AppState<S>,
     web: &Web,
 ) -> Result<Vec<(uuid::Uuid, String, f64, f64, bool)>, ApiError> {
-    let cached = state.rollups.get(state, web.actor.org_id).await?;
+    let cached = state.judged_forest(web.actor.org_id).await?;
     let mut rows: Vec<_> = cached
         .forest
         .objectives
@@ -360,7 +361,7 @@ async fn workers<S: Store>(
             name: member.name.clone(),
             accept_rate: stats.accept_rate,
             mean_rating: stats.mean_rating,
-            cost_per_accepted: (stats.accepted > 0).then(|| spent / stats.accepted),
+            cost_per_accepted: stats.cost_per_accepted(spent),
         });
     }
     Ok(rows)

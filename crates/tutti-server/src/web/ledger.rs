@@ -11,7 +11,7 @@ use tutti_domain::access::Action;
 use tutti_domain::labour::LedgerGroup;
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
-use tutti_store::Store;
+use tutti_store::prelude::*;
 use uuid::Uuid;
 
 use super::{Nav, Web, charts, svg};

@@ -22,8 +22,8 @@ use serde::de::DeserializeOwned;
 use tutti_domain::access::Actor;
 use tutti_domain::org::Org;
 use tutti_i18n::{Locale, Messages};
-use tutti_store::Store;
-use tutti_store::cockpit::Session;
+use tutti_store::Session;
+use tutti_store::prelude::*;
 
 use crate::{ApiError, AppState};
 

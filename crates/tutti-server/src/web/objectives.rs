@@ -7,14 +7,15 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::{Action, Scope};
-use tutti_domain::strategy::{RiskReason, parse_confidence};
-use tutti_domain::validate::finite;
+use tutti_domain::strategy::{NewCheckIn, ObjectiveSummary, RiskReason};
+use tutti_engine::strategy;
 use tutti_i18n::args;
-use tutti_store::{NewCheckIn, PageRequest, Store, WorkFilter};
+use tutti_store::prelude::*;
+use tutti_store::{PageRequest, WorkFilter};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, charts, progress_bar, see_other, svg};
-use crate::api::objectives::{Judged, ObjectiveSummary};
+use crate::api::objectives::judged;
 use crate::{ApiError, AppState};
 
 /// Children shown under each objective in the tree before "and N more".
@@ -42,7 +43,7 @@ fn row(web: &Web, s: &ObjectiveSummary) -> Markup {
 async fn render_tree<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiError> {
     web.actor.may(Action::Read)?;
     let t = &web.t;
-    let cached = state.rollups.get(state, web.actor.org_id).await?;
+    let cached = state.judged_forest(web.actor.org_id).await?;
     // Only what is shown is judged: the roots, and a few children of each.
     let mut below: std::collections::HashMap<Uuid, Vec<&tutti_domain::strategy::Objective>> =
         std::collections::HashMap::new();
@@ -140,7 +141,7 @@ async fn render_objective<S: Store>(
     let t = &web.t;
     let org_id = web.actor.org_id;
     let forest = state.store.objective_forest(org_id, &[id]).await?;
-    let judged = Judged::new(state, &forest);
+    let judged = judged(state, &forest);
     let mut objective = None;
     let mut children = Vec::new();
     for o in forest.objectives {
@@ -257,9 +258,6 @@ pub async fn check_in<S: Store>(
 ) -> Response {
     let Form { web, value } = form;
     let result = async {
-        let (team_id, owner_id) = state.store.key_result_scope(web.actor.org_id, id).await?;
-        web.actor
-            .may(Action::CheckIn(Scope { team_id, owner_id }))?;
         let number = value
             .value
             .trim()
@@ -271,13 +269,9 @@ pub async fn check_in<S: Store>(
         let confidence = value.confidence.trim().parse::<i64>().map_err(|_| {
             tutti_domain::Invalid::new("confidence", "must be a whole number from 0 to 10")
         })?;
-        let new = NewCheckIn {
-            value: finite("value", number)?,
-            confidence: parse_confidence(confidence)?,
-            note: value.note,
-        };
+        let new = NewCheckIn::parse(number, confidence, &value.note)?;
         let ctx = crate::api::ctx(&state, &web.actor);
-        state.store.create_check_in(&ctx, id, new).await?;
+        strategy::check_in(&state.store, &web.actor, &ctx, id, new).await?;
         let kr = state.store.key_result(web.actor.org_id, id).await?;
         Ok::<_, ApiError>(kr.objective_id)
     }

@@ -21,8 +21,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tutti_domain::validate::Email;
 use tutti_i18n::{Locale, Messages};
-use tutti_store::cockpit::NewSession;
-use tutti_store::{Ctx, Store};
+use tutti_store::Ctx;
+use tutti_store::NewSession;
+use tutti_store::prelude::*;
 
 use super::{Form, browser_locale, current_session, head, see_other};
 use crate::{ApiError, AppState, auth};

@@ -9,17 +9,19 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::Action;
-use tutti_domain::labour::{RunStatus, Verdict};
+use tutti_domain::labour::{MaxTokens, NewReview, RunStatus, Verdict};
 use tutti_domain::org::MemberKind;
 use tutti_domain::work::{WorkItem, WorkState};
 use tutti_engine::signals::directory;
+use tutti_engine::work;
 use tutti_i18n::args;
-use tutti_store::labour::{NewReview, RunFilter};
-use tutti_store::{PageRequest, Store, WorkFilter};
+use tutti_store::RunFilter;
+use tutti_store::prelude::*;
+use tutti_store::{PageRequest, WorkFilter};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, optional_id, see_other};
-use crate::api::labour::{may_change_item, run_events};
+use crate::api::labour::run_events;
 use crate::{ApiError, AppState};
 
 /// Items shown per column of the board.
@@ -186,16 +188,10 @@ async fn render_item<S: Store>(
         .items;
     let reviews = state.store.reviews(org_id, id).await?;
     let reviewed: HashMap<Uuid, _> = reviews.iter().map(|r| (r.run_id, r)).collect();
-    let may_review = web
-        .actor
-        .may(Action::Review {
-            team_id: item.team_id,
-            created_by: item.created_by,
-        })
-        .is_ok();
+    let may_review = work::may_review(&web.actor, &item).is_ok();
     let assignee = item.assignee_id.and_then(|a| members.get(&a));
     let may_start = assignee.is_some_and(|a| a.kind == MemberKind::Ai)
-        && may_change_item(state, &web.actor, id).await.is_ok()
+        && work::may_steer(&web.actor, &item).is_ok()
         && !item.state.is_final()
         && !runs.iter().any(|r| !r.status.is_final());
     let name = |id: Uuid| {
@@ -294,13 +290,17 @@ pub async fn start_run<S: Store>(
 ) -> Response {
     let web = form.web;
     let result = async {
-        may_change_item(&state, &web.actor, id).await?;
         let ctx = crate::api::ctx(&state, &web.actor);
-        state
-            .store
-            .queue_run(&ctx, id, tutti_store::labour::DEFAULT_RUN_MAX_TOKENS)
-            .await?;
-        state.runtime.wake();
+        let max_tokens = MaxTokens::default();
+        work::start_run(
+            &state.store,
+            &state.runtime,
+            &web.actor,
+            &ctx,
+            id,
+            max_tokens,
+        )
+        .await?;
         Ok::<_, ApiError>(())
     }
     .await;
@@ -325,15 +325,6 @@ pub async fn review<S: Store>(
 ) -> Response {
     let Form { web, value } = form;
     let result = async {
-        let run = state.store.run(web.actor.org_id, id).await?;
-        let item = state
-            .store
-            .work_item(web.actor.org_id, run.work_item_id)
-            .await?;
-        web.actor.may(Action::Review {
-            team_id: item.team_id,
-            created_by: item.created_by,
-        })?;
         let verdict = value
             .verdict
             .parse::<Verdict>()
@@ -344,21 +335,11 @@ pub async fn review<S: Store>(
         let rating = value.rating.trim().parse::<i64>().map_err(|_| {
             tutti_domain::Invalid::new("rating", "must be a whole number from 1 to 5")
         })?;
+        let review = NewReview::parse(verdict, &value.feedback, rating)?;
         let ctx = crate::api::ctx(&state, &web.actor);
-        state
-            .store
-            .review_run(
-                &ctx,
-                id,
-                NewReview {
-                    verdict,
-                    feedback: value.feedback,
-                    rating,
-                },
-            )
-            .await?;
-        state.runtime.wake();
-        Ok::<_, ApiError>(item.id)
+        let reviewed =
+            work::review(&state.store, &state.runtime, &web.actor, &ctx, id, review).await?;
+        Ok::<_, ApiError>(reviewed.review.work_item_id)
     }
     .await;
     match result {

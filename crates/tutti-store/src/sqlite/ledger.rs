@@ -1,8 +1,15 @@
 //! A gateway call's reservation and settlement as direct writes committed
 //! together with those of concurrent calls ([`SqliteStore::write_grouped`]):
-//! the hottest writes of the gateway, two per call. The SQL text, the budget rules and the arithmetic are those of
-//! the sqlx path in `shared_labour.rs` (`open_reservation`,
-//! `close_reservation`); only how each statement reaches SQLite differs.
+//! the hottest writes of the gateway, two per call.
+//!
+//! The algorithm is the one of every reservation (`open_reservation` and
+//! `close_reservation` in `shared/ledger.rs`); here it runs on
+//! [`DirectLedger`], whose statements go straight to SQLite on the caller's
+//! thread. They never wait, so the algorithm's future finishes on its first
+//! poll ([`run_now`]) inside the grouped write.
+
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
 
 use rusqlite::{Connection, Row};
 
@@ -20,7 +27,7 @@ impl SqliteStore {
         let store = self.clone();
         let release = ctx.clone();
         self.write_grouped(
-            move |db| open_call_reservation(db, &ctx, &charge),
+            move |db| run_now(open_reservation(&mut DirectLedger(db), &ctx, &charge, None)),
             // Nobody will make the call: release what it holds at once
             // instead of leaving it to the recovery of expired reservations.
             move |reservation: Reservation| {
@@ -47,7 +54,13 @@ impl SqliteStore {
         let ctx = ctx.clone();
         self.write_grouped(
             move |db| {
-                close_reservation_direct(db, &ctx, reservation_id, used).map(|(settled, _)| settled)
+                run_now(close_reservation(
+                    &mut DirectLedger(db),
+                    &ctx,
+                    reservation_id,
+                    used,
+                ))
+                .map(|(settled, _)| settled)
             },
             // Settled is settled, whether or not the caller hears of it.
             |_| {},
@@ -56,117 +69,211 @@ impl SqliteStore {
     }
 }
 
-/// [`open_reservation`] for a call that serves no work item, in its order
-/// (the budgets raised last).
-fn open_call_reservation(db: &Connection, ctx: &Ctx, charge: &Charge) -> Result<Reservation> {
-    let (reserved, cost) = worst_case(charge)?;
-    let team_id = first_row(
-        bound(db, FIRST_TEAM, &[stored(&charge.worker_id)?])?,
-        |row| row.get(0),
-    )?;
-    let dims = Dims {
-        team_id,
-        ..Dims::default()
-    };
-    let budgets = budgets_for_direct(db, ctx.org_id, charge.worker_id, dims)?;
-    let id = Uuid::now_v7();
-    bound(
-        db,
-        INSERT_RESERVATION,
-        &[
-            stored(&id)?,
-            stored(&ctx.org_id)?,
-            stored(&charge.worker_id)?,
-            stored(&charge.run_id)?,
-            stored(&charge.route_provider)?,
-            stored(&charge.route_model)?,
-            stored(&charge.prices.input)?,
-            stored(&charge.prices.cached_input)?,
-            stored(&charge.prices.output)?,
-            stored(&reserved.input)?,
-            stored(&reserved.output)?,
-            stored(&cost)?,
-            stored(&charge.expires_at)?,
-            stored(&ctx.now)?,
-            stored(&dims.work_item_id)?,
-            stored(&dims.key_result_id)?,
-            stored(&dims.objective_id)?,
-            stored(&dims.team_id)?,
-        ],
-    )?
-    .raw_execute()?;
-    let insert_hold = format!("{INSERT_HOLDS}VALUES ($1, $2, $3)");
-    for budget in &budgets {
-        let window = budget.period.window_start(ctx.now);
-        bound(
-            db,
-            &insert_hold,
-            &[stored(&id)?, stored(&budget.id)?, stored(&window)?],
-        )?
-        .raw_execute()?;
+/// Runs a future whose work never waits (its statements go straight to
+/// SQLite on this thread) to its end, here and now. One that does wait is a
+/// bug, reported as an error rather than blocking the thread.
+fn run_now<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(StoreError::Database(sqlx::Error::Protocol(
+            "a direct write waited for something; it must not".into(),
+        ))),
     }
-    let entry = LedgerWrite::for_charge(id, charge, dims);
-    entry.write_direct(db, ctx, &[(LedgerKind::Reserve, reserved, cost)])?;
-    let mut warnings = Vec::new();
-    for budget in budgets {
-        let window = budget.period.window_start(ctx.now);
-        let raised = if alone_too_big(&budget, reserved, cost) {
-            None
-        } else {
-            let upsert = raise_usage_sql(&budget);
-            let values = [
-                stored(&reserved.total())?,
-                stored(&cost)?,
-                stored(&budget.id)?,
-                stored(&window)?,
-                stored(&budget.token_limit.unwrap_or(0))?,
-                stored(&budget.cost_limit.unwrap_or(0))?,
-            ];
-            first_row(bound(db, &upsert, &values)?, |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?
-        };
-        let Some(raised) = raised else {
-            let usage = bound(db, USAGE_OF, &[stored(&budget.id)?, stored(&window)?])?;
-            let used = first_row(usage, |row| Ok((row.get(0)?, row.get(1)?)))?;
-            return Err(budget_refusal(
-                &budget,
-                used.unwrap_or((0, 0)),
-                reserved,
-                cost,
-            ));
-        };
-        if let Some(warning) = budget_warning(&budget, window, reserved, cost, raised) {
-            bound(db, MARK_WARNED, &[stored(&budget.id)?, stored(&window)?])?.raw_execute()?;
-            warnings.push((budget.id, warning));
-        }
-    }
-    for (budget_id, warning) in warnings {
-        record_direct(db, ctx, "budget.warned", "budget", Some(budget_id), warning)?;
-    }
-    Ok(Reservation { id, reserved, cost })
 }
 
-/// [`budgets_for`] in a direct transaction.
-fn budgets_for_direct(
-    db: &Connection,
-    org_id: Uuid,
-    worker_id: Uuid,
-    dims: Dims,
-) -> Result<Vec<Budget>> {
-    let values = [
-        stored(&org_id)?,
-        stored(&worker_id)?,
-        stored(&dims.team_id)?,
-        stored(&dims.objective_id)?,
-    ];
-    let mut statement = bound(db, &budgets_for_sql(), &values)?;
-    let mut rows = statement.raw_query();
-    let mut budgets = Vec::new();
-    while let Some(row) = rows.next()? {
-        budgets.push(budget_row(row)?.try_into()?);
+/// The ledger's statements run straight on SQLite's connection, inside the
+/// transaction [`SqliteStore::write_grouped`] holds.
+struct DirectLedger<'c>(&'c Connection);
+
+impl LedgerStatements for DirectLedger<'_> {
+    async fn item_dims(
+        &mut self,
+        item_id: Uuid,
+    ) -> Result<Option<(Option<Uuid>, Option<Uuid>, Option<Uuid>)>> {
+        let statement = bind_numbered(self.0, ITEM_DIMS, &[sqlite_value(&item_id)?])?;
+        first_row(statement, |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
     }
-    Ok(budgets)
+
+    async fn first_team(&mut self, member_id: Uuid) -> Result<Option<Uuid>> {
+        let statement = bind_numbered(self.0, FIRST_TEAM, &[sqlite_value(&member_id)?])?;
+        first_row(statement, |row| row.get(0))
+    }
+
+    async fn org_budgets(&mut self, org_id: Uuid) -> Result<Vec<Budget>> {
+        let mut statement = bind_numbered(self.0, &org_budgets_sql(), &[sqlite_value(&org_id)?])?;
+        let mut rows = statement.raw_query();
+        let mut budgets = Vec::new();
+        while let Some(row) = rows.next()? {
+            budgets.push(budget_row(row)?.try_into()?);
+        }
+        Ok(budgets)
+    }
+
+    async fn insert_reservation(&mut self, row: &ReservationInsert<'_>) -> Result<()> {
+        let ReservationInsert {
+            id,
+            ctx,
+            charge,
+            dims,
+            call,
+        } = row;
+        bind_numbered(
+            self.0,
+            INSERT_RESERVATION,
+            &[
+                sqlite_value(id)?,
+                sqlite_value(&ctx.org_id)?,
+                sqlite_value(&charge.worker_id)?,
+                sqlite_value(&charge.run_id)?,
+                sqlite_value(&charge.route_provider)?,
+                sqlite_value(&charge.route_model)?,
+                sqlite_value(&charge.prices.input)?,
+                sqlite_value(&charge.prices.cached_input)?,
+                sqlite_value(&charge.prices.output)?,
+                sqlite_value(&call.reserved.input)?,
+                sqlite_value(&call.reserved.output)?,
+                sqlite_value(&call.cost)?,
+                sqlite_value(&charge.expires_at)?,
+                sqlite_value(&ctx.now)?,
+                sqlite_value(&dims.work_item_id)?,
+                sqlite_value(&dims.key_result_id)?,
+                sqlite_value(&dims.objective_id)?,
+                sqlite_value(&dims.team_id)?,
+            ],
+        )?
+        .raw_execute()?;
+        Ok(())
+    }
+
+    async fn insert_holds(
+        &mut self,
+        reservation_id: Uuid,
+        holds: &[(Uuid, NaiveDate)],
+    ) -> Result<()> {
+        let insert_hold = format!("{INSERT_HOLDS}VALUES ($1, $2, $3)");
+        for (budget_id, window) in holds {
+            bind_numbered(
+                self.0,
+                &insert_hold,
+                &[
+                    sqlite_value(&reservation_id)?,
+                    sqlite_value(budget_id)?,
+                    sqlite_value(window)?,
+                ],
+            )?
+            .raw_execute()?;
+        }
+        Ok(())
+    }
+
+    async fn insert_entries(
+        &mut self,
+        ctx: &Ctx,
+        write: &LedgerWrite<'_>,
+        entries: &[(LedgerKind, Tokens, i64)],
+    ) -> Result<()> {
+        let insert = format!(
+            "{INSERT_LEDGER_ENTRIES}VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        );
+        for (kind, tokens, cost) in entries {
+            let values = [
+                sqlite_value(&Uuid::now_v7())?,
+                sqlite_value(&ctx.org_id)?,
+                sqlite_value(&write.reservation_id)?,
+                sqlite_value(&kind.as_str())?,
+                sqlite_value(&write.worker_id)?,
+                sqlite_value(&write.run_id)?,
+                sqlite_value(&write.dims.work_item_id)?,
+                sqlite_value(&write.dims.key_result_id)?,
+                sqlite_value(&write.dims.objective_id)?,
+                sqlite_value(&write.dims.team_id)?,
+                sqlite_value(&write.provider)?,
+                sqlite_value(&write.model)?,
+                sqlite_value(&tokens.input)?,
+                sqlite_value(&tokens.cached_input)?,
+                sqlite_value(&tokens.output)?,
+                sqlite_value(cost)?,
+                sqlite_value(&ctx.now)?,
+            ];
+            match bind_numbered(self.0, &insert, &values)?.raw_execute() {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict(format!(
+                        "reservation {} is already settled",
+                        write.reservation_id
+                    )));
+                }
+                other => other?,
+            };
+        }
+        Ok(())
+    }
+
+    async fn raise_usage(
+        &mut self,
+        budget: &Budget,
+        window: NaiveDate,
+        call: WorstCase,
+    ) -> Result<Option<(i64, i64, bool)>> {
+        let values = [
+            sqlite_value(&call.reserved.total())?,
+            sqlite_value(&call.cost)?,
+            sqlite_value(&budget.id)?,
+            sqlite_value(&window)?,
+            sqlite_value(&budget.token_limit.unwrap_or(0))?,
+            sqlite_value(&budget.cost_limit.unwrap_or(0))?,
+        ];
+        let statement = bind_numbered(self.0, &raise_usage_sql(budget), &values)?;
+        first_row(statement, |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+    }
+
+    async fn usage_of(&mut self, budget_id: Uuid, window: NaiveDate) -> Result<Option<(i64, i64)>> {
+        let values = [sqlite_value(&budget_id)?, sqlite_value(&window)?];
+        let statement = bind_numbered(self.0, USAGE_OF, &values)?;
+        first_row(statement, |row| Ok((row.get(0)?, row.get(1)?)))
+    }
+
+    async fn mark_warned(&mut self, budget_id: Uuid, window: NaiveDate) -> Result<()> {
+        let values = [sqlite_value(&budget_id)?, sqlite_value(&window)?];
+        bind_numbered(self.0, MARK_WARNED, &values)?.raw_execute()?;
+        Ok(())
+    }
+
+    async fn append_event(
+        &mut self,
+        ctx: &Ctx,
+        action: &str,
+        subject_type: &str,
+        subject_id: Option<Uuid>,
+        payload: serde_json::Value,
+    ) -> Result<()> {
+        append_event_direct(self.0, ctx, action, subject_type, subject_id, payload)
+    }
+
+    async fn close(
+        &mut self,
+        reservation_id: Uuid,
+        org_id: Uuid,
+    ) -> Result<Option<ReservationRow>> {
+        let values = [sqlite_value(&reservation_id)?, sqlite_value(&org_id)?];
+        first_row(
+            bind_numbered(self.0, CLOSE_RESERVATION, &values)?,
+            reservation_row,
+        )
+    }
+
+    async fn release_holds(&mut self, reservation_id: Uuid, tokens: i64, cost: i64) -> Result<()> {
+        let values = [
+            sqlite_value(&tokens)?,
+            sqlite_value(&cost)?,
+            sqlite_value(&reservation_id)?,
+        ];
+        bind_numbered(self.0, RELEASE_HOLDS, &values)?.raw_execute()?;
+        Ok(())
+    }
 }
 
 fn budget_row(row: &Row) -> rusqlite::Result<BudgetRow> {
@@ -176,94 +283,9 @@ fn budget_row(row: &Row) -> rusqlite::Result<BudgetRow> {
     })
 }
 
-/// [`close_reservation`] in a direct transaction.
-fn close_reservation_direct(
-    db: &Connection,
-    ctx: &Ctx,
-    reservation_id: Uuid,
-    used: Tokens,
-) -> Result<(Tokens, i64)> {
-    let close = bound(
-        db,
-        CLOSE_RESERVATION,
-        &[stored(&reservation_id)?, stored(&ctx.org_id)?],
-    )?;
-    let row = first_row(close, reservation_row)?.ok_or_else(|| not_open(reservation_id))?;
-    let Settlement {
-        settled,
-        settled_cost,
-        released,
-        released_cost,
-    } = row.settlement(used);
-    row.ledger_write(reservation_id).write_direct(
-        db,
-        ctx,
-        &[
-            (LedgerKind::Settle, settled, settled_cost),
-            (LedgerKind::Release, released, released_cost),
-        ],
-    )?;
-    bound(
-        db,
-        RELEASE_HOLDS,
-        &[
-            stored(&released.total())?,
-            stored(&released_cost)?,
-            stored(&reservation_id)?,
-        ],
-    )?
-    .raw_execute()?;
-    Ok((settled, settled_cost))
-}
-
 fn reservation_row(row: &Row) -> rusqlite::Result<ReservationRow> {
     from_columns!(row => ReservationRow {
         worker_id, run_id, work_item_id, key_result_id, objective_id, team_id, provider, model,
         input_price, cached_input_price, output_price, input_tokens, output_tokens, cost
     })
-}
-
-impl LedgerWrite<'_> {
-    /// [`LedgerWrite::write`] in a direct transaction.
-    fn write_direct(
-        &self,
-        db: &Connection,
-        ctx: &Ctx,
-        entries: &[(LedgerKind, Tokens, i64)],
-    ) -> Result<()> {
-        let insert = format!(
-            "{INSERT_LEDGER_ENTRIES}VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        );
-        for (kind, tokens, cost) in entries {
-            let values = [
-                stored(&Uuid::now_v7())?,
-                stored(&ctx.org_id)?,
-                stored(&self.reservation_id)?,
-                stored(&kind.as_str())?,
-                stored(&self.worker_id)?,
-                stored(&self.run_id)?,
-                stored(&self.dims.work_item_id)?,
-                stored(&self.dims.key_result_id)?,
-                stored(&self.dims.objective_id)?,
-                stored(&self.dims.team_id)?,
-                stored(&self.provider)?,
-                stored(&self.model)?,
-                stored(&tokens.input)?,
-                stored(&tokens.cached_input)?,
-                stored(&tokens.output)?,
-                stored(cost)?,
-                stored(&ctx.now)?,
-            ];
-            match bound(db, &insert, &values)?.raw_execute() {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!(
-                        "reservation {} is already settled",
-                        self.reservation_id
-                    )));
-                }
-                other => other?,
-            };
-        }
-        Ok(())
-    }
 }

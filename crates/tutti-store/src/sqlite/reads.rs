@@ -4,8 +4,8 @@
 //! hottest read of the API (an objective with everything below it), run by
 //! rusqlite on the caller's thread instead of one round trip to a sqlx
 //! connection's thread per statement. The SQL text is the sqlx path's
-//! (`shared.rs`: `actor_sql`, `forest_sql`, `key_results_of_sql`;
-//! `shared_labour.rs`: `TOKEN_HOLDER`, `ROUTE`); only how it reaches SQLite
+//! (`shared/common.rs`: `actor_sql`; `shared/strategy.rs`: `forest_sql`, `key_results_of_sql`;
+//! `shared/providers.rs`: `TOKEN_HOLDER`, `ROUTE`); only how it reaches SQLite
 //! differs.
 
 use rusqlite::{Connection, Row};
@@ -50,7 +50,11 @@ impl SqliteStore {
         token_hash: &str,
     ) -> crate::Result<Option<Actor>> {
         self.read_direct(|db| {
-            let mut statement = bound(db, &actor_sql(ACTOR_BY_TOKEN), &[stored(&token_hash)?])?;
+            let mut statement = bind_numbered(
+                db,
+                &actor_sql(ACTOR_BY_TOKEN),
+                &[sqlite_value(&token_hash)?],
+            )?;
             let rows = statement
                 .raw_query()
                 .mapped(|row| ActorRow::try_from(row))
@@ -66,7 +70,7 @@ impl SqliteStore {
         token_hash: &str,
     ) -> crate::Result<Option<TokenHolder>> {
         self.read_direct(|db| {
-            let holder = bound(db, TOKEN_HOLDER, &[stored(&token_hash)?])?;
+            let holder = bind_numbered(db, TOKEN_HOLDER, &[sqlite_value(&token_hash)?])?;
             let row = first_row(holder, |row| TokenHolderRow::try_from(row))?;
             row.map(token_holder_from_row).transpose()
         })
@@ -80,8 +84,12 @@ impl SqliteStore {
         model: &str,
     ) -> crate::Result<ModelRoute> {
         self.read_direct(|db| {
-            let values = [stored(&org_id)?, stored(&provider)?, stored(&model)?];
-            let row = first_row(bound(db, ROUTE, &values)?, route_row)?;
+            let values = [
+                sqlite_value(&org_id)?,
+                sqlite_value(&provider)?,
+                sqlite_value(&model)?,
+            ];
+            let row = first_row(bind_numbered(db, ROUTE, &values)?, route_row)?;
             route_from_row(row, provider, model)
         })
     }
@@ -93,11 +101,11 @@ impl SqliteStore {
         roots: &[Uuid],
     ) -> crate::Result<ObjectiveForest> {
         self.read_direct(|db| {
-            let mut values = vec![stored(&org_id)?];
+            let mut values = vec![sqlite_value(&org_id)?];
             for id in roots {
-                values.push(stored(id)?);
+                values.push(sqlite_value(id)?);
             }
-            let objectives = bound(db, &forest_sql(roots.len()), &values)?
+            let objectives = bind_numbered(db, &forest_sql(roots.len()), &values)?
                 .raw_query()
                 .mapped(objective_row)
                 .map(|row| row?.try_into())
@@ -106,9 +114,9 @@ impl SqliteStore {
             for chunk in objectives.chunks(FOREST_CHUNK) {
                 let ids = chunk
                     .iter()
-                    .map(|o| stored(&o.id))
+                    .map(|o| sqlite_value(&o.id))
                     .collect::<crate::Result<Vec<_>>>()?;
-                let mut statement = bound(db, &key_results_of_sql(chunk.len()), &ids)?;
+                let mut statement = bind_numbered(db, &key_results_of_sql(chunk.len()), &ids)?;
                 for row in statement.raw_query().mapped(key_result_row) {
                     key_results.push(row?.try_into()?);
                 }

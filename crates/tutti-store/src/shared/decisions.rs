@@ -1,27 +1,14 @@
-// The decision-space store shared by both backends; `include!`d after
-// `shared.rs` (see there for what each backend defines).
-
-use tutti_domain::decision::{
-    Autonomy, Ballot, Decision, DecisionSpace, DecisionStatus, Outcome, PolicyVerdict, Proposal,
-    Tally, Vote, check_attribute_name, check_attributes, tally,
-};
-use tutti_domain::validate::optional_text;
-
-use crate::decisions::{
-    DecisionFilter, Decisions, Draft, NewDecision, NewSpace, Overdue, SpacePatch,
-};
+// Decision spaces and decisions; see `decisions.rs` for the contract. The
+// rules of a decision's life are `tutti_domain::decision`'s; each write here
+// loads the decision under its lock, applies the rule and stores the result.
 
 const SPACE_COLUMNS: &str = "id, name, team_id, objective_id, principles, policy, attributes, quorum, \
      escalate_after_secs, escalate_to, version, created_at, updated_at";
+
 const DECISION_COLUMNS: &str = "id, space_id, question, context, facts, options, requested_by, assignee_id, \
      run_id, status, quorum, routing, space_version, recommendation, choice, decided_by, reason, decided_at, \
      deadline, escalated_to, escalated_at, escalation, outcome, outcome_note, outcome_by, outcome_at, \
      created_at, updated_at";
-const PRINCIPLE_MAX: usize = 500;
-const MAX_PRINCIPLES: usize = 20;
-const MAX_OPTIONS: usize = 10;
-/// A month: a decision waits at most this long before it escalates.
-const MAX_ESCALATE_AFTER_SECS: i64 = 31 * 24 * 3600;
 
 #[derive(sqlx::FromRow)]
 struct SpaceRow {
@@ -271,58 +258,9 @@ async fn space_principles(
     Ok(principles)
 }
 
-fn check_principles(principles: Vec<String>) -> Result<Vec<String>> {
-    if principles.len() > MAX_PRINCIPLES {
-        return Err(StoreError::invalid(
-            "principles",
-            format!("at most {MAX_PRINCIPLES} principles"),
-        ));
-    }
-    principles
-        .iter()
-        .enumerate()
-        .map(|(i, p)| text(&format!("principles[{i}]"), p, PRINCIPLE_MAX).map_err(Into::into))
-        .collect()
-}
-
-/// Validates everything of a space that stands on its own, and compiles
-/// its policy against the schema its attributes make.
-fn check_space(space: &mut DecisionSpace) -> Result<()> {
-    space.name = text("name", &space.name, TITLE_MAX)?;
-    space.principles = check_principles(std::mem::take(&mut space.principles))?;
-    for name in space.attributes.keys() {
-        check_attribute_name(name)?;
-    }
-    if !(1..=tutti_policy::MAX_QUORUM).contains(&space.quorum) {
-        return Err(StoreError::invalid(
-            "quorum",
-            format!("must be between 1 and {}", tutti_policy::MAX_QUORUM),
-        ));
-    }
-    if space
-        .escalate_after_secs
-        .is_some_and(|secs| !(60..=MAX_ESCALATE_AFTER_SECS).contains(&secs))
-    {
-        return Err(StoreError::invalid(
-            "escalate_after_secs",
-            "must be between 60 seconds and 31 days",
-        ));
-    }
-    if space.policy.len() > 200_000 {
-        return Err(StoreError::invalid("policy", "at most 200 000 bytes"));
-    }
-    tutti_policy::compile(&space.policy, &space.attributes)
-        .map_err(|refused| StoreError::invalid("policy", refused.to_string()))?;
-    Ok(())
-}
-
+/// Checks what a space refers to: its team or objective is of the org, and
+/// its escalation target is a person of the org.
 async fn check_space_refs(conn: &mut Conn, org_id: Uuid, space: &DecisionSpace) -> Result<()> {
-    if space.team_id.is_some() == space.objective_id.is_some() {
-        return Err(StoreError::invalid(
-            "team_id",
-            "a space is scoped to exactly one team or one objective",
-        ));
-    }
     require(
         &mut *conn,
         "teams",
@@ -341,67 +279,25 @@ async fn check_space_refs(conn: &mut Conn, org_id: Uuid, space: &DecisionSpace) 
         "objective",
     )
     .await?;
-    if let Some(to) = space.escalate_to {
-        let member = load_member(&mut *conn, org_id, to).await.map_err(|_| {
-            StoreError::invalid("escalate_to", format!("no member with id {to} in this org"))
-        })?;
-        if member.kind != MemberKind::Human {
-            return Err(StoreError::invalid(
-                "escalate_to",
-                "decisions escalate to a person, not an AI worker",
-            ));
-        }
-    }
-    if space.escalate_after_secs.is_some() != space.escalate_to.is_some() {
-        return Err(StoreError::invalid(
-            "escalate_to",
-            "escalation needs both escalate_after_secs and escalate_to",
-        ));
-    }
+    let target = match space.escalate_to {
+        Some(to) => match load_member(&mut *conn, org_id, to).await {
+            Ok(member) => Some(member),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(other) => return Err(other),
+        },
+        None => None,
+    };
+    space.check_escalation_target(target.as_ref())?;
     Ok(())
 }
 
-fn check_proposal(decision: &Decision, proposal: &Proposal) -> Result<Proposal> {
-    if !decision.options.contains(&proposal.option) {
-        return Err(StoreError::invalid(
-            "option",
-            format!(
-                "`{}` is not one of the options: {}",
-                proposal.option,
-                decision.options.join(" | ")
-            ),
-        ));
-    }
-    if !(0.0..=1.0).contains(&proposal.confidence) {
-        return Err(StoreError::invalid("confidence", "must be between 0 and 1"));
-    }
-    Ok(Proposal {
-        option: proposal.option.clone(),
-        rationale: text("rationale", &proposal.rationale, BODY_MAX)?,
-        confidence: proposal.confidence,
-    })
-}
-
-/// Moves a decision on with a proposal: the AI worker's choice when it may
-/// decide, its recommendation when it may prepare.
-fn apply_proposal(decision: &mut Decision, proposal: Proposal, now: DateTime<Utc>) {
-    match decision.routing.autonomy {
-        Autonomy::AiDecides => {
-            decision.status = DecisionStatus::Decided;
-            decision.choice = Some(proposal.option.clone());
-            decision.decided_by = decision.assignee_id;
-            decision.reason = Some(proposal.rationale.clone());
-            decision.decided_at = Some(now);
-        }
-        Autonomy::AiPrepares | Autonomy::HumanOnly => {
-            decision.status = DecisionStatus::AwaitingApproval
-        }
-    }
-    decision.recommendation = Some(proposal);
+/// Writes a space's row as it now stands.
+fn space_json(space: &DecisionSpace) -> Result<(String, String)> {
+    Ok((to_json(&space.principles)?, to_json(&space.attributes)?))
 }
 
 /// The event that says where a decision now stands.
-async fn record_progress(conn: &mut Conn, ctx: &Ctx, decision: &Decision) -> Result<()> {
+async fn append_progress_event(conn: &mut Conn, ctx: &Ctx, decision: &Decision) -> Result<()> {
     let (action, payload) = match decision.status {
         DecisionStatus::Decided => (
             "decision.decided",
@@ -415,7 +311,7 @@ async fn record_progress(conn: &mut Conn, ctx: &Ctx, decision: &Decision) -> Res
         ),
         _ => return Ok(()),
     };
-    record(conn, ctx, action, "decision", Some(decision.id), payload).await
+    append_event(conn, ctx, action, "decision", Some(decision.id), payload).await
 }
 
 async fn write_decision_state(conn: &mut Conn, decision: &Decision) -> Result<()> {
@@ -444,26 +340,11 @@ async fn write_decision_state(conn: &mut Conn, decision: &Decision) -> Result<()
     Ok(())
 }
 
-impl Decisions for This {
-    async fn create_space(&self, ctx: &Ctx, new: NewSpace) -> Result<DecisionSpace> {
-        let mut space = DecisionSpace {
-            id: Uuid::now_v7(),
-            name: new.name,
-            team_id: new.team_id,
-            objective_id: new.objective_id,
-            principles: new.principles,
-            policy: new.policy,
-            attributes: new.attributes,
-            quorum: new.quorum,
-            escalate_after_secs: new.escalate_after_secs,
-            escalate_to: new.escalate_to,
-            version: 1,
-            created_at: ctx.now,
-            updated_at: ctx.now,
-        };
-        check_space(&mut space)?;
+impl crate::Decisions for BackendStore {
+    async fn create_space(&self, ctx: &Ctx, space: DecisionSpace) -> Result<DecisionSpace> {
         let mut tx = self.begin().await?;
         check_space_refs(&mut tx, ctx.org_id, &space).await?;
+        let (principles, attributes) = space_json(&space)?;
         sqlx::query(
             "INSERT INTO decision_spaces (id, org_id, name, team_id, objective_id, principles, policy, attributes, quorum, \
              escalate_after_secs, escalate_to, version, created_at, updated_at) \
@@ -474,19 +355,23 @@ impl Decisions for This {
         .bind(&space.name)
         .bind(space.team_id)
         .bind(space.objective_id)
-        .bind(to_json(&space.principles)?)
+        .bind(principles)
         .bind(&space.policy)
-        .bind(to_json(&space.attributes)?)
+        .bind(attributes)
         .bind(space.quorum)
         .bind(space.escalate_after_secs)
         .bind(space.escalate_to)
         .bind(space.version)
-        .bind(ctx.now)
-        .bind(ctx.now)
+        .bind(space.created_at)
+        .bind(space.updated_at)
         .execute(&mut *tx)
         .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision space named `{}` exists", space.name)))?;
-        record(
+        .map_err(|e| {
+            StoreError::conflict_on_unique(e, || {
+                format!("a decision space named `{}` exists", space.name)
+            })
+        })?;
+        append_event(
             &mut tx,
             ctx,
             "decision_space.created",
@@ -495,65 +380,53 @@ impl Decisions for This {
             json!({ "space": space }),
         )
         .await?;
-        finish(tx, ctx, 201, &space).await?;
+        commit_with_response(tx, ctx, 201, &space).await?;
         Ok(space)
     }
 
-    async fn update_space(&self, ctx: &Ctx, id: Uuid, patch: SpacePatch) -> Result<DecisionSpace> {
+    async fn update_space(&self, ctx: &Ctx, space: DecisionSpace) -> Result<DecisionSpace> {
         let mut tx = self.begin().await?;
-        let mut space = load_space(&mut tx, ctx.org_id, id, true).await?;
-        if let Some(name) = patch.name {
-            space.name = name;
+        let stored = load_space(&mut tx, ctx.org_id, space.id, true).await?;
+        if stored.version + 1 != space.version {
+            return Err(StoreError::Conflict(format!(
+                "the space was changed meanwhile (version {} → {}); load it again and repeat the change",
+                space.version - 1,
+                stored.version
+            )));
         }
-        if let Some(principles) = patch.principles {
-            space.principles = principles;
-        }
-        if let Some(policy) = patch.policy {
-            space.policy = policy;
-        }
-        if let Some(attributes) = patch.attributes {
-            space.attributes = attributes;
-        }
-        if let Some(quorum) = patch.quorum {
-            space.quorum = quorum;
-        }
-        if let Some(after) = patch.escalate_after_secs {
-            space.escalate_after_secs = after;
-        }
-        if let Some(to) = patch.escalate_to {
-            space.escalate_to = to;
-        }
-        check_space(&mut space)?;
         check_space_refs(&mut tx, ctx.org_id, &space).await?;
-        space.version += 1;
-        space.updated_at = ctx.now;
+        let (principles, attributes) = space_json(&space)?;
         sqlx::query(
             "UPDATE decision_spaces SET name = $1, principles = $2, policy = $3, attributes = $4, quorum = $5, \
              escalate_after_secs = $6, escalate_to = $7, version = $8, updated_at = $9 WHERE id = $10",
         )
         .bind(&space.name)
-        .bind(to_json(&space.principles)?)
+        .bind(principles)
         .bind(&space.policy)
-        .bind(to_json(&space.attributes)?)
+        .bind(attributes)
         .bind(space.quorum)
         .bind(space.escalate_after_secs)
         .bind(space.escalate_to)
         .bind(space.version)
-        .bind(ctx.now)
-        .bind(id)
+        .bind(space.updated_at)
+        .bind(space.id)
         .execute(&mut *tx)
         .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision space named `{}` exists", space.name)))?;
-        record(
+        .map_err(|e| {
+            StoreError::conflict_on_unique(e, || {
+                format!("a decision space named `{}` exists", space.name)
+            })
+        })?;
+        append_event(
             &mut tx,
             ctx,
             "decision_space.updated",
             "decision_space",
-            Some(id),
+            Some(space.id),
             json!({ "space": space }),
         )
         .await?;
-        finish(tx, ctx, 200, &space).await?;
+        commit_with_response(tx, ctx, 200, &space).await?;
         Ok(space)
     }
 
@@ -573,7 +446,7 @@ impl Decisions for This {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        record(
+        append_event(
             &mut tx,
             ctx,
             "decision_space.deleted",
@@ -582,7 +455,7 @@ impl Decisions for This {
             json!({ "name": space.name }),
         )
         .await?;
-        finish(tx, ctx, 204, &()).await
+        commit_with_response(tx, ctx, 204, &()).await
     }
 
     async fn space(&self, org_id: Uuid, id: Uuid) -> Result<DecisionSpace> {
@@ -607,105 +480,22 @@ impl Decisions for This {
     }
 
     async fn create_decision(&self, ctx: &Ctx, new: NewDecision) -> Result<Decision> {
-        let question = text("question", &new.question, TITLE_MAX)?;
-        let context = optional_text("context", &new.context, BODY_MAX)?;
-        if !(2..=MAX_OPTIONS).contains(&new.options.len()) {
-            return Err(StoreError::invalid(
-                "options",
-                format!("a decision has 2 to {MAX_OPTIONS} options"),
-            ));
-        }
-        let mut options = Vec::with_capacity(new.options.len());
-        for (i, option) in new.options.iter().enumerate() {
-            let option = text(&format!("options[{i}]"), option, TITLE_MAX)?;
-            if options.contains(&option) {
-                return Err(StoreError::invalid(
-                    &format!("options[{i}]"),
-                    format!("`{option}` is listed twice"),
-                ));
-            }
-            options.push(option);
-        }
         let requested_by = ctx.actor_id.ok_or_else(|| {
             StoreError::invalid("requested_by", "a decision is requested by a member")
         })?;
         let mut tx = self.begin().await?;
         let space = load_space(&mut tx, ctx.org_id, new.space_id, true).await?;
-        if space.version != new.space_version {
-            return Err(StoreError::Conflict(format!(
-                "the space changed (version {} → {}) while the decision was routed; send it again",
-                new.space_version, space.version
-            )));
-        }
-        check_attributes(&space.attributes, &new.facts.attributes)?;
-        if let Some(assignee) = new.assignee_id {
-            let worker = load_member(&mut tx, ctx.org_id, assignee)
-                .await
-                .map_err(|_| {
-                    StoreError::invalid(
-                        "assignee_id",
-                        format!("no member with id {assignee} in this org"),
-                    )
-                })?;
-            if worker.kind != MemberKind::Ai {
-                return Err(StoreError::invalid(
-                    "assignee_id",
-                    "decisions are assigned to AI workers; people vote on them",
-                ));
-            }
-        }
-        require(&mut tx, "runs", ctx.org_id, new.run_id, "run_id", "run").await?;
-        let mut decision = Decision {
-            id: new.id,
-            space_id: space.id,
-            question,
-            context,
-            facts: new.facts,
-            options,
-            requested_by,
-            assignee_id: new.assignee_id,
-            run_id: new.run_id,
-            status: match new.routing.autonomy {
-                Autonomy::AiDecides | Autonomy::AiPrepares => DecisionStatus::Open,
-                Autonomy::HumanOnly => DecisionStatus::AwaitingApproval,
+        let assignee = match new.assignee_id {
+            Some(id) => match load_member(&mut tx, ctx.org_id, id).await {
+                Ok(member) => Some(member),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(other) => return Err(other),
             },
-            routing: new.routing,
-            space_version: space.version,
-            recommendation: None,
-            ballots: Vec::new(),
-            choice: None,
-            decided_by: None,
-            reason: None,
-            decided_at: None,
-            deadline: space
-                .escalate_after_secs
-                .map(|secs| ctx.now + chrono::Duration::seconds(secs)),
-            escalated_to: None,
-            escalated_at: None,
-            escalation: None,
-            outcome: None,
-            outcome_note: None,
-            outcome_by: None,
-            outcome_at: None,
-            created_at: ctx.now,
-            updated_at: ctx.now,
+            None => None,
         };
-        // A proposal only counts where the policy lets the AI worker decide or
-        // prepare. A human-only decision goes to people without one, and its
-        // routing says the proposal was set aside rather than losing it silently.
-        match &new.proposal {
-            Some(proposal) if decision.status == DecisionStatus::Open => {
-                let proposal = check_proposal(&decision, proposal)?;
-                apply_proposal(&mut decision, proposal, ctx.now);
-            }
-            Some(_) => {
-                decision.routing.explanation = format!(
-                    "{}; the AI worker's proposal was set aside, because the policy leaves this decision to people",
-                    decision.routing.explanation.trim_end_matches('.')
-                );
-            }
-            None => {}
-        }
+        require(&mut tx, "runs", ctx.org_id, new.run_id, "run_id", "run").await?;
+        let id = new.id;
+        let decision = Decision::routed(new, &space, assignee.as_ref(), requested_by, ctx.now)?;
         sqlx::query(
             "INSERT INTO decisions (id, org_id, space_id, question, context, facts, options, requested_by, assignee_id, \
              run_id, status, autonomy, quorum, routing, space_version, deadline, created_at, updated_at) \
@@ -731,9 +521,9 @@ impl Decisions for This {
         .bind(ctx.now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision with id {} exists", new.id)))?;
+        .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision with id {id} exists")))?;
         write_decision_state(&mut tx, &decision).await?;
-        record(
+        append_event(
             &mut tx,
             ctx,
             "decision.requested",
@@ -744,32 +534,19 @@ impl Decisions for This {
                     "routing": decision.routing }),
         )
         .await?;
-        record_progress(&mut tx, ctx, &decision).await?;
-        finish(tx, ctx, 201, &decision).await?;
+        append_progress_event(&mut tx, ctx, &decision).await?;
+        commit_with_response(tx, ctx, 201, &decision).await?;
         Ok(decision)
     }
 
     async fn propose(&self, ctx: &Ctx, id: Uuid, proposal: Proposal) -> Result<Decision> {
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
-        if decision.assignee_id.is_none() || decision.assignee_id != ctx.actor_id {
-            return Err(StoreError::invalid(
-                "assignee_id",
-                "only the AI worker assigned to the decision proposes for it",
-            ));
-        }
-        if decision.status != DecisionStatus::Open {
-            return Err(StoreError::Conflict(format!(
-                "the decision is {}; only an open decision takes a proposal",
-                decision.status
-            )));
-        }
-        let proposal = check_proposal(&decision, &proposal)?;
-        apply_proposal(&mut decision, proposal, ctx.now);
-        decision.updated_at = ctx.now;
+        let by = ctx.actor_id.unwrap_or_default();
+        decision.propose(by, &proposal, ctx.now)?;
         write_decision_state(&mut tx, &decision).await?;
-        record_progress(&mut tx, ctx, &decision).await?;
-        finish(tx, ctx, 200, &decision).await?;
+        append_progress_event(&mut tx, ctx, &decision).await?;
+        commit_with_response(tx, ctx, 200, &decision).await?;
         Ok(decision)
     }
 
@@ -821,22 +598,9 @@ impl Decisions for This {
     }
 
     async fn hand_to_people(&self, ctx: &Ctx, id: Uuid, why: String) -> Result<Decision> {
-        let why = text("why", &why, BODY_MAX)?;
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
-        if decision.status != DecisionStatus::Open {
-            return Err(StoreError::Conflict(format!(
-                "the decision is {}; only an open decision is handed to people",
-                decision.status
-            )));
-        }
-        decision.status = DecisionStatus::AwaitingApproval;
-        decision.routing.quorum = decision.routing.quorum.max(1);
-        decision.routing.explanation = format!(
-            "{}; the AI worker could not propose ({why}), so people decide",
-            decision.routing.explanation.trim_end_matches('.')
-        );
-        decision.updated_at = ctx.now;
+        let why = decision.hand_to_people(&why, ctx.now)?;
         sqlx::query(
             "UPDATE decisions SET quorum = $1, routing = $2, drafting_until = NULL WHERE id = $3",
         )
@@ -846,7 +610,7 @@ impl Decisions for This {
         .execute(&mut *tx)
         .await?;
         write_decision_state(&mut tx, &decision).await?;
-        record(
+        append_event(
             &mut tx,
             ctx,
             "decision.handed_to_people",
@@ -855,7 +619,7 @@ impl Decisions for This {
             json!({ "why": why, "quorum": decision.routing.quorum }),
         )
         .await?;
-        finish(tx, ctx, 200, &decision).await?;
+        commit_with_response(tx, ctx, 200, &decision).await?;
         Ok(decision)
     }
 
@@ -863,40 +627,8 @@ impl Decisions for This {
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
         let voter = load_member(&mut tx, ctx.org_id, ballot.member_id).await?;
-        if voter.kind != MemberKind::Human {
-            return Err(StoreError::invalid(
-                "member_id",
-                "AI workers never approve or reject decisions",
-            ));
-        }
-        if !ballot.verdict.allowed {
-            return Err(StoreError::invalid("member_id", ballot.verdict.explain()));
-        }
-        if !decision.status.takes_votes() {
-            return Err(StoreError::Conflict(format!(
-                "the decision is {}; it takes no votes",
-                decision.status
-            )));
-        }
-        let reason = text("reason", &ballot.reason, BODY_MAX)?;
-        let option = match (ballot.vote, &ballot.option) {
-            (Vote::Approve, None) => {
-                return Err(StoreError::invalid(
-                    "option",
-                    "an approval names the option it approves",
-                ));
-            }
-            (Vote::Approve, Some(option)) if !decision.options.contains(option) => {
-                return Err(StoreError::invalid(
-                    "option",
-                    format!(
-                        "`{option}` is not one of the options: {}",
-                        decision.options.join(" | ")
-                    ),
-                ));
-            }
-            (_, option) => option.clone(),
-        };
+        let before = decision.status;
+        let ballot = decision.cast(&voter, ballot, ctx.now)?;
         sqlx::query(
             "INSERT INTO decision_ballots (decision_id, member_id, org_id, vote, option, reason, verdict, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -905,74 +637,27 @@ impl Decisions for This {
         .bind(ballot.member_id)
         .bind(ctx.org_id)
         .bind(ballot.vote.as_str())
-        .bind(&option)
-        .bind(&reason)
+        .bind(&ballot.option)
+        .bind(&ballot.reason)
         .bind(to_json(&ballot.verdict)?)
         .bind(ctx.now)
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || format!("{} has already voted on this decision", voter.name)))?;
-        record(
+        append_event(
             &mut tx,
             ctx,
             if ballot.vote == Vote::Approve { "decision.approved" } else { "decision.rejected_by" },
             "decision",
             Some(id),
-            json!({ "member_id": ballot.member_id, "option": option, "reason": reason, "verdict": ballot.verdict }),
+            json!({ "member_id": ballot.member_id, "option": ballot.option, "reason": ballot.reason, "verdict": ballot.verdict }),
         )
         .await?;
-        decision.ballots.push(Ballot {
-            option,
-            reason: reason.clone(),
-            at: ctx.now,
-            ..ballot
-        });
-        let before = decision.status;
-        let empowered = decision
-            .escalation
-            .as_ref()
-            .filter(|verdict| verdict.allowed)
-            .map(|verdict| verdict.principal_id);
-        match tally(
-            &decision.ballots,
-            decision.routing.quorum,
-            decision.requested_by,
-            empowered,
-        ) {
-            Tally::Waiting { .. } => {}
-            Tally::Decided { option } => {
-                let approvers: Vec<&Ballot> = decision
-                    .ballots
-                    .iter()
-                    .filter(|b| {
-                        b.vote == Vote::Approve && b.option.as_deref() == Some(option.as_str())
-                    })
-                    .collect();
-                decision.reason = Some(
-                    approvers
-                        .iter()
-                        .map(|b| b.reason.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" · "),
-                );
-                decision.choice = Some(option);
-                decision.decided_by = Some(ctx.actor_id.unwrap_or(voter.id));
-                decision.decided_at = Some(ctx.now);
-                decision.status = DecisionStatus::Decided;
-            }
-            Tally::Rejected => {
-                decision.reason = Some(reason);
-                decision.decided_by = Some(voter.id);
-                decision.decided_at = Some(ctx.now);
-                decision.status = DecisionStatus::Rejected;
-            }
-        }
-        decision.updated_at = ctx.now;
         write_decision_state(&mut tx, &decision).await?;
         if decision.status != before {
-            record_progress(&mut tx, ctx, &decision).await?;
+            append_progress_event(&mut tx, ctx, &decision).await?;
         }
-        finish(tx, ctx, 200, &decision).await?;
+        commit_with_response(tx, ctx, 200, &decision).await?;
         Ok(decision)
     }
 
@@ -985,31 +670,11 @@ impl Decisions for This {
     ) -> Result<Option<Decision>> {
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
-        let waiting = matches!(
-            decision.status,
-            DecisionStatus::Open | DecisionStatus::AwaitingApproval
-        );
-        if !waiting || decision.deadline.is_none_or(|deadline| deadline > ctx.now) {
+        let Some(explanation) = decision.escalate(to, verdict, ctx.now) else {
             return Ok(None);
-        }
-        decision.status = DecisionStatus::Escalated;
-        decision.escalated_to = to;
-        decision.escalated_at = Some(ctx.now);
-        decision.escalation = verdict;
-        decision.updated_at = ctx.now;
-        write_decision_state(&mut tx, &decision).await?;
-        let explanation = match (&decision.escalation, to) {
-            (Some(v), Some(_)) if v.allowed => format!(
-                "past its deadline; {}, who may now decide alone",
-                v.explain()
-            ),
-            (Some(v), Some(_)) => format!(
-                "past its deadline; {}, so the quorum still applies",
-                v.explain()
-            ),
-            _ => "past its deadline; the space names nobody to escalate to".to_owned(),
         };
-        record(
+        write_decision_state(&mut tx, &decision).await?;
+        append_event(
             &mut tx,
             ctx,
             "decision.escalated",
@@ -1053,22 +718,11 @@ impl Decisions for This {
         outcome: Outcome,
         note: String,
     ) -> Result<Decision> {
-        let note = optional_text("note", &note, BODY_MAX)?;
         let mut tx = self.begin().await?;
         let mut decision = load_decision(&mut tx, ctx.org_id, id, true).await?;
-        if decision.status != DecisionStatus::Decided {
-            return Err(StoreError::Conflict(format!(
-                "the decision is {}; only a decided one has an outcome",
-                decision.status
-            )));
-        }
-        decision.outcome = Some(outcome);
-        decision.outcome_note = Some(note.clone());
-        decision.outcome_by = ctx.actor_id;
-        decision.outcome_at = Some(ctx.now);
-        decision.updated_at = ctx.now;
+        let note = decision.record_outcome(outcome, &note, ctx.actor_id, ctx.now)?;
         write_decision_state(&mut tx, &decision).await?;
-        record(
+        append_event(
             &mut tx,
             ctx,
             "decision.outcome_reviewed",
@@ -1077,7 +731,7 @@ impl Decisions for This {
             json!({ "outcome": outcome, "note": note, "followed_recommendation": decision.followed_recommendation() }),
         )
         .await?;
-        finish(tx, ctx, 200, &decision).await?;
+        commit_with_response(tx, ctx, 200, &decision).await?;
         Ok(decision)
     }
 

@@ -1,18 +1,10 @@
-// The cockpit's store shared by both backends; `include!`d after
-// `shared.rs` (see there for what each backend defines). Each backend also
-// defines `day_of(column)`: the UTC day of a timestamp column as `YYYY-MM-DD`.
-
-use chrono::Datelike;
-use tutti_domain::signal::{Alert, Audience, Concern, Signal, SignalKind, WebhookFormat};
-
-use crate::cockpit::{
-    AlertFilter, AlertSync, Attempt, BlockedWork, Cockpit, Credential, Delivery, DeliveryStatus,
-    DueDelivery, NewSession, NewWebhook, Session, SpendPoint, Webhook, WorkFlow,
-};
+// Alerts, webhooks and deliveries; see `alerts.rs` for the contract.
 
 const ALERT_COLUMNS: &str =
     "id, kind, subject_id, team_id, person_id, params, link, raised_at, cleared_at";
+
 const WEBHOOK_NAME_MAX: usize = 100;
+
 const WEBHOOK_URL_MAX: usize = 2000;
 
 #[derive(sqlx::FromRow)]
@@ -157,176 +149,7 @@ fn check_locale(locale: &str) -> Result<()> {
     }
 }
 
-impl Cockpit for This {
-    async fn set_password(&self, ctx: &Ctx, member_id: Uuid, password_hash: &str) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let member = load_member(&mut tx, ctx.org_id, member_id).await?;
-        if member.kind == tutti_domain::org::MemberKind::Ai {
-            return Err(StoreError::invalid(
-                "member",
-                "AI workers sign in with API tokens, not passwords",
-            ));
-        }
-        sqlx::query("UPDATE members SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        // A new password ends every session the old one opened.
-        sqlx::query("DELETE FROM sessions WHERE member_id = $1")
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            ctx,
-            "member.password_set",
-            "member",
-            Some(member_id),
-            json!({}),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn set_locale(&self, ctx: &Ctx, member_id: Uuid, locale: Option<&str>) -> Result<()> {
-        if let Some(locale) = locale {
-            check_locale(locale)?;
-        }
-        let mut tx = self.begin().await?;
-        load_member(&mut tx, ctx.org_id, member_id).await?;
-        sqlx::query("UPDATE members SET locale = $1 WHERE id = $2")
-            .bind(locale)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            ctx,
-            "member.locale_set",
-            "member",
-            Some(member_id),
-            json!({ "locale": locale }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn credentials(&self, email: &Email) -> Result<Vec<Credential>> {
-        let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
-            "SELECT org_id, id, password_hash FROM members \
-             WHERE email = $1 AND kind = 'human' AND password_hash IS NOT NULL ORDER BY id",
-        )
-        .bind(email.as_str())
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(org_id, member_id, password_hash)| Credential {
-                org_id,
-                member_id,
-                password_hash,
-            })
-            .collect())
-    }
-
-    async fn create_session(&self, ctx: &Ctx, session: NewSession) -> Result<()> {
-        let member_id = ctx.actor_id.ok_or(StoreError::not_found("member"))?;
-        let mut tx = self.begin().await?;
-        // Sessions that ran out are swept here, where one is added anyway.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(ctx.now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, org_id, member_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&session.token_hash)
-        .bind(ctx.org_id)
-        .bind(member_id)
-        .bind(&session.csrf_token)
-        .bind(ctx.now)
-        .bind(session.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        record(
-            &mut tx,
-            ctx,
-            "session.started",
-            "member",
-            Some(member_id),
-            json!({ "expires_at": session.expires_at }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
-        let mut conn = self.read().await?;
-        let row: Option<(String, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT s.csrf_token, m.locale, m.name, s.expires_at FROM sessions s JOIN members m ON m.id = s.member_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some((csrf_token, locale, name, expires_at)) = row else {
-            return Ok(None);
-        };
-        let actor = load_actor(
-            &mut conn,
-            "SELECT m.id, m.org_id, m.kind, m.role FROM sessions s JOIN members m ON m.id = s.member_id \
-             WHERE s.token_hash = $1",
-            token_hash.to_owned(),
-        )
-        .await?;
-        Ok(actor.map(|actor| Session {
-            actor,
-            name,
-            csrf_token,
-            locale,
-            expires_at,
-        }))
-    }
-
-    async fn actor(&self, org_id: Uuid, member_id: Uuid) -> Result<Option<Actor>> {
-        let actor = load_actor(
-            &mut *self.read().await?,
-            "SELECT m.id, m.org_id, m.kind, m.role FROM members m WHERE m.id = $1",
-            member_id,
-        )
-        .await?;
-        Ok(actor.filter(|a| a.org_id == org_id))
-    }
-
-    async fn end_session(&self, ctx: &Ctx, token_hash: &str) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND org_id = $2")
-            .bind(token_hash)
-            .bind(ctx.org_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if ended > 0 {
-            record(
-                &mut tx,
-                ctx,
-                "session.ended",
-                "member",
-                ctx.actor_id,
-                json!({}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
+impl crate::Alerts for BackendStore {
     async fn sync_alerts(
         &self,
         ctx: &Ctx,
@@ -377,7 +200,7 @@ impl Cockpit for This {
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    record(
+                    append_event(
                         &mut tx,
                         ctx,
                         "alert.cleared",
@@ -473,7 +296,7 @@ impl Cockpit for This {
                 .execute(&mut *tx)
                 .await?;
             }
-            record(
+            append_event(
                 &mut tx,
                 ctx,
                 "alert.raised",
@@ -560,11 +383,11 @@ impl Cockpit for This {
             .execute(&mut *tx)
             .await?;
         // The URL is a secret: the chain keeps only its hint.
-        record(&mut tx, ctx, "webhook.created", "webhook", Some(webhook.id), json!({
+        append_event(&mut tx, ctx, "webhook.created", "webhook", Some(webhook.id), json!({
             "name": webhook.name, "format": webhook.format, "url": webhook.url_hint, "locale": webhook.locale,
             "team_id": webhook.team_id,
         })).await?;
-        finish(tx, ctx, 201, &webhook).await?;
+        commit_with_response(tx, ctx, 201, &webhook).await?;
         Ok(webhook)
     }
 
@@ -595,7 +418,7 @@ impl Cockpit for This {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        record(
+        append_event(
             &mut tx,
             ctx,
             "webhook.deleted",
@@ -743,130 +566,5 @@ impl Cockpit for This {
         .fetch_all(&mut *self.read().await?)
         .await?;
         rows.into_iter().map(DeliveryRow::into_delivery).collect()
-    }
-
-    async fn audit_seq(&self, org_id: Uuid) -> Result<i64> {
-        sqlx::query_scalar("SELECT audit_seq FROM orgs WHERE id = $1")
-            .bind(org_id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?
-            .ok_or(StoreError::not_found("org"))
-    }
-
-    async fn work_flow(&self, org_id: Uuid, now: DateTime<Utc>, weeks: u32) -> Result<WorkFlow> {
-        let mut conn = self.read().await?;
-        let counts: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT state, kind, COUNT(*) FROM work_items WHERE org_id = $1 GROUP BY state, kind",
-        )
-        .bind(org_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut flow = WorkFlow::default();
-        let mut by_state: HashMap<WorkState, i64> = HashMap::new();
-        for (state, kind, n) in counts {
-            let state: WorkState = state.parse().map_err(StoreError::Corrupt)?;
-            *by_state.entry(state).or_default() += n;
-            if !state.is_final() {
-                if kind == "unplanned" {
-                    flow.unplanned_open += n;
-                } else {
-                    flow.planned_open += n;
-                }
-            }
-        }
-        flow.by_state = WorkState::ALL
-            .iter()
-            .map(|s| (*s, by_state.get(s).copied().unwrap_or(0)))
-            .collect();
-        let this_week = week_of(now.date_naive());
-        let first_week = this_week - chrono::Duration::weeks(i64::from(weeks.max(1)) - 1);
-        let from = first_week
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(now);
-        let days: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT {day}, COUNT(*) FROM work_items WHERE org_id = $1 AND state = 'done' AND state_since >= $2 GROUP BY {day}",
-            day = day_of("state_since")
-        ))
-        .bind(org_id)
-        .bind(from)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut per_week: std::collections::BTreeMap<NaiveDate, i64> = (0..weeks.max(1))
-            .map(|w| (first_week + chrono::Duration::weeks(i64::from(w)), 0))
-            .collect();
-        for (day, n) in days {
-            *per_week.entry(week_of(parse_day(&day)?)).or_default() += n;
-        }
-        flow.done_per_week = per_week.into_iter().collect();
-        Ok(flow)
-    }
-
-    async fn blocked_work(
-        &self,
-        org_id: Uuid,
-        before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<BlockedWork>> {
-        let blocked: Vec<BlockedWork> = sqlx::query_as(
-            "SELECT id, title, state_since AS since, team_id, assignee_id FROM work_items \
-             WHERE org_id = $1 AND state = 'blocked' AND state_since < $2 ORDER BY state_since LIMIT $3",
-        )
-        .bind(org_id)
-        .bind(before)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        Ok(blocked)
-    }
-
-    async fn spend_by_day(
-        &self,
-        org_id: Uuid,
-        group: LedgerGroup,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<SpendPoint>> {
-        let day = day_of("at");
-        let sums = "CAST(SUM(cost) AS BIGINT), CAST(SUM(input_tokens + cached_input_tokens + output_tokens) AS BIGINT)";
-        let filter =
-            "FROM ledger_entries WHERE org_id = $1 AND kind = 'settle' AND at >= $2 AND at < $3";
-        let mut conn = self.read().await?;
-        let rows: Vec<(String, Option<String>, i64, i64)> = if group == LedgerGroup::Model {
-            let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&format!(
-                "SELECT {day}, provider, model, {sums} {filter} GROUP BY {day}, provider, model ORDER BY 1"
-            ))
-            .bind(org_id)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.into_iter()
-                .map(|(d, p, m, cost, tokens)| (d, Some(format!("{p}/{m}")), cost, tokens))
-                .collect()
-        } else {
-            let column = crate::labour::ledger_column(group);
-            let rows: Vec<(String, Option<Uuid>, i64, i64)> = sqlx::query_as(&format!(
-                "SELECT {day}, {column}, {sums} {filter} GROUP BY {day}, {column} ORDER BY 1"
-            ))
-            .bind(org_id)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.into_iter()
-                .map(|(d, key, cost, tokens)| (d, key.map(|k| k.to_string()), cost, tokens))
-                .collect()
-        };
-        rows.into_iter()
-            .map(|(day, key, cost, tokens)| {
-                Ok(SpendPoint {
-                    day: parse_day(&day)?,
-                    key,
-                    cost,
-                    tokens,
-                })
-            })
-            .collect()
     }
 }

@@ -1,0 +1,91 @@
+//! Use cases of the org and its people: teams, members, tokens.
+//!
+//! Each function authorises the actor with `Actor::may`, then makes the one
+//! store call that writes the change with its audit event.
+
+use tutti_domain::access::{Action, Actor};
+use tutti_domain::org::{Member, Team};
+use tutti_store::prelude::*;
+use tutti_store::{Ctx, MemberPatch, NewMember, NewTeam, TeamPatch, TokenInfo};
+use uuid::Uuid;
+
+use crate::EngineResult;
+
+/// Creates a team. Leads create teams below the teams they lead; naming a
+/// lead other than oneself is an admin's call.
+pub async fn create_team<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    new: NewTeam,
+) -> EngineResult<Team> {
+    actor.may(Action::CreateTeam {
+        parent_id: new.parent_id,
+    })?;
+    if new.lead_id.is_some_and(|lead| lead != actor.member_id) {
+        actor.may(Action::ManageOrg)?;
+    }
+    Ok(store.create_team(ctx, new).await?)
+}
+
+/// Renames a team; moving it or naming its lead is an admin's call.
+pub async fn update_team<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+    patch: TeamPatch,
+) -> EngineResult<Team> {
+    store.team(actor.org_id, id).await?;
+    actor.may(Action::ManageTeam { team_id: id })?;
+    if patch.parent_id.is_some() || patch.lead_id.is_some() {
+        actor.may(Action::ManageOrg)?;
+    }
+    Ok(store.update_team(ctx, id, patch).await?)
+}
+
+/// Adds a person or an AI worker.
+pub async fn create_member<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    new: NewMember,
+) -> EngineResult<Member> {
+    actor.may(Action::CreateMember { role: new.role })?;
+    Ok(store.create_member(ctx, new).await?)
+}
+
+/// Changes a member; changing an owner, or making one, is an owner's call.
+pub async fn update_member<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    id: Uuid,
+    patch: MemberPatch,
+) -> EngineResult<Member> {
+    let current = store.member(actor.org_id, id).await?;
+    actor.may(Action::ManageMember { role: current.role })?;
+    if let Some(role) = patch.role {
+        actor.may(Action::ManageMember { role })?;
+    }
+    Ok(store.update_member(ctx, id, patch).await?)
+}
+
+/// Keeps the hash of a new token for a member: one's own, or anyone's for
+/// an admin. The token itself is made by the caller and shown once.
+pub async fn create_token<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    member_id: Uuid,
+    label: &str,
+    token_hash: &str,
+) -> EngineResult<TokenInfo> {
+    store.member(actor.org_id, member_id).await?;
+    actor.may(Action::CreateToken {
+        for_member: member_id,
+    })?;
+    Ok(store
+        .create_token(ctx, member_id, label, token_hash)
+        .await?)
+}

@@ -1,0 +1,821 @@
+// The run queue, leases and reviews; see `runs.rs` for the contract. When a
+// run is queued, what its end does to the work, retry or fail after a lost
+// lease, and what a verdict does are `tutti_domain::labour`'s rules; here
+// they are applied to the rows as they stand inside each transaction.
+
+/// Reservations of runs are recovered through their run's lease, not by age.
+const RUN_RESERVATION_HORIZON_DAYS: i64 = 3650;
+
+/// How many runs of an item are queued or running. Binds `$1` the item.
+const ACTIVE_RUNS: &str =
+    "SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')";
+
+async fn load_run(conn: &mut Conn, org_id: Uuid, id: Uuid, lock: bool) -> Result<Run> {
+    let row: RunRow = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE id = $1 AND org_id = $2{}",
+        if lock { FOR_UPDATE } else { "" }
+    ))
+    .bind(id)
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::not_found("run"))?;
+    row.try_into()
+}
+
+async fn active_runs(conn: &mut Conn, item_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar(ACTIVE_RUNS)
+        .bind(item_id)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Moves a work item as a run's life asks, when that is still a legal move
+/// (a person may have moved it meanwhile). Returns the state it is in.
+async fn move_item(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    id: Uuid,
+    to: WorkState,
+    unassign: bool,
+) -> Result<WorkState> {
+    let item = load_work_item(&mut *conn, ctx.org_id, id, true).await?;
+    if item.state == to || item.state.transition(to).is_err() {
+        return Ok(item.state);
+    }
+    let assignee = if unassign { None } else { item.assignee_id };
+    sqlx::query("UPDATE work_items SET state = $1, assignee_id = $2, updated_at = $3, state_since = $3 WHERE id = $4")
+        .bind(to.as_str())
+        .bind(assignee)
+        .bind(ctx.now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(to)
+}
+
+/// Renders and inserts the next run of a work item by its AI assignee, once
+/// the rule says it may have one (`check_new_run`). A revision's work order
+/// is the previous one with the reviewer's feedback (`previous`).
+async fn insert_run(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    item: &WorkItem,
+    max_tokens: MaxTokens,
+    previous: Option<(&Run, &str)>,
+) -> Result<Run> {
+    let worker = match item.assignee_id {
+        Some(id) => Some(load_member(&mut *conn, ctx.org_id, id).await?),
+        None => None,
+    };
+    let active = active_runs(&mut *conn, item.id).await?;
+    check_new_run(item, worker.as_ref(), active)?;
+    let Some(worker) = worker else {
+        return Err(StoreError::invalid(
+            "assignee_id",
+            "the item has no assignee",
+        ));
+    };
+    let iteration: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(iteration) FROM runs WHERE work_item_id = $1")
+            .bind(item.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let work_order = match previous {
+        Some((run, feedback)) => with_feedback(&run.work_order, run.iteration, feedback),
+        None => work_order_of(&mut *conn, ctx.org_id, item).await?,
+    };
+    let run = Run::queued(
+        Uuid::now_v7(),
+        item.id,
+        &worker,
+        iteration.unwrap_or(0) + 1,
+        work_order,
+        max_tokens,
+        ctx.now,
+    );
+    sqlx::query(
+        "INSERT INTO runs (id, org_id, work_item_id, worker_id, iteration, status, role_card, work_order, output, \
+         attempts, max_attempts, max_tokens, cancel_requested, input_tokens, cached_input_tokens, output_tokens, cost, \
+         created_by, created_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, '', 0, $8, $9, FALSE, 0, 0, 0, 0, $10, $11)",
+    )
+    .bind(run.id)
+    .bind(ctx.org_id)
+    .bind(run.work_item_id)
+    .bind(run.worker_id)
+    .bind(run.iteration)
+    .bind(&run.role_card)
+    .bind(&run.work_order)
+    .bind(run.max_attempts)
+    .bind(run.max_tokens)
+    .bind(ctx.actor_id)
+    .bind(ctx.now)
+    .execute(&mut *conn)
+    .await?;
+    append_event(
+        &mut *conn,
+        ctx,
+        "run.queued",
+        "run",
+        Some(run.id),
+        json!({ "run": run_summary(&run) }),
+    )
+    .await?;
+    Ok(run)
+}
+
+/// The work order of an item's first run: the task, and why it matters (the
+/// key result it serves, its objective and purpose, and the principles of
+/// the decision spaces it falls in).
+async fn work_order_of(conn: &mut Conn, org_id: Uuid, item: &WorkItem) -> Result<String> {
+    let key_result = match item.key_result_id {
+        Some(id) => Some(load_key_result(&mut *conn, org_id, id, false).await?),
+        None => None,
+    };
+    let objective = match &key_result {
+        Some(kr) => Some(load_objective(&mut *conn, org_id, kr.objective_id, false).await?),
+        None => None,
+    };
+    let principles = space_principles(
+        &mut *conn,
+        org_id,
+        item.team_id,
+        objective.as_ref().map(|o| o.id),
+    )
+    .await?;
+    Ok(render_work_order(&WorkOrderParts {
+        title: &item.title,
+        description: &item.description,
+        priority: item.priority.as_str(),
+        due: item.due,
+        key_result: key_result.as_ref().map(|k| k.title.as_str()),
+        objective: objective.as_ref().map(|o| o.title.as_str()),
+        why: objective.as_ref().map(|o| o.why.as_str()),
+        principles: &principles,
+    }))
+}
+
+/// Queues a run when a change leaves ready work newly in an AI worker's
+/// hands (`before`: the assignee and state before the change; none for a
+/// new item), as the rule says (`newly_ready_for`, `queues_a_run`).
+async fn queue_when_ready_for_ai(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    item: &WorkItem,
+    before: Option<(Option<Uuid>, WorkState)>,
+) -> Result<()> {
+    let Some(assignee) = item.newly_ready_for(before) else {
+        return Ok(());
+    };
+    let kind: String = sqlx::query_scalar("SELECT kind FROM members WHERE id = $1")
+        .bind(assignee)
+        .fetch_one(&mut *conn)
+        .await?;
+    let kind: MemberKind = kind.parse().map_err(StoreError::Corrupt)?;
+    if queues_a_run(kind, active_runs(&mut *conn, item.id).await?) {
+        insert_run(conn, ctx, item, MaxTokens::default(), None).await?;
+    }
+    Ok(())
+}
+
+/// A run for the audit log: without the long texts, which the run keeps.
+fn run_summary(run: &Run) -> serde_json::Value {
+    json!({
+        "id": run.id, "work_item_id": run.work_item_id, "worker_id": run.worker_id, "iteration": run.iteration,
+        "status": run.status, "attempts": run.attempts, "provider": run.provider, "model": run.model,
+        "tokens": run.tokens, "cost": run.cost, "error": run.error,
+    })
+}
+
+/// The org and worker of a run, for engine calls that come without a ctx.
+async fn run_owner(conn: &mut Conn, run_id: Uuid) -> Result<(Uuid, Uuid)> {
+    sqlx::query_as("SELECT org_id, worker_id FROM runs WHERE id = $1")
+        .bind(run_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::not_found("run"))
+}
+
+#[derive(sqlx::FromRow)]
+struct ExpiredRun {
+    id: Uuid,
+    org_id: Uuid,
+    worker_id: Uuid,
+    reservation_id: Option<Uuid>,
+    lease_owner: Option<String>,
+}
+
+/// How a run's attempt ends.
+struct Ending {
+    status: RunStatus,
+    output: String,
+    used: Tokens,
+    error: Option<String>,
+}
+
+/// Ends an attempt of a run: settles its open reservation, writes its new
+/// state, moves its item as the run's end asks (`item_state_after`) and
+/// records the change.
+async fn finish_run(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    mut run: Run,
+    reservation_id: Option<Uuid>,
+    ending: Ending,
+) -> Result<Run> {
+    let Ending {
+        status,
+        output,
+        used,
+        error,
+    } = ending;
+    let (settled, settled_cost) = match reservation_id {
+        Some(reservation) => {
+            close_reservation(&mut SqlxLedger(&mut *conn), ctx, reservation, used).await?
+        }
+        None => (Tokens::default(), 0),
+    };
+    run.end(status, output, error, settled, settled_cost, ctx.now);
+    sqlx::query(
+        "UPDATE runs SET status = $1, output = $2, error = $3, input_tokens = $4, cached_input_tokens = $5, \
+         output_tokens = $6, cost = $7, finished_at = $8, lease_owner = NULL, lease_expires_at = NULL, \
+         reservation_id = NULL WHERE id = $9",
+    )
+    .bind(status.as_str())
+    .bind(&run.output)
+    .bind(&run.error)
+    .bind(run.tokens.input)
+    .bind(run.tokens.cached_input)
+    .bind(run.tokens.output)
+    .bind(run.cost)
+    .bind(run.finished_at)
+    .bind(run.id)
+    .execute(&mut *conn)
+    .await?;
+    let item_state = match status.item_state_after() {
+        Some(to) => Some(move_item(&mut *conn, ctx, run.work_item_id, to, false).await?),
+        None => None,
+    };
+    let action = if status == RunStatus::Queued {
+        "run.requeued".to_string()
+    } else {
+        format!("run.{status}")
+    };
+    append_event(
+        &mut *conn,
+        ctx,
+        &action,
+        "run",
+        Some(run.id),
+        json!({ "run": run_summary(&run), "work_item_state": item_state }),
+    )
+    .await?;
+    Ok(run)
+}
+
+/// SQL condition: a node may take the work of the AI worker in
+/// `worker_column`. A node without the embedded model (`has_model` false)
+/// leaves the work of workers on the embedded provider to a live node that
+/// has it; with no such node alive, it takes the work and fails it, saying
+/// why, rather than leaving it queued with nobody to run it.
+fn node_may_take(worker_column: &str, has_model: &str, now: &str) -> String {
+    format!(
+        "({has_model} \
+          OR NOT EXISTS (SELECT 1 FROM engine_nodes n WHERE n.embedded_model AND n.seen_until > {now}) \
+          OR NOT EXISTS (SELECT 1 FROM members w JOIN providers p ON p.org_id = w.org_id AND p.name = w.provider \
+                         WHERE w.id = {worker_column} AND p.kind = 'embedded'))"
+    )
+}
+
+impl crate::Runs for BackendStore {
+    async fn queue_run(&self, ctx: &Ctx, work_item_id: Uuid, max_tokens: MaxTokens) -> Result<Run> {
+        let mut tx = self.begin().await?;
+        let item = load_work_item(&mut tx, ctx.org_id, work_item_id, true).await?;
+        let run = insert_run(&mut tx, ctx, &item, max_tokens, None).await?;
+        commit_with_response(tx, ctx, 201, &run).await?;
+        Ok(run)
+    }
+
+    async fn run(&self, org_id: Uuid, id: Uuid) -> Result<Run> {
+        load_run(&mut *self.read().await?, org_id, id, false).await
+    }
+
+    async fn runs(&self, org_id: Uuid, filter: &RunFilter, page: PageRequest) -> Result<Page<Run>> {
+        let mut query =
+            QueryBuilder::<Db>::new(format!("SELECT {RUN_COLUMNS} FROM runs WHERE org_id = "));
+        query.push_bind(org_id);
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(item) = filter.work_item_id {
+            query.push(" AND work_item_id = ").push_bind(item);
+        }
+        if let Some(worker) = filter.worker_id {
+            query.push(" AND worker_id = ").push_bind(worker);
+        }
+        push_page(&mut query, page);
+        let rows: Vec<RunRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let runs = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<Run>>>()?;
+        Ok(page_of(runs, page, |r: &Run| r.id.to_string()))
+    }
+
+    async fn cancel_run(&self, ctx: &Ctx, id: Uuid) -> Result<Run> {
+        let mut tx = self.begin().await?;
+        let mut run = load_run(&mut tx, ctx.org_id, id, true).await?;
+        match run.cancellation()? {
+            Cancellation::Now => {
+                run = finish_run(
+                    &mut tx,
+                    ctx,
+                    run,
+                    None,
+                    Ending {
+                        status: RunStatus::Cancelled,
+                        output: String::new(),
+                        used: Tokens::default(),
+                        error: None,
+                    },
+                )
+                .await?;
+            }
+            Cancellation::AskTheEngine => {
+                sqlx::query("UPDATE runs SET cancel_requested = TRUE WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                run.cancel_requested = true;
+                append_event(
+                    &mut tx,
+                    ctx,
+                    "run.cancel_requested",
+                    "run",
+                    Some(id),
+                    json!({ "run": run_summary(&run) }),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn announce_node(
+        &self,
+        node: &EngineNode,
+        now: DateTime<Utc>,
+        seen_until: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO engine_nodes (name, embedded_model, seen_until) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET embedded_model = excluded.embedded_model, seen_until = excluded.seen_until",
+        )
+        .bind(&node.name)
+        .bind(node.embedded_model)
+        .bind(seen_until)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM engine_nodes WHERE seen_until < $1")
+            .bind(now - chrono::Duration::days(1))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_run(
+        &self,
+        node: &EngineNode,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedRun>> {
+        let owner = node.name.as_str();
+        let mut tx = self.begin().await?;
+        let candidates: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(&format!(
+            "SELECT r.id, r.org_id, r.worker_id FROM runs r WHERE r.status = 'queued' AND {} \
+             ORDER BY r.id LIMIT 16{SKIP_LOCKED}",
+            node_may_take("r.worker_id", "$1", "$2")
+        ))
+        .bind(node.embedded_model)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (run_id, org_id, worker_id) in candidates {
+            // Locking the worker serialises claims of its runs across
+            // processes, so its concurrency limit holds.
+            let concurrency: i64 = sqlx::query_scalar(&format!(
+                "SELECT concurrency FROM members WHERE id = $1{FOR_UPDATE}"
+            ))
+            .bind(worker_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM runs WHERE worker_id = $1 AND status = 'running'",
+            )
+            .bind(worker_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if running >= concurrency {
+                continue;
+            }
+            let worker = load_member(&mut tx, org_id, worker_id).await?;
+            let ctx = Ctx::new(org_id, Some(worker_id), now);
+            let mut run = load_run(&mut tx, org_id, run_id, false).await?;
+            let route = match (&worker.provider, &worker.model) {
+                (Some(provider), Some(model)) => {
+                    let found = load_route(&mut tx, org_id, provider, model).await;
+                    found.map_err(|e| e.to_string())
+                }
+                _ => Err(format!(
+                    "{} has no provider and model; set them on the member (provider, model) to let it run work",
+                    worker.name
+                )),
+            };
+            let route = match route {
+                Ok(route) => route,
+                Err(reason) => {
+                    finish_run(
+                        &mut tx,
+                        &ctx,
+                        run,
+                        None,
+                        Ending {
+                            status: RunStatus::Failed,
+                            output: String::new(),
+                            used: Tokens::default(),
+                            error: Some(reason),
+                        },
+                    )
+                    .await?;
+                    continue;
+                }
+            };
+            run.start(&route.provider, &route.model, ctx.now);
+            sqlx::query(
+                "UPDATE runs SET status = 'running', attempts = $1, provider = $2, model = $3, started_at = $4, \
+                 lease_owner = $5, lease_expires_at = $6 WHERE id = $7",
+            )
+            .bind(run.attempts)
+            .bind(&run.provider)
+            .bind(&run.model)
+            .bind(run.started_at)
+            .bind(owner)
+            .bind(lease_until)
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+            let item_state =
+                move_item(&mut tx, &ctx, run.work_item_id, WorkState::Running, false).await?;
+            append_event(&mut tx, &ctx, "run.started", "run", Some(run.id), json!({ "run": run_summary(&run), "lease_owner": owner, "work_item_state": item_state }))
+                .await?;
+            tx.commit().await?;
+            return Ok(Some(ClaimedRun { org_id, run, route }));
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn heartbeat(
+        &self,
+        run_id: Uuid,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        output: &str,
+        used: Tokens,
+    ) -> Result<LeaseState> {
+        let mut tx = self.begin().await?;
+        let held: Option<(bool, Option<Uuid>)> = sqlx::query_as(
+            "UPDATE runs SET lease_expires_at = $1, output = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'running' \
+             RETURNING cancel_requested, reservation_id",
+        )
+        .bind(lease_until)
+        .bind(output)
+        .bind(run_id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((cancel_requested, reservation)) = held else {
+            return Ok(LeaseState::Lost);
+        };
+        if let Some(reservation) = reservation {
+            sqlx::query(
+                "UPDATE reservations SET seen_output_tokens = $1 WHERE id = $2 AND is_open",
+            )
+            .bind(used.output)
+            .bind(reservation)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(if cancel_requested {
+            LeaseState::CancelRequested
+        } else {
+            LeaseState::Held
+        })
+    }
+
+    async fn reserve_for_run(
+        &self,
+        run_id: Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+        charge: Charge,
+    ) -> Result<Reservation> {
+        let mut tx = self.begin().await?;
+        let (org_id, worker_id) = run_owner(&mut tx, run_id).await?;
+        let held: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(&format!(
+            "SELECT work_item_id, reservation_id FROM runs WHERE id = $1 AND lease_owner = $2 AND status = 'running'{FOR_UPDATE}"
+        ))
+        .bind(run_id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (item, open) =
+            held.ok_or_else(|| StoreError::Conflict("the run's lease is lost".into()))?;
+        if open.is_some() {
+            return Err(StoreError::Conflict(
+                "the run already holds a reservation".into(),
+            ));
+        }
+        let ctx = Ctx::new(org_id, Some(worker_id), now);
+        let charge = Charge {
+            worker_id,
+            run_id: Some(run_id),
+            expires_at: now + chrono::Duration::days(RUN_RESERVATION_HORIZON_DAYS),
+            ..charge
+        };
+        let reservation =
+            open_reservation(&mut SqlxLedger(&mut tx), &ctx, &charge, Some(item)).await?;
+        sqlx::query("UPDATE runs SET reservation_id = $1 WHERE id = $2")
+            .bind(reservation.id)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(reservation)
+    }
+
+    async fn end_run(
+        &self,
+        run_id: Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+        end: RunEnd,
+    ) -> Result<Run> {
+        let mut tx = self.begin().await?;
+        let (org_id, worker_id) = run_owner(&mut tx, run_id).await?;
+        let ctx = Ctx::new(org_id, Some(worker_id), now);
+        let held: Option<(Option<Uuid>,)> = sqlx::query_as(&format!(
+            "SELECT reservation_id FROM runs WHERE id = $1 AND lease_owner = $2 AND status = 'running'{FOR_UPDATE}"
+        ))
+        .bind(run_id)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (reservation,) =
+            held.ok_or_else(|| StoreError::Conflict("the run's lease is lost".into()))?;
+        let run = load_run(&mut tx, org_id, run_id, false).await?;
+        let (status, output, used, error) = match end {
+            RunEnd::Succeeded { output, used } => (RunStatus::Succeeded, output, used, None),
+            RunEnd::Failed {
+                output,
+                used,
+                error,
+            } => (RunStatus::Failed, output, used, Some(error)),
+            RunEnd::Cancelled { output, used } => (RunStatus::Cancelled, output, used, None),
+        };
+        let run = finish_run(
+            &mut tx,
+            &ctx,
+            run,
+            reservation,
+            Ending {
+                status,
+                output,
+                used,
+                error,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn recover(&self, now: DateTime<Utc>) -> Result<(u64, u64)> {
+        let mut runs = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let expired: Option<ExpiredRun> = sqlx::query_as(&format!(
+                "SELECT id, org_id, worker_id, reservation_id, lease_owner FROM runs \
+                 WHERE status = 'running' AND lease_expires_at < $1 ORDER BY id LIMIT 1{SKIP_LOCKED}"
+            ))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(ExpiredRun {
+                id: run_id,
+                org_id,
+                worker_id,
+                reservation_id: reservation,
+                lease_owner: owner,
+            }) = expired
+            else {
+                break;
+            };
+            let ctx = Ctx::new(org_id, Some(worker_id), now);
+            let run = load_run(&mut tx, org_id, run_id, false).await?;
+            // What a crash is charged: the prompt, and the output seen at the
+            // last heartbeat.
+            let used = match reservation {
+                Some(id) => {
+                    let (input, seen): (i64, i64) = sqlx::query_as(
+                        "SELECT input_tokens, seen_output_tokens FROM reservations WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Tokens {
+                        input,
+                        cached_input: 0,
+                        output: seen,
+                    }
+                }
+                None => Tokens::default(),
+            };
+            let (status, error) = run.after_lost_lease(&owner.unwrap_or_default());
+            let output = run.output.clone();
+            finish_run(
+                &mut tx,
+                &ctx,
+                run,
+                reservation,
+                Ending {
+                    status,
+                    output,
+                    used,
+                    error: Some(error),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            runs += 1;
+        }
+        let mut calls = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let abandoned: Option<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(&format!(
+                "SELECT id, org_id, worker_id, input_tokens FROM reservations \
+                 WHERE is_open AND run_id IS NULL AND expires_at < $1 ORDER BY id LIMIT 1{SKIP_LOCKED}"
+            ))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((id, org_id, worker_id, input)) = abandoned else {
+                break;
+            };
+            let ctx = Ctx::new(org_id, Some(worker_id), now);
+            let (settled, cost) = close_reservation(
+                &mut SqlxLedger(&mut tx),
+                &ctx,
+                id,
+                Tokens {
+                    input,
+                    cached_input: 0,
+                    output: 0,
+                },
+            )
+            .await?;
+            append_event(
+                &mut tx,
+                &ctx,
+                "reservation.abandoned",
+                "member",
+                Some(worker_id),
+                json!({ "reservation_id": id, "settled": settled, "cost": cost }),
+            )
+            .await?;
+            tx.commit().await?;
+            calls += 1;
+        }
+        Ok((runs, calls))
+    }
+
+    async fn hand_back_leases(&self, owner: &str, now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let handed = sqlx::query(
+            "UPDATE runs SET lease_expires_at = $1, lease_owner = $2 WHERE lease_owner = $3 AND status = 'running'",
+        )
+        .bind(now - chrono::Duration::milliseconds(1))
+        .bind(format!("{owner} (stopped)"))
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(handed)
+    }
+
+    async fn review_run(&self, ctx: &Ctx, run_id: Uuid, new: NewReview) -> Result<Reviewed> {
+        let reviewer_id = ctx
+            .actor_id
+            .ok_or_else(|| StoreError::invalid("reviewer", "a review needs a reviewer"))?;
+        let mut tx = self.begin().await?;
+        let run = load_run(&mut tx, ctx.org_id, run_id, true).await?;
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(iteration) FROM runs WHERE work_item_id = $1")
+                .bind(run.work_item_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let item = load_work_item(&mut tx, ctx.org_id, run.work_item_id, true).await?;
+        check_reviewable(&run, latest.unwrap_or(0), item.state)?;
+        let review = Review {
+            id: Uuid::now_v7(),
+            run_id,
+            work_item_id: run.work_item_id,
+            worker_id: run.worker_id,
+            reviewer_id,
+            verdict: new.verdict,
+            feedback: new.feedback.clone(),
+            rating: new.rating.get(),
+            created_at: ctx.now,
+        };
+        sqlx::query(
+            "INSERT INTO reviews (id, org_id, run_id, work_item_id, worker_id, reviewer_id, verdict, feedback, rating, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(review.id)
+        .bind(ctx.org_id)
+        .bind(run_id)
+        .bind(review.work_item_id)
+        .bind(review.worker_id)
+        .bind(reviewer_id)
+        .bind(review.verdict.as_str())
+        .bind(&review.feedback)
+        .bind(review.rating)
+        .bind(ctx.now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::conflict_on_unique(e, || "this run has been reviewed already".into()))?;
+        let moved = new.verdict.item_move();
+        let state = move_item(&mut tx, ctx, item.id, moved.to, moved.unassign).await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "review.created",
+            "run",
+            Some(run_id),
+            json!({ "review": review, "work_item_state": state }),
+        )
+        .await?;
+        let next_run = if new.verdict == Verdict::Revise {
+            let item = load_work_item(&mut tx, ctx.org_id, item.id, false).await?;
+            let max_tokens = MaxTokens::parse(run.max_tokens)?;
+            let previous = Some((&run, new.feedback.as_str()));
+            Some(insert_run(&mut tx, ctx, &item, max_tokens, previous).await?)
+        } else {
+            None
+        };
+        let reviewed = Reviewed { review, next_run };
+        commit_with_response(tx, ctx, 201, &reviewed).await?;
+        Ok(reviewed)
+    }
+
+    async fn reviews(&self, org_id: Uuid, work_item_id: Uuid) -> Result<Vec<Review>> {
+        let rows: Vec<ReviewRow> = sqlx::query_as(&format!(
+            "SELECT {REVIEW_COLUMNS} FROM reviews WHERE org_id = $1 AND work_item_id = $2 ORDER BY id"
+        ))
+        .bind(org_id)
+        .bind(work_item_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn review_stats(&self, org_id: Uuid, worker_id: Uuid) -> Result<ReviewStats> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT verdict, COUNT(*), CAST(COALESCE(SUM(rating), 0) AS BIGINT) FROM reviews WHERE org_id = $1 AND worker_id = $2 GROUP BY verdict",
+        )
+        .bind(org_id)
+        .bind(worker_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        let (mut accepted, mut revised, mut rejected, mut ratings) = (0, 0, 0, 0);
+        for (verdict, count, rating_sum) in rows {
+            ratings += rating_sum;
+            match verdict.parse::<Verdict>().map_err(StoreError::Corrupt)? {
+                Verdict::Accept => accepted = count,
+                Verdict::Revise => revised = count,
+                Verdict::Reject => rejected = count,
+            }
+        }
+        Ok(ReviewStats::from_counts(
+            accepted, revised, rejected, ratings,
+        ))
+    }
+}

@@ -1,0 +1,162 @@
+// Passwords, languages and sessions; see `sessions.rs` for the contract.
+
+impl crate::Sessions for BackendStore {
+    async fn set_password(&self, ctx: &Ctx, member_id: Uuid, password_hash: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let member = load_member(&mut tx, ctx.org_id, member_id).await?;
+        if member.kind == tutti_domain::org::MemberKind::Ai {
+            return Err(StoreError::invalid(
+                "member",
+                "AI workers sign in with API tokens, not passwords",
+            ));
+        }
+        sqlx::query("UPDATE members SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        // A new password ends every session the old one opened.
+        sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "member.password_set",
+            "member",
+            Some(member_id),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_locale(&self, ctx: &Ctx, member_id: Uuid, locale: Option<&str>) -> Result<()> {
+        if let Some(locale) = locale {
+            check_locale(locale)?;
+        }
+        let mut tx = self.begin().await?;
+        load_member(&mut tx, ctx.org_id, member_id).await?;
+        sqlx::query("UPDATE members SET locale = $1 WHERE id = $2")
+            .bind(locale)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "member.locale_set",
+            "member",
+            Some(member_id),
+            json!({ "locale": locale }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn credentials(&self, email: &Email) -> Result<Vec<Credential>> {
+        let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT org_id, id, password_hash FROM members \
+             WHERE email = $1 AND kind = 'human' AND password_hash IS NOT NULL ORDER BY id",
+        )
+        .bind(email.as_str())
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(org_id, member_id, password_hash)| Credential {
+                org_id,
+                member_id,
+                password_hash,
+            })
+            .collect())
+    }
+
+    async fn create_session(&self, ctx: &Ctx, session: NewSession) -> Result<()> {
+        let member_id = ctx.actor_id.ok_or(StoreError::not_found("member"))?;
+        let mut tx = self.begin().await?;
+        // Sessions that ran out are swept here, where one is added anyway.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, org_id, member_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&session.token_hash)
+        .bind(ctx.org_id)
+        .bind(member_id)
+        .bind(&session.csrf_token)
+        .bind(ctx.now)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "session.started",
+            "member",
+            Some(member_id),
+            json!({ "expires_at": session.expires_at }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        let mut conn = self.read().await?;
+        let row: Option<(String, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT s.csrf_token, m.locale, m.name, s.expires_at FROM sessions s JOIN members m ON m.id = s.member_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((csrf_token, locale, name, expires_at)) = row else {
+            return Ok(None);
+        };
+        let actor = load_actor(
+            &mut conn,
+            "SELECT m.id, m.org_id, m.kind, m.role FROM sessions s JOIN members m ON m.id = s.member_id \
+             WHERE s.token_hash = $1",
+            token_hash.to_owned(),
+        )
+        .await?;
+        Ok(actor.map(|actor| Session {
+            actor,
+            name,
+            csrf_token,
+            locale,
+            expires_at,
+        }))
+    }
+
+    async fn end_session(&self, ctx: &Ctx, token_hash: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND org_id = $2")
+            .bind(token_hash)
+            .bind(ctx.org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if ended > 0 {
+            append_event(
+                &mut tx,
+                ctx,
+                "session.ended",
+                "member",
+                ctx.actor_id,
+                json!({}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

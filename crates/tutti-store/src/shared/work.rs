@@ -1,0 +1,232 @@
+// Work items; see `work.rs` for the contract.
+
+impl crate::Work for BackendStore {
+    async fn create_work_item(&self, ctx: &Ctx, new: NewWorkItem) -> Result<WorkItem> {
+        let title = text("title", &new.title, TITLE_MAX)?;
+        let description = tutti_domain::validate::optional_text(
+            "description",
+            &new.description,
+            tutti_domain::validate::BODY_MAX,
+        )?;
+        let created_by = ctx
+            .actor_id
+            .ok_or_else(|| StoreError::invalid("created_by", "work needs a creator"))?;
+        let mut tx = self.begin().await?;
+        require(&mut tx, "teams", ctx.org_id, new.team_id, "team_id", "team").await?;
+        require(
+            &mut tx,
+            "members",
+            ctx.org_id,
+            new.assignee_id,
+            "assignee_id",
+            "member",
+        )
+        .await?;
+        require(
+            &mut tx,
+            "work_items",
+            ctx.org_id,
+            new.parent_id,
+            "parent_id",
+            "work item",
+        )
+        .await?;
+        require(
+            &mut tx,
+            "key_results",
+            ctx.org_id,
+            new.key_result_id,
+            "key_result_id",
+            "key result",
+        )
+        .await?;
+        let item = WorkItem {
+            id: Uuid::now_v7(),
+            title,
+            description,
+            team_id: new.team_id,
+            assignee_id: new.assignee_id,
+            state: new.state,
+            kind: new.kind,
+            priority: new.priority,
+            due: new.due,
+            parent_id: new.parent_id,
+            key_result_id: new.key_result_id,
+            created_by,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            state_since: ctx.now,
+        };
+        insert_work_items(&mut tx, ctx.org_id, std::slice::from_ref(&item)).await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "work_item.created",
+            "work_item",
+            Some(item.id),
+            json!({ "work_item": item }),
+        )
+        .await?;
+        queue_when_ready_for_ai(&mut tx, ctx, &item, None).await?;
+        commit_with_response(tx, ctx, 201, &item).await?;
+        Ok(item)
+    }
+
+    async fn work_item(&self, org_id: Uuid, id: Uuid) -> Result<WorkItem> {
+        load_work_item(&mut *self.read().await?, org_id, id, false).await
+    }
+
+    async fn work_items(
+        &self,
+        org_id: Uuid,
+        filter: &WorkFilter,
+        page: PageRequest,
+    ) -> Result<Page<WorkItem>> {
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = "
+        ));
+        query.push_bind(org_id);
+        if let Some(state) = filter.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(assignee) = filter.assignee_id {
+            query.push(" AND assignee_id = ").push_bind(assignee);
+        }
+        if let Some(key_result) = filter.key_result_id {
+            query.push(" AND key_result_id = ").push_bind(key_result);
+        }
+        if let Some(team) = filter.team_id {
+            query.push(" AND team_id = ").push_bind(team);
+        }
+        if filter.unaligned {
+            query.push(" AND key_result_id IS NULL");
+        }
+        push_page(&mut query, page);
+        let rows: Vec<WorkItemRow> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<WorkItem>>>()?;
+        Ok(page_of(items, page, |w| w.id.to_string()))
+    }
+
+    async fn update_work_item(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: WorkItemPatch,
+        may: MayPatch<'_>,
+    ) -> Result<WorkItem> {
+        let mut tx = self.begin().await?;
+        let mut item = load_work_item(&mut tx, ctx.org_id, id, true).await?;
+        may(&item, &patch)?;
+        let from_state = item.state;
+        let before_assignee = item.assignee_id;
+        if let Some(title) = patch.title {
+            item.title = text("title", &title, TITLE_MAX)?;
+        }
+        if let Some(description) = patch.description {
+            item.description = tutti_domain::validate::optional_text(
+                "description",
+                &description,
+                tutti_domain::validate::BODY_MAX,
+            )?;
+        }
+        if let Some(state) = patch.state
+            && state != item.state
+        {
+            item.state = item.state.transition(state)?;
+        }
+        if let Some(team) = patch.team_id {
+            require(&mut tx, "teams", ctx.org_id, team, "team_id", "team").await?;
+            item.team_id = team;
+        }
+        if let Some(assignee) = patch.assignee_id {
+            require(
+                &mut tx,
+                "members",
+                ctx.org_id,
+                assignee,
+                "assignee_id",
+                "member",
+            )
+            .await?;
+            item.assignee_id = assignee;
+        }
+        if let Some(parent) = patch.parent_id {
+            require(
+                &mut tx,
+                "work_items",
+                ctx.org_id,
+                parent,
+                "parent_id",
+                "work item",
+            )
+            .await?;
+            refuse_cycle(&mut tx, "work_items", id, parent).await?;
+            item.parent_id = parent;
+        }
+        if let Some(key_result) = patch.key_result_id {
+            require(
+                &mut tx,
+                "key_results",
+                ctx.org_id,
+                key_result,
+                "key_result_id",
+                "key result",
+            )
+            .await?;
+            item.key_result_id = key_result;
+        }
+        item.kind = patch.kind.unwrap_or(item.kind);
+        item.priority = patch.priority.unwrap_or(item.priority);
+        if let Some(due) = patch.due {
+            item.due = due;
+        }
+        item.updated_at = ctx.now;
+        if item.state != from_state {
+            item.state_since = ctx.now;
+        }
+        sqlx::query(
+            "UPDATE work_items SET title = $1, description = $2, team_id = $3, assignee_id = $4, state = $5, kind = $6, \
+             priority = $7, due = $8, parent_id = $9, key_result_id = $10, updated_at = $11, state_since = $12 \
+             WHERE id = $13 AND org_id = $14",
+        )
+        .bind(&item.title)
+        .bind(&item.description)
+        .bind(item.team_id)
+        .bind(item.assignee_id)
+        .bind(item.state.as_str())
+        .bind(item.kind.as_str())
+        .bind(item.priority.as_str())
+        .bind(item.due)
+        .bind(item.parent_id)
+        .bind(item.key_result_id)
+        .bind(ctx.now)
+        .bind(item.state_since)
+        .bind(id)
+        .bind(ctx.org_id)
+        .execute(&mut *tx)
+        .await?;
+        let payload = if from_state == item.state {
+            json!({ "work_item": item })
+        } else {
+            json!({ "work_item": item, "from_state": from_state, "to_state": item.state })
+        };
+        append_event(
+            &mut tx,
+            ctx,
+            "work_item.updated",
+            "work_item",
+            Some(id),
+            payload,
+        )
+        .await?;
+        queue_when_ready_for_ai(&mut tx, ctx, &item, Some((before_assignee, from_state))).await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+}
