@@ -403,6 +403,83 @@ async fn ai_work_is_run_reviewed_and_revised() {
     assert_eq!(api.get("/api/v1/events/verify").await["intact"], true);
 }
 
+/// The rule under the whole review loop, held by the real binary: the AI
+/// worker's result waits in review, and the worker's own token cannot move
+/// it on — not with the CLI, not with the API — while a person still can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ai_worker_cannot_close_its_own_review_through_the_binary() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let owner_token = init(&url);
+    let server = serve(&url, &model, 30);
+    let api = Api::new(&server.url, &owner_token);
+    let emil = ai_worker(&api, "Emil").await;
+    let item = api
+        .post(
+            "/api/v1/work-items",
+            json!({ "title": "Name three checks for a boiler service", "assignee_id": emil }),
+        )
+        .await;
+    let item_id = item["id"].as_str().unwrap().to_owned();
+    let run = api
+        .post(
+            &format!("/api/v1/work-items/{item_id}/runs"),
+            json!({ "max_tokens": 24 }),
+        )
+        .await;
+    let run = api
+        .finished_run(run["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let state =
+        || async { api.get(&format!("/api/v1/work-items/{item_id}")).await["state"].clone() };
+    assert_eq!(state().await, "in_review");
+
+    let emil_token = token_for(&api, &emil).await;
+    let as_emil = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tutti"))
+            .args(args)
+            .env("TUTTI_SERVER", &server.url)
+            .env("TUTTI_TOKEN", &emil_token)
+            .output()
+            .unwrap()
+    };
+    for to in ["done", "cancelled", "running"] {
+        let moved = as_emil(&["work", "move", &item_id, to]);
+        let message = String::from_utf8_lossy(&moved.stderr);
+        assert!(
+            !moved.status.success(),
+            "the CLI moved delivered work to {to}"
+        );
+        assert!(
+            message.contains("review") && message.trim().lines().count() == 1,
+            "{message}"
+        );
+    }
+    let emil_api = Api::new(&server.url, &emil_token);
+    let (status, problem) = emil_api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/work-items/{item_id}"),
+            Some(json!({ "state": "done" })),
+        )
+        .await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(state().await, "in_review");
+
+    // A person accepts it.
+    let run_id = run["id"].as_str().unwrap();
+    api.post(
+        &format!("/api/v1/runs/{run_id}/review"),
+        json!({ "verdict": "accept", "rating": 4 }),
+    )
+    .await;
+    assert_eq!(state().await, "done");
+    assert_eq!(api.get("/api/v1/events/verify").await["intact"], true);
+}
+
 /// 200 concurrent gateway calls against a hard budget that covers about 20:
 /// every call is served or refused with a clear error, the budget holds, and
 /// every reservation balances.
