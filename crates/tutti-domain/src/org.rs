@@ -94,6 +94,27 @@ pub fn check_role_for_kind(kind: MemberKind, role: Role) -> ValidationResult<()>
     Ok(())
 }
 
+/// How many of an AI worker's runs may run at once: 1 to 64.
+pub fn check_concurrency(value: i64) -> ValidationResult<i64> {
+    if (1..=64).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Invalid::new("concurrency", "must be between 1 and 64"))
+    }
+}
+
+/// An org always keeps an owner: the last one (`owners` is how many there
+/// are) cannot give up the role.
+pub fn check_role_change(from: Role, to: Role, owners: i64) -> ValidationResult<()> {
+    if from == Role::Owner && to != Role::Owner && owners <= 1 {
+        return Err(Invalid::new(
+            "role",
+            "the org's last owner cannot give up that role",
+        ));
+    }
+    Ok(())
+}
+
 /// ISO 4217-shaped: three upper-case ASCII letters.
 pub fn parse_currency(value: &str) -> ValidationResult<String> {
     let code = value.trim().to_ascii_uppercase();
@@ -124,6 +145,22 @@ mod tests {
         assert!(check_role_for_kind(MemberKind::Ai, Role::Lead).is_err());
         assert!(check_role_for_kind(MemberKind::Ai, Role::Owner).is_err());
         assert!(check_role_for_kind(MemberKind::Human, Role::Owner).is_ok());
+    }
+
+    #[test]
+    fn an_org_keeps_its_last_owner() {
+        assert!(check_role_change(Role::Owner, Role::Admin, 1).is_err_and(|e| e.field == "role"));
+        assert!(check_role_change(Role::Owner, Role::Admin, 2).is_ok());
+        assert!(check_role_change(Role::Owner, Role::Owner, 1).is_ok());
+        assert!(check_role_change(Role::Admin, Role::Member, 1).is_ok());
+    }
+
+    #[test]
+    fn an_ai_worker_runs_one_to_sixty_four_at_once() {
+        assert_eq!(check_concurrency(2), Ok(2));
+        for bad in [0, 65, -1] {
+            assert!(check_concurrency(bad).is_err_and(|e| e.field == "concurrency"));
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::access::Actor;
 use crate::labour::ReviewStats;
 use crate::org::Role;
 use crate::text_enum;
+use crate::validate::{Invalid, ValidationResult};
 
 text_enum! {
     SignalKind {
@@ -295,10 +296,60 @@ pub fn percent(share: f64) -> i64 {
     (share.clamp(0.0, 1.0) * 100.0).round() as i64
 }
 
+/// A webhook's name is at most this long …
+pub const WEBHOOK_NAME_MAX: usize = 100;
+/// … and its URL.
+pub const WEBHOOK_URL_MAX: usize = 2000;
+
+/// A webhook's URL: http or https, short enough, no spaces; trimmed.
+pub fn parse_webhook_url(url: &str) -> ValidationResult<String> {
+    let url = url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.len() > WEBHOOK_URL_MAX
+        || url.contains(char::is_whitespace)
+    {
+        return Err(Invalid::new(
+            "url",
+            format!("must be an http:// or https:// URL of at most {WEBHOOK_URL_MAX} characters"),
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+/// A language the cockpit and its messages speak: `de` or `en`.
+pub fn check_locale(locale: &str) -> ValidationResult<()> {
+    if matches!(locale, "de" | "en") {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "locale",
+            format!("`{locale}` is not offered; use de or en"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_webhook_goes_to_an_http_url_in_a_language_the_cockpit_speaks() {
+        assert_eq!(
+            parse_webhook_url(" https://hooks.slack.com/x ").unwrap(),
+            "https://hooks.slack.com/x"
+        );
+        for bad in ["ftp://example", "https://a b", "hooks.slack.com/x"] {
+            assert!(
+                parse_webhook_url(bad).is_err_and(|e| e.field == "url"),
+                "{bad}"
+            );
+        }
+        let long = format!("https://x/{}", "a".repeat(WEBHOOK_URL_MAX));
+        assert!(parse_webhook_url(&long).is_err());
+        assert!(check_locale("de").is_ok() && check_locale("en").is_ok());
+        assert!(check_locale("fr").is_err_and(|e| e.field == "locale"));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -424,12 +424,7 @@ pub async fn simulate<S: Store>(
 /// Whether `actor` may vote on `decision` now: the policy allows it, they are
 /// a person, and they have not voted yet. For "awaiting me".
 pub fn awaits(policy: &CompiledPolicy, actor: &Actor, decision: &Decision) -> bool {
-    actor.kind == MemberKind::Human
-        && decision.status.takes_votes()
-        && !decision
-            .ballots
-            .iter()
-            .any(|b| b.member_id == actor.member_id)
+    decision.takes_a_vote_from(actor.member_id, actor.kind)
         && (decision.escalated_to == Some(actor.member_id)
             || policy
                 .evaluate(

@@ -73,6 +73,7 @@ pub trait Decisions: Clone + Send + Sync + 'static {
     fn delete_space(&self, ctx: &Ctx, id: Uuid) -> impl Future<Output = Result<()>> + Send;
     /// `NotFound` for a space of another org.
     fn space(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<DecisionSpace>> + Send;
+    /// The org's decision spaces, oldest first.
     fn spaces(
         &self,
         org_id: Uuid,
@@ -155,6 +156,8 @@ pub trait Decisions: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Decision>> + Send;
     /// `NotFound` for a decision of another org.
     fn decision(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Decision>> + Send;
+    /// The org's decisions that match `filter`, oldest first, with their
+    /// ballots.
     fn decisions(
         &self,
         org_id: Uuid,

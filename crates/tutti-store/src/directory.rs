@@ -111,6 +111,7 @@ pub trait Directory: Clone + Send + Sync + 'static {
     fn create_team(&self, ctx: &Ctx, team: NewTeam) -> impl Future<Output = Result<Team>> + Send;
     /// `NotFound` for a team of another org.
     fn team(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Team>> + Send;
+    /// The org's teams, oldest first.
     fn teams(
         &self,
         org_id: Uuid,
@@ -134,6 +135,7 @@ pub trait Directory: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Member>> + Send;
     /// `NotFound` for a member of another org.
     fn member(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Member>> + Send;
+    /// The org's members, people and AI workers, oldest first.
     fn members(
         &self,
         org_id: Uuid,

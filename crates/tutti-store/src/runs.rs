@@ -95,6 +95,7 @@ pub trait Runs: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Run>> + Send;
     /// `NotFound` for a run of another org.
     fn run(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Run>> + Send;
+    /// The org's runs that match `filter`, oldest first.
     fn runs(
         &self,
         org_id: Uuid,

@@ -74,6 +74,7 @@ pub trait Strategy: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Objective>> + Send;
     /// `NotFound` for an objective of another org.
     fn objective(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Objective>> + Send;
+    /// The org's objectives, oldest first.
     fn objectives(
         &self,
         org_id: Uuid,
@@ -106,6 +107,9 @@ pub trait Strategy: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<KeyResult>> + Send;
     /// `NotFound` for a key result of another org.
     fn key_result(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<KeyResult>> + Send;
+    /// Changes a key result's definition; its value moves by check-ins.
+    /// `NotFound` for a key result of another org; `Invalid` for a bad title
+    /// or a value that is not a number.
     fn update_key_result(
         &self,
         ctx: &Ctx,

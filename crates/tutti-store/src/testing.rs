@@ -71,3 +71,30 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Turns `async fn $behaviour<S: Store>(store: S)` into a module of that
+/// name holding two tests, `on_sqlite` and `on_postgres`, as
+/// [`on_both_backends!`] does: each test is named for the behaviour it
+/// checks (`an_ai_worker_cannot_close_its_own_review::on_postgres`).
+#[macro_export]
+macro_rules! behaviour {
+    ($behaviour:ident) => {
+        mod $behaviour {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let url = $crate::testing::sqlite_url(dir.path());
+                let store = $crate::sqlite::SqliteStore::connect(&url).await.unwrap();
+                super::$behaviour(store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_postgres() {
+                if let Some(url) = $crate::testing::fresh_postgres_url().await.unwrap() {
+                    super::$behaviour($crate::postgres::PgStore::connect(&url).await.unwrap())
+                        .await;
+                }
+            }
+        }
+    };
+}

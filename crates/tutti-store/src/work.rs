@@ -70,6 +70,7 @@ pub trait Work: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<WorkItem>> + Send;
     /// `NotFound` for an item of another org.
     fn work_item(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<WorkItem>> + Send;
+    /// The org's work items that match `filter`, oldest first.
     fn work_items(
         &self,
         org_id: Uuid,

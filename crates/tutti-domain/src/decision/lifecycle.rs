@@ -250,6 +250,15 @@ impl Decision {
         Ok(why)
     }
 
+    /// Whether this decision still takes a vote from the member `voter` of
+    /// `kind`: it collects votes, they are a person, and they have not voted.
+    /// Whether the policy lets them is Cedar's to say.
+    pub fn takes_a_vote_from(&self, voter: Uuid, kind: MemberKind) -> bool {
+        kind == MemberKind::Human
+            && self.status.takes_votes()
+            && !self.ballots.iter().any(|b| b.member_id == voter)
+    }
+
     /// `voter` casts `ballot`, with the policy's verdict on their approval:
     /// a person the policy allows, on a decision taking votes, approving
     /// one of its options or rejecting it with a reason. The tally then
@@ -661,6 +670,30 @@ mod tests {
         );
         assert!(matches!(refused, Err(Refused::Denied(_))));
         assert!(waiting.ballots.is_empty());
+    }
+
+    #[test]
+    fn a_decision_takes_one_vote_per_person_while_it_waits() {
+        let mut waiting = routed(Autonomy::HumanOnly, None);
+        assert!(waiting.takes_a_vote_from(KATRIN, MemberKind::Human));
+        assert!(!waiting.takes_a_vote_from(WORKER, MemberKind::Ai));
+        waiting.routing.quorum = 2;
+        waiting
+            .cast(
+                &member(KATRIN, MemberKind::Human),
+                ballot(Vote::Approve, Some("8 %"), true),
+                at(1),
+            )
+            .unwrap();
+        assert!(
+            !waiting.takes_a_vote_from(KATRIN, MemberKind::Human),
+            "voted already"
+        );
+        assert!(waiting.takes_a_vote_from(JONAS, MemberKind::Human));
+        assert!(
+            !routed(Autonomy::AiPrepares, None).takes_a_vote_from(JONAS, MemberKind::Human),
+            "still open"
+        );
     }
 
     #[test]

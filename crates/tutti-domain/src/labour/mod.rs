@@ -181,12 +181,66 @@ pub struct LedgerEntry {
     pub at: DateTime<Utc>,
 }
 
+/// Checks how a provider is reached: an `openai` provider needs an http(s)
+/// base URL; the `embedded` one takes no URL and no key; a key read from the
+/// environment names a variable.
+pub fn check_provider(
+    kind: ProviderKind,
+    base_url: Option<&str>,
+    has_key: bool,
+    api_key_env: Option<&str>,
+) -> ValidationResult<()> {
+    match kind {
+        ProviderKind::Openai => {
+            let url = base_url.unwrap_or_default();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Invalid::new(
+                    "base_url",
+                    "an openai provider needs a base_url starting with http:// or https://",
+                ));
+            }
+        }
+        ProviderKind::Embedded => {
+            if base_url.is_some() || has_key || api_key_env.is_some() {
+                return Err(Invalid::new(
+                    "base_url",
+                    "the embedded provider takes no base_url and no key",
+                ));
+            }
+        }
+    }
+    if let Some(env) = api_key_env
+        && (env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(Invalid::new(
+            "api_key_env",
+            "must be the name of an environment variable (letters, digits, _)",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     const EURO_CENT_PER_MILLION: i64 = 10_000;
+
+    #[test]
+    fn a_provider_is_reached_by_url_or_runs_here_without_one() {
+        let openai = |url, env| check_provider(ProviderKind::Openai, url, false, env);
+        assert!(openai(Some("https://api.example/v1"), Some("VLLM_KEY")).is_ok());
+        assert!(openai(None, None).is_err_and(|e| e.field == "base_url"));
+        assert!(openai(Some("ftp://x"), None).is_err_and(|e| e.field == "base_url"));
+        assert!(
+            openai(Some("http://x"), Some("NOT-A-VAR")).is_err_and(|e| e.field == "api_key_env")
+        );
+        assert!(openai(Some("http://x"), Some("")).is_err_and(|e| e.field == "api_key_env"));
+        assert!(check_provider(ProviderKind::Embedded, None, false, None).is_ok());
+        assert!(check_provider(ProviderKind::Embedded, None, true, None).is_err());
+        assert!(check_provider(ProviderKind::Embedded, Some("http://x"), false, None).is_err());
+    }
 
     #[test]
     fn cost_rounds_up_to_the_micro_unit() {

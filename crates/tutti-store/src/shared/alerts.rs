@@ -3,10 +3,6 @@
 const ALERT_COLUMNS: &str =
     "id, kind, subject_id, team_id, person_id, params, link, raised_at, cleared_at";
 
-const WEBHOOK_NAME_MAX: usize = 100;
-
-const WEBHOOK_URL_MAX: usize = 2000;
-
 #[derive(sqlx::FromRow)]
 struct AlertRow {
     id: Uuid,
@@ -136,17 +132,6 @@ fn parse_day(text: &str) -> Result<NaiveDate> {
 /// The Monday of a day's ISO week.
 fn week_of(day: NaiveDate) -> NaiveDate {
     day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
-}
-
-fn check_locale(locale: &str) -> Result<()> {
-    if matches!(locale, "de" | "en") {
-        Ok(())
-    } else {
-        Err(StoreError::invalid(
-            "locale",
-            format!("`{locale}` is not offered; use de or en"),
-        ))
-    }
 }
 
 impl crate::Alerts for BackendStore {
@@ -347,18 +332,7 @@ impl crate::Alerts for BackendStore {
 
     async fn create_webhook(&self, ctx: &Ctx, new: NewWebhook) -> Result<Webhook> {
         let name = text("name", &new.name, WEBHOOK_NAME_MAX)?;
-        let url = new.url.trim().to_owned();
-        if !(url.starts_with("https://") || url.starts_with("http://"))
-            || url.len() > WEBHOOK_URL_MAX
-            || url.contains(char::is_whitespace)
-        {
-            return Err(StoreError::invalid(
-                "url",
-                format!(
-                    "must be an http:// or https:// URL of at most {WEBHOOK_URL_MAX} characters"
-                ),
-            ));
-        }
+        let url = parse_webhook_url(&new.url)?;
         check_locale(&new.locale)?;
         let mut tx = self.begin().await?;
         require(&mut tx, "teams", ctx.org_id, new.team_id, "team_id", "team").await?;

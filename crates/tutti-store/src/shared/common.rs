@@ -32,12 +32,18 @@ use tutti_domain::decision::{
 };
 use tutti_domain::labour::{
     Budget, BudgetScope, BudgetState, Cancellation, ChargeScope, LedgerEntry, LedgerGroup,
-    LedgerKind, MaxTokens, Model, NewReview, Prices, Provider, ProviderKind, Review, ReviewStats,
-    Run, RunStatus, Settlement, Tokens, Verdict, WorkOrderParts, WorstCase, check_new_run,
+    LedgerKind, MaxTokens, Model, NewReview, Prices, Provider, Review, ReviewStats, Run, RunStatus,
+    Settlement, Tokens, Verdict, WorkOrderParts, WorstCase, check_new_run, check_provider,
     check_reviewable, queues_a_run, render_work_order, with_feedback,
 };
-use tutti_domain::org::{Member, MemberKind, Org, Role, Team, check_role_for_kind, parse_currency};
-use tutti_domain::signal::{Alert, Audience, Concern, Signal, SignalKind, WebhookFormat};
+use tutti_domain::org::{
+    Member, MemberKind, Org, Role, Team, check_concurrency, check_role_change, check_role_for_kind,
+    parse_currency,
+};
+use tutti_domain::signal::{
+    Alert, Audience, Concern, Signal, SignalKind, WEBHOOK_NAME_MAX, WebhookFormat, check_locale,
+    parse_webhook_url,
+};
 use tutti_domain::strategy::{
     CheckIn, KeyResult, NewCheckIn, Objective, ObjectiveStatus, check_period,
 };

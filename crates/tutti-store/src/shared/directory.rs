@@ -277,20 +277,13 @@ impl crate::Directory for BackendStore {
         }
         if let Some(role) = patch.role {
             check_role_for_kind(member.kind, role)?;
-            if member.role == Role::Owner && role != Role::Owner {
-                let owners: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM members WHERE org_id = $1 AND role = 'owner'",
-                )
-                .bind(ctx.org_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                if owners <= 1 {
-                    return Err(StoreError::invalid(
-                        "role",
-                        "the org's last owner cannot give up that role",
-                    ));
-                }
-            }
+            let owners: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM members WHERE org_id = $1 AND role = 'owner'",
+            )
+            .bind(ctx.org_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            check_role_change(member.role, role, owners)?;
             member.role = role;
         }
         if let Some(card) = patch.role_card {
@@ -303,13 +296,7 @@ impl crate::Directory for BackendStore {
             member.model = model;
         }
         if let Some(concurrency) = patch.concurrency {
-            if !(1..=64).contains(&concurrency) {
-                return Err(StoreError::invalid(
-                    "concurrency",
-                    "must be between 1 and 64",
-                ));
-            }
-            member.concurrency = concurrency;
+            member.concurrency = check_concurrency(concurrency)?;
         }
         sqlx::query(
             "UPDATE members SET name = $1, role = $2, role_card = $3, provider = $4, model = $5, concurrency = $8 WHERE id = $6 AND org_id = $7",

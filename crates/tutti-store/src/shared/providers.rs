@@ -77,33 +77,12 @@ fn route_from_row(row: Option<RouteRow>, provider: &str, model: &str) -> Result<
 impl crate::Providers for BackendStore {
     async fn create_provider(&self, ctx: &Ctx, new: NewProvider) -> Result<Provider> {
         let name = text("name", &new.name, TITLE_MAX)?;
-        match new.kind {
-            ProviderKind::Openai => {
-                let url = new.base_url.as_deref().unwrap_or_default();
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(StoreError::invalid(
-                        "base_url",
-                        "an openai provider needs a base_url starting with http:// or https://",
-                    ));
-                }
-            }
-            ProviderKind::Embedded => {
-                if new.base_url.is_some() || new.api_key.is_some() || new.api_key_env.is_some() {
-                    return Err(StoreError::invalid(
-                        "base_url",
-                        "the embedded provider takes no base_url and no key",
-                    ));
-                }
-            }
-        }
-        if let Some(env) = &new.api_key_env
-            && (env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        {
-            return Err(StoreError::invalid(
-                "api_key_env",
-                "must be the name of an environment variable (letters, digits, _)",
-            ));
-        }
+        check_provider(
+            new.kind,
+            new.base_url.as_deref(),
+            new.api_key.is_some(),
+            new.api_key_env.as_deref(),
+        )?;
         let mut tx = self.begin().await?;
         let provider = Provider {
             id: Uuid::now_v7(),
