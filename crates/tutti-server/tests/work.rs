@@ -1,6 +1,7 @@
-//! Work items through the API: who may move delivered work, on SQLite and
-//! PostgreSQL. An AI worker hands its work in for review; only a person
-//! accepts, closes or cancels it.
+//! Work items through the API, on SQLite and PostgreSQL: who creates and
+//! changes work, its legal moves, its filters, and who may move delivered
+//! work. An AI worker hands its work in for review; only a person accepts,
+//! closes or cancels it.
 
 #![expect(clippy::unwrap_used)]
 
@@ -13,7 +14,7 @@ use tutti_store::{EngineNode, EventFilter, RunEnd};
 use uuid::Uuid;
 
 mod support;
-use support::{Api, Lindner, id, today};
+use support::{Api, Lindner, Strategy, id, today};
 
 /// A work item Emil delivered: created ready in his hands, its run claimed
 /// and ended by an engine the way the runtime does, so it waits in review.
@@ -100,11 +101,7 @@ async fn an_ai_worker_cannot_close_its_own_review<S: Store>(store: S) {
     assert_eq!(edited["state"], "in_review");
 }
 
-tutti_store::on_both_backends!(
-    an_ai_worker_cannot_close_its_own_review,
-    an_ai_worker_cannot_close_its_own_review_on_sqlite,
-    an_ai_worker_cannot_close_its_own_review_on_postgres
-);
+tutti_store::behaviour!(an_ai_worker_cannot_close_its_own_review);
 
 async fn an_ai_worker_never_marks_work_done_or_cancels_it<S: Store>(store: S) {
     let api = Api::new(&store);
@@ -141,11 +138,7 @@ async fn an_ai_worker_never_marks_work_done_or_cancels_it<S: Store>(store: S) {
     assert_eq!(handed_in["state"], "in_review");
 }
 
-tutti_store::on_both_backends!(
-    an_ai_worker_never_marks_work_done_or_cancels_it,
-    an_ai_worker_never_marks_work_done_or_cancels_it_on_sqlite,
-    an_ai_worker_never_marks_work_done_or_cancels_it_on_postgres
-);
+tutti_store::behaviour!(an_ai_worker_never_marks_work_done_or_cancels_it);
 
 async fn a_person_in_charge_accepts_or_closes_delivered_work<S: Store>(store: S) {
     let api = Api::new(&store);
@@ -180,8 +173,175 @@ async fn a_person_in_charge_accepts_or_closes_delivered_work<S: Store>(store: S)
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 }
 
-tutti_store::on_both_backends!(
-    a_person_in_charge_accepts_or_closes_delivered_work,
-    a_person_in_charge_accepts_or_closes_delivered_work_on_sqlite,
-    a_person_in_charge_accepts_or_closes_delivered_work_on_postgres
-);
+tutti_store::behaviour!(a_person_in_charge_accepts_or_closes_delivered_work);
+
+async fn members_create_and_change_only_their_own_work<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let mine = api
+        .created(
+            "/work-items",
+            &org.member.token,
+            json!({ "title": "Kunden anrufen", "assignee_id": org.member.id, "team_id": org.service }),
+        )
+        .await;
+    assert_eq!(mine["state"], "backlog");
+    let for_colleague = api
+        .post(
+            "/work-items",
+            &org.member.token,
+            json!({ "title": "Für Lea", "assignee_id": org.colleague.id }),
+        )
+        .await;
+    assert_eq!(for_colleague.status, StatusCode::FORBIDDEN);
+    let leads_work = api
+        .created(
+            "/work-items",
+            &org.lead.token,
+            json!({ "title": "Für Lea", "assignee_id": org.colleague.id, "team_id": org.service }),
+        )
+        .await;
+    let not_mine = api
+        .patch(
+            &format!("/work-items/{}", id(&leads_work)),
+            &org.member.token,
+            json!({ "state": "ready" }),
+        )
+        .await;
+    assert_eq!(not_mine.status, StatusCode::FORBIDDEN);
+    let by_viewer = api
+        .post("/work-items", &org.viewer.token, json!({ "title": "Nein" }))
+        .await;
+    assert_eq!(by_viewer.status, StatusCode::FORBIDDEN);
+    let handed_off = api
+        .patch(
+            &format!("/work-items/{}", id(&mine)),
+            &org.member.token,
+            json!({ "assignee_id": org.colleague.id }),
+        )
+        .await;
+    assert_eq!(handed_off.status, StatusCode::FORBIDDEN);
+}
+
+tutti_store::behaviour!(members_create_and_change_only_their_own_work);
+
+async fn an_illegal_move_is_refused_naming_the_state<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let mine = api
+        .created(
+            "/work-items",
+            &org.member.token,
+            json!({ "title": "Kunden anrufen", "assignee_id": org.member.id }),
+        )
+        .await;
+    let path = format!("/work-items/{}", id(&mine));
+    let skip = api
+        .patch(&path, &org.member.token, json!({ "state": "done" }))
+        .await;
+    assert_eq!(
+        (skip.status, skip.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("state"))
+    );
+    assert!(
+        skip.body["detail"].as_str().unwrap().contains("ready"),
+        "the refusal names the moves allowed: {}",
+        skip.body
+    );
+    let ready = api
+        .changed(&path, &org.member.token, json!({ "state": "ready" }))
+        .await;
+    assert_eq!(ready["state"], "ready");
+}
+
+tutti_store::behaviour!(an_illegal_move_is_refused_naming_the_state);
+
+async fn a_due_date_is_set_and_cleared_with_null<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let mine = api
+        .created(
+            "/work-items",
+            &org.member.token,
+            json!({ "title": "Kunden anrufen" }),
+        )
+        .await;
+    let path = format!("/work-items/{}", id(&mine));
+    let set = api
+        .changed(&path, &org.member.token, json!({ "due": "2026-12-01" }))
+        .await;
+    assert_eq!(set["due"], "2026-12-01");
+    let cleared = api
+        .changed(&path, &org.member.token, json!({ "due": null }))
+        .await;
+    assert_eq!(cleared["due"], Value::Null);
+    let untouched = api
+        .changed(
+            &path,
+            &org.member.token,
+            json!({ "title": "Kundin anrufen" }),
+        )
+        .await;
+    assert_eq!(untouched["due"], Value::Null);
+}
+
+tutti_store::behaviour!(a_due_date_is_set_and_cleared_with_null);
+
+async fn work_is_listed_by_key_result_alignment_state_and_page<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let strategy = Strategy::new(&api, &org).await;
+    let aligned = api
+        .created(
+            "/work-items",
+            &org.member.token,
+            json!({ "title": "Kunden anrufen", "key_result_id": id(&strategy.renewals), "state": "ready" }),
+        )
+        .await;
+    let unaligned = api
+        .created(
+            "/work-items",
+            &org.member.token,
+            json!({ "title": "Aufräumen" }),
+        )
+        .await;
+    let ids = |body: &Value| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id)
+            .collect::<Vec<_>>()
+    };
+    let served = api
+        .get(
+            &format!("/work-items?key_result={}", id(&strategy.renewals)),
+            &org.viewer.token,
+        )
+        .await
+        .body;
+    assert_eq!(ids(&served), vec![id(&aligned)]);
+    let serving_none = api
+        .get("/work-items?unaligned=true", &org.viewer.token)
+        .await
+        .body;
+    assert_eq!(ids(&serving_none), vec![id(&unaligned)]);
+    let ready = api
+        .get("/work-items?state=ready", &org.viewer.token)
+        .await
+        .body;
+    assert_eq!(ids(&ready), vec![id(&aligned)]);
+    let first_page = api.get("/work-items?limit=1", &org.viewer.token).await.body;
+    let cursor = first_page["next_cursor"].as_str().unwrap();
+    let second_page = api
+        .get(
+            &format!("/work-items?limit=1&cursor={cursor}"),
+            &org.viewer.token,
+        )
+        .await
+        .body;
+    assert_ne!(id(&first_page["items"][0]), id(&second_page["items"][0]));
+    assert_eq!(second_page["next_cursor"], Value::Null);
+}
+
+tutti_store::behaviour!(work_is_listed_by_key_result_alignment_state_and_page);

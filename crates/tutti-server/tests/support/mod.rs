@@ -23,9 +23,10 @@ pub fn today() -> DateTime<Utc> {
     "2026-11-16T08:00:00Z".parse().unwrap()
 }
 
-/// The API of one store, as a client sees it.
+/// The API of one store, as a client sees it, and the runtime behind it.
 pub struct Api {
     pub router: Router,
+    pub runtime: Arc<tutti_engine::Runtime>,
 }
 
 pub struct Reply {
@@ -39,8 +40,10 @@ impl Api {
     pub fn new<S: Store>(store: &S) -> Self {
         let mut state = AppState::new(store.clone());
         state.clock = Arc::new(FixedClock::new(today()));
+        let runtime = state.runtime.clone();
         Self {
             router: tutti_server::router(state),
+            runtime,
         }
     }
 
@@ -175,6 +178,8 @@ pub struct Lindner {
     pub org_id: uuid::Uuid,
     pub owner: Person,
     pub service: String,
+    /// A team nobody here leads.
+    pub sales: String,
     pub lead: Person,
     pub member: Person,
     pub colleague: Person,
@@ -204,6 +209,9 @@ impl Lindner {
         .await;
         let service = id(&api
             .created("/teams", &owner, json!({ "name": "Kundenservice" }))
+            .await);
+        let sales = id(&api
+            .created("/teams", &owner, json!({ "name": "Vertrieb" }))
             .await);
         let person = |body: Value| {
             let owner = owner.clone();
@@ -249,6 +257,7 @@ impl Lindner {
                 token: owner,
             },
             service,
+            sales,
             lead,
             member,
             colleague,
@@ -256,5 +265,258 @@ impl Lindner {
             worker,
             stranger,
         }
+    }
+}
+
+/// The service team's strategy: "Kundenbindung stärken" (the owner's, with
+/// the key result "Verlängerungen" 60 → 80 %) and below it "Störungen
+/// schneller beheben" (the lead's, with "Reaktionszeit" 24 → 8 h).
+pub struct Strategy {
+    pub top: Value,
+    pub child: Value,
+    pub renewals: Value,
+    pub response_time: Value,
+}
+
+/// An objective of the service team for Q4.
+pub fn objective(title: &str, team: &str, parent: Option<&Value>) -> Value {
+    json!({
+        "title": title, "why": "Damit Kundinnen wiederkommen.", "team_id": team,
+        "period_start": "2026-10-01", "period_end": "2026-12-31", "parent_id": parent.map(id),
+    })
+}
+
+/// A key result in percent.
+pub fn key_result(title: &str, baseline: f64, target: f64) -> Value {
+    json!({ "title": title, "baseline": baseline, "target": target, "unit": "%" })
+}
+
+impl Strategy {
+    pub async fn new(api: &Api, org: &Lindner) -> Self {
+        let top = api
+            .created(
+                "/objectives",
+                &org.owner.token,
+                objective("Kundenbindung stärken", &org.service, None),
+            )
+            .await;
+        let child = api
+            .created(
+                "/objectives",
+                &org.lead.token,
+                objective("Störungen schneller beheben", &org.service, Some(&top)),
+            )
+            .await;
+        let renewals = api
+            .created(
+                &format!("/objectives/{}/key-results", id(&top)),
+                &org.owner.token,
+                key_result("Verlängerungen", 60.0, 80.0),
+            )
+            .await;
+        let response_time = api
+            .created(
+                &format!("/objectives/{}/key-results", id(&child)),
+                &org.lead.token,
+                key_result("Reaktionszeit", 24.0, 8.0),
+            )
+            .await;
+        Self {
+            top,
+            child,
+            renewals,
+            response_time,
+        }
+    }
+}
+
+/// A gateway call: the reply's status and its JSON (OpenAI's error shape on
+/// failure, never a problem document).
+pub async fn gateway(router: &Router, token: Option<&str>, body: &str) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri("/v1/chat/completions")
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    if !status.is_success() {
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    (status, body)
+}
+
+/// A chat request for the gateway.
+pub fn ask(model: &str, max_tokens: u32) -> String {
+    json!({ "model": model, "messages": [{ "role": "user", "content": "Hallo" }], "max_tokens": max_tokens })
+        .to_string()
+}
+
+impl Lindner {
+    /// Moves Emil onto "cloud", an OpenAI-compatible provider whose
+    /// endpoint nobody answers, with its model "big"; returns the provider.
+    pub async fn on_an_unreachable_cloud(&self, api: &Api) -> Value {
+        let cloud = api
+            .created(
+                "/providers",
+                &self.owner.token,
+                json!({ "name": "cloud", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-very-secret" }),
+            )
+            .await;
+        let priced = api
+            .post(
+                &format!("/providers/{}/models", id(&cloud)),
+                &self.owner.token,
+                json!({ "name": "big", "input_price": 1_000_000, "output_price": 4_000_000 }),
+            )
+            .await;
+        assert_eq!(priced.status, StatusCode::OK, "{}", priced.body);
+        api.changed(
+            &format!("/members/{}", self.worker.id),
+            &self.owner.token,
+            json!({ "provider": "cloud", "model": "big" }),
+        )
+        .await;
+        cloud
+    }
+}
+
+/// Lindner's sales team and its discounts, as the decision tests need them:
+/// Aylin leads it, Bernd is a lead too, Jonas a member, Vera a viewer; Emil
+/// is its AI worker. The discounts space runs the starter policy: Emil
+/// decides small reversible discounts, prepares larger ones for two leads,
+/// and an overdue decision escalates to Bernd after an hour.
+pub struct Sales {
+    pub owner: String,
+    pub stranger: String,
+    pub team: String,
+    pub aylin: Person,
+    pub bernd: Person,
+    pub jonas: Person,
+    pub vera: Person,
+    pub emil: Person,
+    /// The starter policy `discounts`.
+    pub discounts: String,
+    pub space: String,
+}
+
+impl Sales {
+    pub async fn new<S: Store>(store: &S, api: &Api) -> Self {
+        store.migrate().await.unwrap();
+        let (owner, _) = org(store, "Lindner Gebäudetechnik", "katrin@lindner.de").await;
+        let (stranger, _) = org(store, "Andere GmbH", "boss@andere.de").await;
+        let team = id(&api
+            .created("/teams", &owner, json!({ "name": "Vertrieb" }))
+            .await);
+        let provider = api
+            .created(
+                "/providers",
+                &owner,
+                json!({ "name": "lokal", "kind": "embedded" }),
+            )
+            .await;
+        api.post(
+            &format!("/providers/{}/models", id(&provider)),
+            &owner,
+            json!({ "name": "klein", "input_price": 1, "output_price": 1 }),
+        )
+        .await;
+        let person = |body: Value| {
+            let owner = owner.clone();
+            async move {
+                let member = api.created("/members", &owner, body).await;
+                let token = api
+                    .created(
+                        &format!("/members/{}/tokens", id(&member)),
+                        &owner,
+                        json!({}),
+                    )
+                    .await;
+                Person {
+                    id: id(&member),
+                    token: token["token"].as_str().unwrap().to_owned(),
+                }
+            }
+        };
+        let human = |name: &str, role: &str| json!({ "name": name, "email": format!("{}@lindner.de", name.to_lowercase()), "role": role, "teams": [team] });
+        let aylin = person(human("Aylin", "lead")).await;
+        let bernd = person(human("Bernd", "lead")).await;
+        let jonas = person(human("Jonas", "member")).await;
+        let vera = person(human("Vera", "viewer")).await;
+        let emil = person(json!({ "name": "Emil", "kind": "ai", "provider": "lokal", "model": "klein", "teams": [team] })).await;
+        api.changed(
+            &format!("/teams/{team}"),
+            &owner,
+            json!({ "lead_id": aylin.id }),
+        )
+        .await;
+        let templates = api
+            .get("/decision-spaces/templates", &jonas.token)
+            .await
+            .body;
+        let discounts = templates["templates"][0]["source"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let space = id(&api
+            .created(
+                "/decision-spaces",
+                &aylin.token,
+                json!({ "name": "Rabatte", "team_id": team, "policy": discounts,
+                        "principles": ["Keine Rabatte über 15 % ohne Rücksprache"],
+                        "escalate_after_secs": 3600, "escalate_to": bernd.id }),
+            )
+            .await);
+        Self {
+            owner,
+            stranger,
+            team,
+            aylin,
+            bernd,
+            jonas,
+            vera,
+            emil,
+            discounts,
+            space,
+        }
+    }
+
+    /// A discount decision's facts.
+    pub fn facts(amount: &str, reversible: bool) -> Value {
+        json!({ "amount": amount, "risk": "low", "reversible": reversible, "customer_facing": false })
+    }
+
+    /// Emil raises a discount decision with his own proposal.
+    pub fn raise(&self, amount: &str, option: &str) -> Value {
+        json!({ "space_id": self.space, "question": format!("Rabatt für Kunde über {amount} EUR?"),
+                "facts": Self::facts(amount, true), "options": ["10 % Rabatt", "Kein Rabatt"],
+                "proposal": { "option": option, "rationale": "Treuer Kunde seit 2019.", "confidence": 0.8 } })
+    }
+
+    /// An approval of `option`.
+    pub fn approve(option: &str) -> Value {
+        json!({ "option": option, "reason": "Kunde ist es wert." })
+    }
+
+    /// The actions of a decision's trail, in order.
+    pub async fn trail(&self, api: &Api, decision: &str) -> Vec<String> {
+        api.get(&format!("/decisions/{decision}"), &self.vera.token)
+            .await
+            .body["trail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
