@@ -170,6 +170,24 @@ pub struct Person {
     pub token: String,
 }
 
+impl Person {
+    /// A member the owner adds, with a token of their own.
+    pub async fn added(api: &Api, owner: &str, body: Value) -> Self {
+        let member = api.created("/members", owner, body).await;
+        let token = api
+            .created(
+                &format!("/members/{}/tokens", id(&member)),
+                owner,
+                json!({}),
+            )
+            .await;
+        Self {
+            id: id(&member),
+            token: token["token"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
 /// Lindner Gebäudetechnik, as the tests need it: Katrin owns it; the
 /// service team is led by Aylin, with Jonas and Lea in it; Miriam views;
 /// Emil is the team's AI worker on the embedded model. Another org's owner
@@ -213,23 +231,7 @@ impl Lindner {
         let sales = id(&api
             .created("/teams", &owner, json!({ "name": "Vertrieb" }))
             .await);
-        let person = |body: Value| {
-            let owner = owner.clone();
-            async move {
-                let member = api.created("/members", &owner, body).await;
-                let token = api
-                    .created(
-                        &format!("/members/{}/tokens", id(&member)),
-                        &owner,
-                        json!({}),
-                    )
-                    .await;
-                Person {
-                    id: id(&member),
-                    token: token["token"].as_str().unwrap().to_owned(),
-                }
-            }
-        };
+        let person = |body: Value| Person::added(api, &owner, body);
         let lead = person(json!({ "name": "Aylin", "email": "aylin@lindner.de", "role": "lead", "teams": [service] })).await;
         api.changed(
             &format!("/teams/{service}"),
@@ -431,23 +433,7 @@ impl Sales {
             json!({ "name": "klein", "input_price": 1, "output_price": 1 }),
         )
         .await;
-        let person = |body: Value| {
-            let owner = owner.clone();
-            async move {
-                let member = api.created("/members", &owner, body).await;
-                let token = api
-                    .created(
-                        &format!("/members/{}/tokens", id(&member)),
-                        &owner,
-                        json!({}),
-                    )
-                    .await;
-                Person {
-                    id: id(&member),
-                    token: token["token"].as_str().unwrap().to_owned(),
-                }
-            }
-        };
+        let person = |body: Value| Person::added(api, &owner, body);
         let human = |name: &str, role: &str| json!({ "name": name, "email": format!("{}@lindner.de", name.to_lowercase()), "role": role, "teams": [team] });
         let aylin = person(human("Aylin", "lead")).await;
         let bernd = person(human("Bernd", "lead")).await;
