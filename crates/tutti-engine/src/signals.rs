@@ -461,7 +461,7 @@ mod tests {
             concern: Concern::default(),
             params: json!({ "title": "Ersatzteil fehlt", "days": 6 }),
             link: "/work/1".into(),
-            raised_at: Utc::now(),
+            raised_at: DateTime::<Utc>::UNIX_EPOCH,
             cleared_at: None,
         };
         let slack = webhook_body(

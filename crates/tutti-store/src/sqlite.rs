@@ -1119,7 +1119,7 @@ mod tests {
             provider: None,
             model: None,
         };
-        let now = Utc::now();
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-16T08:00:00Z".parse().unwrap();
         let (org, owner) = store.create_org("Krüger", "EUR", owner, now).await.unwrap();
         let ctx = Ctx::new(org.id, Some(owner.id), now);
         let objective = NewObjective {

@@ -940,7 +940,7 @@ mod tests {
 
     #[test]
     fn the_draft_order_carries_facts_principles_and_numbered_options() {
-        let now = Utc::now();
+        let now = DateTime::<Utc>::UNIX_EPOCH;
         let space = DecisionSpace {
             id: Uuid::now_v7(),
             name: "Rabatte".into(),
