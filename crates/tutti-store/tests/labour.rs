@@ -890,3 +890,106 @@ tutti_store::on_both_backends!(
     gateway_calls_charge_every_budget_on_sqlite,
     gateway_calls_charge_every_budget_on_postgres
 );
+
+/// A gateway call by Bo (in the service team) is held by the org's budget,
+/// his own and his team's, and by nobody else's: another worker's, another
+/// team's and an objective's budgets, each too small for the call, neither
+/// refuse it nor count it.
+async fn a_call_is_charged_only_to_the_budgets_that_hold_it<S: Store>(store: S) {
+    let s = setup(&store).await;
+    let ctx = Ctx::new(s.org, Some(s.owner), now());
+    let team = |name: &str| NewTeam {
+        name: name.into(),
+        parent_id: None,
+        lead_id: None,
+    };
+    let service = store.create_team(&ctx, team("Kundendienst")).await.unwrap();
+    let sales = store.create_team(&ctx, team("Vertrieb")).await.unwrap();
+    let bo = store
+        .create_member(
+            &ctx,
+            NewMember {
+                kind: MemberKind::Ai,
+                name: "Bo".into(),
+                email: None,
+                role: Role::Member,
+                teams: vec![service.id],
+                role_card: None,
+                provider: Some("local".into()),
+                model: Some("smollm2".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let objective = store.all_objectives(s.org).await.unwrap().objectives[0].id;
+    let budget = |name: &str, scope, scope_id, token_limit| NewBudget {
+        name: name.into(),
+        scope,
+        scope_id,
+        period: BudgetPeriod::Month,
+        token_limit: Some(token_limit),
+        cost_limit: None,
+        warn_percent: 80,
+        hard: true,
+    };
+    for (name, scope, scope_id, limit) in [
+        ("Org", BudgetScope::Org, None, 1_000_000),
+        ("Bo", BudgetScope::Worker, Some(bo), 1_000_000),
+        (
+            "Kundendienst",
+            BudgetScope::Team,
+            Some(service.id),
+            1_000_000,
+        ),
+        ("Aiko", BudgetScope::Worker, Some(s.worker), 1),
+        ("Vertrieb", BudgetScope::Team, Some(sales.id), 1),
+        ("Wartung", BudgetScope::Objective, Some(objective), 1),
+    ] {
+        store
+            .create_budget(&ctx, budget(name, scope, scope_id, limit))
+            .await
+            .unwrap();
+    }
+    let charge = Charge {
+        worker_id: bo,
+        run_id: None,
+        route_provider: "local".into(),
+        route_model: "smollm2".into(),
+        prices: Prices {
+            input: 100_000,
+            cached_input: 50_000,
+            output: 400_000,
+        },
+        input_tokens: 30,
+        max_output_tokens: 20,
+        expires_at: now() + Duration::minutes(15),
+    };
+    let call = Ctx::new(s.org, Some(bo), now());
+    let reservation = store.reserve(&call, charge).await.unwrap();
+    let used: Vec<(String, i64)> = store
+        .budgets(s.org, now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.budget.name, b.used_tokens))
+        .collect();
+    assert_eq!(
+        used,
+        [
+            ("Org".to_owned(), 50),
+            ("Bo".to_owned(), 50),
+            ("Kundendienst".to_owned(), 50),
+            ("Aiko".to_owned(), 0),
+            ("Vertrieb".to_owned(), 0),
+            ("Wartung".to_owned(), 0),
+        ]
+    );
+    store
+        .settle(&call, reservation.id, Tokens::default())
+        .await
+        .unwrap();
+    assert_balanced(&store, s.org).await;
+}
+
+tutti_store::behaviour!(a_call_is_charged_only_to_the_budgets_that_hold_it);

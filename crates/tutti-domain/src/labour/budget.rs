@@ -155,6 +155,23 @@ pub struct ChargeScope {
 }
 
 impl ChargeScope {
+    /// The budgets that hold a call charged here, by their scope and the id
+    /// they name: the org's (which names none), the worker's, and those of
+    /// the team and the objective the call is charged to, if any.
+    pub fn budget_keys(&self) -> Vec<(BudgetScope, Option<Uuid>)> {
+        let mut keys = vec![
+            (BudgetScope::Org, None),
+            (BudgetScope::Worker, Some(self.worker_id)),
+        ];
+        if let Some(team) = self.team_id {
+            keys.push((BudgetScope::Team, Some(team)));
+        }
+        if let Some(objective) = self.objective_id {
+            keys.push((BudgetScope::Objective, Some(objective)));
+        }
+        keys
+    }
+
     /// The team a call is charged to: its work item's, or for work without a
     /// team and for gateway calls (which serve no item) the worker's first
     /// team, so a team budget also holds its AI workers' own calls.
@@ -200,17 +217,10 @@ pub struct BudgetRefusal {
 }
 
 impl Budget {
-    /// Whether this budget holds calls charged to `scope`: an org budget
-    /// holds every call, a worker's its own calls, a team's and an
-    /// objective's the calls charged to them.
+    /// Whether this budget holds calls charged to `scope`: it is one of the
+    /// budgets [`ChargeScope::budget_keys`] names.
     pub fn applies_to(&self, scope: &ChargeScope) -> bool {
-        let named = |id: Option<Uuid>| id.is_some() && self.scope_id == id;
-        match self.scope {
-            BudgetScope::Org => true,
-            BudgetScope::Worker => named(Some(scope.worker_id)),
-            BudgetScope::Team => named(scope.team_id),
-            BudgetScope::Objective => named(scope.objective_id),
-        }
+        scope.budget_keys().contains(&(self.scope, self.scope_id))
     }
 
     /// Whether this budget refuses a call even with nothing else in its
@@ -460,6 +470,14 @@ mod tests {
         };
         assert!(!budget(BudgetScope::Team, Some(team)).applies_to(&unaligned));
         assert!(!budget(BudgetScope::Objective, None).applies_to(&unaligned));
+        assert_eq!(
+            unaligned.budget_keys(),
+            vec![
+                (BudgetScope::Org, None),
+                (BudgetScope::Worker, Some(worker))
+            ]
+        );
+        assert_eq!(scope.budget_keys().len(), 4);
         assert_eq!(ChargeScope::charged_team(None, Some(team)), Some(team));
         assert_eq!(
             ChargeScope::charged_team(Some(other), Some(team)),

@@ -38,8 +38,12 @@ trait LedgerStatements {
     ) -> Result<Option<(Option<Uuid>, Option<Uuid>, Option<Uuid>)>>;
     /// A member's first team.
     async fn first_team(&mut self, member_id: Uuid) -> Result<Option<Uuid>>;
-    /// Every budget of the org, in id order.
-    async fn org_budgets(&mut self, org_id: Uuid) -> Result<Vec<Budget>>;
+    /// The org's budgets with these (scope, scope id) keys, in id order.
+    async fn budgets_keyed(
+        &mut self,
+        org_id: Uuid,
+        keys: &[(BudgetScope, Option<Uuid>)],
+    ) -> Result<Vec<Budget>>;
     async fn insert_reservation(&mut self, row: &ReservationInsert<'_>) -> Result<()>;
     /// The reservation's holds on its budgets' windows.
     async fn insert_holds(
@@ -129,12 +133,7 @@ async fn open_reservation(
         team_id: dims.team_id,
         objective_id: dims.objective_id,
     };
-    let budgets: Vec<Budget> = db
-        .org_budgets(ctx.org_id)
-        .await?
-        .into_iter()
-        .filter(|budget| budget.applies_to(&scope))
-        .collect();
+    let budgets = db.budgets_keyed(ctx.org_id, &scope.budget_keys()).await?;
     let id = Uuid::now_v7();
     db.insert_reservation(&ReservationInsert {
         id,
@@ -232,10 +231,30 @@ const ITEM_DIMS: &str = "SELECT w.team_id, w.key_result_id, k.objective_id FROM 
 const FIRST_TEAM: &str =
     "SELECT team_id FROM team_members WHERE member_id = $1 ORDER BY team_id LIMIT 1";
 
-/// The org's budgets in id order, so concurrent reservations lock their
-/// rows in the same order. Binds `$1` the org.
-fn org_budgets_sql() -> String {
-    format!("SELECT {BUDGET_COLUMNS} FROM budgets WHERE org_id = $1 ORDER BY id")
+/// The org's budgets with `keys` (scope, scope id) in id order, so
+/// concurrent reservations lock their rows in the same order and cannot
+/// deadlock. Binds `$1` the org, then each key's scope and, when it names
+/// one, its id (`key_values`).
+fn budgets_keyed_sql(keys: &[(BudgetScope, Option<Uuid>)]) -> String {
+    let mut next = 1;
+    let matches: Vec<String> = keys
+        .iter()
+        .map(|(_, id)| {
+            next += 1;
+            let scope = next;
+            match id {
+                Some(_) => {
+                    next += 1;
+                    format!("(scope = ${scope} AND scope_id = ${next})")
+                }
+                None => format!("(scope = ${scope} AND scope_id IS NULL)"),
+            }
+        })
+        .collect();
+    format!(
+        "SELECT {BUDGET_COLUMNS} FROM budgets WHERE org_id = $1 AND ({}) ORDER BY id",
+        matches.join(" OR ")
+    )
 }
 
 /// Raises a budget's use in its window by a call's worst case in one upsert;
@@ -396,11 +415,20 @@ impl LedgerStatements for SqlxLedger<'_> {
             .await?)
     }
 
-    async fn org_budgets(&mut self, org_id: Uuid) -> Result<Vec<Budget>> {
-        let rows: Vec<BudgetRow> = sqlx::query_as(&org_budgets_sql())
-            .bind(org_id)
-            .fetch_all(&mut *self.0)
-            .await?;
+    async fn budgets_keyed(
+        &mut self,
+        org_id: Uuid,
+        keys: &[(BudgetScope, Option<Uuid>)],
+    ) -> Result<Vec<Budget>> {
+        let sql = budgets_keyed_sql(keys);
+        let mut query = sqlx::query_as::<_, BudgetRow>(&sql).bind(org_id);
+        for (scope, id) in keys {
+            query = query.bind(scope.as_str());
+            if let Some(id) = id {
+                query = query.bind(*id);
+            }
+        }
+        let rows = query.fetch_all(&mut *self.0).await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

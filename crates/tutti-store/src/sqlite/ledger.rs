@@ -103,8 +103,19 @@ impl LedgerStatements for DirectLedger<'_> {
         first_row(statement, |row| row.get(0))
     }
 
-    async fn org_budgets(&mut self, org_id: Uuid) -> Result<Vec<Budget>> {
-        let mut statement = bind_numbered(self.0, &org_budgets_sql(), &[sqlite_value(&org_id)?])?;
+    async fn budgets_keyed(
+        &mut self,
+        org_id: Uuid,
+        keys: &[(BudgetScope, Option<Uuid>)],
+    ) -> Result<Vec<Budget>> {
+        let mut values = vec![sqlite_value(&org_id)?];
+        for (scope, id) in keys {
+            values.push(sqlite_value(&scope.as_str())?);
+            if let Some(id) = id {
+                values.push(sqlite_value(id)?);
+            }
+        }
+        let mut statement = bind_numbered(self.0, &budgets_keyed_sql(keys), &values)?;
         let mut rows = statement.raw_query();
         let mut budgets = Vec::new();
         while let Some(row) = rows.next()? {
