@@ -4,8 +4,9 @@
 //! prompt: the policy says whether the assigned AI worker may decide it, may
 //! only prepare it, or must leave it to people. Votes are checked against the
 //! policy's `approve` action, and above every policy the engine holds its
-//! own rules: an AI worker never votes, never proposes for another worker and
-//! never routes a decision for someone else. Compiled policies are cached per
+//! own rules: an AI worker never votes, never proposes for another worker,
+//! never routes a decision for someone else, and never acts in a space
+//! outside its teams. Compiled policies are cached per
 //! space version, so routing costs an evaluation, not a parse.
 //!
 //! A decision a person asks for waits on its AI worker's proposal; the
@@ -19,8 +20,8 @@ use chrono::{DateTime, Utc};
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::decision::{
     Ballot, Decision, DecisionSpace, Facts, NewDecision, NewSpace, Outcome, PolicyAction,
-    PolicyVerdict, Proposal, Routing, SpacePatch, Vote, check_attributes, draft_grammar,
-    read_proposal, render_draft_order,
+    PolicyVerdict, Proposal, Routing, SpacePatch, Vote, ai_may_act_in, check_attributes,
+    draft_grammar, read_proposal, render_draft_order,
 };
 use tutti_domain::org::{Member, MemberKind};
 use tutti_llm::{ChatRequest, Message, Speaker};
@@ -140,6 +141,9 @@ pub async fn request<S: Store>(
     loop {
         attempts += 1;
         let space = store.space(ctx.org_id, request.space_id).await?;
+        if let Some(worker) = &worker {
+            keep_in_space(store, actor, worker, &space).await?;
+        }
         check_attributes(&space.attributes, &request.facts.attributes)?;
         let policy = cache.compiled(&space)?;
         let routing = policy.route(
@@ -221,7 +225,60 @@ pub async fn propose<S: Store>(
     proposal: Proposal,
 ) -> EngineResult<Decision> {
     actor.may(Action::RequestDecision)?;
+    if actor.kind == MemberKind::Ai {
+        let decision = store.decision(ctx.org_id, id).await?;
+        let space = store.space(ctx.org_id, decision.space_id).await?;
+        let worker = named_member(store, ctx.org_id, "assignee_id", actor.member_id).await?;
+        keep_in_space(store, actor, &worker, &space).await?;
+    }
     Ok(store.propose(ctx, id, proposal).await?)
+}
+
+/// Refuses an AI worker a space outside its teams, whatever the space's
+/// policy says (`ai_may_act_in`): to the worker itself a 403, to a person
+/// who assigns it there a refusal naming `assignee_id`.
+async fn keep_in_space<S: Store>(
+    store: &S,
+    actor: &Actor,
+    worker: &Member,
+    space: &DecisionSpace,
+) -> EngineResult<()> {
+    if worker.kind != MemberKind::Ai {
+        return Ok(());
+    }
+    let team = space_team(store, actor.org_id, space.team_id, space.objective_id).await?;
+    let lines = team_lines(store, actor.org_id, &worker.teams).await?;
+    if ai_may_act_in(team, &lines) {
+        return Ok(());
+    }
+    if actor.member_id == worker.id {
+        Err(EngineError::Forbidden(format!(
+            "an AI worker acts only in the decision spaces of its own teams; \"{}\" belongs to a team it does not work in",
+            space.name
+        )))
+    } else {
+        Err(EngineError::invalid(
+            "assignee_id",
+            format!(
+                "{} works in none of the teams \"{}\" covers; assign an AI worker of the space's team",
+                worker.name, space.name
+            ),
+        ))
+    }
+}
+
+/// Each of `teams` with every team above it.
+async fn team_lines<S: Store>(store: &S, org_id: Uuid, teams: &[Uuid]) -> EngineResult<Vec<Uuid>> {
+    let mut lines = Vec::new();
+    for &team in teams {
+        let mut at = Some(team);
+        // A team already seen has had its line walked (or closes a cycle).
+        while let Some(id) = at.filter(|id| !lines.contains(id)) {
+            lines.push(id);
+            at = store.team(org_id, id).await?.parent_id;
+        }
+    }
+    Ok(lines)
 }
 
 /// Looks back on a decided decision: `good`, `bad` or `unclear`, by a

@@ -316,6 +316,81 @@ async fn people_cannot_speak_for_an_ai_worker_nor_assign_a_decision_to_a_person<
 
 tutti_store::behaviour!(people_cannot_speak_for_an_ai_worker_nor_assign_a_decision_to_a_person);
 
+async fn an_ai_worker_acts_only_in_the_spaces_of_its_own_teams<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let sales = Sales::new(&store, &api).await;
+    // Team Service has a space with the same permissive policy; Emil works
+    // in Vertrieb.
+    let service = id(&api
+        .created("/teams", &sales.owner, json!({ "name": "Service" }))
+        .await);
+    let kulanz = id(&api
+        .created(
+            "/decision-spaces",
+            &sales.owner,
+            json!({ "name": "Kulanz", "team_id": service, "policy": sales.discounts }),
+        )
+        .await);
+    let mut foreign = sales.raise("500", "10 % Rabatt");
+    foreign["space_id"] = json!(kulanz);
+    let refused = api.post("/decisions", &sales.emil.token, foreign).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("its own teams"),
+        "{}",
+        refused.body
+    );
+    // A person cannot send him there either.
+    let assigned = api
+        .post(
+            "/decisions",
+            &sales.owner,
+            json!({ "space_id": kulanz, "question": "Kulanz für Kunde?", "facts": Sales::facts("100", true),
+                    "options": ["Ja", "Nein"], "assignee_id": sales.emil.id }),
+        )
+        .await;
+    assert_eq!(
+        (assigned.status, assigned.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("assignee_id")),
+        "{}",
+        assigned.body
+    );
+    let stored = api
+        .get(&format!("/decisions?space={kulanz}"), &sales.owner)
+        .await;
+    assert_eq!(stored.body["items"], json!([]), "nothing was written");
+    let events = api.get("/events?limit=500", &sales.owner).await.body;
+    assert!(
+        !events.to_string().contains("decision.requested"),
+        "no decision was audited: {events}"
+    );
+
+    // A space of a team covers the teams below it: Nora works in a
+    // sub-team of Vertrieb and decides in Vertrieb's space.
+    let nord = id(&api
+        .created(
+            "/teams",
+            &sales.owner,
+            json!({ "name": "Vertrieb Nord", "parent_id": sales.team }),
+        )
+        .await);
+    let nora = support::Person::added(
+        &api,
+        &sales.owner,
+        json!({ "name": "Nora", "kind": "ai", "provider": "lokal", "model": "klein", "teams": [nord] }),
+    )
+    .await;
+    let own = api
+        .created("/decisions", &nora.token, sales.raise("500", "10 % Rabatt"))
+        .await;
+    assert_eq!(own["status"], "decided", "{own}");
+}
+
+tutti_store::behaviour!(an_ai_worker_acts_only_in_the_spaces_of_its_own_teams);
+
 async fn a_decision_needs_two_to_ten_distinct_options_and_whole_amounts<S: Store>(store: S) {
     let api = Api::new(&store);
     let sales = Sales::new(&store, &api).await;

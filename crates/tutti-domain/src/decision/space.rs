@@ -5,6 +5,10 @@
 //!
 //! Whether the policy compiles against the space's schema is
 //! `tutti-policy`'s to say; the engine asks it before a space is saved.
+//!
+//! Above every policy, an AI worker stays in its own spaces
+//! ([`ai_may_act_in`]): a space's policy can narrow what a worker may do
+//! there, never let it into a team it does not work in.
 
 use std::collections::BTreeMap;
 
@@ -160,6 +164,14 @@ impl DecisionSpace {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// Whether an AI worker may raise, prepare or decide decisions in a space
+/// that belongs to `space_team` (its own team, or its objective's; `None` for
+/// a space of the whole org). `worker_lines` holds each of the worker's teams
+/// with every team above it: a space of a team covers the teams below it.
+pub fn ai_may_act_in(space_team: Option<Uuid>, worker_lines: &[Uuid]) -> bool {
+    space_team.is_none_or(|team| worker_lines.contains(&team))
 }
 
 #[cfg(test)]
@@ -329,5 +341,27 @@ mod tests {
                 .is_err_and(|e| e.field == "escalate_to")
         );
         assert!(space().check_escalation_target(None).is_ok());
+    }
+
+    #[test]
+    fn an_ai_worker_acts_only_in_the_spaces_of_its_teams_and_above() {
+        let (service, notdienst, vertrieb) = (
+            Uuid::from_u128(10),
+            Uuid::from_u128(11),
+            Uuid::from_u128(20),
+        );
+        // A worker in Notdienst, which sits below Service.
+        let lines = [notdienst, service];
+        assert!(ai_may_act_in(Some(notdienst), &lines));
+        assert!(
+            ai_may_act_in(Some(service), &lines),
+            "a team's space covers the teams below"
+        );
+        assert!(
+            !ai_may_act_in(Some(vertrieb), &lines),
+            "another team's space"
+        );
+        assert!(ai_may_act_in(None, &lines), "a space of the whole org");
+        assert!(!ai_may_act_in(Some(service), &[]), "a worker in no team");
     }
 }
