@@ -79,6 +79,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 }
             }
         })?;
+        // Every body of the API is an object. serde would fill a struct from
+        // an array by position, so an array is refused before its fields are
+        // read (any other non-object fails to deserialize on its own).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError::Invalid(tutti_domain::Invalid::new(
+                "body",
+                "must be a JSON object, not an array",
+            )));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             use serde_json::error::Category;

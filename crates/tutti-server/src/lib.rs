@@ -17,6 +17,7 @@ use tutti_store::prelude::*;
 
 pub mod api;
 pub mod auth;
+mod connection;
 mod error;
 mod extract;
 pub mod gateway;
@@ -81,6 +82,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .fallback(|| async { ApiError::NotFound("resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn(connection::close_if_body_unread))
         .with_state(state)
 }
 

@@ -3,7 +3,7 @@
 //! org's ids are 404; a retried request gets its first answer; the audit log
 //! holds every change and no token; the OpenAPI document is complete.
 
-#![expect(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, clippy::panic)]
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -90,6 +90,19 @@ async fn malformed_or_invalid_bodies_are_refused_naming_the_field<S: Store>(stor
             r#"{"title": "x", "assignee_id": "not-a-uuid"}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("assignee_id"),
+        ),
+        // serde would fill the fields by position.
+        (
+            "/work-items",
+            r#" ["x"]"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("body"),
+        ),
+        (
+            "/teams",
+            r#"["T"]"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("body"),
         ),
         (
             "/objectives",
@@ -367,6 +380,49 @@ async fn the_audit_log_is_for_admins_and_holds_every_change_and_no_token<S: Stor
 }
 
 tutti_store::behaviour!(the_audit_log_is_for_admins_and_holds_every_change_and_no_token);
+
+/// A request refused before its body was read leaves the client's pooled
+/// connection usable: the answer says `Connection: close`, so the client's
+/// next request opens a fresh connection instead of failing on a dead one.
+async fn a_refused_upload_does_not_break_the_clients_next_request<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let router = api.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = reqwest::Client::new();
+    let upload = format!(r#"{{"title": "{}"}}"#, "x".repeat(300_000));
+    for round in 0..10 {
+        let refused = client
+            .post(format!("{base}/work-items"))
+            .bearer_auth("not-a-token")
+            .header("content-type", "application/json")
+            .body(upload.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused.headers().get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..]),
+            "round {round}"
+        );
+        let next = client
+            .get(format!("{base}/objectives"))
+            .bearer_auth(&org.owner.token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the next request failed: {e}"));
+        assert_eq!(next.status(), StatusCode::OK);
+        assert!(
+            next.headers().get("connection").is_none(),
+            "a read body keeps the connection"
+        );
+    }
+}
+
+tutti_store::behaviour!(a_refused_upload_does_not_break_the_clients_next_request);
 
 async fn the_openapi_document_is_generated_and_complete<S: Store>(store: S) {
     let api = Api::new(&store);
