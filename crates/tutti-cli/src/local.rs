@@ -276,7 +276,7 @@ fn start_engine<S: Store>(
             public_url: public_url.to_owned(),
             ..EngineConfig::default()
         };
-        node = Some(config.node.clone());
+        node = Some(runtime.node.clone());
         tokio::spawn(Engine::new(store.clone(), runtime.clone(), config).run());
     }
     (runtime, node)

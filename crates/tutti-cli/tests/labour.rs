@@ -2,7 +2,8 @@
 //! handed to an AI worker is run, reviewed and revised; 200 gateway calls
 //! race for a budget that covers about 20 (on SQLite, and on PostgreSQL with
 //! two `tutti serve` processes); a server killed mid-run loses nothing and
-//! charges nothing twice; the official `openai` Python client talks to the
+//! charges nothing twice; the ledger check tells calls in flight and a
+//! crash's orphans from an altered ledger; the official `openai` Python client talks to the
 //! gateway.
 
 #![expect(clippy::unwrap_used, clippy::panic)]
@@ -51,6 +52,30 @@ fn serve(database_url: &str, model: &Path, lease_secs: u64) -> Server {
             ("TUTTI_LOG", "warn"),
         ],
     )
+}
+
+/// The test org on a new SQLite database, and a server on it.
+struct Fresh {
+    /// The database's folder, removed when the test ends.
+    _dir: tempfile::TempDir,
+    url: String,
+    owner_token: String,
+    server: Server,
+}
+
+impl Fresh {
+    fn new(model: &Path, lease_secs: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(dir.path());
+        let owner_token = init(&url);
+        let server = serve(&url, model, lease_secs);
+        Self {
+            _dir: dir,
+            url,
+            owner_token,
+            server,
+        }
+    }
 }
 
 struct Api {
@@ -219,10 +244,12 @@ async fn token_for(api: &Api, member: &str) -> String {
 async fn ai_work_is_run_reviewed_and_revised() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let owner_token = init(&url);
-    let server = serve(&url, &model, 30);
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
     let api = Api::new(&server.url, &owner_token);
     let emil = ai_worker(&api, "Emil").await;
     let objective = api
@@ -364,7 +391,7 @@ async fn ai_work_is_run_reviewed_and_revised() {
         String::from_utf8_lossy(&accepted.stderr)
     );
     let totals = cli(&["ledger", "totals"]);
-    assert!(String::from_utf8_lossy(&totals.stdout).contains("every reservation balances"));
+    assert!(String::from_utf8_lossy(&totals.stdout).contains("every settled reservation balances"));
     let bad = cli(&[
         "budget", "add", "--name", "x", "--scope", "org", "--cost", "zwölf",
     ]);
@@ -410,10 +437,12 @@ async fn ai_work_is_run_reviewed_and_revised() {
 async fn an_ai_worker_cannot_close_its_own_review_through_the_binary() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let owner_token = init(&url);
-    let server = serve(&url, &model, 30);
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
     let api = Api::new(&server.url, &owner_token);
     let emil = ai_worker(&api, "Emil").await;
     let item = api
@@ -588,10 +617,12 @@ async fn gateway_budget_holds(servers: &[&Server], owner_token: &str) {
 async fn gateway_budget_holds_on_sqlite() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let token = init(&url);
-    let server = serve(&url, &model, 30);
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token: token,
+        server,
+    } = Fresh::new(&model, 30);
     gateway_budget_holds(&[&server], &token).await;
 }
 
@@ -612,10 +643,12 @@ async fn gateway_budget_holds_across_two_postgres_servers() {
 async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let owner_token = init(&url);
-    let mut server = serve(&url, &model, 2);
+    let Fresh {
+        _dir,
+        url,
+        owner_token,
+        mut server,
+    } = Fresh::new(&model, 2);
     let api = Api::new(&server.url, &owner_token);
     let worker = ai_worker(&api, "Emil").await;
     let mut run_ids = Vec::new();
@@ -625,8 +658,7 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
     }
     // Kill the server as soon as a run is streaming text.
     api.wait_for_text(&run_ids[0]).await;
-    server.signal("KILL");
-    server.wait_for_exit(Duration::from_secs(10));
+    server.kill();
 
     // A new process takes the runs over once their leases expire.
     server = serve(&url, &model, 2);
@@ -661,6 +693,101 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
     assert_eq!(api.get("/api/v1/events/verify").await["intact"], true);
 }
 
+/// `tutti ledger totals` against a server: whether it passed, and what it printed.
+fn ledger_check(server: &Server, token: &str) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(["ledger", "totals"])
+        .env("TUTTI_SERVER", &server.url)
+        .env("TUTTI_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_check_tells_calls_in_flight_from_an_altered_ledger() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let Fresh {
+        _dir,
+        url,
+        owner_token,
+        mut server,
+    } = Fresh::new(&model, 2);
+    let api = Api::new(&server.url, &owner_token);
+    let worker = ai_worker(&api, "Agent 007").await;
+    let agent_token = token_for(&api, &worker).await;
+
+    // A gateway call in flight is open, not unbalanced.
+    let mut call = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.url))
+        .bearer_auth(&agent_token)
+        .json(&json!({ "model": "smollm2", "stream": true, "max_tokens": 600,
+                       "messages": [{ "role": "user", "content": "List the numbers from 1 to 300, one per line." }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    let first = call.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("data:"));
+    let (passed, printed) = ledger_check(&server, &owner_token);
+    assert!(passed, "a call in flight failed the check: {printed}");
+    assert!(printed.contains("open reservations: 1 "), "{printed}");
+
+    // The process dies mid-call; the next one settles the orphan within
+    // seconds (not after the reservation's 15 minutes), and the check passes
+    // throughout.
+    server.kill();
+    drop(call);
+    server = serve(&url, &model, 2);
+    let (passed, printed) = ledger_check(&server, &owner_token);
+    assert!(
+        passed,
+        "an orphan failed the check after a restart: {printed}"
+    );
+    let api = Api::new(&server.url, &owner_token);
+    let mut waited = Duration::ZERO;
+    while api.get("/api/v1/ledger/totals").await["open_reservations"] != 0 {
+        assert!(
+            waited < Duration::from_secs(30),
+            "the crashed call's reservation still holds budget"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        waited += Duration::from_millis(250);
+    }
+    api.assert_ledger_balanced().await;
+    let abandoned = api.get("/api/v1/events?action=reservation.abandoned").await;
+    assert_eq!(
+        abandoned["items"].as_array().unwrap().len(),
+        1,
+        "{abandoned}"
+    );
+
+    // Someone alters a settled row: the check names the reservation and fails.
+    server.kill();
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let altered = sqlx::query(
+        "UPDATE ledger_entries SET output_tokens = output_tokens + 1 \
+         WHERE id = (SELECT id FROM ledger_entries WHERE kind = 'settle' LIMIT 1)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    assert_eq!(altered.rows_affected(), 1);
+    db.close().await;
+    let server = serve(&url, &model, 2);
+    let (passed, printed) = ledger_check(&server, &owner_token);
+    assert!(!passed, "an altered ledger passed the check: {printed}");
+    assert!(printed.contains("UNBALANCED reservations (1)"), "{printed}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_python_client_calls_the_gateway() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -678,10 +805,12 @@ async fn the_openai_python_client_calls_the_gateway() {
             return;
         }
     };
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let owner_token = init(&url);
-    let server = serve(&url, &model, 30);
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
     let api = Api::new(&server.url, &owner_token);
     let worker = ai_worker(&api, "Agent").await;
     let token = token_for(&api, &worker).await;
@@ -803,10 +932,12 @@ async fn only_a_process_with_the_model_runs_work_on_it() {
 async fn the_ai_worker_drafts_a_decision_a_person_asked_for() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
-    let owner_token = init(&url);
-    let server = serve(&url, &model, 30);
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
     let api = Api::new(&server.url, &owner_token);
     let emil = ai_worker(&api, "Emil").await;
     let sales = api

@@ -25,6 +25,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{EngineError, EngineResult};
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -189,6 +190,11 @@ pub struct Runtime {
     pub rollups: strategy::RollupCache,
     /// Where the engine's time comes from.
     pub clock: Arc<dyn Clock>,
+    /// This process's name on the leases and reservations it holds.
+    pub node: String,
+    /// Whether this process's engine has announced itself, so that other
+    /// processes can tell it is alive.
+    announced: AtomicBool,
     wake: Notify,
 }
 
@@ -206,8 +212,24 @@ impl Runtime {
             policies: decisions::PolicyCache::default(),
             rollups: strategy::RollupCache::default(),
             clock,
+            node: format!(
+                "node-{}-{}",
+                std::process::id(),
+                &Uuid::now_v7().simple().to_string()[20..]
+            ),
+            announced: AtomicBool::new(false),
             wake: Notify::new(),
         })
+    }
+
+    /// Who holds a gateway call's reservation: this process, once its engine
+    /// announces itself (then its reservations are settled as soon as it
+    /// stops, crashed or not); `None` for a process without an engine, whose
+    /// reservations wait for their expiry.
+    pub fn holder(&self) -> Option<String> {
+        self.announced
+            .load(Ordering::Acquire)
+            .then(|| self.node.clone())
     }
 
     /// Tells the engine there may be work (a run was queued).
@@ -218,8 +240,6 @@ impl Runtime {
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// This process's name on the leases it takes.
-    pub node: String,
     /// How long a lease lasts without a heartbeat.
     pub lease: Duration,
     pub heartbeat: Duration,
@@ -237,11 +257,6 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            node: format!(
-                "node-{}-{}",
-                std::process::id(),
-                &Uuid::now_v7().simple().to_string()[20..]
-            ),
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(2),
             poll: Duration::from_secs(1),
@@ -282,7 +297,7 @@ impl<S: Store> Engine<S> {
         let slots = Arc::new(Semaphore::new(this.config.concurrency.max(1)));
         let mut last_recovery: Option<std::time::Instant> = None;
         let mut last_signals: Option<std::time::Instant> = None;
-        tracing::info!(node = %this.config.node, "engine started");
+        tracing::info!(node = %this.runtime.node, "engine started");
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= this.config.heartbeat) {
                 this.announce().await;
@@ -349,7 +364,7 @@ impl<S: Store> Engine<S> {
     /// This process as the queues see it.
     fn node(&self) -> EngineNode {
         EngineNode {
-            name: self.config.node.clone(),
+            name: self.runtime.node.clone(),
             embedded_model: self.runtime.models.has_embedded(),
         }
     }
@@ -366,6 +381,8 @@ impl<S: Store> Engine<S> {
             .await
         {
             tracing::warn!("cannot announce this engine: {e}");
+        } else {
+            self.runtime.announced.store(true, Ordering::Release);
         }
     }
 
@@ -436,7 +453,7 @@ impl<S: Store> Engine<S> {
         let status = match self.drive(claimed).await {
             Some(end) => match self
                 .store
-                .end_run(id, &self.config.node, self.runtime.clock.now(), end)
+                .end_run(id, &self.runtime.node, self.runtime.clock.now(), end)
                 .await
             {
                 Ok(run) => run.status,
@@ -483,10 +500,11 @@ impl<S: Store> Engine<S> {
             input_tokens: input,
             max_output_tokens: run.max_tokens,
             expires_at: self.runtime.clock.now(),
+            holder: Some(self.runtime.node.clone()),
         };
         match self
             .store
-            .reserve_for_run(run.id, &self.config.node, self.runtime.clock.now(), charge)
+            .reserve_for_run(run.id, &self.runtime.node, self.runtime.clock.now(), charge)
             .await
         {
             Ok(_) => {}
@@ -529,7 +547,7 @@ impl<S: Store> Engine<S> {
                 },
                 _ = beat.tick() => {
                     let lease_until = self.runtime.clock.now() + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-                    match self.store.heartbeat(run.id, &self.config.node, lease_until, &output, used(seen)).await {
+                    match self.store.heartbeat(run.id, &self.runtime.node, lease_until, &output, used(seen)).await {
                         Ok(LeaseState::Held) => {}
                         Ok(LeaseState::CancelRequested) => return Some(RunEnd::Cancelled { output, used: used(seen) }),
                         Ok(LeaseState::Lost) => {

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::Runtime;
 
-/// An open reservation older than this is presumed abandoned by a crashed process.
+/// An open reservation older than this is presumed abandoned, when no live
+/// process holds it (see `Runtime::holder`): a crashed holder's reservations
+/// are settled as soon as it stops announcing itself.
 const RESERVATION_TTL: chrono::Duration = chrono::Duration::minutes(15);
 
 /// The AI member making a call, with the provider and model it runs on.
@@ -102,6 +104,7 @@ pub async fn open<S: Store>(
         input_tokens: prompt,
         max_output_tokens: i64::from(request.max_tokens),
         expires_at: now + RESERVATION_TTL,
+        holder: runtime.holder(),
     };
     let reservation = store.reserve(&ctx, charge).await?;
     let completion = provider.chat(request);

@@ -438,6 +438,7 @@ async fn a_budget_is_deleted_by_an_admin_once_its_calls_settled_and_the_ledger_k
                 input_tokens: 10,
                 max_output_tokens: 10,
                 expires_at: today() + chrono::Duration::minutes(15),
+                holder: None,
             },
         )
         .await

@@ -61,6 +61,10 @@ pub struct Charge {
     pub max_output_tokens: i64,
     /// How long the reservation may stay open before it is presumed abandoned.
     pub expires_at: DateTime<Utc>,
+    /// The process making the call (its engine node's name): once it stops
+    /// announcing itself, its open reservations are settled without waiting
+    /// for `expires_at`.
+    pub holder: Option<String>,
 }
 
 /// A reservation held against budgets until settled.
@@ -69,6 +73,20 @@ pub struct Reservation {
     pub id: Uuid,
     pub reserved: Tokens,
     pub cost: i64,
+}
+
+/// A reservation not yet settled: a call in flight, or one a lost process
+/// left to recovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct OpenReservation {
+    pub id: Uuid,
+    pub worker_id: Uuid,
+    pub run_id: Option<Uuid>,
+    /// The process making the call, when it runs an engine.
+    pub holder: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    /// When recovery settles it if its holder is still alive by then.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The ledger's column a summary groups by.
@@ -178,9 +196,18 @@ pub trait Ledger: Clone + Send + Sync + 'static {
         filter: &LedgerFilter,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<LedgerEntry>>> + Send;
-    /// Reservations whose reserve ≠ settle + release (there should be none).
+    /// Reservations whose entries do not add up (there should be none): not
+    /// exactly one reserve, or once closed not exactly one settle and one
+    /// release with reserve = settle + release, or entries that disagree
+    /// with the reservation being open or closed. An open reservation (a
+    /// call in flight, or one awaiting recovery) is not unbalanced.
     fn unbalanced_reservations(
         &self,
         org_id: Uuid,
     ) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
+    /// The org's open reservations, oldest first.
+    fn open_reservations(
+        &self,
+        org_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<OpenReservation>>> + Send;
 }

@@ -192,6 +192,7 @@ fn charge(worker: Uuid, input: i64, output: i64) -> Charge {
         input_tokens: input,
         max_output_tokens: output,
         expires_at: now() + Duration::minutes(10),
+        holder: None,
     }
 }
 
@@ -964,6 +965,7 @@ async fn a_call_is_charged_only_to_the_budgets_that_hold_it<S: Store>(store: S) 
         input_tokens: 30,
         max_output_tokens: 20,
         expires_at: now() + Duration::minutes(15),
+        holder: None,
     };
     let call = Ctx::new(s.org, Some(bo), now());
     let reservation = store.reserve(&call, charge).await.unwrap();

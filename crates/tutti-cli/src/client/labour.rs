@@ -439,16 +439,27 @@ pub async fn ledger(remote: &Remote, command: LedgerCommand) -> anyhow::Result<E
                 n("released_tokens"),
                 format_money(n("released_cost"))
             );
-            println!("open reservations: {}", n("open_reservations"));
-            let unbalanced = totals["unbalanced_reservations"]
+            let open = totals["open"].as_array().cloned().unwrap_or_default();
+            match open.iter().filter_map(|o| o["age_secs"].as_i64()).max() {
+                Some(oldest) => println!(
+                    "open reservations: {} (calls in flight or awaiting recovery; oldest {oldest} s)",
+                    open.len()
+                ),
+                None => println!("open reservations: 0"),
+            }
+            let unbalanced: Vec<&str> = totals["unbalanced_reservations"]
                 .as_array()
-                .map(Vec::len)
-                .unwrap_or(0);
-            if unbalanced > 0 {
-                println!("UNBALANCED reservations: {unbalanced}");
+                .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !unbalanced.is_empty() {
+                println!(
+                    "UNBALANCED reservations ({}): {}",
+                    unbalanced.len(),
+                    unbalanced.join(", ")
+                );
                 return Ok(ExitCode::FAILURE);
             }
-            println!("every reservation balances (reserve = settle + release)");
+            println!("every settled reservation balances (reserve = settle + release)");
             Ok(ExitCode::SUCCESS)
         }
     }

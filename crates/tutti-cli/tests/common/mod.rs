@@ -66,6 +66,12 @@ impl Server {
         );
     }
 
+    /// Kills the server as a crash would, and waits until it is gone.
+    pub fn kill(&mut self) {
+        self.signal("KILL");
+        self.wait_for_exit(Duration::from_secs(10));
+    }
+
     /// Waits until the server process has exited, failing after `within`.
     pub fn wait_for_exit(&mut self, within: Duration) {
         let mut child = self.child.take().unwrap();

@@ -562,24 +562,53 @@ pub async fn ledger_summary<S: Store>(
 pub struct LedgerCheck {
     #[serde(flatten)]
     pub totals: LedgerTotals,
-    /// Reservations whose reserve differs from settle + release; always
-    /// empty unless the ledger was tampered with.
+    /// Reservations not yet settled, oldest first: calls in flight, and any
+    /// a lost process left (recovery settles those within seconds of the
+    /// process going silent). Open is not a fault.
+    pub open: Vec<OpenCall>,
+    /// Reservations whose entries do not add up (reserve ≠ settle + release,
+    /// settled twice, or entries that disagree with the reservation): empty
+    /// unless the ledger was altered. The check fails only on these.
     pub unbalanced_reservations: Vec<Uuid>,
 }
 
-/// Reserved, settled and released totals of the whole ledger, how many
-/// reservations are open (reserved = settled + released once none are), and
-/// any reservation that does not balance.
+/// An open reservation and how long it has been open.
+#[derive(Debug, Serialize)]
+pub struct OpenCall {
+    pub reservation_id: Uuid,
+    pub worker_id: Uuid,
+    pub run_id: Option<Uuid>,
+    pub opened_at: DateTime<Utc>,
+    pub age_secs: i64,
+}
+
+/// Reserved, settled and released totals of the whole ledger, the open
+/// reservations with their age, and any reservation that does not balance.
 #[utoipa::path(get, path = "/api/v1/ledger/totals", tag = "labour", responses((status = 200, body = inline(Object))))]
 pub async fn ledger_totals<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
 ) -> Result<Json<LedgerCheck>, ApiError> {
     actor.may(Action::Read)?;
+    let now = state.clock.now();
     let totals = state.store.ledger_totals(actor.org_id).await?;
+    let open = state
+        .store
+        .open_reservations(actor.org_id)
+        .await?
+        .into_iter()
+        .map(|r| OpenCall {
+            reservation_id: r.id,
+            worker_id: r.worker_id,
+            run_id: r.run_id,
+            opened_at: r.opened_at,
+            age_secs: (now - r.opened_at).num_seconds().max(0),
+        })
+        .collect();
     let unbalanced_reservations = state.store.unbalanced_reservations(actor.org_id).await?;
     Ok(Json(LedgerCheck {
         totals,
+        open,
         unbalanced_reservations,
     }))
 }

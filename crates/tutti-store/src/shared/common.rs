@@ -57,10 +57,10 @@ use crate::{
     DecisionFilter, Delivery, DeliveryStatus, Draft, DueDelivery, EngineNode, EventFilter, Import,
     KeyResultPatch, LeaseState, LedgerFilter, LedgerLine, LedgerTotals, MayPatch, MemberPatch,
     ModelRoute, NewBudget, NewKeyResult, NewMember, NewModel, NewObjective, NewProvider,
-    NewSession, NewTeam, NewWebhook, NewWorkItem, ObjectiveForest, ObjectivePatch, Overdue, Page,
-    PageRequest, Reservation, Result, Reviewed, RunEnd, RunFilter, Session, SpendPoint, StoreError,
-    StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter, WorkFlow,
-    WorkItemPatch,
+    NewSession, NewTeam, NewWebhook, NewWorkItem, ObjectiveForest, ObjectivePatch, OpenReservation,
+    Overdue, Page, PageRequest, Reservation, Result, Reviewed, RunEnd, RunFilter, Session,
+    SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter,
+    WorkFlow, WorkItemPatch,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;

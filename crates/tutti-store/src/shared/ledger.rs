@@ -295,8 +295,8 @@ const MARK_WARNED: &str =
 
 const INSERT_RESERVATION: &str = "INSERT INTO reservations (id, org_id, worker_id, run_id, provider, model, input_price, \
     cached_input_price, output_price, input_tokens, output_tokens, cost, seen_output_tokens, is_open, expires_at, created_at, \
-    work_item_id, key_result_id, objective_id, team_id) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, TRUE, $13, $14, $15, $16, $17, $18)";
+    work_item_id, key_result_id, objective_id, team_id, holder) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, TRUE, $13, $14, $15, $16, $17, $18, $19)";
 
 /// Holds of a reservation on its budgets' windows, as many as the `VALUES`
 /// that follow name (reservation, budget, window start).
@@ -459,6 +459,7 @@ impl LedgerStatements for SqlxLedger<'_> {
             .bind(dims.key_result_id)
             .bind(dims.objective_id)
             .bind(dims.team_id)
+            .bind(&charge.holder)
             .execute(&mut *self.0)
             .await?;
         Ok(())
@@ -915,12 +916,30 @@ impl crate::Ledger for BackendStore {
     }
 
     async fn unbalanced_reservations(&self, org_id: Uuid) -> Result<Vec<Uuid>> {
+        // One reserve; while open nothing else; once closed exactly one
+        // settle and one release that add up to it, and the reservation
+        // row agreeing. An open reservation is in flight, not unbalanced.
         Ok(sqlx::query_scalar(
-            "SELECT reservation_id FROM ledger_entries WHERE org_id = $1 AND kind <> 'adjust' GROUP BY reservation_id \
-             HAVING SUM(CASE WHEN kind = 'reserve' THEN input_tokens + output_tokens ELSE -(input_tokens + output_tokens) END) <> 0 \
-             OR SUM(CASE WHEN kind = 'reserve' THEN cost ELSE -cost END) <> 0 \
-             OR SUM(CASE WHEN kind = 'reserve' THEN 1 ELSE 0 END) <> 1 \
-             OR SUM(CASE WHEN kind = 'settle' THEN 1 ELSE 0 END) > 1",
+            "SELECT e.reservation_id FROM ledger_entries e LEFT JOIN reservations r ON r.id = e.reservation_id \
+             WHERE e.org_id = $1 AND e.kind <> 'adjust' GROUP BY e.reservation_id, r.is_open \
+             HAVING SUM(CASE WHEN e.kind = 'reserve' THEN 1 ELSE 0 END) <> 1 \
+             OR (SUM(CASE WHEN e.kind = 'reserve' THEN 0 ELSE 1 END) = 0 AND (r.is_open IS NULL OR NOT r.is_open)) \
+             OR (SUM(CASE WHEN e.kind = 'reserve' THEN 0 ELSE 1 END) > 0 AND ( \
+                 r.is_open IS NULL OR r.is_open \
+                 OR SUM(CASE WHEN e.kind = 'settle' THEN 1 ELSE 0 END) <> 1 \
+                 OR SUM(CASE WHEN e.kind = 'release' THEN 1 ELSE 0 END) <> 1 \
+                 OR SUM(CASE WHEN e.kind = 'reserve' THEN e.input_tokens + e.output_tokens ELSE -(e.input_tokens + e.output_tokens) END) <> 0 \
+                 OR SUM(CASE WHEN e.kind = 'reserve' THEN e.cost ELSE -e.cost END) <> 0))",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?)
+    }
+
+    async fn open_reservations(&self, org_id: Uuid) -> Result<Vec<OpenReservation>> {
+        Ok(sqlx::query_as(
+            "SELECT id, worker_id, run_id, holder, created_at AS opened_at, expires_at FROM reservations \
+             WHERE org_id = $1 AND is_open ORDER BY created_at, id",
         )
         .bind(org_id)
         .fetch_all(&mut *self.read().await?)

@@ -548,6 +548,7 @@ impl crate::Runs for BackendStore {
             worker_id,
             run_id: Some(run_id),
             expires_at: now + chrono::Duration::days(RUN_RESERVATION_HORIZON_DAYS),
+            holder: None,
             ..charge
         };
         let reservation =
@@ -670,8 +671,10 @@ impl crate::Runs for BackendStore {
         loop {
             let mut tx = self.begin().await?;
             let abandoned: Option<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(&format!(
-                "SELECT id, org_id, worker_id, input_tokens FROM reservations \
-                 WHERE is_open AND run_id IS NULL AND expires_at < $1 ORDER BY id LIMIT 1{SKIP_LOCKED}"
+                "SELECT id, org_id, worker_id, input_tokens FROM reservations r \
+                 WHERE is_open AND run_id IS NULL AND (expires_at < $1 OR (holder IS NOT NULL AND NOT EXISTS \
+                     (SELECT 1 FROM engine_nodes n WHERE n.name = r.holder AND n.seen_until >= $1))) \
+                 ORDER BY id LIMIT 1{SKIP_LOCKED}"
             ))
             .bind(now)
             .fetch_optional(&mut *tx)

@@ -154,6 +154,7 @@ impl LedgerStatements for DirectLedger<'_> {
                 sqlite_value(&dims.key_result_id)?,
                 sqlite_value(&dims.objective_id)?,
                 sqlite_value(&dims.team_id)?,
+                sqlite_value(&charge.holder)?,
             ],
         )?
         .raw_execute()?;
