@@ -438,7 +438,7 @@ async fn timed(
     let mut last = Duration::ZERO;
     while let Some(chunk) = completion.next().await {
         match chunk? {
-            tutti_llm::Chunk::Text(_) => {
+            tutti_llm::Chunk::Text(_) | tutti_llm::Chunk::ToolCalls(_) => {
                 last = started.elapsed();
                 first.get_or_insert(last);
             }

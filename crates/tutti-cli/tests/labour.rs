@@ -792,19 +792,7 @@ async fn the_ledger_check_tells_calls_in_flight_from_an_altered_ledger() {
 async fn the_openai_python_client_calls_the_gateway() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let python = match std::env::var("TUTTI_TEST_PYTHON") {
-        Ok(python) => python,
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "TUTTI_TEST_PYTHON is not set in CI: scripts/test sets it"
-            );
-            eprintln!(
-                "\n!!! TUTTI_TEST_PYTHON is not set: the openai client test did NOT run (scripts/python-env)\n"
-            );
-            return;
-        }
-    };
+    let Some(python) = python() else { return };
     let Fresh {
         _dir,
         url: _,
@@ -834,18 +822,7 @@ except Exception as e:
 print(json.dumps({"models": models, "plain": plain.choices[0].message.content, "plain_usage": plain.usage.model_dump(),
                   "streamed": "".join(pieces), "stream_usage": usage, "refused": refused}))
 "#;
-    let output = Command::new(python)
-        .args(["-c", script])
-        .env("BASE_URL", format!("{}/v1", server.url))
-        .env("TOKEN", &token)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = run_python(&python, script, &server, &token);
     assert_eq!(result["models"], json!(["smollm2"]));
     assert!(!result["plain"].as_str().unwrap().is_empty(), "{result}");
     assert!(result["plain_usage"]["completion_tokens"].as_i64().unwrap() <= 16);
@@ -1027,4 +1004,340 @@ async fn the_ai_worker_drafts_a_decision_a_person_asked_for() {
         "{entries}"
     );
     api.assert_ledger_balanced().await;
+}
+
+/// The `openai` Python client, or `None` (outside CI) when it is not set up.
+fn python() -> Option<String> {
+    match std::env::var("TUTTI_TEST_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "TUTTI_TEST_PYTHON is not set in CI: scripts/test sets it"
+            );
+            eprintln!(
+                "\n!!! TUTTI_TEST_PYTHON is not set: an openai client test did NOT run (scripts/python-env)\n"
+            );
+            None
+        }
+    }
+}
+
+/// Runs a Python script with the `openai` client against the gateway and
+/// returns the JSON it prints.
+fn run_python(python: &str, script: &str, server: &Server, token: &str) -> Value {
+    let output = Command::new(python)
+        .args(["-c", script])
+        .env("BASE_URL", format!("{}/v1", server.url))
+        .env("TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// An OpenAI-compatible upstream that calls a tool when offered tools and
+/// answers in text once it has the tool's result, as function-calling models
+/// do. It stands in because no model that calls tools can run here; it
+/// keeps every request it receives, to show what tutti forwarded.
+async fn tool_calling_upstream() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::response::IntoResponse;
+    let received: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let kept = received.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let kept = kept.clone();
+            async move {
+                let last_is_tool = body["messages"]
+                    .as_array()
+                    .and_then(|m| m.last())
+                    .is_some_and(|m| m["role"] == "tool");
+                let offers_tools = body.get("tools").is_some();
+                kept.lock().unwrap().push(body);
+                let choice = |delta: Value, finish: Value| json!({ "id": "up-1", "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }] });
+                let mut events = if offers_tools && !last_is_tool {
+                    vec![
+                        choice(json!({ "role": "assistant", "tool_calls": [{ "index": 0, "id": "call_up1", "type": "function", "function": { "name": "termin_vorschlagen", "arguments": "" } }] }), Value::Null),
+                        choice(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "{\"tag\": " } }] }), Value::Null),
+                        choice(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": "\"Montag\"}" } }] }), Value::Null),
+                        choice(json!({}), json!("tool_calls")),
+                    ]
+                } else {
+                    vec![
+                        choice(json!({ "role": "assistant", "content": "Montag " }), Value::Null),
+                        choice(json!({ "content": "passt." }), Value::Null),
+                        choice(json!({}), json!("stop")),
+                    ]
+                };
+                events.push(json!({ "choices": [], "usage": { "prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52 } }));
+                let mut sse: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+                sse.push_str("data: [DONE]\n\n");
+                ([("content-type", "text/event-stream")], sse).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/v1"), received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_and_every_other_parameter_reach_the_upstream_and_tool_calls_come_back() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let Some(python) = python() else { return };
+    let (upstream, received) = tool_calling_upstream().await;
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
+    let api = Api::new(&server.url, &owner_token);
+    let provider = api
+        .post(
+            "/api/v1/providers",
+            json!({ "name": "werkstatt", "kind": "openai", "base_url": upstream }),
+        )
+        .await;
+    api.post(
+        &format!(
+            "/api/v1/providers/{}/models",
+            provider["id"].as_str().unwrap()
+        ),
+        json!({ "name": "agentic-7b", "input_price": 100_000, "output_price": 300_000 }),
+    )
+    .await;
+    let worker = api
+        .post(
+            "/api/v1/members",
+            json!({ "kind": "ai", "name": "Agent Paula", "provider": "werkstatt", "model": "agentic-7b" }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = token_for(&api, &worker).await;
+    let script = r#"
+import json, os
+from openai import OpenAI
+client = OpenAI(base_url=os.environ["BASE_URL"], api_key=os.environ["TOKEN"], max_retries=0)
+tools = [{"type": "function", "function": {"name": "termin_vorschlagen", "description": "Schlägt dem Kunden einen Termin vor.",
+          "parameters": {"type": "object", "properties": {"tag": {"type": "string"}}, "required": ["tag"]}}}]
+ask = [{"role": "user", "content": "Wann kann der Techniker kommen?"}]
+plain = client.chat.completions.create(model="agentic-7b", messages=ask, tools=tools, tool_choice="required",
+    parallel_tool_calls=False, seed=7, top_p=0.9, stop=["\n\n"], user="agent-7", metadata={"ticket": "4711"},
+    response_format={"type": "text"}, max_tokens=64, extra_body={"bogus_field": 1})
+call = plain.choices[0].message.tool_calls[0]
+streamed, finish, usage = {}, None, None
+for chunk in client.chat.completions.create(model="agentic-7b", messages=ask, tools=tools, stream=True,
+                                            stream_options={"include_usage": True}, max_completion_tokens=64):
+    if chunk.usage:
+        usage = chunk.usage.model_dump()
+    for choice in chunk.choices:
+        finish = choice.finish_reason or finish
+        for piece in choice.delta.tool_calls or []:
+            entry = streamed.setdefault(piece.index, {"id": None, "name": "", "arguments": ""})
+            entry["id"] = piece.id or entry["id"]
+            if piece.function and piece.function.name:
+                entry["name"] += piece.function.name
+            if piece.function and piece.function.arguments:
+                entry["arguments"] += piece.function.arguments
+answered = ask + [plain.choices[0].message.model_dump(exclude_none=True),
+                  {"role": "tool", "tool_call_id": call.id, "content": "{\"frei\": true}"}]
+followup = client.chat.completions.create(model="agentic-7b", messages=answered, tools=tools, max_tokens=64)
+print(json.dumps({
+    "plain": {"finish": plain.choices[0].finish_reason, "content": plain.choices[0].message.content,
+              "id": call.id, "name": call.function.name, "arguments": json.loads(call.function.arguments),
+              "usage": plain.usage.model_dump()},
+    "streamed": {"finish": finish, "calls": list(streamed.values()), "usage": usage},
+    "followup": followup.choices[0].message.content,
+}))
+"#;
+    let result = run_python(&python, script, &server, &token);
+    let plain = &result["plain"];
+    assert_eq!(
+        (
+            &plain["finish"],
+            &plain["content"],
+            &plain["id"],
+            &plain["name"]
+        ),
+        (
+            &json!("tool_calls"),
+            &Value::Null,
+            &json!("call_up1"),
+            &json!("termin_vorschlagen")
+        ),
+        "{result}"
+    );
+    assert_eq!(plain["arguments"], json!({ "tag": "Montag" }));
+    assert_eq!(
+        result["streamed"]["calls"],
+        json!([{ "id": "call_up1", "name": "termin_vorschlagen", "arguments": "{\"tag\": \"Montag\"}" }])
+    );
+    assert_eq!(result["streamed"]["finish"], "tool_calls");
+    assert_eq!(result["followup"], "Montag passt.");
+
+    // The upstream received every parameter as the client sent it, with its
+    // own model name and streaming with usage so the call is metered.
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 3);
+    let first = &received[0];
+    assert_eq!(
+        first["tools"][0]["function"]["parameters"]["required"],
+        json!(["tag"])
+    );
+    for (field, sent) in [
+        ("tool_choice", json!("required")),
+        ("parallel_tool_calls", json!(false)),
+        ("seed", json!(7)),
+        ("top_p", json!(0.9)),
+        ("stop", json!(["\n\n"])),
+        ("user", json!("agent-7")),
+        ("metadata", json!({ "ticket": "4711" })),
+        ("response_format", json!({ "type": "text" })),
+        ("bogus_field", json!(1)),
+        ("max_tokens", json!(64)),
+        ("model", json!("agentic-7b")),
+        ("stream", json!(true)),
+        ("stream_options", json!({ "include_usage": true })),
+    ] {
+        assert_eq!(first[field], sent, "{field}: {first}");
+    }
+    assert!(
+        first.get("temperature").is_none(),
+        "tutti added a temperature: {first}"
+    );
+    assert_eq!(received[1]["max_completion_tokens"], 64);
+    assert!(received[1].get("max_tokens").is_none(), "{}", received[1]);
+    let messages = &received[2]["messages"];
+    assert_eq!(messages[1]["tool_calls"][0]["id"], "call_up1", "{messages}");
+    assert_eq!(
+        (&messages[2]["role"], &messages[2]["tool_call_id"]),
+        (&json!("tool"), &json!("call_up1"))
+    );
+
+    // All three calls are metered at the upstream's usage.
+    let summary = api
+        .get("/api/v1/ledger/summary?group_by=worker&period=all")
+        .await;
+    let line = &summary["lines"][0];
+    assert_eq!(
+        (line["key"].as_str(), &line["calls"]),
+        (Some(worker.as_str()), &json!(3))
+    );
+    assert_eq!(
+        line["tokens"]["input"].as_i64().unwrap() + line["tokens"]["output"].as_i64().unwrap(),
+        3 * 52
+    );
+    api.assert_ledger_balanced().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_model_honours_stop_and_json_and_refuses_what_it_cannot_by_name() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let Some(python) = python() else { return };
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
+    let api = Api::new(&server.url, &owner_token);
+    let worker = ai_worker(&api, "Agent").await;
+    let token = token_for(&api, &worker).await;
+    let script = r#"
+import json, os
+import openai
+from openai import OpenAI
+client = OpenAI(base_url=os.environ["BASE_URL"], api_key=os.environ["TOKEN"], max_retries=0)
+count = [{"role": "user", "content": "Count from 1 to 20, separated by commas."}]
+whole = client.chat.completions.create(model="smollm2", messages=count, max_tokens=60).choices[0].message.content
+stop = whole[len(whole) // 2:len(whole) // 2 + 3]
+stopped = client.chat.completions.create(model="smollm2", messages=count, max_tokens=60, stop=[stop]).choices[0]
+as_json = client.chat.completions.create(model="smollm2", response_format={"type": "json_object"}, max_tokens=300,
+    frequency_penalty=1.0, presence_penalty=0.5,
+    messages=[{"role": "user", "content": "Reply with a JSON object with the keys name and city of a heating technician."}]).choices[0]
+def refusal(**kwargs):
+    try:
+        client.chat.completions.create(model="smollm2", messages=count, max_tokens=8, **kwargs)
+        return None
+    except openai.BadRequestError as e:
+        return e.param
+print(json.dumps({
+    "whole": whole, "stop": stop, "stopped": stopped.message.content, "stopped_finish": stopped.finish_reason,
+    "json": as_json.message.content, "json_finish": as_json.finish_reason,
+    "tools": refusal(tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]),
+    "bogus": refusal(extra_body={"bogus_field": 1}),
+    "logprobs": refusal(logprobs=True),
+    "n": refusal(n=2),
+}))
+"#;
+    let result = run_python(&python, script, &server, &token);
+    let (whole, stop) = (
+        result["whole"].as_str().unwrap(),
+        result["stop"].as_str().unwrap(),
+    );
+    assert_eq!(
+        result["stopped"].as_str().unwrap(),
+        &whole[..whole.find(stop).unwrap()],
+        "{result}"
+    );
+    assert_eq!(result["stopped_finish"], "stop");
+    assert_eq!(result["json_finish"], "stop", "{result}");
+    let answer: Value = serde_json::from_str(result["json"].as_str().unwrap())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {result}"));
+    assert!(answer.is_object(), "{answer}");
+    assert_eq!(
+        (
+            &result["tools"],
+            &result["bogus"],
+            &result["logprobs"],
+            &result["n"]
+        ),
+        (
+            &json!("tools"),
+            &json!("bogus_field"),
+            &json!("logprobs"),
+            &json!("n")
+        ),
+        "{result}"
+    );
+
+    // Malformed JSON and data after the object are refused, and nothing is
+    // reserved for a refused call.
+    for body in [
+        r#"{"model": "smollm2", "messages": [{"role": "user", "content": "hi"}]} trailing"#,
+        r#"{"model": "smollm2", "messages": [{"role": "user", "content": "hi"}]"#,
+        r#"[{"model": "smollm2"}]"#,
+    ] {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", server.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 400, "{body}");
+        let error: Value = reply.json().await.unwrap();
+        assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+    }
+    let totals = api.assert_ledger_balanced().await;
+    let calls = api
+        .get("/api/v1/ledger/summary?group_by=worker&period=all")
+        .await["lines"][0]["calls"]
+        .clone();
+    assert_eq!(
+        calls, 3,
+        "only the three answered calls were metered: {totals}"
+    );
 }

@@ -642,7 +642,7 @@ pub async fn draft<S: Store>(
     let answer = match crate::metered::open(store, runtime, &caller, "", request, now).await {
         Ok(call) => crate::metered::complete(call)
             .await
-            .map(|(text, _, _)| text)
+            .map(|answer| answer.text)
             .map_err(|e| e.to_string()),
         Err(Refusal::Store(e)) => return Err(e.into()),
         Err(refusal) => Err(refusal.to_string()),

@@ -487,7 +487,9 @@ impl<S: Store> Engine<S> {
             Message::new(Speaker::System, run.role_card.clone()),
             Message::new(Speaker::User, run.work_order.clone()),
         ];
-        let input = match provider.prompt_tokens(&messages).await {
+        let max_tokens = u32::try_from(run.max_tokens).unwrap_or(u32::MAX);
+        let request = ChatRequest::new(messages, max_tokens);
+        let input = match provider.prompt_tokens(&request).await {
             Ok(tokens) => i64::try_from(tokens).unwrap_or(i64::MAX),
             Err(e) => return failed(e.to_string(), String::new(), Tokens::default()),
         };
@@ -520,8 +522,7 @@ impl<S: Store> Engine<S> {
                 );
             }
         }
-        let max_tokens = u32::try_from(run.max_tokens).unwrap_or(u32::MAX);
-        let mut completion = provider.chat(ChatRequest::new(messages, max_tokens));
+        let mut completion = provider.chat(request);
         let mut output = String::new();
         let mut seen = 0i64;
         let used = |seen: i64| Tokens {
@@ -539,6 +540,9 @@ impl<S: Store> Engine<S> {
                         output.push_str(&piece);
                         self.runtime.live.push(run.id, &piece);
                     }
+                    // A run's work order offers no tools; an upstream that
+                    // calls one anyway has produced no text to deliver.
+                    Some(Ok(Chunk::ToolCalls(_))) => seen += 1,
                     Some(Ok(Chunk::Done { usage, .. })) => {
                         return Some(RunEnd::Succeeded { output, used: tokens_of(&usage) });
                     }

@@ -92,8 +92,10 @@ pub async fn open<S: Store>(
         .await
         .map_err(|_| Refusal::UnknownModel(model.to_owned()))?;
     let provider = runtime.models.provider(&route).await?;
-    let prompt =
-        i64::try_from(provider.prompt_tokens(&request.messages).await?).unwrap_or(i64::MAX);
+    // A parameter the provider cannot honour is refused before anything is
+    // reserved.
+    provider.check(&request)?;
+    let prompt = i64::try_from(provider.prompt_tokens(&request).await?).unwrap_or(i64::MAX);
     let ctx = Ctx::new(caller.org_id, Some(caller.member_id), now);
     let charge = Charge {
         worker_id: caller.member_id,
@@ -125,7 +127,7 @@ impl<S: Store> MeteredCall<S> {
     pub async fn next(&mut self) -> Option<Result<Chunk, LlmError>> {
         let chunk = self.completion.next().await;
         match &chunk {
-            Some(Ok(Chunk::Text(_))) => self.pieces += 1,
+            Some(Ok(Chunk::Text(_) | Chunk::ToolCalls(_))) => self.pieces += 1,
             Some(Ok(Chunk::Done { usage, .. })) => {
                 self.settle(crate::tokens_of(usage)).await;
             }
@@ -163,15 +165,32 @@ impl<S: Store> MeteredCall<S> {
     }
 }
 
-/// Reads a whole answer: its text, usage and why it stopped.
-pub async fn complete<S: Store>(
-    mut call: MeteredCall<S>,
-) -> Result<(String, tutti_llm::Usage, tutti_llm::FinishReason), LlmError> {
+/// A whole answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub text: String,
+    /// Whole tool calls, as OpenAI's non-streaming answer gives them.
+    pub tool_calls: Vec<serde_json::Value>,
+    pub usage: tutti_llm::Usage,
+    pub finish: tutti_llm::FinishReason,
+}
+
+/// Reads a whole answer: its text and tool calls, usage and why it stopped.
+pub async fn complete<S: Store>(mut call: MeteredCall<S>) -> Result<Answer, LlmError> {
     let mut text = String::new();
+    let mut pieces = Vec::new();
     while let Some(chunk) = call.next().await {
         match chunk? {
             Chunk::Text(piece) => text.push_str(&piece),
-            Chunk::Done { usage, finish } => return Ok((text, usage, finish)),
+            Chunk::ToolCalls(calls) => pieces.extend(calls),
+            Chunk::Done { usage, finish } => {
+                return Ok(Answer {
+                    text,
+                    tool_calls: tutti_llm::join_tool_calls(&pieces),
+                    usage,
+                    finish,
+                });
+            }
         }
     }
     Err(LlmError::Engine(

@@ -16,6 +16,11 @@
 //! reported as `cached_input_tokens`, so the ledger prices them as cached
 //! input.
 //!
+//! A caller's parameters beyond the basics ([`check`]): `stop`, `top_p`,
+//! `frequency_penalty`, `presence_penalty` and `response_format` are honoured
+//! (a JSON answer through a grammar the sampler follows); anything else,
+//! tools among them, is refused by name, never dropped.
+//!
 //! Token counts are exact. `input_tokens` is the tokenized prompt, including
 //! the chat template's markup, cached part included. `output_tokens` counts
 //! the tokens emitted, without the end-of-turn token that closes the answer.
@@ -34,13 +39,137 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use serde_json::Value;
 use tokio::sync::{mpsc as async_mpsc, oneshot};
 
+use crate::stop::StopScan;
 use crate::template::ChatTemplate;
 use crate::{ChatRequest, Chunk, Completion, FinishReason, LlmError, Message, Usage};
 
+/// What a caller's request asks of the embedded model beyond the basics.
+#[derive(Debug, Default)]
+pub(crate) struct CallerOptions {
+    stops: Vec<String>,
+    top_p: Option<f32>,
+    frequency_penalty: f32,
+    presence_penalty: f32,
+    grammar: Option<String>,
+}
+
+/// OpenAI allows at most this many stop sequences.
+const MAX_STOPS: usize = 4;
+
+fn unsupported(param: &str, reason: &str) -> LlmError {
+    LlmError::Unsupported {
+        param: param.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Reads the caller's parameters the embedded model honours and refuses,
+/// by name, every one it does not. `temperature`, `seed` and the token cap
+/// are already in the request; `user` and `metadata` describe the call and
+/// change nothing in the answer.
+pub(crate) fn check(request: &ChatRequest) -> Result<CallerOptions, LlmError> {
+    let mut options = CallerOptions::default();
+    let Some(caller) = &request.caller else {
+        return Ok(options);
+    };
+    if let Some(path) = &caller.beyond_text {
+        return Err(unsupported(
+            path,
+            "the embedded model reads text messages only; tool calls and tool results need an OpenAI-compatible provider",
+        ));
+    }
+    let number = |name: &str, value: &Value, range: std::ops::RangeInclusive<f64>| {
+        value
+            .as_f64()
+            .filter(|v| range.contains(v))
+            .map(|v| v as f32)
+            .ok_or_else(|| {
+                unsupported(
+                    name,
+                    &format!("must be a number from {} to {}", range.start(), range.end()),
+                )
+            })
+    };
+    for (name, value) in &caller.fields {
+        match name.as_str() {
+            "temperature"
+            | "seed"
+            | "max_tokens"
+            | "max_completion_tokens"
+            | "user"
+            | "metadata" => {}
+            "n" if value.as_u64() == Some(1) => {}
+            "parallel_tool_calls" => {}
+            "tool_choice" if value.as_str() == Some("none") => {}
+            "tools" | "functions" if value.as_array().is_some_and(Vec::is_empty) => {}
+            "tools" | "tool_choice" | "functions" | "function_call" => {
+                return Err(unsupported(
+                    name,
+                    "the embedded model does not call tools; give the AI worker an OpenAI-compatible provider that does",
+                ));
+            }
+            "top_p" => options.top_p = Some(number(name, value, 0.0..=1.0)?),
+            "frequency_penalty" => options.frequency_penalty = number(name, value, -2.0..=2.0)?,
+            "presence_penalty" => options.presence_penalty = number(name, value, -2.0..=2.0)?,
+            "stop" => options.stops = stops(value)?,
+            "response_format" => options.grammar = response_format(value)?,
+            _ => {
+                return Err(unsupported(
+                    name,
+                    "the embedded model does not implement this parameter (an OpenAI-compatible provider receives it as sent)",
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// `stop`: one string or up to four, none empty.
+fn stops(value: &Value) -> Result<Vec<String>, LlmError> {
+    let stops: Vec<String> = match value {
+        Value::Null => Vec::new(),
+        Value::String(one) => vec![one.clone()],
+        Value::Array(many) => many
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| unsupported("stop", "must be a string or a list of strings"))?,
+        _ => return Err(unsupported("stop", "must be a string or a list of strings")),
+    };
+    if stops.len() > MAX_STOPS || stops.iter().any(String::is_empty) {
+        return Err(unsupported(
+            "stop",
+            "takes at most four stop sequences, none empty",
+        ));
+    }
+    Ok(stops)
+}
+
+/// `response_format`: text, or a JSON object through a grammar.
+fn response_format(value: &Value) -> Result<Option<String>, LlmError> {
+    match value.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(None),
+        Some("json_object") => Ok(Some(crate::json_grammar::JSON_OBJECT.to_owned())),
+        Some("json_schema") => {
+            let schema = value
+                .pointer("/json_schema/schema")
+                .ok_or_else(|| unsupported("response_format.json_schema.schema", "is missing"))?;
+            crate::json_grammar::of_schema(schema).map(Some)
+        }
+        _ => Err(unsupported(
+            "response_format.type",
+            "must be text, json_object or json_schema",
+        )),
+    }
+}
+
 /// Tokens put through the model per step at most.
 const BATCH_TOKENS: usize = 512;
+/// Frequency and presence penalties look back this many tokens.
+const PENALTY_LAST_N: i32 = 64;
 
 /// How the embedded model runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +343,8 @@ struct Slot {
     generated: u32,
     max_tokens: u32,
     ignore_end_of_turn: bool,
+    /// The caller's stop sequences, and text held back while it may begin one.
+    stop: StopScan,
     /// Bytes of a character split across tokens.
     pending: Vec<u8>,
     /// Where this slot's logits are in the current batch.
@@ -305,8 +436,15 @@ impl Engine<'_> {
             ))));
             return None;
         }
+        let options = match check(&request) {
+            Ok(options) => options,
+            Err(e) => {
+                let _ = chunks.send(Err(e));
+                return None;
+            }
+        };
         let mut samplers = Vec::new();
-        if let Some(grammar) = &request.grammar {
+        if let Some(grammar) = request.grammar.as_ref().or(options.grammar.as_ref()) {
             match LlamaSampler::grammar(self.model, grammar, "root") {
                 Ok(sampler) => samplers.push(sampler),
                 Err(e) => {
@@ -317,12 +455,21 @@ impl Engine<'_> {
                 }
             }
         }
+        if options.frequency_penalty != 0.0 || options.presence_penalty != 0.0 {
+            samplers.push(LlamaSampler::penalties(
+                self.model.n_vocab(),
+                PENALTY_LAST_N,
+                1.0,
+                options.frequency_penalty,
+                options.presence_penalty,
+            ));
+        }
         if request.temperature <= 0.0 {
             samplers.push(LlamaSampler::greedy());
         } else {
             samplers.extend([
                 LlamaSampler::top_k(40),
-                LlamaSampler::top_p(0.95, 1),
+                LlamaSampler::top_p(options.top_p.unwrap_or(0.95), 1),
                 LlamaSampler::temp(request.temperature),
                 LlamaSampler::dist(request.seed),
             ]);
@@ -346,17 +493,18 @@ impl Engine<'_> {
             generated: 0,
             max_tokens: request.max_tokens,
             ignore_end_of_turn: request.ignore_end_of_turn,
+            stop: StopScan::new(options.stops),
             pending: Vec::new(),
             logits_at: None,
         })
     }
 
     /// Ends a slot: the last text, the usage, and its memory freed.
-    fn finish(&mut self, slot: Slot, finish: FinishReason) {
-        if !slot.pending.is_empty() {
-            let _ = slot.chunks.send(Ok(Chunk::Text(
-                String::from_utf8_lossy(&slot.pending).into_owned(),
-            )));
+    fn finish(&mut self, mut slot: Slot, finish: FinishReason) {
+        let mut rest = slot.stop.rest();
+        rest.push_str(&String::from_utf8_lossy(&slot.pending));
+        if !rest.is_empty() {
+            let _ = slot.chunks.send(Ok(Chunk::Text(rest)));
         }
         let usage = Usage {
             input_tokens: slot.prompt.len() as u64,
@@ -592,9 +740,16 @@ fn decode_loop(engine: &mut Engine<'_>, slot_count: usize, inbox: &Receiver<Job>
             };
             if whole > 0 {
                 let text: Vec<u8> = slot.pending.drain(..whole).collect();
-                let _ = slot
-                    .chunks
-                    .send(Ok(Chunk::Text(String::from_utf8_lossy(&text).into_owned())));
+                let (ready, stopped) = slot.stop.push(&String::from_utf8_lossy(&text));
+                if !ready.is_empty() {
+                    let _ = slot.chunks.send(Ok(Chunk::Text(ready)));
+                }
+                if stopped {
+                    if let Some(slot) = entry.take() {
+                        engine.finish(slot, FinishReason::Stop);
+                    }
+                    continue;
+                }
             }
             if slot.generated >= slot.max_tokens
                 && let Some(slot) = entry.take()

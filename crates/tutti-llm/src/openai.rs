@@ -20,6 +20,70 @@ use tokio::sync::mpsc as async_mpsc;
 
 use crate::{ChatRequest, Chunk, Completion, FinishReason, LlmError, Usage};
 
+/// Refuses what tutti could not pass back from an upstream: more than one
+/// choice, log probabilities, audio. Everything else goes up as sent.
+pub(crate) fn check(request: &ChatRequest) -> Result<(), LlmError> {
+    let Some(caller) = &request.caller else {
+        return Ok(());
+    };
+    let refuse = |param: &str, reason: &str| {
+        Err(LlmError::Unsupported {
+            param: param.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    for (name, value) in &caller.fields {
+        match name.as_str() {
+            "n" if value.as_u64() != Some(1) => {
+                return refuse(
+                    name,
+                    "tutti returns one choice per call; send n = 1 or leave it out",
+                );
+            }
+            "logprobs" if value.as_bool() == Some(true) => {
+                return refuse(name, "tutti does not pass log probabilities back");
+            }
+            "top_logprobs" if !value.is_null() => {
+                return refuse(name, "tutti does not pass log probabilities back");
+            }
+            "modalities" if value != &json!(["text"]) => {
+                return refuse(name, "tutti passes text and tool calls back, not audio");
+            }
+            "audio" if !value.is_null() => {
+                return refuse(name, "tutti passes text and tool calls back, not audio");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The upstream's request body: the caller's own request as sent (with the
+/// upstream's model name, and streaming with usage so the call can be
+/// metered), or tutti's own call.
+fn upstream_body(model: &str, request: &ChatRequest) -> Value {
+    let Some(caller) = &request.caller else {
+        return json!({
+            "model": model,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "stream": true,
+            "stream_options": { "include_usage": true },
+        });
+    };
+    let mut body = caller.fields.clone();
+    if !body.contains_key("max_completion_tokens") {
+        body.insert("max_tokens".into(), json!(request.max_tokens));
+    }
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), Value::Array(caller.messages.clone()));
+    body.insert("stream".into(), json!(true));
+    body.insert("stream_options".into(), json!({ "include_usage": true }));
+    Value::Object(body)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAiConfig {
     /// E.g. `http://127.0.0.1:8000/v1`; `/chat/completions` is appended.
@@ -147,15 +211,7 @@ impl OpenAiProvider {
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
-        let body = json!({
-            "model": self.config.model,
-            "messages": request.messages,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "seed": request.seed,
-            "stream": true,
-            "stream_options": { "include_usage": true },
-        });
+        let body = upstream_body(&self.config.model, request);
         let mut call = self.http.post(&url).json(&body);
         if let Some(key) = &self.config.api_key {
             call = call.bearer_auth(key);
@@ -204,12 +260,16 @@ impl OpenAiProvider {
                 })
                 .unwrap_or_else(|| text.chars().take(300).collect());
             let reason = format!("{} {}", status.as_u16(), message);
-            return if status.as_u16() == 429 || status.is_server_error() {
-                Err(Failure::Retry { reason, after })
-            } else {
-                Err(Failure::Fatal(LlmError::Upstream(format!(
+            return match status.as_u16() {
+                429 | 500.. => Err(Failure::Retry { reason, after }),
+                // The caller's own request did not suit the upstream: that
+                // is the caller's to fix, in the upstream's words.
+                400 | 413 | 422 if request.caller.is_some() => Err(Failure::Fatal(
+                    LlmError::Invalid(format!("the upstream refused the request: {message}")),
+                )),
+                _ => Err(Failure::Fatal(LlmError::Upstream(format!(
                     "the upstream refused the request: {reason}"
-                ))))
+                )))),
             };
         }
 
@@ -263,24 +323,33 @@ impl OpenAiProvider {
                         "the upstream failed: {message}"
                     ))));
                 }
+                let mut pieces = Vec::new();
                 if let Some(text) = event
                     .pointer("/choices/0/delta/content")
                     .and_then(Value::as_str)
                     && !text.is_empty()
                 {
+                    pieces.push(Chunk::Text(text.to_owned()));
+                }
+                if let Some(calls) = event
+                    .pointer("/choices/0/delta/tool_calls")
+                    .and_then(Value::as_array)
+                    && !calls.is_empty()
+                {
+                    pieces.push(Chunk::ToolCalls(calls.clone()));
+                }
+                for piece in pieces {
                     *sent_text = true;
-                    if chunks.send(Ok(Chunk::Text(text.to_owned()))).is_err() {
+                    if chunks.send(Ok(piece)).is_err() {
                         // The caller went away: stop reading (dropping the response closes it).
                         return Ok(());
                     }
                 }
-                match event
+                if let Some(reason) = event
                     .pointer("/choices/0/finish_reason")
                     .and_then(Value::as_str)
                 {
-                    Some("length") => finish = Some(FinishReason::Length),
-                    Some(_) => finish = Some(FinishReason::Stop),
-                    None => {}
+                    finish = Some(FinishReason::parse(reason));
                 }
                 if let Some(u) = event.get("usage").filter(|u| !u.is_null()) {
                     let count = |pointer: &str| u.pointer(pointer).and_then(Value::as_u64);

@@ -1,7 +1,7 @@
 //! The embedded model, for real: SmolLM2-135M-Instruct on the CPU through
 //! llama.cpp (fetched by scripts/fetch-model; `TUTTI_MODEL` points elsewhere).
 
-#![expect(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::OnceLock;
 
@@ -46,6 +46,7 @@ async fn a_chat_streams_text_and_counts_tokens_exactly() {
         match completion.next().await.unwrap().unwrap() {
             Chunk::Text(piece) => pieces.push(piece),
             Chunk::Done { usage, finish } => break (usage, finish),
+            Chunk::ToolCalls(calls) => panic!("no tools were offered: {calls:?}"),
         }
     };
     let text: String = pieces.concat();

@@ -193,6 +193,7 @@ async fn a_good_stream_yields_text_and_the_upstreams_usage() {
     while let Some(chunk) = completion.next().await {
         match chunk.unwrap() {
             Chunk::Text(t) => pieces.push(t),
+            Chunk::ToolCalls(calls) => panic!("no tools were offered: {calls:?}"),
             Chunk::Done { usage, finish } => {
                 assert_eq!(
                     (

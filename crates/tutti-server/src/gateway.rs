@@ -4,7 +4,11 @@
 //!
 //! This module speaks OpenAI's wire format: it authenticates an AI member's
 //! token, parses the request, and renders answers, streams and errors in
-//! OpenAI's shapes. Which model the member may use, the reservation and the
+//! OpenAI's shapes. A request is passed on whole: every parameter the caller
+//! sends reaches an OpenAI-compatible upstream as sent (tools and all), and
+//! tool calls come back as the upstream made them; the embedded model
+//! honours what it can and refuses the rest with a 400 naming the parameter.
+//! Nothing is dropped silently. Which model the member may use, the reservation and the
 //! settlement are the engine's (`tutti_engine::metered`). The call runs in a
 //! task of its own, so a client that hangs up mid-way still leaves a settled
 //! ledger.
@@ -16,10 +20,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tutti_domain::org::MemberKind;
 use tutti_engine::metered::{self, Caller, Refusal};
-use tutti_llm::{ChatRequest, Chunk, FinishReason, LlmError, Message, Speaker, Usage};
+use tutti_llm::{CallerRequest, ChatRequest, Chunk, LlmError, Message, Speaker, Usage};
 use tutti_store::StoreError;
 use tutti_store::prelude::*;
 use uuid::Uuid;
@@ -43,6 +47,8 @@ pub struct GatewayError {
     status: StatusCode,
     kind: &'static str,
     code: Option<&'static str>,
+    /// The request parameter at fault, where one is.
+    param: Option<String>,
     message: String,
 }
 
@@ -57,7 +63,17 @@ impl GatewayError {
             status,
             kind,
             code,
+            param: None,
             message: message.into(),
+        }
+    }
+
+    /// A 400 naming the parameter at fault.
+    fn at(param: impl Into<String>, message: impl Into<String>) -> Self {
+        let param = param.into();
+        Self {
+            param: Some(param.clone()),
+            ..Self::invalid(format!("{param}: {}", message.into()))
         }
     }
 
@@ -73,7 +89,7 @@ impl GatewayError {
 
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "message": self.message, "type": self.kind, "param": null, "code": self.code } });
+        let body = json!({ "error": { "message": self.message, "type": self.kind, "param": self.param, "code": self.code } });
         (self.status, Json(body)).into_response()
     }
 }
@@ -181,6 +197,8 @@ async fn models<S: Store>(
     Ok(Json(json!({ "object": "list", "data": data })))
 }
 
+/// The parameters tutti reads itself; every other field of the request is
+/// kept as sent (`CallerRequest::fields`).
 #[derive(Debug, Deserialize)]
 struct ChatBody {
     model: String,
@@ -208,10 +226,14 @@ struct StreamOptions {
 #[derive(Debug, Deserialize)]
 struct InMessage {
     role: String,
-    content: Content,
+    #[serde(default)]
+    content: Option<Content>,
+    /// `tool_calls`, `tool_call_id`, `name` and the like.
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
 
-/// Message content: a string, or a list of parts of which text is used.
+/// Message content: a string, or a list of parts.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Content {
@@ -227,51 +249,78 @@ struct Part {
     text: Option<String>,
 }
 
-fn messages(input: Vec<InMessage>) -> Result<Vec<Message>, GatewayError> {
+/// The messages as text, for the embedded model and for counting, and where
+/// the first message is more than text (a tool call, a tool's result, an
+/// image): then only a provider that takes the caller's messages as sent
+/// can serve the call.
+fn messages(input: Vec<InMessage>) -> Result<(Vec<Message>, Option<String>), GatewayError> {
     if input.is_empty() {
-        return Err(GatewayError::invalid("messages: must not be empty"));
+        return Err(GatewayError::at("messages", "must not be empty"));
     }
-    input
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let role = match m.role.as_str() {
-                "system" | "developer" => Speaker::System,
-                "user" => Speaker::User,
-                "assistant" => Speaker::Assistant,
-                other => {
-                    return Err(GatewayError::invalid(format!(
-                        "messages[{i}].role: `{other}` is not supported; use system, user or assistant"
-                    )));
-                }
-            };
-            let content = match m.content {
-                Content::Text(text) => text,
-                Content::Parts(parts) => {
-                    let mut text = String::new();
-                    for (j, part) in parts.into_iter().enumerate() {
-                        match (part.kind.as_str(), part.text) {
-                            ("text", Some(piece)) => text.push_str(&piece),
-                            (kind, _) => {
-                                return Err(GatewayError::invalid(format!(
-                                    "messages[{i}].content[{j}]: only text parts are supported, not `{kind}`"
-                                )));
-                            }
+    let mut beyond_text = None;
+    let mut out = Vec::with_capacity(input.len());
+    for (i, m) in input.into_iter().enumerate() {
+        let role = match m.role.as_str() {
+            "system" | "developer" => Speaker::System,
+            "user" => Speaker::User,
+            "assistant" => Speaker::Assistant,
+            "tool" | "function" => {
+                beyond_text.get_or_insert(format!("messages[{i}].role"));
+                continue;
+            }
+            other => {
+                return Err(GatewayError::at(
+                    format!("messages[{i}].role"),
+                    format!(
+                        "`{other}` is not a role; use system, developer, user, assistant or tool"
+                    ),
+                ));
+            }
+        };
+        if let Some(key) = ["tool_calls", "function_call"]
+            .into_iter()
+            .find(|key| m.rest.get(*key).is_some_and(|v| !v.is_null()))
+        {
+            beyond_text.get_or_insert(format!("messages[{i}].{key}"));
+        }
+        let content = match m.content {
+            Some(Content::Text(text)) => text,
+            Some(Content::Parts(parts)) => {
+                let mut text = String::new();
+                for (j, part) in parts.into_iter().enumerate() {
+                    match (part.kind.as_str(), part.text) {
+                        ("text", Some(piece)) => text.push_str(&piece),
+                        _ => {
+                            beyond_text.get_or_insert(format!("messages[{i}].content[{j}]"));
                         }
                     }
-                    text
                 }
-            };
-            Ok(Message::new(role, content))
-        })
-        .collect()
+                text
+            }
+            None if role == Speaker::Assistant => String::new(),
+            None => {
+                return Err(GatewayError::at(
+                    format!("messages[{i}].content"),
+                    "is missing",
+                ));
+            }
+        };
+        out.push(Message::new(role, content));
+    }
+    Ok((out, beyond_text))
 }
 
-fn finish_reason(reason: FinishReason) -> &'static str {
-    match reason {
-        FinishReason::Stop => "stop",
-        FinishReason::Length => "length",
-    }
+/// Reads a Chat Completions request: one JSON object and nothing after it.
+/// The fields tutti reads are checked for their types; the object is kept
+/// whole for the provider.
+fn read_request(body: &[u8]) -> Result<(ChatBody, Map<String, Value>), GatewayError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let fields: Map<String, Value> = Map::deserialize(&mut de)
+        .and_then(|fields| de.end().map(|()| fields))
+        .map_err(|e| GatewayError::invalid(format!("the body is not one JSON object: {e}")))?;
+    let typed: ChatBody = serde_path_to_error::deserialize(Value::Object(fields.clone()))
+        .map_err(|e| GatewayError::at(e.path().to_string(), e.inner().to_string()))?;
+    Ok((typed, fields))
 }
 
 fn usage_json(usage: &Usage) -> Value {
@@ -286,6 +335,7 @@ fn usage_json(usage: &Usage) -> Value {
 fn upstream_error(e: &LlmError) -> GatewayError {
     match e {
         LlmError::Invalid(message) => GatewayError::invalid(message.clone()),
+        LlmError::Unsupported { param, reason } => GatewayError::at(param.clone(), reason.clone()),
         other => GatewayError::new(
             StatusCode::BAD_GATEWAY,
             "upstream_error",
@@ -302,24 +352,42 @@ async fn chat<S: Store>(
     body: Bytes,
 ) -> Result<Response, GatewayError> {
     let caller = caller(&state, &headers).await?;
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let body: ChatBody = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        GatewayError::invalid(format!("{path}: {}", e.inner()))
-    })?;
+    let (body, mut fields) = read_request(&body)?;
+    let cap_key = if body.max_completion_tokens.is_some() {
+        "max_completion_tokens"
+    } else {
+        "max_tokens"
+    };
     let max_tokens = body
         .max_completion_tokens
         .or(body.max_tokens)
         .unwrap_or(DEFAULT_MAX_TOKENS);
     if !(1..=MAX_TOKENS_LIMIT).contains(&max_tokens) {
-        return Err(GatewayError::invalid(format!(
-            "max_tokens: must be between 1 and {MAX_TOKENS_LIMIT}"
-        )));
+        return Err(GatewayError::at(
+            cap_key,
+            format!("must be between 1 and {MAX_TOKENS_LIMIT}"),
+        ));
     }
-    let mut request = ChatRequest::new(messages(body.messages)?, max_tokens);
-    request.temperature = body.temperature.unwrap_or(0.0).clamp(0.0, 2.0);
+    if body.temperature.is_some_and(|t| !(0.0..=2.0).contains(&t)) {
+        return Err(GatewayError::at("temperature", "must be between 0 and 2"));
+    }
+    let raw_messages = match fields.remove("messages") {
+        Some(Value::Array(messages)) => messages,
+        _ => Vec::new(),
+    };
+    for tutti_sets in ["model", "stream", "stream_options"] {
+        fields.remove(tutti_sets);
+    }
+    let (text_messages, beyond_text) = messages(body.messages)?;
+    let mut request = ChatRequest::new(text_messages, max_tokens);
+    request.temperature = body.temperature.unwrap_or(0.0);
     // Any seed the client sends maps onto the model's 32-bit seed.
     request.seed = body.seed.map(|s| s.rem_euclid(1 << 32) as u32).unwrap_or(0);
+    request.caller = Some(CallerRequest {
+        messages: raw_messages,
+        fields,
+        beyond_text,
+    });
     let now = state.clock.now();
     let mut call = metered::open(
         &state.store,
@@ -336,7 +404,7 @@ async fn chat<S: Store>(
 
     if !body.stream {
         // Its own task, so that a client hanging up cannot stop the settlement.
-        let (text, usage, finish) = tokio::spawn(metered::complete(call))
+        let answer = tokio::spawn(metered::complete(call))
             .await
             .map_err(|e| {
                 GatewayError::new(
@@ -347,10 +415,17 @@ async fn chat<S: Store>(
                 )
             })?
             .map_err(|e| upstream_error(&e))?;
+        let mut message = json!({ "role": "assistant", "content": answer.text });
+        if !answer.tool_calls.is_empty() {
+            if answer.text.is_empty() {
+                message["content"] = Value::Null;
+            }
+            message["tool_calls"] = Value::Array(answer.tool_calls);
+        }
         return Ok(Json(json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": finish_reason(finish) }],
-            "usage": usage_json(&usage),
+            "choices": [{ "index": 0, "message": message, "finish_reason": answer.finish.as_str() }],
+            "usage": usage_json(&answer.usage),
         }))
         .into_response());
     }
@@ -368,12 +443,15 @@ async fn chat<S: Store>(
         let mut first = true;
         while let Some(next) = call.next().await {
             match next {
-                Ok(Chunk::Text(piece)) => {
-                    let delta = if first {
-                        json!({ "role": "assistant", "content": piece })
-                    } else {
-                        json!({ "content": piece })
+                Ok(piece @ (Chunk::Text(_) | Chunk::ToolCalls(_))) => {
+                    let mut delta = match piece {
+                        Chunk::Text(text) => json!({ "content": text }),
+                        Chunk::ToolCalls(calls) => json!({ "tool_calls": calls }),
+                        Chunk::Done { .. } => json!({}),
                     };
+                    if first {
+                        delta["role"] = json!("assistant");
+                    }
                     first = false;
                     if sender.send(chunk(delta, None)).await.is_err() {
                         // The client hung up: stop generating, charge what was made.
@@ -382,9 +460,7 @@ async fn chat<S: Store>(
                     }
                 }
                 Ok(Chunk::Done { usage, finish }) => {
-                    let _ = sender
-                        .send(chunk(json!({}), Some(finish_reason(finish))))
-                        .await;
+                    let _ = sender.send(chunk(json!({}), Some(finish.as_str()))).await;
                     if include_usage {
                         let _ = sender
                             .send(event(json!({
@@ -399,7 +475,7 @@ async fn chat<S: Store>(
                 Err(e) => {
                     let error = upstream_error(&e);
                     let _ = sender
-                        .send(event(json!({ "error": { "message": error.message, "type": error.kind, "param": null, "code": null } })))
+                        .send(event(json!({ "error": { "message": error.message, "type": error.kind, "param": error.param, "code": error.code } })))
                         .await;
                     return;
                 }
