@@ -124,6 +124,7 @@ async fn setup<S: Store>(store: &S, upstream: std::net::SocketAddr) -> anyhow::R
                 base_url: Some(format!("http://{upstream}/v1")),
                 api_key_env: None,
                 api_key: None,
+                limits: tutti_domain::labour::CallLimits::default(),
             },
         )
         .await?;

@@ -590,6 +590,24 @@ pub struct EngineArgs {
     pub public_url: Option<String>,
 }
 
+/// How long calls wait on an OpenAI-compatible provider, in seconds; each
+/// left out keeps its value (a new provider: its default).
+#[derive(Debug, Args)]
+pub struct CallLimitArgs {
+    /// Until the connection stands (default 5).
+    #[arg(long)]
+    pub connect_timeout: Option<u32>,
+    /// Until the upstream's answer begins (default 20).
+    #[arg(long)]
+    pub first_byte_timeout: Option<u32>,
+    /// Between two pieces of a streamed answer (default 20).
+    #[arg(long)]
+    pub idle_timeout: Option<u32>,
+    /// The whole call, retries included (default 45).
+    #[arg(long)]
+    pub deadline: Option<u32>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ProviderCommand {
     List,
@@ -605,6 +623,15 @@ pub enum ProviderCommand {
         /// The server reads the key from this environment variable.
         #[arg(long)]
         api_key_env: Option<String>,
+        #[command(flatten)]
+        limits: CallLimitArgs,
+    },
+    /// Change how long calls wait on a provider.
+    Limits {
+        /// The provider's id.
+        provider: Uuid,
+        #[command(flatten)]
+        limits: CallLimitArgs,
     },
     /// Add a model to a provider, or change its prices.
     Price {

@@ -205,6 +205,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
                 base_url: None,
                 api_key_env: None,
                 api_key: None,
+                limits: tutti_domain::labour::CallLimits::default(),
             },
         )
         .await?;

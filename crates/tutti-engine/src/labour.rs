@@ -2,7 +2,7 @@
 //! and the budgets that hold AI spend.
 
 use tutti_domain::access::{Action, Actor};
-use tutti_domain::labour::{Budget, BudgetScope, Model, Provider};
+use tutti_domain::labour::{Budget, BudgetScope, LimitsPatch, Model, Provider};
 use tutti_store::prelude::*;
 use tutti_store::{BudgetPatch, Ctx, NewBudget, NewModel, NewProvider};
 use uuid::Uuid;
@@ -18,6 +18,19 @@ pub async fn create_provider<S: Store>(
 ) -> EngineResult<Provider> {
     actor.may(Action::ManageProviders)?;
     Ok(store.create_provider(ctx, new).await?)
+}
+
+/// Changes how long calls wait on a provider (admins). The next call
+/// takes the new limits.
+pub async fn update_limits<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    provider_id: Uuid,
+    patch: LimitsPatch,
+) -> EngineResult<Provider> {
+    actor.may(Action::ManageProviders)?;
+    Ok(store.update_limits(ctx, provider_id, patch).await?)
 }
 
 /// Adds a model to a provider, or changes its prices (admins).

@@ -46,8 +46,14 @@ pub struct Models {
     remote: Mutex<HashMap<RemoteKey, Arc<OpenAiProvider>>>,
 }
 
-/// A remote provider is made once per endpoint, model and key.
-type RemoteKey = (String, String, Option<String>);
+/// A remote provider is made once per endpoint, model, key and limits (a
+/// change of limits takes effect with the next call).
+type RemoteKey = (
+    String,
+    String,
+    Option<String>,
+    tutti_domain::labour::CallLimits,
+);
 
 impl Models {
     /// `embedded`: where the embedded model is, or `None` to run without one.
@@ -106,7 +112,12 @@ impl Models {
                     })?),
                     (None, None) => None,
                 };
-                let cache_key = (base_url.clone(), route.model.clone(), key.clone());
+                let cache_key = (
+                    base_url.clone(),
+                    route.model.clone(),
+                    key.clone(),
+                    route.limits,
+                );
                 let mut remote = self
                     .remote
                     .lock()
@@ -116,6 +127,7 @@ impl Models {
                 }
                 let mut config = OpenAiConfig::new(base_url, route.model.clone());
                 config.api_key = key;
+                config.bound_by(&route.limits);
                 let provider = Arc::new(OpenAiProvider::new(config)?);
                 remote.insert(cache_key, provider.clone());
                 Ok(provider)

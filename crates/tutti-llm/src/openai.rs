@@ -7,8 +7,10 @@
 //!
 //! Faults: a connection error, a timeout before the first byte, a 5xx or a 429
 //! is retried with jittered exponential backoff, honouring `Retry-After`. This
-//! happens only as long as no text has been passed on; after that, a failure
-//! ends the completion with an error that says how far it got. Any other
+//! happens only as long as no text has been passed on and only within the
+//! call's deadline, which bounds the whole call, retries included; after
+//! that, a failure ends the completion with an error that says how far it
+//! got. Any other
 //! refusal is answered at once with the upstream's own message. A stream that
 //! stalls longer than the idle timeout, closes early or sends data that is not
 //! SSE JSON ends with a clear error, never a hang.
@@ -17,6 +19,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc as async_mpsc;
+
+use tutti_domain::labour::CallLimits;
 
 use crate::{ChatRequest, Chunk, Completion, FinishReason, LlmError, Usage};
 
@@ -90,8 +94,12 @@ pub struct OpenAiConfig {
     pub base_url: String,
     pub api_key: Option<String>,
     pub model: String,
+    /// Until the connection stands.
+    pub connect_timeout: Duration,
     /// Until the response headers arrive.
     pub first_byte_timeout: Duration,
+    /// The whole call, every retry included.
+    pub deadline: Duration,
     /// Between two pieces of the stream.
     pub idle_timeout: Duration,
     /// Retries after the first attempt.
@@ -103,17 +111,31 @@ pub struct OpenAiConfig {
 }
 
 impl OpenAiConfig {
+    /// A configuration with the default [`CallLimits`].
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
-        Self {
+        let mut config = Self {
             base_url: base_url.into(),
             api_key: None,
             model: model.into(),
-            first_byte_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::ZERO,
+            first_byte_timeout: Duration::ZERO,
+            deadline: Duration::ZERO,
+            idle_timeout: Duration::ZERO,
             max_retries: 3,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(20),
-        }
+        };
+        config.bound_by(&CallLimits::default());
+        config
+    }
+
+    /// Takes a provider's limits.
+    pub fn bound_by(&mut self, limits: &CallLimits) {
+        let secs = |s: u32| Duration::from_secs(u64::from(s));
+        self.connect_timeout = secs(limits.connect_timeout_secs);
+        self.first_byte_timeout = secs(limits.first_byte_timeout_secs);
+        self.idle_timeout = secs(limits.idle_timeout_secs);
+        self.deadline = secs(limits.deadline_secs);
     }
 }
 
@@ -135,7 +157,7 @@ enum Failure {
 impl OpenAiProvider {
     pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
         let http = reqwest::Client::builder()
-            .connect_timeout(config.first_byte_timeout)
+            .connect_timeout(config.connect_timeout)
             .build()
             .map_err(|e| LlmError::Upstream(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Self { http, config })
@@ -153,10 +175,27 @@ impl OpenAiProvider {
         Completion { chunks: receiver }
     }
 
+    /// The call within its deadline.
     async fn run(
         &self,
         request: &ChatRequest,
         chunks: &async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+    ) -> Result<(), LlmError> {
+        let deadline = tokio::time::Instant::now() + self.config.deadline;
+        match tokio::time::timeout_at(deadline, self.attempts(request, chunks, deadline)).await {
+            Ok(done) => done,
+            Err(_) => Err(LlmError::Upstream(format!(
+                "the upstream did not finish within the provider's deadline of {} s",
+                self.config.deadline.as_secs()
+            ))),
+        }
+    }
+
+    async fn attempts(
+        &self,
+        request: &ChatRequest,
+        chunks: &async_mpsc::UnboundedSender<Result<Chunk, LlmError>>,
+        deadline: tokio::time::Instant,
     ) -> Result<(), LlmError> {
         let mut attempt = 0u32;
         loop {
@@ -179,6 +218,13 @@ impl OpenAiProvider {
                     let wait = after
                         .unwrap_or_else(|| self.backoff(attempt))
                         .min(self.config.max_backoff);
+                    // A retry that could not finish before the deadline
+                    // cannot help.
+                    if tokio::time::Instant::now() + wait >= deadline {
+                        return Err(LlmError::Upstream(format!(
+                            "the upstream failed and the provider's deadline leaves no time to retry; last: {reason}"
+                        )));
+                    }
                     tracing::warn!(attempt, ?wait, %reason, "retrying the upstream");
                     tokio::time::sleep(wait).await;
                     attempt += 1;

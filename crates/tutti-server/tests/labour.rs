@@ -3,7 +3,7 @@
 //! hold, other orgs see nothing, the gateway answers in OpenAI's error
 //! shape, and a refused or failed call leaves a balanced ledger.
 
-#![expect(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, clippy::panic)]
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -403,6 +403,159 @@ async fn an_unreachable_upstream_is_a_502_and_its_reservation_is_released_in_ful
 }
 
 tutti_store::behaviour!(an_unreachable_upstream_is_a_502_and_its_reservation_is_released_in_full);
+
+/// An upstream that takes the connection and never says a word.
+async fn silent_upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{address}/v1")
+}
+
+async fn a_hanging_upstream_ends_within_the_providers_deadline_streaming_or_not<S: Store>(
+    store: S,
+) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let owner = &org.owner.token;
+    let cloud = org.on_an_unreachable_cloud(&api).await;
+    assert_eq!(
+        cloud["limits"],
+        json!({ "connect_timeout_secs": 5, "first_byte_timeout_secs": 20, "idle_timeout_secs": 20, "deadline_secs": 45 }),
+        "the defaults end a hanging call well under a minute"
+    );
+    let limits = format!("/providers/{}/limits", id(&cloud));
+    for (token, body, status, field) in [
+        (
+            owner.as_str(),
+            json!({ "deadline_secs": 0 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("deadline_secs"),
+        ),
+        (
+            owner.as_str(),
+            json!({ "deadline_secs": 10 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("first_byte_timeout_secs"),
+        ),
+        (
+            owner.as_str(),
+            json!({ "deadline": 10 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("deadline"),
+        ),
+        (
+            org.worker.token.as_str(),
+            json!({ "deadline_secs": 30 }),
+            StatusCode::FORBIDDEN,
+            None,
+        ),
+        (
+            org.stranger.as_str(),
+            json!({ "deadline_secs": 30 }),
+            StatusCode::NOT_FOUND,
+            None,
+        ),
+    ] {
+        let reply = api
+            .send("PATCH", &limits, Some(token), Some(&body.to_string()), &[])
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (status, field),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    // The provider now points at an upstream that never answers, with tight
+    // limits.
+    let silent = silent_upstream().await;
+    let stumm = api
+        .created(
+            "/providers",
+            owner,
+            json!({ "name": "stumm", "kind": "openai", "base_url": silent,
+                    "limits": { "connect_timeout_secs": 1, "first_byte_timeout_secs": 1, "idle_timeout_secs": 1, "deadline_secs": 20 } }),
+        )
+        .await;
+    let tightened = api
+        .send(
+            "PATCH",
+            &format!("/providers/{}/limits", id(&stumm)),
+            Some(owner),
+            Some(r#"{"deadline_secs": 2}"#),
+            &[],
+        )
+        .await;
+    assert_eq!(tightened.status, StatusCode::OK, "{}", tightened.body);
+    assert_eq!(tightened.body["limits"]["deadline_secs"], 2);
+    api.post(
+        &format!("/providers/{}/models", id(&stumm)),
+        owner,
+        json!({ "name": "still", "input_price": 1, "output_price": 1 }),
+    )
+    .await;
+    api.changed(
+        &format!("/members/{}", org.worker.id),
+        owner,
+        json!({ "provider": "stumm", "model": "still" }),
+    )
+    .await;
+
+    let within = std::time::Duration::from_secs(30);
+    let (status, body) = tokio::time::timeout(
+        within,
+        gateway(&api.router, Some(&org.worker.token), &ask("still", 5)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the call outlived its deadline many times over"));
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deadline"),
+        "{body}"
+    );
+
+    let streamed = json!({ "model": "still", "stream": true, "max_tokens": 5,
+                           "messages": [{ "role": "user", "content": "Hallo" }] });
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/chat/completions")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", org.worker.token))
+        .body(axum::body::Body::from(streamed.to_string()))
+        .unwrap();
+    let events = tokio::time::timeout(within, async {
+        use tower::ServiceExt;
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the stream outlived its deadline many times over"));
+    assert!(events.starts_with("data: {\"error\""), "{events}");
+    assert!(events.contains("deadline"), "{events}");
+
+    let totals = api.get("/ledger/totals", owner).await.body;
+    assert_eq!(
+        totals["open_reservations"], 0,
+        "both reservations were released: {totals}"
+    );
+    assert_eq!(totals["settled_tokens"], 0, "{totals}");
+    assert_eq!(totals["unbalanced_reservations"], json!([]), "{totals}");
+}
+
+tutti_store::behaviour!(a_hanging_upstream_ends_within_the_providers_deadline_streaming_or_not);
 
 async fn a_budget_is_deleted_by_an_admin_once_its_calls_settled_and_the_ledger_keeps_all<
     S: Store,

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use tutti_domain::labour::{Model, Prices, Provider, ProviderKind};
+use tutti_domain::labour::{CallLimits, LimitsPatch, Model, Prices, Provider, ProviderKind};
 use tutti_domain::org::MemberKind;
 use uuid::Uuid;
 
@@ -19,6 +19,8 @@ pub struct NewProvider {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub api_key: Option<String>,
+    /// How long calls wait on it (for `openai` providers).
+    pub limits: CallLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,7 @@ pub struct ModelRoute {
     pub api_key: Option<String>,
     pub model: String,
     pub prices: Prices,
+    pub limits: CallLimits,
 }
 
 impl std::fmt::Debug for ModelRoute {
@@ -70,6 +73,15 @@ pub trait Providers: Clone + Send + Sync + 'static {
         &self,
         ctx: &Ctx,
         provider: NewProvider,
+    ) -> impl Future<Output = Result<Provider>> + Send;
+    /// Changes how long calls wait on a provider (audited). `NotFound` for a
+    /// provider of another org; `Invalid` for limits that break
+    /// `CallLimits::checked`.
+    fn update_limits(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: LimitsPatch,
     ) -> impl Future<Output = Result<Provider>> + Send;
     /// The org's providers with their models; keys are never included.
     fn providers(&self, org_id: Uuid) -> impl Future<Output = Result<Vec<Provider>>> + Send;

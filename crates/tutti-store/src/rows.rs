@@ -7,7 +7,9 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tutti_domain::labour::{Budget, LedgerEntry, Model, Prices, Provider, Review, Run, Tokens};
+use tutti_domain::labour::{
+    Budget, CallLimits, LedgerEntry, Model, Prices, Provider, Review, Run, Tokens,
+};
 use tutti_domain::org::{Member, Org, Team};
 use tutti_domain::strategy::{CheckIn, KeyResult, Objective, key_result_progress};
 use tutti_domain::work::WorkItem;
@@ -467,6 +469,21 @@ impl From<ModelRow> for Model {
     }
 }
 
+/// The limits kept for a provider (connect, first byte, idle, deadline), a
+/// missing one at its default.
+pub fn limits_of([connect, first_byte, idle, deadline]: [Option<i64>; 4]) -> CallLimits {
+    let default = CallLimits::default();
+    let secs = |kept: Option<i64>, default: u32| {
+        kept.and_then(|s| u32::try_from(s).ok()).unwrap_or(default)
+    };
+    CallLimits {
+        connect_timeout_secs: secs(connect, default.connect_timeout_secs),
+        first_byte_timeout_secs: secs(first_byte, default.first_byte_timeout_secs),
+        idle_timeout_secs: secs(idle, default.idle_timeout_secs),
+        deadline_secs: secs(deadline, default.deadline_secs),
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct ProviderRow {
     pub id: Uuid,
@@ -476,6 +493,10 @@ pub struct ProviderRow {
     pub api_key_env: Option<String>,
     pub has_stored_key: bool,
     pub created_at: DateTime<Utc>,
+    pub connect_timeout_secs: Option<i64>,
+    pub first_byte_timeout_secs: Option<i64>,
+    pub idle_timeout_secs: Option<i64>,
+    pub deadline_secs: Option<i64>,
 }
 
 impl ProviderRow {
@@ -487,6 +508,12 @@ impl ProviderRow {
             base_url: self.base_url,
             api_key_env: self.api_key_env,
             has_stored_key: self.has_stored_key,
+            limits: limits_of([
+                self.connect_timeout_secs,
+                self.first_byte_timeout_secs,
+                self.idle_timeout_secs,
+                self.deadline_secs,
+            ]),
             models,
             created_at: self.created_at,
         })

@@ -57,6 +57,7 @@ async fn setup<S: Store>(store: &S) -> Setup {
             base_url: None,
             api_key_env: None,
             api_key: None,
+            limits: tutti_domain::labour::CallLimits::default(),
         },
         NewModel {
             name: "smollm2".into(),
@@ -810,6 +811,7 @@ async fn embedded_work_waits_for_a_node_with_the_model<S: Store>(store: S) {
             base_url: Some("http://127.0.0.1:9/v1".into()),
             api_key_env: None,
             api_key: None,
+            limits: tutti_domain::labour::CallLimits::default(),
         },
         NewModel {
             name: "large".into(),

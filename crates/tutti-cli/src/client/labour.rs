@@ -11,7 +11,7 @@ use tutti_domain::labour::format_money;
 
 use super::Client;
 use crate::cli::{
-    BudgetCommand, LedgerCommand, ProviderCommand, Remote, ReviewCommand, RunCommand,
+    BudgetCommand, CallLimitArgs, LedgerCommand, ProviderCommand, Remote, ReviewCommand, RunCommand,
 };
 
 /// A decimal amount of currency ("0.15", "25", "3.5") as micro-units,
@@ -48,7 +48,25 @@ const PROVIDER: &[(&str, &str)] = &[
     ("kind", "kind"),
     ("base url", "base_url"),
     ("key from", "api_key_env"),
+    ("first byte s", "limits.first_byte_timeout_secs"),
+    ("deadline s", "limits.deadline_secs"),
 ];
+/// The limits the flags name, as the API takes them.
+fn limits_body(limits: &CallLimitArgs) -> Value {
+    let mut body = serde_json::Map::new();
+    for (field, secs) in [
+        ("connect_timeout_secs", limits.connect_timeout),
+        ("first_byte_timeout_secs", limits.first_byte_timeout),
+        ("idle_timeout_secs", limits.idle_timeout),
+        ("deadline_secs", limits.deadline),
+    ] {
+        if let Some(secs) = secs {
+            body.insert(field.into(), json!(secs));
+        }
+    }
+    Value::Object(body)
+}
+
 const MODEL: &[(&str, &str)] = &[
     ("id", "id"),
     ("name", "name"),
@@ -146,9 +164,20 @@ pub async fn provider(remote: &Remote, command: ProviderCommand) -> anyhow::Resu
             kind,
             base_url,
             api_key_env,
+            limits,
         } => {
-            let body = json!({ "name": name, "kind": kind, "base_url": base_url, "api_key_env": api_key_env });
+            let body = json!({ "name": name, "kind": kind, "base_url": base_url, "api_key_env": api_key_env,
+                               "limits": limits_body(&limits) });
             client.print_one(&client.post("/providers", body).await?, PROVIDER)
+        }
+        ProviderCommand::Limits { provider, limits } => {
+            let provider = client
+                .patch(
+                    &format!("/providers/{provider}/limits"),
+                    limits_body(&limits),
+                )
+                .await?;
+            client.print_one(&provider, PROVIDER)
         }
         ProviderCommand::Price {
             provider,

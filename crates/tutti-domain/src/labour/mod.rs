@@ -149,6 +149,8 @@ pub struct Provider {
     pub api_key_env: Option<String>,
     /// Whether a key is kept in the store; the key itself is never shown.
     pub has_stored_key: bool,
+    /// How long a call to an `openai` provider may wait on it.
+    pub limits: CallLimits,
     pub models: Vec<Model>,
     pub created_at: DateTime<Utc>,
 }
@@ -179,6 +181,102 @@ pub struct LedgerEntry {
     pub tokens: Tokens,
     pub cost: i64,
     pub at: DateTime<Utc>,
+}
+
+/// How long a call waits on an OpenAI-compatible provider, in seconds. A
+/// hanging upstream must not hold a call (and its budget reservation) for
+/// minutes: the deadline bounds the whole call, retries included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallLimits {
+    /// Until the connection stands.
+    pub connect_timeout_secs: u32,
+    /// Until the upstream's answer begins (its response headers).
+    pub first_byte_timeout_secs: u32,
+    /// Between two pieces of a streamed answer.
+    pub idle_timeout_secs: u32,
+    /// The whole call, every retry included.
+    pub deadline_secs: u32,
+}
+
+impl Default for CallLimits {
+    /// Ends a call to an upstream that never answers in 45 s, a stalled
+    /// stream 20 s after its last piece.
+    fn default() -> Self {
+        Self {
+            connect_timeout_secs: 5,
+            first_byte_timeout_secs: 20,
+            idle_timeout_secs: 20,
+            deadline_secs: 45,
+        }
+    }
+}
+
+impl CallLimits {
+    /// The longest any limit may be: a call that takes longer than ten
+    /// minutes holds its budget reservation too long.
+    pub const MAX_SECS: u32 = 600;
+
+    /// Each limit between 1 s and [`Self::MAX_SECS`], and none longer than
+    /// the deadline; the connection's limit no longer than the first byte's.
+    pub fn checked(self) -> ValidationResult<Self> {
+        for (field, secs) in [
+            ("connect_timeout_secs", self.connect_timeout_secs),
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("deadline_secs", self.deadline_secs),
+        ] {
+            if !(1..=Self::MAX_SECS).contains(&secs) {
+                return Err(Invalid::new(
+                    field,
+                    format!("must be between 1 and {} seconds", Self::MAX_SECS),
+                ));
+            }
+        }
+        if self.connect_timeout_secs > self.first_byte_timeout_secs {
+            return Err(Invalid::new(
+                "connect_timeout_secs",
+                "must not be longer than first_byte_timeout_secs",
+            ));
+        }
+        for (field, secs) in [
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+        ] {
+            if secs > self.deadline_secs {
+                return Err(Invalid::new(field, "must not be longer than deadline_secs"));
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// A change to a provider's limits; `None` leaves a limit as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LimitsPatch {
+    pub connect_timeout_secs: Option<u32>,
+    pub first_byte_timeout_secs: Option<u32>,
+    pub idle_timeout_secs: Option<u32>,
+    pub deadline_secs: Option<u32>,
+}
+
+impl LimitsPatch {
+    /// `limits` with the patch applied, checked.
+    pub fn applied_to(self, limits: CallLimits) -> ValidationResult<CallLimits> {
+        CallLimits {
+            connect_timeout_secs: self
+                .connect_timeout_secs
+                .unwrap_or(limits.connect_timeout_secs),
+            first_byte_timeout_secs: self
+                .first_byte_timeout_secs
+                .unwrap_or(limits.first_byte_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.unwrap_or(limits.idle_timeout_secs),
+            deadline_secs: self.deadline_secs.unwrap_or(limits.deadline_secs),
+        }
+        .checked()
+    }
 }
 
 /// Checks how a provider is reached: an `openai` provider needs an http(s)
@@ -279,5 +377,42 @@ mod tests {
             prop_assert!(prices.cost(actual) <= prices.worst_case(input, max_out));
             prop_assert!(actual.total() <= reserved.total());
         }
+    }
+
+    #[test]
+    fn call_limits_end_a_hanging_call_well_under_a_minute_and_hold_together() {
+        let defaults = CallLimits::default();
+        assert_eq!(defaults.checked(), Ok(defaults));
+        assert!(defaults.deadline_secs < 60);
+        let patch = |p: LimitsPatch| p.applied_to(defaults).map_err(|e| e.field);
+        assert_eq!(
+            patch(LimitsPatch {
+                deadline_secs: Some(10),
+                ..LimitsPatch::default()
+            }),
+            Err("first_byte_timeout_secs".into()),
+            "a first byte later than the deadline"
+        );
+        assert_eq!(
+            patch(LimitsPatch {
+                idle_timeout_secs: Some(0),
+                ..LimitsPatch::default()
+            }),
+            Err("idle_timeout_secs".into())
+        );
+        assert_eq!(
+            patch(LimitsPatch {
+                connect_timeout_secs: Some(30),
+                ..LimitsPatch::default()
+            }),
+            Err("connect_timeout_secs".into())
+        );
+        let tight = patch(LimitsPatch {
+            first_byte_timeout_secs: Some(2),
+            idle_timeout_secs: Some(2),
+            deadline_secs: Some(3),
+            connect_timeout_secs: Some(1),
+        });
+        assert_eq!(tight.map(|l| l.deadline_secs), Ok(3));
     }
 }

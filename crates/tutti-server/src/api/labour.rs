@@ -12,9 +12,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::labour::{
-    Budget, BudgetPeriod, BudgetScope, BudgetState, LedgerEntry, LedgerGroup, LedgerKind,
-    MaxTokens, Model, NewReview, Prices, Provider, ProviderKind, Review, ReviewStats, Run,
-    RunStatus, Verdict,
+    Budget, BudgetPeriod, BudgetScope, BudgetState, CallLimits, LedgerEntry, LedgerGroup,
+    LedgerKind, LimitsPatch, MaxTokens, Model, NewReview, Prices, Provider, ProviderKind, Review,
+    ReviewStats, Run, RunStatus, Verdict,
 };
 use tutti_engine::{LiveEvent, labour, work};
 use tutti_store::prelude::*;
@@ -46,6 +46,11 @@ pub struct CreateProvider {
     /// Or keep the key in the store; it is never returned.
     #[serde(default)]
     pub api_key: Option<String>,
+    /// How long calls wait on an `openai` provider; each limit left out
+    /// takes its default (connect 5 s, first byte 20 s, between pieces 20 s,
+    /// the whole call 45 s).
+    #[serde(default)]
+    pub limits: LimitsPatch,
 }
 
 /// Lists the org's model providers with their priced models.
@@ -74,6 +79,7 @@ pub async fn create_provider<S: Store>(
         base_url: input.base_url,
         api_key_env: input.api_key_env,
         api_key: input.api_key,
+        limits: input.limits.applied_to(CallLimits::default())?,
     };
     let (store, asker) = (state.store.clone(), actor.clone());
     create(
@@ -85,6 +91,23 @@ pub async fn create_provider<S: Store>(
         |ctx| async move { labour::create_provider(&store, &asker, &ctx, new).await },
     )
     .await
+}
+
+/// Changes how long calls wait on a provider (admins): connect, first byte,
+/// between two pieces of a stream, and the whole call, in seconds.
+#[utoipa::path(patch, path = "/api/v1/providers/{id}/limits", tag = "labour", request_body = LimitsPatch,
+    params(("id" = Uuid, Path, description = "The provider")),
+    responses((status = 200, body = Provider), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_limits<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    body: ApiJson<LimitsPatch>,
+) -> Result<Json<Provider>, ApiError> {
+    let ctx = ctx(&state, &actor);
+    Ok(Json(
+        labour::update_limits(&state.store, &actor, &ctx, id, body.value).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -92,6 +92,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             axum::routing::post(labour::put_model::<S>),
         )
         .route(
+            "/providers/{id}/limits",
+            axum::routing::patch(labour::update_limits::<S>),
+        )
+        .route(
             "/budgets",
             get(labour::list_budgets::<S>).post(labour::create_budget::<S>),
         )
@@ -190,7 +194,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         objectives::update_key_result, objectives::list_check_ins, objectives::create_check_in,
         work_items::list, work_items::create, work_items::show, work_items::update,
                 events::list, events::verify,
-        labour::list_providers, labour::create_provider, labour::put_model,
+        labour::list_providers, labour::create_provider, labour::update_limits, labour::put_model,
         labour::list_budgets, labour::create_budget, labour::update_budget, labour::delete_budget,
         labour::start_run, labour::list_runs, labour::show_run, labour::stream_run, labour::cancel_run,
         labour::review_run, labour::list_reviews, labour::review_stats,

@@ -32,9 +32,9 @@ use tutti_domain::decision::{
 };
 use tutti_domain::labour::{
     Budget, BudgetScope, BudgetState, Cancellation, ChargeScope, LedgerEntry, LedgerGroup,
-    LedgerKind, MaxTokens, Model, NewReview, Prices, Provider, Review, ReviewStats, Run, RunStatus,
-    Settlement, Tokens, Verdict, WorkOrderParts, WorstCase, check_new_run, check_provider,
-    check_reviewable, queues_a_run, render_work_order, with_feedback,
+    LedgerKind, LimitsPatch, MaxTokens, Model, NewReview, Prices, Provider, Review, ReviewStats,
+    Run, RunStatus, Settlement, Tokens, Verdict, WorkOrderParts, WorstCase, check_new_run,
+    check_provider, check_reviewable, queues_a_run, render_work_order, with_feedback,
 };
 use tutti_domain::org::{
     Member, MemberKind, Org, Role, Team, check_concurrency, check_role_change, check_role_for_kind,

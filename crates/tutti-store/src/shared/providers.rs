@@ -11,11 +11,17 @@ struct RouteRow {
     input_price: i64,
     cached_input_price: i64,
     output_price: i64,
+    connect_timeout_secs: Option<i64>,
+    first_byte_timeout_secs: Option<i64>,
+    idle_timeout_secs: Option<i64>,
+    deadline_secs: Option<i64>,
 }
 
 /// A model of a provider of the org (`$1`), by provider name (`$2`) and model name (`$3`).
 const ROUTE: &str = "SELECT p.name AS provider, p.kind, p.base_url, p.api_key_env, p.api_key, m.name AS model, \
-     m.input_price, m.cached_input_price, m.output_price FROM providers p JOIN models m ON m.provider_id = p.id \
+     m.input_price, m.cached_input_price, m.output_price, \
+     p.connect_timeout_secs, p.first_byte_timeout_secs, p.idle_timeout_secs, p.deadline_secs \
+     FROM providers p JOIN models m ON m.provider_id = p.id \
      WHERE p.org_id = $1 AND p.name = $2 AND m.name = $3";
 
 /// The member a token hash (`$1`) belongs to, with its provider and model.
@@ -71,8 +77,21 @@ fn route_from_row(row: Option<RouteRow>, provider: &str, model: &str) -> Result<
             cached_input: row.cached_input_price,
             output: row.output_price,
         },
+        limits: limits_of([
+            row.connect_timeout_secs,
+            row.first_byte_timeout_secs,
+            row.idle_timeout_secs,
+            row.deadline_secs,
+        ]),
     })
 }
+
+/// A provider's [`LIMIT_COLUMNS`] as kept.
+type KeptLimits = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
+/// The provider columns [`limits_of`] reads, in its order.
+const LIMIT_COLUMNS: &str =
+    "connect_timeout_secs, first_byte_timeout_secs, idle_timeout_secs, deadline_secs";
 
 impl crate::Providers for BackendStore {
     async fn create_provider(&self, ctx: &Ctx, new: NewProvider) -> Result<Provider> {
@@ -83,6 +102,7 @@ impl crate::Providers for BackendStore {
             new.api_key.is_some(),
             new.api_key_env.as_deref(),
         )?;
+        let limits = new.limits.checked()?;
         let mut tx = self.begin().await?;
         let provider = Provider {
             id: Uuid::now_v7(),
@@ -91,12 +111,13 @@ impl crate::Providers for BackendStore {
             base_url: new.base_url,
             api_key_env: new.api_key_env,
             has_stored_key: new.api_key.is_some(),
+            limits,
             models: Vec::new(),
             created_at: ctx.now,
         };
         sqlx::query(
-            "INSERT INTO providers (id, org_id, name, kind, base_url, api_key_env, api_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &format!("INSERT INTO providers (id, org_id, name, kind, base_url, api_key_env, api_key, created_at, {LIMIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
         )
         .bind(provider.id)
         .bind(ctx.org_id)
@@ -106,6 +127,10 @@ impl crate::Providers for BackendStore {
         .bind(&provider.api_key_env)
         .bind(&new.api_key)
         .bind(ctx.now)
+        .bind(i64::from(limits.connect_timeout_secs))
+        .bind(i64::from(limits.first_byte_timeout_secs))
+        .bind(i64::from(limits.idle_timeout_secs))
+        .bind(i64::from(limits.deadline_secs))
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, || format!("a provider named {} already exists", provider.name)))?;
@@ -124,10 +149,10 @@ impl crate::Providers for BackendStore {
 
     async fn providers(&self, org_id: Uuid) -> Result<Vec<Provider>> {
         let mut conn = self.read().await?;
-        let rows: Vec<ProviderRow> = sqlx::query_as(
-            "SELECT id, name, kind, base_url, api_key_env, api_key IS NOT NULL AS has_stored_key, created_at \
-             FROM providers WHERE org_id = $1 ORDER BY id",
-        )
+        let rows: Vec<ProviderRow> = sqlx::query_as(&format!(
+            "SELECT id, name, kind, base_url, api_key_env, api_key IS NOT NULL AS has_stored_key, created_at, \
+             {LIMIT_COLUMNS} FROM providers WHERE org_id = $1 ORDER BY id"
+        ))
         .bind(org_id)
         .fetch_all(&mut *conn)
         .await?;
@@ -150,6 +175,46 @@ impl crate::Providers for BackendStore {
                 row.into_provider(models)
             })
             .collect()
+    }
+
+    async fn update_limits(&self, ctx: &Ctx, id: Uuid, patch: LimitsPatch) -> Result<Provider> {
+        let mut tx = self.begin().await?;
+        let kept: Option<KeptLimits> = sqlx::query_as(&format!(
+            "SELECT {LIMIT_COLUMNS} FROM providers WHERE id = $1 AND org_id = $2"
+        ))
+        .bind(id)
+        .bind(ctx.org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (connect, first_byte, idle, deadline) =
+            kept.ok_or(StoreError::not_found("provider"))?;
+        let limits = patch.applied_to(limits_of([connect, first_byte, idle, deadline]))?;
+        sqlx::query(
+            "UPDATE providers SET connect_timeout_secs = $1, first_byte_timeout_secs = $2, idle_timeout_secs = $3, \
+             deadline_secs = $4 WHERE id = $5",
+        )
+        .bind(i64::from(limits.connect_timeout_secs))
+        .bind(i64::from(limits.first_byte_timeout_secs))
+        .bind(i64::from(limits.idle_timeout_secs))
+        .bind(i64::from(limits.deadline_secs))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "provider.limits_changed",
+            "provider",
+            Some(id),
+            json!({ "limits": limits }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.providers(ctx.org_id)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or(StoreError::not_found("provider"))
     }
 
     async fn put_model(&self, ctx: &Ctx, provider_id: Uuid, new: NewModel) -> Result<Model> {

@@ -141,7 +141,8 @@ fn open_reader(path: &std::path::Path) -> crate::Result<Connection> {
 fn route_row(row: &Row) -> rusqlite::Result<RouteRow> {
     from_columns!(row => RouteRow {
         provider, kind, base_url, api_key_env, api_key, model, input_price, cached_input_price,
-        output_price
+        output_price, connect_timeout_secs, first_byte_timeout_secs, idle_timeout_secs,
+        deadline_secs
     })
 }
 
