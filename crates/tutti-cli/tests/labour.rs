@@ -1241,7 +1241,7 @@ print(json.dumps({
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_embedded_model_honours_stop_and_json_and_refuses_what_it_cannot_by_name() {
+async fn the_embedded_model_honours_stop_json_and_a_schema_and_refuses_what_it_cannot_by_name() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let Some(python) = python() else { return };
@@ -1266,6 +1266,13 @@ stopped = client.chat.completions.create(model="smollm2", messages=count, max_to
 as_json = client.chat.completions.create(model="smollm2", response_format={"type": "json_object"}, max_tokens=300,
     frequency_penalty=1.0, presence_penalty=0.5,
     messages=[{"role": "user", "content": "Reply with a JSON object with the keys name and city of a heating technician."}]).choices[0]
+schema = {"type": "object", "additionalProperties": False, "required": ["name", "city"],
+          "properties": {"name": {"type": "string", "maxLength": 40}, "city": {"type": "string", "maxLength": 40}}}
+fitted = client.chat.completions.create(model="smollm2", max_tokens=200,
+    response_format={"type": "json_schema", "json_schema": {"name": "techniker", "schema": schema, "strict": True}},
+    messages=[{"role": "user", "content": "Name a heating technician and the city he works in."}]).choices[0]
+from jsonschema import validate
+validate(json.loads(fitted.message.content), schema)
 def refusal(**kwargs):
     try:
         client.chat.completions.create(model="smollm2", messages=count, max_tokens=8, **kwargs)
@@ -1275,6 +1282,7 @@ def refusal(**kwargs):
 print(json.dumps({
     "whole": whole, "stop": stop, "stopped": stopped.message.content, "stopped_finish": stopped.finish_reason,
     "json": as_json.message.content, "json_finish": as_json.finish_reason,
+    "fitted": json.loads(fitted.message.content), "fitted_finish": fitted.finish_reason,
     "tools": refusal(tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]),
     "bogus": refusal(extra_body={"bogus_field": 1}),
     "logprobs": refusal(logprobs=True),
@@ -1296,6 +1304,12 @@ print(json.dumps({
     let answer: Value = serde_json::from_str(result["json"].as_str().unwrap())
         .unwrap_or_else(|e| panic!("not JSON ({e}): {result}"));
     assert!(answer.is_object(), "{answer}");
+    // The answer fits the schema (the script validated it with jsonschema).
+    assert_eq!(result["fitted_finish"], "stop", "{result}");
+    assert!(
+        result["fitted"]["name"].is_string() && result["fitted"]["city"].is_string(),
+        "{result}"
+    );
     assert_eq!(
         (
             &result["tools"],
@@ -1337,7 +1351,7 @@ print(json.dumps({
         .await["lines"][0]["calls"]
         .clone();
     assert_eq!(
-        calls, 3,
-        "only the three answered calls were metered: {totals}"
+        calls, 4,
+        "only the four answered calls were metered: {totals}"
     );
 }

@@ -18,8 +18,9 @@
 //!
 //! A caller's parameters beyond the basics ([`check`]): `stop`, `top_p`,
 //! `frequency_penalty`, `presence_penalty` and `response_format` are honoured
-//! (a JSON answer through a grammar the sampler follows); anything else,
-//! tools among them, is refused by name, never dropped.
+//! (JSON, or JSON that fits a schema, through a grammar the sampler
+//! follows); anything else, tools among them, is refused by name, never
+//! dropped.
 //!
 //! Token counts are exact. `input_tokens` is the tokenized prompt, including
 //! the chat template's markup, cached part included. `output_tokens` counts
@@ -152,7 +153,7 @@ fn stops(value: &Value) -> Result<Vec<String>, LlmError> {
 fn response_format(value: &Value) -> Result<Option<String>, LlmError> {
     match value.get("type").and_then(Value::as_str) {
         Some("text") => Ok(None),
-        Some("json_object") => Ok(Some(crate::json_grammar::JSON_OBJECT.to_owned())),
+        Some("json_object") => crate::json_grammar::any_object().map(Some),
         Some("json_schema") => {
             let schema = value
                 .pointer("/json_schema/schema")

@@ -1,26 +1,44 @@
-//! A GBNF grammar for one JSON object, llama.cpp's standard JSON grammar
-//! written out: what `response_format: {"type": "json_object"}` makes the
-//! embedded model follow, so that even a small model answers with JSON that
-//! parses.
+//! JSON answers from the embedded model: a JSON Schema becomes a GBNF
+//! grammar through llama.cpp's own converter, and the sampler follows it,
+//! so that even a small model answers with JSON that parses and fits the
+//! schema (`response_format` `json_object` and `json_schema`).
 
-/// Any JSON object (root rule `root`), with bounded whitespace so that a
-/// model cannot loop on blanks.
-pub(crate) const JSON_OBJECT: &str = r#"root   ::= object
-value  ::= object | array | string | number | ("true" | "false" | "null") ws
-object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
-array  ::= "[" ws ( value ("," ws value)* )? "]" ws
-string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F]) )* "\"" ws
-number ::= "-"? ([0-9] | [1-9] [0-9]*) ("." [0-9]+)? ([eE] [-+]? [0-9]+)? ws
-ws     ::= | " " | "\n" [ \t]{0,20}
-"#;
+use serde_json::Value;
 
-/// The grammar of a JSON Schema (`response_format.json_schema.schema`).
-pub(crate) fn of_schema(schema: &serde_json::Value) -> Result<String, crate::LlmError> {
-    let _ = schema;
-    Err(crate::LlmError::Unsupported {
-        param: "response_format.json_schema".into(),
-        reason:
-            "the embedded model takes json_object; a schema needs an OpenAI-compatible provider"
-                .into(),
+use crate::LlmError;
+
+/// The grammar of JSON that fits `schema` (root rule `root`).
+pub(crate) fn of_schema(schema: &Value) -> Result<String, LlmError> {
+    llama_cpp_2::json_schema_to_grammar(&schema.to_string()).map_err(|e| LlmError::Unsupported {
+        param: "response_format.json_schema.schema".into(),
+        reason: format!("llama.cpp cannot turn this schema into a grammar ({e})"),
     })
+}
+
+/// The grammar of any JSON object (`json_object`).
+pub(crate) fn any_object() -> Result<String, LlmError> {
+    of_schema(&serde_json::json!({ "type": "object" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_schema_becomes_a_grammar_that_names_its_properties() {
+        let grammar = of_schema(&json!({
+            "type": "object",
+            "properties": { "termin": { "type": "string" }, "techniker": { "type": "integer" } },
+            "required": ["termin", "techniker"]
+        }));
+        let grammar = grammar.unwrap_or_default();
+        assert!(grammar.contains("root ::="), "{grammar}");
+        assert!(
+            grammar.contains("termin") && grammar.contains("techniker"),
+            "{grammar}"
+        );
+        assert!(any_object().is_ok_and(|g| g.contains("root ::=")));
+    }
 }
