@@ -442,6 +442,53 @@ async fn the_openapi_document_is_generated_and_complete<S: Store>(store: S) {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
+    // Every answer the API gives for a request's shape is documented.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let answers = operation["responses"].as_object().unwrap();
+            let has = |status: &str| answers.contains_key(status);
+            let public = path == "/api/v1/health";
+            assert_eq!(has("401"), !public, "{method} {path}: 401");
+            if path.contains('{') {
+                assert!(
+                    has("404") && has("400") && has("422"),
+                    "{method} {path}: 404/400/422"
+                );
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(
+                    has("413") && has("415") && has("422"),
+                    "{method} {path}: 413/415/422"
+                );
+            }
+        }
+    }
+    // Health is the server's, apart from an objective's health.
+    assert_eq!(
+        doc["paths"]["/api/v1/health"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/ServerHealth"
+    );
+    let objective_health = &doc["components"]["schemas"]["Health"];
+    assert!(
+        objective_health.to_string().contains("at_risk")
+            || objective_health.to_string().contains("on_track"),
+        "the objective's Health: {objective_health}"
+    );
+    // The objectives list documents both shapes it answers.
+    let listing = &doc["paths"]["/api/v1/objectives"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    let listing = listing
+        .get("$ref")
+        .and_then(|r| r.as_str())
+        .map_or(listing.clone(), |r| {
+            doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")].clone()
+        });
+    assert_eq!(
+        listing["oneOf"].as_array().map(Vec::len),
+        Some(2),
+        "{listing}"
+    );
 }
 
 tutti_store::behaviour!(the_openapi_document_is_generated_and_complete);

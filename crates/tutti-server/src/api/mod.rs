@@ -208,7 +208,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         alerts::delete_webhook, alerts::deliveries,
     ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemAnswers),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -222,6 +222,79 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents on every operation the problem answers the API gives for any
+/// request of its shape, where the operation does not say more itself: a
+/// missing or unknown token (401) and a role without the right (403) where
+/// a token is needed; an unknown id (404) on a path with one; a malformed
+/// parameter or body (400) and a value out of place (422) where there are
+/// any; and for a body, one too large (413) or not JSON (415). So the
+/// document lists every answer the API gives.
+struct ProblemAnswers;
+
+impl Modify for ProblemAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        let add = |operation: &mut Operation, path: &str| {
+            let public = operation.security.as_ref().is_some_and(|requirements| {
+                requirements
+                    .iter()
+                    .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+            });
+            let has_query = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let has_body = operation.request_body.is_some();
+            let mut answers = Vec::new();
+            if !public {
+                answers.push(("401", "No token, or one this server does not know"));
+                answers.push(("403", "The caller's role does not allow this"));
+            }
+            if path.contains('{') {
+                answers.push(("404", "Nothing with this id in the caller's org"));
+            }
+            if path.contains('{') || has_query || has_body {
+                answers.push(("400", "A malformed id, parameter or body"));
+                answers.push(("422", "A value that does not fit, naming its field"));
+            }
+            if has_body {
+                answers.push(("413", "The body is too large"));
+                answers.push(("415", "The body is not JSON"));
+            }
+            for (status, description) in answers {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description).into());
+            }
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add(operation, path);
+            }
+        }
     }
 }
 

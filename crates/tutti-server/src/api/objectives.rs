@@ -143,6 +143,15 @@ pub struct ObjectiveTree {
     pub roots: Vec<ObjectiveNode>,
 }
 
+/// What `GET /objectives` answers: a page of summaries, or with `tree=true`
+/// the alignment tree.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ObjectiveListing {
+    Page(PageOf<ObjectiveSummary>),
+    Tree(ObjectiveTree),
+}
+
 /// The forest judged as of today, by the server's risk rule.
 pub(crate) fn judged<S: Store>(state: &AppState<S>, forest: &ObjectiveForest) -> Judged {
     Judged::new(forest, state.clock.now().date_naive(), state.risk)
@@ -151,17 +160,18 @@ pub(crate) fn judged<S: Store>(state: &AppState<S>, forest: &ObjectiveForest) ->
 /// Lists objectives with progress and health, or (`tree=true`) the whole
 /// alignment tree.
 #[utoipa::path(get, path = "/api/v1/objectives", tag = "objectives", params(ObjectiveParams),
-    responses((status = 200, description = "A page of `ObjectiveSummary`, or an `ObjectiveTree` with `tree=true`", body = PageOf<ObjectiveSummary>),
+    responses((status = 200, description = "A page of `ObjectiveSummary`, or an `ObjectiveTree` with `tree=true`", body = ObjectiveListing),
               (status = 401, body = Problem)))]
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
     ApiQuery(params): ApiQuery<ObjectiveParams>,
-) -> Result<Response, ApiError> {
-    use axum::response::IntoResponse;
+) -> Result<Json<ObjectiveListing>, ApiError> {
     actor.may(Action::Read)?;
     if params.tree {
-        return Ok(Json(tree(&state, actor.org_id).await?).into_response());
+        return Ok(Json(ObjectiveListing::Tree(
+            tree(&state, actor.org_id).await?,
+        )));
     }
     let page = state
         .store
@@ -174,11 +184,10 @@ pub async fn list<S: Store>(
     let forest = state.store.objective_forest(actor.org_id, &roots).await?;
     let judged = judged(&state, &forest);
     let items = page.items.into_iter().map(|o| judged.summary(o)).collect();
-    Ok(Json(PageOf {
+    Ok(Json(ObjectiveListing::Page(PageOf {
         items,
         next_cursor: page.next_cursor,
-    })
-    .into_response())
+    })))
 }
 
 async fn tree<S: Store>(state: &AppState<S>, org_id: Uuid) -> Result<ObjectiveTree, ApiError> {

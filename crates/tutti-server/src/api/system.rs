@@ -10,7 +10,9 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 
+/// The server's health; named apart from an objective's `Health`.
 #[derive(Serialize, ToSchema)]
+#[schema(as = ServerHealth)]
 pub struct Health {
     /// `ok`, or `unavailable` when the database does not answer.
     pub status: &'static str,
