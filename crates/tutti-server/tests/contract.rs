@@ -461,6 +461,25 @@ async fn the_openapi_document_is_generated_and_complete<S: Store>(store: S) {
                     "{method} {path}: 413/415/422"
                 );
             }
+            // Problems are documented as they are sent.
+            for (status, answer) in answers {
+                assert!(
+                    !answer.to_string().contains("\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Problem\""),
+                    "{method} {path} {status}: a problem documented as application/json"
+                );
+            }
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == "limit" {
+                    assert_eq!(
+                        (
+                            &parameter["schema"]["minimum"],
+                            &parameter["schema"]["maximum"]
+                        ),
+                        (&json!(1), &json!(500)),
+                        "{method} {path}"
+                    );
+                }
+            }
         }
     }
     // Health is the server's, apart from an objective's health.

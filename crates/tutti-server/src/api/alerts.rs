@@ -14,7 +14,7 @@ use tutti_domain::signal::{Alert, Audience, WebhookFormat};
 use tutti_engine::signals::{self, explain};
 use tutti_i18n::{Locale, Messages};
 use tutti_store::prelude::*;
-use tutti_store::{AlertFilter, Delivery, DeliveryStatus, NewWebhook, PageRequest, Webhook};
+use tutti_store::{AlertFilter, Delivery, DeliveryStatus, NewWebhook, Webhook};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -77,7 +77,8 @@ pub async fn list<S: Store>(
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     actor.may(Action::Read)?;
     let t = Messages::of(locale(params.lang.as_deref())?);
-    let limit = params.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    // Bounded like every list, though alerts come newest first in one page.
+    let limit = page_request(params.limit, None)?.limit;
     let filter = AlertFilter {
         include_cleared: params.all,
         audience: if params.mine {

@@ -230,13 +230,16 @@ impl Modify for BearerAuth {
 /// missing or unknown token (401) and a role without the right (403) where
 /// a token is needed; an unknown id (404) on a path with one; a malformed
 /// parameter or body (400) and a value out of place (422) where there are
-/// any; and for a body, one too large (413) or not JSON (415). So the
-/// document lists every answer the API gives.
+/// any; and for a body, one too large (413) or not JSON (415). Problems are
+/// documented as `application/problem+json`, as they are sent, and the
+/// paging parameters with the values they take. So the document lists every
+/// answer the API gives.
 struct ProblemAnswers;
 
 impl Modify for ProblemAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::Operation;
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let problem = |description: &str| {
             ResponseBuilder::new()
@@ -279,6 +282,44 @@ impl Modify for ProblemAnswers {
                     .responses
                     .entry(status.to_owned())
                     .or_insert_with(|| problem(description).into());
+            }
+            for answer in operation.responses.responses.values_mut() {
+                if let utoipa::openapi::RefOr::T(answer) = answer {
+                    let is_problem = answer.content.get("application/json").is_some_and(|c| {
+                        matches!(&c.schema, Some(utoipa::openapi::RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"))
+                    });
+                    if is_problem
+                        && let Some(content) = answer.content.shift_remove("application/json")
+                    {
+                        answer
+                            .content
+                            .insert("application/problem+json".to_owned(), content);
+                    }
+                }
+            }
+            for parameter in operation.parameters.iter_mut().flatten() {
+                parameter.schema = match parameter.name.as_str() {
+                    "limit" => Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1))
+                            .maximum(Some(PageRequest::MAX_LIMIT))
+                            .into(),
+                    ),
+                    // A string cursor is an id; the audit log's is a number.
+                    "cursor"
+                        if serde_json::to_string(&parameter.schema)
+                            .is_ok_and(|schema| schema.contains("\"string\"")) =>
+                    {
+                        Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                                .into(),
+                        )
+                    }
+                    _ => continue,
+                };
             }
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
