@@ -17,6 +17,9 @@ use uuid::Uuid;
 use crate::text_enum;
 use crate::validate::{Invalid, ValidationResult};
 
+/// A key result's unit ("%", "Tage", "EUR") is at most this long.
+pub const UNIT_MAX: usize = 32;
+
 text_enum! {
     ObjectiveStatus { Active => "active", Achieved => "achieved", Dropped => "dropped" }
 }

@@ -54,6 +54,31 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> ValidationResult<S
     Ok(trimmed.to_owned())
 }
 
+/// The regular expression (for an API document's `pattern`) that matches
+/// exactly the values [`text`] accepts with this `max`: Unicode white space
+/// at either end (trimmed away), between them at least one and at most
+/// `max` characters that start and end with neither white space nor a
+/// control character, and hold no control character but newlines and tabs.
+pub fn text_pattern(max: usize) -> String {
+    // What `str::trim` takes away: the White_Space property.
+    const SPACE: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+    // `char::is_control`: the Cc category.
+    const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
+    const CONTROL_BUT_LINES: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
+    let edge = format!("[^{CONTROL}{SPACE}]");
+    let inner = format!("[^{CONTROL_BUT_LINES}]");
+    let between = max.saturating_sub(2);
+    format!("^[{SPACE}]*(?:{edge}|{edge}{inner}{{0,{between}}}{edge})[{SPACE}]*$")
+}
+
+/// Like [`text_pattern`], for [`optional_text`]: blank is allowed too.
+pub fn optional_text_pattern(max: usize) -> String {
+    format!(
+        r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$|{}",
+        text_pattern(max)
+    )
+}
+
 /// Short titles and names.
 pub const TITLE_MAX: usize = 200;
 /// Longer texts: descriptions, purposes, notes, role cards.
@@ -188,6 +213,41 @@ mod tests {
             "a@b@c.de",
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn the_text_pattern_accepts_exactly_what_text_accepts() {
+        let pattern = regex::Regex::new(&text_pattern(10)).unwrap();
+        let optional = regex::Regex::new(&optional_text_pattern(10)).unwrap();
+        for value in [
+            "Hallo",
+            "  Hallo  ",
+            "a",
+            "\u{3000}Grüße\u{00A0}",
+            "zwei\nZeilen\tund",
+            "äöüßäöüßäö",
+            " äöüßäöüßäö\n",
+            "",
+            "   ",
+            "\n\t",
+            "a\u{0}b",
+            "a\u{85}b",
+            "\u{1c}a",
+            "abcdefghijk",
+            "a\u{7f}",
+            "\u{2003}x\u{2003}",
+        ] {
+            assert_eq!(
+                pattern.is_match(value),
+                text("f", value, 10).is_ok(),
+                "{value:?}"
+            );
+            assert_eq!(
+                optional.is_match(value),
+                optional_text("f", value, 10).is_ok(),
+                "optional {value:?}"
+            );
         }
     }
 }

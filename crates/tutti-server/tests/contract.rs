@@ -508,6 +508,10 @@ async fn the_openapi_document_is_generated_and_complete<S: Store>(store: S) {
         Some(2),
         "{listing}"
     );
+    // A short text says what the server holds it to.
+    let name = &doc["components"]["schemas"]["CreateTeam"]["properties"]["name"];
+    let pattern = tutti_domain::validate::text_pattern(tutti_domain::validate::TITLE_MAX);
+    assert_eq!(name["pattern"].as_str(), Some(pattern.as_str()), "{name}");
 }
 
 tutti_store::behaviour!(the_openapi_document_is_generated_and_complete);

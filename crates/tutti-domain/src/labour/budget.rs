@@ -17,6 +17,9 @@ use super::{Prices, Tokens, format_money};
 use crate::text_enum;
 use crate::validate::{Invalid, ValidationResult};
 
+/// Where a budget's warn line may sit, in percent of its limit.
+pub const WARN_PERCENT: std::ops::RangeInclusive<i64> = 1..=100;
+
 text_enum! {
     BudgetScope { Org => "org", Team => "team", Objective => "objective", Worker => "worker" }
 }
@@ -112,7 +115,7 @@ impl Budget {
                 return Err(Invalid::new(field, "a limit cannot be negative"));
             }
         }
-        if !(1..=100).contains(&self.warn_percent) {
+        if !WARN_PERCENT.contains(&self.warn_percent) {
             return Err(Invalid::new("warn_percent", "must be between 1 and 100"));
         }
         match (self.scope, self.scope_id) {

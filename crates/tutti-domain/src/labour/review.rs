@@ -47,8 +47,11 @@ impl Verdict {
 pub struct Rating(i64);
 
 impl Rating {
+    /// The ratings there are.
+    pub const RANGE: std::ops::RangeInclusive<i64> = 1..=5;
+
     pub fn parse(value: i64) -> ValidationResult<Self> {
-        if (1..=5).contains(&value) {
+        if Self::RANGE.contains(&value) {
             Ok(Self(value))
         } else {
             Err(Invalid::new("rating", "must be between 1 and 5"))

@@ -239,7 +239,7 @@ struct ProblemAnswers;
 impl Modify for ProblemAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::Operation;
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let problem = |description: &str| {
             ResponseBuilder::new()
@@ -322,6 +322,31 @@ impl Modify for ProblemAnswers {
                 };
             }
         };
+        let mut bodies = Vec::new();
+        for item in openapi.paths.paths.values() {
+            for operation in [&item.post, &item.put, &item.patch].into_iter().flatten() {
+                let body = operation
+                    .request_body
+                    .as_ref()
+                    .and_then(|b| b.content.get("application/json"));
+                if let Some(utoipa::openapi::RefOr::Ref(r)) = body.and_then(|c| c.schema.as_ref()) {
+                    bodies.push(
+                        r.ref_location
+                            .trim_start_matches("#/components/schemas/")
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            for name in bodies {
+                if let Some(utoipa::openapi::RefOr::T(Schema::Object(body))) =
+                    components.schemas.get_mut(&name)
+                {
+                    state_field_rules(&name, body);
+                }
+            }
+        }
         for (path, item) in openapi.paths.paths.iter_mut() {
             for operation in [
                 &mut item.get,
@@ -335,6 +360,55 @@ impl Modify for ProblemAnswers {
             {
                 add(operation, path);
             }
+        }
+    }
+}
+
+/// States on a request body's fields the rules the domain holds them to,
+/// from the domain's own constants: short texts (names, titles, labels, a
+/// decision's question) not blank, without control characters, at most so
+/// long once trimmed (`tutti_domain::validate::text`); numbers in their
+/// ranges.
+fn state_field_rules(body_name: &str, body: &mut utoipa::openapi::schema::Object) {
+    use tutti_domain::labour::{CallLimits, MaxTokens, Rating, budget::WARN_PERCENT};
+    use tutti_domain::validate::{TITLE_MAX, optional_text_pattern, text_pattern};
+    for (field, property) in body.properties.iter_mut() {
+        let range: Option<(i64, Option<i64>)> = match (body_name, field.as_str()) {
+            ("CreateCheckIn" | "CreateKeyResult" | "UpdateKeyResult", "confidence") => {
+                Some((0, Some(i64::from(tutti_domain::strategy::CONFIDENCE_MAX))))
+            }
+            (_, "rating") => Some((*Rating::RANGE.start(), Some(*Rating::RANGE.end()))),
+            (_, "max_tokens") => Some((1, Some(MaxTokens::LIMIT))),
+            (_, "warn_percent") => Some((*WARN_PERCENT.start(), Some(*WARN_PERCENT.end()))),
+            ("LimitsPatch", _) => Some((1, Some(i64::from(CallLimits::MAX_SECS)))),
+            ("PutModel", _) if field.ends_with("_price") => Some((0, None)),
+            (_, "escalate_after_secs") => {
+                let secs = tutti_domain::decision::ESCALATE_AFTER_SECS;
+                Some((*secs.start(), Some(*secs.end())))
+            }
+            _ => None,
+        };
+        if let Some((minimum, maximum)) = range {
+            if let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(property)) =
+                property
+            {
+                property.minimum = Some(minimum.into());
+                property.maximum = maximum.map(Into::into);
+            }
+            continue;
+        }
+        let pattern = match (body_name, field.as_str()) {
+            ("CreateWebhook", "name") => text_pattern(tutti_domain::signal::WEBHOOK_NAME_MAX),
+            (_, "name" | "title" | "question") => text_pattern(TITLE_MAX),
+            (_, "label") => optional_text_pattern(TITLE_MAX),
+            (_, "unit") => optional_text_pattern(tutti_domain::strategy::UNIT_MAX),
+            _ => continue,
+        };
+        if let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(property)) =
+            property
+            && serde_json::to_string(&property.schema_type).is_ok_and(|t| t.contains("string"))
+        {
+            property.pattern = Some(pattern);
         }
     }
 }

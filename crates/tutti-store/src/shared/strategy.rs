@@ -227,7 +227,11 @@ impl crate::Strategy for BackendStore {
         new: NewKeyResult,
     ) -> Result<KeyResult> {
         let title = text("title", &new.title, TITLE_MAX)?;
-        let unit = tutti_domain::validate::optional_text("unit", &new.unit, 32)?;
+        let unit = tutti_domain::validate::optional_text(
+            "unit",
+            &new.unit,
+            tutti_domain::strategy::UNIT_MAX,
+        )?;
         let mut tx = self.begin().await?;
         load_objective(&mut tx, ctx.org_id, objective_id, false).await?;
         let current = new.current.unwrap_or(new.baseline);
@@ -277,7 +281,11 @@ impl crate::Strategy for BackendStore {
             key_result.title = text("title", &title, TITLE_MAX)?;
         }
         if let Some(unit) = patch.unit {
-            key_result.unit = tutti_domain::validate::optional_text("unit", &unit, 32)?;
+            key_result.unit = tutti_domain::validate::optional_text(
+                "unit",
+                &unit,
+                tutti_domain::strategy::UNIT_MAX,
+            )?;
         }
         key_result.baseline = patch.baseline.unwrap_or(key_result.baseline);
         key_result.target = patch.target.unwrap_or(key_result.target);
