@@ -10,10 +10,12 @@
 //! happens only as long as no text has been passed on and only within the
 //! call's deadline, which bounds the whole call, retries included; after
 //! that, a failure ends the completion with an error that says how far it
-//! got. Any other
-//! refusal is answered at once with the upstream's own message. A stream that
-//! stalls longer than the idle timeout, closes early or sends data that is not
-//! SSE JSON ends with a clear error, never a hang.
+//! got. Any other refusal is answered at once with the upstream's own
+//! message. A stream that stalls longer than the idle timeout, closes early
+//! or sends data that is not SSE JSON ends with a clear error, never a hang.
+//!
+//! A caller's own request (through the gateway) goes up as the caller sent
+//! it; see [`crate::CallerRequest`].
 
 use std::time::Duration;
 
