@@ -1137,7 +1137,8 @@ plain = client.chat.completions.create(model="agentic-7b", messages=ask, tools=t
 call = plain.choices[0].message.tool_calls[0]
 streamed, finish, usage = {}, None, None
 for chunk in client.chat.completions.create(model="agentic-7b", messages=ask, tools=tools, stream=True,
-                                            stream_options={"include_usage": True}, max_completion_tokens=64):
+                                            stream_options={"include_usage": True}, max_completion_tokens=64,
+                                            extra_body={"max_tokens": 100000}):
     if chunk.usage:
         usage = chunk.usage.model_dump()
     for choice in chunk.choices:
@@ -1215,6 +1216,8 @@ print(json.dumps({
         first.get("temperature").is_none(),
         "tutti added a temperature: {first}"
     );
+    // The second call also sent max_tokens 100000: only the cap goes up,
+    // under the client's key, so the upstream never outruns the reservation.
     assert_eq!(received[1]["max_completion_tokens"], 64);
     assert!(received[1].get("max_tokens").is_none(), "{}", received[1]);
     let messages = &received[2]["messages"];

@@ -375,8 +375,19 @@ async fn chat<S: Store>(
         Some(Value::Array(messages)) => messages,
         _ => Vec::new(),
     };
-    for tutti_sets in ["model", "stream", "stream_options"] {
+    for tutti_sets in [
+        "model",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+    ] {
         fields.remove(tutti_sets);
+    }
+    // The cap goes up once, under the caller's own key: the upstream never
+    // generates more than the reservation holds.
+    if body.max_tokens.is_some() || body.max_completion_tokens.is_some() {
+        fields.insert(cap_key.into(), json!(max_tokens));
     }
     let (text_messages, beyond_text) = messages(body.messages)?;
     let mut request = ChatRequest::new(text_messages, max_tokens);
