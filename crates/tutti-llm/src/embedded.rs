@@ -76,6 +76,9 @@ pub(crate) fn check(request: &ChatRequest) -> Result<CallerOptions, LlmError> {
     let Some(caller) = &request.caller else {
         return Ok(options);
     };
+    // What no provider passes back (n > 1, log probabilities, audio) is
+    // refused as it is for a remote one.
+    crate::openai::check(request)?;
     if let Some(path) = &caller.beyond_text {
         return Err(unsupported(
             path,
@@ -102,7 +105,8 @@ pub(crate) fn check(request: &ChatRequest) -> Result<CallerOptions, LlmError> {
             | "max_completion_tokens"
             | "user"
             | "metadata" => {}
-            "n" if value.as_u64() == Some(1) => {}
+            // Checked above: only values that ask for nothing more get here.
+            "n" | "logprobs" | "top_logprobs" | "modalities" | "audio" => {}
             "parallel_tool_calls" => {}
             "tool_choice" if value.as_str() == Some("none") => {}
             "tools" | "functions" if value.as_array().is_some_and(Vec::is_empty) => {}
