@@ -693,6 +693,16 @@ async fn a_killed_server_loses_no_run_and_charges_nothing_twice() {
     assert_eq!(api.get("/api/v1/events/verify").await["intact"], true);
 }
 
+/// A fresh server with an AI worker "Agent" on the embedded model; the
+/// owner's API and the agent's token.
+async fn an_agent(model: &Path) -> (Fresh, Api, String) {
+    let fresh = Fresh::new(model, 30);
+    let api = Api::new(&fresh.server.url, &fresh.owner_token);
+    let worker = ai_worker(&api, "Agent").await;
+    let token = token_for(&api, &worker).await;
+    (fresh, api, token)
+}
+
 /// `tutti ledger totals` against a server: whether it passed, and what it printed.
 fn ledger_check(server: &Server, token: &str) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tutti"))
@@ -793,15 +803,8 @@ async fn the_openai_python_client_calls_the_gateway() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let Some(python) = python() else { return };
-    let Fresh {
-        _dir,
-        url: _,
-        owner_token,
-        server,
-    } = Fresh::new(&model, 30);
-    let api = Api::new(&server.url, &owner_token);
-    let worker = ai_worker(&api, "Agent").await;
-    let token = token_for(&api, &worker).await;
+    let (fresh, api, token) = an_agent(&model).await;
+    let server = &fresh.server;
     let script = r#"
 import json, os, sys
 from openai import OpenAI
@@ -822,7 +825,7 @@ except Exception as e:
 print(json.dumps({"models": models, "plain": plain.choices[0].message.content, "plain_usage": plain.usage.model_dump(),
                   "streamed": "".join(pieces), "stream_usage": usage, "refused": refused}))
 "#;
-    let result = run_python(&python, script, &server, &token);
+    let result = run_python(&python, script, server, &token);
     assert_eq!(result["models"], json!(["smollm2"]));
     assert!(!result["plain"].as_str().unwrap().is_empty(), "{result}");
     assert!(result["plain_usage"]["completion_tokens"].as_i64().unwrap() <= 16);
@@ -1248,15 +1251,8 @@ async fn the_embedded_model_honours_stop_json_and_a_schema_and_refuses_what_it_c
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let Some(python) = python() else { return };
-    let Fresh {
-        _dir,
-        url: _,
-        owner_token,
-        server,
-    } = Fresh::new(&model, 30);
-    let api = Api::new(&server.url, &owner_token);
-    let worker = ai_worker(&api, "Agent").await;
-    let token = token_for(&api, &worker).await;
+    let (fresh, api, token) = an_agent(&model).await;
+    let server = &fresh.server;
     let script = r#"
 import json, os
 import openai
@@ -1292,7 +1288,7 @@ print(json.dumps({
     "n": refusal(n=2),
 }))
 "#;
-    let result = run_python(&python, script, &server, &token);
+    let result = run_python(&python, script, server, &token);
     let (whole, stop) = (
         result["whole"].as_str().unwrap(),
         result["stop"].as_str().unwrap(),
