@@ -151,7 +151,7 @@ fn init_prints_a_token_that_the_client_commands_use() {
 
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);
-    assert_refused_in_one_line(&illegal, "422 (state)");
+    assert_refused_in_one_line(&illegal, "409: cannot move from ready to done");
 
     // A token for another member, made with the CLI, works too.
     let viewer = json(&[

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 mod common;
-use common::{Server, init, sqlite_url};
+use common::{Server, init, python, sqlite_url};
 
 /// These tests take turns: llama.cpp's threads slow down many times over when
 /// several servers decode on the same two cores at once.
@@ -802,7 +802,9 @@ async fn the_ledger_check_tells_calls_in_flight_from_an_altered_ledger() {
 async fn the_openai_python_client_calls_the_gateway() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let Some(python) = python() else { return };
+    let Some(python) = python("an openai client test") else {
+        return;
+    };
     let (fresh, api, token) = an_agent(&model).await;
     let server = &fresh.server;
     let script = r#"
@@ -1009,23 +1011,6 @@ async fn the_ai_worker_drafts_a_decision_a_person_asked_for() {
     api.assert_ledger_balanced().await;
 }
 
-/// The `openai` Python client, or `None` (outside CI) when it is not set up.
-fn python() -> Option<String> {
-    match std::env::var("TUTTI_TEST_PYTHON") {
-        Ok(python) => Some(python),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "TUTTI_TEST_PYTHON is not set in CI: scripts/test sets it"
-            );
-            eprintln!(
-                "\n!!! TUTTI_TEST_PYTHON is not set: an openai client test did NOT run (scripts/python-env)\n"
-            );
-            None
-        }
-    }
-}
-
 /// Runs a Python script with the `openai` client against the gateway and
 /// returns the JSON it prints.
 fn run_python(python: &str, script: &str, server: &Server, token: &str) -> Value {
@@ -1094,7 +1079,9 @@ async fn tool_calling_upstream() -> (String, std::sync::Arc<std::sync::Mutex<Vec
 async fn tools_and_every_other_parameter_reach_the_upstream_and_tool_calls_come_back() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let Some(python) = python() else { return };
+    let Some(python) = python("an openai client test") else {
+        return;
+    };
     let (upstream, received) = tool_calling_upstream().await;
     let Fresh {
         _dir,
@@ -1250,7 +1237,9 @@ print(json.dumps({
 async fn the_embedded_model_honours_stop_json_and_a_schema_and_refuses_what_it_cannot_by_name() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
-    let Some(python) = python() else { return };
+    let Some(python) = python("an openai client test") else {
+        return;
+    };
     let (fresh, api, token) = an_agent(&model).await;
     let server = &fresh.server;
     let script = r#"

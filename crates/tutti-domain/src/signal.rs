@@ -305,7 +305,7 @@ pub const WEBHOOK_URL_MAX: usize = 2000;
 pub fn parse_webhook_url(url: &str) -> ValidationResult<String> {
     let url = url.trim();
     if !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.len() > WEBHOOK_URL_MAX
+        || url.chars().count() > WEBHOOK_URL_MAX
         || url.contains(char::is_whitespace)
     {
         return Err(Invalid::new(
@@ -314,6 +314,18 @@ pub fn parse_webhook_url(url: &str) -> ValidationResult<String> {
         ));
     }
     Ok(url.to_owned())
+}
+
+/// The regular expression (for an API document's `pattern`) that matches
+/// exactly the URLs [`parse_webhook_url`] accepts.
+pub fn webhook_url_pattern() -> String {
+    use crate::validate::SPACE;
+    let rest = |scheme: &str| WEBHOOK_URL_MAX - scheme.len();
+    format!(
+        "^[{SPACE}]*(?:http://[^{SPACE}]{{0,{}}}|https://[^{SPACE}]{{0,{}}})[{SPACE}]*$",
+        rest("http://"),
+        rest("https://")
+    )
 }
 
 /// A language the cockpit and its messages speak: `de` or `en`.
@@ -332,6 +344,30 @@ pub fn check_locale(locale: &str) -> ValidationResult<()> {
 mod tests {
     #![expect(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_webhook_url_pattern_accepts_exactly_what_parse_webhook_url_accepts() {
+        let pattern = regex::Regex::new(&webhook_url_pattern()).unwrap();
+        let long = |n: usize| format!("https://{}", "ä".repeat(n));
+        for value in [
+            "https://hooks.example.org/T/B/x".to_owned(),
+            " http://example.org\n".to_owned(),
+            "http://".to_owned(),
+            "ftp://example.org".to_owned(),
+            "https://exa mple.org".to_owned(),
+            "https://example.org/\u{3000}x".to_owned(),
+            "HTTPS://example.org".to_owned(),
+            String::new(),
+            long(WEBHOOK_URL_MAX - 8),
+            long(WEBHOOK_URL_MAX - 7),
+        ] {
+            assert_eq!(
+                pattern.is_match(&value),
+                parse_webhook_url(&value).is_ok(),
+                "{value:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_webhook_goes_to_an_http_url_in_a_language_the_cockpit_speaks() {

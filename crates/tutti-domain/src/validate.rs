@@ -54,14 +54,16 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> ValidationResult<S
     Ok(trimmed.to_owned())
 }
 
+/// What `str::trim` takes away, and `char::is_whitespace` finds: the
+/// White_Space property, as the body of a regular expression's class.
+pub const SPACE: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
 /// The regular expression (for an API document's `pattern`) that matches
 /// exactly the values [`text`] accepts with this `max`: Unicode white space
 /// at either end (trimmed away), between them at least one and at most
 /// `max` characters that start and end with neither white space nor a
 /// control character, and hold no control character but newlines and tabs.
 pub fn text_pattern(max: usize) -> String {
-    // What `str::trim` takes away: the White_Space property.
-    const SPACE: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
     // `char::is_control`: the Cc category.
     const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
     const CONTROL_BUT_LINES: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
@@ -73,10 +75,7 @@ pub fn text_pattern(max: usize) -> String {
 
 /// Like [`text_pattern`], for [`optional_text`]: blank is allowed too.
 pub fn optional_text_pattern(max: usize) -> String {
-    format!(
-        r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$|{}",
-        text_pattern(max)
-    )
+    format!(r"^[{SPACE}]*$|{}", text_pattern(max))
 }
 
 /// Short titles and names.

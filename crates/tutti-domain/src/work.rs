@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::refused::{Refused, RuleResult};
 use crate::text_enum;
 use crate::validate::{Invalid, ValidationResult};
 
@@ -60,24 +61,22 @@ impl WorkState {
         }
     }
 
-    /// Checks a move; staying in the same state is not a move.
-    pub fn transition(self, to: WorkState) -> ValidationResult<WorkState> {
+    /// Checks a move; staying in the same state is not a move. A move the
+    /// table does not allow conflicts with the state the item is in (the
+    /// same request is fine for an item elsewhere), so it is a conflict.
+    pub fn transition(self, to: WorkState) -> RuleResult<WorkState> {
         if self.next_states().contains(&to) {
             Ok(to)
         } else if self.is_final() {
-            Err(Invalid::new(
-                "state",
-                format!("the item is {self}, which is final; it cannot move to {to}"),
-            ))
+            Err(Refused::conflict(format!(
+                "the item is {self}, which is final; it cannot move to {to}"
+            )))
         } else {
             let allowed: Vec<&str> = self.next_states().iter().map(|s| s.as_str()).collect();
-            Err(Invalid::new(
-                "state",
-                format!(
-                    "cannot move from {self} to {to}; from {self} an item may move to {}",
-                    allowed.join(", ")
-                ),
-            ))
+            Err(Refused::conflict(format!(
+                "cannot move from {self} to {to}; from {self} an item may move to {}",
+                allowed.join(", ")
+            )))
         }
     }
 }
@@ -135,7 +134,10 @@ mod tests {
         for from in [WorkState::Done, WorkState::Cancelled] {
             for to in WorkState::ALL {
                 let err = from.transition(*to).err();
-                assert!(err.is_some_and(|e| e.message.contains("final")));
+                assert!(
+                    matches!(&err, Some(Refused::Conflict(message)) if message.contains("final")),
+                    "{err:?}"
+                );
             }
         }
     }
@@ -151,7 +153,10 @@ mod tests {
     #[test]
     fn skipping_review_from_backlog_is_refused() {
         let err = WorkState::Backlog.transition(WorkState::Done).err();
-        assert!(err.is_some_and(|e| e.field == "state" && e.message.contains("backlog")));
+        assert!(
+            matches!(&err, Some(Refused::Conflict(message)) if message.contains("backlog")),
+            "{err:?}"
+        );
     }
 
     proptest! {

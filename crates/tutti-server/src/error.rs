@@ -36,6 +36,10 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A path whose id is not even a UUID names nothing: 404, like an id that
+    /// names nothing in this org, with the segment at fault named.
+    #[error("`{0}` is not an id, so it names nothing here")]
+    NoSuchId(String),
     #[error("{0}")]
     Conflict(String),
     #[error("internal error")]
@@ -131,6 +135,12 @@ impl ApiError {
             ),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden", None),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found", None),
+            Self::NoSuchId(_) => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                Some("id".into()),
+            ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict", None),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -21,7 +21,7 @@ fn problem_at<E: std::fmt::Display>(path: String, err: E, syntax: bool) -> ApiEr
     // serde_path_to_error points at an unknown field itself, but at the parent
     // of a missing one; serde names the field only in its message.
     let path = Some(path).filter(|p| !p.is_empty() && p != "." && p != "?");
-    let named = ["unknown field `", "missing field `"]
+    let named = ["unknown field `", "missing field `", "duplicate field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next())
@@ -89,22 +89,103 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             )));
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let json = serde::de::DeserializeSeed::deserialize(JsonValue, &mut de).map_err(|e| {
             use serde_json::error::Category;
             let syntax = matches!(
-                e.inner().classify(),
+                e.classify(),
                 Category::Syntax | Category::Eof | Category::Io
             );
-            problem_at(e.path().to_string(), e.inner(), syntax)
+            problem_at(String::new(), e, syntax)
         })?;
         de.end().map_err(|e| ApiError::Malformed {
             field: None,
             detail: format!("unexpected data after the JSON value ({e})"),
         })?;
+        let value = serde_path_to_error::deserialize(json)
+            .map_err(|e| problem_at(e.path().to_string(), e.inner(), false))?;
         Ok(Self {
             value,
             digest: hex::encode(Sha256::digest(&bytes)),
         })
+    }
+}
+
+/// Reads a JSON value as the API understands JSON, before the body's type
+/// reads it: a number is a number, so `8.0` fills an integer field as `8`
+/// does (JSON Schema, and so the OpenAPI document, call both integers);
+/// and a name twice in one object is refused, as the typed read would, rather
+/// than the last one silently winning.
+struct JsonValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonValue {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonValue {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        // Within ±2^63 an f64 without a fraction is exactly an i64.
+        const BOUND: f64 = 9_223_372_036_854_775_808.0;
+        if v.fract() == 0.0 && (-BOUND..BOUND).contains(&v) {
+            #[expect(clippy::cast_possible_truncation, reason = "whole and in range")]
+            return Ok((v as i64).into());
+        }
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(JsonValue)? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if object.contains_key(&name) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate field `{name}`"
+                )));
+            }
+            let value = map.next_value_seed(JsonValue)?;
+            object.insert(name, value);
+        }
+        Ok(object.into())
     }
 }
 
@@ -123,7 +204,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A UUID from the last path segment; a malformed id is a 400 naming `id`.
+/// A UUID from the last path segment; one that is not a UUID names no
+/// resource, so it is a 404 naming `id`.
 pub struct IdPath(pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdPath {
@@ -137,10 +219,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
                     field: Some("id".into()),
                     detail: e.body_text(),
                 })?;
-        raw.parse().map(IdPath).map_err(|_| ApiError::Malformed {
-            field: Some("id".into()),
-            detail: format!("`{raw}` is not a UUID"),
-        })
+        raw.parse().map(IdPath).map_err(|_| ApiError::NoSuchId(raw))
     }
 }
 

@@ -91,6 +91,19 @@ async fn malformed_or_invalid_bodies_are_refused_naming_the_field<S: Store>(stor
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("assignee_id"),
         ),
+        // Which one would count is not for the server to guess.
+        (
+            "/work-items",
+            r#"{"title": "x", "title": "y"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("title"),
+        ),
+        (
+            "/budgets",
+            r#"{"name": "b", "scope": "org", "period": "month", "token_limit": 1.5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("token_limit"),
+        ),
         // serde would fill the fields by position.
         (
             "/work-items",
@@ -146,6 +159,16 @@ async fn values_out_of_range_are_refused_naming_the_field<S: Store>(store: S) {
         (confidence.status, confidence.body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("confidence"))
     );
+    // JSON has one kind of number: `8.0` is the integer 8.
+    let whole = api
+        .post(
+            &format!("/key-results/{}/check-ins", id(&strategy.renewals)),
+            &org.owner.token,
+            json!({ "value": 1, "confidence": 8.0 }),
+        )
+        .await;
+    assert_eq!(whole.status, StatusCode::CREATED, "{}", whole.body);
+    assert_eq!(whole.body["confidence"], 8);
     let long = format!(
         r#"{{"title": "x", "description": "{}"}}"#,
         "a".repeat(20_001)
@@ -203,7 +226,8 @@ async fn bad_paths_queries_and_methods_are_refused_naming_the_parameter<S: Store
         .await;
     assert_eq!(no_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     for (path, status, field) in [
-        ("/work-items/42", StatusCode::BAD_REQUEST, "id"),
+        ("/work-items/42", StatusCode::NOT_FOUND, "id"),
+        ("/objectives/None/key-results", StatusCode::NOT_FOUND, "id"),
         (
             "/work-items?state=flying",
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -508,10 +532,26 @@ async fn the_openapi_document_is_generated_and_complete<S: Store>(store: S) {
         Some(2),
         "{listing}"
     );
-    // A short text says what the server holds it to.
+    // A short text says what the server holds it to, in a body and in a
+    // schema a body holds.
     let name = &doc["components"]["schemas"]["CreateTeam"]["properties"]["name"];
     let pattern = tutti_domain::validate::text_pattern(tutti_domain::validate::TITLE_MAX);
     assert_eq!(name["pattern"].as_str(), Some(pattern.as_str()), "{name}");
+    let amount = &doc["components"]["schemas"]["FactsInput"]["properties"]["amount"];
+    assert_eq!(
+        amount["oneOf"][0]["pattern"].as_str(),
+        Some(tutti_domain::decision::amount_pattern().as_str()),
+        "{amount}"
+    );
+    // Every schema the document points at is in it.
+    let text = doc.to_string();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "#/components/schemas/{name} is referenced but not defined"
+        );
+    }
 }
 
 tutti_store::behaviour!(the_openapi_document_is_generated_and_complete);

@@ -197,9 +197,15 @@ async fn ready_work_in_an_ai_workers_hands_has_one_run_and_a_persons_has_none<S:
             json!({}),
         )
         .await;
-    assert_eq!(
-        (by_person.status, by_person.body["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("assignee_id"))
+    // Work in a person's hands conflicts with running it.
+    assert_eq!(by_person.status, StatusCode::CONFLICT, "{}", by_person.body);
+    assert!(
+        by_person.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a person"),
+        "{}",
+        by_person.body
     );
     let run = &runs.body["items"][0];
     assert_eq!(
@@ -439,9 +445,9 @@ async fn a_hanging_upstream_ends_within_the_providers_deadline_streaming_or_not<
         ),
         (
             owner.as_str(),
-            json!({ "deadline_secs": 10 }),
+            json!({ "deadline_secs": 601 }),
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("first_byte_timeout_secs"),
+            Some("deadline_secs"),
         ),
         (
             owner.as_str(),

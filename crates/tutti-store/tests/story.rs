@@ -350,7 +350,7 @@ async fn story<S: Store>(store: S) {
             &anyone,
         )
         .await;
-    assert!(matches!(skip, Err(StoreError::Invalid(e)) if e.field == "state"));
+    assert!(matches!(skip, Err(StoreError::Conflict(m)) if m.contains("backlog")));
     assert_eq!(
         store.work_item(org.id, aligned.id).await.unwrap().state,
         WorkState::Backlog

@@ -54,6 +54,15 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// A server started some other way, listening on `url`.
+    #[allow(dead_code, reason = "only some test files start servers so")]
+    pub fn from_child(child: Child, url: String) -> Self {
+        Self {
+            child: Some(child),
+            url,
+        }
+    }
+
     /// Sends a signal (`KILL`, `TERM`) to the server.
     pub fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().unwrap().id().to_string();
@@ -115,5 +124,25 @@ pub fn serve(url: &str, env: &[(&str, &str)]) -> Server {
     Server {
         child: Some(child),
         url: format!("http://{address}"),
+    }
+}
+
+/// The Python with the clients nobody here wrote (`scripts/python-env`), or
+/// `None` outside CI when there is none, saying loudly that `what` did not
+/// run.
+#[allow(dead_code, reason = "not every test file drives a Python client")]
+pub fn python(what: &str) -> Option<String> {
+    match std::env::var("TUTTI_TEST_PYTHON") {
+        Ok(python) => Some(python),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "TUTTI_TEST_PYTHON is not set in CI: scripts/test sets it"
+            );
+            eprintln!(
+                "\n!!! TUTTI_TEST_PYTHON is not set: {what} did NOT run (scripts/python-env)\n"
+            );
+            None
+        }
     }
 }

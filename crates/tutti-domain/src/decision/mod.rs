@@ -157,6 +157,20 @@ pub fn parse_amount(field: &str, value: &str) -> ValidationResult<i64> {
 /// A trillion in major units: more than any decision a team makes.
 pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000_000;
 
+/// The regular expression (for an API document's `pattern`) that matches
+/// exactly the texts [`parse_amount`] accepts: white space around, digits,
+/// at most two decimals, at most [`MAX_AMOUNT_MINOR`].
+pub fn amount_pattern() -> String {
+    use crate::validate::SPACE;
+    // The largest whole amount is a one and zeros: below it any number of
+    // digits one fewer (after leading zeros), or it exactly, with no cents.
+    let largest = MAX_AMOUNT_MINOR / 100;
+    let fewer = largest.to_string().len() - 1;
+    format!(
+        r"^[{SPACE}]*0*(?:[0-9]{{1,{fewer}}}(?:\.[0-9]{{0,2}})?|{largest}(?:\.0{{0,2}})?)[{SPACE}]*$"
+    )
+}
+
 /// Formats minor units as a plain amount: `50000` → `500.00`.
 pub fn format_amount(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
@@ -681,6 +695,53 @@ mod tests {
     #![expect(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_amount_pattern_accepts_exactly_what_parse_amount_accepts() {
+        assert_eq!(
+            (MAX_AMOUNT_MINOR / 100).to_string().trim_end_matches('0'),
+            "1",
+            "amount_pattern assumes the largest amount is a power of ten"
+        );
+        let pattern = regex::Regex::new(&amount_pattern()).unwrap();
+        for value in [
+            "0",
+            "500",
+            " 499.5 ",
+            "499.50",
+            "499.",
+            "007",
+            "1234.567",
+            ".5",
+            "",
+            " ",
+            "-1",
+            "1e3",
+            "1,5",
+            "12a",
+            "999999999999.99",
+            "1000000000000",
+            "1000000000000.00",
+            "1000000000000.01",
+            "0001000000000000",
+            "10000000000000",
+            "\u{3000}12\u{a0}",
+        ] {
+            assert_eq!(
+                pattern.is_match(value),
+                parse_amount("amount", value).is_ok(),
+                "{value:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_amount_pattern_agrees_with_parse_amount(value in r"[ 0-9.\-]{0,16}") {
+            let pattern = regex::Regex::new(&amount_pattern()).unwrap();
+            prop_assert_eq!(pattern.is_match(&value), parse_amount("amount", &value).is_ok());
+        }
+    }
 
     fn ballot(member: Uuid, vote: Vote, option: &str) -> Ballot {
         Ballot {

@@ -217,8 +217,10 @@ impl CallLimits {
     /// minutes holds its budget reservation too long.
     pub const MAX_SECS: u32 = 600;
 
-    /// Each limit between 1 s and [`Self::MAX_SECS`], and none longer than
-    /// the deadline; the connection's limit no longer than the first byte's.
+    /// Each limit between 1 s and [`Self::MAX_SECS`]. Each holds on its own:
+    /// a first-byte or idle limit longer than the deadline is allowed and
+    /// simply never reached, since the deadline ends the call first; so a
+    /// shorter deadline can be set alone.
     pub fn checked(self) -> ValidationResult<Self> {
         for (field, secs) in [
             ("connect_timeout_secs", self.connect_timeout_secs),
@@ -231,20 +233,6 @@ impl CallLimits {
                     field,
                     format!("must be between 1 and {} seconds", Self::MAX_SECS),
                 ));
-            }
-        }
-        if self.connect_timeout_secs > self.first_byte_timeout_secs {
-            return Err(Invalid::new(
-                "connect_timeout_secs",
-                "must not be longer than first_byte_timeout_secs",
-            ));
-        }
-        for (field, secs) in [
-            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
-            ("idle_timeout_secs", self.idle_timeout_secs),
-        ] {
-            if secs > self.deadline_secs {
-                return Err(Invalid::new(field, "must not be longer than deadline_secs"));
             }
         }
         Ok(self)
@@ -380,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn call_limits_end_a_hanging_call_well_under_a_minute_and_hold_together() {
+    fn call_limits_end_a_hanging_call_well_under_a_minute_each_in_its_range() {
         let defaults = CallLimits::default();
         assert_eq!(defaults.checked(), Ok(defaults));
         assert!(defaults.deadline_secs < 60);
@@ -389,9 +377,10 @@ mod tests {
             patch(LimitsPatch {
                 deadline_secs: Some(10),
                 ..LimitsPatch::default()
-            }),
-            Err("first_byte_timeout_secs".into()),
-            "a first byte later than the deadline"
+            })
+            .map(|l| (l.first_byte_timeout_secs, l.deadline_secs)),
+            Ok((20, 10)),
+            "a shorter deadline alone: it bounds the first byte's wait"
         );
         assert_eq!(
             patch(LimitsPatch {
@@ -402,7 +391,7 @@ mod tests {
         );
         assert_eq!(
             patch(LimitsPatch {
-                connect_timeout_secs: Some(30),
+                connect_timeout_secs: Some(CallLimits::MAX_SECS + 1),
                 ..LimitsPatch::default()
             }),
             Err("connect_timeout_secs".into())

@@ -109,28 +109,26 @@ pub fn role_card_of(worker: &Member) -> String {
 
 /// Whether `item` may get a new run now by `worker`, its assignee as loaded
 /// (`None` when it has none), with `active_runs` of it queued or running:
-/// open work in an AI worker's hands, with no run going.
+/// open work in an AI worker's hands, with no run going. Each refusal is a
+/// conflict with the item as it stands (the request itself names nothing
+/// wrong), so the API answers 409.
 pub fn check_new_run(item: &WorkItem, worker: Option<&Member>, active_runs: i64) -> RuleResult<()> {
     if item.state.is_final() {
-        return Err(Refused::invalid(
-            "state",
-            format!("the item is {}; a final item is not run", item.state),
-        ));
+        return Err(Refused::conflict(format!(
+            "the item is {}; a final item is not run",
+            item.state
+        )));
     }
     let Some(worker) = worker else {
-        return Err(Refused::invalid(
-            "assignee_id",
+        return Err(Refused::conflict(
             "the item has no assignee; assign it to an AI worker first",
         ));
     };
     if worker.kind != MemberKind::Ai {
-        return Err(Refused::invalid(
-            "assignee_id",
-            format!(
-                "the item is assigned to {}, a person; only AI workers run work orders",
-                worker.name
-            ),
-        ));
+        return Err(Refused::conflict(format!(
+            "the item is assigned to {}, a person; only AI workers run work orders",
+            worker.name
+        )));
     }
     if active_runs > 0 {
         return Err(Refused::conflict(
@@ -452,27 +450,21 @@ mod tests {
         let person = member(MemberKind::Human);
         let ready = item(WorkState::Ready, Some(ai.id));
         assert_eq!(check_new_run(&ready, Some(&ai), 0), Ok(()));
-        let field = |r: RuleResult<()>| match r {
-            Err(Refused::Invalid(invalid)) => invalid.field,
+        let refusal = |r: RuleResult<()>| match r {
+            Err(Refused::Conflict(message)) => message,
             other => format!("{other:?}"),
         };
-        assert_eq!(
-            field(check_new_run(
+        assert!(
+            refusal(check_new_run(
                 &item(WorkState::Done, Some(ai.id)),
                 Some(&ai),
                 0
-            )),
-            "state"
+            ))
+            .contains("final")
         );
-        assert_eq!(field(check_new_run(&ready, None, 0)), "assignee_id");
-        assert_eq!(
-            field(check_new_run(&ready, Some(&person), 0)),
-            "assignee_id"
-        );
-        assert!(matches!(
-            check_new_run(&ready, Some(&ai), 1),
-            Err(Refused::Conflict(_))
-        ));
+        assert!(refusal(check_new_run(&ready, None, 0)).contains("no assignee"));
+        assert!(refusal(check_new_run(&ready, Some(&person), 0)).contains("a person"));
+        assert!(refusal(check_new_run(&ready, Some(&ai), 1)).contains("already has a run"));
     }
 
     #[test]

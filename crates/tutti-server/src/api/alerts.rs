@@ -34,8 +34,8 @@ pub struct AlertParams {
     /// belong to or lead (with the teams below). For admins and owners, all.
     #[serde(default)]
     pub mine: bool,
-    /// `de` or `en` for the explanation (default `en`).
-    pub lang: Option<String>,
+    /// The language of the explanation (default `en`).
+    pub lang: Option<Lang>,
     pub limit: Option<u32>,
 }
 
@@ -48,11 +48,20 @@ pub struct AlertView {
     pub explanation: String,
 }
 
-fn locale(lang: Option<&str>) -> Result<Locale, ApiError> {
-    match lang {
-        None => Ok(Locale::En),
-        Some(text) => Locale::parse(text)
-            .ok_or_else(|| tutti_domain::Invalid::new("lang", "use de or en").into()),
+/// A language the API explains alerts in.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    De,
+    En,
+}
+
+impl From<Lang> for Locale {
+    fn from(lang: Lang) -> Self {
+        match lang {
+            Lang::De => Locale::De,
+            Lang::En => Locale::En,
+        }
     }
 }
 
@@ -76,7 +85,7 @@ pub async fn list<S: Store>(
     ApiQuery(params): ApiQuery<AlertParams>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     actor.may(Action::Read)?;
-    let t = Messages::of(locale(params.lang.as_deref())?);
+    let t = Messages::of(params.lang.map_or(Locale::En, Locale::from));
     // Bounded like every list, though alerts come newest first in one page.
     let limit = page_request(params.limit, None)?.limit;
     let filter = AlertFilter {

@@ -208,7 +208,8 @@ pub async fn templates(Auth(actor): Auth) -> Result<Json<Templates>, ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FactsInput {
-    /// In the currency's major unit, up to two decimals: `500`, `"499.50"`.
+    /// In the currency's major unit: a whole number (`500`) or a text with
+    /// up to two decimals (`"499.50"`).
     #[schema(value_type = String)]
     pub amount: serde_json::Value,
     /// Defaults to the org's currency.
@@ -228,13 +229,17 @@ impl FactsInput {
         state: &AppState<S>,
         org_id: Uuid,
     ) -> Result<Facts, ApiError> {
+        // Decimals travel as text: a JSON number must be whole (`500`, or
+        // `500.0`, which JSON reads the same), never `499.5` rounded somewhere.
         let amount = match &self.amount {
             serde_json::Value::String(text) => parse_amount("amount", text)?,
-            serde_json::Value::Number(n) => parse_amount("amount", &n.to_string())?,
+            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => {
+                parse_amount("amount", &n.to_string())?
+            }
             _ => {
                 return Err(tutti_domain::Invalid::new(
                     "amount",
-                    "expected a number or a string like \"1234.50\"",
+                    "expected a whole number or a text with up to two decimals, like \"1234.50\"",
                 )
                 .into());
             }
@@ -368,6 +373,13 @@ pub async fn create_decision<S: Store>(
     .await
 }
 
+/// Whose vote the listed decisions wait on; only the caller's can be asked for.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Awaiting {
+    Me,
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -375,7 +387,7 @@ pub struct DecisionParams {
     pub space: Option<Uuid>,
     pub status: Option<DecisionStatus>,
     /// `me`: decisions the caller may vote on now.
-    pub awaiting: Option<String>,
+    pub awaiting: Option<Awaiting>,
     pub requested_by: Option<Uuid>,
     pub assignee: Option<Uuid>,
     pub limit: Option<u32>,
@@ -392,17 +404,7 @@ pub async fn list_decisions<S: Store>(
 ) -> Result<Json<PageOf<Decision>>, ApiError> {
     actor.may(Action::Read)?;
     let page = super::page_request(params.limit, params.cursor.as_deref())?;
-    let awaiting_me = match params.awaiting.as_deref() {
-        None => false,
-        Some("me") => true,
-        Some(other) => {
-            return Err(tutti_domain::Invalid::new(
-                "awaiting",
-                format!("`{other}`: the only value is `me`"),
-            )
-            .into());
-        }
-    };
+    let awaiting_me = params.awaiting.is_some();
     let filter = DecisionFilter {
         space_id: params.space,
         status: params.status,
@@ -568,7 +570,16 @@ pub async fn review_outcome<S: Store>(
 pub struct RegisterParams {
     pub space: Option<Uuid>,
     /// `json` (default) or `csv`.
-    pub format: Option<String>,
+    pub format: Option<RegisterFormat>,
+}
+
+/// How the decision register is written out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RegisterFormat {
+    #[default]
+    Json,
+    Csv,
 }
 
 /// One line of the register.
@@ -682,24 +693,17 @@ pub(crate) async fn all_decisions<S: Store>(
 /// AI recommendation, the final choice, and how it turned out. `format=csv`
 /// for a spreadsheet.
 #[utoipa::path(get, path = "/api/v1/decision-register", tag = "decisions", params(RegisterParams),
-    responses((status = 200, body = Vec<RegisterRow>), (status = 422, body = Problem)))]
+    responses(
+        (status = 200, description = "The register, as JSON or (`format=csv`) as CSV with a header row.",
+            content((Vec<RegisterRow> = "application/json"), (String = "text/csv"))),
+        (status = 422, body = Problem)))]
 pub async fn register<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
     ApiQuery(params): ApiQuery<RegisterParams>,
 ) -> Result<Response, ApiError> {
     actor.may(Action::Read)?;
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(tutti_domain::Invalid::new(
-                "format",
-                format!("`{other}`: expected json or csv"),
-            )
-            .into());
-        }
-    };
+    let csv = params.format.unwrap_or_default() == RegisterFormat::Csv;
     let rows: Vec<RegisterRow> = all_decisions(&state, actor.org_id, params.space)
         .await?
         .iter()
@@ -730,14 +734,22 @@ pub async fn register<S: Store>(
         .into_response())
 }
 
+/// The register's summary is JSON only, so it takes no `format`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SpaceParams {
+    pub space: Option<Uuid>,
+}
+
 /// How the register adds up: routing, how often AI recommendations were
 /// followed, and how each kind turned out.
-#[utoipa::path(get, path = "/api/v1/decision-register/summary", tag = "decisions", params(RegisterParams),
+#[utoipa::path(get, path = "/api/v1/decision-register/summary", tag = "decisions", params(SpaceParams),
     responses((status = 200, body = RegisterSummary)))]
 pub async fn register_summary<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
-    ApiQuery(params): ApiQuery<RegisterParams>,
+    ApiQuery(params): ApiQuery<SpaceParams>,
 ) -> Result<Json<RegisterSummary>, ApiError> {
     actor.may(Action::Read)?;
     let decisions = all_decisions(&state, actor.org_id, params.space).await?;

@@ -506,6 +506,7 @@ pub struct SummaryParams {
     /// `worker`, `team`, `objective`, `key_result` or `model`.
     pub group_by: LedgerGroup,
     /// `month` (default, the current one), `quarter`, `all`, or a month as `YYYY-MM`.
+    #[param(pattern = "^(month|quarter|all|[0-9]{4}-(0[1-9]|1[0-2]))$")]
     pub period: Option<String>,
 }
 
@@ -549,8 +550,16 @@ fn period_bounds(
         }
         "all" => Ok((DateTime::<Utc>::UNIX_EPOCH, now + chrono::Duration::days(1))),
         month => {
-            let start = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-                .map_err(|_| invalid())?;
+            // Exactly `YYYY-MM`, as the document's pattern says.
+            let start = month
+                .split_once('-')
+                .filter(|(y, m)| {
+                    y.len() == 4
+                        && m.len() == 2
+                        && y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+                })
+                .and_then(|(y, m)| NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1))
+                .ok_or_else(invalid)?;
             Ok((at(start), at(next_month(start))))
         }
     }

@@ -207,7 +207,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         alerts::list, alerts::refresh_now, alerts::create_webhook, alerts::list_webhooks,
         alerts::delete_webhook, alerts::deliveries,
     ),
-    components(schemas(Problem)),
+    // Query parameters' types are not collected from the handlers.
+    components(schemas(Problem, alerts::Lang, decisions::Awaiting, decisions::RegisterFormat)),
     modifiers(&BearerAuth, &ProblemAnswers),
     security(("bearer" = [])),
 )]
@@ -339,7 +340,23 @@ impl Modify for ProblemAnswers {
             }
         }
         if let Some(components) = openapi.components.as_mut() {
-            for name in bodies {
+            // The schemas a body holds are input too (a decision's facts, a
+            // provider's limits): their fields follow the same rules.
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(name) = bodies.pop() {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                let text =
+                    serde_json::to_string(&components.schemas.get(&name)).unwrap_or_default();
+                bodies.extend(
+                    text.split("#/components/schemas/")
+                        .skip(1)
+                        .filter_map(|rest| rest.split('"').next())
+                        .map(str::to_owned),
+                );
+            }
+            for name in seen {
                 if let Some(utoipa::openapi::RefOr::T(Schema::Object(body))) =
                     components.schemas.get_mut(&name)
                 {
@@ -370,8 +387,14 @@ impl Modify for ProblemAnswers {
 /// long once trimmed (`tutti_domain::validate::text`); numbers in their
 /// ranges.
 fn state_field_rules(body_name: &str, body: &mut utoipa::openapi::schema::Object) {
+    use serde_json::Value;
+    use tutti_domain::decision::PRINCIPLE_MAX;
     use tutti_domain::labour::{CallLimits, MaxTokens, Rating, budget::WARN_PERCENT};
-    use tutti_domain::validate::{TITLE_MAX, optional_text_pattern, text_pattern};
+    use tutti_domain::signal::{WEBHOOK_NAME_MAX, webhook_url_pattern};
+    use tutti_domain::strategy::UNIT_MAX;
+    use tutti_domain::validate::{BODY_MAX, TITLE_MAX, optional_text_pattern, text_pattern};
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
     for (field, property) in body.properties.iter_mut() {
         let range: Option<(i64, Option<i64>)> = match (body_name, field.as_str()) {
             ("CreateCheckIn" | "CreateKeyResult" | "UpdateKeyResult", "confidence") => {
@@ -397,20 +420,69 @@ fn state_field_rules(body_name: &str, body: &mut utoipa::openapi::schema::Object
             }
             continue;
         }
-        let pattern = match (body_name, field.as_str()) {
-            ("CreateWebhook", "name") => text_pattern(tutti_domain::signal::WEBHOOK_NAME_MAX),
-            (_, "name" | "title" | "question") => text_pattern(TITLE_MAX),
-            (_, "label") => optional_text_pattern(TITLE_MAX),
-            (_, "unit") => optional_text_pattern(tutti_domain::strategy::UNIT_MAX),
+        match (body_name, field.as_str()) {
+            ("FactsInput", "amount") => {
+                *property = amount_schema();
+                continue;
+            }
+            ("CreateWebhook", "locale") => {
+                if let RefOr::T(Schema::Object(property)) = property {
+                    property.enum_values = Some(vec!["de".into(), "en".into(), Value::Null]);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let (pattern, items) = match (body_name, field.as_str()) {
+            ("CreateWebhook", "name") => (text_pattern(WEBHOOK_NAME_MAX), false),
+            ("CreateWebhook", "url") => (webhook_url_pattern(), false),
+            (_, "name" | "title" | "question") => (text_pattern(TITLE_MAX), false),
+            (_, "label") => (optional_text_pattern(TITLE_MAX), false),
+            (_, "unit") => (optional_text_pattern(UNIT_MAX), false),
+            (_, "rationale" | "reason") => (text_pattern(BODY_MAX), false),
+            (_, "description" | "why" | "note" | "feedback" | "context" | "role_card") => {
+                (optional_text_pattern(BODY_MAX), false)
+            }
+            (_, "options") => (text_pattern(TITLE_MAX), true),
+            (_, "principles") => (text_pattern(PRINCIPLE_MAX), true),
             _ => continue,
         };
-        if let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(property)) =
-            property
+        let target = match property {
+            RefOr::T(Schema::Array(array)) if items => match &mut array.items {
+                utoipa::openapi::schema::ArrayItems::RefOrSchema(item) => item.as_mut(),
+                utoipa::openapi::schema::ArrayItems::False => continue,
+            },
+            other => other,
+        };
+        if let RefOr::T(Schema::Object(property)) = target
             && serde_json::to_string(&property.schema_type).is_ok_and(|t| t.contains("string"))
         {
             property.pattern = Some(pattern);
         }
     }
+}
+
+/// A decision's amount as sent: a whole number, or a text with up to two
+/// decimals (`tutti_domain::decision::parse_amount`).
+fn amount_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let largest = tutti_domain::decision::MAX_AMOUNT_MINOR / 100;
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(tutti_domain::decision::amount_pattern())),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(largest)),
+        )
+        .description(Some(
+            "In the currency's major unit: a whole number (`500`) or a text with up to two decimals (`\"499.50\"`).",
+        ))
+        .into()
 }
 
 /// A page of results, oldest first; pass `next_cursor` as `cursor` for the next.
