@@ -418,6 +418,55 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     );
     snap(&client, "4-run-revised").await;
 
+    // From the ledger to the providers: the owner prices the demo model.
+    client.goto(&format!("{}/ledger", up.url)).await.unwrap();
+    click(&client, Locator::Css("nav.scope a[href='/providers']")).await;
+    let providers = wait_for(&client, Locator::Id("providers-h")).await;
+    assert!(providers.contains("Eingebautes Modell"), "{providers}");
+    click(
+        &client,
+        Locator::XPath("//summary[contains(., 'Preise ändern')]"),
+    )
+    .await;
+    let form = "form[action$='/models']";
+    type_into(
+        &client,
+        Locator::Css(&format!("{form} input[name=name]")),
+        "smollm2-135m",
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{form} input[name=input]")),
+        "0,02",
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{form} input[name=output]")),
+        "0,08",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css(&format!("{form} button[type=submit]")),
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//table[contains(@class, 'models')]//td[contains(., '0,08')]"),
+    )
+    .await;
+    let priced = api(&up, reqwest::Method::GET, "/providers", None).await;
+    let model = priced[0]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "smollm2-135m")
+        .unwrap();
+    assert_eq!(model["prices"]["output"], 80_000, "{model}");
+    snap(&client, "5-providers").await;
+
     // Switching the language keeps the page and remembers the choice.
     client.goto(&format!("{}/", up.url)).await.unwrap();
     click(&client, Locator::Css("form[action='/language'] button")).await;
@@ -444,7 +493,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     client.goto(&format!("{}/decisions", up.url)).await.unwrap();
     let decisions = wait_for(&client, Locator::Id("register-h")).await;
     assert!(decisions.contains("Decision register"), "{decisions}");
-    snap(&client, "5-cockpit-en").await;
+    snap(&client, "6-cockpit-en").await;
 
     // Signing out ends the session: the cockpit asks to sign in again.
     click(&client, Locator::Css("form[action='/sign-out'] button")).await;

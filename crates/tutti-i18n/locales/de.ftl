@@ -336,3 +336,46 @@ webhooks-save = Hinzufügen
 delivery-pending = wartet
 delivery-delivered = zugestellt
 delivery-failed = fehlgeschlagen
+
+## Providers and models (/providers)
+ledger-sections = Bereiche
+providers-title = Anbieter & Modelle
+providers-list = Angebundene Anbieter
+providers-intro = Wo die KI-Arbeit läuft, was ihre Tokens kosten und wie lange ein Aufruf auf einen Anbieter wartet. Schlüssel werden nie angezeigt.
+providers-none = Noch kein Anbieter. Ohne Anbieter kann kein KI-Mitarbeiter arbeiten.
+providers-kind-openai = OpenAI-kompatibel
+providers-kind-embedded = Eingebautes Modell
+providers-base-url = Adresse (base URL)
+providers-api-key = Schlüssel
+providers-api-key-env = Schlüssel aus Umgebungsvariable
+providers-key-env = aus der Umgebungsvariable { $var }
+providers-key-stored = hinterlegt (wird nie angezeigt)
+providers-key-none = keiner
+providers-limits = Wartezeiten
+providers-limits-are = Verbindung { $connect } · erste Antwort { $first_byte } · zwischen zwei Teilen { $idle } · ganzer Aufruf { $deadline }
+providers-limits-change = Wartezeiten ändern
+providers-limits-intro = Ein Anbieter, der nicht antwortet, hält einen Aufruf und sein reserviertes Budget höchstens so lange. Jede Zeit gilt für sich; die Frist für den ganzen Aufruf beendet ihn zuerst.
+providers-limits-save = Wartezeiten speichern
+providers-limit-connect = Verbindung (Sekunden)
+providers-limit-first-byte = Bis zur ersten Antwort (Sekunden)
+providers-limit-idle = Zwischen zwei Teilen einer Antwort (Sekunden)
+providers-limit-deadline = Ganzer Aufruf mit Wiederholungen (Sekunden)
+providers-models = Modelle und Preise je Million Tokens
+providers-no-models = Noch keine Modelle mit Preisen. Ein Aufruf braucht ein Modell mit Preis, damit Budgets halten.
+providers-model = Modell
+providers-price-input = Eingabe
+providers-price-cached = Eingabe aus dem Cache
+providers-price-cached-default = wie Eingabe
+providers-price-output = Ausgabe
+providers-model-change = Modell hinzufügen oder Preise ändern
+providers-model-intro = Preise je Million Tokens in der Währung der Organisation, z. B. 0,15. Ein vorhandenes Modell bekommt die neuen Preise für alle folgenden Aufrufe.
+providers-model-save = Modell speichern
+providers-add = Anbieter hinzufügen
+providers-add-intro = Ein OpenAI-kompatibler Server (z. B. vLLM, Ollama oder ein Cloud-Anbieter) braucht seine Adresse und meist einen Schlüssel; das eingebaute Modell braucht nichts davon.
+providers-name = Name
+providers-kind = Art
+providers-add-save = Anbieter hinzufügen
+seconds = { $n ->
+    [one] { $n } Sekunde
+   *[other] { $n } Sekunden
+}

@@ -336,3 +336,46 @@ webhooks-save = Add
 delivery-pending = pending
 delivery-delivered = delivered
 delivery-failed = failed
+
+## Providers and models (/providers)
+ledger-sections = Sections
+providers-title = Providers & models
+providers-list = Connected providers
+providers-intro = Where AI work runs, what its tokens cost, and how long a call waits on a provider. Keys are never shown.
+providers-none = No provider yet. Without one, no AI worker can work.
+providers-kind-openai = OpenAI-compatible
+providers-kind-embedded = Embedded model
+providers-base-url = Address (base URL)
+providers-api-key = Key
+providers-api-key-env = Key from environment variable
+providers-key-env = from the environment variable { $var }
+providers-key-stored = stored (never shown)
+providers-key-none = none
+providers-limits = Waiting times
+providers-limits-are = connect { $connect } · first answer { $first_byte } · between two pieces { $idle } · whole call { $deadline }
+providers-limits-change = Change waiting times
+providers-limits-intro = A provider that does not answer holds a call, and its reserved budget, at most this long. Each time holds on its own; the whole call's deadline ends it first.
+providers-limits-save = Save waiting times
+providers-limit-connect = Connect (seconds)
+providers-limit-first-byte = Until the first answer (seconds)
+providers-limit-idle = Between two pieces of an answer (seconds)
+providers-limit-deadline = Whole call with retries (seconds)
+providers-models = Models and prices per million tokens
+providers-no-models = No models with prices yet. A call needs a priced model so that budgets hold.
+providers-model = Model
+providers-price-input = Input
+providers-price-cached = Cached input
+providers-price-cached-default = same as input
+providers-price-output = Output
+providers-model-change = Add a model or change prices
+providers-model-intro = Prices per million tokens in the org's currency, e.g. 0.15. An existing model gets the new prices for every later call.
+providers-model-save = Save model
+providers-add = Add a provider
+providers-add-intro = An OpenAI-compatible server (e.g. vLLM, Ollama or a cloud provider) needs its address and usually a key; the embedded model needs neither.
+providers-name = Name
+providers-kind = Kind
+providers-add-save = Add provider
+seconds = { $n ->
+    [one] { $n } second
+   *[other] { $n } seconds
+}

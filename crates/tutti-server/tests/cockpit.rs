@@ -1803,3 +1803,199 @@ tutti_store::on_both_backends!(
     alerts_concern_their_readers_on_sqlite,
     alerts_concern_their_readers_on_postgres
 );
+
+/// The providers page: an admin adds an OpenAI-compatible provider with its
+/// key, changes how long its calls wait and sets a model's prices (typed
+/// with a decimal comma); the API then answers the same, and the key never
+/// appears on the page.
+async fn an_admin_runs_providers_limits_and_prices_in_the_cockpit<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de-DE").await;
+    let page = katrin.get("/providers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Noch kein Anbieter."), "{}", page.text);
+    let csrf = page.csrf();
+    let added = katrin
+        .post(
+            "/providers",
+            &[
+                ("csrf", &csrf),
+                ("name", "Rechenzentrum"),
+                ("kind", "openai"),
+                ("base_url", "http://127.0.0.1:8000/v1"),
+                ("api_key", "sk-geheim-1234"),
+                ("api_key_env", ""),
+                ("connect", "5"),
+                ("first_byte", "20"),
+                ("idle", "20"),
+                ("deadline", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let id = api(&router, "GET", "/providers", &token, None).await.json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Only the deadline typed: the other limits stay.
+    let limits = katrin
+        .post(
+            &format!("/providers/{id}/limits"),
+            &[
+                ("csrf", &csrf),
+                ("deadline", "12"),
+                ("connect", ""),
+                ("first_byte", ""),
+                ("idle", ""),
+            ],
+        )
+        .await;
+    assert_eq!(limits.status, StatusCode::SEE_OTHER, "{}", limits.text);
+    let priced = katrin
+        .post(
+            &format!("/providers/{id}/models"),
+            &[
+                ("csrf", &csrf),
+                ("name", "gross"),
+                ("input", "0,15"),
+                ("cached_input", ""),
+                ("output", "0,60"),
+            ],
+        )
+        .await;
+    assert_eq!(priced.status, StatusCode::SEE_OTHER, "{}", priced.text);
+    let provider = &api(&router, "GET", "/providers", &token, None).await.json()[0];
+    assert_eq!(
+        provider["limits"],
+        json!({ "connect_timeout_secs": 5, "first_byte_timeout_secs": 20, "idle_timeout_secs": 20, "deadline_secs": 12 })
+    );
+    assert_eq!(
+        provider["models"][0]["prices"],
+        json!({ "input": 150_000, "cached_input": 150_000, "output": 600_000 })
+    );
+    assert_eq!(provider["has_stored_key"], true);
+    let shown = katrin.get("/providers").await;
+    assert!(shown.text.contains("Rechenzentrum") && shown.text.contains("gross"));
+    assert!(
+        shown.text.contains("ganzer Aufruf 12 Sekunden"),
+        "{}",
+        shown.text
+    );
+    assert!(shown.text.contains("hinterlegt (wird nie angezeigt)"));
+    assert!(!shown.text.contains("sk-geheim"), "the key never shows");
+}
+
+tutti_store::behaviour!(an_admin_runs_providers_limits_and_prices_in_the_cockpit);
+
+/// A refused provider or price stays in its form with the reason above it,
+/// and nothing is written; the typed key is not sent back.
+async fn a_refused_provider_or_price_stays_in_its_form_without_the_key<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "en").await;
+    let csrf = katrin.get("/providers").await.csrf();
+    let no_url = katrin
+        .post(
+            "/providers",
+            &[
+                ("csrf", &csrf),
+                ("name", "Cloud"),
+                ("kind", "openai"),
+                ("base_url", ""),
+                ("api_key", "sk-nicht-zeigen"),
+                ("deadline", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(no_url.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_url.text.contains("base_url"), "{}", no_url.text);
+    assert!(no_url.text.contains("value=\"Cloud\""));
+    assert!(!no_url.text.contains("sk-nicht-zeigen"));
+    let too_long = katrin
+        .post(
+            "/providers",
+            &[
+                ("csrf", &csrf),
+                ("name", "Cloud"),
+                ("kind", "openai"),
+                ("base_url", "http://x/v1"),
+                ("deadline", "601"),
+            ],
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_long.text.contains("deadline_secs"), "{}", too_long.text);
+    let none = api(&router, "GET", "/providers", &token, None).await.json();
+    assert_eq!(none, json!([]), "refused forms write nothing");
+
+    let embedded = api(
+        &router,
+        "POST",
+        "/providers",
+        &token,
+        Some(json!({ "name": "lokal", "kind": "embedded" })),
+    )
+    .await
+    .json();
+    let id = embedded["id"].as_str().unwrap();
+    let bad_price = katrin
+        .post(
+            &format!("/providers/{id}/models"),
+            &[
+                ("csrf", &csrf),
+                ("name", "klein"),
+                ("input", "0,1234567"),
+                ("output", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_price.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_price.text.contains("input_price"), "{}", bad_price.text);
+    assert!(
+        bad_price.text.contains("value=\"0,1234567\""),
+        "the draft stays"
+    );
+    let provider = &api(&router, "GET", "/providers", &token, None).await.json()[0];
+    assert_eq!(provider["models"], json!([]));
+}
+
+tutti_store::behaviour!(a_refused_provider_or_price_stays_in_its_form_without_the_key);
+
+/// A viewer sees the providers and their prices, no form, and a form's POST
+/// made by hand is refused.
+async fn a_viewer_reads_providers_but_cannot_change_them<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let provider = api(
+        &router,
+        "POST",
+        "/providers",
+        &token,
+        Some(json!({ "name": "lokal", "kind": "embedded" })),
+    )
+    .await
+    .json();
+    let id = provider["id"].as_str().unwrap();
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "en").await;
+    let page = vera.get("/providers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("lokal") && page.text.contains("Embedded model"));
+    assert!(!page.text.contains("action=\"/providers"), "{}", page.text);
+    let csrf = page.csrf();
+    for (path, form) in [
+        (
+            "/providers".to_owned(),
+            vec![("name", "Meins"), ("kind", "embedded")],
+        ),
+        (format!("/providers/{id}/limits"), vec![("deadline", "5")]),
+        (
+            format!("/providers/{id}/models"),
+            vec![("name", "m"), ("input", "1"), ("output", "1")],
+        ),
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(form);
+        let refused = vera.post(&path, &fields).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+tutti_store::behaviour!(a_viewer_reads_providers_but_cannot_change_them);

@@ -14,32 +14,9 @@ use crate::cli::{
     BudgetCommand, CallLimitArgs, LedgerCommand, ProviderCommand, Remote, ReviewCommand, RunCommand,
 };
 
-/// A decimal amount of currency ("0.15", "25", "3.5") as micro-units,
-/// without going through a float.
-pub fn parse_money(field: &str, text: &str) -> anyhow::Result<i64> {
-    let invalid = || anyhow!("{field}: `{text}` is not an amount like 0.15 or 25");
-    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
-    if whole.is_empty() && fraction.is_empty() || fraction.len() > 6 {
-        return Err(invalid());
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| invalid())?
-    };
-    let fraction: i64 = if fraction.is_empty() {
-        0
-    } else {
-        let digits: i64 = fraction.parse().map_err(|_| invalid())?;
-        digits * 10_i64.pow(6 - fraction.len() as u32)
-    };
-    if whole < 0 || text.contains('-') {
-        return Err(invalid());
-    }
-    whole
-        .checked_mul(1_000_000)
-        .and_then(|w| w.checked_add(fraction))
-        .ok_or_else(invalid)
+/// A money option read by the domain's one rule for it.
+fn parse_money(option: &str, text: &str) -> anyhow::Result<i64> {
+    tutti_domain::labour::parse_money(option, text).map_err(|e| anyhow!("{e}"))
 }
 
 const PROVIDER: &[(&str, &str)] = &[
@@ -500,14 +477,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_parses_without_floats() {
-        assert_eq!(parse_money("x", "0.15").unwrap(), 150_000);
-        assert_eq!(parse_money("x", "25").unwrap(), 25_000_000);
-        assert_eq!(parse_money("x", "3.000001").unwrap(), 3_000_001);
-        assert_eq!(parse_money("x", ".5").unwrap(), 500_000);
-        for bad in ["", "-1", "1.2345678", "abc", "1.x"] {
-            assert!(parse_money("x", bad).is_err(), "{bad}");
-        }
-        assert_eq!(format_money(150_000), "0.150000");
+    fn a_money_option_is_refused_naming_it() {
+        assert_eq!(parse_money("--input", "0.15").unwrap(), 150_000);
+        let refused = parse_money("--input", "abc").unwrap_err().to_string();
+        assert!(refused.starts_with("--input: "), "{refused}");
     }
 }

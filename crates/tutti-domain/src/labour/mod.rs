@@ -53,6 +53,39 @@ pub fn format_money(micros: i64) -> String {
     format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
+/// Reads a money amount in the currency's major unit (`0.15`, `25`, `.5`,
+/// and with a decimal comma as German readers write it, `0,15`) into
+/// micro-units, without floats: digits only, at most six decimals, never
+/// negative.
+pub fn parse_money(field: &str, text: &str) -> ValidationResult<i64> {
+    let invalid = || {
+        Invalid::new(
+            field,
+            format!("`{text}` is not an amount like 0.15 or 25 (at most six decimals)"),
+        )
+    };
+    let trimmed = text.trim();
+    let (whole, fraction) = trimmed.split_once(['.', ',']).unwrap_or((trimmed, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty())
+        || fraction.len() > 6
+        || !digits(whole)
+        || !digits(fraction)
+    {
+        return Err(invalid());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| invalid())?
+    };
+    let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| invalid())?;
+    whole
+        .checked_mul(1_000_000)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or_else(invalid)
+}
+
 /// Prices of a model in micro-units of the org's currency per million tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -310,6 +343,41 @@ pub fn check_provider(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn money_parses_without_floats_with_a_decimal_point_or_comma() {
+        let ok = |text| parse_money("x", text);
+        assert_eq!(ok("0.15"), Ok(150_000));
+        assert_eq!(ok("0,15"), Ok(150_000));
+        assert_eq!(ok(" 25 "), Ok(25_000_000));
+        assert_eq!(ok("3.000001"), Ok(3_000_001));
+        assert_eq!(ok(".5"), Ok(500_000));
+        for bad in [
+            "",
+            ".",
+            "-1",
+            "+1",
+            "1.+5",
+            "1.2345678",
+            "abc",
+            "1.x",
+            "1.5.5",
+            "1 000",
+        ] {
+            assert!(
+                parse_money("x", bad).is_err_and(|e| e.field == "x"),
+                "{bad}"
+            );
+        }
+        assert_eq!(format_money(150_000), "0.150000");
+    }
+
+    proptest! {
+        #[test]
+        fn money_reads_back_what_it_writes(micros in 0_i64..=i64::MAX / 2) {
+            prop_assert_eq!(parse_money("x", &format_money(micros)), Ok(micros));
+        }
+    }
 
     const EURO_CENT_PER_MILLION: i64 = 10_000;
 

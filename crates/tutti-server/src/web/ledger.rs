@@ -35,6 +35,18 @@ pub async fn page<S: Store>(
     web.show(rendered, "ledger-title", Nav::Ledger)
 }
 
+/// The two pages of the ledger's area: spend and budgets, and the
+/// providers and prices that spend comes from.
+pub(super) fn sections(t: &tutti_i18n::Messages, current: &str) -> Markup {
+    html! {
+        nav.scope aria-label=(t.get("ledger-sections")) {
+            a href="/ledger" aria-current=[(current == "ledger").then_some("page")] { (t.get("ledger-title")) }
+            " · "
+            a href="/providers" aria-current=[(current == "providers").then_some("page")] { (t.get("providers-title")) }
+        }
+    }
+}
+
 fn group_of(text: Option<&str>) -> Result<LedgerGroup, ApiError> {
     match text.unwrap_or("team") {
         "team" => Ok(LedgerGroup::Team),
@@ -147,6 +159,7 @@ async fn render<S: Store>(
     ];
     let current = query.by.as_deref().unwrap_or("team");
     Ok(html! {
+        (sections(t, "ledger"))
         nav.tabs aria-label=(t.get("ledger-group")) {
             @for (key, label) in groups {
                 a href=(format!("/ledger?by={key}")) aria-current=[(key == current).then_some("page")] { (t.get(label)) }

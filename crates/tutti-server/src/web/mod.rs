@@ -34,6 +34,7 @@ mod decisions;
 mod home;
 mod ledger;
 mod objectives;
+mod providers;
 pub mod session;
 mod work;
 
@@ -68,6 +69,12 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route("/spaces/{id}/simulate", post(decisions::simulate::<S>))
         .route("/ledger", get(ledger::page::<S>))
+        .route(
+            "/providers",
+            get(providers::page::<S>).post(providers::add::<S>),
+        )
+        .route("/providers/{id}/limits", post(providers::set_limits::<S>))
+        .route("/providers/{id}/models", post(providers::set_model::<S>))
         .route("/audit", get(audit::page::<S>))
         .route("/alerts", get(alerts::page::<S>))
         .route("/webhooks", post(alerts::add_webhook::<S>))
