@@ -1234,7 +1234,8 @@ print(json.dumps({
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_embedded_model_honours_stop_json_and_a_schema_and_refuses_what_it_cannot_by_name() {
+async fn the_embedded_model_honours_stop_json_a_schema_and_tool_calls_and_refuses_what_it_cannot_by_name()
+ {
     let _turn = ONE_AT_A_TIME.lock().await;
     let Some(model) = model() else { return };
     let Some(python) = python("an openai client test") else {
@@ -1261,6 +1262,35 @@ fitted = client.chat.completions.create(model="smollm2", max_tokens=200,
     messages=[{"role": "user", "content": "Name a heating technician and the city he works in."}]).choices[0]
 from jsonschema import validate
 validate(json.loads(fitted.message.content), schema)
+termin = {"type": "function", "function": {"name": "termin_eintragen", "description": "Puts a service visit into the calendar.",
+    "parameters": {"type": "object", "additionalProperties": False, "required": ["kunde", "tag"],
+                   "properties": {"kunde": {"type": "string", "maxLength": 40},
+                                  "tag": {"type": "string", "enum": ["Montag", "Dienstag", "Mittwoch"]}}}}}
+anrufen = {"type": "function", "function": {"name": "kunde_anrufen",
+    "parameters": {"type": "object", "required": ["telefon"], "additionalProperties": False,
+                   "properties": {"telefon": {"type": "string", "maxLength": 20}}}}}
+visit = [{"role": "user", "content": "Book a maintenance visit for Familie Schulz on Tuesday."}]
+named = client.chat.completions.create(model="smollm2", max_tokens=120, messages=visit, tools=[termin, anrufen],
+    tool_choice={"type": "function", "function": {"name": "termin_eintragen"}})
+named_call = named.choices[0].message.tool_calls[0]
+validate(json.loads(named_call.function.arguments), termin["function"]["parameters"])
+required = client.chat.completions.create(model="smollm2", max_tokens=120, messages=visit, tools=[termin, anrufen],
+    tool_choice="required")
+required_call = required.choices[0].message.tool_calls[0]
+chosen = {"termin_eintragen": termin, "kunde_anrufen": anrufen}[required_call.function.name]
+validate(json.loads(required_call.function.arguments), chosen["function"]["parameters"])
+streamed_calls, streamed_finish = [], None
+for chunk in client.chat.completions.create(model="smollm2", max_tokens=120, messages=visit, tools=[termin],
+        tool_choice="required", stream=True, stream_options={"include_usage": True}):
+    if chunk.choices and chunk.choices[0].delta.tool_calls:
+        streamed_calls.extend(chunk.choices[0].delta.tool_calls)
+    if chunk.choices and chunk.choices[0].finish_reason:
+        streamed_finish = chunk.choices[0].finish_reason
+validate(json.loads(streamed_calls[0].function.arguments), termin["function"]["parameters"])
+# The loop goes on: the call and its result come back, and the model answers.
+followed = client.chat.completions.create(model="smollm2", max_tokens=40, messages=visit + [
+    {"role": "assistant", "content": None, "tool_calls": [named_call.model_dump()]},
+    {"role": "tool", "tool_call_id": named_call.id, "content": "Eingetragen: Dienstag, 8 Uhr."}]).choices[0]
 def refusal(**kwargs):
     try:
         client.chat.completions.create(model="smollm2", messages=count, max_tokens=8, **kwargs)
@@ -1271,7 +1301,13 @@ print(json.dumps({
     "whole": whole, "stop": stop, "stopped": stopped.message.content, "stopped_finish": stopped.finish_reason,
     "json": as_json.message.content, "json_finish": as_json.finish_reason,
     "fitted": json.loads(fitted.message.content), "fitted_finish": fitted.finish_reason,
-    "tools": refusal(tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]),
+    "named": {"finish": named.choices[0].finish_reason, "name": named_call.function.name,
+              "content": named.choices[0].message.content, "output_tokens": named.usage.completion_tokens},
+    "required": {"finish": required.choices[0].finish_reason, "name": required_call.function.name},
+    "streamed": {"finish": streamed_finish, "name": streamed_calls[0].function.name, "id": streamed_calls[0].id},
+    "followed": {"finish": followed.finish_reason, "content": followed.message.content},
+    "auto": refusal(tools=[termin]),
+    "unknown_tool": refusal(tools=[termin], tool_choice={"type": "function", "function": {"name": "f"}}),
     "bogus": refusal(extra_body={"bogus_field": 1}),
     "logprobs": refusal(logprobs=True),
     "n": refusal(n=2),
@@ -1298,15 +1334,46 @@ print(json.dumps({
         result["fitted"]["name"].is_string() && result["fitted"]["city"].is_string(),
         "{result}"
     );
+    // Tools: a grammar makes the call (the script validated each call's
+    // arguments against its function's parameters), metered like any answer;
+    // the result goes back and the model answers in text.
+    assert_eq!(
+        (&result["named"]["finish"], &result["named"]["name"]),
+        (&json!("tool_calls"), &json!("termin_eintragen")),
+        "{result}"
+    );
+    assert!(result["named"]["content"].is_null(), "{result}");
+    assert!(
+        result["named"]["output_tokens"].as_u64().unwrap() > 3,
+        "{result}"
+    );
+    assert_eq!(result["required"]["finish"], "tool_calls", "{result}");
+    assert_eq!(
+        (&result["streamed"]["finish"], &result["streamed"]["name"]),
+        (&json!("tool_calls"), &json!("termin_eintragen")),
+        "{result}"
+    );
+    assert!(
+        result["streamed"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("call_")
+    );
+    assert!(
+        !result["followed"]["content"].as_str().unwrap().is_empty(),
+        "{result}"
+    );
     assert_eq!(
         (
-            &result["tools"],
+            &result["auto"],
+            &result["unknown_tool"],
             &result["bogus"],
             &result["logprobs"],
             &result["n"]
         ),
         (
-            &json!("tools"),
+            &json!("tool_choice"),
+            &json!("tool_choice.function.name"),
             &json!("bogus_field"),
             &json!("logprobs"),
             &json!("n")
@@ -1338,8 +1405,9 @@ print(json.dumps({
         .get("/api/v1/ledger/summary?group_by=worker&period=all")
         .await["lines"][0]["calls"]
         .clone();
+    // Four text answers, three tool calls and the answer to a tool's result.
     assert_eq!(
-        calls, 4,
-        "only the four answered calls were metered: {totals}"
+        calls, 8,
+        "only the eight answered calls were metered: {totals}"
     );
 }

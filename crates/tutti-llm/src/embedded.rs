@@ -19,8 +19,9 @@
 //! A caller's parameters beyond the basics ([`check`]): `stop`, `top_p`,
 //! `frequency_penalty`, `presence_penalty` and `response_format` are honoured
 //! (JSON, or JSON that fits a schema, through a grammar the sampler
-//! follows); anything else, tools among them, is refused by name, never
-//! dropped.
+//! follows), and `tools` with a `tool_choice` that asks for a call (a grammar
+//! makes the call, [`crate::tool_call`]); anything else is refused by name,
+//! never dropped.
 //!
 //! Token counts are exact. `input_tokens` is the tokenized prompt, including
 //! the chat template's markup, cached part included. `output_tokens` counts
@@ -45,6 +46,7 @@ use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 use crate::stop::StopScan;
 use crate::template::ChatTemplate;
+use crate::tool_call::ToolCall;
 use crate::{ChatRequest, Chunk, Completion, FinishReason, LlmError, Message, Usage};
 
 /// What a caller's request asks of the embedded model beyond the basics.
@@ -55,6 +57,8 @@ pub(crate) struct CallerOptions {
     frequency_penalty: f32,
     presence_penalty: f32,
     grammar: Option<String>,
+    /// The answer goes back as this tool call.
+    tool_call: Option<ToolCall>,
 }
 
 /// OpenAI allows at most this many stop sequences.
@@ -82,7 +86,7 @@ pub(crate) fn check(request: &ChatRequest) -> Result<CallerOptions, LlmError> {
     if let Some(path) = &caller.beyond_text {
         return Err(unsupported(
             path,
-            "the embedded model reads text messages only; tool calls and tool results need an OpenAI-compatible provider",
+            "the embedded model reads text only; images and audio need an OpenAI-compatible provider that takes them",
         ));
     }
     let number = |name: &str, value: &Value, range: std::ops::RangeInclusive<f64>| {
@@ -107,13 +111,15 @@ pub(crate) fn check(request: &ChatRequest) -> Result<CallerOptions, LlmError> {
             | "metadata" => {}
             // Checked above: only values that ask for nothing more get here.
             "n" | "logprobs" | "top_logprobs" | "modalities" | "audio" => {}
+            // One call at most, so parallel calls change nothing.
             "parallel_tool_calls" => {}
-            "tool_choice" if value.as_str() == Some("none") => {}
-            "tools" | "functions" if value.as_array().is_some_and(Vec::is_empty) => {}
-            "tools" | "tool_choice" | "functions" | "function_call" => {
+            // Read together below.
+            "tools" | "tool_choice" => {}
+            "functions" if value.as_array().is_some_and(Vec::is_empty) => {}
+            "functions" | "function_call" => {
                 return Err(unsupported(
                     name,
-                    "the embedded model does not call tools; give the AI worker an OpenAI-compatible provider that does",
+                    "the legacy function calling is not offered by the embedded model; send tools and tool_choice",
                 ));
             }
             "top_p" => options.top_p = Some(number(name, value, 0.0..=1.0)?),
@@ -128,6 +134,18 @@ pub(crate) fn check(request: &ChatRequest) -> Result<CallerOptions, LlmError> {
                 ));
             }
         }
+    }
+    if let Some((call, grammar)) =
+        crate::tool_call::plan(caller.fields.get("tools"), caller.fields.get("tool_choice"))?
+    {
+        if options.grammar.is_some() {
+            return Err(unsupported(
+                "response_format",
+                "cannot shape the answer of a tool call on the embedded model; the function's parameters do",
+            ));
+        }
+        options.grammar = Some(grammar);
+        options.tool_call = Some(call);
     }
     Ok(options)
 }
@@ -354,6 +372,9 @@ struct Slot {
     pending: Vec<u8>,
     /// Where this slot's logits are in the current batch.
     logits_at: Option<i32>,
+    /// The answer goes back as this tool call, so its text is held back.
+    tool_call: Option<ToolCall>,
+    held: String,
 }
 
 struct Engine<'m> {
@@ -501,14 +522,22 @@ impl Engine<'_> {
             stop: StopScan::new(options.stops),
             pending: Vec::new(),
             logits_at: None,
+            tool_call: options.tool_call,
+            held: String::new(),
         })
     }
 
     /// Ends a slot: the last text, the usage, and its memory freed.
-    fn finish(&mut self, mut slot: Slot, finish: FinishReason) {
+    fn finish(&mut self, mut slot: Slot, mut finish: FinishReason) {
         let mut rest = slot.stop.rest();
         rest.push_str(&String::from_utf8_lossy(&slot.pending));
-        if !rest.is_empty() {
+        if let Some(call) = slot.tool_call.take() {
+            let mut text = std::mem::take(&mut slot.held);
+            text.push_str(&rest);
+            let (answer, ended) = call.answer(text, finish);
+            finish = ended;
+            let _ = slot.chunks.send(Ok(answer));
+        } else if !rest.is_empty() {
             let _ = slot.chunks.send(Ok(Chunk::Text(rest)));
         }
         let usage = Usage {
@@ -746,7 +775,9 @@ fn decode_loop(engine: &mut Engine<'_>, slot_count: usize, inbox: &Receiver<Job>
             if whole > 0 {
                 let text: Vec<u8> = slot.pending.drain(..whole).collect();
                 let (ready, stopped) = slot.stop.push(&String::from_utf8_lossy(&text));
-                if !ready.is_empty() {
+                if slot.tool_call.is_some() {
+                    slot.held.push_str(&ready);
+                } else if !ready.is_empty() {
                     let _ = slot.chunks.send(Ok(Chunk::Text(ready)));
                 }
                 if stopped {

@@ -15,6 +15,7 @@ mod json_grammar;
 pub mod openai;
 mod stop;
 mod template;
+mod tool_call;
 
 pub use embedded::{EmbeddedConfig, EmbeddedModel};
 pub use openai::{OpenAiConfig, OpenAiProvider};

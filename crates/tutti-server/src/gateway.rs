@@ -250,9 +250,11 @@ struct Part {
 }
 
 /// The messages as text, for the embedded model and for counting, and where
-/// the first message is more than text (a tool call, a tool's result, an
-/// image): then only a provider that takes the caller's messages as sent
-/// can serve the call.
+/// the first message is more than text (an image, audio): then only a
+/// provider that takes the caller's messages as sent can serve the call.
+/// A tool call and a tool's result are text here: the assistant's call as
+/// the JSON it is, the result as a user message that names its call, since
+/// the embedded model's chat has no turns of their own for them.
 fn messages(input: Vec<InMessage>) -> Result<(Vec<Message>, Option<String>), GatewayError> {
     if input.is_empty() {
         return Err(GatewayError::at("messages", "must not be empty"));
@@ -260,14 +262,11 @@ fn messages(input: Vec<InMessage>) -> Result<(Vec<Message>, Option<String>), Gat
     let mut beyond_text = None;
     let mut out = Vec::with_capacity(input.len());
     for (i, m) in input.into_iter().enumerate() {
-        let role = match m.role.as_str() {
-            "system" | "developer" => Speaker::System,
-            "user" => Speaker::User,
-            "assistant" => Speaker::Assistant,
-            "tool" | "function" => {
-                beyond_text.get_or_insert(format!("messages[{i}].role"));
-                continue;
-            }
+        let (role, tool_result) = match m.role.as_str() {
+            "system" | "developer" => (Speaker::System, false),
+            "user" => (Speaker::User, false),
+            "assistant" => (Speaker::Assistant, false),
+            "tool" | "function" => (Speaker::User, true),
             other => {
                 return Err(GatewayError::at(
                     format!("messages[{i}].role"),
@@ -277,13 +276,7 @@ fn messages(input: Vec<InMessage>) -> Result<(Vec<Message>, Option<String>), Gat
                 ));
             }
         };
-        if let Some(key) = ["tool_calls", "function_call"]
-            .into_iter()
-            .find(|key| m.rest.get(*key).is_some_and(|v| !v.is_null()))
-        {
-            beyond_text.get_or_insert(format!("messages[{i}].{key}"));
-        }
-        let content = match m.content {
+        let mut content = match m.content {
             Some(Content::Text(text)) => text,
             Some(Content::Parts(parts)) => {
                 let mut text = String::new();
@@ -305,6 +298,28 @@ fn messages(input: Vec<InMessage>) -> Result<(Vec<Message>, Option<String>), Gat
                 ));
             }
         };
+        if tool_result {
+            let call = ["tool_call_id", "name"]
+                .into_iter()
+                .find_map(|key| m.rest.get(key).and_then(Value::as_str))
+                .unwrap_or("?");
+            content = format!("Result of the tool call {call}: {content}");
+        }
+        let calls = m
+            .rest
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|call| call.get("function"))
+            .chain(m.rest.get("function_call").filter(|v| !v.is_null()));
+        for function in calls {
+            let call = json!({ "name": function["name"], "arguments": function["arguments"] });
+            if !content.is_empty() {
+                content.push('\n');
+            }
+            content.push_str(&call.to_string());
+        }
         out.push(Message::new(role, content));
     }
     Ok((out, beyond_text))
