@@ -505,6 +505,9 @@ pub async fn model(args: crate::cli::ModelBench) -> anyhow::Result<ExitCode> {
     }
     let threads = config.threads;
     let model = tokio::task::spawn_blocking(move || EmbeddedModel::load(config)).await??;
+    if args.quality {
+        return crate::bench_quality::run(model, args.tokens).await;
+    }
     let generate = |messages: Vec<Message>| {
         let mut request = ChatRequest::new(messages, args.tokens);
         request.ignore_end_of_turn = true;

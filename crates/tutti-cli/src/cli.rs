@@ -540,6 +540,10 @@ pub struct ModelBench {
     /// Repetitions of each measurement; the median is printed.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Instead of speed: how repetitive the answers to a fixed set of work
+    /// orders are under each repetition-control setting.
+    #[arg(long)]
+    pub quality: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 mod bench;
 mod bench_gateway;
 mod bench_policy;
+mod bench_quality;
 mod bench_ui;
 mod cli;
 mod client;

@@ -305,6 +305,11 @@ async fn ai_work_is_run_reviewed_and_revised() {
     let run = api.finished_run(first_id, Duration::from_secs(5)).await;
     let output = run["output"].as_str().unwrap();
     assert!(!output.trim().is_empty(), "the model wrote nothing: {run}");
+    assert_eq!(
+        tutti_domain::labour::output::looping_tail(output),
+        None,
+        "the answer loops: {output}"
+    );
     assert_eq!(end["output"], run["output"]);
     assert!(
         run["tokens"]["output"].as_i64().unwrap() > 0 && run["cost"].as_i64().unwrap() > 0,
@@ -1028,6 +1033,33 @@ fn run_python(python: &str, script: &str, server: &Server, token: &str) -> Value
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// An AI worker on the OpenAI-compatible `upstream`, as provider
+/// "werkstatt" with `model` priced.
+async fn worker_on(api: &Api, upstream: &str, model: &str, name: &str) -> String {
+    let provider = api
+        .post(
+            "/api/v1/providers",
+            json!({ "name": "werkstatt", "kind": "openai", "base_url": upstream }),
+        )
+        .await;
+    api.post(
+        &format!(
+            "/api/v1/providers/{}/models",
+            provider["id"].as_str().unwrap()
+        ),
+        json!({ "name": model, "input_price": 100_000, "output_price": 300_000 }),
+    )
+    .await;
+    api.post(
+        "/api/v1/members",
+        json!({ "kind": "ai", "name": name, "provider": "werkstatt", "model": model }),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// An OpenAI-compatible upstream that calls a tool when offered tools and
 /// answers in text once it has the tool's result, as function-calling models
 /// do. It stands in because no model that calls tools can run here; it
@@ -1090,29 +1122,7 @@ async fn tools_and_every_other_parameter_reach_the_upstream_and_tool_calls_come_
         server,
     } = Fresh::new(&model, 30);
     let api = Api::new(&server.url, &owner_token);
-    let provider = api
-        .post(
-            "/api/v1/providers",
-            json!({ "name": "werkstatt", "kind": "openai", "base_url": upstream }),
-        )
-        .await;
-    api.post(
-        &format!(
-            "/api/v1/providers/{}/models",
-            provider["id"].as_str().unwrap()
-        ),
-        json!({ "name": "agentic-7b", "input_price": 100_000, "output_price": 300_000 }),
-    )
-    .await;
-    let worker = api
-        .post(
-            "/api/v1/members",
-            json!({ "kind": "ai", "name": "Agent Paula", "provider": "werkstatt", "model": "agentic-7b" }),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let worker = worker_on(&api, &upstream, "agentic-7b", "Agent Paula").await;
     let token = token_for(&api, &worker).await;
     let script = r#"
 import json, os
@@ -1410,4 +1420,95 @@ print(json.dumps({
         calls, 8,
         "only the eight answered calls were metered: {totals}"
     );
+}
+
+/// An OpenAI-compatible upstream whose answer is one phrase over and over,
+/// 2 000 times, as a small model's can be (the embedded model no longer
+/// loops on the demo's work orders, so a stand-in loops instead). It counts
+/// the pieces it got to send before the caller hung up.
+async fn looping_upstream() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sent = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                let pieces = futures_util::stream::iter(0..2_000).then(move |i| {
+                    let counter = counter.clone();
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        let content = if i == 0 { "Jede Stunde zählt," } else { " die wir schneller sind," };
+                        let event = json!({ "choices": [{ "index": 0, "delta": { "content": content }, "finish_reason": null }] });
+                        Ok::<_, std::convert::Infallible>(format!("data: {event}\n\n"))
+                    }
+                });
+                (
+                    [("content-type", "text/event-stream")],
+                    axum::body::Body::from_stream(pieces),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/v1"), sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_answer_loops_is_stopped_and_the_reviewer_sees_why() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(model) = model() else { return };
+    let (upstream, sent) = looping_upstream().await;
+    let Fresh {
+        _dir,
+        url: _,
+        owner_token,
+        server,
+    } = Fresh::new(&model, 30);
+    let api = Api::new(&server.url, &owner_token);
+    let worker = worker_on(&api, &upstream, "klein-1b", "Emil").await;
+    let item = api
+        .post(
+            "/api/v1/work-items",
+            json!({ "title": "Kundenbrief Heizungsausfall", "assignee_id": worker, "state": "ready" }),
+        )
+        .await;
+    let runs = api
+        .get(&format!(
+            "/api/v1/runs?work_item={}",
+            item["id"].as_str().unwrap()
+        ))
+        .await;
+    let run_id = runs["items"][0]["id"].as_str().unwrap().to_owned();
+    let run = api.finished_run(&run_id, Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("loop") && error.contains("die wir schneller sind,"),
+        "{error}"
+    );
+    // Stopped early: charged for what came before the guard, not 2 000 pieces.
+    let output = run["tokens"]["output"].as_i64().unwrap();
+    assert!((3..200).contains(&output), "{run}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        sent.load(std::sync::atomic::Ordering::Relaxed) < 1_000,
+        "the upstream kept streaming after the guard"
+    );
+    // The reviewer sees why on the item, which is blocked.
+    let item = api
+        .get(&format!(
+            "/api/v1/work-items/{}",
+            item["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(item["state"], "blocked", "{item}");
+    api.assert_ledger_balanced().await;
 }

@@ -500,7 +500,8 @@ impl<S: Store> Engine<S> {
             Message::new(Speaker::User, run.work_order.clone()),
         ];
         let max_tokens = u32::try_from(run.max_tokens).unwrap_or(u32::MAX);
-        let request = ChatRequest::new(messages, max_tokens);
+        let mut request = ChatRequest::new(messages, max_tokens);
+        request.repetition = tutti_llm::Repetition::RUNS;
         let input = match provider.prompt_tokens(&request).await {
             Ok(tokens) => i64::try_from(tokens).unwrap_or(i64::MAX),
             Err(e) => return failed(e.to_string(), String::new(), Tokens::default()),
@@ -551,6 +552,14 @@ impl<S: Store> Engine<S> {
                         seen += 1;
                         output.push_str(&piece);
                         self.runtime.live.push(run.id, &piece);
+                        // A loop is looked for every few pieces; dropping the
+                        // completion stops the model spending more on it.
+                        if seen % LOOP_CHECK_EVERY == 0
+                            && let Some(found) = tutti_domain::labour::output::looping_tail(&output)
+                        {
+                            drop(completion);
+                            return failed(found.explain(), output, used(seen));
+                        }
                     }
                     // A run's work order offers no tools; an upstream that
                     // calls one anyway has produced no text to deliver.
@@ -577,6 +586,9 @@ impl<S: Store> Engine<S> {
         }
     }
 }
+
+/// How many pieces of an answer pass between two looks for a loop.
+const LOOP_CHECK_EVERY: i64 = 8;
 
 /// A provider's usage record as ledger tokens.
 pub(crate) fn tokens_of(usage: &tutti_llm::Usage) -> Tokens {

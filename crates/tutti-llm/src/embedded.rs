@@ -189,6 +189,16 @@ fn response_format(value: &Value) -> Result<Option<String>, LlmError> {
     }
 }
 
+/// DRY's settings besides its multiplier: llama.cpp's defaults (the
+/// penalty grows by 1.75× per token a repetition runs past 2 tokens), over
+/// the last 1024 tokens (this llama.cpp turns DRY off for a negative
+/// window, which older ones read as the whole context), with sequence
+/// breakers that let lists and quoted names repeat their punctuation.
+const DRY_BASE: f32 = 1.75;
+const DRY_ALLOWED_LENGTH: i32 = 2;
+const DRY_LAST_N: i32 = 1024;
+const DRY_BREAKERS: [&str; 4] = ["\n", ":", "\"", "*"];
+
 /// Tokens put through the model per step at most.
 const BATCH_TOKENS: usize = 512;
 /// Frequency and presence penalties look back this many tokens.
@@ -481,13 +491,32 @@ impl Engine<'_> {
                 }
             }
         }
-        if options.frequency_penalty != 0.0 || options.presence_penalty != 0.0 {
+        let shaped = !samplers.is_empty();
+        let repetition = if shaped {
+            crate::Repetition::OFF
+        } else {
+            request.repetition
+        };
+        if options.frequency_penalty != 0.0
+            || options.presence_penalty != 0.0
+            || repetition.repeat_penalty != 1.0
+        {
             samplers.push(LlamaSampler::penalties(
                 self.model.n_vocab(),
                 PENALTY_LAST_N,
-                1.0,
+                repetition.repeat_penalty,
                 options.frequency_penalty,
                 options.presence_penalty,
+            ));
+        }
+        if repetition.dry_multiplier > 0.0 {
+            samplers.push(LlamaSampler::dry(
+                self.model,
+                repetition.dry_multiplier,
+                DRY_BASE,
+                DRY_ALLOWED_LENGTH,
+                DRY_LAST_N,
+                DRY_BREAKERS,
             ));
         }
         if request.temperature <= 0.0 {

@@ -65,6 +65,35 @@ pub struct ChatRequest {
     /// The chat as an outside caller sent it through the gateway; `None`
     /// for tutti's own calls (runs, drafts).
     pub caller: Option<CallerRequest>,
+    /// How the embedded model's sampler pushes back on repeating itself.
+    /// Off unless asked: a gateway caller sets its own penalties, and
+    /// tutti's runs ask for [`Repetition::RUNS`].
+    pub repetition: Repetition,
+}
+
+/// Repetition control for the embedded model's sampler: llama.cpp's DRY
+/// sampler ("don't repeat yourself": a penalty that grows with the length
+/// of a repeated sequence) and its classic repetition penalty over the last
+/// tokens. Neither applies to an answer a grammar shapes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Repetition {
+    /// DRY's multiplier; 0 turns it off.
+    pub dry_multiplier: f32,
+    /// Divides the logits of tokens among the last 64; 1 turns it off.
+    pub repeat_penalty: f32,
+}
+
+impl Repetition {
+    pub const OFF: Self = Self {
+        dry_multiplier: 0.0,
+        repeat_penalty: 1.0,
+    };
+    /// What tutti's runs use, chosen by `tutti bench model --quality`
+    /// (docs/architecture.md has the figures).
+    pub const RUNS: Self = Self {
+        dry_multiplier: 0.8,
+        repeat_penalty: 1.1,
+    };
 }
 
 /// A Chat Completions request as the caller wrote it. A remote provider
@@ -95,6 +124,7 @@ impl ChatRequest {
             ignore_end_of_turn: false,
             grammar: None,
             caller: None,
+            repetition: Repetition::OFF,
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::text_enum;
 use crate::validate::{Invalid, ValidationResult};
 
 pub mod budget;
+pub mod output;
 pub mod review;
 pub mod run;
 
