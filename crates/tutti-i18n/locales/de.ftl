@@ -379,3 +379,35 @@ seconds = { $n ->
     [one] { $n } Sekunde
    *[other] { $n } Sekunden
 }
+
+## Work levers
+work-new = Neue Arbeit anlegen
+work-new-title = Titel
+work-new-description = Beschreibung
+work-new-no-team = ohne Team
+work-new-nobody = niemand
+work-new-ai-hint = Arbeit, die als „bereit“ bei einem KI-Mitarbeiter liegt, beginnt sofort: Sein Arbeitsauftrag wird erstellt und ausgeführt.
+work-new-save = Arbeit anlegen
+work-move = Verschieben
+work-move-label = „{ $title }“ verschieben nach
+work-assign = Übergeben an
+work-assign-save = Übergeben
+
+## Objective levers
+objective-new = Neues Ziel anlegen
+objective-new-child = Unterziel anlegen
+objective-title = Ziel
+objective-period-start = Beginn
+objective-period-end = Ende
+objective-new-save = Ziel anlegen
+objective-status = Stand
+objective-status-active = aktiv
+objective-status-achieved = erreicht
+objective-status-dropped = aufgegeben
+objective-status-save = Stand speichern
+kr-new = Schlüsselergebnis hinzufügen
+kr-title = Schlüsselergebnis
+kr-baseline = Ausgangswert
+kr-target = Zielwert
+kr-unit = Einheit
+kr-new-save = Schlüsselergebnis hinzufügen

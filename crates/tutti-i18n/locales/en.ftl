@@ -379,3 +379,35 @@ seconds = { $n ->
     [one] { $n } second
    *[other] { $n } seconds
 }
+
+## Work levers
+work-new = Create work
+work-new-title = Title
+work-new-description = Description
+work-new-no-team = no team
+work-new-nobody = nobody
+work-new-ai-hint = Work that is “ready” in an AI worker's hands starts at once: its work order is written and run.
+work-new-save = Create work
+work-move = Move
+work-move-label = Move “{ $title }” to
+work-assign = Hand to
+work-assign-save = Hand over
+
+## Objective levers
+objective-new = Create an objective
+objective-new-child = Create an objective below this one
+objective-title = Objective
+objective-period-start = Start
+objective-period-end = End
+objective-new-save = Create objective
+objective-status = Status
+objective-status-active = active
+objective-status-achieved = achieved
+objective-status-dropped = dropped
+objective-status-save = Save status
+kr-new = Add a key result
+kr-title = Key result
+kr-baseline = Baseline
+kr-target = Target
+kr-unit = Unit
+kr-new-save = Add key result

@@ -1999,3 +1999,298 @@ async fn a_viewer_reads_providers_but_cannot_change_them<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(a_viewer_reads_providers_but_cannot_change_them);
+
+/// The strategy and work levers: the owner creates an objective, adds a key
+/// result, creates work for it handed to a person, moves it on the board and
+/// hands it over; the API then shows each step.
+async fn a_leader_creates_objectives_key_results_and_work_in_the_cockpit<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de-DE").await;
+    let tree = katrin.get("/objectives").await;
+    assert!(tree.text.contains("Neues Ziel anlegen"), "{}", tree.text);
+    let csrf = tree.csrf();
+    let created = katrin
+        .post(
+            "/objectives",
+            &[
+                ("csrf", &csrf),
+                ("title", "Störungen schneller beheben"),
+                ("why", "Eine kalte Wohnung im Winter wartet nicht."),
+                ("team", ""),
+                ("owner", ""),
+                ("period_start", "2026-10-01"),
+                ("period_end", "2026-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    let objective = created
+        .location()
+        .trim_start_matches("/objectives/")
+        .to_owned();
+    let kr = katrin
+        .post(
+            &format!("/objectives/{objective}/key-results"),
+            &[
+                ("csrf", &csrf),
+                ("title", "Reaktionszeit unter 4 Stunden"),
+                ("baseline", "60"),
+                ("target", "95"),
+                ("unit", "%"),
+                ("confidence", "6"),
+            ],
+        )
+        .await;
+    assert_eq!(kr.status, StatusCode::SEE_OTHER, "{}", kr.text);
+    let kr_id = kr.location().rsplit("#kr-").next().unwrap().to_owned();
+    let page = katrin.get(&format!("/objectives/{objective}")).await;
+    assert!(page.text.contains("Reaktionszeit unter 4 Stunden"));
+    assert!(page.text.contains("Schlüsselergebnis hinzufügen"));
+    let vera = api(&router, "GET", "/members?limit=50", &token, None)
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "viewer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = api(&router, "GET", "/me", &token, None).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let work = katrin
+        .post(
+            "/work",
+            &[
+                ("csrf", &csrf),
+                ("title", "Notdienstplan aufstellen"),
+                ("description", ""),
+                ("team", ""),
+                ("assignee", &me),
+                ("state", "backlog"),
+                ("priority", "high"),
+                ("due", "2026-12-20"),
+                ("key_result", &kr_id),
+            ],
+        )
+        .await;
+    assert_eq!(work.status, StatusCode::SEE_OTHER, "{}", work.text);
+    let item = work.location().trim_start_matches("/work/").to_owned();
+    // The board offers the moves the table allows from backlog.
+    let board = katrin.get("/work").await;
+    assert!(
+        board
+            .text
+            .contains(&format!("action=\"/work/{item}/move\"")),
+        "{}",
+        board.text
+    );
+    let moved = katrin
+        .post(
+            &format!("/work/{item}/move"),
+            &[("csrf", &csrf), ("state", "ready"), ("back", "/work")],
+        )
+        .await;
+    assert_eq!(
+        (moved.status, moved.location()),
+        (StatusCode::SEE_OTHER, "/work")
+    );
+    // A move the table forbids is refused, and nothing moves.
+    let skipped = katrin
+        .post(
+            &format!("/work/{item}/move"),
+            &[("csrf", &csrf), ("state", "done")],
+        )
+        .await;
+    assert_eq!(skipped.status, StatusCode::CONFLICT, "{}", skipped.text);
+    let handed = katrin
+        .post(
+            &format!("/work/{item}/assign"),
+            &[("csrf", &csrf), ("assignee", &vera)],
+        )
+        .await;
+    assert_eq!(handed.status, StatusCode::SEE_OTHER, "{}", handed.text);
+    let stored = api(&router, "GET", &format!("/work-items/{item}"), &token, None)
+        .await
+        .json();
+    assert_eq!(stored["state"], "ready", "{stored}");
+    assert_eq!(stored["key_result_id"].as_str(), Some(kr_id.as_str()));
+    assert_eq!(stored["priority"], "high");
+    assert_eq!(stored["assignee_id"].as_str(), Some(vera.as_str()));
+    let closed = katrin
+        .post(
+            &format!("/objectives/{objective}/status"),
+            &[("csrf", &csrf), ("status", "achieved")],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
+    let stored = api(
+        &router,
+        "GET",
+        &format!("/objectives/{objective}"),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(stored["status"], "achieved", "{stored}");
+}
+
+tutti_store::behaviour!(a_leader_creates_objectives_key_results_and_work_in_the_cockpit);
+
+/// A refused objective or key result stays in its form with the reason,
+/// and nothing is written.
+async fn a_refused_objective_or_key_result_keeps_its_draft<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "en").await;
+    let csrf = katrin.get("/objectives").await.csrf();
+    let backwards = katrin
+        .post(
+            "/objectives",
+            &[
+                ("csrf", &csrf),
+                ("title", "Rückwärts"),
+                ("why", ""),
+                ("period_start", "2026-12-31"),
+                ("period_end", "2026-10-01"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        backwards.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        backwards.text
+    );
+    assert!(
+        backwards.text.contains("period_end") && backwards.text.contains("value=\"Rückwärts\"")
+    );
+    let none = api(&router, "GET", "/objectives", &token, None)
+        .await
+        .json();
+    assert_eq!(none["items"], json!([]), "{none}");
+    let created = katrin
+        .post(
+            "/objectives",
+            &[
+                ("csrf", &csrf),
+                ("title", "Vorwärts"),
+                ("why", ""),
+                ("period_start", "2026-10-01"),
+                ("period_end", "2026-12-31"),
+            ],
+        )
+        .await;
+    let objective = created
+        .location()
+        .trim_start_matches("/objectives/")
+        .to_owned();
+    let not_a_number = katrin
+        .post(
+            &format!("/objectives/{objective}/key-results"),
+            &[
+                ("csrf", &csrf),
+                ("title", "Quote"),
+                ("baseline", "viel"),
+                ("target", "95"),
+            ],
+        )
+        .await;
+    assert_eq!(not_a_number.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(not_a_number.text.contains("baseline") && not_a_number.text.contains("value=\"viel\""));
+    let krs = api(
+        &router,
+        "GET",
+        &format!("/objectives/{objective}/key-results"),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(krs, json!([]), "{krs}");
+}
+
+tutti_store::behaviour!(a_refused_objective_or_key_result_keeps_its_draft);
+
+/// A viewer sees objectives and work but no form to change them, and a
+/// forged POST from her session is refused.
+async fn a_viewer_sees_no_lever_and_a_forged_post_is_refused<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let objective = api(
+        &router,
+        "POST",
+        "/objectives",
+        &token,
+        Some(json!({ "title": "Kunden halten", "period_start": "2026-10-01", "period_end": "2026-12-31" })),
+    )
+    .await
+    .json();
+    let objective = objective["id"].as_str().unwrap();
+    let item = api(
+        &router,
+        "POST",
+        "/work-items",
+        &token,
+        Some(json!({ "title": "Anrufen" })),
+    )
+    .await
+    .json();
+    let item = item["id"].as_str().unwrap();
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    for page in [
+        "/objectives".to_owned(),
+        format!("/objectives/{objective}"),
+        "/work".to_owned(),
+        format!("/work/{item}"),
+    ] {
+        let shown = vera.get(&page).await;
+        assert_eq!(shown.status, StatusCode::OK, "{page}");
+        assert!(
+            !shown.text.contains("method=\"post\" action=\"/objectives")
+                && !shown.text.contains("method=\"post\" action=\"/work"),
+            "{page}: {}",
+            shown.text
+        );
+    }
+    let csrf = vera.get("/work").await.csrf();
+    for (path, form) in [
+        (
+            "/objectives".to_owned(),
+            vec![
+                ("title", "Meins"),
+                ("period_start", "2026-10-01"),
+                ("period_end", "2026-12-31"),
+            ],
+        ),
+        (
+            format!("/objectives/{objective}/key-results"),
+            vec![("title", "K"), ("baseline", "0"), ("target", "1")],
+        ),
+        (
+            format!("/objectives/{objective}/status"),
+            vec![("status", "dropped")],
+        ),
+        ("/work".to_owned(), vec![("title", "Meins")]),
+        (format!("/work/{item}/move"), vec![("state", "ready")]),
+        (format!("/work/{item}/assign"), vec![("assignee", "")]),
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(form);
+        let refused = vera.post(&path, &fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.text
+        );
+    }
+    let stored = api(&router, "GET", &format!("/work-items/{item}"), &token, None)
+        .await
+        .json();
+    assert_eq!(stored["state"], "backlog");
+}
+
+tutti_store::behaviour!(a_viewer_sees_no_lever_and_a_forged_post_is_refused);

@@ -47,14 +47,24 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route("/sign-out", post(session::sign_out::<S>))
         .route("/language", post(session::set_language::<S>))
-        .route("/objectives", get(objectives::tree::<S>))
+        .route(
+            "/objectives",
+            get(objectives::tree::<S>).post(objectives::create::<S>),
+        )
         .route("/objectives/{id}", get(objectives::show::<S>))
+        .route(
+            "/objectives/{id}/key-results",
+            post(objectives::add_key_result::<S>),
+        )
+        .route("/objectives/{id}/status", post(objectives::set_status::<S>))
         .route(
             "/key-results/{id}/check-ins",
             post(objectives::check_in::<S>),
         )
-        .route("/work", get(work::board::<S>))
+        .route("/work", get(work::board::<S>).post(work::create::<S>))
         .route("/work/{id}", get(work::show::<S>))
+        .route("/work/{id}/move", post(work::move_item::<S>))
+        .route("/work/{id}/assign", post(work::assign::<S>))
         .route("/work/{id}/runs", post(work::start_run::<S>))
         .route("/runs/{id}/review", post(work::review::<S>))
         .route("/runs/{id}/stream", get(work::stream::<S>))
@@ -459,6 +469,15 @@ pub(crate) async fn team_names<S: Store>(
         .into_iter()
         .map(|team| (team.id, team.name))
         .collect())
+}
+
+/// Where a form's `back` field sends the reader after the action: a local
+/// path only, else `default`.
+pub(crate) fn back_to(back: Option<&str>, default: &str) -> String {
+    match back {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => default.to_owned(),
+    }
 }
 
 pub(crate) fn see_other(target: &str) -> Response {

@@ -1,20 +1,23 @@
 //! Objectives: the alignment tree with roll-ups, an objective with its key
 //! results, their check-in history and the check-in form, and the work that
-//! serves no key result.
+//! serves no key result; and, for those who may write objectives, the forms
+//! that create an objective (at the top or below another), add a key
+//! result, close an objective, and create work for a key result.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::{Action, Scope};
-use tutti_domain::strategy::{NewCheckIn, ObjectiveSummary, RiskReason};
+use tutti_domain::strategy::{NewCheckIn, ObjectiveStatus, ObjectiveSummary, RiskReason};
 use tutti_engine::strategy;
 use tutti_i18n::args;
 use tutti_store::prelude::*;
-use tutti_store::{PageRequest, WorkFilter};
+use tutti_store::{NewKeyResult, NewObjective, ObjectivePatch, PageRequest, WorkFilter};
 use uuid::Uuid;
 
-use super::{Form, Nav, PageId, Web, charts, progress_bar, see_other, svg};
+use super::{Form, Nav, PageId, Web, charts, optional_id, progress_bar, see_other, svg};
 use crate::api::objectives::judged;
 use crate::{ApiError, AppState};
 
@@ -27,8 +30,301 @@ const ROOTS_SHOWN: usize = 100;
 type Branch = (ObjectiveSummary, Vec<(ObjectiveSummary, usize)>, usize);
 
 pub async fn tree<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
-    let rendered = render_tree(&state, &web).await;
+    let rendered = render_tree(&state, &web, None).await;
     web.show(rendered, "objectives-title", Nav::Objectives)
+}
+
+/// An objective as typed; empty fields are left out.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ObjectiveForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    why: String,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    period_start: String,
+    #[serde(default)]
+    period_end: String,
+    /// Set when it is created below another objective.
+    #[serde(default)]
+    parent: Option<String>,
+}
+
+fn date(field: &str, text: &str) -> Result<chrono::NaiveDate, ApiError> {
+    text.trim().parse().map_err(|_| {
+        tutti_domain::Invalid::new(field, format!("`{text}` is not a date like 2026-12-31")).into()
+    })
+}
+
+impl ObjectiveForm {
+    fn parse(&self) -> Result<NewObjective, ApiError> {
+        Ok(NewObjective {
+            title: self.title.clone(),
+            why: self.why.clone(),
+            owner_id: optional_id("owner", &self.owner)?,
+            team_id: optional_id("team", &self.team)?,
+            period_start: date("period_start", &self.period_start)?,
+            period_end: date("period_end", &self.period_end)?,
+            parent_id: optional_id("parent", &self.parent)?,
+        })
+    }
+}
+
+/// A key result as typed.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct KeyResultForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    baseline: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    confidence: String,
+}
+
+fn number(field: &str, text: &str) -> Result<f64, ApiError> {
+    text.trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| {
+            tutti_domain::Invalid::new(field, format!("`{text}` is not a number")).into()
+        })
+}
+
+impl KeyResultForm {
+    fn parse(&self) -> Result<NewKeyResult, ApiError> {
+        let confidence = match self.confidence.trim() {
+            "" => 5,
+            text => text.parse::<u8>().map_err(|_| {
+                tutti_domain::Invalid::new("confidence", "must be a whole number from 0 to 10")
+            })?,
+        };
+        Ok(NewKeyResult {
+            title: self.title.clone(),
+            baseline: number("baseline", &self.baseline)?,
+            target: number("target", &self.target)?,
+            current: None,
+            unit: self.unit.clone(),
+            confidence,
+        })
+    }
+}
+
+/// Whether the reader may write some objective: admins anywhere, leads in
+/// the teams they lead.
+fn may_write_some(actor: &tutti_domain::access::Actor, teams: &[tutti_domain::org::Team]) -> bool {
+    let may = |team_id| {
+        actor
+            .may(Action::WriteObjective(Scope {
+                team_id,
+                owner_id: None,
+            }))
+            .is_ok()
+    };
+    may(None) || teams.iter().any(|t| may(Some(t.id)))
+}
+
+/// The form that creates an objective (below `parent` when given).
+fn objective_form(
+    web: &Web,
+    teams: &[tutti_domain::org::Team],
+    people: &[&tutti_domain::org::Member],
+    draft: Option<&(ObjectiveForm, Markup)>,
+    parent: Option<&tutti_domain::strategy::Objective>,
+) -> Markup {
+    let t = &web.t;
+    let (form, problem) = match draft {
+        Some((form, problem)) => (form.clone(), Some(problem.clone())),
+        None => (
+            ObjectiveForm {
+                team: parent.and_then(|p| p.team_id).map(|id| id.to_string()),
+                period_start: parent
+                    .map(|p| p.period_start.to_string())
+                    .unwrap_or_default(),
+                period_end: parent.map(|p| p.period_end.to_string()).unwrap_or_default(),
+                ..ObjectiveForm::default()
+            },
+            None,
+        ),
+    };
+    let heading = if parent.is_some() {
+        "objective-new-child"
+    } else {
+        "objective-new"
+    };
+    html! {
+        details.new-objective open[problem.is_some()] {
+            summary #objective-new-h { (t.get(heading)) }
+            @if let Some(problem) = problem { (problem) }
+            form.stacked method="post" action="/objectives" aria-labelledby="objective-new-h" {
+                (web.csrf_field())
+                @if let Some(parent) = parent { input type="hidden" name="parent" value=(parent.id); }
+                label { (t.get("objective-title")) " " input type="text" name="title" required maxlength="200" value=(form.title); }
+                label { (t.get("objective-why")) " " textarea name="why" rows="2" maxlength="20000" { (form.why) } }
+                label { (t.get("filter-team")) " "
+                    select name="team" {
+                        option value="" { (t.get("work-new-no-team")) }
+                        @for team in teams { option value=(team.id) selected[form.team.as_deref() == Some(team.id.to_string().as_str())] { (team.name) } }
+                    }
+                }
+                label { (t.get("objective-owner")) " "
+                    select name="owner" {
+                        option value="" { (t.get("work-new-nobody")) }
+                        @for m in people { option value=(m.id) selected[form.owner.as_deref() == Some(m.id.to_string().as_str())] { (m.name) } }
+                    }
+                }
+                label { (t.get("objective-period-start")) " " input type="date" name="period_start" required value=(form.period_start); }
+                label { (t.get("objective-period-end")) " " input type="date" name="period_end" required value=(form.period_end); }
+                button type="submit" { (t.get("objective-new-save")) }
+            }
+        }
+    }
+}
+
+/// Creates an objective (from the tree, or below another): to it on
+/// success; a refusal shown with the draft.
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    form: Form<ObjectiveForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let created = async {
+        let new = value.parse()?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        Ok::<_, ApiError>(
+            strategy::create_objective(&state.store, &web.actor, &ctx, new)
+                .await?
+                .id,
+        )
+    }
+    .await;
+    match created {
+        Ok(id) => see_other(&format!("/objectives/{id}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let draft = (value.clone(), web.form_problem(&e));
+            match optional_id("parent", &value.parent).ok().flatten() {
+                Some(parent) => {
+                    objective_again(
+                        &state,
+                        &web,
+                        parent,
+                        Drafts {
+                            child: Some(&draft),
+                            ..Drafts::default()
+                        },
+                    )
+                    .await
+                }
+                None => {
+                    let rendered = render_tree(&state, &web, Some(&draft)).await;
+                    web.show_with_status(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        rendered,
+                        "objectives-title",
+                        Nav::Objectives,
+                    )
+                }
+            }
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+/// Adds a key result to an objective.
+pub async fn add_key_result<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<KeyResultForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let created = async {
+        let new = value.parse()?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        Ok::<_, ApiError>(
+            strategy::create_key_result(&state.store, &web.actor, &ctx, id, new)
+                .await?
+                .id,
+        )
+    }
+    .await;
+    match created {
+        Ok(kr) => see_other(&format!("/objectives/{id}#kr-{kr}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let draft = (value, web.form_problem(&e));
+            let drafts = Drafts {
+                key_result: Some(&draft),
+                ..Drafts::default()
+            };
+            objective_again(&state, &web, id, drafts).await
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+/// Closes an objective as achieved or dropped, or opens it again.
+pub async fn set_status<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<StatusForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let changed = async {
+        let status = value
+            .status
+            .parse::<ObjectiveStatus>()
+            .map_err(|e| tutti_domain::Invalid::new("status", e))?;
+        let patch = ObjectivePatch {
+            status: Some(status),
+            ..ObjectivePatch::default()
+        };
+        let ctx = crate::api::ctx(&state, &web.actor);
+        strategy::update_objective(&state.store, &web.actor, &ctx, id, patch).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match changed {
+        Ok(()) => see_other(&format!("/objectives/{id}")),
+        Err(e) => web.error(e),
+    }
+}
+
+/// The objective page again, with a refused draft in its form (422).
+async fn objective_again<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    id: Uuid,
+    drafts: Drafts<'_>,
+) -> Response {
+    match render_objective(state, web, id, drafts).await {
+        Ok((title, body)) => web.page_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &title,
+            Nav::Objectives,
+            body,
+        ),
+        Err(e) => web.error(e),
+    }
+}
+
+/// Refused drafts the objective page shows again in their forms.
+#[derive(Default, Clone, Copy)]
+struct Drafts<'a> {
+    child: Option<&'a (ObjectiveForm, Markup)>,
+    key_result: Option<&'a (KeyResultForm, Markup)>,
 }
 
 fn row(web: &Web, s: &ObjectiveSummary) -> Markup {
@@ -40,9 +336,25 @@ fn row(web: &Web, s: &ObjectiveSummary) -> Markup {
     }
 }
 
-async fn render_tree<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiError> {
+async fn render_tree<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    draft: Option<&(ObjectiveForm, Markup)>,
+) -> Result<Markup, ApiError> {
     web.actor.may(Action::Read)?;
     let t = &web.t;
+    let teams = state
+        .store
+        .teams(web.actor.org_id, PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?
+        .items;
+    let writes = may_write_some(&web.actor, &teams);
+    let members = tutti_engine::signals::directory(&state.store, web.actor.org_id).await?;
+    let mut people: Vec<_> = members
+        .values()
+        .filter(|m| m.kind == tutti_domain::org::MemberKind::Human)
+        .collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
     let cached = state.judged_forest(web.actor.org_id).await?;
     // Only what is shown is judged: the roots, and a few children of each.
     let mut below: std::collections::HashMap<Uuid, Vec<&tutti_domain::strategy::Objective>> =
@@ -82,6 +394,7 @@ async fn render_tree<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup,
         .await?;
     Ok(html! {
         p.lede { (t.get("objectives-lede")) }
+        @if writes { (objective_form(web, &teams, &people, draft, None)) }
         @if roots.is_empty() { p.quiet { (t.get("objectives-none")) } }
         ul.tree {
             @for (root, kids, all_kids) in &roots {
@@ -126,7 +439,7 @@ pub async fn show<S: Store>(
     web: Web,
     PageId(id): PageId,
 ) -> Response {
-    match render_objective(&state, &web, id).await {
+    match render_objective(&state, &web, id, Drafts::default()).await {
         Ok((title, body)) => web.page(&title, Nav::Objectives, body),
         Err(e) => web.error(e),
     }
@@ -136,6 +449,7 @@ async fn render_objective<S: Store>(
     state: &AppState<S>,
     web: &Web,
     id: Uuid,
+    drafts: Drafts<'_>,
 ) -> Result<(String, Markup), ApiError> {
     web.actor.may(Action::Read)?;
     let t = &web.t;
@@ -158,7 +472,27 @@ async fn render_objective<S: Store>(
         owner_id: o.owner_id,
     };
     let may_check_in = web.actor.may(Action::CheckIn(scope)).is_ok();
+    let may_write = web.actor.may(Action::WriteObjective(scope)).is_ok();
     let members = tutti_engine::signals::directory(&state.store, org_id).await?;
+    let mut people: Vec<_> = members.values().collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
+    let humans: Vec<_> = people
+        .iter()
+        .copied()
+        .filter(|m| m.kind == tutti_domain::org::MemberKind::Human)
+        .collect();
+    let teams = state
+        .store
+        .teams(org_id, PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?
+        .items;
+    let creates_work = web
+        .actor
+        .may(Action::CreateWork {
+            team_id: None,
+            assignee_id: Some(web.actor.member_id),
+        })
+        .is_ok();
     let owner = o
         .owner_id
         .and_then(|id| members.get(&id))
@@ -191,6 +525,19 @@ async fn render_objective<S: Store>(
             }
         }
         @if let Some(parent) = o.parent_id { p { a href=(format!("/objectives/{parent}")) { "↑ " (t.get("objective-parent")) } } }
+        @if may_write {
+            form.inline.status method="post" action=(format!("/objectives/{id}/status")) {
+                (web.csrf_field())
+                label { (t.get("objective-status")) " "
+                    select name="status" {
+                        @for st in [ObjectiveStatus::Active, ObjectiveStatus::Achieved, ObjectiveStatus::Dropped] {
+                            option value=(st.as_str()) selected[o.status == st] { (t.get(&format!("objective-status-{st}"))) }
+                        }
+                    }
+                }
+                " " button.secondary type="submit" { (t.get("objective-status-save")) }
+            }
+        }
         h2 { (t.get("key-results")) }
         @if key_results.is_empty() { p.quiet { (t.get("key-results-none")) } }
         @for (kr, history) in &key_results {
@@ -224,6 +571,7 @@ async fn render_objective<S: Store>(
                         }
                     }
                 }
+                @if creates_work { (super::work::new_item_form(web, &people, &teams, None, Some(kr.id))) }
                 @if may_check_in {
                     form.inline method="post" action=(format!("/key-results/{}/check-ins", kr.id)) {
                         (web.csrf_field())
@@ -235,10 +583,30 @@ async fn render_objective<S: Store>(
                 }
             }
         }
+        @if may_write {
+            @let (kr_form, kr_problem) = match drafts.key_result {
+                Some((form, problem)) => (form.clone(), Some(problem.clone())),
+                None => (KeyResultForm { confidence: "5".into(), ..KeyResultForm::default() }, None),
+            };
+            details.new-kr open[kr_problem.is_some()] {
+                summary #kr-new-h { (t.get("kr-new")) }
+                @if let Some(problem) = kr_problem { (problem) }
+                form.stacked method="post" action=(format!("/objectives/{id}/key-results")) aria-labelledby="kr-new-h" {
+                    (web.csrf_field())
+                    label { (t.get("kr-title")) " " input type="text" name="title" required maxlength="200" value=(kr_form.title); }
+                    label { (t.get("kr-baseline")) " " input type="text" inputmode="decimal" name="baseline" required value=(kr_form.baseline); }
+                    label { (t.get("kr-target")) " " input type="text" inputmode="decimal" name="target" required value=(kr_form.target); }
+                    label { (t.get("kr-unit")) " " input type="text" name="unit" maxlength="20" value=(kr_form.unit); }
+                    label { (t.get("check-in-confidence")) " " input type="number" min="0" max="10" name="confidence" value=(kr_form.confidence); }
+                    button type="submit" { (t.get("kr-new-save")) }
+                }
+            }
+        }
         @if !children.is_empty() {
             h2 { (t.get("objective-children")) }
             ul.tree { @for c in &children { li { (row(web, c)) } } }
         }
+        @if may_write { (objective_form(web, &teams, &humans, drafts.child, Some(o))) }
     };
     Ok((o.title.clone(), body))
 }

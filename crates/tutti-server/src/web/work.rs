@@ -1,6 +1,9 @@
-//! Work: the board by state with filters, and a work item with its runs —
-//! each run's work order, its output streamed live while it runs — and the
-//! review form that accepts, asks for a revision, or rejects.
+//! Work: the board by state with filters, where work is created and moved
+//! on; and a work item with its runs — each run's work order, its output
+//! streamed live while it runs — the review form that accepts, asks for a
+//! revision, or rejects, and the forms that move it and hand it on. Every
+//! form offers only what the rules let the reader do
+//! (`work::may_patch`), and the use case checks again.
 
 use std::collections::HashMap;
 
@@ -11,13 +14,13 @@ use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::labour::{MaxTokens, NewReview, RunStatus, Verdict};
 use tutti_domain::org::MemberKind;
-use tutti_domain::work::{WorkItem, WorkState};
+use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
 use tutti_engine::signals::directory;
 use tutti_engine::work;
 use tutti_i18n::args;
 use tutti_store::RunFilter;
 use tutti_store::prelude::*;
-use tutti_store::{PageRequest, WorkFilter};
+use tutti_store::{NewWorkItem, PageRequest, WorkFilter, WorkItemPatch};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, optional_id, see_other};
@@ -41,14 +44,281 @@ pub async fn board<S: Store>(
     web: Web,
     Query(query): Query<BoardQuery>,
 ) -> Response {
-    let rendered = render_board(&state, &web, query).await;
+    let rendered = render_board(&state, &web, query, None).await;
     web.show(rendered, "work-title", Nav::Work)
+}
+
+/// What a person types to create work; empty fields are left out.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct NewItemForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    due: String,
+    /// Set when the work is created from a key result's page.
+    #[serde(default)]
+    key_result: Option<String>,
+}
+
+impl NewItemForm {
+    fn parse(&self) -> Result<NewWorkItem, ApiError> {
+        let filled = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+        let state = match filled(&self.state) {
+            Some(text) => text
+                .parse::<WorkState>()
+                .map_err(|e| tutti_domain::Invalid::new("state", e))?,
+            None => WorkState::Backlog,
+        };
+        let priority = match filled(&self.priority) {
+            Some(text) => text
+                .parse::<Priority>()
+                .map_err(|e| tutti_domain::Invalid::new("priority", e))?,
+            None => Priority::Normal,
+        };
+        let due = match filled(&self.due) {
+            Some(text) => Some(text.parse::<chrono::NaiveDate>().map_err(|_| {
+                tutti_domain::Invalid::new("due", format!("`{text}` is not a date like 2026-12-31"))
+            })?),
+            None => None,
+        };
+        Ok(NewWorkItem {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            team_id: optional_id("team", &self.team)?,
+            assignee_id: optional_id("assignee", &self.assignee)?,
+            state,
+            kind: WorkKind::Planned,
+            priority,
+            due,
+            parent_id: None,
+            key_result_id: optional_id("key_result", &self.key_result)?,
+        })
+    }
+}
+
+/// Whether the reader may create any work at all (a viewer may not).
+fn may_create_some(actor: &tutti_domain::access::Actor) -> bool {
+    actor
+        .may(Action::CreateWork {
+            team_id: None,
+            assignee_id: Some(actor.member_id),
+        })
+        .is_ok()
+}
+
+/// The form that creates work, with a refused draft and its problem.
+pub(super) fn new_item_form(
+    web: &Web,
+    people: &[&tutti_domain::org::Member],
+    teams: &[tutti_domain::org::Team],
+    draft: Option<&(NewItemForm, Markup)>,
+    key_result: Option<Uuid>,
+) -> Markup {
+    let t = &web.t;
+    let (form, problem) = match draft {
+        Some((form, problem)) => (form.clone(), Some(problem.clone())),
+        None => (NewItemForm::default(), None),
+    };
+    let id = match key_result {
+        Some(kr) => format!("new-work-{kr}"),
+        None => "new-work".to_owned(),
+    };
+    html! {
+        details.new-work open[problem.is_some()] {
+            summary id=(id) { (t.get("work-new")) }
+            @if let Some(problem) = problem { (problem) }
+            form.stacked method="post" action="/work" aria-labelledby=(id) {
+                (web.csrf_field())
+                @if let Some(kr) = key_result { input type="hidden" name="key_result" value=(kr); }
+                label { (t.get("work-new-title")) " " input type="text" name="title" required maxlength="200" value=(form.title); }
+                label { (t.get("work-new-description")) " " textarea name="description" rows="3" maxlength="20000" { (form.description) } }
+                label { (t.get("filter-team")) " "
+                    select name="team" {
+                        option value="" { (t.get("work-new-no-team")) }
+                        @for team in teams { option value=(team.id) selected[form.team.as_deref() == Some(team.id.to_string().as_str())] { (team.name) } }
+                    }
+                }
+                label { (t.get("work-assignee")) " "
+                    select name="assignee" {
+                        option value="" { (t.get("work-new-nobody")) }
+                        @for m in people {
+                            option value=(m.id) selected[form.assignee.as_deref() == Some(m.id.to_string().as_str())] {
+                                (m.name) @if m.kind == MemberKind::Ai { " (" (t.get("ai-worker")) ")" }
+                            }
+                        }
+                    }
+                }
+                label { (t.get("work-state")) " "
+                    select name="state" {
+                        @for s in [WorkState::Backlog, WorkState::Ready] {
+                            option value=(s.as_str()) selected[form.state == s.as_str()] { (t.get(&format!("work-state-{s}"))) }
+                        }
+                    }
+                }
+                label { (t.get("work-priority")) " "
+                    select name="priority" {
+                        @for p in [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent] {
+                            option value=(p.as_str()) selected[form.priority == p.as_str() || (form.priority.is_empty() && p == Priority::Normal)] { (t.get(&format!("priority-{p}"))) }
+                        }
+                    }
+                }
+                label { (t.get("work-due")) " " input type="date" name="due" value=(form.due); }
+                p.quiet { (t.get("work-new-ai-hint")) }
+                button type="submit" { (t.get("work-new-save")) }
+            }
+        }
+    }
+}
+
+/// Creates work from the board or from a key result's page: to the new
+/// item on success; a refusal back to the board with the draft.
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    form: Form<NewItemForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let created = async {
+        let new = value.parse()?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        Ok::<_, ApiError>(
+            work::create_item(&state.store, &state.runtime, &web.actor, &ctx, new)
+                .await?
+                .id,
+        )
+    }
+    .await;
+    match created {
+        Ok(id) => see_other(&format!("/work/{id}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let draft = (value, web.form_problem(&e));
+            let rendered = render_board(&state, &web, BoardQuery::default(), Some(&draft)).await;
+            web.show_with_status(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                rendered,
+                "work-title",
+                Nav::Work,
+            )
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+/// Where a move or a hand-over sends the reader back to.
+#[derive(Debug, Deserialize)]
+pub struct MoveForm {
+    state: String,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// Moves a work item to another state (the board's and the item's form).
+pub async fn move_item<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<MoveForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let moved = async {
+        let to = value
+            .state
+            .parse::<WorkState>()
+            .map_err(|e| tutti_domain::Invalid::new("state", e))?;
+        let patch = WorkItemPatch {
+            state: Some(to),
+            ..WorkItemPatch::default()
+        };
+        let ctx = crate::api::ctx(&state, &web.actor);
+        work::update_item(&state.store, &state.runtime, &web.actor, &ctx, id, patch).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match moved {
+        Ok(()) => see_other(&super::back_to(
+            value.back.as_deref(),
+            &format!("/work/{id}"),
+        )),
+        Err(e) => web.error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    assignee: Option<String>,
+}
+
+/// Hands a work item to a person or an AI worker, or to nobody.
+pub async fn assign<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<AssignForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let assigned = async {
+        let patch = WorkItemPatch {
+            assignee_id: Some(optional_id("assignee", &value.assignee)?),
+            ..WorkItemPatch::default()
+        };
+        let ctx = crate::api::ctx(&state, &web.actor);
+        work::update_item(&state.store, &state.runtime, &web.actor, &ctx, id, patch).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match assigned {
+        Ok(()) => see_other(&format!("/work/{id}")),
+        Err(e) => web.error(e),
+    }
+}
+
+/// The moves the reader may make with `item`, as a small form; nothing
+/// when there are none.
+fn move_form(web: &Web, item: &WorkItem, back: &str) -> Markup {
+    let t = &web.t;
+    let allowed: Vec<WorkState> = item
+        .state
+        .next_states()
+        .iter()
+        .copied()
+        .filter(|to| {
+            let patch = WorkItemPatch {
+                state: Some(*to),
+                ..WorkItemPatch::default()
+            };
+            work::may_patch(&web.actor, item, &patch).is_ok()
+        })
+        .collect();
+    if allowed.is_empty() {
+        return html! {};
+    }
+    let label = t.with("work-move-label", &args([("title", item.title.as_str())]));
+    html! {
+        form.move method="post" action=(format!("/work/{}/move", item.id)) {
+            (web.csrf_field())
+            input type="hidden" name="back" value=(back);
+            select name="state" aria-label=(label) {
+                @for to in &allowed { option value=(to.as_str()) { (t.get(&format!("work-state-{to}"))) } }
+            }
+            " "
+            button.secondary type="submit" { (t.get("work-move")) }
+        }
+    }
 }
 
 async fn render_board<S: Store>(
     state: &AppState<S>,
     web: &Web,
     query: BoardQuery,
+    draft: Option<&(NewItemForm, Markup)>,
 ) -> Result<Markup, ApiError> {
     web.actor.may(Action::Read)?;
     let t = &web.t;
@@ -104,7 +374,9 @@ async fn render_board<S: Store>(
             .unwrap_or(0)
     };
     let filtered = team_id.is_some() || assignee_id.is_some() || unaligned;
+    let creates = may_create_some(&web.actor);
     Ok(html! {
+        @if creates { (new_item_form(web, &people, &teams, draft, None)) }
         form.filters method="get" action="/work" role="search" {
             label { (t.get("filter-state")) " "
                 select name="state" {
@@ -143,6 +415,7 @@ async fn render_board<S: Store>(
                                     @if let Some(a) = item.assignee_id.and_then(|a| members.get(&a)) { " · " (a.name) }
                                     @if item.key_result_id.is_none() { " · " span.badge { (t.get("unaligned")) } }
                                 }
+                                (move_form(web, item, "/work"))
                             }
                         }
                     }
@@ -204,6 +477,11 @@ async fn render_item<S: Store>(
         Some(kr) => Some(state.store.key_result(org_id, kr).await?),
         None => None,
     };
+    // Handing the item on needs the right to change it and to give it to
+    // someone; the store checks the chosen person again.
+    let may_assign = !item.state.is_final() && work::may_steer(&web.actor, &item).is_ok();
+    let mut people: Vec<_> = members.values().collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
     let body = html! {
         dl.facts {
             dt { (t.get("work-state")) } dd {
@@ -222,6 +500,24 @@ async fn render_item<S: Store>(
             }
         }
         @if !item.description.is_empty() { p.description { (item.description) } }
+        (move_form(web, &item, &format!("/work/{id}")))
+        @if may_assign {
+            form.assign method="post" action=(format!("/work/{id}/assign")) {
+                (web.csrf_field())
+                label { (t.get("work-assign")) " "
+                    select name="assignee" {
+                        option value="" { (t.get("work-new-nobody")) }
+                        @for m in &people {
+                            option value=(m.id) selected[item.assignee_id == Some(m.id)] {
+                                (m.name) @if m.kind == MemberKind::Ai { " (" (t.get("ai-worker")) ")" }
+                            }
+                        }
+                    }
+                }
+                " "
+                button.secondary type="submit" { (t.get("work-assign-save")) }
+            }
+        }
         @if may_start {
             form method="post" action=(format!("/work/{id}/runs")) {
                 (web.csrf_field())
