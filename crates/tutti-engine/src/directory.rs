@@ -89,3 +89,19 @@ pub async fn create_token<S: Store>(
         .create_token(ctx, member_id, label, token_hash)
         .await?)
 }
+
+/// Sets a person's password on their behalf (admins; only owners for an
+/// owner): the initial password of an invited person, which the admin hands
+/// over. Setting it ends the person's sessions.
+pub async fn set_password<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    member_id: Uuid,
+    password_hash: &str,
+) -> EngineResult<()> {
+    let member = store.member(actor.org_id, member_id).await?;
+    actor.may(Action::ManageMember { role: member.role })?;
+    // The store refuses an AI member, which signs in with a token.
+    Ok(store.set_password(ctx, member_id, password_hash).await?)
+}

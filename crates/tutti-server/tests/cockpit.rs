@@ -2294,3 +2294,227 @@ async fn a_viewer_sees_no_lever_and_a_forged_post_is_refused<S: Store>(store: S)
 }
 
 tutti_store::behaviour!(a_viewer_sees_no_lever_and_a_forged_post_is_refused);
+
+/// Reads the secret a page shows once.
+fn shown_secret(text: &str) -> String {
+    let at = text.find("<code class=\"secret\">").unwrap() + "<code class=\"secret\">".len();
+    text[at..at + text[at..].find('<').unwrap()].to_owned()
+}
+
+/// The people levers: the owner creates a team, invites a person whose
+/// initial password (shown once) signs her in, adds an AI worker with a
+/// monthly budget, and issues its token (shown once), which the API takes.
+async fn an_admin_invites_people_adds_an_ai_worker_and_issues_its_token<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let provider = api(
+        &router,
+        "POST",
+        "/providers",
+        &token,
+        Some(json!({ "name": "lokal", "kind": "embedded" })),
+    )
+    .await
+    .json();
+    api(
+        &router,
+        "POST",
+        &format!("/providers/{}/models", provider["id"].as_str().unwrap()),
+        &token,
+        Some(json!({ "name": "smollm2", "input_price": 1000, "output_price": 2000 })),
+    )
+    .await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de-DE").await;
+    let page = katrin.get("/people").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let team = katrin
+        .post(
+            "/teams",
+            &[
+                ("csrf", &csrf),
+                ("name", "Kundendienst"),
+                ("lead", ""),
+                ("parent", ""),
+            ],
+        )
+        .await;
+    assert_eq!(team.status, StatusCode::SEE_OTHER, "{}", team.text);
+    let team_id = api(&router, "GET", "/teams", &token, None).await.json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invited = katrin
+        .post(
+            "/people",
+            &[
+                ("csrf", &csrf),
+                ("name", "Jonas Weber"),
+                ("email", "jonas@lindner.de"),
+                ("role", "lead"),
+                ("team", &team_id),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.text);
+    assert!(invited.text.contains("Startpasswort für Jonas Weber"));
+    let password = shown_secret(&invited.text);
+    let mut jonas = Browser::new(&router, "de");
+    let signed = jonas.sign_in("jonas@lindner.de", &password).await;
+    assert_eq!(
+        signed.status,
+        StatusCode::SEE_OTHER,
+        "the initial password signs in"
+    );
+    let added = katrin
+        .post(
+            "/people/ai",
+            &[
+                ("csrf", &csrf),
+                ("name", "Emil"),
+                ("role_card", "Du bist Emil, die KI-Serviceassistenz."),
+                ("model", "lokal/smollm2"),
+                ("concurrency", "3"),
+                ("team", &team_id),
+                ("budget_tokens", "200000"),
+                ("budget_cost", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let members = api(&router, "GET", "/members?limit=50", &token, None)
+        .await
+        .json();
+    let emil = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Emil")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&emil["kind"], &emil["model"], &emil["concurrency"]),
+        (&json!("ai"), &json!("smollm2"), &json!(3))
+    );
+    assert_eq!(emil["teams"], json!([team_id]));
+    let budgets = api(&router, "GET", "/budgets", &token, None).await.json();
+    let budget = budgets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["scope_id"] == emil["id"])
+        .unwrap();
+    assert_eq!(
+        (
+            &budget["token_limit"],
+            &budget["cost_limit"],
+            &budget["period"]
+        ),
+        (&json!(200_000), &json!(5_000_000), &json!("month"))
+    );
+    let issued = katrin
+        .post(
+            &format!("/people/{}/token", emil["id"].as_str().unwrap()),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+    let emil_token = shown_secret(&issued.text);
+    let me = api(&router, "GET", "/me", &emil_token, None).await.json();
+    assert_eq!(me["name"], "Emil", "the token shown once is Emil's");
+    let again = katrin.get("/people").await;
+    assert!(
+        !again.text.contains(&emil_token) && !again.text.contains(&password),
+        "shown once"
+    );
+}
+
+tutti_store::behaviour!(an_admin_invites_people_adds_an_ai_worker_and_issues_its_token);
+
+/// A refused person or AI worker keeps its draft, and an AI worker whose
+/// budget is mistyped is not added at all.
+async fn a_refused_person_or_ai_worker_writes_nothing<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "en").await;
+    let csrf = katrin.get("/people").await.csrf();
+    let bad_email = katrin
+        .post(
+            "/people",
+            &[
+                ("csrf", &csrf),
+                ("name", "Jonas"),
+                ("email", "kein-at"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_email.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_email.text.contains("email") && bad_email.text.contains("value=\"Jonas\""));
+    let bad_budget = katrin
+        .post(
+            "/people/ai",
+            &[
+                ("csrf", &csrf),
+                ("name", "Emil"),
+                ("model", "lokal/smollm2"),
+                ("budget_cost", "fünf"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        bad_budget.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_budget.text
+    );
+    assert!(bad_budget.text.contains("cost_limit"));
+    let members = api(&router, "GET", "/members?limit=50", &token, None)
+        .await
+        .json();
+    assert_eq!(members["items"].as_array().unwrap().len(), 2, "{members}");
+}
+
+tutti_store::behaviour!(a_refused_person_or_ai_worker_writes_nothing);
+
+/// A viewer sees people and teams, no form, and her forged POSTs are refused.
+async fn a_viewer_cannot_invite_add_teams_or_issue_tokens<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let me = api(&router, "GET", "/me", &token, None).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    let page = vera.get("/people").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Katrin Lindner"));
+    assert!(
+        !page.text.contains("method=\"post\" action=\"/people")
+            && !page.text.contains("action=\"/teams\""),
+        "{}",
+        page.text
+    );
+    let csrf = page.csrf();
+    for (path, form) in [
+        ("/teams".to_owned(), vec![("name", "Meins")]),
+        (
+            "/people".to_owned(),
+            vec![("name", "X"), ("email", "x@lindner.de"), ("role", "admin")],
+        ),
+        (
+            "/people/ai".to_owned(),
+            vec![("name", "X"), ("model", "lokal/smollm2")],
+        ),
+        (format!("/people/{me}/token"), vec![]),
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(form);
+        let refused = vera.post(&path, &fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.text
+        );
+    }
+}
+
+tutti_store::behaviour!(a_viewer_cannot_invite_add_teams_or_issue_tokens);

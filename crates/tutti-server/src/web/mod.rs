@@ -34,6 +34,7 @@ mod decisions;
 mod home;
 mod ledger;
 mod objectives;
+mod people;
 mod providers;
 pub mod session;
 mod work;
@@ -78,6 +79,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             get(decisions::space::<S>).post(decisions::save_space::<S>),
         )
         .route("/spaces/{id}/simulate", post(decisions::simulate::<S>))
+        .route("/people", get(people::page::<S>).post(people::invite::<S>))
+        .route("/people/ai", post(people::add_worker::<S>))
+        .route("/people/{id}/token", post(people::issue_token::<S>))
+        .route("/teams", post(people::add_team::<S>))
         .route("/ledger", get(ledger::page::<S>))
         .route(
             "/providers",
@@ -176,6 +181,7 @@ impl Web {
             (Nav::Objectives, "/objectives", "nav-objectives"),
             (Nav::Work, "/work", "nav-work"),
             (Nav::Decisions, "/decisions", "nav-decisions"),
+            (Nav::People, "/people", "nav-people"),
             (Nav::Ledger, "/ledger", "nav-ledger"),
             (Nav::Alerts, "/alerts", "nav-alerts"),
             (Nav::Audit, "/audit", "nav-audit"),
@@ -296,6 +302,7 @@ pub enum Nav {
     Objectives,
     Work,
     Decisions,
+    People,
     Ledger,
     Alerts,
     Audit,
