@@ -14,6 +14,7 @@ pub mod labour;
 pub mod org;
 pub mod refused;
 pub mod signal;
+pub mod signin;
 pub mod strategy;
 pub mod validate;
 pub mod work;

@@ -43,6 +43,7 @@ signin-lede = Das Cockpit für hybride Teams: Strategie, Arbeit, Menschen und KI
 signin-email = E-Mail
 signin-password = Passwort
 signin-submit = Anmelden
+signin-throttled = Zu viele Fehlversuche. Bitte in { $seconds } Sekunden erneut versuchen.
 signin-failed = E-Mail oder Passwort stimmt nicht.
 signin-incomplete = Bitte E-Mail und Passwort angeben.
 signin-stale = Das Anmeldeformular ist abgelaufen. Bitte noch einmal versuchen.

@@ -43,6 +43,7 @@ signin-lede = The cockpit for hybrid teams: strategy, work, people and AI worker
 signin-email = Email
 signin-password = Password
 signin-submit = Sign in
+signin-throttled = Too many failed tries. Please try again in { $seconds } seconds.
 signin-failed = Email or password is not right.
 signin-incomplete = Please give your email and password.
 signin-stale = The sign-in form expired. Please try again.

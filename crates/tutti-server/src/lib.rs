@@ -38,6 +38,8 @@ pub struct AppState<S> {
     pub runtime: Arc<Runtime>,
     /// Mark the cockpit's cookies `Secure`: the cockpit is served over TLS.
     pub secure_cookies: bool,
+    /// Recent failed sign-ins, which slow the next tries down.
+    pub sign_in_failures: Arc<web::session::SignInFailures>,
 }
 
 impl<S: Store> AppState<S> {
@@ -53,6 +55,7 @@ impl<S: Store> AppState<S> {
             risk: RiskRule::default(),
             runtime,
             secure_cookies: false,
+            sign_in_failures: Arc::default(),
         }
     }
 }
@@ -98,9 +101,14 @@ pub async fn serve<S: Store>(
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    // Each connection's peer address reaches the handlers (sign-in
+    // throttling counts failures per address).
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 /// One line per request, at info level on the `tutti::http` target

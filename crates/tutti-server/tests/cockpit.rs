@@ -2518,3 +2518,52 @@ async fn a_viewer_cannot_invite_add_teams_or_issue_tokens<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(a_viewer_cannot_invite_add_teams_or_issue_tokens);
+
+/// A burst of wrong passwords is slowed down: after five, the next try
+/// waits (429 with Retry-After), even with the right password; once the wait
+/// is over the right password works. Every refusal is in the audit chain.
+async fn a_burst_of_wrong_passwords_is_throttled_and_the_right_one_works_after<S: Store>(store: S) {
+    let Lindner {
+        token,
+        clock,
+        router,
+        ..
+    } = lindner(&store).await;
+    let mut guesser = Browser::new(&router, "de");
+    for _ in 0..5 {
+        let wrong = guesser.sign_in("katrin@lindner.de", "falsch").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text);
+    }
+    let mut katrin = Browser::new(&router, "de");
+    let held = katrin.sign_in("Katrin@Lindner.de", PASSWORD).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "{}", held.text);
+    assert!(held.text.contains("Zu viele Fehlversuche"), "{}", held.text);
+    let wait: i64 = held.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    clock.advance(Duration::seconds(wait));
+    let signed = katrin.sign_in("katrin@lindner.de", PASSWORD).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text);
+    let events = api(&router, "GET", "/events?limit=500", &token, None)
+        .await
+        .json();
+    let refused: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "session.refused")
+        .collect();
+    assert_eq!(refused.len(), 6, "{events}");
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|e| e["payload"]["throttled"] == true)
+            .count(),
+        1
+    );
+}
+
+tutti_store::behaviour!(a_burst_of_wrong_passwords_is_throttled_and_the_right_one_works_after);

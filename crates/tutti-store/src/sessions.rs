@@ -76,4 +76,12 @@ pub trait Sessions: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Session>>> + Send;
     /// Ends a session (signing out); unknown hashes are fine.
     fn end_session(&self, ctx: &Ctx, token_hash: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Records in the audit chain that a sign-in as `member_id` was refused
+    /// (a wrong password, or `throttled`: too many before it).
+    fn sign_in_refused(
+        &self,
+        ctx: &Ctx,
+        member_id: Uuid,
+        throttled: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
 }

@@ -19,6 +19,10 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use tutti_domain::signin::SignInThrottle;
 use tutti_domain::validate::Email;
 use tutti_i18n::{Locale, Messages};
 use tutti_store::Ctx;
@@ -216,6 +220,7 @@ pub struct SignIn {
 
 pub async fn sign_in<S: Store>(
     State(state): State<AppState<S>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -251,8 +256,32 @@ pub async fn sign_in<S: Store>(
             StatusCode::FORBIDDEN,
         );
     }
+    // A throttled try is refused before its password is checked, so a
+    // guesser learns nothing from it.
+    let now = state.clock.now();
+    if let Some(wait) = state.sign_in_failures.wait(&form.email, address, now) {
+        let seconds = wait.num_seconds().max(1);
+        record_refusal(&state, &form.email, true).await;
+        let problem = t.with(
+            "signin-throttled",
+            &tutti_i18n::args([("seconds", seconds as f64)]),
+        );
+        let mut response = sign_in_form(
+            &state,
+            &headers,
+            &t,
+            Some(&next),
+            Some(problem),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
     match open_session(&state, &form.email, &form.password).await {
         Ok(Some(token)) => {
+            state.sign_in_failures.succeeded(&form.email);
             let mut response = see_other(&next);
             let cookie = set_cookie(
                 SESSION_COOKIE,
@@ -275,6 +304,8 @@ pub async fn sign_in<S: Store>(
             response
         }
         Ok(None) => {
+            state.sign_in_failures.failed(&form.email, address, now);
+            record_refusal(&state, &form.email, false).await;
             let problem = t.get("signin-failed");
             sign_in_form(
                 &state,
@@ -295,6 +326,29 @@ pub async fn sign_in<S: Store>(
 
 /// Checks the password and starts a session; the new cookie token, or `None`
 /// when the email and password do not match a person.
+/// Writes a refused sign-in into the audit chain of every org where the
+/// email belongs to someone; an unknown email is only logged, since it
+/// names no org.
+async fn record_refusal<S: Store>(state: &AppState<S>, email: &str, throttled: bool) {
+    let credentials = match Email::parse("email", email) {
+        Ok(email) => state.store.credentials(&email).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    if credentials.is_empty() {
+        tracing::warn!(throttled, "a sign-in with an unknown email was refused");
+    }
+    for c in credentials {
+        let ctx = Ctx::new(c.org_id, None, state.clock.now());
+        if let Err(e) = state
+            .store
+            .sign_in_refused(&ctx, c.member_id, throttled)
+            .await
+        {
+            tracing::warn!("cannot audit a refused sign-in: {e}");
+        }
+    }
+}
+
 async fn open_session<S: Store>(
     state: &AppState<S>,
     email: &str,
@@ -333,6 +387,108 @@ async fn open_session<S: Store>(
         )
         .await?;
     Ok(Some(token))
+}
+
+/// Failed sign-ins of the last minutes, per account (its email) and per
+/// address, kept by this process; the rule that reads them is
+/// `tutti_domain::signin::SignInThrottle`. Several processes each keep
+/// their own, so each throttles what reaches it.
+#[derive(Debug, Default)]
+pub struct SignInFailures(std::sync::Mutex<HashMap<String, Vec<chrono::DateTime<chrono::Utc>>>>);
+
+impl SignInFailures {
+    fn keys(email: &str, address: Option<IpAddr>) -> [(Option<String>, SignInThrottle); 2] {
+        [
+            (
+                Some(format!("account:{}", email.trim().to_lowercase())),
+                SignInThrottle::PER_ACCOUNT,
+            ),
+            (
+                address.map(|a| format!("address:{a}")),
+                SignInThrottle::PER_ADDRESS,
+            ),
+        ]
+    }
+
+    /// How long this try must wait, the longer of the account's and the
+    /// address's waits.
+    fn wait(
+        &self,
+        email: &str,
+        address: Option<IpAddr>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::Duration> {
+        let failures = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Self::keys(email, address)
+            .into_iter()
+            .filter_map(|(key, rule)| rule.wait(failures.get(key.as_ref()?)?, now))
+            .max()
+    }
+
+    fn failed(&self, email: &str, address: Option<IpAddr>, now: chrono::DateTime<chrono::Utc>) {
+        let mut failures = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Forget what no rule remembers any more, so the map stays small.
+        failures.retain(|_, times| {
+            times.retain(|t| now - *t < SignInThrottle::PER_ACCOUNT.window);
+            !times.is_empty()
+        });
+        for (key, _) in Self::keys(email, address) {
+            if let Some(key) = key {
+                failures.entry(key).or_default().push(now);
+            }
+        }
+    }
+
+    /// The right password clears the account's failures.
+    fn succeeded(&self, email: &str) {
+        let mut failures = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let [(Some(key), _), _] = Self::keys(email, None) {
+            failures.remove(&key);
+        }
+    }
+}
+
+/// The address a sign-in comes from: the peer, or behind a proxy on this
+/// machine the last address it adds to `X-Forwarded-For`.
+pub struct ClientAddress(Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = || {
+            parts
+                .headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()?
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+        };
+        Ok(Self(match peer {
+            Some(ip) if ip.is_loopback() => forwarded().or(Some(ip)),
+            other => other,
+        }))
+    }
 }
 
 #[derive(Deserialize)]

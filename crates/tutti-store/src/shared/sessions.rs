@@ -137,6 +137,21 @@ impl crate::Sessions for BackendStore {
         }))
     }
 
+    async fn sign_in_refused(&self, ctx: &Ctx, member_id: Uuid, throttled: bool) -> Result<()> {
+        let mut tx = self.begin().await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "session.refused",
+            "member",
+            Some(member_id),
+            json!({ "throttled": throttled }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn end_session(&self, ctx: &Ctx, token_hash: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND org_id = $2")
