@@ -509,3 +509,269 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     );
     client.close().await.unwrap();
 }
+
+/// Chooses `value` in the select `css`.
+async fn choose(client: &Client, css: &str, value: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+/// Sets a date field through the page (typing a date depends on the
+/// browser's locale).
+async fn set_date(client: &Client, css: &str, date: &str) {
+    client
+        .execute(
+            "document.querySelector(arguments[0]).value = arguments[1];",
+            vec![json!(css), json!(date)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The owner drives the levers in the browser: an objective with two key
+/// results, work created for one of them and handed to an AI worker, work
+/// moved on the board, a person invited (the password shown once), and an
+/// AI worker added with a monthly budget. The API agrees at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_runs_the_team_from_the_browser() {
+    let Some((model, chromium, driver)) = prerequisites() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path(), &model);
+    let (_driver, client) = browser(&chromium, &driver).await;
+    client.goto(&format!("{}/sign-in", up.url)).await.unwrap();
+    type_into(&client, Locator::Id("email"), &up.email).await;
+    type_into(&client, Locator::Id("password"), &up.password).await;
+    click(&client, Locator::Css("button[type=submit]")).await;
+    wait_for(&client, Locator::Id("waiting-h")).await;
+
+    // An objective, then two key results.
+    client
+        .goto(&format!("{}/objectives", up.url))
+        .await
+        .unwrap();
+    click(&client, Locator::Id("objective-new-h")).await;
+    let form = "form[action='/objectives']";
+    type_into(
+        &client,
+        Locator::Css(&format!("{form} input[name=title]")),
+        "Wartungsverträge verlängern",
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{form} textarea[name=why]")),
+        "Wer uns seine Heizung anvertraut, soll bleiben.",
+    )
+    .await;
+    set_date(
+        &client,
+        &format!("{form} input[name=period_start]"),
+        "2026-10-01",
+    )
+    .await;
+    set_date(
+        &client,
+        &format!("{form} input[name=period_end]"),
+        "2026-12-31",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css(&format!("{form} button[type=submit]")),
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//h1[contains(., 'Wartungsverträge verlängern')]"),
+    )
+    .await;
+    for (title, target) in [
+        ("Verlängerungsquote", "85"),
+        ("Angerufene Kundinnen", "120"),
+    ] {
+        click(&client, Locator::Id("kr-new-h")).await;
+        let kr = "form[action$='/key-results']";
+        type_into(
+            &client,
+            Locator::Css(&format!("{kr} input[name=title]")),
+            title,
+        )
+        .await;
+        type_into(
+            &client,
+            Locator::Css(&format!("{kr} input[name=baseline]")),
+            "0",
+        )
+        .await;
+        type_into(
+            &client,
+            Locator::Css(&format!("{kr} input[name=target]")),
+            target,
+        )
+        .await;
+        click(&client, Locator::Css(&format!("{kr} button[type=submit]"))).await;
+        wait_for(
+            &client,
+            Locator::XPath(&format!("//h3[contains(., '{title}')]")),
+        )
+        .await;
+    }
+    snap(&client, "7-objective-with-key-results").await;
+
+    // Work for the first key result, handed to the AI worker Ada, ready.
+    let members = api(&up, reqwest::Method::GET, "/members?limit=100", None).await;
+    let ada = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"].as_str().unwrap().starts_with("Ada"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let work_form = "section.kr form[action='/work']";
+    click(&client, Locator::Css("section.kr details.new-work summary")).await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{work_form} input[name=title]")),
+        "Kundinnen mit auslaufendem Vertrag anschreiben",
+    )
+    .await;
+    choose(&client, &format!("{work_form} select[name=assignee]"), &ada).await;
+    choose(&client, &format!("{work_form} select[name=state]"), "ready").await;
+    click(
+        &client,
+        Locator::Css(&format!("{work_form} button[type=submit]")),
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//h1[contains(., 'Kundinnen mit auslaufendem Vertrag anschreiben')]"),
+    )
+    .await;
+
+    // Two more items from the board; one is moved on.
+    for title in ["Rückrufliste bereinigen", "Vorlage Verlängerungsbrief"] {
+        client.goto(&format!("{}/work", up.url)).await.unwrap();
+        click(&client, Locator::Id("new-work")).await;
+        type_into(
+            &client,
+            Locator::Css("form[action='/work'] input[name=title]"),
+            title,
+        )
+        .await;
+        click(
+            &client,
+            Locator::Css("form[action='/work'] button[type=submit]"),
+        )
+        .await;
+        wait_for(
+            &client,
+            Locator::XPath(&format!("//h1[contains(., '{title}')]")),
+        )
+        .await;
+    }
+    client.goto(&format!("{}/work", up.url)).await.unwrap();
+    let card = "//li[contains(@class, 'item')][.//a[contains(., 'Rückrufliste bereinigen')]]";
+    let select = client
+        .find(Locator::XPath(&format!("{card}//select[@name='state']")))
+        .await
+        .unwrap();
+    select.select_by_value("ready").await.unwrap();
+    click(&client, Locator::XPath(&format!("{card}//button"))).await;
+    wait_for(
+        &client,
+        Locator::XPath(
+            "//section[@aria-labelledby='col-ready']//a[contains(., 'Rückrufliste bereinigen')]",
+        ),
+    )
+    .await;
+    snap(&client, "8-board-moved").await;
+
+    // A person invited, then an AI worker with a budget.
+    client.goto(&format!("{}/people", up.url)).await.unwrap();
+    let invite = "form[action='/people']";
+    type_into(
+        &client,
+        Locator::Css(&format!("{invite} input[name=name]")),
+        "Lena Fischer",
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{invite} input[name=email]")),
+        "lena.fischer@lindner-gebaeudetechnik.de",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css(&format!("{invite} button[type=submit]")),
+    )
+    .await;
+    let shown = wait_for(&client, Locator::Css("code.secret")).await;
+    assert!(shown.contains("Startpasswort für Lena Fischer"), "{shown}");
+    let worker = "form[action='/people/ai']";
+    type_into(
+        &client,
+        Locator::Css(&format!("{worker} input[name=name]")),
+        "Theo (KI-Disposition)",
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{worker} textarea[name=role_card]")),
+        "Du planst Einsätze der Servicetechniker.",
+    )
+    .await;
+    type_into(
+        &client,
+        Locator::Css(&format!("{worker} input[name=budget_tokens]")),
+        "100000",
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css(&format!("{worker} button[type=submit]")),
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//th[contains(., 'Theo (KI-Disposition)')]"),
+    )
+    .await;
+    snap(&client, "9-people").await;
+
+    let items = api(&up, reqwest::Method::GET, "/work-items?limit=500", None).await;
+    let titled = |title: &str| {
+        items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["title"] == title)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        titled("Kundinnen mit auslaufendem Vertrag anschreiben")["assignee_id"],
+        json!(ada)
+    );
+    assert!(titled("Kundinnen mit auslaufendem Vertrag anschreiben")["key_result_id"].is_string());
+    assert_eq!(titled("Rückrufliste bereinigen")["state"], "ready");
+    let budgets = api(&up, reqwest::Method::GET, "/budgets", None).await;
+    assert!(
+        budgets
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["token_limit"] == 100_000),
+        "{budgets}"
+    );
+    client.close().await.unwrap();
+}
