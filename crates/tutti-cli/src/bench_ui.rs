@@ -108,7 +108,9 @@ async fn run_backend<S: Store>(
         format!("/work/{item}"),
         "/decisions".to_owned(),
         "/spaces".to_owned(),
+        "/people".to_owned(),
         "/ledger".to_owned(),
+        "/providers".to_owned(),
         "/audit".to_owned(),
         "/alerts".to_owned(),
     ];
