@@ -456,3 +456,11 @@ role-admin = Admin
 role-lead = Teamleitung
 role-member = Mitglied
 role-viewer = Lesend
+
+## Budget lever
+budget-new = Budget festlegen
+budget-new-tokens = Tokens höchstens
+budget-new-cost = Kosten höchstens
+budget-new-warn = Warnen ab (Prozent)
+budget-new-hard = hart: Aufrufe ablehnen, die es überschreiten könnten
+budget-new-save = Budget festlegen

@@ -456,3 +456,11 @@ role-admin = Admin
 role-lead = Team lead
 role-member = Member
 role-viewer = Viewer
+
+## Budget lever
+budget-new = Set a budget
+budget-new-tokens = Tokens at most
+budget-new-cost = Cost at most
+budget-new-warn = Warn from (percent)
+budget-new-hard = hard: refuse calls that could pass it
+budget-new-save = Set budget

@@ -2567,3 +2567,91 @@ async fn a_burst_of_wrong_passwords_is_throttled_and_the_right_one_works_after<S
 }
 
 tutti_store::behaviour!(a_burst_of_wrong_passwords_is_throttled_and_the_right_one_works_after);
+
+/// A budget set on the ledger page holds what was typed; a viewer has no
+/// form and is refused.
+async fn an_admin_sets_a_budget_on_the_ledger_page<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let team = api(
+        &router,
+        "POST",
+        "/teams",
+        &token,
+        Some(json!({ "name": "Kundendienst" })),
+    )
+    .await
+    .json();
+    let team = team["id"].as_str().unwrap();
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get("/ledger").await;
+    assert!(page.text.contains("Budget festlegen"), "{}", page.text);
+    let csrf = page.csrf();
+    let of = format!("team:{team}");
+    let refused = katrin
+        .post(
+            "/budgets",
+            &[
+                ("csrf", &csrf),
+                ("name", "Kundendienst KI"),
+                ("of", &of),
+                ("cost", "zwei"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("value=\"zwei\""));
+    let set = katrin
+        .post(
+            "/budgets",
+            &[
+                ("csrf", &csrf),
+                ("name", "Kundendienst KI"),
+                ("of", &of),
+                ("period", "quarter"),
+                ("tokens", ""),
+                ("cost", "2,50"),
+                ("warn", "70"),
+                ("hard", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text);
+    let budgets = api(&router, "GET", "/budgets", &token, None).await.json();
+    assert_eq!(budgets.as_array().unwrap().len(), 1, "{budgets}");
+    let b = &budgets[0];
+    assert_eq!(
+        (
+            &b["scope"],
+            &b["scope_id"],
+            &b["period"],
+            &b["cost_limit"],
+            &b["warn_percent"],
+            &b["hard"]
+        ),
+        (
+            &json!("team"),
+            &json!(team),
+            &json!("quarter"),
+            &json!(2_500_000),
+            &json!(70),
+            &json!(true)
+        )
+    );
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    let read = vera.get("/ledger").await;
+    assert!(!read.text.contains("action=\"/budgets\""));
+    let forged = vera
+        .post(
+            "/budgets",
+            &[
+                ("csrf", &read.csrf()),
+                ("name", "Meins"),
+                ("of", "org"),
+                ("tokens", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+tutti_store::behaviour!(an_admin_sets_a_budget_on_the_ledger_page);

@@ -4,17 +4,20 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
+use tutti_domain::Invalid;
 use tutti_domain::access::Action;
-use tutti_domain::labour::LedgerGroup;
+use tutti_domain::labour::{BudgetPeriod, BudgetScope, LedgerGroup, parse_money};
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
+use tutti_store::NewBudget;
 use tutti_store::prelude::*;
 use uuid::Uuid;
 
-use super::{Nav, Web, charts, svg};
+use super::{Form, Nav, Web, charts, see_other, svg};
 use crate::{ApiError, AppState};
 
 const DAYS: i64 = 30;
@@ -31,8 +34,104 @@ pub async fn page<S: Store>(
     web: Web,
     Query(query): Query<LedgerQuery>,
 ) -> Response {
-    let rendered = render(&state, &web, query).await;
+    let rendered = render(&state, &web, query, None).await;
     web.show(rendered, "ledger-title", Nav::Ledger)
+}
+
+/// A budget as typed. `of` is `org`, `team:ID` or `worker:ID`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct BudgetForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    of: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    tokens: String,
+    #[serde(default)]
+    cost: String,
+    #[serde(default)]
+    warn: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    hard: Option<String>,
+}
+
+impl BudgetForm {
+    fn parse(&self) -> Result<NewBudget, ApiError> {
+        let (scope, scope_id) = match self.of.split_once(':') {
+            None if self.of == "org" => (BudgetScope::Org, None),
+            Some(("team", id)) => (BudgetScope::Team, Some(id)),
+            Some(("worker", id)) => (BudgetScope::Worker, Some(id)),
+            _ => return Err(Invalid::new("scope", "choose what the budget is for").into()),
+        };
+        let scope_id = scope_id
+            .map(|id| {
+                id.parse::<Uuid>()
+                    .map_err(|_| Invalid::new("scope_id", "is not an id"))
+            })
+            .transpose()?;
+        let period = match self.period.trim() {
+            "" => BudgetPeriod::Month,
+            text => text.parse().map_err(|e| Invalid::new("period", e))?,
+        };
+        let tokens = match self.tokens.trim() {
+            "" => None,
+            text => Some(text.parse::<i64>().map_err(|_| {
+                Invalid::new("token_limit", format!("`{text}` is not a number of tokens"))
+            })?),
+        };
+        let cost = match self.cost.trim() {
+            "" => None,
+            text => Some(parse_money("cost_limit", text)?),
+        };
+        let warn = match self.warn.trim() {
+            "" => 80,
+            text => text
+                .parse::<i64>()
+                .map_err(|_| Invalid::new("warn_percent", "must be a whole percentage"))?,
+        };
+        Ok(NewBudget {
+            name: self.name.clone(),
+            scope,
+            scope_id,
+            period,
+            token_limit: tokens,
+            cost_limit: cost,
+            warn_percent: warn,
+            hard: self.hard.is_some(),
+        })
+    }
+}
+
+/// Sets a budget (admins; leads for their teams).
+pub async fn add_budget<S: Store>(
+    State(state): State<AppState<S>>,
+    form: Form<BudgetForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let added = async {
+        let new = value.parse()?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        tutti_engine::labour::create_budget(&state.store, &web.actor, &ctx, new).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match added {
+        Ok(()) => see_other("/ledger#budgets-h"),
+        Err(e @ ApiError::Invalid(_)) => {
+            let draft = (value, web.form_problem(&e));
+            let rendered = render(&state, &web, LedgerQuery::default(), Some(&draft)).await;
+            web.show_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                rendered,
+                "ledger-title",
+                Nav::Ledger,
+            )
+        }
+        Err(e) => web.error(e),
+    }
 }
 
 /// The two pages of the ledger's area: spend and budgets, and the
@@ -64,6 +163,7 @@ async fn render<S: Store>(
     state: &AppState<S>,
     web: &Web,
     query: LedgerQuery,
+    draft: Option<&(BudgetForm, Markup)>,
 ) -> Result<Markup, ApiError> {
     web.actor.may(Action::Read)?;
     let t = &web.t;
@@ -158,6 +258,41 @@ async fn render<S: Store>(
         ("model", "ledger-by-model"),
     ];
     let current = query.by.as_deref().unwrap_or("team");
+    let team_list = state
+        .store
+        .teams(
+            org_id,
+            tutti_store::PageRequest::first(tutti_store::PageRequest::MAX_LIMIT),
+        )
+        .await?
+        .items;
+    let sets_budgets = web
+        .actor
+        .may(Action::ManageBudget { team_id: None })
+        .is_ok()
+        || team_list.iter().any(|t| {
+            web.actor
+                .may(Action::ManageBudget {
+                    team_id: Some(t.id),
+                })
+                .is_ok()
+        });
+    let mut workers: Vec<_> = members
+        .values()
+        .filter(|m| m.kind == tutti_domain::org::MemberKind::Ai)
+        .collect();
+    workers.sort_by(|a, b| a.name.cmp(&b.name));
+    let (budget_draft, budget_problem) = match draft {
+        Some((form, problem)) => (form.clone(), Some(problem.clone())),
+        None => (
+            BudgetForm {
+                warn: "80".into(),
+                hard: Some("on".into()),
+                ..BudgetForm::default()
+            },
+            None,
+        ),
+    };
     Ok(html! {
         (sections(t, "ledger"))
         nav.tabs aria-label=(t.get("ledger-group")) {
@@ -205,6 +340,33 @@ async fn render<S: Store>(
                                 td { span class=(format!("badge {}", b.state)) { (t.get(&format!("budget-state-{}", b.state))) } }
                             }
                         }
+                    }
+                }
+            }
+            @if sets_budgets {
+                details open[budget_problem.is_some()] {
+                    summary #budget-new-h { (t.get("budget-new")) }
+                    @if let Some(problem) = &budget_problem { (problem) }
+                    form.stacked method="post" action="/budgets" aria-labelledby="budget-new-h" {
+                        (web.csrf_field())
+                        label { (t.get("budget-name")) " " input type="text" name="name" required maxlength="200" value=(budget_draft.name); }
+                        label { (t.get("budget-scope")) " "
+                            select name="of" {
+                                option value="org" selected[budget_draft.of == "org"] { (t.get("budget-scope-org")) }
+                                @for team in &team_list { @let v = format!("team:{}", team.id); option value=(v) selected[budget_draft.of == v] { (t.get("budget-scope-team")) ": " (team.name) } }
+                                @for w in &workers { @let v = format!("worker:{}", w.id); option value=(v) selected[budget_draft.of == v] { (t.get("budget-scope-worker")) ": " (w.name) } }
+                            }
+                        }
+                        label { (t.get("budget-period")) " "
+                            select name="period" {
+                                @for p in ["month", "quarter", "lifetime"] { option value=(p) selected[budget_draft.period == p] { (t.get(&format!("budget-period-{p}"))) } }
+                            }
+                        }
+                        label { (t.get("budget-new-tokens")) " " input type="number" name="tokens" min="1" value=(budget_draft.tokens); }
+                        label { (t.get("budget-new-cost")) " " input type="text" inputmode="decimal" name="cost" value=(budget_draft.cost); }
+                        label { (t.get("budget-new-warn")) " " input type="number" name="warn" min="1" max="100" value=(budget_draft.warn); }
+                        label { input type="checkbox" name="hard" checked[budget_draft.hard.is_some()]; " " (t.get("budget-new-hard")) }
+                        button type="submit" { (t.get("budget-new-save")) }
                     }
                 }
             }

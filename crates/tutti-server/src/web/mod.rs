@@ -84,6 +84,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/people/{id}/token", post(people::issue_token::<S>))
         .route("/teams", post(people::add_team::<S>))
         .route("/ledger", get(ledger::page::<S>))
+        .route("/budgets", post(ledger::add_budget::<S>))
         .route(
             "/providers",
             get(providers::page::<S>).post(providers::add::<S>),
