@@ -291,8 +291,20 @@ pub async fn review_outcome<S: Store>(
     outcome: Outcome,
     note: String,
 ) -> EngineResult<Decision> {
-    actor.may(Action::RequestDecision)?;
     let decision = store.decision(actor.org_id, id).await?;
+    may_review_outcome(store, actor, &decision).await?;
+    Ok(store.review_outcome(ctx, id, outcome, note).await?)
+}
+
+/// Whether `actor` may look back on `decision`'s outcome: who asked for it,
+/// voted on it, or manages its space (the cockpit asks before it offers
+/// the form).
+pub async fn may_review_outcome<S: Store>(
+    store: &S,
+    actor: &Actor,
+    decision: &Decision,
+) -> EngineResult<()> {
+    actor.may(Action::RequestDecision)?;
     let involved = decision.requested_by == actor.member_id
         || decision
             .ballots
@@ -300,11 +312,10 @@ pub async fn review_outcome<S: Store>(
             .any(|b| b.member_id == actor.member_id);
     let space = store.space(actor.org_id, decision.space_id).await?;
     let space_team = space_team(store, actor.org_id, space.team_id, space.objective_id).await?;
-    actor.may(Action::ReviewOutcome {
+    Ok(actor.may(Action::ReviewOutcome {
         involved,
         space_team,
-    })?;
-    Ok(store.review_outcome(ctx, id, outcome, note).await?)
+    })?)
 }
 
 /// The team a space belongs to, as access sees it: its own, or its

@@ -464,3 +464,19 @@ budget-new-cost = Kosten höchstens
 budget-new-warn = Warnen ab (Prozent)
 budget-new-hard = hart: Aufrufe ablehnen, die es überschreiten könnten
 budget-new-save = Budget festlegen
+
+## Decision levers
+decision-raise = Entscheidung anfragen
+decision-raise-lede = Die Richtlinie dieses Raums ordnet sie sofort zu: Die KI entscheidet, bereitet vor, oder Menschen entscheiden.
+decision-question = Frage
+decision-context = Hintergrund
+decision-options-lines = Optionen, eine je Zeile
+decision-raise-save = Anfragen
+decision-outcome = Wie ist es ausgegangen?
+decision-outcome-lede = Ein Rückblick zeigt im Register, welche Entscheidungen sich bewährt haben.
+decision-outcome-was = Die Entscheidung war
+decision-outcome-note = Anmerkung
+decision-outcome-save = Rückblick speichern
+outcome-good = gut
+outcome-bad = nicht gut
+outcome-unclear = noch unklar

@@ -464,3 +464,19 @@ budget-new-cost = Cost at most
 budget-new-warn = Warn from (percent)
 budget-new-hard = hard: refuse calls that could pass it
 budget-new-save = Set budget
+
+## Decision levers
+decision-raise = Raise a decision
+decision-raise-lede = This space's policy routes it at once: the AI decides, prepares, or people decide.
+decision-question = Question
+decision-context = Background
+decision-options-lines = Options, one per line
+decision-raise-save = Raise
+decision-outcome = How did it turn out?
+decision-outcome-lede = Looking back shows in the register which decisions held up.
+decision-outcome-was = The decision was
+decision-outcome-note = Note
+decision-outcome-save = Save review
+outcome-good = good
+outcome-bad = not good
+outcome-unclear = still unclear

@@ -2655,3 +2655,172 @@ async fn an_admin_sets_a_budget_on_the_ledger_page<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(an_admin_sets_a_budget_on_the_ledger_page);
+
+/// A decision raised on its space's page is routed by the policy; once
+/// decided, the person who asked records how it turned out. A refused
+/// decision keeps its draft; a viewer has neither form.
+async fn a_decision_is_raised_in_the_cockpit_and_its_outcome_recorded<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let templates = api(&router, "GET", "/decision-spaces/templates", &token, None)
+        .await
+        .json();
+    let policy = templates["templates"][0]["source"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sales = api(
+        &router,
+        "POST",
+        "/teams",
+        &token,
+        Some(json!({ "name": "Vertrieb" })),
+    )
+    .await
+    .json();
+    // A small, reversible discount is the AI worker's to decide.
+    let ada = api(
+        &router,
+        "POST",
+        "/members",
+        &token,
+        Some(json!({ "kind": "ai", "name": "Ada", "teams": [sales["id"]] })),
+    )
+    .await
+    .json();
+    let ada = ada["id"].as_str().unwrap().to_owned();
+    let space = api(
+        &router,
+        "POST",
+        "/decision-spaces",
+        &token,
+        Some(json!({ "name": "Rabatte", "team_id": sales["id"], "policy": policy })),
+    )
+    .await
+    .json();
+    let path = format!("/spaces/{}", space["id"].as_str().unwrap());
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get(&path).await;
+    assert!(page.text.contains("Entscheidung anfragen"), "{}", page.text);
+    let csrf = page.csrf();
+    let one_option = katrin
+        .post(
+            &format!("{path}/decisions"),
+            &[
+                ("csrf", &csrf),
+                ("question", "Rabatt für Familie Hoffmann?"),
+                ("options", "Ja"),
+                ("amount", "120"),
+                ("risk", "low"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        one_option.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        one_option.text
+    );
+    assert!(
+        one_option
+            .text
+            .contains("value=\"Rabatt für Familie Hoffmann?\"")
+    );
+    let raised = katrin
+        .post(
+            &format!("{path}/decisions"),
+            &[
+                ("csrf", &csrf),
+                ("question", "Rabatt für Familie Hoffmann?"),
+                ("context", "Treue Kundin seit 2019."),
+                ("options", "10 % Rabatt\nKein Rabatt"),
+                ("amount", "120"),
+                ("risk", "low"),
+                ("reversible", "true"),
+                ("assignee", &ada),
+            ],
+        )
+        .await;
+    assert_eq!(raised.status, StatusCode::SEE_OTHER, "{}", raised.text);
+    let id = raised
+        .location()
+        .trim_start_matches("/decisions/")
+        .to_owned();
+    let stored = api(&router, "GET", &format!("/decisions/{id}"), &token, None)
+        .await
+        .json();
+    assert_eq!(stored["options"], json!(["10 % Rabatt", "Kein Rabatt"]));
+    assert_eq!(stored["facts"]["amount_minor"], 12_000);
+    // The AI worker decides it, as the policy lets it.
+    let ada_token = api(
+        &router,
+        "POST",
+        &format!("/members/{ada}/tokens"),
+        &token,
+        Some(json!({ "label": "t" })),
+    )
+    .await
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let proposed = api(
+        &router,
+        "POST",
+        &format!("/decisions/{id}/propose"),
+        &ada_token,
+        Some(json!({ "option": "10 % Rabatt", "rationale": "Treue Kundin.", "confidence": 0.8 })),
+    )
+    .await
+    .json();
+    assert_eq!(proposed["status"], "decided", "{proposed}");
+    let decided = katrin.get(&format!("/decisions/{id}")).await;
+    assert!(
+        decided.text.contains("Rückblick speichern"),
+        "{}",
+        decided.text
+    );
+    let looked_back = katrin
+        .post(
+            &format!("/decisions/{id}/outcome"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "good"),
+                ("note", "Kundin hat verlängert."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        looked_back.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        looked_back.text
+    );
+    let stored = api(&router, "GET", &format!("/decisions/{id}"), &token, None)
+        .await
+        .json();
+    assert_eq!(
+        (&stored["outcome"], &stored["outcome_note"]),
+        (&json!("good"), &json!("Kundin hat verlängert."))
+    );
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    let read = vera.get(&path).await;
+    assert!(
+        !read.text.contains(&format!("action=\"{path}/decisions\"")),
+        "{}",
+        read.text
+    );
+    let forged = vera
+        .post(
+            &format!("{path}/decisions"),
+            &[
+                ("csrf", &read.csrf()),
+                ("question", "Q"),
+                ("options", "a\nb"),
+                ("amount", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+tutti_store::behaviour!(a_decision_is_raised_in_the_cockpit_and_its_outcome_recorded);

@@ -1,7 +1,9 @@
 //! Decisions: the queue (what waits on me, what is open), a decision's full
-//! trail with approve and reject, and the decision spaces with a policy
-//! editor that validates on save and a simulate form that tries the policy,
-//! or the draft in the editor, on an imagined decision.
+//! trail with approve and reject and, once decided, the form that records
+//! how it turned out; and the decision spaces with a policy editor that
+//! validates on save, a simulate form that tries the policy, or the draft
+//! in the editor, on an imagined decision, and a form that raises a real
+//! one in the space (its declared attributes included).
 
 use std::collections::BTreeMap;
 
@@ -12,11 +14,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::decision::{
-    Decision, DecisionSpace, DecisionStatus, Facts, PolicyVerdict, RegisterSummary, Risk, Routing,
-    Vote, format_amount, parse_amount,
+    AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, Outcome,
+    PolicyVerdict, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
 };
 use tutti_domain::org::MemberKind;
-use tutti_engine::decisions::{self as engine, Cast, Hypothesis};
+use tutti_engine::decisions::{self as engine, Cast, DecisionRequest, Hypothesis};
 use tutti_engine::signals::directory;
 use tutti_i18n::args;
 use tutti_store::prelude::*;
@@ -147,6 +149,10 @@ async fn render_decision<S: Store>(
     };
     let policy = state.runtime.policies.compiled(&space)?;
     let may_vote = engine::awaits(&policy, &web.actor, &decision);
+    let may_look_back = decision.status == DecisionStatus::Decided
+        && engine::may_review_outcome(&state.store, &web.actor, &decision)
+            .await
+            .is_ok();
     let trail = state
         .store
         .events(
@@ -233,6 +239,30 @@ async fn render_decision<S: Store>(
                 }
             }
         }
+        @if let Some(outcome) = decision.outcome {
+            section.card aria-labelledby="outcome-h" {
+                h2 #outcome-h { (t.get("decision-outcome")) }
+                p { strong { (t.get(&format!("outcome-{outcome}"))) }
+                    @if let Some(by) = decision.outcome_by { " · " (name(by)) }
+                    @if let Some(note) = &decision.outcome_note { @if !note.is_empty() { br; q { (note) } } } }
+            }
+        } @else if may_look_back {
+            section.card aria-labelledby="outcome-h" {
+                h2 #outcome-h { (t.get("decision-outcome")) }
+                p.quiet { (t.get("decision-outcome-lede")) }
+                form.stacked method="post" action=(format!("/decisions/{id}/outcome")) {
+                    (web.csrf_field())
+                    fieldset {
+                        legend { (t.get("decision-outcome-was")) }
+                        @for o in [Outcome::Good, Outcome::Bad, Outcome::Unclear] {
+                            label { input type="radio" name="outcome" value=(o.as_str()) required checked[o == Outcome::Good]; " " (t.get(&format!("outcome-{o}"))) }
+                        }
+                    }
+                    label.wide { (t.get("decision-outcome-note")) " " textarea name="note" rows="2" maxlength="20000" {} }
+                    button type="submit" { (t.get("decision-outcome-save")) }
+                }
+            }
+        }
         section.card aria-labelledby="trail-h" {
             h2 #trail-h { (t.get("decision-trail")) }
             ol.trail {
@@ -243,6 +273,156 @@ async fn render_decision<S: Store>(
         }
     };
     Ok((decision.question, body))
+}
+
+#[derive(Deserialize)]
+pub struct OutcomeForm {
+    outcome: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records how a decided decision turned out.
+pub async fn outcome<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<OutcomeForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let recorded = async {
+        let outcome = value
+            .outcome
+            .parse::<Outcome>()
+            .map_err(|e| tutti_domain::Invalid::new("outcome", e))?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        engine::review_outcome(&state.store, &web.actor, &ctx, id, outcome, value.note).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match recorded {
+        Ok(()) => see_other(&format!("/decisions/{id}#outcome-h")),
+        Err(e) => web.error(e),
+    }
+}
+
+/// A decision raised in a space, as typed: options one per line, and a
+/// field per attribute the space declares (`attr_NAME`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RaiseForm {
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    options: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    risk: String,
+    reversible: Option<String>,
+    customer_facing: Option<String>,
+    #[serde(default)]
+    assignee: String,
+    #[serde(flatten)]
+    attributes: BTreeMap<String, String>,
+}
+
+impl RaiseForm {
+    fn request(&self, space: &DecisionSpace, currency: &str) -> Result<DecisionRequest, ApiError> {
+        let risk = match self.risk.trim() {
+            "" => Risk::Low,
+            text => text
+                .parse::<Risk>()
+                .map_err(|e| tutti_domain::Invalid::new("risk", e))?,
+        };
+        let mut attributes = BTreeMap::new();
+        for (name, kind) in &space.attributes {
+            let typed = self
+                .attributes
+                .get(&format!("attr_{name}"))
+                .map(|v| v.trim())
+                .unwrap_or("");
+            let field = format!("attributes.{name}");
+            let value = match kind {
+                AttributeType::Bool => AttributeValue::Bool(!typed.is_empty()),
+                AttributeType::Long => AttributeValue::Long(typed.parse().map_err(|_| {
+                    tutti_domain::Invalid::new(
+                        field.clone(),
+                        format!("`{typed}` is not a whole number"),
+                    )
+                })?),
+                AttributeType::String => AttributeValue::String(typed.to_owned()),
+            };
+            attributes.insert(name.clone(), value);
+        }
+        let assignee_id = match self.assignee.trim() {
+            "" => None,
+            text => Some(
+                text.parse::<Uuid>()
+                    .map_err(|_| tutti_domain::Invalid::new("assignee_id", "is not a member id"))?,
+            ),
+        };
+        Ok(DecisionRequest {
+            space_id: space.id,
+            question: self.question.clone(),
+            context: self.context.clone(),
+            facts: Facts {
+                amount_minor: parse_amount("amount", &self.amount)?,
+                currency: currency.to_owned(),
+                risk,
+                reversible: self.reversible.is_some(),
+                customer_facing: self.customer_facing.is_some(),
+                attributes,
+            },
+            options: self
+                .options
+                .lines()
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            assignee_id,
+            run_id: None,
+            proposal: None,
+        })
+    }
+}
+
+/// Raises a decision in a space; the space's policy routes it at once.
+pub async fn raise<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<RaiseForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let raised = async {
+        let space = state.store.space(web.actor.org_id, id).await?;
+        let request = value.request(&space, &web.org.currency)?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        Ok::<_, ApiError>(
+            engine::request(
+                &state.store,
+                &state.runtime.policies,
+                &web.actor,
+                &ctx,
+                request,
+            )
+            .await?
+            .id,
+        )
+    }
+    .await;
+    match raised {
+        Ok(decision) => see_other(&format!("/decisions/{decision}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let editing = Editing {
+                raise: Some((value, web.form_problem(&e))),
+                ..Editing::default()
+            };
+            render_space(&state, &web, id, editing, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => web.error(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -335,6 +515,8 @@ pub async fn spaces<S: Store>(State(state): State<AppState<S>>, web: Web) -> Res
 struct Editing {
     draft: Option<SpaceForm>,
     problem: Option<Markup>,
+    /// A refused decision to raise, with why.
+    raise: Option<(RaiseForm, Markup)>,
     simulated: Option<(Routing, Option<PolicyVerdict>)>,
     saved: bool,
 }
@@ -379,6 +561,7 @@ async fn render_space<S: Store>(
         Err(e) => return web.error(e),
     };
     let t = &web.t;
+    let may_raise = web.actor.may(Action::RequestDecision).is_ok();
     let mut workers: Vec<_> = members
         .values()
         .filter(|m| m.kind == MemberKind::Ai)
@@ -432,6 +615,45 @@ async fn render_space<S: Store>(
                     }
                 }
                 button.secondary type="submit" formaction=(format!("/spaces/{id}/simulate")) { (t.get("simulate-submit")) }
+            }
+        }
+        @if may_raise {
+            @let (raise, raise_problem) = match &editing.raise {
+                Some((form, problem)) => (form.clone(), Some(problem.clone())),
+                None => (RaiseForm { reversible: Some("true".into()), ..RaiseForm::default() }, None),
+            };
+            section.card aria-labelledby="raise-h" {
+                h2 #raise-h { (t.get("decision-raise")) }
+                p.quiet { (t.get("decision-raise-lede")) }
+                @if let Some(problem) = raise_problem { (problem) }
+                form.stacked method="post" action=(format!("/spaces/{id}/decisions")) aria-labelledby="raise-h" {
+                    (web.csrf_field())
+                    label { (t.get("decision-question")) " " input type="text" name="question" required maxlength="200" value=(raise.question); }
+                    label.wide { (t.get("decision-context")) " " textarea name="context" rows="2" maxlength="20000" { (raise.context) } }
+                    label.wide { (t.get("decision-options-lines")) " " textarea name="options" rows="3" required { (raise.options) } }
+                    label { (t.get("fact-amount")) " " input type="text" name="amount" inputmode="decimal" required value=(raise.amount); }
+                    label { (t.get("fact-risk")) " "
+                        select name="risk" { @for r in [Risk::Low, Risk::Medium, Risk::High] { option value=(r.as_str()) selected[raise.risk == r.as_str()] { (t.get(&format!("risk-{r}"))) } } }
+                    }
+                    label { input type="checkbox" name="reversible" value="true" checked[raise.reversible.is_some()]; " " (t.get("fact-reversible")) }
+                    label { input type="checkbox" name="customer_facing" value="true" checked[raise.customer_facing.is_some()]; " " (t.get("fact-customer-facing")) }
+                    @for (name, kind) in &space.attributes {
+                        @let field = format!("attr_{name}");
+                        @let typed = raise.attributes.get(&field).cloned().unwrap_or_default();
+                        @match kind {
+                            AttributeType::Bool => label { input type="checkbox" name=(field) value="true" checked[!typed.is_empty()]; " " (name) },
+                            AttributeType::Long => label { (name) " " input type="number" name=(field) required value=(typed); },
+                            AttributeType::String => label { (name) " " input type="text" name=(field) value=(typed); },
+                        }
+                    }
+                    label { (t.get("decision-assignee")) " "
+                        select name="assignee" {
+                            option value="" { "–" }
+                            @for w in &workers { option value=(w.id) selected[raise.assignee == w.id.to_string()] { (w.name) } }
+                        }
+                    }
+                    button type="submit" { (t.get("decision-raise-save")) }
+                }
             }
         }
     };

@@ -79,6 +79,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             get(decisions::space::<S>).post(decisions::save_space::<S>),
         )
         .route("/spaces/{id}/simulate", post(decisions::simulate::<S>))
+        .route("/spaces/{id}/decisions", post(decisions::raise::<S>))
+        .route("/decisions/{id}/outcome", post(decisions::outcome::<S>))
         .route("/people", get(people::page::<S>).post(people::invite::<S>))
         .route("/people/ai", post(people::add_worker::<S>))
         .route("/people/{id}/token", post(people::issue_token::<S>))
