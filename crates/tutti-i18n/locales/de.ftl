@@ -480,3 +480,13 @@ decision-outcome-save = Rückblick speichern
 outcome-good = gut
 outcome-bad = nicht gut
 outcome-unclear = noch unklar
+
+## Space lever
+space-new = Entscheidungsraum anlegen
+space-new-lede = Ein Raum legt fest, welche Entscheidungen eine KI treffen darf, nur vorbereiten darf, oder Menschen überlassen muss. Er beginnt mit einer Vorlage; die Richtlinie lässt sich danach im Raum bearbeiten.
+space-name = Name
+space-template = Vorlage
+space-template-discounts = KI entscheidet kleine, umkehrbare Beträge; den Rest bereitet sie für zwei Menschen vor
+space-template-prepare-only = KI bereitet jede Entscheidung vor, Menschen entscheiden
+space-template-people-only = Nur Menschen entscheiden
+space-new-save = Raum anlegen

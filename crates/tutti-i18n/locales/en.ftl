@@ -480,3 +480,13 @@ decision-outcome-save = Save review
 outcome-good = good
 outcome-bad = not good
 outcome-unclear = still unclear
+
+## Space lever
+space-new = Create a decision space
+space-new-lede = A space says which decisions an AI may make, may only prepare, or must leave to people. It starts from a template; its policy can be edited in the space afterwards.
+space-name = Name
+space-template = Template
+space-template-discounts = AI decides small reversible amounts, prepares the rest for two people
+space-template-prepare-only = AI prepares every decision, people decide
+space-template-people-only = Only people decide
+space-new-save = Create space

@@ -2824,3 +2824,70 @@ async fn a_decision_is_raised_in_the_cockpit_and_its_outcome_recorded<S: Store>(
 }
 
 tutti_store::behaviour!(a_decision_is_raised_in_the_cockpit_and_its_outcome_recorded);
+
+/// A decision space is created from a starter template on the spaces page;
+/// a viewer has no form and is refused.
+async fn a_space_is_created_from_a_template_in_the_cockpit<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let sales = api(
+        &router,
+        "POST",
+        "/teams",
+        &token,
+        Some(json!({ "name": "Vertrieb" })),
+    )
+    .await
+    .json();
+    let sales = sales["id"].as_str().unwrap();
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get("/spaces").await;
+    assert!(
+        page.text.contains("Entscheidungsraum anlegen"),
+        "{}",
+        page.text
+    );
+    let csrf = page.csrf();
+    let created = katrin
+        .post(
+            "/spaces",
+            &[
+                ("csrf", &csrf),
+                ("name", "Kulanz"),
+                ("team", sales),
+                ("template", "prepare-only"),
+                ("principles", "Keine Zusagen über 500 €\nImmer freundlich"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    let spaces = api(&router, "GET", "/decision-spaces", &token, None)
+        .await
+        .json();
+    let space = &spaces["items"][0];
+    let template = tutti_policy::TEMPLATES
+        .iter()
+        .find(|t| t.name == "prepare-only")
+        .unwrap();
+    assert_eq!(space["policy"], template.source);
+    assert_eq!(
+        space["principles"],
+        json!(["Keine Zusagen über 500 €", "Immer freundlich"])
+    );
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    let read = vera.get("/spaces").await;
+    assert!(!read.text.contains("action=\"/spaces\""));
+    let forged = vera
+        .post(
+            "/spaces",
+            &[
+                ("csrf", &read.csrf()),
+                ("name", "Meins"),
+                ("team", sales),
+                ("template", "discounts"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+tutti_store::behaviour!(a_space_is_created_from_a_template_in_the_cockpit);

@@ -14,8 +14,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::decision::{
-    AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, Outcome,
-    PolicyVerdict, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
+    AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, NewSpace,
+    Outcome, PolicyVerdict, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
 };
 use tutti_domain::org::MemberKind;
 use tutti_engine::decisions::{self as engine, Cast, DecisionRequest, Hypothesis};
@@ -484,6 +484,29 @@ pub async fn reject<S: Store>(
 }
 
 pub async fn spaces<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
+    render_spaces(&state, &web, None, StatusCode::OK).await
+}
+
+/// A space created from a starter template, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewSpaceForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    template: String,
+    /// Guard-rails, one per line.
+    #[serde(default)]
+    principles: String,
+}
+
+async fn render_spaces<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    draft: Option<(NewSpaceForm, Markup)>,
+    status: StatusCode,
+) -> Response {
     let result = async {
         web.actor.may(Action::Read)?;
         let spaces = state
@@ -491,20 +514,121 @@ pub async fn spaces<S: Store>(State(state): State<AppState<S>>, web: Web) -> Res
             .spaces(web.actor.org_id, PageRequest::first(PageRequest::MAX_LIMIT))
             .await?
             .items;
-        Ok::<_, ApiError>(spaces)
+        let teams = state
+            .store
+            .teams(web.actor.org_id, PageRequest::first(PageRequest::MAX_LIMIT))
+            .await?
+            .items;
+        Ok::<_, ApiError>((spaces, teams))
     }
     .await;
     let t = &web.t;
-    match result {
-        Ok(spaces) => web.page(&t.get("spaces-title"), Nav::Decisions, html! {
-            p.lede { (t.get("spaces-lede")) }
-            @if spaces.is_empty() { p.quiet { (t.get("spaces-none")) } }
-            ul.spaces {
-                @for s in &spaces {
-                    li { a href=(format!("/spaces/{}", s.id)) { (s.name) } " " small.quiet { (t.with("space-version", &args([("version", s.version as f64)]))) } }
+    let (spaces, teams) = match result {
+        Ok(loaded) => loaded,
+        Err(e) => return web.error(e),
+    };
+    // Admins anywhere; leads for the teams they lead.
+    let creatable: Vec<_> = teams
+        .iter()
+        .filter(|team| {
+            web.actor
+                .may(Action::ManageSpace {
+                    team_id: Some(team.id),
+                })
+                .is_ok()
+        })
+        .collect();
+    let (form, problem) = match draft {
+        Some((form, problem)) => (form, Some(problem)),
+        None => (NewSpaceForm::default(), None),
+    };
+    web.page_with_status(status, &t.get("spaces-title"), Nav::Decisions, html! {
+        p.lede { (t.get("spaces-lede")) }
+        @if spaces.is_empty() { p.quiet { (t.get("spaces-none")) } }
+        ul.spaces {
+            @for s in &spaces {
+                li { a href=(format!("/spaces/{}", s.id)) { (s.name) } " " small.quiet { (t.with("space-version", &args([("version", s.version as f64)]))) } }
+            }
+        }
+        @if !creatable.is_empty() {
+            section.card aria-labelledby="space-new-h" {
+                h2 #space-new-h { (t.get("space-new")) }
+                p.quiet { (t.get("space-new-lede")) }
+                @if let Some(problem) = problem { (problem) }
+                form.stacked method="post" action="/spaces" aria-labelledby="space-new-h" {
+                    (web.csrf_field())
+                    label { (t.get("space-name")) " " input type="text" name="name" required maxlength="200" value=(form.name); }
+                    label { (t.get("people-team")) " "
+                        select name="team" required {
+                            @for team in &creatable { option value=(team.id) selected[form.team.as_deref() == Some(team.id.to_string().as_str())] { (team.name) } }
+                        }
+                    }
+                    label { (t.get("space-template")) " "
+                        select name="template" {
+                            @for tpl in tutti_policy::TEMPLATES {
+                                option value=(tpl.name) selected[form.template == tpl.name] { (t.get(&format!("space-template-{}", tpl.name))) }
+                            }
+                        }
+                    }
+                    label.wide { (t.get("space-principles")) " " textarea name="principles" rows="3" { (form.principles) } }
+                    button type="submit" { (t.get("space-new-save")) }
                 }
             }
-        }),
+        }
+    })
+}
+
+/// Creates a decision space from a starter template; its policy can then be
+/// edited on the space's page.
+pub async fn create_space<S: Store>(
+    State(state): State<AppState<S>>,
+    form: Form<NewSpaceForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let created = async {
+        let template = tutti_policy::TEMPLATES
+            .iter()
+            .find(|tpl| tpl.name == value.template)
+            .ok_or_else(|| {
+                tutti_domain::Invalid::new("template", "choose one of the starter templates")
+            })?;
+        let new = NewSpace {
+            name: value.name.clone(),
+            team_id: super::optional_id("team", &value.team)?,
+            objective_id: None,
+            principles: value
+                .principles
+                .lines()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            policy: template.source.to_owned(),
+            attributes: BTreeMap::new(),
+            quorum: 1,
+            escalate_after_secs: None,
+            escalate_to: None,
+        };
+        let ctx = crate::api::ctx(&state, &web.actor);
+        Ok::<_, ApiError>(
+            engine::create_space(&state.store, &web.actor, &ctx, new)
+                .await?
+                .id,
+        )
+    }
+    .await;
+    match created {
+        Ok(id) => see_other(&format!("/spaces/{id}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let problem = web.form_problem(&e);
+            render_spaces(
+                &state,
+                &web,
+                Some((value, problem)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => web.error(e),
     }
 }

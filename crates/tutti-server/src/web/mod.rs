@@ -73,7 +73,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/decisions/{id}", get(decisions::show::<S>))
         .route("/decisions/{id}/approve", post(decisions::approve::<S>))
         .route("/decisions/{id}/reject", post(decisions::reject::<S>))
-        .route("/spaces", get(decisions::spaces::<S>))
+        .route(
+            "/spaces",
+            get(decisions::spaces::<S>).post(decisions::create_space::<S>),
+        )
         .route(
             "/spaces/{id}",
             get(decisions::space::<S>).post(decisions::save_space::<S>),
