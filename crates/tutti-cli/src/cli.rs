@@ -55,6 +55,16 @@ pub enum Command {
         bind: SocketAddr,
         #[command(flatten)]
         engine: EngineArgs,
+        /// Put the demo's AI workers on this OpenAI-compatible server
+        /// instead of the embedded model (Ollama: http://127.0.0.1:11434/v1).
+        #[arg(long, env = "TUTTI_PROVIDER_URL", requires = "provider_model")]
+        provider_url: Option<String>,
+        /// The model they ask there (e.g. qwen2.5:7b).
+        #[arg(long, env = "TUTTI_PROVIDER_MODEL", requires = "provider_url")]
+        provider_model: Option<String>,
+        /// The environment variable of this server that holds its API key.
+        #[arg(long, env = "TUTTI_PROVIDER_KEY_ENV", requires = "provider_url")]
+        provider_key_env: Option<String>,
     },
     /// Serve the API (migrating first).
     Serve {

@@ -93,6 +93,86 @@ struct Work<'a> {
     moves: &'a [WorkState],
 }
 
+/// The provider the demo's AI workers move to with `tutti up --provider-url`.
+pub const EXTERNAL_PROVIDER: &str = "extern";
+
+/// Puts the demo's AI workers on an OpenAI-compatible server (Ollama,
+/// vLLM, llama.cpp's server, a cloud API) instead of the embedded model:
+/// the provider `extern` at `base_url` with `model`, priced at the embedded
+/// model's internal rate so that ledger and budgets keep working. Every AI
+/// worker still on the embedded model moves; run again with another model
+/// to move them on.
+pub async fn use_provider<S: Store>(
+    store: &S,
+    ctx: &Ctx,
+    base_url: &str,
+    model: &str,
+    api_key_env: Option<&str>,
+) -> anyhow::Result<()> {
+    let providers = store.providers(ctx.org_id).await?;
+    let provider = match providers.iter().find(|p| p.name == EXTERNAL_PROVIDER) {
+        Some(p) if p.base_url.as_deref() == Some(base_url) => p.clone(),
+        Some(p) => anyhow::bail!(
+            "the demo already has the provider `{EXTERNAL_PROVIDER}` at {}; add another with `tutti provider add`",
+            p.base_url.as_deref().unwrap_or("?")
+        ),
+        None => {
+            store
+                .create_provider(
+                    ctx,
+                    NewProvider {
+                        name: EXTERNAL_PROVIDER.into(),
+                        kind: ProviderKind::Openai,
+                        base_url: Some(base_url.to_owned()),
+                        api_key_env: api_key_env.map(str::to_owned),
+                        api_key: None,
+                        limits: tutti_domain::labour::CallLimits::default(),
+                    },
+                )
+                .await?
+        }
+    };
+    store
+        .put_model(
+            ctx,
+            provider.id,
+            NewModel {
+                name: model.to_owned(),
+                prices: DEMO_PRICES,
+            },
+        )
+        .await?;
+    let members = store
+        .members(
+            ctx.org_id,
+            tutti_store::PageRequest::first(tutti_store::PageRequest::MAX_LIMIT),
+        )
+        .await?
+        .items;
+    for worker in members.iter().filter(|m| {
+        m.kind == MemberKind::Ai
+            && matches!(
+                m.provider.as_deref(),
+                Some(DEMO_PROVIDER | EXTERNAL_PROVIDER)
+            )
+    }) {
+        let patch = tutti_store::MemberPatch {
+            provider: Some(Some(EXTERNAL_PROVIDER.into())),
+            model: Some(Some(model.to_owned())),
+            ..Default::default()
+        };
+        store.update_member(ctx, worker.id, patch).await?;
+    }
+    Ok(())
+}
+
+/// The embedded model's internal rate per million tokens.
+const DEMO_PRICES: Prices = Prices {
+    input: 200_000,
+    cached_input: 100_000,
+    output: 800_000,
+};
+
 pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Demo> {
     let org_name = "Lindner Gebäudetechnik GmbH";
     let (org, owner) = store
@@ -215,11 +295,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
             embedded.id,
             NewModel {
                 name: DEMO_MODEL.into(),
-                prices: Prices {
-                    input: 200_000,
-                    cached_input: 100_000,
-                    output: 800_000,
-                },
+                prices: DEMO_PRICES,
             },
         )
         .await?;

@@ -243,6 +243,16 @@ pub struct Serve {
     /// Seed the demo org into an empty database and print an owner token.
     pub demo: bool,
     pub engine: crate::cli::EngineArgs,
+    /// The OpenAI-compatible server the demo's AI workers use instead of
+    /// the embedded model.
+    pub provider: Option<DemoProvider>,
+}
+
+/// `tutti up --provider-url … --provider-model …`.
+pub struct DemoProvider {
+    pub url: String,
+    pub model: String,
+    pub key_env: Option<String>,
 }
 
 /// The runtime of a serving process: its models and, unless switched off, the
@@ -307,6 +317,22 @@ impl StoreJob for Serve {
                     "sign in with the password shown when the demo was seeded, or set one: tutti member set-password --email …".to_owned(),
                 ),
             };
+            if let Some(provider) = &self.provider {
+                let ctx = Ctx::new(org_id, Some(owner), SystemClock.now());
+                crate::demo::use_provider(
+                    &store,
+                    &ctx,
+                    &provider.url,
+                    &provider.model,
+                    provider.key_env.as_deref(),
+                )
+                .await
+                .context("putting the demo's AI workers on the provider")?;
+                println!(
+                    "the demo's AI workers run on {} at {}",
+                    provider.model, provider.url
+                );
+            }
             let token = mint_token(&store, org_id, owner, "tutti up").await?;
             println!(
                 "tutti is serving on http://{address}  (database: {})",

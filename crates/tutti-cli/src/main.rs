@@ -57,13 +57,29 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Up { db, bind, engine } => {
+        Command::Up {
+            db,
+            bind,
+            engine,
+            provider_url,
+            provider_model,
+            provider_key_env,
+        } => {
+            let provider =
+                provider_url
+                    .zip(provider_model)
+                    .map(|(url, model)| local::DemoProvider {
+                        url,
+                        model,
+                        key_env: provider_key_env,
+                    });
             local::with_store(
                 &db.database_url,
                 local::Serve {
                     bind,
                     demo: true,
                     engine,
+                    provider,
                 },
             )
             .await
@@ -75,6 +91,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     bind,
                     demo: false,
                     engine,
+                    provider: None,
                 },
             )
             .await

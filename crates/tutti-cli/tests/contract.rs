@@ -8,53 +8,13 @@
 
 #![expect(clippy::unwrap_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
 #[allow(dead_code, reason = "each test file uses part of what they share")]
 mod common;
-use common::{Server, python, sqlite_url};
-
-/// `tutti up` on a fresh SQLite file, without a model (the demo's AI work
-/// fails at once, which keeps the org still while it is tested): the server
-/// and the owner token it printed.
-fn demo_server(dir: &std::path::Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args([
-            "up",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &sqlite_url(dir),
-        ])
-        .env_remove("TUTTI_DATABASE_URL")
-        .env_remove("TUTTI_MODEL")
-        .env("XDG_CACHE_HOME", dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut url, mut token) = (None, None);
-    while token.is_none() {
-        let Some(line) = lines.next() else {
-            panic!("tutti up ended before it printed a token")
-        };
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("tutti is serving on http://") {
-            url = rest
-                .split_whitespace()
-                .next()
-                .map(|a| format!("http://{a}"));
-        }
-        if line == "owner token:" {
-            token = Some(lines.next().unwrap().unwrap());
-        }
-    }
-    (Server::from_child(child, url.unwrap()), token.unwrap())
-}
+use common::{Server, python, up};
 
 /// The first item of a list the API answers, paged or not.
 async fn first_id(client: &reqwest::Client, server: &Server, token: &str, path: &str) -> String {
@@ -80,7 +40,7 @@ async fn schemathesis_finds_no_failure_of_any_check() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (server, token) = demo_server(dir.path());
+    let (server, token) = up(dir.path(), &[], &[]);
     let client = reqwest::Client::new();
     let webhook: Value = client
         .post(format!("{}/api/v1/webhooks", server.url))

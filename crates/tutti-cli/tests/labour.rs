@@ -1512,3 +1512,51 @@ async fn a_run_whose_answer_loops_is_stopped_and_the_reviewer_sees_why() {
     assert_eq!(item["state"], "blocked", "{item}");
     api.assert_ledger_balanced().await;
 }
+
+/// `tutti up --provider-url … --provider-model …` puts the demo's AI
+/// workers on an OpenAI-compatible server: the demo's queued runs are
+/// answered there (here by a stand-in upstream, which answers "Montag
+/// passt."), metered, and no run needs the embedded model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_on_an_openai_compatible_server_when_told_to() {
+    let (upstream, received) = tool_calling_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = common::up(
+        dir.path(),
+        &[
+            "--provider-url",
+            &upstream,
+            "--provider-model",
+            "qwen2.5:7b",
+        ],
+        &[("TUTTI_LOG", "warn")],
+    );
+    let api = Api::new(&server.url, &token);
+    let runs = api.get("/api/v1/runs?limit=50").await;
+    let ids: Vec<String> = runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!ids.is_empty(), "{runs}");
+    for id in &ids {
+        let run = api.finished_run(id, Duration::from_secs(30)).await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        assert_eq!(
+            (&run["provider"], &run["model"], &run["output"]),
+            (
+                &json!("extern"),
+                &json!("qwen2.5:7b"),
+                &json!("Montag passt.")
+            ),
+            "{run}"
+        );
+    }
+    let asked = received.lock().unwrap().clone();
+    assert!(
+        asked.iter().all(|r| r["model"] == "qwen2.5:7b"),
+        "{asked:?}"
+    );
+    api.assert_ledger_balanced().await;
+}

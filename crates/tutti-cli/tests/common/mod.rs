@@ -146,3 +146,45 @@ pub fn python(what: &str) -> Option<String> {
         }
     }
 }
+
+/// `tutti up` on a fresh SQLite file in `dir` with extra arguments, without
+/// the embedded model unless the environment names one: the server and the
+/// owner token it printed.
+#[allow(dead_code, reason = "only some test files start the demo")]
+pub fn up(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Server, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
+    command
+        .args([
+            "up",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &sqlite_url(dir),
+        ])
+        .args(args)
+        .env_remove("TUTTI_DATABASE_URL")
+        .env_remove("TUTTI_MODEL")
+        .env("XDG_CACHE_HOME", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut token) = (None, None);
+    while token.is_none() {
+        // None: tutti up ended before it printed a token.
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("tutti is serving on http://") {
+            url = rest
+                .split_whitespace()
+                .next()
+                .map(|a| format!("http://{a}"));
+        }
+        if line == "owner token:" {
+            token = Some(lines.next().unwrap().unwrap());
+        }
+    }
+    (Server::from_child(child, url.unwrap()), token.unwrap())
+}
