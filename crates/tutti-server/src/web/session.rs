@@ -261,7 +261,9 @@ pub async fn sign_in<S: Store>(
     let now = state.clock.now();
     if let Some(wait) = state.sign_in_failures.wait(&form.email, address, now) {
         let seconds = wait.num_seconds().max(1);
-        record_refusal(&state, &form.email, true).await;
+        if state.sign_in_failures.first_hold(&form.email) {
+            record_refusal(&state, &form.email, true).await;
+        }
         let problem = t.with(
             "signin-throttled",
             &tutti_i18n::args([("seconds", seconds as f64)]),
@@ -394,7 +396,16 @@ async fn open_session<S: Store>(
 /// `tutti_domain::signin::SignInThrottle`. Several processes each keep
 /// their own, so each throttles what reaches it.
 #[derive(Debug, Default)]
-pub struct SignInFailures(std::sync::Mutex<HashMap<String, Vec<chrono::DateTime<chrono::Utc>>>>);
+pub struct SignInFailures(std::sync::Mutex<Failures>);
+
+#[derive(Debug, Default)]
+struct Failures {
+    times: HashMap<String, Vec<chrono::DateTime<chrono::Utc>>>,
+    /// Accounts whose throttling since their last failure is already in
+    /// the audit chain: a held try costs no password check, so auditing
+    /// every one would let a flood of them fill the chain.
+    throttle_audited: std::collections::HashSet<String>,
+}
 
 impl SignInFailures {
     fn keys(email: &str, address: Option<IpAddr>) -> [(Option<String>, SignInThrottle); 2] {
@@ -424,8 +435,21 @@ impl SignInFailures {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Self::keys(email, address)
             .into_iter()
-            .filter_map(|(key, rule)| rule.wait(failures.get(key.as_ref()?)?, now))
+            .filter_map(|(key, rule)| rule.wait(failures.times.get(key.as_ref()?)?, now))
             .max()
+    }
+
+    /// Whether a held try on this account is the first since its last
+    /// failure, and so goes into the audit chain.
+    fn first_hold(&self, email: &str) -> bool {
+        let mut failures = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match Self::keys(email, None) {
+            [(Some(key), _), _] => failures.throttle_audited.insert(key),
+            _ => false,
+        }
     }
 
     fn failed(&self, email: &str, address: Option<IpAddr>, now: chrono::DateTime<chrono::Utc>) {
@@ -434,13 +458,14 @@ impl SignInFailures {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Forget what no rule remembers any more, so the map stays small.
-        failures.retain(|_, times| {
+        failures.times.retain(|_, times| {
             times.retain(|t| now - *t < SignInThrottle::PER_ACCOUNT.window);
             !times.is_empty()
         });
         for (key, _) in Self::keys(email, address) {
             if let Some(key) = key {
-                failures.entry(key).or_default().push(now);
+                failures.throttle_audited.remove(&key);
+                failures.times.entry(key).or_default().push(now);
             }
         }
     }
@@ -452,7 +477,8 @@ impl SignInFailures {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let [(Some(key), _), _] = Self::keys(email, None) {
-            failures.remove(&key);
+            failures.throttle_audited.remove(&key);
+            failures.times.remove(&key);
         }
     }
 }
