@@ -89,7 +89,9 @@ fn longest_repeat(text: &str) -> usize {
 
 /// The demo's work orders as its AI workers receive them.
 async fn demo_work_orders(dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
-    let store = crate::bench::fresh_sqlite(dir, "quality").await?;
+    let path = dir.join("quality.db");
+    let store =
+        tutti_store::sqlite::SqliteStore::connect(&format!("sqlite:{}", path.display())).await?;
     store.migrate().await?;
     let demo = crate::demo::seed(&store, SystemClock.now()).await?;
     let runs = store

@@ -109,10 +109,9 @@ pub enum Action {
     },
 }
 
-/// A refusal, with the reason the member is told.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Denied(pub String);
+// Kept with the other refusals, so that every rule can refuse without
+// depending on who may do what.
+pub use crate::refused::Denied;
 
 impl Actor {
     fn leads(&self, team: Option<Uuid>) -> bool {

@@ -7,8 +7,12 @@
 //! already decided). Rules return [`Refused`]; the engine and the API pass it
 //! on unchanged, so the reason a member reads is the rule's own.
 
-use crate::access::Denied;
 use crate::validate::Invalid;
+
+/// A refusal of who asks, with the reason the member is told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
 
 /// A rule's refusal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
