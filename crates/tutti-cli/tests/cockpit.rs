@@ -748,6 +748,25 @@ async fn a_leader_runs_the_team_from_the_browser() {
     .await;
     snap(&client, "9-people").await;
 
+    // Every page at a phone's size, for a look at how the cockpit reads there.
+    client.set_window_size(390, 844).await.unwrap();
+    for (name, page) in [
+        ("home", "/"),
+        ("objectives", "/objectives"),
+        ("work", "/work"),
+        ("decisions", "/decisions"),
+        ("spaces", "/spaces"),
+        ("people", "/people"),
+        ("ledger", "/ledger"),
+        ("providers", "/providers"),
+        ("alerts", "/alerts"),
+        ("audit", "/audit"),
+    ] {
+        client.goto(&format!("{}{page}", up.url)).await.unwrap();
+        wait_for(&client, Locator::Css("main")).await;
+        snap(&client, &format!("phone-{name}")).await;
+    }
+
     let items = api(&up, reqwest::Method::GET, "/work-items?limit=500", None).await;
     let titled = |title: &str| {
         items["items"]
