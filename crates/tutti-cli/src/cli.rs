@@ -384,6 +384,39 @@ pub enum ObjectiveCommand {
         #[arg(long)]
         parent: Option<Uuid>,
     },
+    /// Changes what is given; the rest stays.
+    Edit {
+        id: Uuid,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        why: Option<String>,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        start: Option<String>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        end: Option<String>,
+        #[arg(long, conflicts_with = "no_team")]
+        team: Option<Uuid>,
+        /// Takes it out of its team.
+        #[arg(long)]
+        no_team: bool,
+        #[arg(long, conflicts_with = "no_owner")]
+        owner: Option<Uuid>,
+        /// Leaves it without an owner.
+        #[arg(long)]
+        no_owner: bool,
+        /// Hangs it below another objective.
+        #[arg(long, conflicts_with = "top")]
+        parent: Option<Uuid>,
+        /// Makes it a top objective (no parent).
+        #[arg(long)]
+        top: bool,
+        /// active, achieved or dropped.
+        #[arg(long)]
+        status: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,6 +437,26 @@ pub enum KeyResultCommand {
         unit: String,
         #[arg(long, default_value_t = 5)]
         confidence: i64,
+    },
+    /// Changes what is given; a new target is kept as a move with its
+    /// reason, the old one stays visible.
+    Edit {
+        id: Uuid,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long, allow_negative_numbers = true)]
+        baseline: Option<f64>,
+        #[arg(long, allow_negative_numbers = true)]
+        target: Option<f64>,
+        #[arg(long)]
+        unit: Option<String>,
+        /// Why the target moves.
+        #[arg(long, requires = "target")]
+        reason: Option<String>,
+    },
+    /// How its target moved.
+    Targets {
+        id: Uuid,
     },
 }
 

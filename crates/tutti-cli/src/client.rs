@@ -174,6 +174,12 @@ const OBJECTIVE: &[(&str, &str)] = &[
     ("period", "period_end"),
     ("parent", "parent_id"),
 ];
+const TARGET_MOVE: &[(&str, &str)] = &[
+    ("when", "created_at"),
+    ("from", "from"),
+    ("to", "to"),
+    ("reason", "reason"),
+];
 const KEY_RESULT: &[(&str, &str)] = &[
     ("id", "id"),
     ("title", "title"),
@@ -320,7 +326,51 @@ pub async fn objective(remote: &Remote, command: ObjectiveCommand) -> anyhow::Re
             });
             client.print_one(&client.post("/objectives", body).await?, OBJECTIVE)
         }
+        ObjectiveCommand::Edit {
+            id,
+            title,
+            why,
+            start,
+            end,
+            team,
+            no_team,
+            owner,
+            no_owner,
+            parent,
+            top,
+            status,
+        } => {
+            // `--no-team` and the like clear the field: an explicit null.
+            let cleared = |id: Option<uuid::Uuid>, clear: bool| match clear {
+                true => Some(Value::Null),
+                false => id.map(|id| Value::from(id.to_string())),
+            };
+            let body = given(&[
+                ("title", title.map(Value::from)),
+                ("why", why.map(Value::from)),
+                ("period_start", start.map(Value::from)),
+                ("period_end", end.map(Value::from)),
+                ("status", status.map(Value::from)),
+                ("team_id", cleared(team, no_team)),
+                ("owner_id", cleared(owner, no_owner)),
+                ("parent_id", cleared(parent, top)),
+            ]);
+            client.print_one(
+                &client.patch(&format!("/objectives/{id}"), body).await?,
+                OBJECTIVE,
+            )
+        }
     }
+}
+
+/// A patch of the fields given on the command line; the others stay.
+fn given(fields: &[(&str, Option<Value>)]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .filter_map(|(name, value)| Some(((*name).to_owned(), value.clone()?)))
+            .collect(),
+    )
 }
 
 fn print_node(node: &Value, depth: usize) {
@@ -389,6 +439,32 @@ pub async fn key_result(remote: &Remote, command: KeyResultCommand) -> anyhow::R
                 KEY_RESULT,
             )
         }
+        KeyResultCommand::Edit {
+            id,
+            title,
+            baseline,
+            target,
+            unit,
+            reason,
+        } => {
+            let body = given(&[
+                ("title", title.map(Value::from)),
+                ("baseline", baseline.map(Value::from)),
+                ("target", target.map(Value::from)),
+                ("unit", unit.map(Value::from)),
+                ("target_reason", reason.map(Value::from)),
+            ]);
+            client.print_one(
+                &client.patch(&format!("/key-results/{id}"), body).await?,
+                KEY_RESULT,
+            )
+        }
+        KeyResultCommand::Targets { id } => client.print_list(
+            &client
+                .get(&format!("/key-results/{id}/target-moves?limit=500"))
+                .await?,
+            TARGET_MOVE,
+        ),
     }
 }
 

@@ -11,8 +11,8 @@ use tutti_domain::work::{Priority, WorkKind, WorkState};
 use tutti_engine::{Clock, SystemClock};
 use tutti_store::prelude::*;
 use tutti_store::{
-    Ctx, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem, TeamPatch,
-    WorkItemPatch,
+    Ctx, KeyResultPatch, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem,
+    TeamPatch, WorkItemPatch,
 };
 use tutti_store::{NewBudget, NewModel, NewProvider};
 use uuid::Uuid;
@@ -499,6 +499,23 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
             )
             .await?;
     }
+    // The moving target the seeds speak of: the emergency contract now
+    // promises four hours, so the key result follows the promise, and the
+    // old target stays visible next to the new.
+    store
+        .update_key_result(
+            &Ctx::new(org.id, Some(aylin.id), now),
+            response.id,
+            KeyResultPatch {
+                target: Some(4.0),
+                target_reason: Some(
+                    "Der Notdienstvertrag verspricht jetzt 4 h Reaktionszeit; das Ziel folgt dem Versprechen."
+                        .into(),
+                ),
+                ..KeyResultPatch::default()
+            },
+        )
+        .await?;
 
     let work = [
         Work {

@@ -149,6 +149,32 @@ fn init_prints_a_token_that_the_client_commands_use() {
     let listed = tutti(&["work", "list"], &env);
     assert!(stdout(&listed).contains("Notdienstplan aufstellen"));
 
+    // The target moves with a reason; the old one stays in the record.
+    let moved = json(&[
+        "kr",
+        "edit",
+        kr_id,
+        "--target",
+        "4",
+        "--reason",
+        "Notdienst verspricht 4 h",
+    ]);
+    assert_eq!(moved["target"], 4.0);
+    let moves = json(&["kr", "targets", kr_id]);
+    assert_eq!(moves["items"][0]["from"], 8.0, "{moves}");
+    assert_eq!(moves["items"][0]["reason"], "Notdienst verspricht 4 h");
+    let edited = json(&[
+        "objective",
+        "edit",
+        objective_id,
+        "--end",
+        "2027-03-31",
+        "--no-team",
+    ]);
+    assert_eq!(edited["period_end"], "2027-03-31", "{edited}");
+    assert_eq!(edited["team_id"], Value::Null, "{edited}");
+    assert_eq!(edited["title"], "Kundenbindung stärken");
+
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);
     assert_refused_in_one_line(&illegal, "409: cannot move from ready to done");

@@ -69,6 +69,36 @@ pub struct CheckIn {
     pub created_at: DateTime<Utc>,
 }
 
+/// A key result's target moved during its period: the seeds' moving target.
+/// Kept, so the old target stays visible next to the new one and progress
+/// is never silently re-based.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TargetMove {
+    pub id: Uuid,
+    pub key_result_id: Uuid,
+    /// The target before the move.
+    pub from: f64,
+    /// The target after it.
+    pub to: f64,
+    /// Why it moved, as the person who moved it said; may be empty.
+    pub reason: String,
+    /// `None` when tutti itself moved it (seeding).
+    pub author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whether setting `new` as a key result's target moves it from `old`; a
+/// patch that repeats the target is no move and leaves no record.
+pub fn moves_target(old: f64, new: f64) -> bool {
+    (old - new).abs() > 0.0
+}
+
+/// Why a target moved, checked: optional text of a note's length.
+pub fn target_reason(reason: &str) -> ValidationResult<String> {
+    crate::validate::optional_text("target_reason", reason, crate::validate::BODY_MAX)
+}
+
 /// Confidence is 0–10.
 pub const CONFIDENCE_MAX: u8 = 10;
 
@@ -356,6 +386,16 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_a_different_target_is_a_move() {
+        assert!(moves_target(100.0, 120.0));
+        assert!(moves_target(10.0, 5.0));
+        assert!(!moves_target(100.0, 100.0));
+        assert!(!moves_target(0.0, -0.0));
+        assert!(target_reason(&"x".repeat(crate::validate::BODY_MAX + 1)).is_err());
+        assert_eq!(target_reason("  Markt größer ").unwrap(), "Markt größer");
     }
 
     #[test]

@@ -412,6 +412,19 @@ kr-baseline = Ausgangswert
 kr-target = Zielwert
 kr-unit = Einheit
 kr-new-save = Schlüsselergebnis hinzufügen
+objective-edit = Ziel bearbeiten
+objective-edit-save = Änderungen speichern
+objective-parent-none = keines (oberstes Ziel)
+kr-edit = Schlüsselergebnis ändern
+kr-edit-save = Änderungen speichern
+kr-target-reason = Warum sich das Ziel verschiebt
+kr-target-reason-hint = Bleibt neben dem alten Zielwert sichtbar.
+kr-target-moved = Zielwert verschoben von { $from } auf { $to }
+kr-target-first = ursprünglich { $target }
+kr-target-moves = { $count ->
+    [one] eine Zielverschiebung
+   *[other] { $count } Zielverschiebungen
+}
 
 ## People and teams (/people)
 nav-people = Team

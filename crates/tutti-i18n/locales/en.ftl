@@ -412,6 +412,19 @@ kr-baseline = Baseline
 kr-target = Target
 kr-unit = Unit
 kr-new-save = Add key result
+objective-edit = Edit the objective
+objective-edit-save = Save changes
+objective-parent-none = none (a top objective)
+kr-edit = Change the key result
+kr-edit-save = Save changes
+kr-target-reason = Why the target moves
+kr-target-reason-hint = Stays visible next to the old target.
+kr-target-moved = Target moved from { $from } to { $to }
+kr-target-first = first { $target }
+kr-target-moves = { $count ->
+    [one] one target move
+   *[other] { $count } target moves
+}
 
 ## People and teams (/people)
 nav-people = Team

@@ -132,6 +132,12 @@ impl Browser {
         self.send("POST", path, Some(form), &[]).await
     }
 
+    /// Posts fields built at run time.
+    async fn post_owned(&mut self, path: &str, form: &[(&str, String)]) -> Reply {
+        let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(path, &borrowed).await
+    }
+
     async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
         let page = self.get("/sign-in").await;
         let csrf = page.csrf();
@@ -167,6 +173,13 @@ async fn api(router: &Router, method: &str, path: &str, token: &str, body: Optio
 
 /// Sends one request through the router and reads the whole answer; input
 /// never earns a 500.
+/// Creates through the API and gives back the new thing's id.
+async fn created_id(router: &Router, token: &str, path: &str, body: Value) -> String {
+    let reply = api(router, "POST", path, token, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{path}: {}", reply.text);
+    reply.json()["id"].as_str().unwrap().to_owned()
+}
+
 async fn exchange(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
     let described = format!("{} {}", request.method(), request.uri());
     let response = router.clone().oneshot(request).await.unwrap();
@@ -2215,6 +2228,141 @@ async fn a_refused_objective_or_key_result_keeps_its_draft<S: Store>(store: S) {
 
 tutti_store::behaviour!(a_refused_objective_or_key_result_keeps_its_draft);
 
+/// A leader changes an objective (re-parents it too) and moves a key
+/// result's target; the old target stays on the page with the reason, and
+/// a re-parent into its own branch is refused with the draft kept.
+async fn a_leader_edits_an_objective_and_moves_a_target<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let create = |title: &str, parent: Option<&str>| json!({ "title": title, "period_start": "2026-10-01", "period_end": "2026-12-31", "parent_id": parent });
+    let top = created_id(
+        &router,
+        &token,
+        "/objectives",
+        create("Kunden halten", None),
+    )
+    .await;
+    let objective = created_id(&router, &token, "/objectives", create("Schneller", None)).await;
+    let below = created_id(
+        &router,
+        &token,
+        "/objectives",
+        create("Notdienst", Some(&objective)),
+    )
+    .await;
+    let kr = created_id(
+        &router,
+        &token,
+        &format!("/objectives/{objective}/key-results"),
+        json!({ "title": "Reaktionszeit", "baseline": 24, "target": 8, "unit": "h" }),
+    )
+    .await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de-DE").await;
+    let page = katrin.get(&format!("/objectives/{objective}")).await;
+    assert!(page.text.contains("Ziel bearbeiten"), "{}", page.text);
+    // Its own child is not offered as a parent; the other top objective is.
+    assert!(!page.text.contains(&format!("option value=\"{below}\"")));
+    assert!(page.text.contains(&format!("option value=\"{top}\"")));
+    let csrf = page.csrf();
+    let edit = |title: &'static str, parent: String| {
+        vec![
+            ("title", title.to_owned()),
+            ("why", "Weil Kälte nicht wartet.".to_owned()),
+            ("team", String::new()),
+            ("owner", String::new()),
+            ("period_start", "2026-10-01".to_owned()),
+            ("period_end", "2027-03-31".to_owned()),
+            ("parent", parent),
+        ]
+    };
+    let fields = |form: Vec<(&'static str, String)>| {
+        let mut all = vec![("csrf", csrf.clone())];
+        all.extend(form);
+        all
+    };
+    let circle = katrin
+        .post_owned(
+            &format!("/objectives/{objective}"),
+            &fields(edit("Im Kreis", below.clone())),
+        )
+        .await;
+    assert_eq!(
+        circle.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        circle.text
+    );
+    assert!(
+        circle.text.contains("value=\"Im Kreis\""),
+        "{}",
+        circle.text
+    );
+    let edited = katrin
+        .post_owned(
+            &format!("/objectives/{objective}"),
+            &fields(edit("Störungen schneller beheben", top.clone())),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.text);
+    let stored = api(
+        &router,
+        "GET",
+        &format!("/objectives/{objective}"),
+        &token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(stored["title"], "Störungen schneller beheben", "{stored}");
+    assert_eq!(stored["parent_id"].as_str(), Some(top.as_str()));
+    assert_eq!(stored["period_end"], "2027-03-31");
+    let moved = katrin
+        .post_owned(
+            &format!("/key-results/{kr}"),
+            &fields(vec![
+                ("title", "Reaktionszeit".to_owned()),
+                ("baseline", "24".to_owned()),
+                ("target", "4".to_owned()),
+                ("unit", "h".to_owned()),
+                ("reason", "Der Notdienstvertrag verspricht 4 h".to_owned()),
+            ]),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text);
+    let page = katrin.get(&format!("/objectives/{objective}")).await;
+    assert!(page.text.contains("ursprünglich 8,0 h"), "{}", page.text);
+    assert!(
+        page.text
+            .contains("Zielwert verschoben von 8,0 h auf 4,0 h")
+            && page.text.contains("Der Notdienstvertrag verspricht 4 h"),
+        "{}",
+        page.text
+    );
+    let not_a_number = katrin
+        .post_owned(
+            &format!("/key-results/{kr}"),
+            &fields(vec![
+                ("title", "Reaktionszeit".to_owned()),
+                ("baseline", "24".to_owned()),
+                ("target", "bald".to_owned()),
+                ("unit", "h".to_owned()),
+                ("reason", String::new()),
+            ]),
+        )
+        .await;
+    assert_eq!(not_a_number.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        not_a_number.text.contains("value=\"bald\""),
+        "{}",
+        not_a_number.text
+    );
+    let stored = api(&router, "GET", &format!("/key-results/{kr}"), &token, None)
+        .await
+        .json();
+    assert_eq!(stored["target"], 4.0, "{stored}");
+}
+
+tutti_store::behaviour!(a_leader_edits_an_objective_and_moves_a_target);
+
 /// A viewer sees objectives and work but no form to change them, and a
 /// forged POST from her session is refused.
 async fn a_viewer_sees_no_lever_and_a_forged_post_is_refused<S: Store>(store: S) {
@@ -2229,6 +2377,16 @@ async fn a_viewer_sees_no_lever_and_a_forged_post_is_refused<S: Store>(store: S)
     .await
     .json();
     let objective = objective["id"].as_str().unwrap();
+    let kr = api(
+        &router,
+        "POST",
+        &format!("/objectives/{objective}/key-results"),
+        &token,
+        Some(json!({ "title": "Quote", "baseline": 0, "target": 1 })),
+    )
+    .await
+    .json();
+    let kr = kr["id"].as_str().unwrap();
     let item = api(
         &router,
         "POST",
@@ -2250,6 +2408,7 @@ async fn a_viewer_sees_no_lever_and_a_forged_post_is_refused<S: Store>(store: S)
         assert_eq!(shown.status, StatusCode::OK, "{page}");
         assert!(
             !shown.text.contains("method=\"post\" action=\"/objectives")
+                && !shown.text.contains("method=\"post\" action=\"/key-results")
                 && !shown.text.contains("method=\"post\" action=\"/work"),
             "{page}: {}",
             shown.text
@@ -2272,6 +2431,18 @@ async fn a_viewer_sees_no_lever_and_a_forged_post_is_refused<S: Store>(store: S)
         (
             format!("/objectives/{objective}/status"),
             vec![("status", "dropped")],
+        ),
+        (
+            format!("/objectives/{objective}"),
+            vec![
+                ("title", "Meins"),
+                ("period_start", "2026-10-01"),
+                ("period_end", "2026-12-31"),
+            ],
+        ),
+        (
+            format!("/key-results/{kr}"),
+            vec![("title", "K"), ("baseline", "0"), ("target", "2")],
         ),
         ("/work".to_owned(), vec![("title", "Meins")]),
         (format!("/work/{item}/move"), vec![("state", "ready")]),

@@ -134,3 +134,55 @@ async fn progress_rolls_up_from_key_results_to_the_top_objective<S: Store>(store
 }
 
 tutti_store::behaviour!(progress_rolls_up_from_key_results_to_the_top_objective);
+
+async fn a_moved_target_keeps_the_old_one_visible<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let strategy = Strategy::new(&api, &org).await;
+    let kr = format!("/key-results/{}", id(&strategy.response_time));
+    let by_member = api
+        .patch(&kr, &org.member.token, json!({ "target": 4.0 }))
+        .await;
+    assert_eq!(by_member.status, StatusCode::FORBIDDEN);
+    let moved = api
+        .changed(
+            &kr,
+            &org.lead.token,
+            json!({ "target": 4.0, "target_reason": "Notdienst verspricht 4 h" }),
+        )
+        .await;
+    assert_eq!(moved["target"], 4.0);
+    // The same target again, or only a new title, is no move.
+    api.changed(
+        &kr,
+        &org.lead.token,
+        json!({ "target": 4.0, "title": "Reaktionszeit" }),
+    )
+    .await;
+    let moves = api
+        .get(&format!("{kr}/target-moves"), &org.viewer.token)
+        .await
+        .body;
+    let items = moves["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{moves}");
+    assert_eq!(items[0]["from"], 8.0);
+    assert_eq!(items[0]["to"], 4.0);
+    assert_eq!(items[0]["reason"], "Notdienst verspricht 4 h");
+    assert_eq!(items[0]["author_id"], org.lead.id);
+    // Another org cannot read them.
+    let foreign = api.get(&format!("{kr}/target-moves"), &org.stranger).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    // A bad reason is refused whole: the target did not move.
+    let refused = api
+        .patch(
+            &kr,
+            &org.lead.token,
+            json!({ "target": 2.0, "target_reason": "x".repeat(20_001) }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = api.get(&kr, &org.viewer.token).await.body;
+    assert_eq!(shown["target"], 4.0);
+}
+
+tutti_store::behaviour!(a_moved_target_keeps_the_old_one_visible);

@@ -11,7 +11,7 @@ use tutti_domain::labour::{
     Budget, CallLimits, LedgerEntry, Model, Prices, Provider, Review, Run, Tokens,
 };
 use tutti_domain::org::{Member, Org, Team};
-use tutti_domain::strategy::{CheckIn, KeyResult, Objective, key_result_progress};
+use tutti_domain::strategy::{CheckIn, KeyResult, Objective, TargetMove, key_result_progress};
 use tutti_domain::work::WorkItem;
 use uuid::Uuid;
 
@@ -164,6 +164,31 @@ impl TryFrom<KeyResultRow> for KeyResult {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct TargetMoveRow {
+    pub id: Uuid,
+    pub key_result_id: Uuid,
+    pub from_target: f64,
+    pub to_target: f64,
+    pub reason: String,
+    pub author_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<TargetMoveRow> for TargetMove {
+    fn from(r: TargetMoveRow) -> Self {
+        TargetMove {
+            id: r.id,
+            key_result_id: r.key_result_id,
+            from: r.from_target,
+            to: r.to_target,
+            reason: r.reason,
+            author_id: r.author_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub struct CheckInRow {
     pub id: Uuid,
     pub key_result_id: Uuid,
@@ -308,6 +333,8 @@ pub const OBJECTIVE_COLUMNS: &str =
     "id, title, why, owner_id, team_id, period_start, period_end, parent_id, status, created_at";
 pub const KEY_RESULT_COLUMNS: &str =
     "id, objective_id, title, baseline, target, current, unit, confidence, updated_at";
+pub const TARGET_MOVE_COLUMNS: &str =
+    "id, key_result_id, from_target, to_target, reason, author_id, created_at";
 pub const CHECK_IN_COLUMNS: &str =
     "id, key_result_id, value, confidence, note, author_id, created_at";
 pub const WORK_ITEM_COLUMNS: &str = "id, title, description, team_id, assignee_id, state, kind, priority, due, parent_id, key_result_id, created_by, created_at, updated_at, state_since";

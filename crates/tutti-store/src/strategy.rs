@@ -8,7 +8,9 @@
 use std::future::Future;
 
 use chrono::NaiveDate;
-use tutti_domain::strategy::{CheckIn, KeyResult, NewCheckIn, Objective, ObjectiveStatus};
+use tutti_domain::strategy::{
+    CheckIn, KeyResult, NewCheckIn, Objective, ObjectiveStatus, TargetMove,
+};
 use uuid::Uuid;
 
 use crate::{Ctx, Page, PageRequest, Result};
@@ -53,6 +55,8 @@ pub struct KeyResultPatch {
     pub baseline: Option<f64>,
     pub target: Option<f64>,
     pub unit: Option<String>,
+    /// Why the target moves, kept with the move; ignored when it does not.
+    pub target_reason: Option<String>,
 }
 
 /// A set of objectives with every objective below them and all their key
@@ -107,7 +111,8 @@ pub trait Strategy: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<KeyResult>> + Send;
     /// `NotFound` for a key result of another org.
     fn key_result(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<KeyResult>> + Send;
-    /// Changes a key result's definition; its value moves by check-ins.
+    /// Changes a key result's definition; its value moves by check-ins. A
+    /// new target is kept as a [`TargetMove`] in the same transaction.
     /// `NotFound` for a key result of another org; `Invalid` for a bad title
     /// or a value that is not a number.
     fn update_key_result(
@@ -132,6 +137,15 @@ pub trait Strategy: Clone + Send + Sync + 'static {
         key_result_id: Uuid,
         check_in: NewCheckIn,
     ) -> impl Future<Output = Result<CheckIn>> + Send;
+    /// How a key result's target moved, oldest first. `NotFound` for a key
+    /// result of another org.
+    fn target_moves(
+        &self,
+        org_id: Uuid,
+        key_result_id: Uuid,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<TargetMove>>> + Send;
+
     /// A key result's check-ins, oldest first. `NotFound` for a key result
     /// of another org.
     fn check_ins(

@@ -72,6 +72,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             get(objectives::show_key_result::<S>).patch(objectives::update_key_result::<S>),
         )
         .route(
+            "/key-results/{id}/target-moves",
+            get(objectives::list_target_moves::<S>),
+        )
+        .route(
             "/key-results/{id}/check-ins",
             get(objectives::list_check_ins::<S>).post(objectives::create_check_in::<S>),
         )
@@ -191,7 +195,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         teams::list, teams::create, teams::show, teams::update,
         objectives::list, objectives::create, objectives::show, objectives::update,
         objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,
-        objectives::update_key_result, objectives::list_check_ins, objectives::create_check_in,
+        objectives::update_key_result, objectives::list_target_moves, objectives::list_check_ins, objectives::create_check_in,
         work_items::list, work_items::create, work_items::show, work_items::update,
                 events::list, events::verify,
         labour::list_providers, labour::create_provider, labour::update_limits, labour::put_model,
@@ -440,9 +444,11 @@ fn state_field_rules(body_name: &str, body: &mut utoipa::openapi::schema::Object
             (_, "label") => (optional_text_pattern(TITLE_MAX), false),
             (_, "unit") => (optional_text_pattern(UNIT_MAX), false),
             (_, "rationale" | "reason") => (text_pattern(BODY_MAX), false),
-            (_, "description" | "why" | "note" | "feedback" | "context" | "role_card") => {
-                (optional_text_pattern(BODY_MAX), false)
-            }
+            (
+                _,
+                "description" | "why" | "note" | "feedback" | "context" | "role_card"
+                | "target_reason",
+            ) => (optional_text_pattern(BODY_MAX), false),
             (_, "options") => (text_pattern(TITLE_MAX), true),
             (_, "principles") => (text_pattern(PRINCIPLE_MAX), true),
             _ => continue,

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 pub use tutti_domain::strategy::ObjectiveSummary;
 use tutti_domain::strategy::{
-    CheckIn, Health, KeyResult, NewCheckIn, Objective, ObjectiveStatus, parse_confidence,
+    CheckIn, Health, KeyResult, NewCheckIn, Objective, ObjectiveStatus, TargetMove,
+    parse_confidence,
 };
 use tutti_domain::validate::finite;
 use tutti_engine::strategy::{self, Judged};
@@ -91,6 +92,9 @@ pub struct UpdateKeyResult {
     pub target: Option<f64>,
     #[serde(default)]
     pub unit: Option<String>,
+    /// Why the target moves; kept with the move (see `target-moves`).
+    #[serde(default)]
+    pub target_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -398,9 +402,30 @@ pub async fn update_key_result<S: Store>(
         baseline: input.baseline.map(|v| finite("baseline", v)).transpose()?,
         target: input.target.map(|v| finite("target", v)).transpose()?,
         unit: input.unit,
+        target_reason: input.target_reason,
     };
     Ok(Json(
         strategy::update_key_result(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
+    ))
+}
+
+/// How a key result's target moved, oldest first: the old targets stay
+/// visible next to the new.
+#[utoipa::path(get, path = "/api/v1/key-results/{id}/target-moves", tag = "objectives", params(("id" = Uuid, Path), ListParams),
+    responses((status = 200, body = PageOf<TargetMove>), (status = 404, body = Problem)))]
+pub async fn list_target_moves<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<PageOf<TargetMove>>, ApiError> {
+    actor.may(Action::Read)?;
+    Ok(Json(
+        state
+            .store
+            .target_moves(actor.org_id, id, params.page()?)
+            .await?
+            .into(),
     ))
 }
 

@@ -52,7 +52,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/objectives",
             get(objectives::tree::<S>).post(objectives::create::<S>),
         )
-        .route("/objectives/{id}", get(objectives::show::<S>))
+        .route(
+            "/objectives/{id}",
+            get(objectives::show::<S>).post(objectives::edit::<S>),
+        )
+        .route("/key-results/{id}", post(objectives::edit_key_result::<S>))
         .route(
             "/objectives/{id}/key-results",
             post(objectives::add_key_result::<S>),

@@ -1,8 +1,10 @@
 //! Objectives: the alignment tree with roll-ups, an objective with its key
 //! results, their check-in history and the check-in form, and the work that
 //! serves no key result; and, for those who may write objectives, the forms
-//! that create an objective (at the top or below another), add a key
-//! result, close an objective, and create work for a key result.
+//! that create an objective (at the top or below another), change it
+//! (re-parent it too), add a key result, change one (a moved target is
+//! kept, the old one stays visible), close an objective, and create work
+//! for a key result.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +16,9 @@ use tutti_domain::strategy::{NewCheckIn, ObjectiveStatus, ObjectiveSummary, Risk
 use tutti_engine::strategy;
 use tutti_i18n::args;
 use tutti_store::prelude::*;
-use tutti_store::{NewKeyResult, NewObjective, ObjectivePatch, PageRequest, WorkFilter};
+use tutti_store::{
+    KeyResultPatch, NewKeyResult, NewObjective, ObjectivePatch, PageRequest, WorkFilter,
+};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, charts, optional_id, progress_bar, see_other, svg};
@@ -71,6 +75,71 @@ impl ObjectiveForm {
             period_end: date("period_end", &self.period_end)?,
             parent_id: optional_id("parent", &self.parent)?,
         })
+    }
+
+    /// Every field as a change: an empty team, owner or parent clears it.
+    fn patch(&self) -> Result<ObjectivePatch, ApiError> {
+        Ok(ObjectivePatch {
+            title: Some(self.title.clone()),
+            why: Some(self.why.clone()),
+            owner_id: Some(optional_id("owner", &self.owner)?),
+            team_id: Some(optional_id("team", &self.team)?),
+            period_start: Some(date("period_start", &self.period_start)?),
+            period_end: Some(date("period_end", &self.period_end)?),
+            parent_id: Some(optional_id("parent", &self.parent)?),
+            status: None,
+        })
+    }
+
+    fn of(o: &tutti_domain::strategy::Objective) -> Self {
+        let id = |id: Option<Uuid>| id.map(|id| id.to_string());
+        Self {
+            title: o.title.clone(),
+            why: o.why.clone(),
+            team: id(o.team_id),
+            owner: id(o.owner_id),
+            period_start: o.period_start.to_string(),
+            period_end: o.period_end.to_string(),
+            parent: id(o.parent_id),
+        }
+    }
+}
+
+/// A key result's definition as changed: every field is sent, so each is
+/// a change; a new target is kept as a move with its reason.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct KeyResultEditForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    baseline: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl KeyResultEditForm {
+    fn parse(&self) -> Result<KeyResultPatch, ApiError> {
+        Ok(KeyResultPatch {
+            title: Some(self.title.clone()),
+            baseline: Some(number("baseline", &self.baseline)?),
+            target: Some(number("target", &self.target)?),
+            unit: Some(self.unit.clone()),
+            target_reason: Some(self.reason.clone()),
+        })
+    }
+
+    fn of(kr: &tutti_domain::strategy::KeyResult) -> Self {
+        Self {
+            title: kr.title.clone(),
+            baseline: kr.baseline.to_string(),
+            target: kr.target.to_string(),
+            unit: kr.unit.clone(),
+            reason: String::new(),
+        }
     }
 }
 
@@ -133,6 +202,46 @@ fn may_write_some(actor: &tutti_domain::access::Actor, teams: &[tutti_domain::or
     may(None) || teams.iter().any(|t| may(Some(t.id)))
 }
 
+/// The fields an objective is created and changed with.
+fn objective_fields(
+    web: &Web,
+    teams: &[tutti_domain::org::Team],
+    people: &[&tutti_domain::org::Member],
+    form: &ObjectiveForm,
+) -> Markup {
+    let t = &web.t;
+    let is = |field: &Option<String>, id: Uuid| field.as_deref() == Some(id.to_string().as_str());
+    html! {
+        label { (t.get("objective-title")) " " input type="text" name="title" required maxlength="200" value=(form.title); }
+        label { (t.get("objective-why")) " " textarea name="why" rows="2" maxlength="20000" { (form.why) } }
+        label { (t.get("filter-team")) " "
+            select name="team" {
+                option value="" { (t.get("work-new-no-team")) }
+                @for team in teams { option value=(team.id) selected[is(&form.team, team.id)] { (team.name) } }
+            }
+        }
+        label { (t.get("objective-owner")) " "
+            select name="owner" {
+                option value="" { (t.get("work-new-nobody")) }
+                @for m in people { option value=(m.id) selected[is(&form.owner, m.id)] { (m.name) } }
+            }
+        }
+        label { (t.get("objective-period-start")) " " input type="date" name="period_start" required value=(form.period_start); }
+        label { (t.get("objective-period-end")) " " input type="date" name="period_end" required value=(form.period_end); }
+    }
+}
+
+/// The fields that define a key result, as typed.
+fn key_result_fields(web: &Web, title: &str, baseline: &str, target: &str, unit: &str) -> Markup {
+    let t = &web.t;
+    html! {
+        label { (t.get("kr-title")) " " input type="text" name="title" required maxlength="200" value=(title); }
+        label { (t.get("kr-baseline")) " " input type="text" inputmode="decimal" name="baseline" required value=(baseline); }
+        label { (t.get("kr-target")) " " input type="text" inputmode="decimal" name="target" required value=(target); }
+        label { (t.get("kr-unit")) " " input type="text" name="unit" maxlength="32" value=(unit); }
+    }
+}
+
 /// The form that creates an objective (below `parent` when given).
 fn objective_form(
     web: &Web,
@@ -168,22 +277,7 @@ fn objective_form(
             form.stacked method="post" action="/objectives" aria-labelledby="objective-new-h" {
                 (web.csrf_field())
                 @if let Some(parent) = parent { input type="hidden" name="parent" value=(parent.id); }
-                label { (t.get("objective-title")) " " input type="text" name="title" required maxlength="200" value=(form.title); }
-                label { (t.get("objective-why")) " " textarea name="why" rows="2" maxlength="20000" { (form.why) } }
-                label { (t.get("filter-team")) " "
-                    select name="team" {
-                        option value="" { (t.get("work-new-no-team")) }
-                        @for team in teams { option value=(team.id) selected[form.team.as_deref() == Some(team.id.to_string().as_str())] { (team.name) } }
-                    }
-                }
-                label { (t.get("objective-owner")) " "
-                    select name="owner" {
-                        option value="" { (t.get("work-new-nobody")) }
-                        @for m in people { option value=(m.id) selected[form.owner.as_deref() == Some(m.id.to_string().as_str())] { (m.name) } }
-                    }
-                }
-                label { (t.get("objective-period-start")) " " input type="date" name="period_start" required value=(form.period_start); }
-                label { (t.get("objective-period-end")) " " input type="date" name="period_end" required value=(form.period_end); }
+                (objective_fields(web, teams, people, &form))
                 button type="submit" { (t.get("objective-new-save")) }
             }
         }
@@ -302,6 +396,66 @@ pub async fn set_status<S: Store>(
     }
 }
 
+/// Changes an objective: its title, why, team, owner, period and parent.
+pub async fn edit<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<ObjectiveForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let changed = async {
+        let patch = value.patch()?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        strategy::update_objective(&state.store, &web.actor, &ctx, id, patch).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match changed {
+        Ok(()) => see_other(&format!("/objectives/{id}")),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Malformed { .. })) => {
+            let draft = (value, web.form_problem(&e));
+            let drafts = Drafts {
+                edit: Some(&draft),
+                ..Drafts::default()
+            };
+            objective_again(&state, &web, id, drafts).await
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+/// Changes a key result's definition; a new target is kept as a move.
+pub async fn edit_key_result<S: Store>(
+    State(state): State<AppState<S>>,
+    PageId(id): PageId,
+    form: Form<KeyResultEditForm>,
+) -> Response {
+    let Form { web, value } = form;
+    let objective_id = match state.store.key_result(web.actor.org_id, id).await {
+        Ok(kr) => kr.objective_id,
+        Err(e) => return web.error(e),
+    };
+    let changed = async {
+        let patch = value.parse()?;
+        let ctx = crate::api::ctx(&state, &web.actor);
+        strategy::update_key_result(&state.store, &web.actor, &ctx, id, patch).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match changed {
+        Ok(()) => see_other(&format!("/objectives/{objective_id}#kr-{id}")),
+        Err(e @ ApiError::Invalid(_)) => {
+            let draft = (value, web.form_problem(&e));
+            let drafts = Drafts {
+                key_result_edit: Some((id, &draft)),
+                ..Drafts::default()
+            };
+            objective_again(&state, &web, objective_id, drafts).await
+        }
+        Err(e) => web.error(e),
+    }
+}
+
 /// The objective page again, with a refused draft in its form (422).
 async fn objective_again<S: Store>(
     state: &AppState<S>,
@@ -324,7 +478,120 @@ async fn objective_again<S: Store>(
 #[derive(Default, Clone, Copy)]
 struct Drafts<'a> {
     child: Option<&'a (ObjectiveForm, Markup)>,
+    edit: Option<&'a (ObjectiveForm, Markup)>,
     key_result: Option<&'a (KeyResultForm, Markup)>,
+    key_result_edit: Option<(Uuid, &'a (KeyResultEditForm, Markup))>,
+}
+
+/// The objectives an objective may be hung below, as the edit form offers
+/// them: the top two levels of the tree (where parents sit in practice),
+/// never the objective itself or one below it (that would be a circle),
+/// and always its current parent. Bounded, so the form stays light in an
+/// org of thousands; the API re-parents anywhere.
+fn parent_choices(forest: &[tutti_domain::strategy::Objective], id: Uuid) -> Vec<(Uuid, String)> {
+    use std::collections::{HashMap, HashSet};
+    const SHOWN: usize = 300;
+    let parent_of: HashMap<Uuid, Option<Uuid>> =
+        forest.iter().map(|o| (o.id, o.parent_id)).collect();
+    let below_self = |mut at: Option<Uuid>| {
+        let mut seen = HashSet::new();
+        while let Some(here) = at {
+            if here == id {
+                return true;
+            }
+            if !seen.insert(here) {
+                return false;
+            }
+            at = parent_of.get(&here).copied().flatten();
+        }
+        false
+    };
+    let current = parent_of.get(&id).copied().flatten();
+    let mut choices: Vec<(Uuid, String)> = forest
+        .iter()
+        .filter(|o| {
+            let top_two = o
+                .parent_id
+                .is_none_or(|p| parent_of.get(&p).copied().flatten().is_none());
+            Some(o.id) == current
+                || (top_two && o.status == ObjectiveStatus::Active && !below_self(Some(o.id)))
+        })
+        .map(|o| (o.id, o.title.clone()))
+        .collect();
+    choices.sort_by(|a, b| a.1.cmp(&b.1));
+    if choices.len() > SHOWN {
+        let keep = current.and_then(|c| choices.iter().position(|(id, _)| *id == c));
+        let kept = keep.map(|i| choices[i].clone());
+        choices.truncate(SHOWN);
+        if let Some(kept) = kept
+            && !choices.iter().any(|(id, _)| *id == kept.0)
+        {
+            choices.push(kept);
+        }
+    }
+    choices
+}
+
+/// The form that changes an objective.
+fn objective_edit_form(
+    web: &Web,
+    teams: &[tutti_domain::org::Team],
+    people: &[&tutti_domain::org::Member],
+    parents: &[(Uuid, String)],
+    objective: &tutti_domain::strategy::Objective,
+    draft: Option<&(ObjectiveForm, Markup)>,
+) -> Markup {
+    let t = &web.t;
+    let (form, problem) = match draft {
+        Some((form, problem)) => (form.clone(), Some(problem.clone())),
+        None => (ObjectiveForm::of(objective), None),
+    };
+    let is = |field: &Option<String>, id: Uuid| field.as_deref() == Some(id.to_string().as_str());
+    html! {
+        details.edit-objective open[problem.is_some()] {
+            summary #objective-edit-h { (t.get("objective-edit")) }
+            @if let Some(problem) = problem { (problem) }
+            form.stacked method="post" action=(format!("/objectives/{}", objective.id)) aria-labelledby="objective-edit-h" {
+                (web.csrf_field())
+                (objective_fields(web, teams, people, &form))
+                label { (t.get("objective-parent")) " "
+                    select name="parent" {
+                        option value="" { (t.get("objective-parent-none")) }
+                        @for (id, title) in parents { option value=(id) selected[is(&form.parent, *id)] { (title) } }
+                    }
+                }
+                button type="submit" { (t.get("objective-edit-save")) }
+            }
+        }
+    }
+}
+
+/// The form that changes a key result; the reason goes with a moved target.
+fn key_result_edit_form(
+    web: &Web,
+    kr: &tutti_domain::strategy::KeyResult,
+    draft: Option<&(KeyResultEditForm, Markup)>,
+) -> Markup {
+    let t = &web.t;
+    let (form, problem) = match draft {
+        Some((form, problem)) => (form.clone(), Some(problem.clone())),
+        None => (KeyResultEditForm::of(kr), None),
+    };
+    let heading = format!("kr-edit-{}", kr.id);
+    let hint = format!("kr-reason-hint-{}", kr.id);
+    html! {
+        details.edit-kr open[problem.is_some()] {
+            summary id=(heading) { (t.get("kr-edit")) }
+            @if let Some(problem) = problem { (problem) }
+            form.stacked method="post" action=(format!("/key-results/{}", kr.id)) aria-labelledby=(heading) {
+                (web.csrf_field())
+                (key_result_fields(web, &form.title, &form.baseline, &form.target, &form.unit))
+                label { (t.get("kr-target-reason")) " " input type="text" name="reason" maxlength="2000" aria-describedby=(hint) value=(form.reason); }
+                small.quiet id=(hint) { (t.get("kr-target-reason-hint")) }
+                button type="submit" { (t.get("kr-edit-save")) }
+            }
+        }
+    }
 }
 
 fn row(web: &Web, s: &ObjectiveSummary) -> Markup {
@@ -504,8 +771,19 @@ async fn render_objective<S: Store>(
             .check_ins(org_id, kr.id, PageRequest::first(PageRequest::MAX_LIMIT))
             .await?
             .items;
-        key_results.push((kr, history));
+        let moves = state
+            .store
+            .target_moves(org_id, kr.id, PageRequest::first(PageRequest::MAX_LIMIT))
+            .await?
+            .items;
+        key_results.push((kr, history, moves));
     }
+    let parents = if may_write {
+        let cached = state.judged_forest(org_id).await?;
+        parent_choices(&cached.forest.objectives, id)
+    } else {
+        Vec::new()
+    };
     let body = html! {
         p.why { strong { (t.get("objective-why")) ": " } (o.why) }
         dl.facts {
@@ -537,10 +815,11 @@ async fn render_objective<S: Store>(
                 }
                 " " button.secondary type="submit" { (t.get("objective-status-save")) }
             }
+            (objective_edit_form(web, &teams, &humans, &parents, o, drafts.edit))
         }
         h2 { (t.get("key-results")) }
         @if key_results.is_empty() { p.quiet { (t.get("key-results-none")) } }
-        @for (kr, history) in &key_results {
+        @for (kr, history, moves) in &key_results {
             section.card.kr aria-labelledby=(format!("kr-{}", kr.id)) {
                 h3 id=(format!("kr-{}", kr.id)) { (kr.title) }
                 p {
@@ -550,7 +829,27 @@ async fn render_objective<S: Store>(
                         ("target", format!("{} {}", t.decimal(kr.target, 1), kr.unit)),
                         ("baseline", format!("{} {}", t.decimal(kr.baseline, 1), kr.unit)),
                     ])))
+                    @if let Some(first) = moves.first() {
+                        " (" (t.with("kr-target-first", &args([("target", format!("{} {}", t.decimal(first.from, 1), kr.unit))]))) ")"
+                    }
                     " · " (t.with("kr-confidence", &args([("confidence", f64::from(kr.confidence))])))
+                }
+                @if !moves.is_empty() {
+                    details.target-moves open {
+                        summary { (t.with("kr-target-moves", &args([("count", moves.len() as f64)]))) }
+                        ul.history {
+                            @for m in moves.iter().rev() {
+                                li { (t.date(m.created_at.date_naive())) ": "
+                                    (t.with("kr-target-moved", &args([
+                                        ("from", format!("{} {}", t.decimal(m.from, 1), kr.unit)),
+                                        ("to", format!("{} {}", t.decimal(m.to, 1), kr.unit)),
+                                    ])))
+                                    @if !m.reason.is_empty() { " — " (m.reason) }
+                                    " " small.quiet { (m.author_id.and_then(|a| members.get(&a)).map(|m| m.name.as_str()).unwrap_or("tutti")) }
+                                }
+                            }
+                        }
+                    }
                 }
                 @if history.len() > 1 {
                     @let labels: Vec<String> = history.iter().map(|c| t.date(c.created_at.date_naive())).collect();
@@ -570,6 +869,9 @@ async fn render_objective<S: Store>(
                             }
                         }
                     }
+                }
+                @if may_write {
+                    (key_result_edit_form(web, kr, drafts.key_result_edit.filter(|(k, _)| *k == kr.id).map(|(_, d)| d)))
                 }
                 @if creates_work { (super::work::new_item_form(web, &people, &teams, None, Some(kr.id))) }
                 @if may_check_in {
@@ -593,10 +895,7 @@ async fn render_objective<S: Store>(
                 @if let Some(problem) = kr_problem { (problem) }
                 form.stacked method="post" action=(format!("/objectives/{id}/key-results")) aria-labelledby="kr-new-h" {
                     (web.csrf_field())
-                    label { (t.get("kr-title")) " " input type="text" name="title" required maxlength="200" value=(kr_form.title); }
-                    label { (t.get("kr-baseline")) " " input type="text" inputmode="decimal" name="baseline" required value=(kr_form.baseline); }
-                    label { (t.get("kr-target")) " " input type="text" inputmode="decimal" name="target" required value=(kr_form.target); }
-                    label { (t.get("kr-unit")) " " input type="text" name="unit" maxlength="20" value=(kr_form.unit); }
+                    (key_result_fields(web, &kr_form.title, &kr_form.baseline, &kr_form.target, &kr_form.unit))
                     label { (t.get("check-in-confidence")) " " input type="number" min="0" max="10" name="confidence" value=(kr_form.confidence); }
                     button type="submit" { (t.get("kr-new-save")) }
                 }

@@ -45,7 +45,8 @@ use tutti_domain::signal::{
     parse_webhook_url,
 };
 use tutti_domain::strategy::{
-    CheckIn, KeyResult, NewCheckIn, Objective, ObjectiveStatus, check_period,
+    CheckIn, KeyResult, NewCheckIn, Objective, ObjectiveStatus, TargetMove, check_period,
+    moves_target, target_reason,
 };
 use tutti_domain::validate::{Email, TITLE_MAX, text};
 use tutti_domain::work::{WorkItem, WorkState};

@@ -277,6 +277,11 @@ impl crate::Strategy for BackendStore {
     ) -> Result<KeyResult> {
         let mut tx = self.begin().await?;
         let mut key_result = load_key_result(&mut tx, ctx.org_id, id, true).await?;
+        let reason = target_reason(patch.target_reason.as_deref().unwrap_or(""))?;
+        let moved_from = patch
+            .target
+            .filter(|to| moves_target(key_result.target, *to))
+            .map(|_| key_result.target);
         if let Some(title) = patch.title {
             key_result.title = text("title", &title, TITLE_MAX)?;
         }
@@ -307,13 +312,29 @@ impl crate::Strategy for BackendStore {
         .bind(ctx.org_id)
         .execute(&mut *tx)
         .await?;
+        if let Some(from) = moved_from {
+            sqlx::query(
+                "INSERT INTO target_moves (id, org_id, key_result_id, from_target, to_target, reason, author_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(ctx.org_id)
+            .bind(id)
+            .bind(from)
+            .bind(key_result.target)
+            .bind(&reason)
+            .bind(ctx.actor_id)
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
+        }
         append_event(
             &mut tx,
             ctx,
             "key_result.updated",
             "key_result",
             Some(id),
-            json!({ "key_result": key_result }),
+            json!({ "key_result": key_result, "target_moved_from": moved_from, "target_reason": reason }),
         )
         .await?;
         tx.commit().await?;
@@ -357,6 +378,25 @@ impl crate::Strategy for BackendStore {
         };
         self.write_check_in(ctx, &check_in).await?;
         Ok(check_in)
+    }
+
+    async fn target_moves(
+        &self,
+        org_id: Uuid,
+        key_result_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<TargetMove>> {
+        let mut conn = self.read().await?;
+        load_key_result(&mut conn, org_id, key_result_id, false).await?;
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {TARGET_MOVE_COLUMNS} FROM target_moves WHERE key_result_id = "
+        ));
+        query.push_bind(key_result_id);
+        query.push(" AND org_id = ").push_bind(org_id);
+        push_page(&mut query, page);
+        let rows: Vec<TargetMoveRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+        let items = rows.into_iter().map(TargetMove::from).collect();
+        Ok(page_of(items, page, |m: &TargetMove| m.id.to_string()))
     }
 
     async fn check_ins(
