@@ -3068,3 +3068,308 @@ async fn a_space_is_created_from_a_template_in_the_cockpit<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(a_space_is_created_from_a_template_in_the_cockpit);
+
+/// A form as a page offers it: where it posts, and the fields a person who
+/// only fills in what is asked for would send.
+#[derive(Debug)]
+struct OfferedForm {
+    actions: Vec<String>,
+    fields: Vec<(String, String)>,
+}
+
+/// The value of attribute `name` in a tag's text, if present.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let pattern = regex::Regex::new(&format!(r#"\s{name}(?:="([^"]*)")?[\s>/]"#)).unwrap();
+    pattern
+        .captures(tag)
+        .map(|c| c.get(1).map(|v| v.as_str()).unwrap_or("").to_owned())
+        .map(|v| {
+            v.replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        })
+}
+
+/// Every form that posts, with plausible values in its fields: what is
+/// already there, else a value of the field's kind (a person fills in what
+/// is asked for; the point is to reach the authorisation, not the
+/// validation).
+fn offered_forms(page: &str, serial: &mut usize) -> Vec<OfferedForm> {
+    let forms = regex::Regex::new(r"(?s)<form\b[^>]*>.*?</form>").unwrap();
+    let tags = regex::Regex::new(
+        r"(?s)<input\b[^>]*>|<textarea\b[^>]*>.*?</textarea>|<select\b[^>]*>.*?</select>|<button\b[^>]*>",
+    )
+    .unwrap();
+    let options = regex::Regex::new(r"<option\b[^>]*>").unwrap();
+    let mut offered = Vec::new();
+    for form in forms.find_iter(page) {
+        let form = form.as_str();
+        let open = &form[..=form.find('>').unwrap()];
+        if attribute(open, "method").as_deref() != Some("post") {
+            continue;
+        }
+        let mut actions = vec![attribute(open, "action").unwrap()];
+        let mut fields = Vec::new();
+        let mut radios_done = std::collections::HashSet::new();
+        for tag in tags.find_iter(form) {
+            let tag = tag.as_str();
+            *serial += 1;
+            if tag.starts_with("<button") {
+                actions.extend(attribute(tag, "formaction"));
+                continue;
+            }
+            let Some(name) = attribute(tag, "name") else {
+                continue;
+            };
+            let kind = attribute(tag, "type").unwrap_or_default();
+            let given = attribute(tag, "value").unwrap_or_default();
+            let value = if tag.starts_with("<select") {
+                let all: Vec<&str> = options.find_iter(tag).map(|m| m.as_str()).collect();
+                let chosen = all
+                    .iter()
+                    .find(|o| attribute(o, "selected").is_some())
+                    .or_else(|| {
+                        all.iter()
+                            .find(|o| attribute(o, "value").is_some_and(|v| !v.is_empty()))
+                    })
+                    .or(all.first());
+                chosen
+                    .and_then(|o| attribute(o, "value"))
+                    .unwrap_or_default()
+            } else if tag.starts_with("<textarea") {
+                let inner = tag[tag.find('>').unwrap() + 1..tag.rfind("</textarea>").unwrap()]
+                    .replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&");
+                match (inner.as_str().trim(), name.as_str()) {
+                    ("", "options") => "Ja\nNein".to_owned(),
+                    ("", "principles") => String::new(),
+                    ("", _) => format!("Text {serial}"),
+                    (text, _) => text.to_owned(),
+                }
+            } else {
+                match kind.as_str() {
+                    "checkbox" if attribute(tag, "checked").is_none() => continue,
+                    "checkbox" if given.is_empty() => "on".to_owned(),
+                    "radio" => {
+                        if attribute(tag, "checked").is_none() || !radios_done.insert(name.clone())
+                        {
+                            continue;
+                        }
+                        given
+                    }
+                    _ if !given.is_empty() => given,
+                    "email" => format!("person{serial}@lindner.de"),
+                    "number" => attribute(tag, "min").unwrap_or_else(|| "1".into()),
+                    "date" => "2026-12-20".to_owned(),
+                    "url" => "https://hooks.lindner.example/matrix".to_owned(),
+                    _ if attribute(tag, "inputmode").as_deref() == Some("decimal") => {
+                        "100".to_owned()
+                    }
+                    _ if name == "api_key_env" => "LINDNER_KEY".to_owned(),
+                    _ if name == "amount" || name.ends_with("_price") => "100".to_owned(),
+                    _ if name.contains("tokens") || name.contains("cost") => "1000".to_owned(),
+                    _ => format!("Feld {serial}"),
+                }
+            };
+            fields.push((name, value));
+        }
+        offered.push(OfferedForm { actions, fields });
+    }
+    offered
+}
+
+/// No page offers a form that the same person is refused when they send
+/// it: every form each role sees, filled in as asked, is sent, and none
+/// comes back 403 (nor fails on the server). The viewer is offered none
+/// but signing out, the language and a policy simulation; each role up
+/// sees more.
+async fn no_role_is_offered_a_form_it_is_refused<S: Store>(store: S) {
+    let Lindner {
+        org_id,
+        token,
+        router,
+        ..
+    } = lindner(&store).await;
+    let call = |method: &'static str, path: String, body: Value| {
+        let router = router.clone();
+        let token = token.clone();
+        async move {
+            let reply = api(&router, method, &path, &token, Some(body)).await;
+            assert!(reply.status.is_success(), "{method} {path}: {}", reply.text);
+            reply.json()
+        }
+    };
+    let team = call("POST", "/teams".into(), json!({ "name": "Kundenservice" })).await;
+    let person = |name: &str, email: &str, role: &str| json!({ "name": name, "email": email, "role": role, "teams": [team["id"]] });
+    let aylin = call(
+        "POST",
+        "/members".into(),
+        person("Aylin Demir", "aylin@lindner.de", "lead"),
+    )
+    .await;
+    call(
+        "PATCH",
+        format!("/teams/{}", team["id"].as_str().unwrap()),
+        json!({ "lead_id": aylin["id"] }),
+    )
+    .await;
+    let jonas = call(
+        "POST",
+        "/members".into(),
+        person("Jonas Weber", "jonas@lindner.de", "member"),
+    )
+    .await;
+    let max = call(
+        "POST",
+        "/members".into(),
+        person("Max Brandt", "max@lindner.de", "admin"),
+    )
+    .await;
+    call(
+        "POST",
+        "/members".into(),
+        json!({ "kind": "ai", "name": "Emil", "teams": [team["id"]], "role_card": "Du sortierst Störungsmeldungen." }),
+    )
+    .await;
+    let ctx = Ctx::new(org_id, None, Utc::now());
+    let hash = tutti_server::web::session::hash_password(PASSWORD).unwrap();
+    for member in [&aylin, &jonas, &max] {
+        let id = member["id"].as_str().unwrap().parse().unwrap();
+        store.set_password(&ctx, id, &hash).await.unwrap();
+    }
+    let objective = call(
+        "POST",
+        "/objectives".into(),
+        json!({ "title": "Störungen schneller beheben", "team_id": team["id"], "period_start": "2026-10-01", "period_end": "2026-12-31" }),
+    )
+    .await;
+    let objective = objective["id"].as_str().unwrap().to_owned();
+    let kr = call(
+        "POST",
+        format!("/objectives/{objective}/key-results"),
+        json!({ "title": "Reaktionszeit", "baseline": 24, "target": 8, "unit": "h" }),
+    )
+    .await;
+    let item = call(
+        "POST",
+        "/work-items".into(),
+        json!({ "title": "Notdienstplan", "team_id": team["id"], "assignee_id": jonas["id"], "key_result_id": kr["id"] }),
+    )
+    .await;
+    let item = item["id"].as_str().unwrap().to_owned();
+    let templates = call("GET", "/decision-spaces/templates".into(), json!(null)).await;
+    let space = call(
+        "POST",
+        "/decision-spaces".into(),
+        json!({ "name": "Kulanz", "team_id": team["id"], "policy": templates["templates"][0]["source"] }),
+    )
+    .await;
+    let space = space["id"].as_str().unwrap().to_owned();
+    let decision = call(
+        "POST",
+        "/decisions".into(),
+        json!({ "space_id": space, "question": "Kulanz für Familie Hoffmann?", "options": ["Ja", "Nein"],
+                "facts": { "amount": 900, "risk": "high", "reversible": false, "customer_facing": true } }),
+    )
+    .await;
+    let decision = decision["id"].as_str().unwrap().to_owned();
+    call(
+        "POST",
+        "/webhooks".into(),
+        json!({ "name": "Teams-Kanal", "format": "slack", "url": "https://hooks.lindner.example/a" }),
+    )
+    .await;
+    let pages = [
+        "/".to_owned(),
+        "/objectives".into(),
+        format!("/objectives/{objective}"),
+        "/work".into(),
+        format!("/work/{item}"),
+        "/decisions".into(),
+        format!("/decisions/{decision}"),
+        "/spaces".into(),
+        format!("/spaces/{space}"),
+        "/people".into(),
+        "/ledger".into(),
+        "/providers".into(),
+        "/alerts".into(),
+        "/audit".into(),
+    ];
+    let mut offered_per_role = Vec::new();
+    let mut serial = 0;
+    for (role, email) in [
+        ("viewer", "vera.katrin@lindner.de"),
+        ("member", "jonas@lindner.de"),
+        ("lead", "aylin@lindner.de"),
+        ("admin", "max@lindner.de"),
+    ] {
+        let mut browser = signed_in(&router, email, "de").await;
+        let mut sent = Vec::new();
+        for page in &pages {
+            let shown = browser.get(page).await;
+            if shown.status == StatusCode::FORBIDDEN {
+                // A page refused whole (the audit log below admins) offers nothing.
+                continue;
+            }
+            assert_eq!(
+                shown.status,
+                StatusCode::OK,
+                "{role} {page}: {}",
+                shown.text
+            );
+            for form in offered_forms(&shown.text, &mut serial) {
+                for action in &form.actions {
+                    if action == "/sign-out" || action == "/language" {
+                        continue;
+                    }
+                    let fields: Vec<(&str, &str)> = form
+                        .fields
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    let reply = browser.post(action, &fields).await;
+                    assert!(
+                        reply.status != StatusCode::FORBIDDEN && !reply.status.is_server_error(),
+                        "{role} was offered {action} on {page} and refused ({}): {fields:?}\n{}",
+                        reply.status,
+                        reply.text
+                    );
+                    sent.push((action.clone(), reply.status));
+                }
+            }
+        }
+        // A simulation changes nothing: every reader may run one.
+        sent.retain(|(action, _)| !action.ends_with("/simulate"));
+        let accepted = sent
+            .iter()
+            .filter(|(_, s)| s.is_redirection() || s.is_success())
+            .count();
+        eprintln!(
+            "{role}: {} forms sent, {accepted} accepted: {sent:?}",
+            sent.len()
+        );
+        offered_per_role.push((role, sent.len(), accepted));
+    }
+    let counts: Vec<usize> = offered_per_role.iter().map(|(_, n, _)| *n).collect();
+    assert_eq!(
+        counts[0], 0,
+        "the viewer is offered levers: {offered_per_role:?}"
+    );
+    assert!(
+        counts.windows(2).all(|w| w[0] < w[1]),
+        "each role up should be offered more: {offered_per_role:?}"
+    );
+    // Most forms, filled in as asked, go through: the test reaches the
+    // authorisation rather than stopping at validation.
+    for (role, sent, accepted) in &offered_per_role[1..] {
+        assert!(
+            accepted * 3 >= sent * 2,
+            "{role}: only {accepted} of {sent} accepted"
+        );
+    }
+}
+
+tutti_store::behaviour!(no_role_is_offered_a_form_it_is_refused);

@@ -715,7 +715,9 @@ async fn render_space<S: Store>(
                 @if let Some(v) = approval { ul.verdicts { (verdict_line(web, v, &members.get(&v.principal_id).map(|m| m.name.clone()).unwrap_or_default())) } }
             }
         }
-        form.space method="post" action=(format!("/spaces/{id}")) {
+        // A reader who may not edit may still simulate: for them the form
+        // posts only there, so it offers nothing they would be refused.
+        form.space method="post" action=(if may_edit { format!("/spaces/{id}") } else { format!("/spaces/{id}/simulate") }) {
             (web.csrf_field())
             label.wide for="principles" { (t.get("space-principles")) }
             textarea #principles name="principles" rows="4" readonly[!may_edit] { (principles) }

@@ -266,20 +266,18 @@ async fn render<S: Store>(
         )
         .await?
         .items;
-    let sets_budgets = web
-        .actor
-        .may(Action::ManageBudget { team_id: None })
-        .is_ok()
-        || team_list.iter().any(|t| {
-            web.actor
-                .may(Action::ManageBudget {
-                    team_id: Some(t.id),
-                })
-                .is_ok()
-        });
+    // Admins set budgets anywhere; a lead only on the teams they lead, so
+    // the form offers only those.
+    let may_budget = |team_id| web.actor.may(Action::ManageBudget { team_id }).is_ok();
+    let org_wide = may_budget(None);
+    let budget_teams: Vec<_> = team_list
+        .iter()
+        .filter(|t| may_budget(Some(t.id)))
+        .collect();
+    let sets_budgets = org_wide || !budget_teams.is_empty();
     let mut workers: Vec<_> = members
         .values()
-        .filter(|m| m.kind == tutti_domain::org::MemberKind::Ai)
+        .filter(|m| org_wide && m.kind == tutti_domain::org::MemberKind::Ai)
         .collect();
     workers.sort_by(|a, b| a.name.cmp(&b.name));
     let (budget_draft, budget_problem) = match draft {
@@ -352,8 +350,8 @@ async fn render<S: Store>(
                         label { (t.get("budget-name")) " " input type="text" name="name" required maxlength="200" value=(budget_draft.name); }
                         label { (t.get("budget-scope")) " "
                             select name="of" {
-                                option value="org" selected[budget_draft.of == "org"] { (t.get("budget-scope-org")) }
-                                @for team in &team_list { @let v = format!("team:{}", team.id); option value=(v) selected[budget_draft.of == v] { (t.get("budget-scope-team")) ": " (team.name) } }
+                                @if org_wide { option value="org" selected[budget_draft.of == "org"] { (t.get("budget-scope-org")) } }
+                                @for team in &budget_teams { @let v = format!("team:{}", team.id); option value=(v) selected[budget_draft.of == v] { (t.get("budget-scope-team")) ": " (team.name) } }
                                 @for w in &workers { @let v = format!("worker:{}", w.id); option value=(v) selected[budget_draft.of == v] { (t.get("budget-scope-worker")) ": " (w.name) } }
                             }
                         }

@@ -126,6 +126,10 @@ async fn body<S: Store>(
         .may(Action::CreateMember { role: Role::Member })
         .is_ok();
     let creates_teams = may_create_some_team(web, &teams);
+    // A lead creates teams below the teams they lead, led by themselves;
+    // naming another lead, or a team at the top, is an admin's call.
+    let may_create_below = |parent_id| web.actor.may(Action::CreateTeam { parent_id }).is_ok();
+    let names_leads = web.actor.may(Action::ManageOrg).is_ok();
     let name_of = |id: Uuid| members.iter().find(|m| m.id == id).map(|m| m.name.as_str());
     let team_name = |id: Uuid| teams.iter().find(|t| t.id == id).map(|t| t.name.as_str());
     let humans: Vec<&Member> = members
@@ -188,10 +192,19 @@ async fn body<S: Store>(
                         label { (t.get("people-lead")) " "
                             select name="lead" {
                                 option value="" { (t.get("work-new-nobody")) }
-                                @for m in &humans { option value=(m.id) selected[team_draft.lead.as_deref() == Some(m.id.to_string().as_str())] { (m.name) } }
+                                @for m in humans.iter().filter(|m| names_leads || m.id == web.actor.member_id) {
+                                    option value=(m.id) selected[team_draft.lead.as_deref() == Some(m.id.to_string().as_str())] { (m.name) }
+                                }
                             }
                         }
-                        label { (t.get("people-parent")) " " (team_select("parent", team_draft.parent.as_deref(), "people-parent-none")) }
+                        label { (t.get("people-parent")) " "
+                            select name="parent" {
+                                @if may_create_below(None) { option value="" { (t.get("people-parent-none")) } }
+                                @for team in teams.iter().filter(|t| may_create_below(Some(t.id))) {
+                                    option value=(team.id) selected[team_draft.parent.as_deref() == Some(team.id.to_string().as_str())] { (team.name) }
+                                }
+                            }
+                        }
                         button type="submit" { (t.get("people-team-save")) }
                     }
                 }

@@ -133,6 +133,22 @@ pub(super) fn new_item_form(
         Some(kr) => format!("new-work-{kr}"),
         None => "new-work".to_owned(),
     };
+    // Only the teams and people the reader may create work for: a member
+    // sees their own teams and themselves, a lead the teams they lead and
+    // everyone they may hand work to there.
+    let may = |team_id, assignee_id| {
+        web.actor
+            .may(Action::CreateWork {
+                team_id,
+                assignee_id,
+            })
+            .is_ok()
+    };
+    let teams: Vec<_> = teams.iter().filter(|t| may(Some(t.id), None)).collect();
+    let people: Vec<_> = people
+        .iter()
+        .filter(|m| may(None, Some(m.id)) || teams.iter().any(|t| may(Some(t.id), Some(m.id))))
+        .collect();
     html! {
         details.new-work open[problem.is_some()] {
             summary id=(id) { (t.get("work-new")) }
@@ -145,13 +161,13 @@ pub(super) fn new_item_form(
                 label { (t.get("filter-team")) " "
                     select name="team" {
                         option value="" { (t.get("work-new-no-team")) }
-                        @for team in teams { option value=(team.id) selected[form.team.as_deref() == Some(team.id.to_string().as_str())] { (team.name) } }
+                        @for team in &teams { option value=(team.id) selected[form.team.as_deref() == Some(team.id.to_string().as_str())] { (team.name) } }
                     }
                 }
                 label { (t.get("work-assignee")) " "
                     select name="assignee" {
                         option value="" { (t.get("work-new-nobody")) }
-                        @for m in people {
+                        @for m in &people {
                             option value=(m.id) selected[form.assignee.as_deref() == Some(m.id.to_string().as_str())] {
                                 (m.name) @if m.kind == MemberKind::Ai { " (" (t.get("ai-worker")) ")" }
                             }
