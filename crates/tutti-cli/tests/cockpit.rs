@@ -14,6 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+
+mod common;
 use serde_json::{Value, json};
 
 /// `tutti up`, killed when dropped.
@@ -125,7 +127,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn browser(chromium: &std::path::Path, driver: &std::path::Path) -> (Driver, Client) {
+/// A headless Chromium whose reader prefers `language` ("de" or "en").
+async fn browser(
+    chromium: &std::path::Path,
+    driver: &std::path::Path,
+    language: &str,
+) -> (Driver, Client) {
     let port = free_port();
     let mut child = Command::new(driver)
         .arg(format!("--port={port}"))
@@ -146,8 +153,8 @@ async fn browser(chromium: &std::path::Path, driver: &std::path::Path) -> (Drive
         json!({
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1100", "--lang=de-DE"],
-            "prefs": { "intl.accept_languages": "de-DE,de" },
+                     "--window-size=1280,1100", format!("--lang={language}")],
+            "prefs": { "intl.accept_languages": language },
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -251,7 +258,7 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     };
     let dir = tempfile::tempdir().unwrap();
     let up = up(dir.path(), &model);
-    let (_driver, client) = browser(&chromium, &driver).await;
+    let (_driver, client) = browser(&chromium, &driver, "de-DE,de").await;
 
     // Signing in with a wrong password is refused and says so.
     client.goto(&format!("{}/", up.url)).await.unwrap();
@@ -510,166 +517,404 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     client.close().await.unwrap();
 }
 
-/// Chooses `value` in the select `css`.
-async fn choose(client: &Client, css: &str, value: &str) {
+/// axe-core, vendored (see `tests/vendor/axe-core/README.md`).
+const AXE: &str = include_str!("vendor/axe-core/axe.min.js");
+
+/// Runs axe-core on the page and returns its serious and critical
+/// violations, one line each.
+async fn accessibility_violations(client: &Client) -> Vec<String> {
     client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .select_by_value(value)
+        .execute(&format!("{AXE}\nreturn true;"), vec![])
         .await
         .unwrap();
-}
-
-/// Sets a date field through the page (typing a date depends on the
-/// browser's locale).
-async fn set_date(client: &Client, css: &str, date: &str) {
-    client
-        .execute(
-            "document.querySelector(arguments[0]).value = arguments[1];",
-            vec![json!(css), json!(date)],
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(
+               r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at '
+                   + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))));",
+            vec![],
         )
         .await
         .unwrap();
+    serde_json::from_value(found).unwrap()
 }
 
-/// The owner drives the levers in the browser: an objective with two key
-/// results, work created for one of them and handed to an AI worker, work
-/// moved on the board, a person invited (the password shown once), and an
-/// AI worker added with a monthly budget. The API agrees at the end.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_leader_runs_the_team_from_the_browser() {
+/// Where the page's forms post to, except signing out, the language and a
+/// policy's simulation (which every reader may run: it changes nothing).
+async fn levers_on_page(client: &Client) -> Vec<String> {
+    let actions = client
+        .execute(
+            "return Array.from(document.querySelectorAll('form'))
+               .filter(f => (f.getAttribute('method') || '').toLowerCase() === 'post')
+               .map(f => f.getAttribute('action'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let actions: Vec<String> = serde_json::from_value(actions).unwrap();
+    actions
+        .into_iter()
+        .filter(|a| a != "/sign-out" && a != "/language" && !a.ends_with("/simulate"))
+        .collect()
+}
+
+/// Fills the form `form` (a CSS selector) with `fields` by name and sends
+/// it with its submit button, as a person would once the fields are typed:
+/// a closed `details` around it is opened first.
+async fn fill_and_send(client: &Client, form: &str, fields: &[(&str, &str)]) {
+    let missing = client
+        .execute(
+            "const form = document.querySelector(arguments[0]);
+             if (!form) return ['the form itself'];
+             const details = form.closest('details');
+             if (details) details.open = true;
+             const missing = [];
+             for (const [name, value] of arguments[1]) {
+               const field = form.elements[name];
+               if (!field) { missing.push(name); continue; }
+               if (field.type === 'checkbox') field.checked = value === 'on';
+               else field.value = value;
+             }
+             return missing;",
+            vec![json!(form), json!(fields)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing, json!([]), "{form} lacks fields");
+    click(
+        client,
+        Locator::Css(&format!("{form} button[type=submit]:not([formaction])")),
+    )
+    .await;
+}
+
+/// Signs in on a fresh sign-in page.
+async fn sign_in(client: &Client, url: &str, email: &str, password: &str) {
+    client.goto(&format!("{url}/sign-in")).await.unwrap();
+    type_into(client, Locator::Id("email"), email).await;
+    type_into(client, Locator::Id("password"), password).await;
+    click(client, Locator::Css("button[type=submit]")).await;
+    wait_for(client, Locator::Css("nav")).await;
+    assert!(
+        !client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/sign-in"),
+        "{email} could not sign in"
+    );
+}
+
+async fn sign_out(client: &Client) {
+    click(client, Locator::Css("form[action='/sign-out'] button")).await;
+    wait_for(client, Locator::Id("email")).await;
+}
+
+/// The id at the end of the page's path, after an action sent the reader
+/// to what it made.
+async fn id_in_path(client: &Client) -> String {
+    let url = client.current_url().await.unwrap();
+    url.path().rsplit('/').next().unwrap().to_owned()
+}
+
+/// The secret a page shows once (an initial password) for `name`: it
+/// waits for the secret naming them, not one an earlier answer showed.
+async fn shown_secret(client: &Client, name: &str) -> String {
+    wait_for(
+        client,
+        Locator::XPath(&format!("//h2[@id='secret-h'][contains(., '{name}')]")),
+    )
+    .await;
+    text_of(client, "code.secret").await
+}
+
+/// `tutti init` on a fresh SQLite file, the owner's password set with
+/// `tutti set-password`, and `tutti serve` on it with the embedded model:
+/// an org with nobody but its owner, and nothing in it.
+fn empty_org(dir: &std::path::Path, model: &std::path::Path) -> (common::Server, String) {
+    let url = common::sqlite_url(dir);
+    std::fs::write(dir.join("owner-token"), common::init(&url)).unwrap();
+    let set = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args([
+            "member",
+            "set-password",
+            "--email",
+            "katrin@lindner.de",
+            "--database-url",
+            &url,
+        ])
+        .env_remove("TUTTI_DATABASE_URL")
+        .env("TUTTI_PASSWORD", OWNER_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let model = model.to_str().unwrap();
+    let server = common::serve(
+        &url,
+        &[
+            ("TUTTI_MODEL", model),
+            ("TUTTI_MODEL_THREADS", "1"),
+            ("TUTTI_LOG", "warn"),
+        ],
+    );
+    (server, url)
+}
+
+const OWNER_PASSWORD: &str = "Werkstatt-Lindner-2026";
+
+/// What the browser test types, in the reader's language.
+struct Words {
+    locale: &'static str,
+    accept: &'static str,
+    objective: &'static str,
+    key_results: [&'static str; 2],
+    work: [&'static str; 3],
+    question: &'static str,
+}
+
+const GERMAN: Words = Words {
+    locale: "de",
+    accept: "de-DE,de",
+    objective: "Störungen schneller beheben",
+    key_results: ["Reaktionszeit bei Störungen", "Erstlösungsquote"],
+    work: [
+        "Störungsmeldungen vorsortieren",
+        "Notdienstplan aufstellen",
+        "Ersatzteile im Fahrzeug prüfen",
+    ],
+    question: "Zweites Notdienstfahrzeug anschaffen?",
+};
+
+const ENGLISH: Words = Words {
+    locale: "en",
+    accept: "en-GB,en",
+    objective: "Fix breakdowns faster",
+    key_results: ["Response time to breakdowns", "First-time fix rate"],
+    work: [
+        "Sort incoming breakdown reports",
+        "Draw up the on-call rota",
+        "Check spare parts in the vans",
+    ],
+    question: "Buy a second on-call van?",
+};
+
+/// Every lever from an empty org, in one language: the owner sets up a
+/// provider, a lead, a team, a member and a viewer, and an AI worker with a
+/// budget; the lead creates an objective with two key results, moves a
+/// target, adds three work items (one for the AI worker), moves one on the
+/// board, creates a decision space, sets its quorum and raises a decision,
+/// which the owner approves (never the one who asked), and records its
+/// outcome; the viewer sees no lever on any page, and a forged
+/// POST from her session is refused. Every page, for each of them, passes
+/// axe-core with no serious or critical violation, and at a phone's size
+/// no page is wider than the screen.
+async fn every_lever_from_an_empty_org(words: &Words) {
     let Some((model, chromium, driver)) = prerequisites() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let up = up(dir.path(), &model);
-    let (_driver, client) = browser(&chromium, &driver).await;
-    client.goto(&format!("{}/sign-in", up.url)).await.unwrap();
-    type_into(&client, Locator::Id("email"), &up.email).await;
-    type_into(&client, Locator::Id("password"), &up.password).await;
-    click(&client, Locator::Css("button[type=submit]")).await;
-    wait_for(&client, Locator::Id("waiting-h")).await;
+    let (server, _) = empty_org(dir.path(), &model);
+    let url = server.url.clone();
+    let (_driver, client) = browser(&chromium, &driver, words.accept).await;
+    let lang = words.locale;
+    let mut pages = vec![
+        "/".to_owned(),
+        "/objectives".into(),
+        "/work".into(),
+        "/decisions".into(),
+        "/spaces".into(),
+        "/people".into(),
+        "/ledger".into(),
+        "/providers".into(),
+        "/alerts".into(),
+        "/audit".into(),
+    ];
 
-    // An objective, then two key results.
-    client
-        .goto(&format!("{}/objectives", up.url))
+    // The owner: a provider for the embedded model with its price.
+    sign_in(&client, &url, "katrin@lindner.de", OWNER_PASSWORD).await;
+    let html_lang = client
+        .execute("return document.documentElement.lang;", vec![])
         .await
         .unwrap();
-    click(&client, Locator::Id("objective-new-h")).await;
-    let form = "form[action='/objectives']";
-    type_into(
+    assert_eq!(html_lang, json!(lang));
+    client.goto(&format!("{url}/providers")).await.unwrap();
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{form} input[name=title]")),
-        "Wartungsverträge verlängern",
+        "form[action='/providers']",
+        &[("name", "lokal"), ("kind", "embedded")],
     )
     .await;
-    type_into(
+    wait_for(&client, Locator::Css("form[action$='/models']")).await;
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{form} textarea[name=why]")),
-        "Wer uns seine Heizung anvertraut, soll bleiben.",
+        "form[action$='/models']",
+        &[
+            ("name", "smollm2-135m"),
+            ("input", "0,10"),
+            ("output", "0,30"),
+        ],
     )
     .await;
-    set_date(
+    wait_for(&client, Locator::XPath("//*[contains(., 'smollm2-135m')]")).await;
+
+    // People: a lead, her team, a member and a viewer, each with a
+    // password shown once; then an AI worker in the team with a budget.
+    client.goto(&format!("{url}/people")).await.unwrap();
+    let invite = |name: &'static str, email: &'static str, role: &'static str| {
+        let client = client.clone();
+        async move {
+            fill_and_send(
+                &client,
+                "form[action='/people']",
+                &[("name", name), ("email", email), ("role", role)],
+            )
+            .await;
+            shown_secret(&client, name).await
+        }
+    };
+    let aylin_password = invite("Aylin Demir", "aylin@lindner.de", "lead").await;
+    let members = api_as(&url, &common_token(dir.path()), "/members?limit=50").await;
+    let aylin = member_id(&members, "Aylin Demir");
+    fill_and_send(
         &client,
-        &format!("{form} input[name=period_start]"),
-        "2026-10-01",
-    )
-    .await;
-    set_date(
-        &client,
-        &format!("{form} input[name=period_end]"),
-        "2026-12-31",
-    )
-    .await;
-    click(
-        &client,
-        Locator::Css(&format!("{form} button[type=submit]")),
+        "form[action='/teams']",
+        &[("name", "Kundenservice"), ("lead", &aylin), ("parent", "")],
     )
     .await;
     wait_for(
         &client,
-        Locator::XPath("//h1[contains(., 'Wartungsverträge verlängern')]"),
+        Locator::XPath("//th[contains(., 'Kundenservice')]"),
     )
     .await;
-    for (title, target) in [
-        ("Verlängerungsquote", "85"),
-        ("Angerufene Kundinnen", "120"),
+    let teams = api_as(&url, &common_token(dir.path()), "/teams").await;
+    let team = teams["items"][0]["id"].as_str().unwrap().to_owned();
+    fill_and_send(
+        &client,
+        "form[action='/people']",
+        &[
+            ("name", "Jonas Weber"),
+            ("email", "jonas@lindner.de"),
+            ("role", "member"),
+            ("team", &team),
+        ],
+    )
+    .await;
+    shown_secret(&client, "Jonas Weber").await;
+    let vera_password = invite("Vera Blick", "vera@lindner.de", "viewer").await;
+    fill_and_send(
+        &client,
+        "form[action='/people/ai']",
+        &[
+            ("name", "Emil"),
+            (
+                "role_card",
+                "Du sortierst Störungsmeldungen vor und entwirfst Antworten.",
+            ),
+            ("model", "lokal/smollm2-135m"),
+            ("team", &team),
+            ("budget_tokens", "100000"),
+        ],
+    )
+    .await;
+    wait_for(&client, Locator::XPath("//th[contains(., 'Emil')]")).await;
+    snap(&client, &format!("empty-{lang}-1-people")).await;
+    let owner_levers = audit_pages(&client, &url, &pages, "owner").await;
+    sign_out(&client).await;
+
+    // The lead: an objective with two key results, in her team.
+    sign_in(&client, &url, "aylin@lindner.de", &aylin_password).await;
+    client.goto(&format!("{url}/objectives")).await.unwrap();
+    fill_and_send(
+        &client,
+        "form[action='/objectives']",
+        &[
+            ("title", words.objective),
+            ("why", "Eine kalte Wohnung im Winter wartet nicht."),
+            ("team", &team),
+            ("period_start", "2026-10-01"),
+            ("period_end", "2026-12-31"),
+        ],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath(&format!("//h1[contains(., '{}')]", words.objective)),
+    )
+    .await;
+    let objective = id_in_path(&client).await;
+    for (title, baseline, target) in [
+        (words.key_results[0], "24", "8"),
+        (words.key_results[1], "55", "75"),
     ] {
-        click(&client, Locator::Id("kr-new-h")).await;
-        let kr = "form[action$='/key-results']";
-        type_into(
+        fill_and_send(
             &client,
-            Locator::Css(&format!("{kr} input[name=title]")),
-            title,
+            "form[action$='/key-results']",
+            &[
+                ("title", title),
+                ("baseline", baseline),
+                ("target", target),
+                ("unit", "h"),
+            ],
         )
         .await;
-        type_into(
-            &client,
-            Locator::Css(&format!("{kr} input[name=baseline]")),
-            "0",
-        )
-        .await;
-        type_into(
-            &client,
-            Locator::Css(&format!("{kr} input[name=target]")),
-            target,
-        )
-        .await;
-        click(&client, Locator::Css(&format!("{kr} button[type=submit]"))).await;
         wait_for(
             &client,
             Locator::XPath(&format!("//h3[contains(., '{title}')]")),
         )
         .await;
     }
-    snap(&client, "7-objective-with-key-results").await;
-
-    // Work for the first key result, handed to the AI worker Ada, ready.
-    let members = api(&up, reqwest::Method::GET, "/members?limit=100", None).await;
-    let ada = members["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"].as_str().unwrap().starts_with("Ada"))
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let work_form = "section.kr form[action='/work']";
-    click(&client, Locator::Css("section.kr details.new-work summary")).await;
-    type_into(
+    // The target moves; the old one stays visible with the reason.
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{work_form} input[name=title]")),
-        "Kundinnen mit auslaufendem Vertrag anschreiben",
-    )
-    .await;
-    choose(&client, &format!("{work_form} select[name=assignee]"), &ada).await;
-    choose(&client, &format!("{work_form} select[name=state]"), "ready").await;
-    click(
-        &client,
-        Locator::Css(&format!("{work_form} button[type=submit]")),
+        "section.kr form[action^='/key-results/']:not([action$='/check-ins'])",
+        &[("target", "4"), ("reason", "Notdienstvertrag: 4 h")],
     )
     .await;
     wait_for(
         &client,
-        Locator::XPath("//h1[contains(., 'Kundinnen mit auslaufendem Vertrag anschreiben')]"),
+        Locator::XPath("//li[contains(., 'Notdienstvertrag: 4 h')]"),
     )
     .await;
+    snap(&client, &format!("empty-{lang}-2-objective")).await;
+    pages.push(format!("/objectives/{objective}"));
 
-    // Two more items from the board; one is moved on.
-    for title in ["Rückrufliste bereinigen", "Vorlage Verlängerungsbrief"] {
-        client.goto(&format!("{}/work", up.url)).await.unwrap();
-        click(&client, Locator::Id("new-work")).await;
-        type_into(
+    // Three work items: one from the key result for the AI worker, two
+    // from the board; one moves on.
+    let emil = member_id(
+        &api_as(&url, &common_token(dir.path()), "/members?limit=50").await,
+        "Emil",
+    );
+    fill_and_send(
+        &client,
+        "section.kr form[action='/work']",
+        &[
+            ("title", words.work[0]),
+            ("team", &team),
+            ("assignee", &emil),
+            ("state", "ready"),
+        ],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath(&format!("//h1[contains(., '{}')]", words.work[0])),
+    )
+    .await;
+    pages.push(format!("/work/{}", id_in_path(&client).await));
+    for title in &words.work[1..] {
+        client.goto(&format!("{url}/work")).await.unwrap();
+        fill_and_send(
             &client,
-            Locator::Css("form[action='/work'] input[name=title]"),
-            title,
-        )
-        .await;
-        click(
-            &client,
-            Locator::Css("form[action='/work'] button[type=submit]"),
+            "form[action='/work']",
+            &[("title", title), ("team", &team)],
         )
         .await;
         wait_for(
@@ -678,119 +923,239 @@ async fn a_leader_runs_the_team_from_the_browser() {
         )
         .await;
     }
-    client.goto(&format!("{}/work", up.url)).await.unwrap();
-    let card = "//li[contains(@class, 'item')][.//a[contains(., 'Rückrufliste bereinigen')]]";
-    let select = client
+    client.goto(&format!("{url}/work")).await.unwrap();
+    let card = format!(
+        "//li[contains(@class, 'item')][.//a[contains(., '{}')]]",
+        words.work[1]
+    );
+    client
         .find(Locator::XPath(&format!("{card}//select[@name='state']")))
         .await
+        .unwrap()
+        .select_by_value("ready")
+        .await
         .unwrap();
-    select.select_by_value("ready").await.unwrap();
     click(&client, Locator::XPath(&format!("{card}//button"))).await;
     wait_for(
         &client,
-        Locator::XPath(
-            "//section[@aria-labelledby='col-ready']//a[contains(., 'Rückrufliste bereinigen')]",
-        ),
+        Locator::XPath(&format!(
+            "//section[@aria-labelledby='col-ready']//a[contains(., '{}')]",
+            words.work[1]
+        )),
     )
     .await;
-    snap(&client, "8-board-moved").await;
+    snap(&client, &format!("empty-{lang}-3-board")).await;
 
-    // A person invited, then an AI worker with a budget.
-    client.goto(&format!("{}/people", up.url)).await.unwrap();
-    let invite = "form[action='/people']";
-    type_into(
+    // A decision space from a template, a decision raised, approved, and
+    // looked back on.
+    client.goto(&format!("{url}/spaces")).await.unwrap();
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{invite} input[name=name]")),
-        "Lena Fischer",
+        "form[action='/spaces']",
+        &[("name", "Fahrzeuge"), ("team", &team)],
     )
     .await;
-    type_into(
+    wait_for(&client, Locator::Css("form[action$='/decisions']")).await;
+    let space = id_in_path(&client).await;
+    pages.push(format!("/spaces/{space}"));
+    // One approval is enough in this team: the quorum, in the space's form.
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{invite} input[name=email]")),
-        "lena.fischer@lindner-gebaeudetechnik.de",
+        &format!("form.space[action='/spaces/{space}']"),
+        &[("quorum", "1")],
     )
     .await;
-    click(
+    wait_for(&client, Locator::Css("p.ok[role=status]")).await;
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{invite} button[type=submit]")),
+        "form[action$='/decisions']",
+        &[
+            ("question", words.question),
+            ("options", "Ja\nNein"),
+            ("amount", "38000"),
+            ("risk", "medium"),
+            ("reversible", "off"),
+        ],
     )
     .await;
-    let shown = wait_for(&client, Locator::Css("code.secret")).await;
-    assert!(shown.contains("Startpasswort für Lena Fischer"), "{shown}");
-    let worker = "form[action='/people/ai']";
-    type_into(
+    wait_for(&client, Locator::Css("form[action$='/approve']")).await;
+    let decision = id_in_path(&client).await;
+    pages.push(format!("/decisions/{decision}"));
+    // Four eyes: someone other than the one who asked approves it.
+    sign_out(&client).await;
+    sign_in(&client, &url, "katrin@lindner.de", OWNER_PASSWORD).await;
+    client
+        .goto(&format!("{url}/decisions/{decision}"))
+        .await
+        .unwrap();
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{worker} input[name=name]")),
-        "Theo (KI-Disposition)",
+        "form[action$='/approve']",
+        &[
+            ("option", "Ja"),
+            ("reason", "Der Norden wartet sonst zu lange."),
+        ],
     )
     .await;
-    type_into(
+    wait_for(&client, Locator::Css("form[action$='/outcome']")).await;
+    sign_out(&client).await;
+    sign_in(&client, &url, "aylin@lindner.de", &aylin_password).await;
+    client
+        .goto(&format!("{url}/decisions/{decision}"))
+        .await
+        .unwrap();
+    wait_for(&client, Locator::Css("form[action$='/outcome']")).await;
+    fill_and_send(
         &client,
-        Locator::Css(&format!("{worker} textarea[name=role_card]")),
-        "Du planst Einsätze der Servicetechniker.",
+        "form[action$='/outcome']",
+        &[
+            ("outcome", "good"),
+            ("note", "Zweiter Wagen deckt den Norden ab."),
+        ],
     )
     .await;
-    type_into(
-        &client,
-        Locator::Css(&format!("{worker} input[name=budget_tokens]")),
-        "100000",
-    )
-    .await;
-    click(
-        &client,
-        Locator::Css(&format!("{worker} button[type=submit]")),
-    )
-    .await;
-    wait_for(
-        &client,
-        Locator::XPath("//th[contains(., 'Theo (KI-Disposition)')]"),
-    )
-    .await;
-    snap(&client, "9-people").await;
+    wait_for(&client, Locator::XPath("//q[contains(., 'Zweiter Wagen')]")).await;
+    snap(&client, &format!("empty-{lang}-4-decision")).await;
+    let lead_levers = audit_pages(&client, &url, &pages, "lead").await;
+    sign_out(&client).await;
 
-    // Every page at a phone's size, for a look at how the cockpit reads there.
+    // The viewer: every page, no lever; a forged POST is refused.
+    sign_in(&client, &url, "vera@lindner.de", &vera_password).await;
+    let viewer_levers = audit_pages(&client, &url, &pages, "viewer").await;
+    assert_eq!(viewer_levers, 0, "the viewer is offered levers");
+    assert!(lead_levers > 0 && owner_levers > 0);
+    let forged = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const csrf = document.querySelector('input[name=csrf]').value;
+             fetch('/objectives', { method: 'POST', redirect: 'manual',
+               headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+               body: new URLSearchParams({ csrf, title: 'Meins', period_start: '2026-10-01', period_end: '2026-12-31' }) })
+               .then(r => done(r.status));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged, json!(403));
+
+    // At a phone's size, no page is wider than the screen.
     client.set_window_size(390, 844).await.unwrap();
-    for (name, page) in [
-        ("home", "/"),
-        ("objectives", "/objectives"),
-        ("work", "/work"),
-        ("decisions", "/decisions"),
-        ("spaces", "/spaces"),
-        ("people", "/people"),
-        ("ledger", "/ledger"),
-        ("providers", "/providers"),
-        ("alerts", "/alerts"),
-        ("audit", "/audit"),
-    ] {
-        client.goto(&format!("{}{page}", up.url)).await.unwrap();
+    for page in &pages {
+        client.goto(&format!("{url}{page}")).await.unwrap();
         wait_for(&client, Locator::Css("main")).await;
-        snap(&client, &format!("phone-{name}")).await;
+        // "/objectives" → objectives, "/objectives/{id}" → objectives-one.
+        let mut parts = page.trim_start_matches('/').split('/');
+        let name = match (parts.next(), parts.next()) {
+            (Some(""), _) => "home".to_owned(),
+            (Some(section), None) => section.to_owned(),
+            (Some(section), Some(_)) => format!("{section}-one"),
+            (None, _) => unreachable!("a path has a first part"),
+        };
+        snap(&client, &format!("phone-{lang}-{name}")).await;
+        let wide = client
+            .execute(
+                "const width = document.documentElement.clientWidth;
+                 const over = document.documentElement.scrollWidth - width;
+                 const culprits = Array.from(document.querySelectorAll('main *'))
+                   .filter(e => e.getBoundingClientRect().right > width + 1)
+                   .slice(0, 3)
+                   .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width));
+                 return [over, culprits];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            wide[0].as_i64().unwrap() <= 0,
+            "{page} is wider than a phone: {wide}"
+        );
     }
 
-    let items = api(&up, reqwest::Method::GET, "/work-items?limit=500", None).await;
-    let titled = |title: &str| {
-        items["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["title"] == title)
-            .cloned()
-            .unwrap()
-    };
+    // The API agrees.
+    let token = common_token(dir.path());
+    let items = api_as(&url, &token, "/work-items?limit=50").await;
+    let items = items["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let for_emil = items.iter().find(|i| i["title"] == words.work[0]).unwrap();
+    assert_eq!(for_emil["assignee_id"], json!(emil));
+    assert!(for_emil["key_result_id"].is_string());
+    let moved = items.iter().find(|i| i["title"] == words.work[1]).unwrap();
+    assert_eq!(moved["state"], "ready");
+    let decided = api_as(&url, &token, &format!("/decisions/{decision}")).await;
     assert_eq!(
-        titled("Kundinnen mit auslaufendem Vertrag anschreiben")["assignee_id"],
-        json!(ada)
+        (&decided["status"], &decided["outcome"]),
+        (&json!("decided"), &json!("good"))
     );
-    assert!(titled("Kundinnen mit auslaufendem Vertrag anschreiben")["key_result_id"].is_string());
-    assert_eq!(titled("Rückrufliste bereinigen")["state"], "ready");
-    let budgets = api(&up, reqwest::Method::GET, "/budgets", None).await;
+    let budgets = api_as(&url, &token, "/budgets").await;
     assert!(
         budgets
             .as_array()
             .unwrap()
             .iter()
-            .any(|b| b["token_limit"] == 100_000),
-        "{budgets}"
+            .any(|b| b["token_limit"] == 100_000)
     );
     client.close().await.unwrap();
+}
+
+/// Visits every page as the signed-in reader: each loads, passes axe-core
+/// with no serious or critical violation, and counts the levers offered.
+async fn audit_pages(client: &Client, url: &str, pages: &[String], who: &str) -> usize {
+    let mut levers = 0;
+    let mut violations = Vec::new();
+    for page in pages {
+        client.goto(&format!("{url}{page}")).await.unwrap();
+        wait_for(client, Locator::Css("main")).await;
+        levers += levers_on_page(client).await.len();
+        for found in accessibility_violations(client).await {
+            violations.push(format!("{who} {page}: {found}"));
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "axe-core:\n{}",
+        violations.join("\n")
+    );
+    levers
+}
+
+/// The owner's token `tutti init` printed, kept beside the database.
+fn common_token(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("owner-token")).unwrap()
+}
+
+fn member_id(members: &Value, name: &str) -> String {
+    members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no member {name}: {members}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn api_as(url: &str, token: &str, path: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{url}/api/v1{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lever_from_an_empty_org_in_german() {
+    every_lever_from_an_empty_org(&GERMAN).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lever_from_an_empty_org_in_english() {
+    every_lever_from_an_empty_org(&ENGLISH).await;
 }

@@ -187,6 +187,20 @@ impl Messages {
             2
         };
         let amount = self.decimal(units, places);
+        self.with_currency(amount, currency)
+    }
+
+    /// An amount in minor units (cents) of `currency`, exactly: a
+    /// decision's amount, however large.
+    pub fn money_minor(&self, minor: i64, currency: &str) -> String {
+        let whole = group_digits(minor.unsigned_abs() / 100, self.thousands(), minor < 0);
+        let cents = minor.unsigned_abs() % 100;
+        let amount = format!("{whole}{}{cents:02}", self.decimal_mark());
+        self.with_currency(amount, currency)
+    }
+
+    /// `amount` with the currency's symbol where the language puts it.
+    fn with_currency(&self, amount: String, currency: &str) -> String {
         let symbol = match currency {
             "EUR" => "€",
             "USD" => "$",
@@ -334,6 +348,13 @@ mod tests {
         assert_eq!(en.money(1_234_560_000, "EUR"), "€1,234.56");
         assert_eq!(en.money(1_500, "EUR"), "€0.0015");
         assert_eq!(de.money(2_000_000, "CHF"), "2,00 CHF");
+        assert_eq!(de.money_minor(3_800_000, "EUR"), "38.000,00 €");
+        assert_eq!(en.money_minor(3_800_005, "EUR"), "€38,000.05");
+        // Exact beyond what a float carries.
+        assert_eq!(
+            de.money_minor(100_000_000_000_000, "EUR"),
+            "1.000.000.000.000,00 €"
+        );
         assert_eq!(de.percent(0.456), "46 %");
         assert_eq!(en.percent(0.456), "46%");
         assert_eq!(de.decimal(-0.001, 2), "0,00");

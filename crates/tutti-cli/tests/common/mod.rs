@@ -64,6 +64,7 @@ impl Server {
     }
 
     /// Sends a signal (`KILL`, `TERM`) to the server.
+    #[allow(dead_code, reason = "only some test files stop servers")]
     pub fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().unwrap().id().to_string();
         assert!(
@@ -76,12 +77,14 @@ impl Server {
     }
 
     /// Kills the server as a crash would, and waits until it is gone.
+    #[allow(dead_code, reason = "only some test files stop servers")]
     pub fn kill(&mut self) {
         self.signal("KILL");
         self.wait_for_exit(Duration::from_secs(10));
     }
 
     /// Waits until the server process has exited, failing after `within`.
+    #[allow(dead_code, reason = "only some test files stop servers")]
     pub fn wait_for_exit(&mut self, within: Duration) {
         let mut child = self.child.take().unwrap();
         let (exited, waiting) = std::sync::mpsc::channel();

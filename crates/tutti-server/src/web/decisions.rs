@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::decision::{
     AttributeType, AttributeValue, Decision, DecisionSpace, DecisionStatus, Facts, NewSpace,
-    Outcome, PolicyVerdict, RegisterSummary, Risk, Routing, Vote, format_amount, parse_amount,
+    Outcome, PolicyVerdict, RegisterSummary, Risk, Routing, Vote, parse_amount,
 };
 use tutti_domain::org::MemberKind;
 use tutti_engine::decisions::{self as engine, Cast, DecisionRequest, Hypothesis};
@@ -173,7 +173,7 @@ async fn render_decision<S: Store>(
         }
         @if !decision.context.is_empty() { p.description { (decision.context) } }
         dl.facts {
-            dt { (t.get("fact-amount")) } dd { (format_amount(facts.amount_minor)) " " (facts.currency) }
+            dt { (t.get("fact-amount")) } dd { (t.money_minor(facts.amount_minor, &facts.currency)) }
             dt { (t.get("fact-risk")) } dd { (t.get(&format!("risk-{}", facts.risk))) }
             dt { (t.get("fact-reversible")) } dd { (t.get(if facts.reversible { "yes" } else { "no" })) }
             dt { (t.get("fact-customer-facing")) } dd { (t.get(if facts.customer_facing { "yes" } else { "no" })) }
@@ -229,7 +229,8 @@ async fn render_decision<S: Store>(
                             label { input type="radio" name="option" value=(o) required checked[decision.recommendation.as_ref().map(|r| r.option == *o).unwrap_or(i == 0)]; " " (o) }
                         }
                     }
-                    label.wide { (t.get("decision-reason")) textarea name="reason" rows="2" maxlength="2000" {} }
+                    // Every vote gives its reason (`Decision::vote`).
+                    label.wide { (t.get("decision-reason")) textarea name="reason" rows="2" maxlength="2000" required {} }
                     button type="submit" { (t.get("decision-approve")) }
                 }
                 form method="post" action=(format!("/decisions/{id}/reject")) {
@@ -728,7 +729,10 @@ async fn render_space<S: Store>(
             fieldset.simulate {
                 legend { (t.get("simulate-title")) }
                 p.quiet { (t.get("simulate-lede")) }
-                label { (t.get("fact-amount")) " " input type="text" name="amount" inputmode="decimal" value=(sim.amount) required; }
+                // Not `required`: the field shares the form with saving the
+                // policy, which must not wait for a simulation's amount (the
+                // simulation itself refuses an empty one).
+                label { (t.get("fact-amount")) " " input type="text" name="amount" inputmode="decimal" value=(sim.amount); }
                 label { (t.get("fact-risk")) " "
                     select name="risk" { @for r in [Risk::Low, Risk::Medium, Risk::High] { option value=(r.as_str()) selected[sim.risk == r.as_str()] { (t.get(&format!("risk-{r}"))) } } }
                 }

@@ -319,6 +319,10 @@ pub enum Nav {
     None,
 }
 
+/// Swap every answer but a 204, errors included (see `head`).
+const HTMX_CONFIG: &str =
+    r#"{"responseHandling":[{"code":"204","swap":false},{"code":"...","swap":true}]}"#;
+
 pub(crate) fn head(title: &str) -> Markup {
     html! {
         head {
@@ -326,6 +330,10 @@ pub(crate) fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · tutti" }
             link rel="stylesheet" href="/static/tutti.css";
+            // htmx leaves the page alone on a 4xx or 5xx by default, so a
+            // refused form (its draft and the reason) would never be seen;
+            // every answer of the cockpit is a whole page, so swap them all.
+            meta name="htmx-config" content=(HTMX_CONFIG);
             script src="/static/htmx.min.js" defer {}
             script src="/static/tutti.js" defer {}
         }
