@@ -6,7 +6,7 @@
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::org::{Member, Team};
 use tutti_store::prelude::*;
-use tutti_store::{Ctx, MemberPatch, NewMember, NewTeam, TeamPatch, TokenInfo};
+use tutti_store::{Ctx, Enrolment, MemberPatch, NewMember, NewTeam, TeamPatch, TokenInfo};
 use uuid::Uuid;
 
 use crate::EngineResult;
@@ -53,6 +53,27 @@ pub async fn create_member<S: Store>(
 ) -> EngineResult<Member> {
     actor.may(Action::CreateMember { role: new.role })?;
     Ok(store.create_member(ctx, new).await?)
+}
+
+/// Adds a member with what comes with them, in one transaction: a person
+/// with a first password, an AI worker with its concurrency and a monthly
+/// budget of its own. Admins add members; a budget needs the right to set
+/// one on a worker too.
+pub async fn enrol_member<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    new: NewMember,
+    enrolment: Enrolment,
+) -> EngineResult<Member> {
+    actor.may(Action::CreateMember { role: new.role })?;
+    if enrolment.password_hash.is_some() {
+        actor.may(Action::ManageMember { role: new.role })?;
+    }
+    if enrolment.budget.is_some() {
+        actor.may(Action::ManageBudget { team_id: None })?;
+    }
+    Ok(store.enrol_member(ctx, new, enrolment).await?)
 }
 
 /// Changes a member; changing an owner, or making one, is an owner's call.

@@ -2602,7 +2602,8 @@ async fn an_admin_invites_people_adds_an_ai_worker_and_issues_its_token<S: Store
 tutti_store::behaviour!(an_admin_invites_people_adds_an_ai_worker_and_issues_its_token);
 
 /// A refused person or AI worker keeps its draft, and an AI worker whose
-/// budget is mistyped is not added at all.
+/// budget is mistyped, or whose enrolment is refused halfway, is not added
+/// at all.
 async fn a_refused_person_or_ai_worker_writes_nothing<S: Store>(store: S) {
     let Lindner { token, router, .. } = lindner(&store).await;
     let mut katrin = signed_in(&router, "katrin@lindner.de", "en").await;
@@ -2638,6 +2639,29 @@ async fn a_refused_person_or_ai_worker_writes_nothing<S: Store>(store: S) {
         bad_budget.text
     );
     assert!(bad_budget.text.contains("cost_limit"));
+    // Refused inside the one transaction, after the worker's row was
+    // written: the whole enrolment rolls back.
+    let too_busy = katrin
+        .post(
+            "/people/ai",
+            &[
+                ("csrf", &csrf),
+                ("name", "Emil"),
+                ("model", "lokal/smollm2"),
+                ("concurrency", "999"),
+                ("budget_tokens", "1000"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        too_busy.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        too_busy.text
+    );
+    assert!(too_busy.text.contains("concurrency"), "{}", too_busy.text);
+    let budgets = api(&router, "GET", "/budgets", &token, None).await.json();
+    assert_eq!(budgets, json!([]), "{budgets}");
     let members = api(&router, "GET", "/members?limit=50", &token, None)
         .await
         .json();

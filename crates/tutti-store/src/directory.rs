@@ -41,6 +41,16 @@ pub struct NewMember {
     pub model: Option<String>,
 }
 
+/// What comes with a new member in the same transaction: a person's first
+/// password (its hash), an AI worker's concurrency and its monthly budget.
+#[derive(Debug, Clone, Default)]
+pub struct Enrolment {
+    pub password_hash: Option<String>,
+    pub concurrency: Option<i64>,
+    /// Scoped to the new member by the store.
+    pub budget: Option<crate::NewBudget>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct MemberPatch {
     pub name: Option<String>,
@@ -132,6 +142,16 @@ pub trait Directory: Clone + Send + Sync + 'static {
         &self,
         ctx: &Ctx,
         member: NewMember,
+    ) -> impl Future<Output = Result<Member>> + Send;
+    /// Creates a member together with what the enrolment brings, in one
+    /// transaction: all of it is written, or none. Errors as
+    /// [`Self::create_member`], and `Invalid` for a password for an AI
+    /// worker, a concurrency out of range or a budget that does not hold.
+    fn enrol_member(
+        &self,
+        ctx: &Ctx,
+        member: NewMember,
+        enrolment: Enrolment,
     ) -> impl Future<Output = Result<Member>> + Send;
     /// `NotFound` for a member of another org.
     fn member(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Member>> + Send;

@@ -15,9 +15,9 @@ use tutti_domain::access::Action;
 use tutti_domain::labour::{BudgetPeriod, BudgetScope, parse_money};
 use tutti_domain::org::{Member, MemberKind, Role, Team};
 use tutti_domain::validate::Email;
-use tutti_engine::{directory, labour};
+use tutti_engine::directory;
 use tutti_store::prelude::*;
-use tutti_store::{MemberPatch, NewBudget, NewMember, NewTeam, PageRequest};
+use tutti_store::{Enrolment, NewBudget, NewMember, NewTeam, PageRequest};
 use uuid::Uuid;
 
 use super::{Form, Nav, PageId, Web, optional_id, see_other};
@@ -369,8 +369,12 @@ pub async fn invite<S: Store>(
         let password = super::session::random_password()?;
         let hash = super::session::hash_password(&password)?;
         let ctx = crate::api::ctx(&state, &web.actor);
-        let person = directory::create_member(&state.store, &web.actor, &ctx, new).await?;
-        directory::set_password(&state.store, &web.actor, &ctx, person.id, &hash).await?;
+        let enrolment = Enrolment {
+            password_hash: Some(hash),
+            ..Enrolment::default()
+        };
+        let person =
+            directory::enrol_member(&state.store, &web.actor, &ctx, new, enrolment).await?;
         let title = web.t.with(
             "people-invited",
             &tutti_i18n::args([("name", person.name.as_str())]),
@@ -386,8 +390,8 @@ pub async fn invite<S: Store>(
     answer(&state, web, done, Refused::Person(value)).await
 }
 
-/// Adds an AI worker; everything is read and checked before anything is
-/// written, so a mistyped budget adds no worker.
+/// Adds an AI worker with its concurrency and budget in one transaction,
+/// so a budget that does not hold adds no worker.
 pub async fn add_worker<S: Store>(
     State(state): State<AppState<S>>,
     form: Form<WorkerForm>,
@@ -425,34 +429,27 @@ pub async fn add_worker<S: Store>(
             provider: Some(provider.to_owned()),
             model: Some(model.to_owned()),
         };
-        if let Some(n) = concurrency {
-            tutti_domain::org::check_concurrency(n)?;
-        }
+        let budget = (token_limit.is_some() || cost_limit.is_some()).then(|| NewBudget {
+            name: web.t.with(
+                "people-budget-name",
+                &tutti_i18n::args([("name", value.name.trim())]),
+            ),
+            // The store scopes it to the new worker.
+            scope: BudgetScope::Worker,
+            scope_id: None,
+            period: BudgetPeriod::Month,
+            token_limit,
+            cost_limit,
+            warn_percent: 80,
+            hard: true,
+        });
+        let enrolment = Enrolment {
+            password_hash: None,
+            concurrency,
+            budget,
+        };
         let ctx = crate::api::ctx(&state, &web.actor);
-        let worker = directory::create_member(&state.store, &web.actor, &ctx, new).await?;
-        if let Some(concurrency) = concurrency {
-            let patch = MemberPatch {
-                concurrency: Some(concurrency),
-                ..MemberPatch::default()
-            };
-            directory::update_member(&state.store, &web.actor, &ctx, worker.id, patch).await?;
-        }
-        if token_limit.is_some() || cost_limit.is_some() {
-            let budget = NewBudget {
-                name: web.t.with(
-                    "people-budget-name",
-                    &tutti_i18n::args([("name", worker.name.as_str())]),
-                ),
-                scope: BudgetScope::Worker,
-                scope_id: Some(worker.id),
-                period: BudgetPeriod::Month,
-                token_limit,
-                cost_limit,
-                warn_percent: 80,
-                hard: true,
-            };
-            labour::create_budget(&state.store, &web.actor, &ctx, budget).await?;
-        }
+        directory::enrol_member(&state.store, &web.actor, &ctx, new, enrolment).await?;
         Ok(None)
     }
     .await;

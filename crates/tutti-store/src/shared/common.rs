@@ -55,13 +55,13 @@ use uuid::Uuid;
 use crate::rows::*;
 use crate::{
     AlertFilter, AlertSync, Attempt, BlockedWork, BudgetPatch, Charge, ClaimedRun, Credential, Ctx,
-    DecisionFilter, Delivery, DeliveryStatus, Draft, DueDelivery, EngineNode, EventFilter, Import,
-    KeyResultPatch, LeaseState, LedgerFilter, LedgerLine, LedgerTotals, MayPatch, MemberPatch,
-    ModelRoute, NewBudget, NewKeyResult, NewMember, NewModel, NewObjective, NewProvider,
-    NewSession, NewTeam, NewWebhook, NewWorkItem, ObjectiveForest, ObjectivePatch, OpenReservation,
-    Overdue, Page, PageRequest, Reservation, Result, Reviewed, RunEnd, RunFilter, Session,
-    SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter,
-    WorkFlow, WorkItemPatch,
+    DecisionFilter, Delivery, DeliveryStatus, Draft, DueDelivery, EngineNode, Enrolment,
+    EventFilter, Import, KeyResultPatch, LeaseState, LedgerFilter, LedgerLine, LedgerTotals,
+    MayPatch, MemberPatch, ModelRoute, NewBudget, NewKeyResult, NewMember, NewModel, NewObjective,
+    NewProvider, NewSession, NewTeam, NewWebhook, NewWorkItem, ObjectiveForest, ObjectivePatch,
+    OpenReservation, Overdue, Page, PageRequest, Reservation, Result, Reviewed, RunEnd, RunFilter,
+    Session, SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook,
+    WorkFilter, WorkFlow, WorkItemPatch,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -462,4 +462,102 @@ async fn load_work_item(conn: &mut Conn, org_id: Uuid, id: Uuid, lock: bool) -> 
     .await?
     .ok_or(StoreError::not_found("work item"))?;
     row.try_into()
+}
+
+/// Checks and inserts a budget, with its audit event, in `conn`'s
+/// transaction.
+async fn insert_budget(conn: &mut Conn, ctx: &Ctx, new: NewBudget) -> Result<Budget> {
+    let budget = Budget {
+        id: Uuid::now_v7(),
+        name: text("name", &new.name, TITLE_MAX)?,
+        scope: new.scope,
+        scope_id: new.scope_id,
+        period: new.period,
+        token_limit: new.token_limit,
+        cost_limit: new.cost_limit,
+        warn_percent: new.warn_percent,
+        hard: new.hard,
+        created_at: ctx.now,
+    };
+    budget.check()?;
+    let (table, what) = match budget.scope {
+        BudgetScope::Org => ("orgs", "org"),
+        BudgetScope::Team => ("teams", "team"),
+        BudgetScope::Objective => ("objectives", "objective"),
+        BudgetScope::Worker => ("members", "member"),
+    };
+    if budget.scope != BudgetScope::Org {
+        require(
+            &mut *conn,
+            table,
+            ctx.org_id,
+            budget.scope_id,
+            "scope_id",
+            what,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO budgets (id, org_id, name, scope, scope_id, period, token_limit, cost_limit, warn_percent, hard, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(budget.id)
+    .bind(ctx.org_id)
+    .bind(&budget.name)
+    .bind(budget.scope.as_str())
+    .bind(budget.scope_id)
+    .bind(budget.period.as_str())
+    .bind(budget.token_limit)
+    .bind(budget.cost_limit)
+    .bind(budget.warn_percent)
+    .bind(budget.hard)
+    .bind(ctx.now)
+    .execute(&mut *conn)
+    .await?;
+    append_event(
+        &mut *conn,
+        ctx,
+        "budget.created",
+        "budget",
+        Some(budget.id),
+        json!({ "budget": budget }),
+    )
+    .await?;
+    Ok(budget)
+}
+
+/// Keeps a person's password hash and ends the sessions the old one opened,
+/// audited, in `conn`'s transaction. `Invalid` for an AI worker, which
+/// signs in with tokens.
+async fn write_password(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    member: &Member,
+    password_hash: &str,
+) -> Result<()> {
+    if member.kind == tutti_domain::org::MemberKind::Ai {
+        return Err(StoreError::invalid(
+            "member",
+            "AI workers sign in with API tokens, not passwords",
+        ));
+    }
+    sqlx::query("UPDATE members SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(member.id)
+        .execute(&mut *conn)
+        .await?;
+    // A new password ends every session the old one opened.
+    sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+        .bind(member.id)
+        .execute(&mut *conn)
+        .await?;
+    append_event(
+        &mut *conn,
+        ctx,
+        "member.password_set",
+        "member",
+        Some(member.id),
+        json!({}),
+    )
+    .await
 }

@@ -245,6 +245,47 @@ impl crate::Directory for BackendStore {
         Ok(member)
     }
 
+    async fn enrol_member(
+        &self,
+        ctx: &Ctx,
+        new: NewMember,
+        enrolment: Enrolment,
+    ) -> Result<Member> {
+        let mut tx = self.begin().await?;
+        let mut member = insert_member(&mut tx, ctx, new).await?;
+        if let Some(hash) = &enrolment.password_hash {
+            write_password(&mut tx, ctx, &member, hash).await?;
+        }
+        if let Some(concurrency) = enrolment.concurrency {
+            member.concurrency = check_concurrency(concurrency)?;
+            sqlx::query("UPDATE members SET concurrency = $1 WHERE id = $2 AND org_id = $3")
+                .bind(member.concurrency)
+                .bind(member.id)
+                .bind(ctx.org_id)
+                .execute(&mut *tx)
+                .await?;
+            append_event(
+                &mut tx,
+                ctx,
+                "member.updated",
+                "member",
+                Some(member.id),
+                json!({ "member": member }),
+            )
+            .await?;
+        }
+        if let Some(budget) = enrolment.budget {
+            let scoped = NewBudget {
+                scope: BudgetScope::Worker,
+                scope_id: Some(member.id),
+                ..budget
+            };
+            insert_budget(&mut tx, ctx, scoped).await?;
+        }
+        commit_with_response(tx, ctx, 201, &member).await?;
+        Ok(member)
+    }
+
     async fn member(&self, org_id: Uuid, id: Uuid) -> Result<Member> {
         load_member(&mut *self.read().await?, org_id, id).await
     }

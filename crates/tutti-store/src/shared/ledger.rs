@@ -597,63 +597,8 @@ async fn lock_budget(conn: &mut Conn, org_id: Uuid, id: Uuid) -> Result<Budget> 
 
 impl crate::Ledger for BackendStore {
     async fn create_budget(&self, ctx: &Ctx, new: NewBudget) -> Result<Budget> {
-        let budget = Budget {
-            id: Uuid::now_v7(),
-            name: text("name", &new.name, TITLE_MAX)?,
-            scope: new.scope,
-            scope_id: new.scope_id,
-            period: new.period,
-            token_limit: new.token_limit,
-            cost_limit: new.cost_limit,
-            warn_percent: new.warn_percent,
-            hard: new.hard,
-            created_at: ctx.now,
-        };
-        budget.check()?;
         let mut tx = self.begin().await?;
-        let (table, what) = match budget.scope {
-            BudgetScope::Org => ("orgs", "org"),
-            BudgetScope::Team => ("teams", "team"),
-            BudgetScope::Objective => ("objectives", "objective"),
-            BudgetScope::Worker => ("members", "member"),
-        };
-        if budget.scope != BudgetScope::Org {
-            require(
-                &mut tx,
-                table,
-                ctx.org_id,
-                budget.scope_id,
-                "scope_id",
-                what,
-            )
-            .await?;
-        }
-        sqlx::query(
-            "INSERT INTO budgets (id, org_id, name, scope, scope_id, period, token_limit, cost_limit, warn_percent, hard, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(budget.id)
-        .bind(ctx.org_id)
-        .bind(&budget.name)
-        .bind(budget.scope.as_str())
-        .bind(budget.scope_id)
-        .bind(budget.period.as_str())
-        .bind(budget.token_limit)
-        .bind(budget.cost_limit)
-        .bind(budget.warn_percent)
-        .bind(budget.hard)
-        .bind(ctx.now)
-        .execute(&mut *tx)
-        .await?;
-        append_event(
-            &mut tx,
-            ctx,
-            "budget.created",
-            "budget",
-            Some(budget.id),
-            json!({ "budget": budget }),
-        )
-        .await?;
+        let budget = insert_budget(&mut tx, ctx, new).await?;
         commit_with_response(tx, ctx, 201, &budget).await?;
         Ok(budget)
     }

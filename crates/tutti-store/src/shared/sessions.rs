@@ -4,31 +4,7 @@ impl crate::Sessions for BackendStore {
     async fn set_password(&self, ctx: &Ctx, member_id: Uuid, password_hash: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         let member = load_member(&mut tx, ctx.org_id, member_id).await?;
-        if member.kind == tutti_domain::org::MemberKind::Ai {
-            return Err(StoreError::invalid(
-                "member",
-                "AI workers sign in with API tokens, not passwords",
-            ));
-        }
-        sqlx::query("UPDATE members SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        // A new password ends every session the old one opened.
-        sqlx::query("DELETE FROM sessions WHERE member_id = $1")
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        append_event(
-            &mut tx,
-            ctx,
-            "member.password_set",
-            "member",
-            Some(member_id),
-            json!({}),
-        )
-        .await?;
+        write_password(&mut tx, ctx, &member, password_hash).await?;
         tx.commit().await?;
         Ok(())
     }
