@@ -10,6 +10,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -34,12 +35,15 @@ impl Drop for Up {
     }
 }
 
-/// A chromedriver, killed when dropped.
+/// A chromedriver in a process group of its own, killed with the browsers
+/// it started when dropped: a test that fails half-way leaves no Chromium
+/// burning the machine's cores.
 struct Driver(Child, u16);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -135,6 +139,7 @@ async fn browser(
 ) -> (Driver, Client) {
     let port = free_port();
     let mut child = Command::new(driver)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
