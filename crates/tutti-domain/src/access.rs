@@ -107,6 +107,19 @@ pub enum Action {
         involved: bool,
         space_team: Option<Uuid>,
     },
+    /// The service catalogue: admins and leads.
+    ManageServices,
+    /// Making a promise to a customer on behalf of `team_id` (the stage
+    /// that makes it): people of that team, its lead, admins.
+    MakePromise {
+        team_id: Option<Uuid>,
+    },
+    /// Signing a promise off, pausing, keeping or breaking it: people of
+    /// the keeping stage, its lead, whoever made the promise, admins.
+    KeepPromise {
+        keeper_team_id: Option<Uuid>,
+        promised_by: Uuid,
+    },
 }
 
 // Kept with the other refusals, so that every rule can refuse without
@@ -145,6 +158,16 @@ impl Actor {
         }
         if self.kind == MemberKind::Ai && matches!(action, Action::ReviewOutcome { .. }) {
             return deny("AI workers do not review the outcome of decisions; people do");
+        }
+        if self.kind == MemberKind::Ai
+            && matches!(
+                action,
+                Action::MakePromise { .. } | Action::KeepPromise { .. } | Action::ManageServices
+            )
+        {
+            return deny(
+                "promises to customers, and the services they rest on, are made and kept by people",
+            );
         }
         if let Action::ReviewOutcome {
             involved,
@@ -258,6 +281,25 @@ impl Actor {
                         "members can create work only for themselves or unassigned; a team lead can assign others",
                     ),
                     (_, false) => deny("members can create work only in their own teams"),
+                }
+            }
+            Action::ManageServices if lead => Ok(()),
+            Action::ManageServices => deny("only admins and leads shape the service catalogue"),
+            Action::MakePromise { team_id } => {
+                if self.belongs_to(team_id) {
+                    Ok(())
+                } else {
+                    deny("a promise is made on behalf of a team one belongs to")
+                }
+            }
+            Action::KeepPromise {
+                keeper_team_id,
+                promised_by,
+            } => {
+                if self.belongs_to(keeper_team_id) || promised_by == self.member_id {
+                    Ok(())
+                } else {
+                    deny("only the keeping team, whoever made the promise and admins act on it")
                 }
             }
             Action::UpdateWork {
@@ -503,6 +545,52 @@ mod tests {
                 }))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn promises_are_made_in_ones_team_and_kept_by_the_keeping_team_never_by_ai() {
+        let member = actor(Role::Member, &[10], &[]);
+        let other = Uuid::from_u128(99);
+        assert!(
+            member
+                .may(Action::MakePromise {
+                    team_id: Some(TEAM)
+                })
+                .is_ok()
+        );
+        assert!(
+            member
+                .may(Action::MakePromise {
+                    team_id: Some(other)
+                })
+                .is_err()
+        );
+        assert!(member.may(Action::MakePromise { team_id: None }).is_err());
+        let keep = |keeper, by| Action::KeepPromise {
+            keeper_team_id: keeper,
+            promised_by: by,
+        };
+        assert!(member.may(keep(Some(TEAM), other)).is_ok());
+        assert!(member.may(keep(Some(other), ME)).is_ok());
+        assert!(member.may(keep(Some(other), other)).is_err());
+        assert!(member.may(Action::ManageServices).is_err());
+        assert!(
+            actor(Role::Lead, &[], &[10])
+                .may(Action::ManageServices)
+                .is_ok()
+        );
+        let mut ai = actor(Role::Member, &[10], &[]);
+        ai.kind = MemberKind::Ai;
+        assert!(
+            ai.may(Action::MakePromise {
+                team_id: Some(TEAM)
+            })
+            .is_err()
+        );
+        assert!(ai.may(keep(Some(TEAM), ME)).is_err());
+        let mut ai_admin = actor(Role::Admin, &[10], &[]);
+        ai_admin.kind = MemberKind::Ai;
+        assert!(ai_admin.may(Action::ManageServices).is_err());
     }
 
     #[test]
