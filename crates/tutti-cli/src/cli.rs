@@ -105,6 +105,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The service catalogue (talks to a running server).
+    Service {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+    /// Promises to customers: made, signed off, paused, kept or broken
+    /// (talks to a running server).
+    Promise {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: PromiseCommand,
+    },
     /// Teams (talks to a running server).
     Team {
         #[command(flatten)]
@@ -1008,5 +1023,94 @@ pub enum DecisionCommand {
         csv: bool,
         #[arg(long)]
         summary: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    List,
+    Add {
+        #[arg(long)]
+        name: String,
+        /// preventive or reactive.
+        #[arg(long)]
+        kind: String,
+        /// Whom it is for.
+        #[arg(long = "for", default_value = "")]
+        customer_group: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A promised service level; repeat for several.
+        #[arg(long = "level")]
+        levels: Vec<String>,
+        #[arg(long)]
+        owner: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromiseCommand {
+    List {
+        /// open, paused, kept or broken.
+        #[arg(long)]
+        state: Option<String>,
+        /// A service product's id.
+        #[arg(long)]
+        service: Option<Uuid>,
+        /// The keeping team's id.
+        #[arg(long)]
+        keeper: Option<Uuid>,
+        /// Only open and paused promises.
+        #[arg(long)]
+        unfinished: bool,
+    },
+    Show {
+        id: Uuid,
+    },
+    Add {
+        /// What is promised.
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        customer: String,
+        /// When it is due, RFC 3339 (2026-12-18T16:00:00+01:00).
+        #[arg(long)]
+        due: String,
+        /// The team that makes the promise (one's own).
+        #[arg(long)]
+        team: Uuid,
+        /// The team that must keep it.
+        #[arg(long)]
+        keeper: Option<Uuid>,
+        #[arg(long)]
+        service: Option<Uuid>,
+        /// The work item it belongs to.
+        #[arg(long)]
+        case: Option<Uuid>,
+    },
+    /// The keeping team says whether it can be kept.
+    SignOff {
+        id: Uuid,
+        #[arg(long)]
+        not_feasible: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    Pause {
+        id: Uuid,
+    },
+    Resume {
+        id: Uuid,
+    },
+    Keep {
+        id: Uuid,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    Break {
+        id: Uuid,
+        /// Why it broke.
+        #[arg(long)]
+        note: String,
     },
 }

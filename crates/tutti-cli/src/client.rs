@@ -4,6 +4,7 @@
 
 pub mod decisions;
 pub mod labour;
+pub mod service;
 
 use std::process::ExitCode;
 

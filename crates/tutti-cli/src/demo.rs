@@ -339,6 +339,19 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         now,
     )
     .await?;
+    crate::demo_service::seed(
+        store,
+        org.id,
+        &crate::demo_service::People {
+            sales: &sales,
+            service: &service,
+            sales_lead: &tobias,
+            service_lead: &aylin,
+            technician: &jonas,
+        },
+        now,
+    )
+    .await?;
 
     for (name, scope, scope_id, tokens, cost) in [
         (

@@ -17,6 +17,7 @@ mod cli;
 mod client;
 mod demo;
 mod demo_decisions;
+mod demo_service;
 mod local;
 
 use cli::{AuditCommand, Cli, Command, MemberCommand, TokenCommand};
@@ -146,6 +147,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 },
         } => client::audit_log(&remote, limit, action).await,
         Command::Team { remote, command } => client::team(&remote, command).await,
+        Command::Service { remote, command } => client::service::service(&remote, command).await,
+        Command::Promise { remote, command } => client::service::promise(&remote, command).await,
         Command::Member {
             command: MemberCommand::SetPassword { db, email, org },
             ..

@@ -175,6 +175,43 @@ fn init_prints_a_token_that_the_client_commands_use() {
     assert_eq!(edited["team_id"], Value::Null, "{edited}");
     assert_eq!(edited["title"], "Kundenbindung stärken");
 
+    // The service catalogue and a promise: the maker may not sign it off,
+    // said in one line; breaking it needs a why, and then it stays broken.
+    let product = json(&[
+        "service",
+        "add",
+        "--name",
+        "Notdienst 24/7",
+        "--kind",
+        "reactive",
+        "--level",
+        "Reaktionszeit 4 h",
+    ]);
+    assert_eq!(product["levels"][0], "Reaktionszeit 4 h");
+    let promise = json(&[
+        "promise",
+        "add",
+        "--title",
+        "Heizung läuft bis Freitag",
+        "--customer",
+        "Familie Hoffmann",
+        "--due",
+        "2099-01-01T12:00:00Z",
+        "--team",
+        team_id,
+        "--keeper",
+        team_id,
+        "--service",
+        product["id"].as_str().unwrap(),
+    ]);
+    let promise_id = promise["id"].as_str().unwrap();
+    let own = tutti(&["promise", "sign-off", promise_id], &env);
+    assert_refused_in_one_line(&own, "403");
+    let broken = json(&["promise", "break", promise_id, "--note", "Monteur krank"]);
+    assert_eq!(broken["state"], "broken");
+    let listed = json(&["promise", "list", "--state", "broken"]);
+    assert_eq!(listed["items"][0]["health"], "still");
+
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);
     assert_refused_in_one_line(&illegal, "409: cannot move from ready to done");

@@ -71,6 +71,8 @@ async fn schemathesis_finds_no_failure_of_any_check() {
         ("TUTTI_ST_SPACE", "decision-spaces"),
         ("TUTTI_ST_BUDGET", "budgets"),
         ("TUTTI_ST_PROVIDER", "providers"),
+        ("TUTTI_ST_SERVICE_PRODUCT", "service-products"),
+        ("TUTTI_ST_PROMISE", "promises"),
     ] {
         ids.push((name, first_id(&client, &server, &token, list).await));
     }

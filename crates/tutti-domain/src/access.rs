@@ -114,8 +114,13 @@ pub enum Action {
     MakePromise {
         team_id: Option<Uuid>,
     },
-    /// Signing a promise off, pausing, keeping or breaking it: people of
-    /// the keeping stage, its lead, whoever made the promise, admins.
+    /// Saying whether a promise can be kept: people of the keeping stage,
+    /// its lead, admins.
+    SignOffPromise {
+        keeper_team_id: Option<Uuid>,
+    },
+    /// Pausing, keeping or breaking a promise: people of the keeping
+    /// stage, its lead, whoever made the promise, admins.
     KeepPromise {
         keeper_team_id: Option<Uuid>,
         promised_by: Uuid,
@@ -162,7 +167,10 @@ impl Actor {
         if self.kind == MemberKind::Ai
             && matches!(
                 action,
-                Action::MakePromise { .. } | Action::KeepPromise { .. } | Action::ManageServices
+                Action::MakePromise { .. }
+                    | Action::KeepPromise { .. }
+                    | Action::SignOffPromise { .. }
+                    | Action::ManageServices
             )
         {
             return deny(
@@ -290,6 +298,13 @@ impl Actor {
                     Ok(())
                 } else {
                     deny("a promise is made on behalf of a team one belongs to")
+                }
+            }
+            Action::SignOffPromise { keeper_team_id } => {
+                if self.belongs_to(keeper_team_id) {
+                    Ok(())
+                } else {
+                    deny("only the stage that keeps a promise signs it off")
                 }
             }
             Action::KeepPromise {
@@ -574,6 +589,11 @@ mod tests {
         assert!(member.may(keep(Some(other), ME)).is_ok());
         assert!(member.may(keep(Some(other), other)).is_err());
         assert!(member.may(Action::ManageServices).is_err());
+        let sign_off = |keeper| Action::SignOffPromise {
+            keeper_team_id: keeper,
+        };
+        assert!(member.may(sign_off(Some(TEAM))).is_ok());
+        assert!(member.may(sign_off(Some(other))).is_err());
         assert!(
             actor(Role::Lead, &[], &[10])
                 .may(Action::ManageServices)

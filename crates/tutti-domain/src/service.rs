@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::refused::{Refused, RuleResult};
+use crate::refused::{Denied, Refused, RuleResult};
 use crate::text_enum;
 use crate::validate::{BODY_MAX, TITLE_MAX, ValidationResult, optional_text, text};
 
@@ -227,6 +227,13 @@ impl Promise {
         }
         match step {
             PromiseStep::SignOff { feasible, note } => {
+                if by == self.promised_by {
+                    return Err(Denied(
+                        "the one who made a promise does not sign it off: the stage that keeps it does"
+                            .into(),
+                    )
+                    .into());
+                }
                 let note = optional_text("note", &note, BODY_MAX)?;
                 if !feasible && note.is_empty() {
                     return Err(Refused::invalid(
@@ -368,8 +375,18 @@ mod tests {
     }
 
     #[test]
-    fn not_feasible_needs_a_why() {
+    fn not_feasible_needs_a_why_and_the_maker_never_signs_off() {
         let mut p = promise(0, 100);
+        let own = p.apply(
+            PromiseStep::SignOff {
+                feasible: true,
+                note: String::new(),
+            },
+            p.promised_by,
+            at(1),
+        );
+        assert!(own.is_err());
+        assert_eq!(p.feasibility, Feasibility::Pending);
         let refused = p.apply(
             PromiseStep::SignOff {
                 feasible: false,

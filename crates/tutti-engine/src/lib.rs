@@ -17,6 +17,7 @@ pub mod directory;
 mod error;
 pub mod labour;
 pub mod metered;
+pub mod service;
 pub mod signals;
 pub mod strategy;
 pub mod work;

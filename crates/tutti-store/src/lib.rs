@@ -6,6 +6,7 @@
 //! check-ins), [`Work`] (work items), [`Audit`] (the hash chain),
 //! [`Providers`] (models and prices), [`Ledger`] (budgets, reservations,
 //! the ledger), [`Runs`] (the run queue and reviews), [`Decisions`],
+//! [`Services`] (the service catalogue and promises),
 //! [`Sessions`] (the cockpit's sign-in), [`Alerts`] (alerts, webhooks,
 //! deliveries) and [`Figures`] (the cockpit's aggregates). [`Store`] is all
 //! of them; `use tutti_store::prelude::*` brings them into scope.
@@ -49,6 +50,7 @@ pub mod postgres;
 pub mod providers;
 mod rows;
 pub mod runs;
+pub mod service;
 pub mod sessions;
 pub mod sqlite;
 pub mod strategy;
@@ -63,6 +65,7 @@ pub use figures::*;
 pub use ledger::*;
 pub use providers::*;
 pub use runs::*;
+pub use service::*;
 pub use sessions::*;
 pub use strategy::*;
 pub use tutti_domain::decision::{NewDecision, NewSpace, SpacePatch};
@@ -73,8 +76,8 @@ pub use work::*;
 /// Every part of the contract, to call the store's methods through a `S: Store`.
 pub mod prelude {
     pub use crate::{
-        Alerts, Audit, Decisions, Directory, Figures, Ledger, Providers, Runs, Sessions, Store,
-        Strategy, Work,
+        Alerts, Audit, Decisions, Directory, Figures, Ledger, Providers, Runs, Services, Sessions,
+        Store, Strategy, Work,
     };
 }
 
@@ -190,6 +193,7 @@ pub trait Store:
     + Sessions
     + Alerts
     + Figures
+    + Services
 {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

@@ -217,3 +217,4 @@ include!("shared/decisions.rs");
 include!("shared/sessions.rs");
 include!("shared/alerts.rs");
 include!("shared/figures.rs");
+include!("shared/service.rs");

@@ -894,6 +894,7 @@ include!("shared/decisions.rs");
 include!("shared/sessions.rs");
 include!("shared/alerts.rs");
 include!("shared/figures.rs");
+include!("shared/service.rs");
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,6 +28,7 @@ pub mod events;
 pub mod labour;
 pub mod members;
 pub mod objectives;
+pub mod service;
 pub mod system;
 pub mod teams;
 pub mod work_items;
@@ -182,6 +183,21 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             axum::routing::delete(alerts::delete_webhook::<S>),
         )
         .route("/webhooks/{id}/deliveries", get(alerts::deliveries::<S>))
+        .route(
+            "/service-products",
+            get(service::list_products::<S>).post(service::create_product::<S>),
+        )
+        .route("/service-products/{id}", get(service::show_product::<S>))
+        .route(
+            "/promises",
+            get(service::list_promises::<S>).post(service::make_promise::<S>),
+        )
+        .route("/promises/{id}", get(service::show_promise::<S>))
+        .route("/promises/{id}/sign-off", post(service::sign_off::<S>))
+        .route("/promises/{id}/pause", post(service::pause::<S>))
+        .route("/promises/{id}/resume", post(service::resume::<S>))
+        .route("/promises/{id}/keep", post(service::keep::<S>))
+        .route("/promises/{id}/break", post(service::break_promise::<S>))
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -210,9 +226,18 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         decisions::register, decisions::register_summary,
         alerts::list, alerts::refresh_now, alerts::create_webhook, alerts::list_webhooks,
         alerts::delete_webhook, alerts::deliveries,
+        service::list_products, service::create_product, service::show_product,
+        service::list_promises, service::make_promise, service::show_promise, service::sign_off,
+        service::pause, service::resume, service::keep, service::break_promise,
     ),
     // Query parameters' types are not collected from the handlers.
-    components(schemas(Problem, alerts::Lang, decisions::Awaiting, decisions::RegisterFormat)),
+    components(schemas(
+        Problem,
+        alerts::Lang,
+        decisions::Awaiting,
+        decisions::RegisterFormat,
+        tutti_domain::service::PromiseState
+    )),
     modifiers(&BearerAuth, &ProblemAnswers),
     security(("bearer" = [])),
 )]
@@ -443,6 +468,9 @@ fn state_field_rules(body_name: &str, body: &mut utoipa::openapi::schema::Object
             (_, "name" | "title" | "question") => (text_pattern(TITLE_MAX), false),
             (_, "label") => (optional_text_pattern(TITLE_MAX), false),
             (_, "unit") => (optional_text_pattern(UNIT_MAX), false),
+            (_, "customer") => (text_pattern(TITLE_MAX), false),
+            (_, "customer_group") => (optional_text_pattern(TITLE_MAX), false),
+            ("CreateServiceProduct", "levels") => (text_pattern(TITLE_MAX), true),
             (_, "rationale" | "reason") => (text_pattern(BODY_MAX), false),
             (
                 _,

@@ -40,6 +40,7 @@ use tutti_domain::org::{
     Member, MemberKind, Org, Role, Team, check_concurrency, check_role_change, check_role_for_kind,
     parse_currency,
 };
+use tutti_domain::service::{Feasibility, Promise, PromiseState, PromiseStep, ServiceProduct};
 use tutti_domain::signal::{
     Alert, Audience, Concern, Signal, SignalKind, WEBHOOK_NAME_MAX, WebhookFormat, check_locale,
     parse_webhook_url,
@@ -58,10 +59,11 @@ use crate::{
     DecisionFilter, Delivery, DeliveryStatus, Draft, DueDelivery, EngineNode, Enrolment,
     EventFilter, Import, KeyResultPatch, LeaseState, LedgerFilter, LedgerLine, LedgerTotals,
     MayPatch, MemberPatch, ModelRoute, NewBudget, NewKeyResult, NewMember, NewModel, NewObjective,
-    NewProvider, NewSession, NewTeam, NewWebhook, NewWorkItem, ObjectiveForest, ObjectivePatch,
-    OpenReservation, Overdue, Page, PageRequest, Reservation, Result, Reviewed, RunEnd, RunFilter,
-    Session, SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook,
-    WorkFilter, WorkFlow, WorkItemPatch,
+    NewPromise, NewProvider, NewServiceProduct, NewSession, NewTeam, NewWebhook, NewWorkItem,
+    ObjectiveForest, ObjectivePatch, OpenReservation, Overdue, Page, PageRequest, PromiseFilter,
+    Reservation, Result, Reviewed, RunEnd, RunFilter, Session, SpendPoint, StoreError,
+    StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter, WorkFlow,
+    WorkItemPatch,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;

@@ -1,0 +1,224 @@
+//! Service quality through the API, on SQLite and PostgreSQL: the service
+//! catalogue, and a promise made by one stage, signed off by the stage that
+//! keeps it, paused, kept or broken — each step by whom the rules allow.
+
+#![expect(clippy::unwrap_used)]
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tutti_store::prelude::*;
+
+mod support;
+use support::{Api, Lindner, id};
+
+fn promise(title: &str, team: &str, keeper: &str, product: Option<&Value>) -> Value {
+    json!({
+        "title": title, "customer": "Familie Hoffmann", "due_at": "2026-11-20T16:00:00Z",
+        "made_by_team_id": team, "keeper_team_id": keeper,
+        "service_product_id": product.map(id),
+    })
+}
+
+async fn a_promise_is_signed_off_by_its_keepers_and_ends_once<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    // The catalogue is for admins and leads.
+    let product = json!({
+        "name": "Notdienst 24/7", "kind": "reactive", "customer_group": "Privatkunden",
+        "levels": ["Reaktionszeit 4 h, rund um die Uhr"],
+    });
+    let by_member = api
+        .post("/service-products", &org.member.token, product.clone())
+        .await;
+    assert_eq!(by_member.status, StatusCode::FORBIDDEN);
+    let notdienst = api
+        .created("/service-products", &org.lead.token, product)
+        .await;
+    assert_eq!(
+        notdienst["levels"],
+        json!(["Reaktionszeit 4 h, rund um die Uhr"])
+    );
+
+    // Sales promises, service keeps. A member of service may not promise
+    // for sales; an AI worker promises nothing.
+    let heating = promise(
+        "Heizung läuft bis Freitag",
+        &org.sales,
+        &org.service,
+        Some(&notdienst),
+    );
+    let outsider = api
+        .post("/promises", &org.member.token, heating.clone())
+        .await;
+    assert_eq!(outsider.status, StatusCode::FORBIDDEN);
+    let by_ai = api
+        .post(
+            "/promises",
+            &org.worker.token,
+            promise("x", &org.service, &org.service, None),
+        )
+        .await;
+    assert_eq!(by_ai.status, StatusCode::FORBIDDEN);
+    let made = api.created("/promises", &org.owner.token, heating).await;
+    let path = format!("/promises/{}", id(&made));
+    assert_eq!(
+        (&made["state"], &made["feasibility"]),
+        (&json!("open"), &json!("pending"))
+    );
+
+    // The maker never signs off their own promise; the keeping stage does.
+    let own = api
+        .post(
+            &format!("{path}/sign-off"),
+            &org.owner.token,
+            json!({ "feasible": true }),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    let no_why = api
+        .post(
+            &format!("{path}/sign-off"),
+            &org.member.token,
+            json!({ "feasible": false }),
+        )
+        .await;
+    assert_eq!(
+        no_why.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_why.body
+    );
+    let signed = api
+        .post(
+            &format!("{path}/sign-off"),
+            &org.member.token,
+            json!({ "feasible": true, "note": "Pumpe ist im Lager." }),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    assert_eq!(signed.body["feasibility"], "feasible");
+    assert_eq!(
+        signed.body["feasibility_by"].as_str(),
+        Some(org.member.id.as_str())
+    );
+    assert_eq!(signed.body["health"], "on_track");
+
+    // Paused while the customer is away, resumed, kept; then it stays kept.
+    for step in ["pause", "resume"] {
+        let reply = api
+            .post(&format!("{path}/{step}"), &org.member.token, json!({}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{step}: {}", reply.body);
+    }
+    let twice = api
+        .post(&format!("{path}/resume"), &org.member.token, json!({}))
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    let kept = api
+        .post(
+            &format!("{path}/keep"),
+            &org.lead.token,
+            json!({ "note": "Läuft seit Donnerstag." }),
+        )
+        .await;
+    assert_eq!(kept.body["state"], "kept", "{}", kept.body);
+    let broken_after = api
+        .post(
+            &format!("{path}/break"),
+            &org.lead.token,
+            json!({ "note": "doch nicht" }),
+        )
+        .await;
+    assert_eq!(broken_after.status, StatusCode::CONFLICT);
+    assert_eq!(
+        api.get(&path, &org.viewer.token).await.body["state"],
+        "kept"
+    );
+
+    // Another breaks, with why; a viewer acts on none; another org sees none.
+    let second = api
+        .created(
+            "/promises",
+            &org.owner.token,
+            promise("Angebot bis Montag", &org.sales, &org.service, None),
+        )
+        .await;
+    let second_path = format!("/promises/{}", id(&second));
+    let by_viewer = api
+        .post(
+            &format!("{second_path}/break"),
+            &org.viewer.token,
+            json!({ "note": "x" }),
+        )
+        .await;
+    assert_eq!(by_viewer.status, StatusCode::FORBIDDEN);
+    let without_why = api
+        .post(
+            &format!("{second_path}/break"),
+            &org.member.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(without_why.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let broken = api
+        .post(
+            &format!("{second_path}/break"),
+            &org.member.token,
+            json!({ "note": "Monteur krank" }),
+        )
+        .await;
+    assert_eq!(broken.body["state"], "broken", "{}", broken.body);
+    let foreign = api.get(&second_path, &org.stranger).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let listed = api
+        .get("/promises?state=broken", &org.viewer.token)
+        .await
+        .body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let by_product = api
+        .get(
+            &format!("/promises?service_product={}", id(&notdienst)),
+            &org.viewer.token,
+        )
+        .await
+        .body;
+    assert_eq!(by_product["items"][0]["title"], "Heizung läuft bis Freitag");
+    // A promise due before it is made, or for a team of another org, is refused whole.
+    let backwards = json!({
+        "title": "gestern", "customer": "K", "due_at": "2026-11-01T00:00:00Z",
+        "made_by_team_id": org.sales,
+    });
+    let refused = api.post("/promises", &org.owner.token, backwards).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let all = api.get("/promises", &org.owner.token).await.body;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    // Every step is in the audit chain.
+    let events = api.get("/events?limit=500", &org.owner.token).await.body;
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("promise.") || a.starts_with("service_product."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "service_product.created",
+            "promise.made",
+            "promise.signed_off",
+            "promise.paused",
+            "promise.resumed",
+            "promise.kept",
+            "promise.made",
+            "promise.broken",
+        ]
+    );
+}
+
+tutti_store::behaviour!(a_promise_is_signed_off_by_its_keepers_and_ends_once);
