@@ -152,6 +152,24 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
             },
         )
         .await?;
+    // Promises in proportion: one for every hundred work items, due over
+    // the next four weeks, so some are at risk and some on track.
+    for i in 0..args.work_items / 100 {
+        store
+            .create_promise(
+                &ctx,
+                tutti_store::NewPromise {
+                    title: format!("Zusage {i}"),
+                    customer: format!("Kunde {}", i % 250),
+                    service_product_id: None,
+                    work_item_id: None,
+                    made_by_team_id: Some(team.id),
+                    keeper_team_id: Some(team.id),
+                    due_at: now + chrono::Duration::hours(1 + rng.below(24 * 28) as i64),
+                },
+            )
+            .await?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     let token = crate::local::mint_token(store, org.id, owner.id, "bench").await?;
     Ok(Seeded {

@@ -108,6 +108,7 @@ async fn run_backend<S: Store>(
         format!("/work/{item}"),
         "/decisions".to_owned(),
         "/spaces".to_owned(),
+        "/service".to_owned(),
         "/people".to_owned(),
         "/ledger".to_owned(),
         "/providers".to_owned(),

@@ -736,6 +736,7 @@ async fn every_lever_from_an_empty_org(words: &Words) {
         "/work".into(),
         "/decisions".into(),
         "/spaces".into(),
+        "/service".into(),
         "/people".into(),
         "/ledger".into(),
         "/providers".into(),

@@ -3188,6 +3188,7 @@ fn offered_forms(page: &str, serial: &mut usize) -> Vec<OfferedForm> {
                     "email" => format!("person{serial}@lindner.de"),
                     "number" => attribute(tag, "min").unwrap_or_else(|| "1".into()),
                     "date" => "2026-12-20".to_owned(),
+                    "datetime-local" => "2026-12-20T10:00".to_owned(),
                     "url" => "https://hooks.lindner.example/matrix".to_owned(),
                     _ if attribute(tag, "inputmode").as_deref() == Some("decimal") => {
                         "100".to_owned()
@@ -3306,8 +3307,23 @@ async fn no_role_is_offered_a_form_it_is_refused<S: Store>(store: S) {
         json!({ "name": "Teams-Kanal", "format": "slack", "url": "https://hooks.lindner.example/a" }),
     )
     .await;
+    let product = call(
+        "POST",
+        "/service-products".into(),
+        json!({ "name": "Notdienst 24/7", "kind": "reactive", "levels": ["Reaktionszeit 4 h"] }),
+    )
+    .await;
+    call(
+        "POST",
+        "/promises".into(),
+        json!({ "title": "Heizung läuft bis Freitag", "customer": "Familie Hoffmann",
+                "due_at": "2026-11-20T16:00:00Z", "made_by_team_id": team["id"],
+                "keeper_team_id": team["id"], "service_product_id": product["id"] }),
+    )
+    .await;
     let pages = [
         "/".to_owned(),
+        "/service".into(),
         "/objectives".into(),
         format!("/objectives/{objective}"),
         "/work".into(),
@@ -3397,3 +3413,116 @@ async fn no_role_is_offered_a_form_it_is_refused<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(no_role_is_offered_a_form_it_is_refused);
+
+/// The service page: a promise recorded through its form (a bad due time
+/// keeps the draft), shown with its state; the one who made it is offered
+/// no sign-off, the keeping team is; a viewer is offered nothing.
+async fn promises_are_recorded_and_signed_off_in_the_cockpit<S: Store>(store: S) {
+    let Lindner {
+        org_id,
+        token,
+        router,
+        ..
+    } = lindner(&store).await;
+    let team = created_id(
+        &router,
+        &token,
+        "/teams",
+        json!({ "name": "Kundenservice" }),
+    )
+    .await;
+    let jonas = created_id(
+        &router,
+        &token,
+        "/members",
+        json!({ "name": "Jonas Weber", "email": "jonas@lindner.de", "teams": [team] }),
+    )
+    .await;
+    let hash = tutti_server::web::session::hash_password(PASSWORD).unwrap();
+    store
+        .set_password(
+            &Ctx::new(org_id, None, Utc::now()),
+            jonas.parse().unwrap(),
+            &hash,
+        )
+        .await
+        .unwrap();
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get("/service").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("Versprechen festhalten"),
+        "{}",
+        page.text
+    );
+    let csrf = page.csrf();
+    let form = |due: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", "Heizung läuft bis Freitag".to_owned()),
+            ("customer", "Familie Hoffmann".to_owned()),
+            ("due", due.to_owned()),
+            ("team", team.clone()),
+            ("keeper", team.clone()),
+            ("product", String::new()),
+        ]
+    };
+    let bad = katrin.post_owned("/promises", &form("bald")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(
+        bad.text.contains("value=\"Familie Hoffmann\""),
+        "{}",
+        bad.text
+    );
+    let made = katrin
+        .post_owned("/promises", &form("2026-11-20T16:00"))
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let id = made
+        .location()
+        .rsplit("promise-")
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = katrin.get("/service").await;
+    assert!(page.text.contains("Heizung läuft bis Freitag"));
+    assert!(
+        !page.text.contains(&format!("/promises/{id}/sign-off")),
+        "the maker is offered a sign-off"
+    );
+    let mut jonas = signed_in(&router, "jonas@lindner.de", "de").await;
+    let page = jonas.get("/service").await;
+    assert!(
+        page.text.contains(&format!("/promises/{id}/sign-off")),
+        "{}",
+        page.text
+    );
+    let signed = jonas
+        .post(
+            &format!("/promises/{id}/sign-off"),
+            &[("csrf", &page.csrf()), ("feasible", "yes")],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text);
+    let stored = api(&router, "GET", &format!("/promises/{id}"), &token, None)
+        .await
+        .json();
+    assert_eq!(stored["feasibility"], "feasible", "{stored}");
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    let read = vera.get("/service").await;
+    assert!(read.text.contains("Heizung läuft bis Freitag"));
+    assert!(
+        !read.text.contains("method=\"post\" action=\"/promises"),
+        "{}",
+        read.text
+    );
+    let forged = vera
+        .post(
+            &format!("/promises/{id}/break"),
+            &[("csrf", &read.csrf()), ("note", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+tutti_store::behaviour!(promises_are_recorded_and_signed_off_in_the_cockpit);

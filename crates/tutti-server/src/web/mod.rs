@@ -36,6 +36,7 @@ mod ledger;
 mod objectives;
 mod people;
 mod providers;
+mod service;
 pub mod session;
 mod work;
 
@@ -88,6 +89,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/spaces/{id}/simulate", post(decisions::simulate::<S>))
         .route("/spaces/{id}/decisions", post(decisions::raise::<S>))
         .route("/decisions/{id}/outcome", post(decisions::outcome::<S>))
+        .route("/service", get(service::page::<S>))
+        .route("/service/products", post(service::add_product::<S>))
+        .route("/promises", post(service::make_promise::<S>))
+        .route("/promises/{id}/{step}", post(service::step::<S>))
         .route("/people", get(people::page::<S>).post(people::invite::<S>))
         .route("/people/ai", post(people::add_worker::<S>))
         .route("/people/{id}/token", post(people::issue_token::<S>))
@@ -191,6 +196,7 @@ impl Web {
             (Nav::Objectives, "/objectives", "nav-objectives"),
             (Nav::Work, "/work", "nav-work"),
             (Nav::Decisions, "/decisions", "nav-decisions"),
+            (Nav::Service, "/service", "nav-service"),
             (Nav::People, "/people", "nav-people"),
             (Nav::Ledger, "/ledger", "nav-ledger"),
             (Nav::Alerts, "/alerts", "nav-alerts"),
@@ -312,6 +318,7 @@ pub enum Nav {
     Objectives,
     Work,
     Decisions,
+    Service,
     People,
     Ledger,
     Alerts,
