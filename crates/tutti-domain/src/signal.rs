@@ -39,6 +39,11 @@ text_enum! {
         WorkerHighReviseRate => "worker_high_revise_rate",
         /// Many decisions wait on one person.
         LeaderBottleneck => "leader_bottleneck",
+        /// A promise to a customer has less than a quarter of its time
+        /// left, or is past its due time.
+        PromiseAtRisk => "promise_at_risk",
+        /// A promise to a customer was broken this week.
+        PromiseBroken => "promise_broken",
     }
 }
 
@@ -243,6 +248,52 @@ impl Signal {
             concern,
             params: json!({ "question": question, "hours": hours_over }),
             link: format!("/decisions/{id}"),
+        }
+    }
+
+    /// `hours_left` is negative once the promise is overdue.
+    pub fn promise_at_risk(
+        id: Uuid,
+        keeper_team: Option<Uuid>,
+        title: &str,
+        customer: &str,
+        hours_left: i64,
+    ) -> Self {
+        Self {
+            kind: SignalKind::PromiseAtRisk,
+            subject_id: Some(id),
+            concern: Concern {
+                team_id: keeper_team,
+                person_id: None,
+            },
+            params: json!({
+                "title": title,
+                "customer": customer,
+                "hours": hours_left.abs(),
+                "overdue": if hours_left < 0 { "yes" } else { "no" },
+            }),
+            link: format!("/service#promise-{id}"),
+        }
+    }
+
+    /// Names the stage that was to keep it, and why it broke.
+    pub fn promise_broken(
+        id: Uuid,
+        keeper_team: Option<Uuid>,
+        title: &str,
+        customer: &str,
+        stage: &str,
+        why: &str,
+    ) -> Self {
+        Self {
+            kind: SignalKind::PromiseBroken,
+            subject_id: Some(id),
+            concern: Concern {
+                team_id: keeper_team,
+                person_id: None,
+            },
+            params: json!({ "title": title, "customer": customer, "stage": stage, "why": why }),
+            link: format!("/service#promise-{id}"),
         }
     }
 

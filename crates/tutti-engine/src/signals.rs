@@ -18,17 +18,22 @@ use serde_json::{Value, json};
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::labour::BudgetScope;
 use tutti_domain::org::{Member, MemberKind, Role};
+use tutti_domain::service::{PromiseHealth, PromiseRiskRule, PromiseState};
 use tutti_domain::signal::{Alert, Concern, Signal, SignalKind, SignalRules, WebhookFormat};
 use tutti_domain::strategy::{RiskReason, RiskRule, assess_health, rollups};
 use tutti_i18n::{Locale, Messages};
 use tutti_store::prelude::*;
 use tutti_store::{
-    AlertSync, Attempt, Ctx, DecisionFilter, DueDelivery, NewWebhook, PageRequest, Webhook,
+    AlertSync, Attempt, Ctx, DecisionFilter, DueDelivery, NewWebhook, PageRequest, PromiseFilter,
+    Webhook,
 };
 use uuid::Uuid;
 
 use crate::decisions::{PolicyCache, awaiting};
 use crate::{Clock, EngineResult};
+
+/// A broken promise stays an alert for this many days.
+const BROKEN_FOR_DAYS: i64 = 7;
 
 /// How often a failed delivery is tried in all.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -258,6 +263,58 @@ pub async fn evaluate<S: Store>(
                 concern,
                 &item.title,
                 (now - item.since).num_days(),
+            ));
+        }
+    }
+
+    // Promises to customers at risk or overdue, and those broken this week;
+    // both concern the team that was to keep them, and a broken one names it.
+    let rule = PromiseRiskRule::default();
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let open = PromiseFilter {
+        unfinished: true,
+        ..PromiseFilter::default()
+    };
+    for promise in store.promises(org_id, &open, page).await?.items {
+        if matches!(
+            promise.health(now, rule),
+            PromiseHealth::AtRisk | PromiseHealth::Overdue
+        ) {
+            signals.push(Signal::promise_at_risk(
+                promise.id,
+                promise.keeper_team_id,
+                &promise.title,
+                &promise.customer,
+                (promise.effective_due(now) - now).num_hours(),
+            ));
+        }
+    }
+    let broken = PromiseFilter {
+        state: Some(PromiseState::Broken),
+        ..PromiseFilter::default()
+    };
+    let broken = store.promises(org_id, &broken, page).await?.items;
+    if !broken.is_empty() {
+        let teams = store.teams(org_id, page).await?.items;
+        for promise in broken {
+            if promise
+                .closed_at
+                .is_none_or(|at| now - at > chrono::Duration::days(BROKEN_FOR_DAYS))
+            {
+                continue;
+            }
+            let stage = promise
+                .keeper_team_id
+                .and_then(|id| teams.iter().find(|t| t.id == id))
+                .map(|t| t.name.as_str())
+                .unwrap_or("–");
+            signals.push(Signal::promise_broken(
+                promise.id,
+                promise.keeper_team_id,
+                &promise.title,
+                &promise.customer,
+                stage,
+                &promise.close_note,
             ));
         }
     }

@@ -86,6 +86,13 @@ signal-title-decision_overdue = Entscheidung überfällig
 signal-title-work_blocked = Arbeit blockiert
 signal-title-worker_high_revise_rate = KI-Mitarbeiter tut sich schwer
 signal-title-leader_bottleneck = Entscheidungen stauen sich
+signal-title-promise_at_risk = Versprechen gefährdet
+signal-title-promise_broken = Versprechen gebrochen
+signal-promise_at_risk = „{ $title }“ für { $customer }: { $overdue ->
+    [yes] seit { $hours } Stunden überfällig.
+   *[other] noch { $hours } Stunden, weniger als ein Viertel der Zeit.
+}
+signal-promise_broken = „{ $title }“ für { $customer } ist gebrochen; halten sollte es { $stage }: { $why }
 signal-objective_at_risk = „{ $title }“ ist zu { $progress } % erreicht, obwohl { $expected } % des Zeitraums vorbei sind.
 signal-budget_past_warn = Budget „{ $name }“ steht bei { $used } % { $state ->
     [exhausted] und lehnt weitere Aufrufe ab.

@@ -86,6 +86,13 @@ signal-title-decision_overdue = Decision overdue
 signal-title-work_blocked = Work blocked
 signal-title-worker_high_revise_rate = AI worker struggles
 signal-title-leader_bottleneck = Decisions pile up
+signal-title-promise_at_risk = Promise at risk
+signal-title-promise_broken = Promise broken
+signal-promise_at_risk = “{ $title }” for { $customer }: { $overdue ->
+    [yes] overdue by { $hours } hours.
+   *[other] { $hours } hours left, less than a quarter of its time.
+}
+signal-promise_broken = “{ $title }” for { $customer } is broken; { $stage } was to keep it: { $why }
 signal-objective_at_risk = “{ $title }” is { $progress }% done while { $expected }% of its period has passed.
 signal-budget_past_warn = Budget “{ $name }” is at { $used }% { $state ->
     [exhausted] and refuses further calls.

@@ -3422,7 +3422,7 @@ async fn promises_are_recorded_and_signed_off_in_the_cockpit<S: Store>(store: S)
         org_id,
         token,
         router,
-        ..
+        clock,
     } = lindner(&store).await;
     let team = created_id(
         &router,
@@ -3508,6 +3508,29 @@ async fn promises_are_recorded_and_signed_off_in_the_cockpit<S: Store>(store: S)
         .await
         .json();
     assert_eq!(stored["feasibility"], "feasible", "{stored}");
+    // 90 of its 104 hours later it is at risk: first on the page, and an
+    // alert for the keeping team.
+    clock.advance(Duration::hours(90));
+    // Days later the session has ended; she signs in again.
+    let stale = katrin.get("/service").await;
+    assert_eq!(stale.status, StatusCode::SEE_OTHER, "a session outlived its 12 hours");
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get("/service").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let from = page.text.find("id=\"urgent-h\"").unwrap();
+    let to = page.text.find("id=\"broken-h\"").unwrap();
+    let urgent = &page.text[from..to];
+    assert!(
+        urgent.contains("Heizung läuft bis Freitag") && urgent.contains("gefährdet"),
+        "{urgent}"
+    );
+    api(&router, "POST", "/alerts/refresh", &token, Some(json!({}))).await;
+    let alerts = api(&router, "GET", "/alerts", &token, None).await.json();
+    let text = alerts.to_string();
+    assert!(
+        text.contains("promise_at_risk") && text.contains(&id),
+        "{text}"
+    );
     let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
     let read = vera.get("/service").await;
     assert!(read.text.contains("Heizung läuft bis Freitag"));

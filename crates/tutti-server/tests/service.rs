@@ -168,6 +168,32 @@ async fn a_promise_is_signed_off_by_its_keepers_and_ends_once<S: Store>(store: S
         )
         .await;
     assert_eq!(broken.body["state"], "broken", "{}", broken.body);
+    // The broken promise is an alert that names the stage that was to keep
+    // it, in the keeping team's alerts; the first, kept, is none.
+    let refreshed = api
+        .post("/alerts/refresh", &org.owner.token, json!({}))
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let alerts = api.get("/alerts", &org.lead.token).await.body;
+    let about = |id: &Value| {
+        alerts
+            .as_array()
+            .or_else(|| alerts["items"].as_array())
+            .unwrap()
+            .iter()
+            .filter(|a| a["subject_id"] == *id)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let broken_alert = about(&second["id"]);
+    assert_eq!(broken_alert.len(), 1, "{alerts}");
+    assert_eq!(broken_alert[0]["kind"], "promise_broken");
+    assert_eq!(broken_alert[0]["params"]["stage"], "Kundenservice");
+    assert_eq!(
+        broken_alert[0]["team_id"].as_str(),
+        Some(org.service.as_str())
+    );
+    assert!(about(&made["id"]).is_empty(), "{alerts}");
     let foreign = api.get(&second_path, &org.stranger).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     let listed = api
