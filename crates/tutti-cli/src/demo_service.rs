@@ -1,12 +1,14 @@
 //! The demo org's service catalogue and the promises sales made that
 //! service must keep: one in every state (on track, at risk, paused, kept,
-//! broken), each signed off by the keeping team as the rules ask.
+//! broken), each signed off by the keeping team as the rules ask; and eight
+//! weeks of service work in which breakdowns crowd out maintenance.
 
 use chrono::{DateTime, Duration, Utc};
 use tutti_domain::org::{Member, Team};
 use tutti_domain::service::{PromiseStep, ServiceKind};
+use tutti_domain::work::{Priority, WorkKind, WorkState};
 use tutti_store::prelude::*;
-use tutti_store::{Ctx, NewPromise, NewServiceProduct};
+use tutti_store::{Ctx, NewPromise, NewServiceProduct, NewWorkItem, WorkItemPatch};
 use uuid::Uuid;
 
 /// Who takes part, as the demo made them.
@@ -168,6 +170,76 @@ pub async fn seed<S: Store>(
             store
                 .step_promise(&at(people.technician, when), promise.id, step)
                 .await?;
+        }
+    }
+    history(store, org_id, people, now).await
+}
+
+/// Eight weeks of service work, done: planned maintenance shrinking while
+/// breakdowns grow — the reactive share the seed warns of, as a trend.
+async fn history<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    people: &People<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    const CUSTOMERS: [&str; 6] = [
+        "Familie Hoffmann",
+        "Wohnbau Nord eG",
+        "Bäckerei Sommer",
+        "Kita Sonnenschein",
+        "Praxis Dr. Yilmaz",
+        "Autohaus Brandt",
+    ];
+    let planned = [5, 5, 4, 4, 4, 3, 3, 3];
+    let unplanned = [2, 2, 3, 3, 4, 4, 5, 6];
+    for (weeks_ago, (p, u)) in (1..=8).rev().zip(planned.into_iter().zip(unplanned)) {
+        let when = now - Duration::weeks(weeks_ago);
+        let ctx = Ctx::new(org_id, Some(people.service_lead.id), when);
+        let items = (0..p)
+            .map(|i| {
+                (
+                    format!("Wartung Heizung {}", CUSTOMERS[i % 6]),
+                    WorkKind::Planned,
+                )
+            })
+            .chain((0..u).map(|i| {
+                (
+                    format!("Störung: {}", CUSTOMERS[(i + 3) % 6]),
+                    WorkKind::Unplanned,
+                )
+            }));
+        for (title, kind) in items {
+            let item = store
+                .create_work_item(
+                    &ctx,
+                    NewWorkItem {
+                        title,
+                        description: String::new(),
+                        team_id: Some(people.service.id),
+                        assignee_id: Some(people.technician.id),
+                        state: WorkState::Ready,
+                        kind,
+                        priority: Priority::Normal,
+                        due: None,
+                        parent_id: None,
+                        key_result_id: None,
+                    },
+                )
+                .await?;
+            for state in [WorkState::Running, WorkState::InReview, WorkState::Done] {
+                store
+                    .update_work_item(
+                        &ctx,
+                        item.id,
+                        WorkItemPatch {
+                            state: Some(state),
+                            ..WorkItemPatch::default()
+                        },
+                        &crate::demo::as_the_system,
+                    )
+                    .await?;
+            }
         }
     }
     Ok(())

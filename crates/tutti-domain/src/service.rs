@@ -291,6 +291,30 @@ impl Promise {
     }
 }
 
+/// The work that arrived in one ISO week, by kind: planned (preventive)
+/// and unplanned (reactive) — the seed's "buffer for disruptions" against
+/// "planned services we can sell".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WeekLoad {
+    /// The Monday the week starts on.
+    pub week: chrono::NaiveDate,
+    pub planned: i64,
+    pub unplanned: i64,
+}
+
+impl WeekLoad {
+    /// The reactive share of what arrived, `0..=1`; 0 for an empty week.
+    pub fn reactive_share(&self) -> f64 {
+        let all = self.planned + self.unplanned;
+        if all <= 0 {
+            0.0
+        } else {
+            self.unplanned as f64 / all as f64
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]
@@ -409,6 +433,18 @@ mod tests {
             (p.feasibility, p.feasibility_by),
             (Feasibility::Feasible, Some(BY))
         );
+    }
+
+    #[test]
+    fn the_reactive_share_is_a_share_and_zero_for_an_empty_week() {
+        let week = |planned, unplanned| WeekLoad {
+            week: chrono::NaiveDate::MIN,
+            planned,
+            unplanned,
+        };
+        assert_eq!(week(0, 0).reactive_share(), 0.0);
+        assert_eq!(week(3, 1).reactive_share(), 0.25);
+        assert_eq!(week(0, 5).reactive_share(), 1.0);
     }
 
     #[test]

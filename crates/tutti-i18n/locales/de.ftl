@@ -566,3 +566,6 @@ service-levels-lines = Servicelevel, eines je Zeile
 service-description = Beschreibung
 service-new = Serviceprodukt anlegen
 service-new-save = Serviceprodukt anlegen
+service-load = Planbar oder reaktiv
+service-load-share = Reaktiver Anteil der neuen Arbeit diese Woche: { $week }, im Schnitt der letzten 12 Wochen: { $average }.
+service-load-chart = Neue Arbeit pro Woche, geplant und ungeplant

@@ -566,3 +566,6 @@ service-levels-lines = Service levels, one per line
 service-description = Description
 service-new = Add a service product
 service-new-save = Add service product
+service-load = Planned or reactive
+service-load-share = Reactive share of new work this week: { $week }, on average over the last 12 weeks: { $average }.
+service-load-chart = New work per week, planned and unplanned

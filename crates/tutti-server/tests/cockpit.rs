@@ -3513,7 +3513,11 @@ async fn promises_are_recorded_and_signed_off_in_the_cockpit<S: Store>(store: S)
     clock.advance(Duration::hours(90));
     // Days later the session has ended; she signs in again.
     let stale = katrin.get("/service").await;
-    assert_eq!(stale.status, StatusCode::SEE_OTHER, "a session outlived its 12 hours");
+    assert_eq!(
+        stale.status,
+        StatusCode::SEE_OTHER,
+        "a session outlived its 12 hours"
+    );
     let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
     let page = katrin.get("/service").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);

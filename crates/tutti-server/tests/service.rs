@@ -248,3 +248,52 @@ async fn a_promise_is_signed_off_by_its_keepers_and_ends_once<S: Store>(store: S
 }
 
 tutti_store::behaviour!(a_promise_is_signed_off_by_its_keepers_and_ends_once);
+
+async fn the_weekly_load_counts_planned_and_reactive_work_per_team<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    for (title, kind, team) in [
+        ("Wartung Haus 3", "planned", &org.service),
+        ("Wartung Haus 4", "planned", &org.service),
+        ("Heizung fällt aus", "unplanned", &org.service),
+        ("Angebot Sommer", "planned", &org.sales),
+    ] {
+        api.created(
+            "/work-items",
+            &org.owner.token,
+            json!({ "title": title, "kind": kind, "team_id": team }),
+        )
+        .await;
+    }
+    let all = api.get("/service/load?weeks=3", &org.viewer.token).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let weeks = all.body.as_array().unwrap();
+    assert_eq!(weeks.len(), 3, "{}", all.body);
+    let now = &weeks[2];
+    assert_eq!((&now["planned"], &now["unplanned"]), (&json!(3), &json!(1)));
+    assert_eq!(now["reactive_share"], 0.25);
+    assert_eq!(weeks[0]["planned"], 0);
+    let service = api
+        .get(
+            &format!("/service/load?weeks=1&team={}", org.service),
+            &org.viewer.token,
+        )
+        .await
+        .body;
+    assert_eq!(
+        (&service[0]["planned"], &service[0]["unplanned"]),
+        (&json!(2), &json!(1))
+    );
+    let refused = api.get("/service/load?weeks=0", &org.viewer.token).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let foreign = api
+        .get(
+            &format!("/service/load?weeks=1&team={}", org.service),
+            &org.stranger,
+        )
+        .await
+        .body;
+    assert_eq!(foreign[0]["planned"], 0, "{foreign}");
+}
+
+tutti_store::behaviour!(the_weekly_load_counts_planned_and_reactive_work_per_team);

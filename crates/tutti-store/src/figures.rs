@@ -57,6 +57,16 @@ pub trait Figures: Clone + Send + Sync + 'static {
         before: DateTime<Utc>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<BlockedWork>>> + Send;
+    /// The work that arrived (was created) in each of the last `weeks`
+    /// ISO weeks up to `now`, planned and unplanned, oldest first; only
+    /// `team_id`'s when given. Every week is there, empty ones too.
+    fn load_by_week(
+        &self,
+        org_id: Uuid,
+        now: DateTime<Utc>,
+        weeks: u32,
+        team_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Vec<tutti_domain::service::WeekLoad>>> + Send;
     /// Settled use per day and group in `[from, to)`.
     fn spend_by_day(
         &self,

@@ -193,6 +193,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             get(service::list_promises::<S>).post(service::make_promise::<S>),
         )
         .route("/promises/{id}", get(service::show_promise::<S>))
+        .route("/service/load", get(service::load::<S>))
         .route("/promises/{id}/sign-off", post(service::sign_off::<S>))
         .route("/promises/{id}/pause", post(service::pause::<S>))
         .route("/promises/{id}/resume", post(service::resume::<S>))
@@ -228,7 +229,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         alerts::delete_webhook, alerts::deliveries,
         service::list_products, service::create_product, service::show_product,
         service::list_promises, service::make_promise, service::show_promise, service::sign_off,
-        service::pause, service::resume, service::keep, service::break_promise,
+        service::pause, service::resume, service::keep, service::break_promise, service::load,
     ),
     // Query parameters' types are not collected from the handlers.
     components(schemas(

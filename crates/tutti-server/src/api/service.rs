@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::service::{
-    Promise, PromiseHealth, PromiseRiskRule, PromiseState, PromiseStep, ServiceKind, ServiceProduct,
+    Promise, PromiseHealth, PromiseRiskRule, PromiseState, PromiseStep, ServiceKind,
+    ServiceProduct, WeekLoad,
 };
 use tutti_engine::service;
 use tutti_store::prelude::*;
@@ -317,4 +318,53 @@ pub async fn break_promise<S: Store>(
 ) -> Result<Json<PromiseView>, ApiError> {
     let note = body.value.note;
     step(&state, &actor, id, PromiseStep::Break { note }).await
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LoadParams {
+    /// How many ISO weeks up to this one (1–104, default 12).
+    #[param(minimum = 1, maximum = 104)]
+    pub weeks: Option<u32>,
+    /// Only this team's work.
+    pub team: Option<Uuid>,
+}
+
+/// One week's arrived work with its reactive share.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekLoadView {
+    #[serde(flatten)]
+    pub load: WeekLoad,
+    /// Unplanned over all work that arrived, `0..=1`.
+    pub reactive_share: f64,
+}
+
+/// The work that arrived per week, planned (preventive) and unplanned
+/// (reactive), for the org or one team: how much buffer disruptions need.
+#[utoipa::path(get, path = "/api/v1/service/load", tag = "service", params(LoadParams),
+    responses((status = 200, body = Vec<WeekLoadView>), (status = 422, body = Problem)))]
+pub async fn load<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<LoadParams>,
+) -> Result<Json<Vec<WeekLoadView>>, ApiError> {
+    actor.may(Action::Read)?;
+    let weeks = params.weeks.unwrap_or(12);
+    if !(1..=104).contains(&weeks) {
+        return Err(tutti_domain::Invalid::new("weeks", "must be between 1 and 104").into());
+    }
+    let loads = state
+        .store
+        .load_by_week(actor.org_id, state.clock.now(), weeks, params.team)
+        .await?;
+    Ok(Json(
+        loads
+            .into_iter()
+            .map(|load| WeekLoadView {
+                reactive_share: load.reactive_share(),
+                load,
+            })
+            .collect(),
+    ))
 }

@@ -26,6 +26,8 @@ use crate::{ApiError, AppState};
 
 /// Broken promises shown: those closed within this many days.
 const BROKEN_DAYS: i64 = 7;
+/// Weeks of arrived work the load chart shows.
+const LOAD_WEEKS: u32 = 12;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct PromiseForm {
@@ -292,6 +294,29 @@ async fn body<S: Store>(
         })
         .collect();
     let shapes_catalogue = web.actor.may(Action::ManageServices).is_ok();
+    let load = state
+        .store
+        .load_by_week(org_id, now, LOAD_WEEKS, None)
+        .await?;
+    let week_labels: Vec<String> = load
+        .iter()
+        .map(|w| {
+            t.with(
+                "week-label",
+                &tutti_i18n::args([("week", w.week.format("%V").to_string())]),
+            )
+        })
+        .collect();
+    let this_week = load.last().map(|w| w.reactive_share()).unwrap_or(0.0);
+    let (planned_all, unplanned_all) = load
+        .iter()
+        .fold((0, 0), |(p, u), w| (p + w.planned, u + w.unplanned));
+    let on_average = tutti_domain::service::WeekLoad {
+        week: chrono::NaiveDate::MIN,
+        planned: planned_all,
+        unplanned: unplanned_all,
+    }
+    .reactive_share();
     let row = |p: &Promise| -> Markup {
         let health = p.health(now, rule);
         html! {
@@ -383,6 +408,20 @@ async fn body<S: Store>(
                         button type="submit" { (t.get("promise-new-save")) }
                     }
                 }
+            }
+        }
+        section.card aria-labelledby="load-h" {
+            h2 #load-h { (t.get("service-load")) }
+            p { (t.with("service-load-share", &tutti_i18n::args([("week", t.percent(this_week)), ("average", t.percent(on_average))]))) }
+            figure role="img" aria-label=(t.get("service-load-chart")) {
+                figcaption { (t.get("service-load-chart")) }
+                (super::svg(super::charts::stacked_bars(
+                    &week_labels,
+                    &[
+                        (t.get("work-kind-planned"), load.iter().map(|w| w.planned as f64).collect()),
+                        (t.get("work-kind-unplanned"), load.iter().map(|w| w.unplanned as f64).collect()),
+                    ],
+                )))
             }
         }
         section.card aria-labelledby="catalogue-h" {

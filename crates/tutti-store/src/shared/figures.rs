@@ -50,6 +50,57 @@ impl crate::Figures for BackendStore {
         Ok(flow)
     }
 
+    async fn load_by_week(
+        &self,
+        org_id: Uuid,
+        now: DateTime<Utc>,
+        weeks: u32,
+        team_id: Option<Uuid>,
+    ) -> Result<Vec<tutti_domain::service::WeekLoad>> {
+        let weeks = weeks.clamp(1, 104);
+        let this_week = week_of(now.date_naive());
+        let first_week = this_week - chrono::Duration::weeks(i64::from(weeks) - 1);
+        let from = first_week
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(now);
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {day}, kind, COUNT(*) FROM work_items WHERE org_id = ",
+            day = day_of("created_at")
+        ));
+        query.push_bind(org_id);
+        query.push(" AND created_at >= ").push_bind(from);
+        if let Some(team) = team_id {
+            query.push(" AND team_id = ").push_bind(team);
+        }
+        query.push(format!(" GROUP BY {day}, kind", day = day_of("created_at")));
+        let rows: Vec<(String, String, i64)> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let mut per_week: std::collections::BTreeMap<NaiveDate, (i64, i64)> = (0..weeks)
+            .map(|w| (first_week + chrono::Duration::weeks(i64::from(w)), (0, 0)))
+            .collect();
+        for (day, kind, n) in rows {
+            let entry = per_week.entry(week_of(parse_day(&day)?)).or_default();
+            if kind == "unplanned" {
+                entry.1 += n;
+            } else {
+                entry.0 += n;
+            }
+        }
+        Ok(per_week
+            .into_iter()
+            .map(
+                |(week, (planned, unplanned))| tutti_domain::service::WeekLoad {
+                    week,
+                    planned,
+                    unplanned,
+                },
+            )
+            .collect())
+    }
+
     async fn blocked_work(
         &self,
         org_id: Uuid,
