@@ -25,7 +25,7 @@ use tutti_i18n::{Locale, Messages};
 use tutti_store::prelude::*;
 use tutti_store::{
     AlertSync, Attempt, Ctx, DecisionFilter, DueDelivery, NewWebhook, PageRequest, PromiseFilter,
-    Webhook,
+    PromiseOrder, Webhook,
 };
 use uuid::Uuid;
 
@@ -273,6 +273,7 @@ pub async fn evaluate<S: Store>(
     let page = PageRequest::first(PageRequest::MAX_LIMIT);
     let open = PromiseFilter {
         unfinished: true,
+        order: PromiseOrder::SoonestDue,
         ..PromiseFilter::default()
     };
     for promise in store.promises(org_id, &open, page).await?.items {
@@ -291,6 +292,7 @@ pub async fn evaluate<S: Store>(
     }
     let broken = PromiseFilter {
         state: Some(PromiseState::Broken),
+        order: PromiseOrder::LatestClosed,
         ..PromiseFilter::default()
     };
     let broken = store.promises(org_id, &broken, page).await?.items;

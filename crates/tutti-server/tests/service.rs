@@ -297,3 +297,69 @@ async fn the_weekly_load_counts_planned_and_reactive_work_per_team<S: Store>(sto
 }
 
 tutti_store::behaviour!(the_weekly_load_counts_planned_and_reactive_work_per_team);
+
+async fn the_soonest_due_and_the_latest_closed_come_first<S: Store>(store: S) {
+    use tutti_store::{PageRequest, PromiseFilter, PromiseOrder};
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let make = |title: &str, due: &str| {
+        json!({ "title": title, "customer": "K", "due_at": due, "made_by_team_id": org.sales,
+                "keeper_team_id": org.service })
+    };
+    let late = api
+        .created(
+            "/promises",
+            &org.owner.token,
+            make("später", "2026-12-20T10:00:00Z"),
+        )
+        .await;
+    let soon = api
+        .created(
+            "/promises",
+            &org.owner.token,
+            make("bald", "2026-11-18T10:00:00Z"),
+        )
+        .await;
+    let first = |order| PromiseFilter {
+        unfinished: true,
+        order,
+        ..PromiseFilter::default()
+    };
+    let by_due = store
+        .promises(
+            org.org_id,
+            &first(PromiseOrder::SoonestDue),
+            PageRequest::first(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_due.items[0].title, "bald");
+    let by_made = store
+        .promises(
+            org.org_id,
+            &first(PromiseOrder::Made),
+            PageRequest::first(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_made.items[0].title, "später");
+    for p in [&soon, &late] {
+        api.post(
+            &format!("/promises/{}/break", id(p)),
+            &org.member.token,
+            json!({ "note": "zu spät" }),
+        )
+        .await;
+    }
+    let closed = PromiseFilter {
+        order: PromiseOrder::LatestClosed,
+        ..PromiseFilter::default()
+    };
+    let latest = store
+        .promises(org.org_id, &closed, PageRequest::first(5))
+        .await
+        .unwrap();
+    assert_eq!(latest.items.len(), 2);
+}
+
+tutti_store::behaviour!(the_soonest_due_and_the_latest_closed_come_first);

@@ -43,6 +43,21 @@ pub struct PromiseFilter {
     pub keeper_team_id: Option<Uuid>,
     /// Open and paused only.
     pub unfinished: bool,
+    pub order: PromiseOrder,
+}
+
+/// The order promises come in. Only [`PromiseOrder::Made`] pages by
+/// cursor; the others give the first `limit` only, with no cursor (what a
+/// cockpit or a signal looks at).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PromiseOrder {
+    /// Oldest first.
+    #[default]
+    Made,
+    /// Due soonest first: where the urgent ones are.
+    SoonestDue,
+    /// Closed (kept or broken) most recently first.
+    LatestClosed,
 }
 
 /// Service products and promises. Errors as [`crate::Store`] says.

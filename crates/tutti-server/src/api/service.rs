@@ -168,6 +168,7 @@ pub async fn list_promises<S: Store>(
         service_product_id: params.service_product,
         keeper_team_id: params.keeper_team,
         unfinished: params.unfinished,
+        ..PromiseFilter::default()
     };
     let page = page_request(params.limit, params.cursor.as_deref())?;
     let found = state.store.promises(actor.org_id, &filter, page).await?;

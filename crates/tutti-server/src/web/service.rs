@@ -18,14 +18,20 @@ use tutti_domain::service::{
 };
 use tutti_engine::service;
 use tutti_store::prelude::*;
-use tutti_store::{NewPromise, NewServiceProduct, PageRequest, PromiseFilter};
+use tutti_store::{NewPromise, NewServiceProduct, PageRequest, PromiseFilter, PromiseOrder};
 use uuid::Uuid;
 
 use super::{Form, Nav, Web, optional_id, see_other};
 use crate::{ApiError, AppState};
 
-/// Broken promises shown: those closed within this many days.
+/// Broken promises shown: those closed within this many days, at most
+/// [`BROKEN_SHOWN`].
 const BROKEN_DAYS: i64 = 7;
+const BROKEN_SHOWN: u32 = 50;
+/// Open promises read, soonest due first: the urgent ones are among them.
+const SOONEST_READ: u32 = 200;
+/// Open promises on track shown, soonest due first.
+const OPEN_SHOWN: usize = 25;
 /// Weeks of arrived work the load chart shows.
 const LOAD_WEEKS: u32 = 12;
 
@@ -234,15 +240,18 @@ async fn body<S: Store>(
         .teams(org_id, PageRequest::first(PageRequest::MAX_LIMIT))
         .await?
         .items;
+    // The open promises due soonest (where the urgent ones are) and the
+    // latest closed: bounded reads, whatever the org's history.
     let unfinished = state
         .store
         .promises(
             org_id,
             &PromiseFilter {
                 unfinished: true,
+                order: PromiseOrder::SoonestDue,
                 ..PromiseFilter::default()
             },
-            PageRequest::first(PageRequest::MAX_LIMIT),
+            PageRequest::first(SOONEST_READ),
         )
         .await?
         .items;
@@ -252,9 +261,10 @@ async fn body<S: Store>(
             org_id,
             &PromiseFilter {
                 state: Some(PromiseState::Broken),
+                order: PromiseOrder::LatestClosed,
                 ..PromiseFilter::default()
             },
-            PageRequest::first(PageRequest::MAX_LIMIT),
+            PageRequest::first(BROKEN_SHOWN),
         )
         .await?
         .items
@@ -264,15 +274,15 @@ async fn body<S: Store>(
                 .is_some_and(|at| now - at <= Duration::days(BROKEN_DAYS))
         })
         .collect();
-    // One page of the oldest open promises; the rest are a command away,
-    // and the page says so rather than leave them out silently.
-    let more_than_shown = unfinished.len() as u32 >= PageRequest::MAX_LIMIT;
-    let (mut urgent, calm): (Vec<_>, Vec<_>) = unfinished.into_iter().partition(|p| {
+    let read_all = (unfinished.len() as u32) < SOONEST_READ;
+    let (mut urgent, mut calm): (Vec<_>, Vec<_>) = unfinished.into_iter().partition(|p| {
         matches!(
             p.health(now, rule),
             PromiseHealth::AtRisk | PromiseHealth::Overdue
         )
     });
+    let more_than_shown = !read_all || calm.len() > OPEN_SHOWN;
+    calm.truncate(OPEN_SHOWN);
     urgent.sort_by_key(|p| p.effective_due(now));
     let team_name = |id: Option<Uuid>| {
         id.and_then(|id| teams.iter().find(|t| t.id == id))

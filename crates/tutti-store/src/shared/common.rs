@@ -61,8 +61,8 @@ use crate::{
     MayPatch, MemberPatch, ModelRoute, NewBudget, NewKeyResult, NewMember, NewModel, NewObjective,
     NewPromise, NewProvider, NewServiceProduct, NewSession, NewTeam, NewWebhook, NewWorkItem,
     ObjectiveForest, ObjectivePatch, OpenReservation, Overdue, Page, PageRequest, PromiseFilter,
-    Reservation, Result, Reviewed, RunEnd, RunFilter, Session, SpendPoint, StoreError,
-    StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter, WorkFlow,
+    PromiseOrder, Reservation, Result, Reviewed, RunEnd, RunFilter, Session, SpendPoint,
+    StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter, WorkFlow,
     WorkItemPatch,
 };
 

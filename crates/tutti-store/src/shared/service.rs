@@ -332,12 +332,29 @@ impl crate::Services for BackendStore {
         if let Some(team) = filter.keeper_team_id {
             query.push(" AND keeper_team_id = ").push_bind(team);
         }
-        push_page(&mut query, page);
+        let first_only = |query: &mut QueryBuilder<'_, Db>, order: &str| {
+            let limit = i64::from(page.limit.clamp(1, PageRequest::MAX_LIMIT));
+            query.push(order).push(" LIMIT ").push_bind(limit);
+        };
+        match filter.order {
+            PromiseOrder::Made => push_page(&mut query, page),
+            PromiseOrder::SoonestDue => first_only(&mut query, " ORDER BY due_at, id"),
+            PromiseOrder::LatestClosed => {
+                query.push(" AND closed_at IS NOT NULL");
+                first_only(&mut query, " ORDER BY closed_at DESC, id");
+            }
+        }
         let rows: Vec<PromiseRow> = query.build_query_as().fetch_all(&mut *conn).await?;
         let items = rows
             .into_iter()
             .map(TryInto::try_into)
             .collect::<Result<Vec<Promise>>>()?;
+        if filter.order != PromiseOrder::Made {
+            return Ok(Page {
+                items,
+                next_cursor: None,
+            });
+        }
         Ok(page_of(items, page, |p| p.id.to_string()))
     }
 
