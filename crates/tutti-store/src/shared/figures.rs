@@ -64,29 +64,35 @@ impl crate::Figures for BackendStore {
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
             .unwrap_or(now);
-        let mut query = QueryBuilder::<Db>::new(format!(
-            "SELECT {day}, kind, COUNT(*) FROM work_items WHERE org_id = ",
-            day = day_of("created_at")
-        ));
-        query.push_bind(org_id);
-        query.push(" AND created_at >= ").push_bind(from);
-        if let Some(team) = team_id {
-            query.push(" AND team_id = ").push_bind(team);
-        }
-        query.push(format!(" GROUP BY {day}, kind", day = day_of("created_at")));
-        let rows: Vec<(String, String, i64)> = query
-            .build_query_as()
-            .fetch_all(&mut *self.read().await?)
-            .await?;
-        let mut per_week: std::collections::BTreeMap<NaiveDate, (i64, i64)> = (0..weeks)
-            .map(|w| (first_week + chrono::Duration::weeks(i64::from(w)), (0, 0)))
-            .collect();
-        for (day, kind, n) in rows {
-            let entry = per_week.entry(week_of(parse_day(&day)?)).or_default();
-            if kind == "unplanned" {
-                entry.1 += n;
-            } else {
-                entry.0 += n;
+        // One range count per week on the arrival index: no per-row date
+        // arithmetic, and each count reads only its week's entries.
+        let mut conn = self.read().await?;
+        let mut per_week: std::collections::BTreeMap<NaiveDate, (i64, i64)> =
+            std::collections::BTreeMap::new();
+        for w in 0..weeks {
+            let monday = first_week + chrono::Duration::weeks(i64::from(w));
+            let start = monday
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc())
+                .unwrap_or(from);
+            let end = start + chrono::Duration::weeks(1);
+            let mut query =
+                QueryBuilder::<Db>::new("SELECT kind, COUNT(*) FROM work_items WHERE org_id = ");
+            query.push_bind(org_id);
+            query.push(" AND created_at >= ").push_bind(start);
+            query.push(" AND created_at < ").push_bind(end);
+            if let Some(team) = team_id {
+                query.push(" AND team_id = ").push_bind(team);
+            }
+            query.push(" GROUP BY kind");
+            let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
+            let entry = per_week.entry(monday).or_default();
+            for (kind, n) in rows {
+                if kind == "unplanned" {
+                    entry.1 += n;
+                } else {
+                    entry.0 += n;
+                }
             }
         }
         Ok(per_week
