@@ -126,12 +126,30 @@ pub struct ChainVerifier {
     prev_hash: String,
 }
 
+/// Where a walk of a chain ended, every event up to it verified: a later
+/// walk may go on from there instead of from the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
 impl ChainVerifier {
     pub fn new(org_id: Uuid) -> Self {
         Self {
             org_id,
             next_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
+        }
+    }
+
+    /// Goes on after `head`, which an earlier walk verified: it expects the
+    /// event after it, chained to its hash.
+    pub fn resume(org_id: Uuid, head: &VerifiedHead) -> Self {
+        Self {
+            org_id,
+            next_seq: head.seq + 1,
+            prev_hash: head.hash.clone(),
         }
     }
 
@@ -270,6 +288,37 @@ mod tests {
             verifier.check(e)?;
         }
         verifier.finish(head.0, head.1)
+    }
+
+    #[test]
+    fn a_walk_resumed_from_a_verified_head_checks_the_rest_and_finds_a_break_there() {
+        let org = Uuid::from_u128(9);
+        let events = chain(org, 6);
+        let mut first = ChainVerifier::new(org);
+        for e in &events[..4] {
+            first.check(e).unwrap();
+        }
+        let head = VerifiedHead {
+            seq: 4,
+            hash: events[3].hash.clone(),
+        };
+        let mut rest = ChainVerifier::resume(org, &head);
+        for e in &events[4..] {
+            rest.check(e).unwrap();
+        }
+        assert_eq!(rest.finish(6, &events[5].hash), Ok(6));
+        // A later event altered is found by the resumed walk.
+        let mut altered = events[5].clone();
+        altered.payload = altered.payload.replace("Punkt 6", "Punkt 7");
+        let mut rest = ChainVerifier::resume(org, &head);
+        rest.check(&events[4]).unwrap();
+        assert_eq!(rest.check(&altered).unwrap_err().seq, 6);
+        // Resuming from a head that is not the chain's is refused at once.
+        let wrong = VerifiedHead {
+            seq: 4,
+            hash: events[2].hash.clone(),
+        };
+        assert!(ChainVerifier::resume(org, &wrong).check(&events[4]).is_err());
     }
 
     #[test]

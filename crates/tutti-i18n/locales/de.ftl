@@ -289,6 +289,7 @@ budget-period-lifetime = gesamte Laufzeit
 ## Audit
 audit-title = Audit
 audit-verified = Die Kette ist geprüft: { $count } Ereignisse, keines verändert oder entfernt.
+audit-walked-whole = (vollständig geprüft { $when }; seitdem die neuen Einträge)
 audit-broken = Die Kette ist bei Ereignis { $seq } gebrochen: { $reason }
 audit-action = Aktion
 audit-subject = Gegenstand

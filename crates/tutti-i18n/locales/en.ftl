@@ -289,6 +289,7 @@ budget-period-lifetime = lifetime
 ## Audit
 audit-title = Audit
 audit-verified = The chain verifies: { $count } events, none altered or missing.
+audit-walked-whole = (walked whole { $when }; the new entries since)
 audit-broken = The chain is broken at event { $seq }: { $reason }
 audit-action = Action
 audit-subject = Subject

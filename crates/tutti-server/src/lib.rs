@@ -40,6 +40,9 @@ pub struct AppState<S> {
     pub secure_cookies: bool,
     /// Recent failed sign-ins, which slow the next tries down.
     pub sign_in_failures: Arc<web::session::SignInFailures>,
+    /// Per org, how far the audit page last verified the chain and when it
+    /// last walked it whole (see `web::audit`).
+    pub audit_checks: Arc<web::audit::AuditChecks>,
 }
 
 impl<S: Store> AppState<S> {
@@ -56,6 +59,7 @@ impl<S: Store> AppState<S> {
             runtime,
             secure_cookies: false,
             sign_in_failures: Arc::default(),
+            audit_checks: Arc::default(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use tutti_domain::audit::{ChainBreak, Event};
+use tutti_domain::audit::{ChainBreak, Event, VerifiedHead};
 use uuid::Uuid;
 
 use crate::{Page, Result};
@@ -34,6 +34,14 @@ pub trait Audit: Clone + Send + Sync + 'static {
         &self,
         org_id: Uuid,
     ) -> impl Future<Output = Result<Result<i64, ChainBreak>>> + Send;
+    /// Like [`Self::verify_chain`], but walks only the events after `from`
+    /// (a head an earlier walk verified; `None` walks all), and returns the
+    /// head it verified up to (`from` again when the walk broke).
+    fn verify_chain_after(
+        &self,
+        org_id: Uuid,
+        from: Option<VerifiedHead>,
+    ) -> impl Future<Output = Result<(Result<i64, ChainBreak>, Option<VerifiedHead>)>> + Send;
     /// The sequence number of the org's newest event: it moves with every
     /// change, so caches of derived figures key on it.
     fn audit_seq(&self, org_id: Uuid) -> impl Future<Output = Result<i64>> + Send;

@@ -71,7 +71,8 @@ async fn render<S: Store>(
         })?),
         None => None,
     };
-    let verified = state.store.verify_chain(org_id).await?;
+    let now = state.clock.now();
+    let (verified, whole_at) = state.audit_checks.verify(&state.store, org_id, now).await?;
     let head = match &verified {
         Ok(n) => *n,
         Err(b) => b.seq,
@@ -103,7 +104,10 @@ async fn render<S: Store>(
     );
     Ok(html! {
         @match &verified {
-            Ok(n) => p.ok role="status" { (t.with("audit-verified", &args([("count", t.int(*n))]))) },
+            Ok(n) => p.ok role="status" {
+                (t.with("audit-verified", &args([("count", t.int(*n))])))
+                " " small.quiet { (t.with("audit-walked-whole", &args([("when", t.datetime(whole_at))]))) }
+            },
             Err(b) => p.problem role="alert" { (t.with("audit-broken", &args([("seq", b.seq.to_string()), ("reason", b.reason.clone())]))) },
         }
         form.filters method="get" action="/audit" role="search" {
@@ -132,4 +136,70 @@ async fn render<S: Store>(
             @if let Some(next) = &page.next_cursor { " " a href=(format!("/audit?after={next}{query_tail}")) { (t.get("audit-newer")) " →" } }
         }
     })
+}
+
+/// How often the audit page walks an org's chain from its first event;
+/// in between, a view verifies only the events since the last one it
+/// verified, so its cost does not grow with the org's history. `tutti audit
+/// verify` and `GET /events/verify` always walk it whole.
+const WALK_WHOLE_EVERY: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Per org: the head the audit page verified up to, and when it last walked
+/// the chain whole.
+#[derive(Default)]
+pub struct AuditChecks(
+    std::sync::Mutex<
+        std::collections::HashMap<
+            uuid::Uuid,
+            (
+                tutti_domain::audit::VerifiedHead,
+                chrono::DateTime<chrono::Utc>,
+            ),
+        >,
+    >,
+);
+
+impl AuditChecks {
+    /// Verifies the org's chain, from the last verified head while the last
+    /// whole walk is recent, else whole; returns the result and when the
+    /// chain was last walked whole. A break forgets the head, so the next
+    /// view walks whole again.
+    pub async fn verify<S: Store>(
+        &self,
+        store: &S,
+        org_id: uuid::Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<
+        (
+            Result<i64, tutti_domain::audit::ChainBreak>,
+            chrono::DateTime<chrono::Utc>,
+        ),
+        ApiError,
+    > {
+        let known = self
+            .0
+            .lock()
+            .map_err(|_| ApiError::Internal("the audit check cache was poisoned".into()))?
+            .get(&org_id)
+            .cloned()
+            .filter(|(_, whole_at)| now - *whole_at < WALK_WHOLE_EVERY);
+        let (from, whole_at) = match known {
+            Some((head, whole_at)) => (Some(head), whole_at),
+            None => (None, now),
+        };
+        let (verified, head) = store.verify_chain_after(org_id, from).await?;
+        let mut checks = self
+            .0
+            .lock()
+            .map_err(|_| ApiError::Internal("the audit check cache was poisoned".into()))?;
+        match (&verified, head) {
+            (Ok(_), Some(head)) => {
+                checks.insert(org_id, (head, whole_at));
+            }
+            _ => {
+                checks.remove(&org_id);
+            }
+        }
+        Ok((verified, whole_at))
+    }
 }

@@ -28,7 +28,7 @@ use tutti_store::prelude::*;
 use crate::{ApiError, AppState};
 
 mod alerts;
-mod audit;
+pub mod audit;
 mod charts;
 mod decisions;
 mod home;

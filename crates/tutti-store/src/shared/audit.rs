@@ -34,6 +34,14 @@ impl crate::Audit for BackendStore {
     }
 
     async fn verify_chain(&self, org_id: Uuid) -> Result<Result<i64, ChainBreak>> {
+        Ok(self.verify_chain_after(org_id, None).await?.0)
+    }
+
+    async fn verify_chain_after(
+        &self,
+        org_id: Uuid,
+        from: Option<VerifiedHead>,
+    ) -> Result<(Result<i64, ChainBreak>, Option<VerifiedHead>)> {
         const BATCH: i64 = 5_000;
         let mut conn = self.read().await?;
         let (head_seq, head_hash): (i64, String) =
@@ -42,8 +50,11 @@ impl crate::Audit for BackendStore {
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or(StoreError::not_found("org"))?;
-        let mut verifier = ChainVerifier::new(org_id);
-        let mut after = 0i64;
+        let mut verifier = match &from {
+            Some(head) => ChainVerifier::resume(org_id, head),
+            None => ChainVerifier::new(org_id),
+        };
+        let mut after = from.as_ref().map_or(0, |head| head.seq);
         loop {
             let rows: Vec<EventRow> = sqlx::query_as(&format!(
                 "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
@@ -57,14 +68,23 @@ impl crate::Audit for BackendStore {
             for row in rows {
                 after = row.seq;
                 if let Err(broken) = verifier.check(&row.into()) {
-                    return Ok(Err(broken));
+                    return Ok((Err(broken), from));
                 }
             }
             if done {
                 break;
             }
         }
-        Ok(verifier.finish(head_seq, &head_hash))
+        match verifier.finish(head_seq, &head_hash) {
+            Ok(n) => Ok((
+                Ok(n),
+                Some(VerifiedHead {
+                    seq: head_seq,
+                    hash: head_hash,
+                }),
+            )),
+            Err(broken) => Ok((Err(broken), from)),
+        }
     }
 
     async fn audit_seq(&self, org_id: Uuid) -> Result<i64> {

@@ -24,7 +24,8 @@ use serde_json::json;
 use sqlx::QueryBuilder;
 use tutti_domain::access::Actor;
 use tutti_domain::audit::{
-    ChainBreak, ChainVerifier, Event, GENESIS_HASH, audit_time, canonical_json, event_hash,
+    ChainBreak, ChainVerifier, Event, GENESIS_HASH, VerifiedHead, audit_time, canonical_json,
+    event_hash,
 };
 use tutti_domain::decision::{
     Ballot, Decision, DecisionSpace, DecisionStatus, NewDecision, Outcome, PolicyVerdict, Proposal,
