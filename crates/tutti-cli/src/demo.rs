@@ -654,7 +654,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
 
 /// The demo writes its own history as the system, not as a member: no
 /// member's rights apply to it.
-pub(crate) fn as_the_system(
+fn as_the_system(
     _: &tutti_domain::work::WorkItem,
     _: &WorkItemPatch,
 ) -> tutti_domain::RuleResult<()> {

@@ -318,7 +318,11 @@ mod tests {
             seq: 4,
             hash: events[2].hash.clone(),
         };
-        assert!(ChainVerifier::resume(org, &wrong).check(&events[4]).is_err());
+        assert!(
+            ChainVerifier::resume(org, &wrong)
+                .check(&events[4])
+                .is_err()
+        );
     }
 
     #[test]
