@@ -44,6 +44,9 @@ text_enum! {
         PromiseAtRisk => "promise_at_risk",
         /// A promise to a customer was broken this week.
         PromiseBroken => "promise_broken",
+        /// Breakdowns crowd out planned work: the reactive share of new
+        /// work rose several weeks in a row.
+        ReactiveShareRising => "reactive_share_rising",
     }
 }
 
@@ -171,6 +174,9 @@ pub struct SignalRules {
     pub min_reviews: i64,
     /// This many decisions waiting on one person fire.
     pub bottleneck_queue: usize,
+    /// The reactive share of new work rising this many weeks in a row
+    /// fires (counted over complete weeks).
+    pub reactive_rising_weeks: usize,
 }
 
 impl Default for SignalRules {
@@ -180,11 +186,29 @@ impl Default for SignalRules {
             revise_reject_rate: 0.5,
             min_reviews: 3,
             bottleneck_queue: 5,
+            reactive_rising_weeks: 3,
         }
     }
 }
 
 impl SignalRules {
+    /// Whether the reactive share of new work rose in each of the last
+    /// [`Self::reactive_rising_weeks`] steps between the complete `weeks`
+    /// given (oldest first); a week without new work breaks the run.
+    /// Returns the share where the run started and where it is now.
+    pub fn reactive_rising(&self, weeks: &[crate::service::WeekLoad]) -> Option<(f64, f64)> {
+        let n = self.reactive_rising_weeks.max(1);
+        if weeks.len() < n + 1 {
+            return None;
+        }
+        let run = &weeks[weeks.len() - n - 1..];
+        let busy = run.iter().all(|w| w.planned + w.unplanned > 0);
+        let rising = run
+            .windows(2)
+            .all(|pair| pair[1].reactive_share() > pair[0].reactive_share());
+        (busy && rising).then(|| (run[0].reactive_share(), run[n].reactive_share()))
+    }
+
     /// Whether an AI worker's reviews say its results come back too often.
     pub fn worker_struggles(&self, stats: &ReviewStats) -> bool {
         stats.reviews >= self.min_reviews
@@ -328,6 +352,18 @@ impl Signal {
     }
 
     /// Concerns the person decisions wait on (and the admins), not a team.
+    /// The org's reactive share rose `weeks` weeks in a row, from `from` to
+    /// `to`.
+    pub fn reactive_share_rising(weeks: usize, from: f64, to: f64) -> Self {
+        Self {
+            kind: SignalKind::ReactiveShareRising,
+            subject_id: None,
+            concern: Concern::default(),
+            params: json!({ "weeks": weeks, "from": percent(from), "to": percent(to) }),
+            link: "/service#load-h".into(),
+        }
+    }
+
     pub fn leader_bottleneck(id: Uuid, name: &str, waiting: usize) -> Self {
         Self {
             kind: SignalKind::LeaderBottleneck,
@@ -395,6 +431,24 @@ pub fn check_locale(locale: &str) -> ValidationResult<()> {
 mod tests {
     #![expect(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_reactive_share_rising_three_weeks_in_a_row_fires_and_a_dip_or_an_empty_week_does_not() {
+        let week = |planned, unplanned| crate::service::WeekLoad {
+            week: chrono::NaiveDate::MIN,
+            planned,
+            unplanned,
+        };
+        let rules = SignalRules::default();
+        let rising = [week(5, 1), week(4, 2), week(4, 3), week(3, 4)];
+        let (from, to) = rules.reactive_rising(&rising).unwrap();
+        assert!((from - 1.0 / 6.0).abs() < 1e-9 && (to - 4.0 / 7.0).abs() < 1e-9);
+        let dip = [week(5, 1), week(4, 2), week(5, 1), week(3, 4)];
+        assert_eq!(rules.reactive_rising(&dip), None);
+        let empty = [week(5, 1), week(0, 0), week(4, 3), week(3, 4)];
+        assert_eq!(rules.reactive_rising(&empty), None);
+        assert_eq!(rules.reactive_rising(&rising[1..]), None);
+    }
 
     #[test]
     fn the_webhook_url_pattern_accepts_exactly_what_parse_webhook_url_accepts() {

@@ -321,6 +321,19 @@ pub async fn evaluate<S: Store>(
         }
     }
 
+    // Breakdowns crowding out planned work: the reactive share of the
+    // org's new work rising week after week (complete weeks only).
+    let weeks = rules.reactive_rising_weeks as u32 + 2;
+    let mut load = store.load_by_week(org_id, now, weeks, None).await?;
+    load.pop();
+    if let Some((from, to)) = rules.reactive_rising(&load) {
+        signals.push(Signal::reactive_share_rising(
+            rules.reactive_rising_weeks,
+            from,
+            to,
+        ));
+    }
+
     // AI workers whose results come back too often, and people many
     // decisions wait on.
     let mut people: Vec<&Member> = members.values().collect();

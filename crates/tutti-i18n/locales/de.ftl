@@ -88,6 +88,8 @@ signal-title-worker_high_revise_rate = KI-Mitarbeiter tut sich schwer
 signal-title-leader_bottleneck = Entscheidungen stauen sich
 signal-title-promise_at_risk = Versprechen gefährdet
 signal-title-promise_broken = Versprechen gebrochen
+signal-title-reactive_share_rising = Reaktive Last steigt
+signal-reactive_share_rising = Der ungeplante Anteil neuer Arbeit ist { $weeks } Wochen in Folge gestiegen, von { $from } % auf { $to } %: Störungen verdrängen planbare Leistungen.
 signal-promise_at_risk = „{ $title }“ für { $customer }: { $overdue ->
     [yes] seit { $hours } Stunden überfällig.
    *[other] noch { $hours } Stunden, weniger als ein Viertel der Zeit.

@@ -88,6 +88,8 @@ signal-title-worker_high_revise_rate = AI worker struggles
 signal-title-leader_bottleneck = Decisions pile up
 signal-title-promise_at_risk = Promise at risk
 signal-title-promise_broken = Promise broken
+signal-title-reactive_share_rising = Reactive load rising
+signal-reactive_share_rising = The unplanned share of new work rose { $weeks } weeks in a row, from { $from }% to { $to }%: breakdowns crowd out planned service.
 signal-promise_at_risk = “{ $title }” for { $customer }: { $overdue ->
     [yes] overdue by { $hours } hours.
    *[other] { $hours } hours left, less than a quarter of its time.

@@ -363,3 +363,59 @@ async fn the_soonest_due_and_the_latest_closed_come_first<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(the_soonest_due_and_the_latest_closed_come_first);
+
+async fn reactive_work_rising_three_weeks_in_a_row_is_an_alert<S: Store>(store: S) {
+    use tutti_domain::work::{Priority, WorkKind, WorkState};
+    use tutti_store::{Ctx, NewWorkItem};
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let owner: uuid::Uuid = org.owner.id.parse().unwrap();
+    // Four complete weeks before the tests' Monday, breakdowns growing.
+    for (day, planned, unplanned) in [
+        ("2026-10-20T09:00:00Z", 5, 1),
+        ("2026-10-27T09:00:00Z", 4, 2),
+        ("2026-11-03T09:00:00Z", 4, 3),
+        ("2026-11-10T09:00:00Z", 3, 4),
+    ] {
+        let ctx = Ctx::new(org.org_id, Some(owner), day.parse().unwrap());
+        let kinds = std::iter::repeat_n(WorkKind::Planned, planned)
+            .chain(std::iter::repeat_n(WorkKind::Unplanned, unplanned));
+        for kind in kinds {
+            store
+                .create_work_item(
+                    &ctx,
+                    NewWorkItem {
+                        title: "Einsatz".into(),
+                        description: String::new(),
+                        team_id: None,
+                        assignee_id: None,
+                        state: WorkState::Backlog,
+                        kind,
+                        priority: Priority::Normal,
+                        due: None,
+                        parent_id: None,
+                        key_result_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
+    api.post("/alerts/refresh", &org.owner.token, json!({}))
+        .await;
+    let alerts = api.get("/alerts", &org.owner.token).await.body;
+    let rising: Vec<&Value> = alerts
+        .as_array()
+        .or_else(|| alerts["items"].as_array())
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "reactive_share_rising")
+        .collect();
+    assert_eq!(rising.len(), 1, "{alerts}");
+    assert_eq!(
+        (&rising[0]["params"]["from"], &rising[0]["params"]["to"]),
+        (&json!(17), &json!(57))
+    );
+}
+
+tutti_store::behaviour!(reactive_work_rising_three_weeks_in_a_row_is_an_alert);
