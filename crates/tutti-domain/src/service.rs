@@ -227,13 +227,7 @@ impl Promise {
         }
         match step {
             PromiseStep::SignOff { feasible, note } => {
-                if by == self.promised_by {
-                    return Err(Denied(
-                        "the one who made a promise does not sign it off: the stage that keeps it does"
-                            .into(),
-                    )
-                    .into());
-                }
+                self.may_sign_off(by)?;
                 let note = optional_text("note", &note, BODY_MAX)?;
                 if !feasible && note.is_empty() {
                     return Err(Refused::invalid(
@@ -281,6 +275,19 @@ impl Promise {
         Ok(())
     }
 
+    /// The one who made a promise does not sign it off: the stage that
+    /// keeps it does.
+    pub fn may_sign_off(&self, by: Uuid) -> RuleResult<()> {
+        if by == self.promised_by {
+            return Err(Denied(
+                "the one who made a promise does not sign it off: the stage that keeps it does"
+                    .into(),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     fn end_pause(&mut self, now: DateTime<Utc>) {
         if let Some(since) = self.paused_since.take() {
             self.paused_secs += (now - since).num_seconds().max(0);
@@ -306,12 +313,36 @@ pub struct WeekLoad {
 impl WeekLoad {
     /// The reactive share of what arrived, `0..=1`; 0 for an empty week.
     pub fn reactive_share(&self) -> f64 {
-        let all = self.planned + self.unplanned;
-        if all <= 0 {
-            0.0
-        } else {
-            self.unplanned as f64 / all as f64
-        }
+        reactive_share(self.planned, self.unplanned)
+    }
+}
+
+/// Unplanned over all work, `0..=1`; 0 when there is none.
+pub fn reactive_share(planned: i64, unplanned: i64) -> f64 {
+    let all = planned + unplanned;
+    if all <= 0 {
+        0.0
+    } else {
+        unplanned as f64 / all as f64
+    }
+}
+
+/// How many weeks of arrived work may be asked for at once.
+pub const LOAD_WEEKS: std::ops::RangeInclusive<u32> = 1..=104;
+
+/// A number of weeks of arrived work, checked.
+pub fn check_load_weeks(weeks: u32) -> ValidationResult<u32> {
+    if LOAD_WEEKS.contains(&weeks) {
+        Ok(weeks)
+    } else {
+        Err(crate::Invalid::new(
+            "weeks",
+            format!(
+                "must be between {} and {}",
+                LOAD_WEEKS.start(),
+                LOAD_WEEKS.end()
+            ),
+        ))
     }
 }
 
@@ -445,6 +476,8 @@ mod tests {
         assert_eq!(week(0, 0).reactive_share(), 0.0);
         assert_eq!(week(3, 1).reactive_share(), 0.25);
         assert_eq!(week(0, 5).reactive_share(), 1.0);
+        assert!(check_load_weeks(0).is_err() && check_load_weeks(105).is_err());
+        assert_eq!(check_load_weeks(12).unwrap(), 12);
     }
 
     #[test]

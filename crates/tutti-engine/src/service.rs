@@ -38,12 +38,16 @@ pub async fn make_promise<S: Store>(
 }
 
 /// Whether `actor` may take `step` on `promise`: a sign-off is the keeping
-/// stage's; pausing, keeping and breaking also whoever made it.
+/// stage's and never its maker's; pausing, keeping and breaking also
+/// whoever made it.
 pub fn may_step(actor: &Actor, promise: &Promise, step: &PromiseStep) -> EngineResult<()> {
     let action = match step {
-        PromiseStep::SignOff { .. } => Action::SignOffPromise {
-            keeper_team_id: promise.keeper_team_id,
-        },
+        PromiseStep::SignOff { .. } => {
+            promise.may_sign_off(actor.member_id)?;
+            Action::SignOffPromise {
+                keeper_team_id: promise.keeper_team_id,
+            }
+        }
         _ => Action::KeepPromise {
             keeper_team_id: promise.keeper_team_id,
             promised_by: promise.promised_by,

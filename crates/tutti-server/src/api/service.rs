@@ -325,7 +325,8 @@ pub async fn break_promise<S: Store>(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LoadParams {
-    /// How many ISO weeks up to this one (1–104, default 12).
+    /// How many ISO weeks up to this one (1–104, default 12; the bounds
+    /// are `tutti_domain::service::LOAD_WEEKS`, repeated here for the schema).
     #[param(minimum = 1, maximum = 104)]
     pub weeks: Option<u32>,
     /// Only this team's work.
@@ -351,10 +352,7 @@ pub async fn load<S: Store>(
     ApiQuery(params): ApiQuery<LoadParams>,
 ) -> Result<Json<Vec<WeekLoadView>>, ApiError> {
     actor.may(Action::Read)?;
-    let weeks = params.weeks.unwrap_or(12);
-    if !(1..=104).contains(&weeks) {
-        return Err(tutti_domain::Invalid::new("weeks", "must be between 1 and 104").into());
-    }
+    let weeks = tutti_domain::service::check_load_weeks(params.weeks.unwrap_or(12))?;
     let loads = state
         .store
         .load_by_week(actor.org_id, state.clock.now(), weeks, params.team)

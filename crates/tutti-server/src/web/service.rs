@@ -321,12 +321,7 @@ async fn body<S: Store>(
     let (planned_all, unplanned_all) = load
         .iter()
         .fold((0, 0), |(p, u), w| (p + w.planned, u + w.unplanned));
-    let on_average = tutti_domain::service::WeekLoad {
-        week: chrono::NaiveDate::MIN,
-        planned: planned_all,
-        unplanned: unplanned_all,
-    }
-    .reactive_share();
+    let on_average = tutti_domain::service::reactive_share(planned_all, unplanned_all);
     let row = |p: &Promise| -> Markup {
         let health = p.health(now, rule);
         html! {
@@ -501,9 +496,7 @@ fn steps(web: &Web, p: &Promise) -> Markup {
         feasible: true,
         note: String::new(),
     };
-    let signs_off = p.feasibility == Feasibility::Pending
-        && may(&sign_off)
-        && p.promised_by != web.actor.member_id;
+    let signs_off = p.feasibility == Feasibility::Pending && may(&sign_off);
     let acts = may(&PromiseStep::Pause);
     let action = |step: &str| format!("/promises/{}/{step}", p.id);
     html! {

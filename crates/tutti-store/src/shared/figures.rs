@@ -57,7 +57,10 @@ impl crate::Figures for BackendStore {
         weeks: u32,
         team_id: Option<Uuid>,
     ) -> Result<Vec<tutti_domain::service::WeekLoad>> {
-        let weeks = weeks.clamp(1, 104);
+        let weeks = weeks.clamp(
+            *tutti_domain::service::LOAD_WEEKS.start(),
+            *tutti_domain::service::LOAD_WEEKS.end(),
+        );
         let this_week = week_of(now.date_naive());
         let first_week = this_week - chrono::Duration::weeks(i64::from(weeks) - 1);
         let from = first_week
