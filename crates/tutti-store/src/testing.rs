@@ -45,6 +45,27 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, String> 
     Ok(format!("{base}/{name}"))
 }
 
+/// Drops a database [`fresh_postgres_url`] made, once its test passed (a
+/// failed test keeps its database to look at): without this, every run
+/// leaves its databases on the developer's server until the disk is full.
+/// Connections still open (a pool in a spawned task) are ended with it.
+pub async fn drop_postgres_database(url: &str) {
+    let (Ok(admin_url), Some((_, name))) = (std::env::var(POSTGRES_URL_VAR), url.rsplit_once('/'))
+    else {
+        return;
+    };
+    let dropped = async {
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+    }
+    .await;
+    if let Err(e) = dropped {
+        eprintln!("could not drop the test database {name}: {e}");
+    }
+}
+
 /// A SQLite URL for a new database file in `dir`.
 pub fn sqlite_url(dir: &std::path::Path) -> String {
     format!("sqlite:{}", dir.join("tutti.db").display())
@@ -67,6 +88,7 @@ macro_rules! on_both_backends {
         async fn $postgres() {
             if let Some(url) = $crate::testing::fresh_postgres_url().await.unwrap() {
                 $scenario($crate::postgres::PgStore::connect(&url).await.unwrap()).await;
+                $crate::testing::drop_postgres_database(&url).await;
             }
         }
     };
@@ -93,6 +115,7 @@ macro_rules! behaviour {
                 if let Some(url) = $crate::testing::fresh_postgres_url().await.unwrap() {
                     super::$behaviour($crate::postgres::PgStore::connect(&url).await.unwrap())
                         .await;
+                    $crate::testing::drop_postgres_database(&url).await;
                 }
             }
         }
