@@ -120,6 +120,37 @@ pub enum Command {
         #[command(subcommand)]
         command: PromiseCommand,
     },
+    /// Flows: the stages of a value stream and the gates between them
+    /// (talks to a running server).
+    Flow {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: FlowCommand,
+    },
+    /// A gate's criteria and their versions (talks to a running server).
+    Gate {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: GateCommand,
+    },
+    /// Cases moving through a flow: checks and verdicts at its gates
+    /// (talks to a running server).
+    Case {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// Learnings that flow back to gates and service products (talks to a
+    /// running server).
+    Learning {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: LearningCommand,
+    },
     /// Teams (talks to a running server).
     Team {
         #[command(flatten)]
@@ -1112,5 +1143,141 @@ pub enum PromiseCommand {
         /// Why it broke.
         #[arg(long)]
         note: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowCommand {
+    List,
+    /// A flow with a gate between each two stages.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The decision space whose policy decides the gates' verdicts.
+        #[arg(long)]
+        space: Uuid,
+        /// A stage, in order: `Name` or `Name@TEAM_ID`; repeat for each.
+        #[arg(long = "stage", required = true)]
+        stages: Vec<String>,
+    },
+    /// A flow with its gates.
+    Show {
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// A gate's criteria, their versions and the learnings about it.
+    Show { id: Uuid },
+    /// Sets a gate's criteria as its next version.
+    Criteria {
+        id: Uuid,
+        /// The version these criteria replace.
+        #[arg(long)]
+        based_on: i64,
+        /// `person:TEXT`, `rule:RULE:TEXT` (promises_signed_off,
+        /// no_blocked_work, no_promise_at_risk) or `ai:WORKER_ID:TEXT`;
+        /// repeat for each, in order. None clears the gate.
+        #[arg(long = "criterion")]
+        criteria: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    List {
+        #[arg(long)]
+        flow: Option<Uuid>,
+        /// active, on_hold, killed or completed.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Opens a case at its flow's first stage.
+    Open {
+        #[arg(long)]
+        flow: Uuid,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        customer: String,
+        /// The work item it rests on.
+        #[arg(long)]
+        work_item: Option<Uuid>,
+    },
+    /// A case with the gate ahead and its criteria as judged now.
+    Show { id: Uuid },
+    /// Checks a criterion of the gate ahead; without --pass or --fail, its
+    /// AI worker is asked.
+    Check {
+        id: Uuid,
+        #[arg(long)]
+        criterion: String,
+        #[arg(long, conflicts_with = "fail")]
+        pass: bool,
+        #[arg(long)]
+        fail: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Proposes a verdict at the gate ahead: go, hold, recycle or kill.
+    Verdict {
+        id: Uuid,
+        verdict: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Until when a hold lasts, RFC 3339.
+        #[arg(long)]
+        until: Option<String>,
+        /// What to redo, for a recycle.
+        #[arg(long, default_value = "")]
+        redo: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LearningCommand {
+    List {
+        /// open, accepted or declined.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        gate: Option<Uuid>,
+    },
+    /// Writes down what a stage learned.
+    Add {
+        /// What happened.
+        #[arg(long)]
+        title: String,
+        /// What to change, and why.
+        #[arg(long, default_value = "")]
+        body: String,
+        #[arg(long)]
+        team: Option<Uuid>,
+        #[arg(long)]
+        promise: Option<Uuid>,
+        #[arg(long)]
+        gate: Option<Uuid>,
+        #[arg(long)]
+        service: Option<Uuid>,
+        /// Proposes the gate's criteria as they should be (as `tutti gate criteria`).
+        #[arg(long = "criterion", conflicts_with = "levels")]
+        criteria: Vec<String>,
+        /// Proposes the service product's levels as they should be.
+        #[arg(long = "level")]
+        levels: Vec<String>,
+    },
+    Accept {
+        id: Uuid,
+        #[arg(long, default_value = "")]
+        answer: String,
+    },
+    Decline {
+        id: Uuid,
+        /// Why.
+        #[arg(long)]
+        answer: String,
     },
 }

@@ -3,6 +3,7 @@
 //! API's own JSON.
 
 pub mod decisions;
+pub mod flows;
 pub mod labour;
 pub mod service;
 
@@ -84,6 +85,10 @@ impl<'a> Client<'a> {
 
     pub(crate) async fn patch(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.call(Method::PUT, path, Some(body)).await
     }
 
     /// Prints JSON, or a table of `columns` (header, JSON field) over `rows`.

@@ -352,6 +352,30 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         now,
     )
     .await?;
+    let premium = store
+        .service_products(org.id, tutti_store::PageRequest::first(100))
+        .await?
+        .items
+        .into_iter()
+        .find(|p| p.name == "Wartungsvertrag Premium")
+        .map(|p| p.id)
+        .ok_or_else(|| anyhow::anyhow!("the demo catalogue lacks Wartungsvertrag Premium"))?;
+    crate::demo_flows::seed(
+        store,
+        org.id,
+        &crate::demo_flows::People {
+            owner: &owner,
+            sales: &sales,
+            service: &service,
+            sales_lead: &tobias,
+            service_lead: &aylin,
+            technician: &jonas,
+            service_ai: &emil,
+            premium,
+        },
+        now,
+    )
+    .await?;
 
     for (name, scope, scope_id, tokens, cost) in [
         (

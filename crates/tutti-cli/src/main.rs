@@ -17,6 +17,7 @@ mod cli;
 mod client;
 mod demo;
 mod demo_decisions;
+mod demo_flows;
 mod demo_service;
 mod local;
 
@@ -149,6 +150,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Team { remote, command } => client::team(&remote, command).await,
         Command::Service { remote, command } => client::service::service(&remote, command).await,
         Command::Promise { remote, command } => client::service::promise(&remote, command).await,
+        Command::Flow { remote, command } => client::flows::flow(&remote, command).await,
+        Command::Gate { remote, command } => client::flows::gate(&remote, command).await,
+        Command::Case { remote, command } => client::flows::case(&remote, command).await,
+        Command::Learning { remote, command } => client::flows::learning(&remote, command).await,
         Command::Member {
             command: MemberCommand::SetPassword { db, email, org },
             ..

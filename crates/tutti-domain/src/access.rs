@@ -125,6 +125,22 @@ pub enum Action {
         keeper_team_id: Option<Uuid>,
         promised_by: Uuid,
     },
+    /// Shaping flows, their stages and their gates' criteria, and answering
+    /// learnings about gates: admins and leads.
+    ManageFlows,
+    /// Opening a case at a flow's first stage, on behalf of that stage's
+    /// team (`None` for a stage without a team: any member).
+    OpenCase {
+        team_id: Option<Uuid>,
+    },
+    /// Checking a gate's criterion, or asking its AI worker to: the stage
+    /// the case goes on to (`receiving_team_id`; any member when it has no
+    /// team), its lead, admins — the seed's "Wer sichert ab".
+    CheckCriterion {
+        receiving_team_id: Option<Uuid>,
+    },
+    /// Writing down what a stage learned.
+    WriteLearning,
 }
 
 // Kept with the other refusals, so that every rule can refuse without
@@ -175,6 +191,19 @@ impl Actor {
         {
             return deny(
                 "promises to customers, and the services they rest on, are made and kept by people",
+            );
+        }
+        if self.kind == MemberKind::Ai
+            && matches!(
+                action,
+                Action::ManageFlows
+                    | Action::OpenCase { .. }
+                    | Action::CheckCriterion { .. }
+                    | Action::WriteLearning
+            )
+        {
+            return deny(
+                "gates are shaped and checked by people; an AI worker checks only the criteria given to it, and proposes verdicts as its space allows",
             );
         }
         if let Action::ReviewOutcome {
@@ -291,7 +320,23 @@ impl Actor {
                     (_, false) => deny("members can create work only in their own teams"),
                 }
             }
-            Action::ManageServices if lead => Ok(()),
+            Action::ManageServices | Action::ManageFlows if lead => Ok(()),
+            Action::ManageFlows => deny("only admins and leads shape flows and their gates"),
+            Action::OpenCase { team_id } => {
+                if team_id.is_none() || self.belongs_to(team_id) {
+                    Ok(())
+                } else {
+                    deny("a case is opened by the team of the flow's first stage")
+                }
+            }
+            Action::CheckCriterion { receiving_team_id } => {
+                if receiving_team_id.is_none() || self.belongs_to(receiving_team_id) {
+                    Ok(())
+                } else {
+                    deny("a gate's criteria are checked by the stage the case goes on to")
+                }
+            }
+            Action::WriteLearning => Ok(()),
             Action::ManageServices => deny("only admins and leads shape the service catalogue"),
             Action::MakePromise { team_id } => {
                 if self.belongs_to(team_id) {
@@ -611,6 +656,46 @@ mod tests {
         let mut ai_admin = actor(Role::Admin, &[10], &[]);
         ai_admin.kind = MemberKind::Ai;
         assert!(ai_admin.may(Action::ManageServices).is_err());
+    }
+
+    #[test]
+    fn gates_are_shaped_by_leads_and_checked_by_the_receiving_stage_never_by_ai() {
+        let other = Uuid::from_u128(99);
+        let member = actor(Role::Member, &[10], &[]);
+        let check = |team| Action::CheckCriterion {
+            receiving_team_id: team,
+        };
+        assert!(member.may(check(Some(TEAM))).is_ok());
+        assert!(member.may(check(Some(other))).is_err());
+        assert!(member.may(check(None)).is_ok());
+        assert!(
+            member
+                .may(Action::OpenCase {
+                    team_id: Some(other)
+                })
+                .is_err()
+        );
+        assert!(member.may(Action::ManageFlows).is_err());
+        assert!(
+            actor(Role::Lead, &[], &[10])
+                .may(Action::ManageFlows)
+                .is_ok()
+        );
+        assert!(
+            actor(Role::Viewer, &[10], &[])
+                .may(Action::WriteLearning)
+                .is_err()
+        );
+        let mut ai_admin = actor(Role::Admin, &[10], &[]);
+        ai_admin.kind = MemberKind::Ai;
+        for action in [
+            Action::ManageFlows,
+            check(None),
+            Action::OpenCase { team_id: None },
+            Action::WriteLearning,
+        ] {
+            assert!(ai_admin.may(action).is_err(), "{action:?}");
+        }
     }
 
     #[test]

@@ -20,8 +20,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::refused::{Denied, Refused, RuleResult};
+
+pub mod flow;
+pub mod learning;
+
 use crate::text_enum;
 use crate::validate::{BODY_MAX, TITLE_MAX, ValidationResult, optional_text, text};
+pub use flow::*;
+pub use learning::*;
 
 /// How many service levels one product may promise.
 pub const LEVELS_MAX: usize = 20;
@@ -46,6 +52,8 @@ pub struct ServiceProduct {
     /// The service levels it promises, one per line ("Reaktionszeit 4 h,
     /// 24/7").
     pub levels: Vec<String>,
+    /// Raised by each accepted learning that changes the levels.
+    pub version: i64,
     pub created_at: DateTime<Utc>,
 }
 

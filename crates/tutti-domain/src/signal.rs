@@ -47,6 +47,12 @@ text_enum! {
         /// Breakdowns crowd out planned work: the reactive share of new
         /// work rose several weeks in a row.
         ReactiveShareRising => "reactive_share_rising",
+        /// A case held at a gate is past the date its hold was given for.
+        GateHoldOverdue => "gate_hold_overdue",
+        /// A gate sends too many cases back to redo their stage.
+        GateRecycleRate => "gate_recycle_rate",
+        /// A learning has waited for an answer too long.
+        LearningUnanswered => "learning_unanswered",
     }
 }
 
@@ -177,7 +183,16 @@ pub struct SignalRules {
     /// The reactive share of new work rising this many weeks in a row
     /// fires (counted over complete weeks).
     pub reactive_rising_weeks: usize,
+    /// A gate whose recycles reach this share of its verdicts fires…
+    pub recycle_rate: f64,
+    /// …once it gave at least this many in the last [`RECYCLE_WINDOW_DAYS`].
+    pub min_verdicts: usize,
+    /// A learning unanswered for more whole days than this fires.
+    pub learning_days: i64,
 }
+
+/// The days of verdicts a gate's recycle rate looks back on.
+pub const RECYCLE_WINDOW_DAYS: i64 = 90;
 
 impl Default for SignalRules {
     fn default() -> Self {
@@ -187,6 +202,9 @@ impl Default for SignalRules {
             min_reviews: 3,
             bottleneck_queue: 5,
             reactive_rising_weeks: 3,
+            recycle_rate: 0.3,
+            min_verdicts: 4,
+            learning_days: 14,
         }
     }
 }
@@ -300,13 +318,14 @@ impl Signal {
         }
     }
 
-    /// Names the stage that was to keep it, and why it broke.
+    /// Names the stage that was to keep it, the last gate its case passed
+    /// (`–` for none), and why it broke.
     pub fn promise_broken(
         id: Uuid,
         keeper_team: Option<Uuid>,
         title: &str,
         customer: &str,
-        stage: &str,
+        (stage, gate): (&str, &str),
         why: &str,
     ) -> Self {
         Self {
@@ -316,8 +335,63 @@ impl Signal {
                 team_id: keeper_team,
                 person_id: None,
             },
-            params: json!({ "title": title, "customer": customer, "stage": stage, "why": why }),
+            params: json!({ "title": title, "customer": customer, "stage": stage, "gate": gate, "why": why }),
             link: format!("/service#promise-{id}"),
+        }
+    }
+
+    /// A case held at `gate` since its hold ran out `days` ago.
+    pub fn gate_hold_overdue(
+        case: Uuid,
+        stage_team: Option<Uuid>,
+        title: &str,
+        gate: &str,
+        days: i64,
+        reason: &str,
+    ) -> Self {
+        Self {
+            kind: SignalKind::GateHoldOverdue,
+            subject_id: Some(case),
+            concern: Concern {
+                team_id: stage_team,
+                person_id: None,
+            },
+            params: json!({ "title": title, "gate": gate, "days": days, "reason": reason }),
+            link: format!("/cases/{case}"),
+        }
+    }
+
+    /// A gate that recycled `rate` of its last `verdicts` verdicts.
+    pub fn gate_recycle_rate(
+        gate: Uuid,
+        team: Option<Uuid>,
+        name: &str,
+        rate: f64,
+        verdicts: usize,
+    ) -> Self {
+        Self {
+            kind: SignalKind::GateRecycleRate,
+            subject_id: Some(gate),
+            concern: Concern {
+                team_id: team,
+                person_id: None,
+            },
+            params: json!({ "gate": name, "rate": (rate * 100.0).round() as i64, "verdicts": verdicts }),
+            link: format!("/gates/{gate}"),
+        }
+    }
+
+    /// A learning nobody answered for `days` days.
+    pub fn learning_unanswered(id: Uuid, team: Option<Uuid>, title: &str, days: i64) -> Self {
+        Self {
+            kind: SignalKind::LearningUnanswered,
+            subject_id: Some(id),
+            concern: Concern {
+                team_id: team,
+                person_id: None,
+            },
+            params: json!({ "title": title, "days": days }),
+            link: format!("/flows#learning-{id}"),
         }
     }
 

@@ -319,11 +319,17 @@ pub enum ForestChange {
 const OUTSIDE_THE_FOREST: &[&str] = &[
     "alert",
     "budget",
+    "case",
     "decision",
     "decision_space",
+    "flow",
+    "gate",
+    "learning",
     "member",
+    "promise",
     "provider",
     "run",
+    "service_product",
     "webhook",
     "work_item",
 ];

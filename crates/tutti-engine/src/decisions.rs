@@ -110,6 +110,32 @@ pub async fn request<S: Store>(
     ctx: &Ctx,
     request: DecisionRequest,
 ) -> EngineResult<Decision> {
+    let id = Uuid::now_v7();
+    // The space may change between routing and storing; the store refuses a
+    // stale version, and one fresh attempt routes by the new policy.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let new = route(store, cache, actor, ctx, &request, id).await?;
+        match store.create_decision(ctx, new).await {
+            Err(StoreError::Conflict(_)) if attempts < 2 => continue,
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Checks `request` as `actor` makes it and routes it by its space's
+/// policy as the space stands now: the decision to store, with `id`. An AI
+/// worker raises decisions for itself only and only in its own spaces; a
+/// person sends no proposal.
+pub async fn route<S: Store>(
+    store: &S,
+    cache: &PolicyCache,
+    actor: &Actor,
+    ctx: &Ctx,
+    request: &DecisionRequest,
+    id: Uuid,
+) -> EngineResult<NewDecision> {
     actor.may(Action::RequestDecision)?;
     let assignee_id = match actor.kind {
         MemberKind::Ai => {
@@ -134,43 +160,32 @@ pub async fn request<S: Store>(
         Some(id) => Some(named_member(store, ctx.org_id, "assignee_id", id).await?),
         None => None,
     };
-    let id = Uuid::now_v7();
-    // The space may change between routing and storing; the store refuses a
-    // stale version, and one fresh attempt routes by the new policy.
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let space = store.space(ctx.org_id, request.space_id).await?;
-        if let Some(worker) = &worker {
-            keep_in_space(store, actor, worker, &space).await?;
-        }
-        check_attributes(&space.attributes, &request.facts.attributes)?;
-        let policy = cache.compiled(&space)?;
-        let routing = policy.route(
-            worker.as_ref().map(principal_of_member).as_ref(),
-            space.id,
-            id,
-            &request.facts,
-            space.quorum,
-        );
-        let new = NewDecision {
-            id,
-            space_id: space.id,
-            space_version: space.version,
-            question: request.question.clone(),
-            context: request.context.clone(),
-            facts: request.facts.clone(),
-            options: request.options.clone(),
-            assignee_id,
-            run_id: request.run_id,
-            routing,
-            proposal: request.proposal.clone(),
-        };
-        match store.create_decision(ctx, new).await {
-            Err(StoreError::Conflict(_)) if attempts < 2 => continue,
-            other => return Ok(other?),
-        }
+    let space = store.space(ctx.org_id, request.space_id).await?;
+    if let Some(worker) = &worker {
+        keep_in_space(store, actor, worker, &space).await?;
     }
+    check_attributes(&space.attributes, &request.facts.attributes)?;
+    let policy = cache.compiled(&space)?;
+    let routing = policy.route(
+        worker.as_ref().map(principal_of_member).as_ref(),
+        space.id,
+        id,
+        &request.facts,
+        space.quorum,
+    );
+    Ok(NewDecision {
+        id,
+        space_id: space.id,
+        space_version: space.version,
+        question: request.question.clone(),
+        context: request.context.clone(),
+        facts: request.facts.clone(),
+        options: request.options.clone(),
+        assignee_id,
+        run_id: request.run_id,
+        routing,
+        proposal: request.proposal.clone(),
+    })
 }
 
 /// A vote as a person casts it.

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod decisions;
 pub mod directory;
 mod error;
+pub mod flows;
 pub mod labour;
 pub mod metered;
 pub mod service;
@@ -331,6 +332,7 @@ impl<S: Store> Engine<S> {
                     tracing::warn!("cannot escalate overdue decisions: {e}");
                 }
                 this.draft_decisions().await;
+                this.check_criteria().await;
                 if let Err(e) = signals::deliver_due(
                     &this.store,
                     &this.webhooks,
@@ -427,6 +429,34 @@ impl<S: Store> Engine<S> {
                     }
                     Err(e) => {
                         tracing::warn!(decision = %id, "cannot store the draft: {e}; it is drafted again once the claim lapses");
+                    }
+                }
+            });
+        }
+    }
+
+    /// Has AI workers check the gate criteria people asked them to, each in
+    /// a task of its own.
+    async fn check_criteria(self: &Arc<Self>) {
+        let limit = i64::try_from(self.config.concurrency.max(1)).unwrap_or(1);
+        let claimed =
+            match flows::claim_checks(&self.store, &self.node(), self.runtime.clock.now(), limit)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => return tracing::warn!("cannot claim criteria to check: {e}"),
+            };
+        for check in claimed {
+            let this = self.clone();
+            tokio::spawn(async move {
+                let id = check.check.id;
+                match flows::run_check(&this.store, &this.runtime, check).await {
+                    Ok(_) => {}
+                    Err(EngineError::Conflict(why)) => {
+                        tracing::info!(check = %id, "check dropped: {why}");
+                    }
+                    Err(e) => {
+                        tracing::warn!(check = %id, "cannot store the check: {e}; it is tried again once the claim lapses");
                     }
                 }
             });

@@ -310,12 +310,13 @@ pub async fn evaluate<S: Store>(
                 .and_then(|id| teams.iter().find(|t| t.id == id))
                 .map(|t| t.name.as_str())
                 .unwrap_or("–");
+            let gate = last_gate_passed(store, org_id, promise.work_item_id).await?;
             signals.push(Signal::promise_broken(
                 promise.id,
                 promise.keeper_team_id,
                 &promise.title,
                 &promise.customer,
-                stage,
+                (stage, gate.as_deref().unwrap_or("–")),
                 &promise.close_note,
             ));
         }
@@ -333,6 +334,8 @@ pub async fn evaluate<S: Store>(
             to,
         ));
     }
+
+    gate_signals(store, org_id, now, rules, &mut signals).await?;
 
     // AI workers whose results come back too often, and people many
     // decisions wait on.
@@ -579,6 +582,132 @@ async fn post<S: Store>(
         Ok(response) => failed(format!("the endpoint answered {}", response.status())),
         Err(e) => failed(format!("cannot reach the endpoint: {e}")),
     }
+}
+
+/// The last gate a case resting on `work_item` passed with a `go`, by name.
+async fn last_gate_passed<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    work_item: Option<Uuid>,
+) -> EngineResult<Option<String>> {
+    let Some(item) = work_item else {
+        return Ok(None);
+    };
+    let filter = tutti_store::CaseFilter {
+        work_item_id: Some(item),
+        ..Default::default()
+    };
+    let cases = store
+        .cases(org_id, &filter, PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?;
+    // Verdicts come oldest first, so a later one settled at the same time wins.
+    let mut last: Option<(chrono::DateTime<chrono::Utc>, Uuid)> = None;
+    for case in cases.items {
+        for verdict in store.verdicts(org_id, case.id).await? {
+            let passed = verdict
+                .given
+                .as_ref()
+                .is_some_and(|g| g.verdict == tutti_domain::service::Verdict::Go);
+            if let (true, Some(at)) = (passed, verdict.settled_at)
+                && last.is_none_or(|(seen, _)| at >= seen)
+            {
+                last = Some((at, verdict.gate_id));
+            }
+        }
+    }
+    match last {
+        Some((_, gate)) => Ok(Some(store.gate(org_id, gate).await?.name)),
+        None => Ok(None),
+    }
+}
+
+/// Cases held past their date, gates that send too many cases back, and
+/// learnings nobody answered.
+async fn gate_signals<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    rules: SignalRules,
+    signals: &mut Vec<Signal>,
+) -> EngineResult<()> {
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let held = tutti_store::CaseFilter {
+        hold_before: Some(now),
+        ..Default::default()
+    };
+    let mut flows: HashMap<
+        Uuid,
+        (
+            tutti_domain::service::Flow,
+            Vec<tutti_domain::service::Gate>,
+        ),
+    > = HashMap::new();
+    for case in store.cases(org_id, &held, page).await?.items {
+        if !flows.contains_key(&case.flow_id) {
+            let flow = store.flow(org_id, case.flow_id).await?;
+            let gates = store.gates(org_id, flow.id).await?;
+            flows.insert(flow.id, (flow, gates));
+        }
+        let Some((flow, gates)) = flows.get(&case.flow_id) else {
+            continue;
+        };
+        let gate = gates
+            .iter()
+            .find(|g| g.position == case.stage)
+            .map_or("–", |g| g.name.as_str());
+        let days = case.hold_until.map_or(0, |until| (now - until).num_days());
+        signals.push(Signal::gate_hold_overdue(
+            case.id,
+            flow.stage_team(case.stage),
+            &case.title,
+            gate,
+            days,
+            &case.hold_reason,
+        ));
+    }
+
+    let since = now - chrono::Duration::days(tutti_domain::signal::RECYCLE_WINDOW_DAYS);
+    let mut by_gate: HashMap<Uuid, Vec<tutti_domain::service::Verdict>> = HashMap::new();
+    for given in store.given_verdicts(org_id, since).await? {
+        by_gate
+            .entry(given.gate_id)
+            .or_default()
+            .push(given.verdict);
+    }
+    let mut gate_ids: Vec<Uuid> = by_gate.keys().copied().collect();
+    gate_ids.sort();
+    for gate_id in gate_ids {
+        let verdicts = &by_gate[&gate_id];
+        let Some(rate) = tutti_domain::service::recycle_rate(verdicts, rules.min_verdicts) else {
+            continue;
+        };
+        if rate >= rules.recycle_rate {
+            let gate = store.gate(org_id, gate_id).await?;
+            let flow = store.flow(org_id, gate.flow_id).await?;
+            signals.push(Signal::gate_recycle_rate(
+                gate.id,
+                flow.stage_team(gate.position),
+                &gate.name,
+                rate,
+                verdicts.len(),
+            ));
+        }
+    }
+
+    let waiting = tutti_store::LearningFilter {
+        status: Some(tutti_domain::service::LearningStatus::Open),
+        created_before: Some(now - chrono::Duration::days(rules.learning_days)),
+        ..Default::default()
+    };
+    for learning in store.learnings(org_id, &waiting, page).await?.items {
+        signals.push(Signal::learning_unanswered(
+            learning.id,
+            learning.team_id,
+            &learning.title,
+            (now - learning.created_at).num_days(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

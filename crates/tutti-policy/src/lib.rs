@@ -89,6 +89,11 @@ pub const TEMPLATES: &[Template] = &[
         source: include_str!("../templates/prepare-only.cedar"),
     },
     Template {
+        name: "quality-gates",
+        title: "Quality gates: AI may hold or recycle a case, prepares go and kill for people",
+        source: include_str!("../templates/quality-gates.cedar"),
+    },
+    Template {
         name: "people-only",
         title: "People only: every decision goes to people",
         source: include_str!("../templates/people-only.cedar"),

@@ -3321,9 +3321,51 @@ async fn no_role_is_offered_a_form_it_is_refused<S: Store>(store: S) {
                 "keeper_team_id": team["id"], "service_product_id": product["id"] }),
     )
     .await;
+    let gates_space = call(
+        "POST",
+        "/decision-spaces".into(),
+        json!({ "name": "Übergaben", "team_id": team["id"], "policy": templates["templates"][2]["source"] }),
+    )
+    .await;
+    let flow = call(
+        "POST",
+        "/flows".into(),
+        json!({ "name": "Auftrag", "space_id": gates_space["id"], "stages": [
+            { "name": "Vertrieb", "team_id": team["id"] }, { "name": "Montage", "team_id": team["id"] } ] }),
+    )
+    .await;
+    let flow_shown = call(
+        "GET",
+        format!("/flows/{}", flow["id"].as_str().unwrap()),
+        json!(null),
+    )
+    .await;
+    let gate = flow_shown["gates"][0]["id"].as_str().unwrap().to_owned();
+    call(
+        "PUT",
+        format!("/gates/{gate}/criteria"),
+        json!({ "criteria": [{ "text": "Aufmaß vor Ort gemacht", "check_by": "person" }], "based_on": 1 }),
+    )
+    .await;
+    let case = call(
+        "POST",
+        "/cases".into(),
+        json!({ "flow_id": flow["id"], "title": "Heizungstausch Hoffmann", "customer": "Familie Hoffmann" }),
+    )
+    .await;
+    let case = case["id"].as_str().unwrap().to_owned();
+    call(
+        "POST",
+        "/learnings".into(),
+        json!({ "title": "Aufmaß fehlte", "gate_id": gate }),
+    )
+    .await;
     let pages = [
         "/".to_owned(),
         "/service".into(),
+        "/flows".into(),
+        format!("/cases/{case}"),
+        format!("/gates/{gate}"),
         "/objectives".into(),
         format!("/objectives/{objective}"),
         "/work".into(),

@@ -6,7 +6,8 @@
 //! check-ins), [`Work`] (work items), [`Audit`] (the hash chain),
 //! [`Providers`] (models and prices), [`Ledger`] (budgets, reservations,
 //! the ledger), [`Runs`] (the run queue and reviews), [`Decisions`],
-//! [`Services`] (the service catalogue and promises),
+//! [`Services`] (the service catalogue and promises), [`Flows`] (flows,
+//! their gates, cases and learnings),
 //! [`Sessions`] (the cockpit's sign-in), [`Alerts`] (alerts, webhooks,
 //! deliveries) and [`Figures`] (the cockpit's aggregates). [`Store`] is all
 //! of them; `use tutti_store::prelude::*` brings them into scope.
@@ -45,6 +46,7 @@ pub mod decisions;
 pub mod directory;
 mod error;
 pub mod figures;
+pub mod flows;
 pub mod ledger;
 pub mod postgres;
 pub mod providers;
@@ -62,6 +64,7 @@ pub use decisions::*;
 pub use directory::*;
 pub use error::StoreError;
 pub use figures::*;
+pub use flows::*;
 pub use ledger::*;
 pub use providers::*;
 pub use runs::*;
@@ -76,8 +79,8 @@ pub use work::*;
 /// Every part of the contract, to call the store's methods through a `S: Store`.
 pub mod prelude {
     pub use crate::{
-        Alerts, Audit, Decisions, Directory, Figures, Ledger, Providers, Runs, Services, Sessions,
-        Store, Strategy, Work,
+        Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Runs, Services,
+        Sessions, Store, Strategy, Work,
     };
 }
 
@@ -194,6 +197,7 @@ pub trait Store:
     + Alerts
     + Figures
     + Services
+    + Flows
 {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

@@ -218,3 +218,4 @@ include!("shared/sessions.rs");
 include!("shared/alerts.rs");
 include!("shared/figures.rs");
 include!("shared/service.rs");
+include!("shared/flows.rs");

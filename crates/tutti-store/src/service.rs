@@ -41,6 +41,8 @@ pub struct PromiseFilter {
     pub state: Option<PromiseState>,
     pub service_product_id: Option<Uuid>,
     pub keeper_team_id: Option<Uuid>,
+    /// The promises of one case (its work item).
+    pub work_item_id: Option<Uuid>,
     /// Open and paused only.
     pub unfinished: bool,
     pub order: PromiseOrder,

@@ -895,6 +895,7 @@ include!("shared/sessions.rs");
 include!("shared/alerts.rs");
 include!("shared/figures.rs");
 include!("shared/service.rs");
+include!("shared/flows.rs");
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,7 @@ use crate::{ApiError, AppState};
 pub mod alerts;
 pub mod decisions;
 pub mod events;
+pub mod flows;
 pub mod labour;
 pub mod members;
 pub mod objectives;
@@ -199,6 +200,33 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/promises/{id}/resume", post(service::resume::<S>))
         .route("/promises/{id}/keep", post(service::keep::<S>))
         .route("/promises/{id}/break", post(service::break_promise::<S>))
+        .route(
+            "/flows",
+            get(flows::list_flows::<S>).post(flows::create_flow::<S>),
+        )
+        .route("/flows/{id}", get(flows::show_flow::<S>))
+        .route("/gates/{id}", get(flows::show_gate::<S>))
+        .route(
+            "/gates/{id}/criteria",
+            axum::routing::put(flows::set_criteria::<S>),
+        )
+        .route(
+            "/cases",
+            get(flows::list_cases::<S>).post(flows::open_case::<S>),
+        )
+        .route("/cases/{id}", get(flows::show_case::<S>))
+        .route("/cases/{id}/checks", post(flows::check::<S>))
+        .route("/cases/{id}/verdicts", post(flows::propose_verdict::<S>))
+        .route(
+            "/learnings",
+            get(flows::list_learnings::<S>).post(flows::write_learning::<S>),
+        )
+        .route("/learnings/{id}", get(flows::show_learning::<S>))
+        .route("/learnings/{id}/accept", post(flows::accept_learning::<S>))
+        .route(
+            "/learnings/{id}/decline",
+            post(flows::decline_learning::<S>),
+        )
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -230,6 +258,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         service::list_products, service::create_product, service::show_product,
         service::list_promises, service::make_promise, service::show_promise, service::sign_off,
         service::pause, service::resume, service::keep, service::break_promise, service::load,
+        flows::list_flows, flows::create_flow, flows::show_flow, flows::show_gate, flows::set_criteria,
+        flows::list_cases, flows::open_case, flows::show_case, flows::check, flows::propose_verdict,
+        flows::list_learnings, flows::write_learning, flows::show_learning, flows::accept_learning,
+        flows::decline_learning,
     ),
     // Query parameters' types are not collected from the handlers.
     components(schemas(
@@ -237,7 +269,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         alerts::Lang,
         decisions::Awaiting,
         decisions::RegisterFormat,
-        tutti_domain::service::PromiseState
+        tutti_domain::service::PromiseState,
+        tutti_domain::service::CaseStatus,
+        tutti_domain::service::LearningStatus
     )),
     modifiers(&BearerAuth, &ProblemAnswers),
     security(("bearer" = [])),

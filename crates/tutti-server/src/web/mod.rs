@@ -31,6 +31,7 @@ mod alerts;
 pub mod audit;
 mod charts;
 mod decisions;
+mod flows;
 mod home;
 mod ledger;
 mod objectives;
@@ -93,6 +94,18 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/service/products", post(service::add_product::<S>))
         .route("/promises", post(service::make_promise::<S>))
         .route("/promises/{id}/{step}", post(service::step::<S>))
+        .route(
+            "/flows",
+            get(flows::page::<S>).post(flows::create_flow::<S>),
+        )
+        .route("/cases", post(flows::open_case::<S>))
+        .route("/cases/{id}", get(flows::case_page::<S>))
+        .route("/cases/{id}/checks", post(flows::check::<S>))
+        .route("/cases/{id}/verdicts", post(flows::propose_verdict::<S>))
+        .route("/gates/{id}", get(flows::gate_page::<S>))
+        .route("/gates/{id}/criteria", post(flows::set_criteria::<S>))
+        .route("/learnings", post(flows::write_learning::<S>))
+        .route("/learnings/{id}/{how}", post(flows::answer_learning::<S>))
         .route("/people", get(people::page::<S>).post(people::invite::<S>))
         .route("/people/ai", post(people::add_worker::<S>))
         .route("/people/{id}/token", post(people::issue_token::<S>))

@@ -226,6 +226,7 @@ async fn body<S: Store>(
     drafts: Drafts,
 ) -> Result<Markup, ApiError> {
     web.actor.may(Action::Read)?;
+    let handovers = super::flows::summary(state, web).await?;
     let t = &web.t;
     let org_id = web.actor.org_id;
     let now = state.clock.now();
@@ -379,6 +380,7 @@ async fn body<S: Store>(
                 }
             }
         }
+        (handovers)
         section.card aria-labelledby="open-h" {
             h2 #open-h { (t.get("promises-open")) " " span.count { (calm.len()) } }
             @if more_than_shown { p.quiet { (t.get("promises-more")) } }

@@ -41,7 +41,11 @@ use tutti_domain::org::{
     Member, MemberKind, Org, Role, Team, check_concurrency, check_role_change, check_role_for_kind,
     parse_currency,
 };
-use tutti_domain::service::{Feasibility, Promise, PromiseState, PromiseStep, ServiceProduct};
+use tutti_domain::service::{
+    Amendment, Case, CaseStatus, CheckOutcome, Criterion, CriterionCheck, Feasibility, Flow, Gate,
+    GateVerdict, GateVersion, Learning, LearningStatus, LearningSubject, Promise, PromiseState,
+    PromiseStep, ServiceProduct,
+};
 use tutti_domain::signal::{
     Alert, Audience, Concern, Signal, SignalKind, WEBHOOK_NAME_MAX, WebhookFormat, check_locale,
     parse_webhook_url,
@@ -56,10 +60,11 @@ use uuid::Uuid;
 
 use crate::rows::*;
 use crate::{
-    AlertFilter, AlertSync, Attempt, BlockedWork, BudgetPatch, Charge, ClaimedRun, Credential, Ctx,
-    DecisionFilter, Delivery, DeliveryStatus, Draft, DueDelivery, EngineNode, Enrolment,
-    EventFilter, Import, KeyResultPatch, LeaseState, LedgerFilter, LedgerLine, LedgerTotals,
-    MayPatch, MemberPatch, ModelRoute, NewBudget, NewKeyResult, NewMember, NewModel, NewObjective,
+    AiCheck, AlertFilter, AlertSync, Attempt, BlockedWork, BudgetPatch, CaseFilter, Charge,
+    ClaimedRun, Credential, Ctx, DecisionFilter, Delivery, DeliveryStatus, Draft, DueDelivery,
+    EngineNode, Enrolment, EventFilter, GivenVerdict, Import, KeyResultPatch, LearningFilter,
+    LeaseState, LedgerFilter, LedgerLine, LedgerTotals, MayPatch, MemberPatch, ModelRoute,
+    NewBudget, NewCase, NewFlow, NewKeyResult, NewLearning, NewMember, NewModel, NewObjective,
     NewPromise, NewProvider, NewServiceProduct, NewSession, NewTeam, NewWebhook, NewWorkItem,
     ObjectiveForest, ObjectivePatch, OpenReservation, Overdue, Page, PageRequest, PromiseFilter,
     PromiseOrder, Reservation, Result, Reviewed, RunEnd, RunFilter, Session, SpendPoint,

@@ -311,7 +311,9 @@ async fn append_progress_event(conn: &mut Conn, ctx: &Ctx, decision: &Decision) 
         ),
         _ => return Ok(()),
     };
-    append_event(conn, ctx, action, "decision", Some(decision.id), payload).await
+    append_event(conn, ctx, action, "decision", Some(decision.id), payload).await?;
+    // A gate's verdict waits on this decision: settle it with it.
+    settle_verdict_of(conn, ctx, decision).await
 }
 
 async fn write_decision_state(conn: &mut Conn, decision: &Decision) -> Result<()> {
@@ -338,6 +340,65 @@ async fn write_decision_state(conn: &mut Conn, decision: &Decision) -> Result<()
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Routes and stores a new decision in `conn`'s transaction, with its events.
+async fn insert_decision(conn: &mut Conn, ctx: &Ctx, new: NewDecision) -> Result<Decision> {
+    let requested_by = ctx.actor_id.ok_or_else(|| {
+        StoreError::invalid("requested_by", "a decision is requested by a member")
+    })?;
+    let space = load_space(&mut *conn, ctx.org_id, new.space_id, true).await?;
+    let assignee = match new.assignee_id {
+        Some(id) => match load_member(&mut *conn, ctx.org_id, id).await {
+            Ok(member) => Some(member),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(other) => return Err(other),
+        },
+        None => None,
+    };
+    require(&mut *conn, "runs", ctx.org_id, new.run_id, "run_id", "run").await?;
+    let id = new.id;
+    let decision = Decision::routed(new, &space, assignee.as_ref(), requested_by, ctx.now)?;
+    sqlx::query(
+        "INSERT INTO decisions (id, org_id, space_id, question, context, facts, options, requested_by, assignee_id, \
+         run_id, status, autonomy, quorum, routing, space_version, deadline, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(decision.id)
+    .bind(ctx.org_id)
+    .bind(decision.space_id)
+    .bind(&decision.question)
+    .bind(&decision.context)
+    .bind(to_json(&decision.facts)?)
+    .bind(to_json(&decision.options)?)
+    .bind(decision.requested_by)
+    .bind(decision.assignee_id)
+    .bind(decision.run_id)
+    .bind(decision.status.as_str())
+    .bind(decision.routing.autonomy.as_str())
+    .bind(decision.routing.quorum)
+    .bind(to_json(&decision.routing)?)
+    .bind(decision.space_version)
+    .bind(decision.deadline)
+    .bind(ctx.now)
+    .bind(ctx.now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision with id {id} exists")))?;
+    write_decision_state(&mut *conn, &decision).await?;
+    append_event(
+        &mut *conn,
+        ctx,
+        "decision.requested",
+        "decision",
+        Some(decision.id),
+        json!({ "space_id": space.id, "space_version": space.version, "question": decision.question,
+                "facts": decision.facts, "options": decision.options, "assignee_id": decision.assignee_id,
+                "routing": decision.routing }),
+    )
+    .await?;
+    append_progress_event(&mut *conn, ctx, &decision).await?;
+    Ok(decision)
 }
 
 impl crate::Decisions for BackendStore {
@@ -480,61 +541,8 @@ impl crate::Decisions for BackendStore {
     }
 
     async fn create_decision(&self, ctx: &Ctx, new: NewDecision) -> Result<Decision> {
-        let requested_by = ctx.actor_id.ok_or_else(|| {
-            StoreError::invalid("requested_by", "a decision is requested by a member")
-        })?;
         let mut tx = self.begin().await?;
-        let space = load_space(&mut tx, ctx.org_id, new.space_id, true).await?;
-        let assignee = match new.assignee_id {
-            Some(id) => match load_member(&mut tx, ctx.org_id, id).await {
-                Ok(member) => Some(member),
-                Err(StoreError::NotFound { .. }) => None,
-                Err(other) => return Err(other),
-            },
-            None => None,
-        };
-        require(&mut tx, "runs", ctx.org_id, new.run_id, "run_id", "run").await?;
-        let id = new.id;
-        let decision = Decision::routed(new, &space, assignee.as_ref(), requested_by, ctx.now)?;
-        sqlx::query(
-            "INSERT INTO decisions (id, org_id, space_id, question, context, facts, options, requested_by, assignee_id, \
-             run_id, status, autonomy, quorum, routing, space_version, deadline, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(decision.id)
-        .bind(ctx.org_id)
-        .bind(decision.space_id)
-        .bind(&decision.question)
-        .bind(&decision.context)
-        .bind(to_json(&decision.facts)?)
-        .bind(to_json(&decision.options)?)
-        .bind(decision.requested_by)
-        .bind(decision.assignee_id)
-        .bind(decision.run_id)
-        .bind(decision.status.as_str())
-        .bind(decision.routing.autonomy.as_str())
-        .bind(decision.routing.quorum)
-        .bind(to_json(&decision.routing)?)
-        .bind(decision.space_version)
-        .bind(decision.deadline)
-        .bind(ctx.now)
-        .bind(ctx.now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::conflict_on_unique(e, || format!("a decision with id {id} exists")))?;
-        write_decision_state(&mut tx, &decision).await?;
-        append_event(
-            &mut tx,
-            ctx,
-            "decision.requested",
-            "decision",
-            Some(decision.id),
-            json!({ "space_id": space.id, "space_version": space.version, "question": decision.question,
-                    "facts": decision.facts, "options": decision.options, "assignee_id": decision.assignee_id,
-                    "routing": decision.routing }),
-        )
-        .await?;
-        append_progress_event(&mut tx, ctx, &decision).await?;
+        let decision = insert_decision(&mut tx, ctx, new).await?;
         commit_with_response(tx, ctx, 201, &decision).await?;
         Ok(decision)
     }

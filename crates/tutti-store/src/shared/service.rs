@@ -3,7 +3,7 @@
 // promise as it stands under its lock.
 
 const SERVICE_PRODUCT_COLUMNS: &str =
-    "id, name, description, customer_group, owner_id, kind, levels, created_at";
+    "id, name, description, customer_group, owner_id, kind, levels, version, created_at";
 
 const PROMISE_COLUMNS: &str = "id, title, customer, service_product_id, work_item_id, made_by_team_id, \
      keeper_team_id, promised_by, made_at, due_at, state, paused_since, paused_secs, feasibility, \
@@ -18,6 +18,7 @@ struct ServiceProductRow {
     owner_id: Option<Uuid>,
     kind: String,
     levels: String,
+    version: i64,
     created_at: DateTime<Utc>,
 }
 
@@ -33,6 +34,7 @@ impl TryFrom<ServiceProductRow> for ServiceProduct {
             kind: parse_column("service_products.kind", &r.kind)?,
             levels: serde_json::from_str(&r.levels)
                 .map_err(|e| StoreError::Corrupt(format!("service_products.levels: {e}")))?,
+            version: r.version,
             created_at: r.created_at,
         })
     }
@@ -126,6 +128,7 @@ impl crate::Services for BackendStore {
             owner_id: new.owner_id,
             kind: new.kind,
             levels,
+            version: 1,
             created_at: ctx.now,
         };
         let levels = serde_json::to_string(&product.levels)
@@ -331,6 +334,9 @@ impl crate::Services for BackendStore {
         }
         if let Some(team) = filter.keeper_team_id {
             query.push(" AND keeper_team_id = ").push_bind(team);
+        }
+        if let Some(item) = filter.work_item_id {
+            query.push(" AND work_item_id = ").push_bind(item);
         }
         let first_only = |query: &mut QueryBuilder<'_, Db>, order: &str| {
             let limit = i64::from(page.limit.clamp(1, PageRequest::MAX_LIMIT));
