@@ -134,6 +134,7 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
             parent_id: None,
             key_result_id: (rng.below(5) != 0)
                 .then(|| key_results[rng.below(key_results.len())].id),
+            service_product_id: None,
             created_by: owner.id,
             created_at: ctx.now,
             updated_at: ctx.now,

@@ -565,6 +565,9 @@ pub enum WorkCommand {
         /// YYYY-MM-DD.
         #[arg(long)]
         due: Option<String>,
+        /// The service product it belongs to.
+        #[arg(long)]
+        service: Option<Uuid>,
     },
     /// Move a work item to another state.
     Move {
@@ -1076,6 +1079,18 @@ pub enum ServiceCommand {
         levels: Vec<String>,
         #[arg(long)]
         owner: Option<Uuid>,
+    },
+    /// The work that arrived per week, planned and unplanned, with the
+    /// reactive share: the org's, a team's or a service product's.
+    Load {
+        /// How many weeks up to this one (1–104).
+        #[arg(long, default_value_t = 12)]
+        weeks: u32,
+        #[arg(long)]
+        team: Option<Uuid>,
+        /// A service product's id.
+        #[arg(long)]
+        service: Option<Uuid>,
     },
 }
 

@@ -538,10 +538,12 @@ pub async fn work(remote: &Remote, command: WorkCommand) -> anyhow::Result<ExitC
             kind,
             priority,
             due,
+            service,
         } => {
             let body = json!({
                 "title": title, "description": description, "team_id": team, "assignee_id": assignee,
                 "key_result_id": key_result, "kind": kind, "priority": priority, "due": due,
+                "service_product_id": service,
             });
             client.print_one(&client.post("/work-items", body).await?, WORK)
         }

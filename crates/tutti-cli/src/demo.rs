@@ -651,6 +651,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
                     due: Some(end),
                     parent_id: None,
                     key_result_id: item.key_result,
+                    service_product_id: None,
                 },
             )
             .await?;

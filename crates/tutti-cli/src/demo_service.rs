@@ -172,7 +172,7 @@ pub async fn seed<S: Store>(
                 .await?;
         }
     }
-    history(store, org_id, people, now).await
+    history(store, org_id, people, (products[1], emergency), now).await
 }
 
 /// Eight weeks of service work, done: planned maintenance shrinking while
@@ -181,6 +181,7 @@ async fn history<S: Store>(
     store: &S,
     org_id: Uuid,
     people: &People<'_>,
+    (maintenance, emergency): (Uuid, Uuid),
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     const CUSTOMERS: [&str; 6] = [
@@ -204,15 +205,17 @@ async fn history<S: Store>(
                 (
                     format!("Wartung Heizung {}", CUSTOMERS[i % 6]),
                     WorkKind::Planned,
+                    maintenance,
                 )
             })
             .chain((0..u).map(|i| {
                 (
                     format!("Störung: {}", CUSTOMERS[(i + 3) % 6]),
                     WorkKind::Unplanned,
+                    emergency,
                 )
             }));
-        for (title, kind) in items {
+        for (title, kind, product) in items {
             let item = store
                 .create_work_item(
                     &ctx,
@@ -227,6 +230,7 @@ async fn history<S: Store>(
                         due: None,
                         parent_id: None,
                         key_result_id: None,
+                        service_product_id: Some(product),
                     },
                 )
                 .await?;

@@ -1165,3 +1165,306 @@ async fn every_lever_from_an_empty_org_in_german() {
 async fn every_lever_from_an_empty_org_in_english() {
     every_lever_from_an_empty_org(&ENGLISH).await;
 }
+
+/// The head of service's view of hand-overs, in German, on the demo with
+/// the real model: a new case is opened at the first stage, a person checks
+/// its survey, Emil checks the offer (a metered call on the embedded model,
+/// charged to his budgets), and the case is sent back with what to redo —
+/// a verdict that is a decision in the flow's space, which a lead passes.
+/// Another case passes the last gate with a go; a learning from Service is
+/// accepted and the catalogue takes it in; every page passes axe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
+    let Some((model, chromium, driver)) = prerequisites() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path(), &model);
+    let (_driver, client) = browser(&chromium, &driver, "de-DE,de").await;
+    sign_in(&client, &up.url, &up.email, &up.password).await;
+    // Aylin leads service: she passes the gates people propose.
+    let members = api(&up, reqwest::Method::GET, "/members?limit=200", None).await;
+    let aylin = member_id(&members, "Aylin Demir");
+    let emil = member_id(&members, "Emil (KI-Serviceassistenz)");
+    let aylin_token = api(
+        &up,
+        reqwest::Method::POST,
+        &format!("/members/{aylin}/tokens"),
+        Some(json!({})),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = |decision: String, option: &'static str| {
+        let (url, token) = (up.url.clone(), aylin_token.clone());
+        async move {
+            let reply = reqwest::Client::new()
+                .post(format!("{url}/api/v1/decisions/{decision}/approve"))
+                .bearer_auth(token)
+                .json(&json!({ "option": option, "reason": "Passt." }))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                reply.status().is_success(),
+                "{}",
+                reply.text().await.unwrap()
+            );
+        }
+    };
+
+    // The service page answers the seed's questions at a glance: the held
+    // case past its date and the learnings waiting.
+    client.goto(&format!("{}/service", up.url)).await.unwrap();
+    let service = wait_for(&client, Locator::Id("handovers-h")).await;
+    for expected in [
+        "Übergaben",
+        "am Gate angehalten, 1 davon überfällig",
+        "Erkenntnisse warten auf Antwort",
+        "Reaktive",
+    ] {
+        assert!(
+            service.contains(expected),
+            "the service page lacks “{expected}”:\n{service}"
+        );
+    }
+    client.goto(&format!("{}/flows", up.url)).await.unwrap();
+    let flows = wait_for(&client, Locator::Id("held-h")).await;
+    for expected in [
+        "Auftrag Heizung",
+        "Brennwertkessel Wohnbau Nord, Haus 3",
+        "überfällig",
+        "Auftragsklärung",
+        "Ersatzteil binnen 24 h ist ohne Lager nicht zu halten",
+    ] {
+        assert!(
+            flows.contains(expected),
+            "the hand-overs lack “{expected}”:\n{flows}"
+        );
+    }
+    assert_eq!(
+        accessibility_violations(&client).await,
+        Vec::<String>::new(),
+        "/flows"
+    );
+
+    // A new case at Vertrieb; the gate ahead lists its criteria.
+    fill_and_send(
+        &client,
+        "form[action='/cases']",
+        &[
+            ("title", "Heizungstausch Familie Weber"),
+            ("customer", "Familie Weber"),
+        ],
+    )
+    .await;
+    let case_page = wait_for(&client, Locator::Id("gate-h")).await;
+    let case = id_in_path(&client).await;
+    assert!(
+        case_page.contains("Nächstes Gate: Vertrieb → Auftragsklärung"),
+        "{case_page}"
+    );
+    assert!(
+        case_page.contains("Aufmaß vor Ort gemacht") && case_page.contains("ungeprüft"),
+        "{case_page}"
+    );
+    assert_eq!(
+        accessibility_violations(&client).await,
+        Vec::<String>::new(),
+        "the case page"
+    );
+
+    // The survey holds; Emil is asked to check the offer.
+    fill_and_send(
+        &client,
+        "form[action$='/checks']:has(input[value='Aufmaß vor Ort gemacht'])",
+        &[("reason", "Heizraum ausgemessen, 2,20 m")],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//td[contains(., 'Heizraum ausgemessen')]"),
+    )
+    .await;
+    click(
+        &client,
+        Locator::Css("form[action$='/checks']:has(input[value^='Angebot vollständig']) button"),
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//span[contains(., 'wird geprüft')]"),
+    )
+    .await;
+    // The engine has Emil answer with the embedded model.
+    let mut answered = String::new();
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        client
+            .goto(&format!("{}/cases/{case}", up.url))
+            .await
+            .unwrap();
+        let page = text_of(&client, "main").await;
+        if !page.contains("wird geprüft") {
+            answered = page;
+            break;
+        }
+    }
+    assert!(!answered.is_empty(), "Emil never answered the check");
+    let shown = api(&up, reqwest::Method::GET, &format!("/cases/{case}"), None).await;
+    let ai = shown["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_by"] == "ai")
+        .unwrap();
+    assert!(
+        ["passed", "failed"].contains(&ai["outcome"].as_str().unwrap()),
+        "{ai}"
+    );
+    assert_eq!(ai["checked_by"].as_str(), Some(emil.as_str()));
+    // His check was a metered call, on the ledger against his budgets.
+    let ledger = api(
+        &up,
+        reqwest::Method::GET,
+        &format!("/ledger/entries?worker={emil}&limit=100"),
+        None,
+    )
+    .await;
+    assert!(
+        ledger["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "settle"),
+        "no ledger entry for Emil's check: {ledger}"
+    );
+
+    // Katrin sends it back with what to redo; it is a decision Aylin passes.
+    fill_and_send(
+        &client,
+        "form[action$='/verdicts']",
+        &[
+            ("verdict", "recycle"),
+            ("redo", "Angebot um den Speicher ergänzen"),
+        ],
+    )
+    .await;
+    let waiting = wait_for(
+        &client,
+        Locator::XPath("//span[contains(., 'wartet auf die Entscheidung')]"),
+    )
+    .await;
+    assert!(waiting.contains("Zurück zur Nacharbeit"), "{waiting}");
+    let verdicts =
+        api(&up, reqwest::Method::GET, &format!("/cases/{case}"), None).await["verdicts"].clone();
+    approve(
+        verdicts[0]["decision_id"].as_str().unwrap().to_owned(),
+        "recycle",
+    )
+    .await;
+    client
+        .goto(&format!("{}/cases/{case}", up.url))
+        .await
+        .unwrap();
+    let recycled = wait_for(&client, Locator::Id("verdicts-h")).await;
+    assert!(
+        recycled.contains("Nachzuarbeiten: Angebot um den Speicher ergänzen"),
+        "{recycled}"
+    );
+    assert!(recycled.contains("gegeben"), "{recycled}");
+    assert!(
+        recycled.contains("ungeprüft"),
+        "the stage starts again: {recycled}"
+    );
+
+    // Hoffmann's heating passes the last gate: both checks, a go, Aylin.
+    let cases = api(&up, reqwest::Method::GET, "/cases?limit=100", None).await;
+    let hoffmann = cases["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"] == "Heizungstausch Familie Hoffmann")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client
+        .goto(&format!("{}/cases/{hoffmann}", up.url))
+        .await
+        .unwrap();
+    for criterion in [
+        "Abnahmeprotokoll vom Kunden unterschrieben",
+        "Einweisung in die Bedienung gegeben",
+    ] {
+        fill_and_send(
+            &client,
+            &format!("form[action$='/checks']:has(input[value='{criterion}'])"),
+            &[("reason", "")],
+        )
+        .await;
+        wait_for(&client, Locator::Id("gate-h")).await;
+    }
+    fill_and_send(&client, "form[action$='/verdicts']", &[("verdict", "go")]).await;
+    wait_for(
+        &client,
+        Locator::XPath("//span[contains(., 'wartet auf die Entscheidung')]"),
+    )
+    .await;
+    let verdicts = api(
+        &up,
+        reqwest::Method::GET,
+        &format!("/cases/{hoffmann}"),
+        None,
+    )
+    .await["verdicts"]
+        .clone();
+    let last = verdicts.as_array().unwrap().last().unwrap()["decision_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    approve(last, "go").await;
+    client
+        .goto(&format!("{}/cases/{hoffmann}", up.url))
+        .await
+        .unwrap();
+    let through = wait_for(&client, Locator::Id("verdicts-h")).await;
+    assert!(
+        through.contains("Der Fall hat alle Gates passiert."),
+        "{through}"
+    );
+
+    // The learning about the Premium contract is accepted on the overview;
+    // the first gate's page shows the learning that shaped it.
+    client.goto(&format!("{}/flows", up.url)).await.unwrap();
+    click(&client, Locator::XPath("//li[contains(., 'Ersatzteil binnen 24 h ist ohne Lager')]//form[contains(@action, '/accept')]//button")).await;
+    wait_for(&client, Locator::Id("held-h")).await;
+    let products = api(&up, reqwest::Method::GET, "/service-products", None).await;
+    let premium = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Wartungsvertrag Premium")
+        .unwrap();
+    assert_eq!(premium["version"], 2);
+    assert!(
+        premium["levels"].to_string().contains("wenn auf Lager"),
+        "{premium}"
+    );
+    let gate = shown["gate"]["id"].as_str().unwrap();
+    client
+        .goto(&format!("{}/gates/{gate}", up.url))
+        .await
+        .unwrap();
+    let gate_page = wait_for(&client, Locator::Id("versions-h")).await;
+    assert!(
+        gate_page.contains("Aus der Erkenntnis: Zweimal ohne Aufmaß in die Montage"),
+        "{gate_page}"
+    );
+    assert_eq!(
+        accessibility_violations(&client).await,
+        Vec::<String>::new(),
+        "the gate page"
+    );
+}

@@ -73,9 +73,31 @@ async fn schemathesis_finds_no_failure_of_any_check() {
         ("TUTTI_ST_PROVIDER", "providers"),
         ("TUTTI_ST_SERVICE_PRODUCT", "service-products"),
         ("TUTTI_ST_PROMISE", "promises"),
+        ("TUTTI_ST_FLOW", "flows"),
+        ("TUTTI_ST_CASE", "cases"),
+        ("TUTTI_ST_LEARNING", "learnings"),
     ] {
         ids.push((name, first_id(&client, &server, &token, list).await));
     }
+    let flow = ids
+        .iter()
+        .find(|(name, _)| *name == "TUTTI_ST_FLOW")
+        .unwrap()
+        .1
+        .clone();
+    let shown: Value = client
+        .get(format!("{}/api/v1/flows/{flow}", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    ids.push((
+        "TUTTI_ST_GATE",
+        shown["gates"][0]["id"].as_str().unwrap().to_owned(),
+    ));
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
     // CI runs one seed; another can be tried (and a failure replayed) with
     // TUTTI_TEST_SCHEMATHESIS_SEED.

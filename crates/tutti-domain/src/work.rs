@@ -96,6 +96,10 @@ pub struct WorkItem {
     pub parent_id: Option<Uuid>,
     /// The key result this work serves; `None` means the work is unaligned.
     pub key_result_id: Option<Uuid>,
+    /// The service product it belongs to (a maintenance under a contract,
+    /// an emergency call), for the planned/unplanned share per product.
+    #[serde(default)]
+    pub service_product_id: Option<Uuid>,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -325,7 +325,9 @@ pub async fn evaluate<S: Store>(
     // Breakdowns crowding out planned work: the reactive share of the
     // org's new work rising week after week (complete weeks only).
     let weeks = rules.reactive_rising_weeks as u32 + 2;
-    let mut load = store.load_by_week(org_id, now, weeks, None).await?;
+    let mut load = store
+        .load_by_week(org_id, now, weeks, tutti_store::LoadScope::default())
+        .await?;
     load.pop();
     if let Some((from, to)) = rules.reactive_rising(&load) {
         signals.push(Signal::reactive_share_rising(

@@ -685,3 +685,6 @@ learning-why-not = Warum nicht?
 service-handovers = Übergaben
 service-handovers-held = { $count } Fälle am Gate angehalten, { $overdue } davon überfällig
 service-handovers-learnings = { $count } Erkenntnisse warten auf Antwort
+service-load-filter = Last eingrenzen
+service-load-all = alle
+service-load-show = Anzeigen

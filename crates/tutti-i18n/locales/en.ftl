@@ -685,3 +685,6 @@ learning-why-not = Why not?
 service-handovers = Hand-overs
 service-handovers-held = { $count } cases held at a gate, { $overdue } of them overdue
 service-handovers-learnings = { $count } learnings waiting for an answer
+service-load-filter = Narrow the load
+service-load-all = all
+service-load-show = Show

@@ -395,6 +395,7 @@ async fn reactive_work_rising_three_weeks_in_a_row_is_an_alert<S: Store>(store: 
                         due: None,
                         parent_id: None,
                         key_result_id: None,
+                        service_product_id: None,
                     },
                 )
                 .await
@@ -419,3 +420,64 @@ async fn reactive_work_rising_three_weeks_in_a_row_is_an_alert<S: Store>(store: 
 }
 
 tutti_store::behaviour!(reactive_work_rising_three_weeks_in_a_row_is_an_alert);
+
+/// Work names its service product, and the load per week can be read for
+/// one product: the seed's "which planned services can we sell" per
+/// product, not only for the org.
+async fn the_load_is_read_per_service_product<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let notdienst = api
+        .created(
+            "/service-products",
+            &org.lead.token,
+            json!({ "name": "Notdienst 24/7", "kind": "reactive" }),
+        )
+        .await;
+    let work = |title: &str, kind: &str, product: Option<&Value>| {
+        json!({ "title": title, "team_id": org.service, "kind": kind,
+                "service_product_id": product.map(id) })
+    };
+    for body in [
+        work("Störung Hoffmann", "unplanned", Some(&notdienst)),
+        work("Störung Becker", "unplanned", Some(&notdienst)),
+        work("Wartung Sommer", "planned", None),
+    ] {
+        let item = api.created("/work-items", &org.lead.token, body).await;
+        assert_eq!(
+            item["service_product_id"].as_str().is_some(),
+            item["kind"] == "unplanned"
+        );
+    }
+    let foreign = api
+        .post(
+            "/work-items",
+            &org.lead.token,
+            json!({ "title": "x", "service_product_id": org.service }),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(foreign.body["field"], "service_product_id");
+    let product = api
+        .get(
+            &format!("/service/load?weeks=1&service_product={}", id(&notdienst)),
+            &org.viewer.token,
+        )
+        .await
+        .body;
+    assert_eq!(
+        (&product[0]["planned"], &product[0]["unplanned"]),
+        (&json!(0), &json!(2)),
+        "{product}"
+    );
+    let all = api
+        .get("/service/load?weeks=1", &org.viewer.token)
+        .await
+        .body;
+    assert_eq!(
+        (&all[0]["planned"], &all[0]["unplanned"]),
+        (&json!(1), &json!(2))
+    );
+}
+
+tutti_store::behaviour!(the_load_is_read_per_service_product);

@@ -41,6 +41,14 @@ pub struct SpendPoint {
     pub tokens: i64,
 }
 
+/// Whose arrived work to count: a team's, a service product's, both, or
+/// (by default) the whole org's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadScope {
+    pub team_id: Option<Uuid>,
+    pub service_product_id: Option<Uuid>,
+}
+
 /// The cockpit's aggregates. Errors as [`crate::Store`] says.
 pub trait Figures: Clone + Send + Sync + 'static {
     /// Work by state, open work by kind, and throughput of the last `weeks`.
@@ -59,13 +67,14 @@ pub trait Figures: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<BlockedWork>>> + Send;
     /// The work that arrived (was created) in each of the last `weeks`
     /// ISO weeks up to `now`, planned and unplanned, oldest first; only
-    /// `team_id`'s when given. Every week is there, empty ones too.
+    /// the team's and the service product's `scope` names. Every week is
+    /// there, empty ones too.
     fn load_by_week(
         &self,
         org_id: Uuid,
         now: DateTime<Utc>,
         weeks: u32,
-        team_id: Option<Uuid>,
+        scope: LoadScope,
     ) -> impl Future<Output = Result<Vec<tutti_domain::service::WeekLoad>>> + Send;
     /// Settled use per day and group in `[from, to)`.
     fn spend_by_day(

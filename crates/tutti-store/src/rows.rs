@@ -227,6 +227,7 @@ pub struct WorkItemRow {
     pub due: Option<NaiveDate>,
     pub parent_id: Option<Uuid>,
     pub key_result_id: Option<Uuid>,
+    pub service_product_id: Option<Uuid>,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -248,6 +249,7 @@ impl TryFrom<WorkItemRow> for WorkItem {
             due: r.due,
             parent_id: r.parent_id,
             key_result_id: r.key_result_id,
+            service_product_id: r.service_product_id,
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -337,7 +339,7 @@ pub const TARGET_MOVE_COLUMNS: &str =
     "id, key_result_id, from_target, to_target, reason, author_id, created_at";
 pub const CHECK_IN_COLUMNS: &str =
     "id, key_result_id, value, confidence, note, author_id, created_at";
-pub const WORK_ITEM_COLUMNS: &str = "id, title, description, team_id, assignee_id, state, kind, priority, due, parent_id, key_result_id, created_by, created_at, updated_at, state_since";
+pub const WORK_ITEM_COLUMNS: &str = "id, title, description, team_id, assignee_id, state, kind, priority, due, parent_id, key_result_id, service_product_id, created_by, created_at, updated_at, state_since";
 pub const EVENT_COLUMNS: &str =
     "seq, id, at, actor_id, action, subject_type, subject_id, payload, prev_hash, hash";
 

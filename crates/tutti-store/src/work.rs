@@ -27,6 +27,7 @@ pub struct NewWorkItem {
     pub due: Option<NaiveDate>,
     pub parent_id: Option<Uuid>,
     pub key_result_id: Option<Uuid>,
+    pub service_product_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -113,6 +113,7 @@ async fn setup<S: Store>(store: &S) -> Setup {
                 due: None,
                 parent_id: None,
                 key_result_id: Some(kr.id),
+                service_product_id: None,
             },
         )
         .await
@@ -168,6 +169,7 @@ fn task_for(worker: Uuid, title: &str) -> NewWorkItem {
         due: None,
         parent_id: None,
         key_result_id: None,
+        service_product_id: None,
     }
 }
 

@@ -48,6 +48,7 @@ fn work(title: &str) -> NewWorkItem {
         due: None,
         parent_id: None,
         key_result_id: None,
+        service_product_id: None,
     }
 }
 

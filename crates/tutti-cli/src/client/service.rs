@@ -45,6 +45,29 @@ pub async fn service(remote: &Remote, command: ServiceCommand) -> anyhow::Result
             });
             client.print_one(&client.post("/service-products", body).await?, PRODUCT)
         }
+        ServiceCommand::Load {
+            weeks,
+            team,
+            service,
+        } => {
+            let mut query = vec![format!("weeks={weeks}")];
+            query.extend(team.map(|t| format!("team={t}")));
+            query.extend(service.map(|s| format!("service_product={s}")));
+            let load = client
+                .get(&format!("/service/load?{}", query.join("&")))
+                .await?;
+            let rows = load.as_array().cloned().unwrap_or_default();
+            client.print(
+                &load,
+                &rows,
+                &[
+                    ("week", "week"),
+                    ("planned", "planned"),
+                    ("unplanned", "unplanned"),
+                    ("reactive share", "reactive_share"),
+                ],
+            )
+        }
     }
 }
 

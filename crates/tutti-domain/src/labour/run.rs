@@ -389,6 +389,7 @@ mod tests {
             due: None,
             parent_id: None,
             key_result_id: None,
+            service_product_id: None,
             created_by: Uuid::from_u128(1),
             created_at: DateTime::<Utc>::MIN_UTC,
             updated_at: DateTime::<Utc>::MIN_UTC,

@@ -30,7 +30,8 @@ pub struct CreateFlow {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// The stages in order (2–12); a gate sits between each two.
+    /// The stages in order (2–12, names distinct); a gate sits between each two.
+    #[schema(min_items = 2, max_items = 12)]
     pub stages: Vec<Stage>,
     /// The decision space whose policy decides the gates' verdicts.
     pub space_id: Uuid,
@@ -420,8 +421,15 @@ pub struct WriteLearning {
     /// The team (stage) that learned it.
     #[serde(default)]
     pub team_id: Option<Uuid>,
-    #[serde(flatten)]
-    pub subject: LearningSubject,
+    /// The promise it concerns (name at least one of the three).
+    #[serde(default)]
+    pub promise_id: Option<Uuid>,
+    /// The gate it concerns.
+    #[serde(default)]
+    pub gate_id: Option<Uuid>,
+    /// The service product it concerns.
+    #[serde(default)]
+    pub service_product_id: Option<Uuid>,
     /// New criteria for the gate, or new levels for the service product.
     #[serde(default)]
     pub amendment: Option<Amendment>,
@@ -478,7 +486,11 @@ pub async fn write_learning<S: Store>(
         title: input.title,
         body: input.body,
         team_id: input.team_id,
-        subject: input.subject,
+        subject: LearningSubject {
+            promise_id: input.promise_id,
+            gate_id: input.gate_id,
+            service_product_id: input.service_product_id,
+        },
         amendment: input.amendment,
     };
     let store = state.store.clone();

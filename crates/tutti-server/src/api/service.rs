@@ -331,6 +331,8 @@ pub struct LoadParams {
     pub weeks: Option<u32>,
     /// Only this team's work.
     pub team: Option<Uuid>,
+    /// Only this service product's work.
+    pub service_product: Option<Uuid>,
 }
 
 /// One week's arrived work with its reactive share.
@@ -343,7 +345,8 @@ pub struct WeekLoadView {
 }
 
 /// The work that arrived per week, planned (preventive) and unplanned
-/// (reactive), for the org or one team: how much buffer disruptions need.
+/// (reactive), for the org, one team or one service product: how much
+/// buffer disruptions need.
 #[utoipa::path(get, path = "/api/v1/service/load", tag = "service", params(LoadParams),
     responses((status = 200, body = Vec<WeekLoadView>), (status = 422, body = Problem)))]
 pub async fn load<S: Store>(
@@ -355,7 +358,15 @@ pub async fn load<S: Store>(
     let weeks = tutti_domain::service::check_load_weeks(params.weeks.unwrap_or(12))?;
     let loads = state
         .store
-        .load_by_week(actor.org_id, state.clock.now(), weeks, params.team)
+        .load_by_week(
+            actor.org_id,
+            state.clock.now(),
+            weeks,
+            tutti_store::LoadScope {
+                team_id: params.team,
+                service_product_id: params.service_product,
+            },
+        )
         .await?;
     Ok(Json(
         loads

@@ -43,6 +43,9 @@ pub struct CreateWorkItem {
     /// The key result this work serves; leave out for unaligned work.
     #[serde(default)]
     pub key_result_id: Option<Uuid>,
+    /// The service product it belongs to.
+    #[serde(default)]
+    pub service_product_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -136,6 +139,7 @@ pub async fn create<S: Store>(
         due: input.due,
         parent_id: input.parent_id,
         key_result_id: input.key_result_id,
+        service_product_id: input.service_product_id,
     };
     let (store, runtime, asker) = (state.store.clone(), state.runtime.clone(), actor.clone());
     super::create(

@@ -873,7 +873,7 @@ async fn render_objective<S: Store>(
                 @if may_write {
                     (key_result_edit_form(web, kr, drafts.key_result_edit.filter(|(k, _)| *k == kr.id).map(|(_, d)| d)))
                 }
-                @if creates_work { (super::work::new_item_form(web, &people, &teams, None, Some(kr.id))) }
+                @if creates_work { (super::work::new_item_form(web, &people, &teams, &[], None, Some(kr.id))) }
                 @if may_check_in {
                     form.inline method="post" action=(format!("/key-results/{}/check-ins", kr.id)) {
                         (web.csrf_field())

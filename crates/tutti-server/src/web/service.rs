@@ -67,15 +67,44 @@ pub struct ProductForm {
     levels: String,
 }
 
-/// A refused draft the page shows again in its form.
+/// A refused draft the page shows again in its form, and whose load the
+/// chart shows.
 #[derive(Default)]
 struct Drafts {
     promise: Option<(PromiseForm, Markup)>,
     product: Option<(ProductForm, Markup)>,
+    scope: tutti_store::LoadScope,
 }
 
-pub async fn page<S: Store>(State(state): State<AppState<S>>, web: Web) -> Response {
-    render(&state, &web, Drafts::default(), StatusCode::OK).await
+/// The load chart's choice: one team's, one service product's, or all.
+#[derive(Debug, Default, Deserialize)]
+pub struct LoadQuery {
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    product: Option<String>,
+}
+
+pub async fn page<S: Store>(
+    State(state): State<AppState<S>>,
+    axum::extract::Query(query): axum::extract::Query<LoadQuery>,
+    web: Web,
+) -> Response {
+    let scope = match (
+        optional_id("team", &query.team),
+        optional_id("product", &query.product),
+    ) {
+        (Ok(team_id), Ok(service_product_id)) => tutti_store::LoadScope {
+            team_id,
+            service_product_id,
+        },
+        (Err(e), _) | (_, Err(e)) => return web.error(e),
+    };
+    let drafts = Drafts {
+        scope,
+        ..Drafts::default()
+    };
+    render(&state, &web, drafts, StatusCode::OK).await
 }
 
 async fn render<S: Store>(
@@ -307,7 +336,7 @@ async fn body<S: Store>(
     let shapes_catalogue = web.actor.may(Action::ManageServices).is_ok();
     let load = state
         .store
-        .load_by_week(org_id, now, LOAD_WEEKS, None)
+        .load_by_week(org_id, now, LOAD_WEEKS, drafts.scope)
         .await?;
     let week_labels: Vec<String> = load
         .iter()
@@ -419,6 +448,21 @@ async fn body<S: Store>(
         }
         section.card aria-labelledby="load-h" {
             h2 #load-h { (t.get("service-load")) }
+            form.filters method="get" action="/service#load-h" role="search" aria-label=(t.get("service-load-filter")) {
+                label { (t.get("filter-team")) " "
+                    select name="team" {
+                        option value="" { (t.get("service-load-all")) }
+                        @for team in &teams { option value=(team.id) selected[drafts.scope.team_id == Some(team.id)] { (team.name) } }
+                    }
+                }
+                label { (t.get("promise-product")) " "
+                    select name="product" {
+                        option value="" { (t.get("service-load-all")) }
+                        @for p in &products { option value=(p.id) selected[drafts.scope.service_product_id == Some(p.id)] { (p.name) } }
+                    }
+                }
+                button.secondary type="submit" { (t.get("service-load-show")) }
+            }
             p { (t.with("service-load-share", &tutti_i18n::args([("week", t.percent(this_week)), ("average", t.percent(on_average))]))) }
             figure role="img" aria-label=(t.get("service-load-chart")) {
                 figcaption { (t.get("service-load-chart")) }

@@ -68,6 +68,11 @@ pub struct NewItemForm {
     /// Set when the work is created from a key result's page.
     #[serde(default)]
     key_result: Option<String>,
+    /// `planned` (the default) or `unplanned`.
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    product: Option<String>,
 }
 
 impl NewItemForm {
@@ -97,11 +102,17 @@ impl NewItemForm {
             team_id: optional_id("team", &self.team)?,
             assignee_id: optional_id("assignee", &self.assignee)?,
             state,
-            kind: WorkKind::Planned,
+            kind: match filled(&self.kind) {
+                Some(text) => text
+                    .parse::<WorkKind>()
+                    .map_err(|e| tutti_domain::Invalid::new("kind", e))?,
+                None => WorkKind::Planned,
+            },
             priority,
             due,
             parent_id: None,
             key_result_id: optional_id("key_result", &self.key_result)?,
+            service_product_id: optional_id("service_product_id", &self.product)?,
         })
     }
 }
@@ -121,6 +132,7 @@ pub(super) fn new_item_form(
     web: &Web,
     people: &[&tutti_domain::org::Member],
     teams: &[tutti_domain::org::Team],
+    products: &[tutti_domain::service::ServiceProduct],
     draft: Option<&(NewItemForm, Markup)>,
     key_result: Option<Uuid>,
 ) -> Markup {
@@ -189,6 +201,21 @@ pub(super) fn new_item_form(
                     }
                 }
                 label { (t.get("work-due")) " " input type="date" name="due" value=(form.due); }
+                label { (t.get("work-kind")) " "
+                    select name="kind" {
+                        @for k in [WorkKind::Planned, WorkKind::Unplanned] {
+                            option value=(k.as_str()) selected[form.kind == k.as_str()] { (t.get(&format!("work-kind-{k}"))) }
+                        }
+                    }
+                }
+                @if !products.is_empty() {
+                    label { (t.get("promise-product")) " "
+                        select name="product" {
+                            option value="" { "–" }
+                            @for p in products { option value=(p.id) selected[form.product.as_deref() == Some(p.id.to_string().as_str())] { (p.name) } }
+                        }
+                    }
+                }
                 p.quiet { (t.get("work-new-ai-hint")) }
                 button type="submit" { (t.get("work-new-save")) }
             }
@@ -391,8 +418,17 @@ async fn render_board<S: Store>(
     };
     let filtered = team_id.is_some() || assignee_id.is_some() || unaligned;
     let creates = may_create_some(&web.actor);
+    let products = if creates {
+        state
+            .store
+            .service_products(org_id, PageRequest::first(PageRequest::MAX_LIMIT))
+            .await?
+            .items
+    } else {
+        Vec::new()
+    };
     Ok(html! {
-        @if creates { (new_item_form(web, &people, &teams, draft, None)) }
+        @if creates { (new_item_form(web, &people, &teams, &products, draft, None)) }
         form.filters method="get" action="/work" role="search" {
             label { (t.get("filter-state")) " "
                 select name="state" {

@@ -55,7 +55,7 @@ impl crate::Figures for BackendStore {
         org_id: Uuid,
         now: DateTime<Utc>,
         weeks: u32,
-        team_id: Option<Uuid>,
+        scope: crate::LoadScope,
     ) -> Result<Vec<tutti_domain::service::WeekLoad>> {
         let weeks = weeks.clamp(
             *tutti_domain::service::LOAD_WEEKS.start(),
@@ -84,8 +84,11 @@ impl crate::Figures for BackendStore {
             query.push_bind(org_id);
             query.push(" AND created_at >= ").push_bind(start);
             query.push(" AND created_at < ").push_bind(end);
-            if let Some(team) = team_id {
+            if let Some(team) = scope.team_id {
                 query.push(" AND team_id = ").push_bind(team);
+            }
+            if let Some(product) = scope.service_product_id {
+                query.push(" AND service_product_id = ").push_bind(product);
             }
             query.push(" GROUP BY kind");
             let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;

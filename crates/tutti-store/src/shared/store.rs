@@ -113,10 +113,10 @@ async fn insert_key_results(
 }
 
 async fn insert_work_items(conn: &mut Conn, org_id: Uuid, items: &[WorkItem]) -> Result<()> {
-    for chunk in items.chunks(IMPORT_PARAMS_PER_STATEMENT / 16) {
+    for chunk in items.chunks(IMPORT_PARAMS_PER_STATEMENT / 17) {
         let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO work_items (id, org_id, title, description, team_id, assignee_id, state, kind, priority, due, \
-             parent_id, key_result_id, created_by, created_at, updated_at, state_since) ",
+             parent_id, key_result_id, service_product_id, created_by, created_at, updated_at, state_since) ",
         );
         query.push_values(chunk, |mut row, w| {
             row.push_bind(w.id)
@@ -131,6 +131,7 @@ async fn insert_work_items(conn: &mut Conn, org_id: Uuid, items: &[WorkItem]) ->
                 .push_bind(w.due)
                 .push_bind(w.parent_id)
                 .push_bind(w.key_result_id)
+                .push_bind(w.service_product_id)
                 .push_bind(w.created_by)
                 .push_bind(w.created_at)
                 .push_bind(w.updated_at)

@@ -40,6 +40,15 @@ impl crate::Work for BackendStore {
             "key result",
         )
         .await?;
+        require(
+            &mut tx,
+            "service_products",
+            ctx.org_id,
+            new.service_product_id,
+            "service_product_id",
+            "service product",
+        )
+        .await?;
         let item = WorkItem {
             id: Uuid::now_v7(),
             title,
@@ -52,6 +61,7 @@ impl crate::Work for BackendStore {
             due: new.due,
             parent_id: new.parent_id,
             key_result_id: new.key_result_id,
+            service_product_id: new.service_product_id,
             created_by,
             created_at: ctx.now,
             updated_at: ctx.now,
