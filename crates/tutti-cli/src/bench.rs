@@ -79,6 +79,7 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
         bail!("bad bench period")
     };
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let products = crate::bench_service::catalogue(store, &ctx).await?;
     let roots = (args.objectives / 10).max(1);
     let mut objectives: Vec<Objective> = Vec::with_capacity(args.objectives);
     for i in 0..args.objectives {
@@ -134,7 +135,8 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
             parent_id: None,
             key_result_id: (rng.below(5) != 0)
                 .then(|| key_results[rng.below(key_results.len())].id),
-            service_product_id: None,
+            // Half the work names the service product it belongs to.
+            service_product_id: (rng.below(2) == 0).then(|| products[rng.below(products.len())]),
             created_by: owner.id,
             created_at: ctx.now,
             updated_at: ctx.now,
@@ -153,24 +155,15 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
             },
         )
         .await?;
-    // Promises in proportion: one for every hundred work items, due over
-    // the next four weeks, so some are at risk and some on track.
-    for i in 0..args.work_items / 100 {
-        store
-            .create_promise(
-                &ctx,
-                tutti_store::NewPromise {
-                    title: format!("Zusage {i}"),
-                    customer: format!("Kunde {}", i % 250),
-                    service_product_id: None,
-                    work_item_id: None,
-                    made_by_team_id: Some(team.id),
-                    keeper_team_id: Some(team.id),
-                    due_at: now + chrono::Duration::hours(1 + rng.below(24 * 28) as i64),
-                },
-            )
-            .await?;
-    }
+    crate::bench_service::hand_overs(
+        store,
+        (org.id, &owner, &team),
+        &products,
+        args.work_items,
+        &mut rng,
+        now,
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     let token = crate::local::mint_token(store, org.id, owner.id, "bench").await?;
     Ok(Seeded {

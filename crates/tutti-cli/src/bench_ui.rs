@@ -100,6 +100,27 @@ async fn run_backend<S: Store>(
         .first()
         .copied()
         .context("no key results")?;
+    let first = PageRequest::first(1);
+    let flow = store
+        .flows(actor.org_id, first)
+        .await?
+        .items
+        .first()
+        .map(|f| f.id)
+        .context("the bench org has no flow")?;
+    let gate = store
+        .gates(actor.org_id, flow)
+        .await?
+        .first()
+        .map(|g| g.id)
+        .context("the bench flow has no gate")?;
+    let case = store
+        .cases(actor.org_id, &tutti_store::CaseFilter::default(), first)
+        .await?
+        .items
+        .first()
+        .map(|c| c.id)
+        .context("the bench org has no case")?;
     let pages = [
         "/".to_owned(),
         "/objectives".to_owned(),
@@ -109,6 +130,9 @@ async fn run_backend<S: Store>(
         "/decisions".to_owned(),
         "/spaces".to_owned(),
         "/service".to_owned(),
+        "/flows".to_owned(),
+        format!("/cases/{case}"),
+        format!("/gates/{gate}"),
         "/people".to_owned(),
         "/ledger".to_owned(),
         "/providers".to_owned(),

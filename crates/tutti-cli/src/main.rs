@@ -12,6 +12,7 @@ mod bench;
 mod bench_gateway;
 mod bench_policy;
 mod bench_quality;
+mod bench_service;
 mod bench_ui;
 mod cli;
 mod client;

@@ -688,3 +688,4 @@ service-handovers-learnings = { $count } Erkenntnisse warten auf Antwort
 service-load-filter = Last eingrenzen
 service-load-all = alle
 service-load-show = Anzeigen
+flows-stage-more = … und { $count } weitere

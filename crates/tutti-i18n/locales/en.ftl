@@ -688,3 +688,4 @@ service-handovers-learnings = { $count } learnings waiting for an answer
 service-load-filter = Narrow the load
 service-load-all = all
 service-load-show = Show
+flows-stage-more = … and { $count } more

@@ -46,6 +46,10 @@ pub struct CaseFilter {
     pub status: Option<CaseStatus>,
     /// The cases resting on one work item.
     pub work_item_id: Option<Uuid>,
+    /// The cases at one stage.
+    pub stage: Option<i64>,
+    /// Active and held only.
+    pub unfinished: bool,
     /// On hold with a date before this time.
     pub hold_before: Option<DateTime<Utc>>,
 }
@@ -77,6 +81,14 @@ pub struct AiCheck {
     pub flow: Flow,
     pub gate: Gate,
     pub worker: Member,
+}
+
+/// How many cases stand at a stage in a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseCount {
+    pub stage: i64,
+    pub status: CaseStatus,
+    pub count: i64,
 }
 
 /// A verdict given at a gate, for its recycle rate.
@@ -132,6 +144,13 @@ pub trait Flows: Clone + Send + Sync + 'static {
         filter: &CaseFilter,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Case>>> + Send;
+
+    /// How many of a flow's cases stand at each stage in each status.
+    fn case_counts(
+        &self,
+        org_id: Uuid,
+        flow_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<CaseCount>>> + Send;
 
     /// Records a check (done by a person, or pending for an AI worker).
     fn record_check(

@@ -32,8 +32,9 @@ use uuid::Uuid;
 use super::{Form, Nav, Web, optional_id, see_other};
 use crate::{ApiError, AppState};
 
-/// Cases read per flow for its board.
-const CASES_READ: u32 = 200;
+/// Unfinished cases listed per stage on a board, longest waiting first; the
+/// stage's count says how many there are in all.
+const CASES_PER_STAGE: u32 = 15;
 /// Learnings waiting shown.
 const LEARNINGS_SHOWN: u32 = 50;
 
@@ -87,6 +88,16 @@ pub struct LearningForm {
     proposal: String,
     #[serde(default)]
     team: Option<String>,
+}
+
+/// A flow on the overview: its gates, per stage the unfinished cases listed
+/// and how many there are, and how many went through or were killed.
+struct Board {
+    flow: Flow,
+    gates: Vec<Gate>,
+    stages: Vec<(Vec<Case>, i64)>,
+    done: i64,
+    killed: i64,
 }
 
 /// A refused draft the overview shows again in its form.
@@ -344,33 +355,57 @@ async fn overview<S: Store>(
         .service_products(org_id, everything())
         .await?
         .items;
-    let mut boards: Vec<(Flow, Vec<Gate>, Vec<Case>)> = Vec::with_capacity(all_flows.len());
+    let mut boards: Vec<Board> = Vec::with_capacity(all_flows.len());
     for flow in all_flows {
         let gates = state.store.gates(org_id, flow.id).await?;
-        let cases = state
-            .store
-            .cases(
-                org_id,
-                &CaseFilter {
-                    flow_id: Some(flow.id),
-                    ..CaseFilter::default()
-                },
-                PageRequest::first(CASES_READ),
-            )
-            .await?
-            .items;
-        boards.push((flow, gates, cases));
-    }
-    let mut held: Vec<(&Flow, &Case)> = boards
-        .iter()
-        .flat_map(|(flow, _, cases)| {
-            cases
+        let counts = state.store.case_counts(org_id, flow.id).await?;
+        let mut stages = Vec::with_capacity(flow.stages.len());
+        for position in 0..flow.stages.len() as i64 {
+            let filter = CaseFilter {
+                flow_id: Some(flow.id),
+                stage: Some(position),
+                unfinished: true,
+                ..CaseFilter::default()
+            };
+            let listed = state
+                .store
+                .cases(org_id, &filter, PageRequest::first(CASES_PER_STAGE))
+                .await?
+                .items;
+            let open = counts
                 .iter()
-                .filter(|c| c.status == CaseStatus::OnHold)
-                .map(move |c| (flow, c))
-        })
-        .collect();
-    held.sort_by_key(|(_, c)| c.hold_until);
+                .filter(|c| c.stage == position && !c.status.is_final())
+                .map(|c| c.count)
+                .sum::<i64>();
+            stages.push((listed, open));
+        }
+        let closed = |status: CaseStatus| -> i64 {
+            counts
+                .iter()
+                .filter(|c| c.status == status)
+                .map(|c| c.count)
+                .sum()
+        };
+        let (done, killed) = (closed(CaseStatus::Completed), closed(CaseStatus::Killed));
+        boards.push(Board {
+            flow,
+            gates,
+            stages,
+            done,
+            killed,
+        });
+    }
+    let held_filter = CaseFilter {
+        status: Some(CaseStatus::OnHold),
+        ..CaseFilter::default()
+    };
+    let mut held = state
+        .store
+        .cases(org_id, &held_filter, PageRequest::first(LEARNINGS_SHOWN))
+        .await?
+        .items;
+    held.sort_by_key(|c| c.hold_until);
+    let flow_of = |id: Uuid| boards.iter().find(|b| b.flow.id == id).map(|b| &b.flow);
     let waiting = state
         .store
         .learnings(
@@ -385,7 +420,7 @@ async fn overview<S: Store>(
         .items;
     let gate_names: HashMap<Uuid, String> = boards
         .iter()
-        .flat_map(|(_, gates, _)| gates.iter().map(|g| (g.id, g.name.clone())))
+        .flat_map(|b| b.gates.iter().map(|g| (g.id, g.name.clone())))
         .collect();
     let team_name = |id: Option<Uuid>| {
         id.and_then(|id| teams.iter().find(|t| t.id == id))
@@ -395,7 +430,7 @@ async fn overview<S: Store>(
     let writes = web.actor.may(Action::WriteLearning).is_ok();
     let openable: Vec<&Flow> = boards
         .iter()
-        .map(|(flow, _, _)| flow)
+        .map(|b| &b.flow)
         .filter(|flow| {
             web.actor
                 .may(Action::OpenCase {
@@ -419,10 +454,10 @@ async fn overview<S: Store>(
             h2 #held-h { (t.get("flows-held")) " " span.count { (held.len()) } }
             @if held.is_empty() { p.quiet { (t.get("flows-held-none")) } }
             ul {
-                @for (flow, case) in &held {
+                @for case in &held {
                     li {
                         a href=(format!("/cases/{}", case.id)) { (case.title) }
-                        " · " (flow.stage_name(case.stage))
+                        @if let Some(flow) = flow_of(case.flow_id) { " · " (flow.stage_name(case.stage)) }
                         @if let Some(until) = case.hold_until {
                             " · "
                             @if until < now { span.badge.risk { (t.with("flows-held-overdue", &tutti_i18n::args([("date", t.datetime(until))]))) } }
@@ -453,9 +488,9 @@ async fn overview<S: Store>(
                         label { (t.get("learning-body")) " " textarea name="body" rows="3" maxlength="20000" { (learning_form.body) } }
                         label { (t.get("learning-about")) " "
                             select name="about" required {
-                                @for (flow, gates, _) in &boards {
-                                    optgroup label=(flow.name) {
-                                        @for gate in gates {
+                                @for board in &boards {
+                                    optgroup label=(board.flow.name) {
+                                        @for gate in &board.gates {
                                             @let value = format!("gate:{}", gate.id);
                                             option value=(value) selected[learning_form.about == value] { (t.get("learning-about-gate")) " " (gate.name) }
                                         }
@@ -483,19 +518,19 @@ async fn overview<S: Store>(
                 }
             }
         }
-        @for (flow, gates, cases) in &boards {
+        @for board in &boards {
+            @let flow = &board.flow;
             section.card id=(format!("flow-{}", flow.id)) aria-labelledby=(format!("flow-{}-h", flow.id)) {
                 h2 id=(format!("flow-{}-h", flow.id)) { (flow.name) }
                 @if !flow.description.is_empty() { p.quiet { (flow.description) } }
                 div.stages {
-                    @for (position, stage) in flow.stages.iter().enumerate() {
+                    @for ((position, stage), (here, open)) in flow.stages.iter().enumerate().zip(&board.stages) {
                         @let position = position as i64;
-                        @let here: Vec<&Case> = cases.iter().filter(|c| c.stage == position && !c.status.is_final()).collect();
                         section.stage aria-label=(stage.name) {
-                            h3 { (stage.name) " " span.count { (here.len()) } }
+                            h3 { (stage.name) " " span.count { (open) } }
                             p.quiet { (team_name(stage.team_id)) }
                             ul {
-                                @for case in &here {
+                                @for case in here {
                                     li {
                                         a href=(format!("/cases/{}", case.id)) { (case.title) }
                                         @if case.status == CaseStatus::OnHold { " " span.badge.warn { (t.get("case-status-on_hold")) } }
@@ -503,15 +538,14 @@ async fn overview<S: Store>(
                                     }
                                 }
                             }
-                            @if let Some(gate) = gates.iter().find(|g| g.position == position) {
+                            @if (here.len() as i64) < *open { p.quiet { (t.with("flows-stage-more", &tutti_i18n::args([("count", (*open - here.len() as i64).to_string())]))) } }
+                            @if let Some(gate) = board.gates.iter().find(|g| g.position == position) {
                                 p.gate { a href=(format!("/gates/{}", gate.id)) { (t.with("flows-gate-link", &tutti_i18n::args([("count", gate.criteria.len().to_string())]))) } }
                             }
                         }
                     }
                 }
-                @let done = cases.iter().filter(|c| c.status == CaseStatus::Completed).count();
-                @let killed = cases.iter().filter(|c| c.status == CaseStatus::Killed).count();
-                p.quiet { (t.with("flows-closed", &tutti_i18n::args([("done", done.to_string()), ("killed", killed.to_string())]))) }
+                p.quiet { (t.with("flows-closed", &tutti_i18n::args([("done", board.done.to_string()), ("killed", board.killed.to_string())]))) }
             }
         }
         @if boards.is_empty() { section.card { p.quiet { (t.get("flows-none")) } } }

@@ -717,6 +717,12 @@ impl crate::Flows for BackendStore {
         if let Some(item) = filter.work_item_id {
             query.push(" AND work_item_id = ").push_bind(item);
         }
+        if let Some(stage) = filter.stage {
+            query.push(" AND stage = ").push_bind(stage);
+        }
+        if filter.unfinished {
+            query.push(" AND status IN ('active', 'on_hold')");
+        }
         if let Some(before) = filter.hold_before {
             query
                 .push(" AND status = 'on_hold' AND hold_until < ")
@@ -729,6 +735,26 @@ impl crate::Flows for BackendStore {
             .map(TryInto::try_into)
             .collect::<Result<Vec<Case>>>()?;
         Ok(page_of(items, page, |c| c.id.to_string()))
+    }
+
+    async fn case_counts(&self, org_id: Uuid, flow_id: Uuid) -> Result<Vec<CaseCount>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT stage, status, COUNT(*) FROM cases WHERE org_id = $1 AND flow_id = $2 \
+             GROUP BY stage, status ORDER BY stage, status",
+        )
+        .bind(org_id)
+        .bind(flow_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        rows.into_iter()
+            .map(|(stage, status, count)| {
+                Ok(CaseCount {
+                    stage,
+                    status: enum_column("cases.status", &status)?,
+                    count,
+                })
+            })
+            .collect()
     }
 
     async fn record_check(&self, ctx: &Ctx, check: CriterionCheck) -> Result<CriterionCheck> {
