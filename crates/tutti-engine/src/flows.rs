@@ -442,7 +442,9 @@ pub async fn propose_verdict<S: Store>(
         };
         match store.propose_verdict(ctx, verdict, new).await {
             // The space changed between routing and storing: route again.
-            Err(StoreError::Conflict(why)) if attempts < 2 && why.contains("space") => continue,
+            Err(StoreError::Conflict(why)) if attempts < 2 && why.contains("the space changed") => {
+                continue;
+            }
             other => return Ok(other?),
         }
     }

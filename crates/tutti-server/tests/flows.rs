@@ -632,6 +632,44 @@ async fn bad_flows_criteria_and_learnings_are_refused_naming_the_field<S: Store>
         )
         .await;
     assert_eq!(silent.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // An AI worker's criterion: asked without a result, once at a time.
+    let ai = json!({ "text": "Angebot vollständig", "check_by": "ai", "worker_id": org.worker.id });
+    orders
+        .criteria(&api, &orders.first_gate, 1, json!([ai]))
+        .await;
+    let case = api
+        .created(
+            "/cases",
+            &orders.seller.token,
+            json!({ "flow_id": id(&orders.flow), "title": "Wartung Kita" }),
+        )
+        .await;
+    let checks = format!("/cases/{}/checks", id(&case));
+    let ask = |passed: Value| {
+        api.post(
+            &checks,
+            &org.member.token,
+            json!({ "criterion": "Angebot vollständig", "passed": passed }),
+        )
+    };
+    assert_eq!(
+        ask(json!(true)).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let asked = ask(Value::Null).await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{}", asked.body);
+    assert_eq!(
+        (
+            asked.body["outcome"].as_str(),
+            asked.body["checked_by"].as_str()
+        ),
+        (Some("pending"), Some(org.worker.id.as_str()))
+    );
+    assert_eq!(
+        ask(Value::Null).await.status,
+        StatusCode::CONFLICT,
+        "asked twice, paid twice"
+    );
     let hold_past = api
         .post(
             "/cases",

@@ -478,6 +478,56 @@ async fn the_load_is_read_per_service_product<S: Store>(store: S) {
         (&all[0]["planned"], &all[0]["unplanned"]),
         (&json!(1), &json!(2))
     );
+    // Work re-kinded or moved to another team counts where it is now.
+    let items = api.get("/work-items?limit=10", &org.lead.token).await.body;
+    let becker = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["title"] == "Störung Becker")
+        .unwrap()
+        .clone();
+    api.changed(
+        &format!("/work-items/{}", id(&becker)),
+        &org.lead.token,
+        json!({ "kind": "planned" }),
+    )
+    .await;
+    let product = api
+        .get(
+            &format!("/service/load?weeks=1&service_product={}", id(&notdienst)),
+            &org.viewer.token,
+        )
+        .await
+        .body;
+    assert_eq!(
+        (&product[0]["planned"], &product[0]["unplanned"]),
+        (&json!(1), &json!(1)),
+        "{product}"
+    );
+    let by_team = |team: String| {
+        let path = format!("/service/load?weeks=1&team={team}");
+        let api = &api;
+        let token = org.viewer.token.clone();
+        async move { api.get(&path, &token).await.body }
+    };
+    assert_eq!(by_team(org.service.clone()).await[0]["unplanned"], 1);
+    api.changed(
+        &format!("/work-items/{}", id(&becker)),
+        &org.owner.token,
+        json!({ "team_id": org.sales }),
+    )
+    .await;
+    assert_eq!(
+        by_team(org.service.clone()).await[0]["planned"],
+        1,
+        "Sommer's maintenance"
+    );
+    assert_eq!(
+        by_team(org.sales.clone()).await[0]["planned"],
+        1,
+        "Becker's, moved"
+    );
 }
 
 tutti_store::behaviour!(the_load_is_read_per_service_product);

@@ -55,7 +55,7 @@ use tutti_domain::strategy::{
     moves_target, target_reason,
 };
 use tutti_domain::validate::{Email, TITLE_MAX, text};
-use tutti_domain::work::{WorkItem, WorkState};
+use tutti_domain::work::{WorkItem, WorkKind, WorkState};
 use uuid::Uuid;
 
 use crate::rows::*;

@@ -63,37 +63,30 @@ impl crate::Figures for BackendStore {
         );
         let this_week = week_of(now.date_naive());
         let first_week = this_week - chrono::Duration::weeks(i64::from(weeks) - 1);
-        let from = first_week
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(now);
-        // One range count per week on the arrival index: no per-row date
-        // arithmetic, and each count reads only its week's entries.
-        let mut conn = self.read().await?;
-        let mut per_week: std::collections::BTreeMap<NaiveDate, (i64, i64)> =
-            std::collections::BTreeMap::new();
-        for w in 0..weeks {
-            let monday = first_week + chrono::Duration::weeks(i64::from(w));
-            let start = monday
-                .and_hms_opt(0, 0, 0)
-                .map(|t| t.and_utc())
-                .unwrap_or(from);
-            let end = start + chrono::Duration::weeks(1);
-            let mut query =
-                QueryBuilder::<Db>::new("SELECT kind, COUNT(*) FROM work_items WHERE org_id = ");
-            query.push_bind(org_id);
-            query.push(" AND created_at >= ").push_bind(start);
-            query.push(" AND created_at < ").push_bind(end);
-            if let Some(team) = scope.team_id {
-                query.push(" AND team_id = ").push_bind(team);
-            }
-            if let Some(product) = scope.service_product_id {
-                query.push(" AND service_product_id = ").push_bind(product);
-            }
-            query.push(" GROUP BY kind");
-            let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
-            let entry = per_week.entry(monday).or_default();
-            for (kind, n) in rows {
+        // The weekly counts kept with the work (`work_arrivals`): a few rows
+        // per week, however much work arrived.
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT week, kind, CAST(SUM(count) AS BIGINT) FROM work_arrivals WHERE org_id = ",
+        );
+        query.push_bind(org_id);
+        query.push(" AND week >= ").push_bind(first_week);
+        query.push(" AND week <= ").push_bind(this_week);
+        if let Some(team) = scope.team_id {
+            query.push(" AND team_id = ").push_bind(team);
+        }
+        if let Some(product) = scope.service_product_id {
+            query.push(" AND service_product_id = ").push_bind(product);
+        }
+        query.push(" GROUP BY week, kind");
+        let rows: Vec<(NaiveDate, String, i64)> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let mut per_week: std::collections::BTreeMap<NaiveDate, (i64, i64)> = (0..weeks)
+            .map(|w| (first_week + chrono::Duration::weeks(i64::from(w)), (0, 0)))
+            .collect();
+        for (week, kind, n) in rows {
+            if let Some(entry) = per_week.get_mut(&week) {
                 if kind == "unplanned" {
                     entry.1 += n;
                 } else {

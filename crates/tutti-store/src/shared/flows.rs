@@ -773,6 +773,25 @@ impl crate::Flows for BackendStore {
                 "the case moved on while it was checked; look at it again".into(),
             ));
         }
+        if check.outcome == CheckOutcome::Pending {
+            // An AI worker asked twice would be paid twice for one answer.
+            let asked: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM criterion_checks WHERE case_id = $1 AND gate_id = $2 AND criterion = $3 \
+                 AND round = $4 AND outcome = 'pending'",
+            )
+            .bind(check.case_id)
+            .bind(check.gate_id)
+            .bind(&check.criterion)
+            .bind(check.round)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if asked.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "the AI worker is checking `{}` already; its answer comes shortly",
+                    check.criterion
+                )));
+            }
+        }
         sqlx::query(&format!(
             "INSERT INTO criterion_checks (org_id, {CHECK_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"

@@ -112,7 +112,57 @@ async fn insert_key_results(
     Ok(())
 }
 
+/// One arrival group of `work_arrivals`: the week, team, service product
+/// and kind work arrived as.
+type Arrival = (NaiveDate, Uuid, Uuid, WorkKind);
+
+/// The group `item` counts in.
+fn arrival_of(item: &WorkItem) -> Arrival {
+    let day = item.created_at.date_naive();
+    let monday = day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()));
+    (
+        monday,
+        item.team_id.unwrap_or_else(Uuid::nil),
+        item.service_product_id.unwrap_or_else(Uuid::nil),
+        item.kind,
+    )
+}
+
+/// Adds `delta` for each arrival to the weekly counts, one upsert per group.
+async fn count_arrivals(
+    conn: &mut Conn,
+    org_id: Uuid,
+    arrivals: impl IntoIterator<Item = Arrival>,
+    delta: i64,
+) -> Result<()> {
+    let mut groups: std::collections::BTreeMap<(NaiveDate, Uuid, Uuid, &'static str), i64> =
+        std::collections::BTreeMap::new();
+    for (week, team, product, kind) in arrivals {
+        *groups
+            .entry((week, team, product, kind.as_str()))
+            .or_default() += delta;
+    }
+    for ((week, team, product, kind), count) in groups {
+        sqlx::query(
+            "INSERT INTO work_arrivals (org_id, week, team_id, service_product_id, kind, count) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (org_id, week, team_id, service_product_id, kind) \
+             DO UPDATE SET count = work_arrivals.count + excluded.count",
+        )
+        .bind(org_id)
+        .bind(week)
+        .bind(team)
+        .bind(product)
+        .bind(kind)
+        .bind(count)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 async fn insert_work_items(conn: &mut Conn, org_id: Uuid, items: &[WorkItem]) -> Result<()> {
+    count_arrivals(conn, org_id, items.iter().map(arrival_of), 1).await?;
     for chunk in items.chunks(IMPORT_PARAMS_PER_STATEMENT / 17) {
         let mut query = QueryBuilder::<Db>::new(
             "INSERT INTO work_items (id, org_id, title, description, team_id, assignee_id, state, kind, priority, due, \

@@ -138,6 +138,7 @@ impl crate::Work for BackendStore {
         if let Some(title) = patch.title {
             item.title = text("title", &title, TITLE_MAX)?;
         }
+        let arrived_as = arrival_of(&item);
         if let Some(description) = patch.description {
             item.description = tutti_domain::validate::optional_text(
                 "description",
@@ -199,6 +200,12 @@ impl crate::Work for BackendStore {
         item.updated_at = ctx.now;
         if item.state != from_state {
             item.state_since = ctx.now;
+        }
+        // Re-kinded or moved to another team: it counts where it is now.
+        let arrives_as = arrival_of(&item);
+        if arrives_as != arrived_as {
+            count_arrivals(&mut tx, ctx.org_id, [arrived_as], -1).await?;
+            count_arrivals(&mut tx, ctx.org_id, [arrives_as], 1).await?;
         }
         sqlx::query(
             "UPDATE work_items SET title = $1, description = $2, team_id = $3, assignee_id = $4, state = $5, kind = $6, \
