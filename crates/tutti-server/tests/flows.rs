@@ -683,3 +683,112 @@ async fn bad_flows_criteria_and_learnings_are_refused_naming_the_field<S: Store>
 tutti_store::behaviour!(a_case_walks_its_flow_judged_by_decisions_and_a_learning_amends_a_gate);
 tutti_store::behaviour!(an_ai_worker_holds_a_case_on_its_own_but_only_prepares_a_go);
 tutti_store::behaviour!(bad_flows_criteria_and_learnings_are_refused_naming_the_field);
+
+/// The hand-overs' sensors: a case held past its date, a gate that sends
+/// cases back too often, and a learning nobody answered raise alerts that
+/// say so, and a hold lifted clears its alert.
+async fn held_cases_recycling_gates_and_waiting_learnings_raise_alerts<S: Store>(store: S) {
+    let clock = std::sync::Arc::new(tutti_server::FixedClock::new(support::today()));
+    let api = Api::on(&store, clock.clone());
+    let orders = Orders::new(&store, &api).await;
+    let org = &orders.org;
+    let open = |title: &str| {
+        api.created(
+            "/cases",
+            &orders.seller.token,
+            json!({ "flow_id": id(&orders.flow), "title": title }),
+        )
+    };
+    let judge = |case: String, body: Value| {
+        let api = &api;
+        let (member, lead) = (org.member.token.clone(), org.lead.token.clone());
+        async move {
+            let verdict = api
+                .created(&format!("/cases/{case}/verdicts"), &member, body.clone())
+                .await;
+            let reply = api
+                .post(
+                    &format!("/decisions/{}/approve", id(&verdict["decision"])),
+                    &lead,
+                    json!({ "option": body["verdict"], "reason": "So." }),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+    };
+    // Held until tomorrow; two days later the hold is past its date.
+    let held = id(&open("Brennwertkessel Wohnbau Nord").await);
+    judge(
+        held.clone(),
+        json!({ "verdict": "hold", "reason": "Eigentümerversammlung", "until": "2026-11-17T08:00:00Z" }),
+    )
+    .await;
+    // The first gate sends two cases back in its five verdicts (the hold
+    // counts among them).
+    for (i, verdict) in ["recycle", "go", "recycle", "go"].into_iter().enumerate() {
+        let case = id(&open(&format!("Auftrag {i}")).await);
+        let body = if verdict == "recycle" {
+            json!({ "verdict": "recycle", "redo": "Aufmaß fehlt" })
+        } else {
+            json!({ "verdict": "go" })
+        };
+        judge(case, body).await;
+    }
+    api.created(
+        "/learnings",
+        &org.colleague.token,
+        json!({ "title": "Niemand wusste, wer zuständig ist", "gate_id": orders.second_gate, "team_id": org.service }),
+    )
+    .await;
+    let kinds = || async {
+        api.post("/alerts/refresh", &org.owner.token, json!({}))
+            .await;
+        let alerts = api.get("/alerts?lang=de", &org.owner.token).await.body;
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["cleared_at"].is_null())
+            .map(|a| {
+                (
+                    a["kind"].as_str().unwrap().to_owned(),
+                    a["explanation"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let now = kinds().await;
+    assert!(
+        now.iter()
+            .any(|(k, text)| k == "gate_recycle_rate"
+                && text.contains("40 % seiner letzten 5 Urteile")),
+        "{now:?}"
+    );
+    assert!(
+        !now.iter()
+            .any(|(k, _)| k == "gate_hold_overdue" || k == "learning_unanswered"),
+        "{now:?}"
+    );
+    clock.advance(chrono::Duration::days(15));
+    let later = kinds().await;
+    let overdue = later.iter().find(|(k, _)| k == "gate_hold_overdue");
+    assert!(
+        overdue.is_some_and(|(_, text)| text.contains("Eigentümerversammlung")),
+        "{later:?}"
+    );
+    assert!(
+        later
+            .iter()
+            .any(|(k, text)| k == "learning_unanswered" && text.contains("15 Tagen")),
+        "{later:?}"
+    );
+    // A go lifts the hold, and its alert clears.
+    judge(held, json!({ "verdict": "go" })).await;
+    let lifted = kinds().await;
+    assert!(
+        !lifted.iter().any(|(k, _)| k == "gate_hold_overdue"),
+        "{lifted:?}"
+    );
+}
+
+tutti_store::behaviour!(held_cases_recycling_gates_and_waiting_learnings_raise_alerts);

@@ -38,8 +38,13 @@ pub struct Reply {
 impl Api {
     /// The router over `store`, on [`today`].
     pub fn new<S: Store>(store: &S) -> Self {
+        Self::on(store, Arc::new(FixedClock::new(today())))
+    }
+
+    /// The router over `store`, on `clock`'s time, which the test moves.
+    pub fn on<S: Store>(store: &S, clock: Arc<FixedClock>) -> Self {
         let mut state = AppState::new(store.clone());
-        state.clock = Arc::new(FixedClock::new(today()));
+        state.clock = clock;
         let runtime = state.runtime.clone();
         Self {
             router: tutti_server::router(state),
