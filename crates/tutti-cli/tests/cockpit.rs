@@ -1359,6 +1359,17 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
     assert!(waiting.contains("Zurück zur Nacharbeit"), "{waiting}");
     let verdicts =
         api(&up, reqwest::Method::GET, &format!("/cases/{case}"), None).await["verdicts"].clone();
+    // The verdict keeps Emil's answer among the criteria as they were.
+    let judged = verdicts[0]["snapshot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_by"] == "ai")
+        .unwrap();
+    assert_eq!(
+        (&judged["outcome"], &judged["checked_by"]),
+        (&ai["outcome"], &ai["checked_by"])
+    );
     approve(
         verdicts[0]["decision_id"].as_str().unwrap().to_owned(),
         "recycle",
@@ -1404,7 +1415,14 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
             &[("reason", "")],
         )
         .await;
-        wait_for(&client, Locator::Id("gate-h")).await;
+        // The row shows the result: the page after the check, not the one before.
+        wait_for(
+            &client,
+            Locator::XPath(&format!(
+                "//tr[th[normalize-space()='{criterion}']]//span[normalize-space()='erfüllt']"
+            )),
+        )
+        .await;
     }
     fill_and_send(&client, "form[action$='/verdicts']", &[("verdict", "go")]).await;
     wait_for(
@@ -1439,14 +1457,23 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
     // the first gate's page shows the learning that shaped it.
     client.goto(&format!("{}/flows", up.url)).await.unwrap();
     click(&client, Locator::XPath("//li[contains(., 'Ersatzteil binnen 24 h ist ohne Lager')]//form[contains(@action, '/accept')]//button")).await;
-    wait_for(&client, Locator::Id("held-h")).await;
-    let products = api(&up, reqwest::Method::GET, "/service-products", None).await;
-    let premium = products["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "Wartungsvertrag Premium")
-        .unwrap();
+    // The page after the answer looks like the one before (the learning
+    // no longer waits); the catalogue says when it was taken in.
+    let mut premium = Value::Null;
+    for _ in 0..50 {
+        let products = api(&up, reqwest::Method::GET, "/service-products", None).await;
+        premium = products["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "Wartungsvertrag Premium")
+            .unwrap()
+            .clone();
+        if premium["version"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(premium["version"], 2);
     assert!(
         premium["levels"].to_string().contains("wenn auf Lager"),

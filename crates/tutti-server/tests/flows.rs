@@ -483,6 +483,27 @@ async fn a_case_walks_its_flow_judged_by_decisions_and_a_learning_amends_a_gate<
     assert_eq!(hold["gate_version"], 3);
     assert_eq!(hold["snapshot"].as_array().unwrap().len(), 3);
 
+    // Every step is in the audit chain.
+    let events = api.get("/events?limit=500", &org.owner.token).await.body;
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "flow.created",
+        "gate.criteria_changed",
+        "case.opened",
+        "case.checked",
+        "case.verdict_proposed",
+        "case.verdict_given",
+        "learning.written",
+        "learning.accepted",
+    ] {
+        assert!(actions.contains(&action), "no {action} in {actions:?}");
+    }
+
     // Nothing of it crosses into another org.
     let foreign = api.get(&format!("/cases/{case_id}"), &org.stranger).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
