@@ -160,7 +160,7 @@ pub(crate) async fn seed<S: Store>(store: &S, args: &ApiBench) -> anyhow::Result
         (org.id, &owner, &team),
         &products,
         args.work_items,
-        &mut rng,
+        &mut |n| rng.below(n),
         now,
     )
     .await?;

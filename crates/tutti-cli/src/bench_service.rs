@@ -17,8 +17,6 @@ use tutti_store::prelude::*;
 use tutti_store::{Ctx, NewCase, NewFlow, NewLearning, NewPromise, NewServiceProduct};
 use uuid::Uuid;
 
-use crate::bench::XorShift;
-
 /// The catalogue, made before the work so that work can name it.
 pub(crate) async fn catalogue<S: Store>(store: &S, ctx: &Ctx) -> anyhow::Result<Vec<Uuid>> {
     let mut products = Vec::new();
@@ -52,7 +50,8 @@ pub(crate) async fn hand_overs<S: Store>(
     (org_id, owner, team): (Uuid, &Member, &Team),
     products: &[Uuid],
     work_items: usize,
-    rng: &mut XorShift,
+    // A number below the one given: the bench's deterministic draw.
+    below: &mut impl FnMut(usize) -> usize,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let ctx = Ctx::new(org_id, Some(owner.id), now);
@@ -76,7 +75,7 @@ pub(crate) async fn hand_overs<S: Store>(
                     work_item_id: None,
                     made_by_team_id: Some(team.id),
                     keeper_team_id: Some(team.id),
-                    due_at: now + Duration::hours(1 + rng.below(24 * 28) as i64),
+                    due_at: now + Duration::hours(1 + below(24 * 28) as i64),
                 },
             )
             .await?;
@@ -161,7 +160,7 @@ pub(crate) async fn hand_overs<S: Store>(
         for criterion in ["Aufmaß vor Ort gemacht", "Termin abgestimmt"] {
             let request = CheckRequest {
                 criterion: criterion.into(),
-                passed: Some(rng.below(4) != 0),
+                passed: Some(below(4) != 0),
                 reason: "geprüft".into(),
             };
             flows::check(store, &runtime, &actor, &ctx, case.id, request).await?;
@@ -170,7 +169,7 @@ pub(crate) async fn hand_overs<S: Store>(
             let request = VerdictRequest {
                 verdict: Verdict::Hold,
                 reason: "Kunde meldet sich".into(),
-                until: Some(now + Duration::days(1 + rng.below(14) as i64)),
+                until: Some(now + Duration::days(1 + below(14) as i64)),
                 redo: String::new(),
             };
             flows::propose_verdict(store, &policies, &actor, &ctx, case.id, request).await?;

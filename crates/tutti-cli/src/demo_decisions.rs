@@ -382,10 +382,25 @@ mod tests {
             );
         }
         assert!(decisions.iter().any(|d| d.outcome.is_some()));
+        // Discounts, suppliers, and the order flow's hand-overs.
         assert_eq!(
             store.spaces(demo.org_id, page).await.unwrap().items.len(),
-            2
+            3
         );
+        // The flow has a case in every state, the verdicts given through
+        // their decisions.
+        let cases = store
+            .cases(demo.org_id, &tutti_store::CaseFilter::default(), page)
+            .await
+            .unwrap()
+            .items;
+        for status in tutti_domain::service::CaseStatus::ALL {
+            assert!(
+                cases.iter().any(|c| c.status == *status),
+                "no demo case is {status}"
+            );
+        }
+        assert!(cases.iter().any(|c| !c.redo.is_empty() || c.round > 2));
         let verified = store.verify_chain(demo.org_id).await.unwrap();
         assert!(verified.is_ok(), "{verified:?}");
     }
