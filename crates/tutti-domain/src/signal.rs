@@ -319,13 +319,13 @@ impl Signal {
     }
 
     /// Names the stage that was to keep it, the last gate its case passed
-    /// (`–` for none), and why it broke.
+    /// (if it rests on a case that passed one), and why it broke.
     pub fn promise_broken(
         id: Uuid,
         keeper_team: Option<Uuid>,
         title: &str,
         customer: &str,
-        (stage, gate): (&str, &str),
+        (stage, gate): (&str, Option<&str>),
         why: &str,
     ) -> Self {
         Self {
@@ -335,7 +335,9 @@ impl Signal {
                 team_id: keeper_team,
                 person_id: None,
             },
-            params: json!({ "title": title, "customer": customer, "stage": stage, "gate": gate, "why": why }),
+            params: json!({ "title": title, "customer": customer, "stage": stage,
+                            "gate": gate.unwrap_or_default(),
+                            "gate_passed": if gate.is_some() { "yes" } else { "no" }, "why": why }),
             link: format!("/service#promise-{id}"),
         }
     }

@@ -316,7 +316,7 @@ pub async fn evaluate<S: Store>(
                 promise.keeper_team_id,
                 &promise.title,
                 &promise.customer,
-                (stage, gate.as_deref().unwrap_or("–")),
+                (stage, gate.as_deref()),
                 &promise.close_note,
             ));
         }

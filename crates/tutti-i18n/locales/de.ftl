@@ -100,7 +100,10 @@ signal-promise_at_risk = „{ $title }“ für { $customer }: { $overdue ->
     [yes] seit { $hours } Stunden überfällig.
    *[other] noch { $hours } Stunden, weniger als ein Viertel der Zeit.
 }
-signal-promise_broken = „{ $title }“ für { $customer } ist gebrochen; halten sollte es { $stage } (zuletzt passiertes Gate: { $gate }): { $why }
+signal-promise_broken = „{ $title }“ für { $customer } ist gebrochen; halten sollte es { $stage }{ $gate_passed ->
+    [yes] {" "}(zuletzt passiertes Gate: { $gate })
+   *[no] {""}
+}: { $why }
 signal-objective_at_risk = „{ $title }“ ist zu { $progress } % erreicht, obwohl { $expected } % des Zeitraums vorbei sind.
 signal-budget_past_warn = Budget „{ $name }“ steht bei { $used } % { $state ->
     [exhausted] und lehnt weitere Aufrufe ab.

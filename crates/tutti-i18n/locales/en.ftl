@@ -100,7 +100,10 @@ signal-promise_at_risk = “{ $title }” for { $customer }: { $overdue ->
     [yes] overdue by { $hours } hours.
    *[other] { $hours } hours left, less than a quarter of its time.
 }
-signal-promise_broken = “{ $title }” for { $customer } is broken; { $stage } was to keep it (last gate passed: { $gate }): { $why }
+signal-promise_broken = “{ $title }” for { $customer } is broken; { $stage } was to keep it{ $gate_passed ->
+    [yes] {" "}(last gate passed: { $gate })
+   *[no] {""}
+}: { $why }
 signal-objective_at_risk = “{ $title }” is { $progress }% done while { $expected }% of its period has passed.
 signal-budget_past_warn = Budget “{ $name }” is at { $used }% { $state ->
     [exhausted] and refuses further calls.

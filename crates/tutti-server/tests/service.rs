@@ -189,6 +189,12 @@ async fn a_promise_is_signed_off_by_its_keepers_and_ends_once<S: Store>(store: S
     assert_eq!(broken_alert.len(), 1, "{alerts}");
     assert_eq!(broken_alert[0]["kind"], "promise_broken");
     assert_eq!(broken_alert[0]["params"]["stage"], "Kundenservice");
+    // A promise of no case passed no gate, and the alert says nothing of one.
+    let explained = broken_alert[0]["explanation"].as_str().unwrap_or_default();
+    assert!(
+        explained.contains("Kundenservice") && !explained.to_lowercase().contains("gate"),
+        "{explained}"
+    );
     assert_eq!(
         broken_alert[0]["team_id"].as_str(),
         Some(org.service.as_str())
