@@ -13,6 +13,7 @@ pub mod decision;
 pub mod labour;
 pub mod org;
 pub mod refused;
+pub mod routine;
 pub mod service;
 pub mod signal;
 pub mod signin;
