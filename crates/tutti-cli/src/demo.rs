@@ -189,6 +189,8 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         )
         .await?;
     let ctx = Ctx::new(org.id, Some(owner.id), now);
+    // The firm sits in Germany: its times read in Berlin's.
+    store.set_time_zone(&ctx, "Europe/Berlin").await?;
 
     let sales = store
         .create_team(

@@ -83,6 +83,8 @@ pub enum Action {
     ManageOrg,
     /// Model providers, their keys and prices.
     ManageProviders,
+    /// The org's settings: its time zone.
+    ManageOrgSettings,
     /// A budget on the org, a team, an objective or a worker; `team_id` is
     /// the team a team budget is for.
     ManageBudget {
@@ -256,6 +258,7 @@ impl Actor {
             Action::ReadAudit => deny("the audit log is for admins and owners"),
             Action::ManageOrg => deny("only admins can change who leads a team or where it hangs"),
             Action::ManageProviders => deny("only admins can change model providers and prices"),
+            Action::ManageOrgSettings => deny("only admins change the org's settings"),
             Action::ManageBudget { team_id } if lead && self.leads(team_id) => Ok(()),
             Action::ManageBudget { .. } => {
                 deny("only admins, or the lead of a team for its team budgets, can change budgets")

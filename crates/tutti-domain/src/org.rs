@@ -49,6 +49,8 @@ pub struct Org {
     pub name: String,
     /// ISO 4217 code of the currency that costs are kept in.
     pub currency: String,
+    /// The IANA time zone its times are read in (`Europe/Berlin`).
+    pub time_zone: String,
     pub created_at: DateTime<Utc>,
 }
 

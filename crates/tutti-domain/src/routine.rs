@@ -19,7 +19,7 @@ use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
     TimeZone, Utc,
 };
-use chrono_tz::Tz;
+pub use chrono_tz::{Tz, UTC};
 use serde::{Deserialize, Serialize};
 
 use crate::text_enum;

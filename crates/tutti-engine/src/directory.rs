@@ -4,7 +4,7 @@
 //! store call that writes the change with its audit event.
 
 use tutti_domain::access::{Action, Actor};
-use tutti_domain::org::{Member, Team};
+use tutti_domain::org::{Member, Org, Team};
 use tutti_store::prelude::*;
 use tutti_store::{Ctx, Enrolment, MemberPatch, NewMember, NewTeam, TeamPatch, TokenInfo};
 use uuid::Uuid;
@@ -125,4 +125,16 @@ pub async fn set_password<S: Store>(
     actor.may(Action::ManageMember { role: member.role })?;
     // The store refuses an AI member, which signs in with a token.
     Ok(store.set_password(ctx, member_id, password_hash).await?)
+}
+
+/// Sets the org's IANA time zone (admins), the zone its times are read in.
+pub async fn set_time_zone<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    name: &str,
+) -> EngineResult<Org> {
+    actor.may(Action::ManageOrgSettings)?;
+    let zone = tutti_domain::routine::parse_time_zone("time_zone", name)?;
+    Ok(store.set_time_zone(ctx, zone.name()).await?)
 }

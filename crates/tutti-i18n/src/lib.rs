@@ -8,7 +8,8 @@
 //! figures are formatted here and handed to messages as text; plain numbers
 //! are passed only where a message picks a plural.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fluent_bundle::concurrent::FluentBundle;
@@ -84,6 +85,8 @@ impl Locale {
 pub struct Messages {
     locale: Locale,
     bundle: FluentBundle<FluentResource>,
+    /// The zone times are shown in.
+    zone: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for Messages {
@@ -94,6 +97,9 @@ impl std::fmt::Debug for Messages {
     }
 }
 
+/// The messages compiled per language and time zone.
+type ByZone = HashMap<(Locale, chrono_tz::Tz), Arc<Messages>>;
+
 impl Messages {
     /// The messages of a language, compiled once per process.
     pub fn of(locale: Locale) -> Arc<Messages> {
@@ -103,10 +109,28 @@ impl Messages {
             Locale::De => &DE,
             Locale::En => &EN,
         };
-        cell.get_or_init(|| Arc::new(Self::compile(locale))).clone()
+        cell.get_or_init(|| Arc::new(Self::compile(locale, chrono_tz::UTC)))
+            .clone()
     }
 
-    fn compile(locale: Locale) -> Self {
+    /// The messages of a language that show times in `zone`, compiled once
+    /// per process and zone.
+    pub fn of_in(locale: Locale, zone: chrono_tz::Tz) -> Arc<Messages> {
+        if zone == chrono_tz::UTC {
+            return Self::of(locale);
+        }
+        static IN_ZONE: OnceLock<Mutex<ByZone>> = OnceLock::new();
+        let cache = IN_ZONE.get_or_init(Default::default);
+        let Ok(mut compiled) = cache.lock() else {
+            return Arc::new(Self::compile(locale, zone));
+        };
+        compiled
+            .entry((locale, zone))
+            .or_insert_with(|| Arc::new(Self::compile(locale, zone)))
+            .clone()
+    }
+
+    fn compile(locale: Locale, zone: chrono_tz::Tz) -> Self {
         let resource = match FluentResource::try_new(locale.source().to_owned()) {
             Ok(resource) => resource,
             // The files are part of the binary and tested; a broken line
@@ -118,7 +142,11 @@ impl Messages {
         // Isolation marks around arguments would end up in HTML and in tests.
         bundle.set_use_isolating(false);
         let _ = bundle.add_resource(resource);
-        Self { locale, bundle }
+        Self {
+            locale,
+            bundle,
+            zone,
+        }
     }
 
     pub fn locale(&self) -> Locale {
@@ -223,9 +251,16 @@ impl Messages {
         }
     }
 
-    /// A moment, in UTC, to the minute.
+    /// A moment, to the minute, in the zone these messages show times in,
+    /// with the zone's abbreviation (`21.11.2026, 09:00 CET`).
     pub fn datetime(&self, at: DateTime<Utc>) -> String {
-        format!("{}, {} UTC", self.date(at.date_naive()), at.format("%H:%M"))
+        let local = at.with_timezone(&self.zone);
+        format!(
+            "{}, {} {}",
+            self.date(local.date_naive()),
+            local.format("%H:%M"),
+            local.format("%Z")
+        )
     }
 
     fn thousands(&self) -> char {

@@ -129,3 +129,43 @@ async fn only_admins_add_people_and_make_tokens_for_others<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(only_admins_add_people_and_make_tokens_for_others);
+
+/// The org's time zone: set by an admin to an IANA zone, refused to others
+/// and for a name that is none, and the cockpit reads its times in it.
+async fn the_org_reads_its_times_in_its_own_time_zone<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let set = |token: String, zone: &'static str| {
+        let api = &api;
+        async move {
+            let body = json!({ "time_zone": zone }).to_string();
+            api.send("PATCH", "/org", Some(&token), Some(&body), &[])
+                .await
+        }
+    };
+    assert_eq!(
+        set(org.lead.token.clone(), "Europe/Berlin").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let bad = set(org.owner.token.clone(), "MEZ").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["field"], "time_zone");
+    assert_eq!(
+        api.get("/org", &org.viewer.token).await.body["time_zone"],
+        "UTC"
+    );
+    let berlin = set(org.owner.token.clone(), "Europe/Berlin").await;
+    assert_eq!(berlin.status, StatusCode::OK, "{}", berlin.body);
+    assert_eq!(
+        api.get("/org", &org.viewer.token).await.body["time_zone"],
+        "Europe/Berlin"
+    );
+    // 16 November 2026, 08:00 UTC is 09:00 in Berlin's winter time.
+    let zone = tutti_domain::routine::parse_time_zone("time_zone", "Europe/Berlin").unwrap();
+    let t = tutti_i18n::Messages::of_in(tutti_i18n::Locale::De, zone);
+    assert_eq!(t.datetime(support::today()), "16.11.2026, 09:00 CET");
+    let utc = tutti_i18n::Messages::of(tutti_i18n::Locale::En);
+    assert_eq!(utc.datetime(support::today()), "16 Nov 2026, 08:00 UTC");
+}
+
+tutti_store::behaviour!(the_org_reads_its_times_in_its_own_time_zone);

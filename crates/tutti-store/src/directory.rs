@@ -86,6 +86,9 @@ pub trait Directory: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Org, Member)>> + Send;
     /// `NotFound` for an unknown org.
     fn org(&self, org_id: Uuid) -> impl Future<Output = Result<Org>> + Send;
+    /// Sets the org's IANA time zone (checked by the caller).
+    fn set_time_zone(&self, ctx: &Ctx, time_zone: &str)
+    -> impl Future<Output = Result<Org>> + Send;
     /// Every org, oldest first (for the engine's org-wide work).
     fn orgs(&self) -> impl Future<Output = Result<Vec<Org>>> + Send;
 

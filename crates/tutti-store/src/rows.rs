@@ -33,6 +33,7 @@ pub struct OrgRow {
     pub id: Uuid,
     pub name: String,
     pub currency: String,
+    pub time_zone: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -42,6 +43,7 @@ impl From<OrgRow> for Org {
             id: r.id,
             name: r.name,
             currency: r.currency,
+            time_zone: r.time_zone,
             created_at: r.created_at,
         }
     }
@@ -327,7 +329,7 @@ impl From<TokenRow> for TokenInfo {
     }
 }
 
-pub const ORG_COLUMNS: &str = "id, name, currency, created_at";
+pub const ORG_COLUMNS: &str = "id, name, currency, time_zone, created_at";
 pub const TEAM_COLUMNS: &str = "id, name, parent_id, lead_id, created_at";
 pub const MEMBER_COLUMNS: &str =
     "id, kind, name, email, role, role_card, provider, model, concurrency, created_at";

@@ -119,6 +119,28 @@ pub async fn org<S: Store>(
     Ok(Json(state.store.org(actor.org_id).await?))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPatch {
+    /// The IANA time zone the org's times are read in (`Europe/Berlin`).
+    pub time_zone: String,
+}
+
+/// Changes the org's settings: its time zone (admins).
+#[utoipa::path(patch, path = "/api/v1/org", tag = "members", request_body = OrgPatch,
+    responses((status = 200, body = Org), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_org<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    body: ApiJson<OrgPatch>,
+) -> Result<Json<Org>, ApiError> {
+    let ctx = super::ctx(&state, &actor);
+    let org =
+        tutti_engine::directory::set_time_zone(&state.store, &actor, &ctx, &body.value.time_zone)
+            .await?;
+    Ok(Json(org))
+}
+
 /// Lists the org's members.
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", params(ListParams),
     responses((status = 200, body = PageOf<Member>), (status = 401, body = Problem)))]

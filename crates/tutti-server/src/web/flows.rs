@@ -904,7 +904,7 @@ pub struct VerdictForm {
     verdict: String,
     #[serde(default)]
     reason: String,
-    /// `YYYY-MM-DDTHH:MM`, in UTC.
+    /// `YYYY-MM-DDTHH:MM`, in the org's time zone.
     #[serde(default)]
     until: String,
     #[serde(default)]
@@ -930,7 +930,7 @@ pub async fn propose_verdict<S: Store>(
             "" => None,
             text => Some(
                 NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
-                    .map(|local| local.and_utc())
+                    .map(|local| tutti_domain::routine::local_instant(local, web.zone()))
                     .map_err(|_| {
                         tutti_domain::Invalid::new(
                             "until",

@@ -256,6 +256,13 @@ impl Web {
         (status, markup).into_response()
     }
 
+    /// The org's time zone: the cockpit shows times in it and reads the
+    /// times its forms are given in it.
+    pub fn zone(&self) -> tutti_domain::routine::Tz {
+        tutti_domain::routine::parse_time_zone("time_zone", &self.org.time_zone)
+            .unwrap_or(tutti_domain::routine::UTC)
+    }
+
     /// The hidden field every form carries.
     pub fn csrf_field(&self) -> Markup {
         html! { input type="hidden" name="csrf" value=(self.csrf); }
@@ -417,12 +424,16 @@ impl<S: Store> FromRequestParts<AppState<S>> for Web {
             .as_deref()
             .and_then(Locale::parse)
             .unwrap_or_else(|| browser_locale(&parts.headers));
+        // Times read in the org's zone; a zone the database no longer knows
+        // reads as UTC rather than failing the page.
+        let zone = tutti_domain::routine::parse_time_zone("time_zone", &org.time_zone)
+            .unwrap_or(tutti_domain::routine::UTC);
         Ok(Web {
             actor: session.actor,
             name: session.name,
             csrf: session.csrf_token,
             org,
-            t: Messages::of(locale),
+            t: Messages::of_in(locale, zone),
             path,
         })
     }

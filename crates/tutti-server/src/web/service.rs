@@ -41,7 +41,7 @@ pub struct PromiseForm {
     title: String,
     #[serde(default)]
     customer: String,
-    /// `YYYY-MM-DDTHH:MM`, in UTC.
+    /// `YYYY-MM-DDTHH:MM`, in the org's time zone.
     #[serde(default)]
     due: String,
     #[serde(default)]
@@ -119,9 +119,9 @@ async fn render<S: Store>(
     }
 }
 
-fn due_at(text: &str) -> Result<DateTime<Utc>, ApiError> {
+fn due_at(text: &str, zone: tutti_domain::routine::Tz) -> Result<DateTime<Utc>, ApiError> {
     NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M")
-        .map(|local| local.and_utc())
+        .map(|local| tutti_domain::routine::local_instant(local, zone))
         .map_err(|_| {
             tutti_domain::Invalid::new(
                 "due_at",
@@ -145,7 +145,7 @@ pub async fn make_promise<S: Store>(
             work_item_id: None,
             made_by_team_id: optional_id("team", &value.team)?,
             keeper_team_id: optional_id("keeper", &value.keeper)?,
-            due_at: due_at(&value.due)?,
+            due_at: due_at(&value.due, web.zone())?,
         };
         let ctx = crate::api::ctx(&state, &web.actor);
         Ok::<_, ApiError>(

@@ -1,6 +1,30 @@
 // Orgs, teams, members and tokens; see `directory.rs` for the contract.
 
 impl crate::Directory for BackendStore {
+    async fn set_time_zone(&self, ctx: &Ctx, time_zone: &str) -> Result<Org> {
+        let mut tx = self.begin().await?;
+        let row: OrgRow = sqlx::query_as(&format!(
+            "UPDATE orgs SET time_zone = $1 WHERE id = $2 RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(time_zone)
+        .bind(ctx.org_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::not_found("org"))?;
+        append_event(
+            &mut tx,
+            ctx,
+            "org.time_zone_set",
+            "org",
+            Some(ctx.org_id),
+            json!({ "time_zone": time_zone }),
+        )
+        .await?;
+        let org = Org::from(row);
+        commit_with_response(tx, ctx, 200, &org).await?;
+        Ok(org)
+    }
+
     async fn create_org(
         &self,
         name: &str,
@@ -33,6 +57,7 @@ impl crate::Directory for BackendStore {
             id: org_id,
             name,
             currency,
+            time_zone: "UTC".into(),
             created_at: ctx.now,
         };
         append_event(
