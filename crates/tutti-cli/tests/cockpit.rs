@@ -1385,6 +1385,11 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
         "{recycled}"
     );
     assert!(recycled.contains("gegeben"), "{recycled}");
+    // The demo firm sits in Berlin: its times read in Berlin's zone.
+    assert!(
+        recycled.contains(" CET") || recycled.contains(" CEST"),
+        "{recycled}"
+    );
     assert!(
         recycled.contains("ungeprüft"),
         "the stage starts again: {recycled}"
