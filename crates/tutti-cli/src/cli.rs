@@ -263,6 +263,13 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// The org and its settings (talks to a running server).
+    Org {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -1294,5 +1301,16 @@ pub enum LearningCommand {
         /// Why.
         #[arg(long)]
         answer: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// The org: its name, currency and time zone.
+    Show,
+    /// Sets the IANA time zone the org's times are read in (admins).
+    Zone {
+        /// Like Europe/Berlin.
+        name: String,
     },
 }

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use tutti_domain::labour::format_money;
 
 use crate::cli::{
-    AlertCommand, CheckInCommand, KeyResultCommand, MemberCommand, ObjectiveCommand, Remote,
-    TeamCommand, WebhookCommand, WorkCommand,
+    AlertCommand, CheckInCommand, KeyResultCommand, MemberCommand, ObjectiveCommand, OrgCommand,
+    Remote, TeamCommand, WebhookCommand, WorkCommand,
 };
 
 pub(crate) struct Client<'a> {
@@ -217,6 +217,24 @@ pub async fn whoami(remote: &Remote) -> anyhow::Result<ExitCode> {
     let client = Client::new(remote)?;
     let me = client.get("/me").await?;
     client.print_one(&me, MEMBER)
+}
+
+const ORG: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("org", "name"),
+    ("currency", "currency"),
+    ("time zone", "time_zone"),
+];
+
+pub async fn org(remote: &Remote, command: OrgCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    match command {
+        OrgCommand::Show => client.print_one(&client.get("/org").await?, ORG),
+        OrgCommand::Zone { name } => client.print_one(
+            &client.patch("/org", json!({ "time_zone": name })).await?,
+            ORG,
+        ),
+    }
 }
 
 pub async fn team(remote: &Remote, command: TeamCommand) -> anyhow::Result<ExitCode> {

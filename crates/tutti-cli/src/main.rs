@@ -176,6 +176,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             client::decisions::decision(&remote, command).await
         }
         Command::Whoami { remote } => client::whoami(&remote).await,
+        Command::Org { remote, command } => client::org(&remote, command).await,
         Command::Bench {
             command: cli::BenchCommand::Api(args),
         } => bench::api(args).await,

@@ -211,6 +211,14 @@ fn init_prints_a_token_that_the_client_commands_use() {
     assert_eq!(broken["state"], "broken");
     let listed = json(&["promise", "list", "--state", "broken"]);
     assert_eq!(listed["items"][0]["health"], "still");
+    let load = json(&["service", "load", "--weeks", "2", "--team", team_id]);
+    assert_eq!(load.as_array().map(Vec::len), Some(2), "{load}");
+
+    // The org's time zone: an IANA name, or one clear line naming the field.
+    let zoned = json(&["org", "zone", "Europe/Berlin"]);
+    assert_eq!(zoned["time_zone"], "Europe/Berlin");
+    let no_zone = tutti(&["org", "zone", "MEZ"], &env);
+    assert_refused_in_one_line(&no_zone, "422 (time_zone)");
 
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);
