@@ -1297,21 +1297,22 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
         Locator::XPath("//span[contains(., 'wird geprüft')]"),
     )
     .await;
-    // The engine has Emil answer with the embedded model.
-    let mut answered = String::new();
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        client
-            .goto(&format!("{}/cases/{case}", up.url))
-            .await
-            .unwrap();
-        let page = text_of(&client, "main").await;
-        if !page.contains("wird geprüft") {
-            answered = page;
-            break;
-        }
+    // The engine has Emil answer with the embedded model; the page, which
+    // looks again while he checks, shows his answer when it comes.
+    let answered = Locator::XPath(
+        "//tr[td[normalize-space()='KI-Mitarbeiter']]//span[normalize-space()='erfüllt' or normalize-space()='nicht erfüllt' or normalize-space()='ungeprüft']",
+    );
+    if let Err(e) = client
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(answered)
+        .await
+    {
+        panic!(
+            "Emil never answered the check ({e}):\n{}",
+            text_of(&client, "main").await
+        );
     }
-    assert!(!answered.is_empty(), "Emil never answered the check");
     let shown = api(&up, reqwest::Method::GET, &format!("/cases/{case}"), None).await;
     let ai = shown["criteria"]
         .as_array()
@@ -1461,24 +1462,26 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
     // The learning about the Premium contract is accepted on the overview;
     // the first gate's page shows the learning that shaped it.
     client.goto(&format!("{}/flows", up.url)).await.unwrap();
+    let waiting: usize = text_of(&client, "#learnings-h span.count")
+        .await
+        .trim()
+        .parse()
+        .unwrap();
     click(&client, Locator::XPath("//li[contains(., 'Ersatzteil binnen 24 h ist ohne Lager')]//form[contains(@action, '/accept')]//button")).await;
-    // The page after the answer looks like the one before (the learning
-    // no longer waits); the catalogue says when it was taken in.
-    let mut premium = Value::Null;
-    for _ in 0..50 {
-        let products = api(&up, reqwest::Method::GET, "/service-products", None).await;
-        premium = products["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "Wartungsvertrag Premium")
-            .unwrap()
-            .clone();
-        if premium["version"] == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // The overview after the answer counts one learning fewer waiting.
+    let fewer = Locator::XPath(&format!(
+        "//h2[@id='learnings-h']/span[normalize-space()='{}']",
+        waiting - 1
+    ));
+    wait_for(&client, fewer).await;
+    let products = api(&up, reqwest::Method::GET, "/service-products", None).await;
+    let premium = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Wartungsvertrag Premium")
+        .unwrap()
+        .clone();
     assert_eq!(premium["version"], 2);
     assert!(
         premium["levels"].to_string().contains("wenn auf Lager"),

@@ -751,6 +751,11 @@ async fn case_body<S: Store>(
         }
         @if !case.redo.is_empty() { p role="status" { strong { (t.get("case-redo")) } " " (case.redo) } }
         @if let Some(problem) = &problem { (problem) }
+        @if view.criteria.iter().any(|c| c.outcome == CheckOutcome::Pending) {
+            // While an AI worker checks, the page looks again every few
+            // seconds and shows its answer when it comes.
+            div hx-get=(format!("/cases/{}", case.id)) hx-trigger="load delay:3s" hx-select="#main" hx-target="#main" hx-swap="outerHTML" {}
+        }
         @if let Some(gate) = &view.gate {
             section.card aria-labelledby="gate-h" {
                 h2 #gate-h { (t.get("case-gate-ahead")) " " a href=(format!("/gates/{}", gate.id)) { (gate.name) } }
