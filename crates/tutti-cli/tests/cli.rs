@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 // The stop-and-restart helpers are for the AI-labour tests.
 #[allow(dead_code)]
-mod common;
+use crate::common;
 use common::{init, serve, sqlite_url};
 
 fn tutti(args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-mod common;
+use crate::common;
 use serde_json::{Value, json};
 
 /// `tutti up`, killed when dropped.

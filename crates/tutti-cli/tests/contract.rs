@@ -13,7 +13,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 #[allow(dead_code, reason = "each test file uses part of what they share")]
-mod common;
+use crate::common;
 use common::{Server, python, up};
 
 /// The first item of a list the API answers, paged or not.

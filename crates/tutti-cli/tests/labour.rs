@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 use common::{Server, init, python, sqlite_url};
 
 /// These tests take turns: llama.cpp's threads slow down many times over when

@@ -10,7 +10,7 @@ use serde_json::json;
 use tutti_server::auth;
 use tutti_store::prelude::*;
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, Strategy, id};
 
 async fn work_count(api: &Api, token: &str) -> usize {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tutti_store::EngineNode;
 use tutti_store::prelude::*;
 
-mod support;
+use crate::support;
 use support::{Api, Sales, id, today};
 
 async fn a_policy_that_does_not_compile_is_refused_with_its_line_and_column<S: Store>(store: S) {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tutti_store::prelude::*;
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, Person, id};
 
 /// Lindner's order flow with its gates' space: Vertrieb (sales) → Montage

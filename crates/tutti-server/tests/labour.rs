@@ -11,7 +11,7 @@ use tutti_domain::labour::{Prices, Tokens};
 use tutti_store::prelude::*;
 use tutti_store::{Charge, Ctx};
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, ask, gateway, id, today};
 
 async fn providers_are_an_admins_and_a_stored_key_is_never_shown<S: Store>(store: S) {

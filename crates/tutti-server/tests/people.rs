@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use tutti_store::prelude::*;
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, id};
 
 async fn requests_without_a_known_token_are_unauthorized<S: Store>(store: S) {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tutti_store::prelude::*;
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, id};
 
 fn promise(title: &str, team: &str, keeper: &str, product: Option<&Value>) -> Value {

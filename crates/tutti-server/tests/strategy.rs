@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use tutti_store::prelude::*;
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, Strategy, id, key_result, objective};
 
 async fn objectives_are_written_by_admins_and_the_leads_of_their_team<S: Store>(store: S) {

@@ -13,7 +13,7 @@ use tutti_store::prelude::*;
 use tutti_store::{EngineNode, EventFilter, RunEnd};
 use uuid::Uuid;
 
-mod support;
+use crate::support;
 use support::{Api, Lindner, Strategy, id, today};
 
 /// A work item Emil delivered: created ready in his hands, its run claimed

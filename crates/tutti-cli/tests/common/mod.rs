@@ -1,6 +1,8 @@
 //! What the binary's test files share: an org made with `tutti init`, and a
 //! `tutti serve` child process on a free port.
 
+#![expect(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

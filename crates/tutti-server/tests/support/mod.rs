@@ -3,6 +3,7 @@
 //! and never a 500, and the Lindner org with its people.
 
 #![allow(dead_code)]
+#![expect(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
