@@ -22,8 +22,12 @@ use chrono::{
 pub use chrono_tz::{Tz, UTC};
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
+use crate::service::ServiceKind;
 use crate::text_enum;
-use crate::validate::{Invalid, ValidationResult};
+use crate::validate::{BODY_MAX, Invalid, TITLE_MAX, ValidationResult, optional_text, text};
+use crate::work::Priority;
 
 /// The most occurrences one call lists: a daily routine's three years.
 pub const OCCURRENCES_MAX: usize = 1100;
@@ -48,17 +52,26 @@ text_enum! {
     CatchUp { All => "all", Latest => "latest", Skip => "none" }
 }
 
-/// When a routine falls due, in local terms.
+/// When a routine falls due, in local terms: on a cadence, or by an RFC 5545
+/// recurrence rule (`FREQ=MONTHLY;BYDAY=1MO`) for what a cadence cannot say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Schedule {
-    pub cadence: Cadence,
+    /// Daily, weekly or monthly; absent when `rule` says when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cadence: Option<Cadence>,
     /// Every `every` days, weeks or months, counted from `starts`.
+    #[serde(default = "one")]
     pub every: u32,
     /// Weekdays (1 = Monday … 7 = Sunday) for a weekly routine, days of the
     /// month (1–31) for a monthly one; none for a daily one.
     #[serde(default)]
     pub days: Vec<u32>,
+    /// An RFC 5545 `RRULE` value (`FREQ=…;…`) read from `starts` at `at`,
+    /// instead of a cadence. Its time is `at`: no `BYHOUR`, `BYMINUTE` or
+    /// `BYSECOND`, and nothing more often than daily.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// The local time it falls due at.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "07:00:00"))]
     pub at: NaiveTime,
@@ -69,14 +82,51 @@ pub struct Schedule {
     pub ends: Option<NaiveDate>,
 }
 
+fn one() -> u32 {
+    1
+}
+
 impl Schedule {
-    /// The schedule, checked: an interval of 1–366, the days its cadence
-    /// takes (at least one, none twice, in range), an end not before the start.
+    /// The schedule, checked: a cadence or a rule (not both); for a cadence
+    /// an interval of 1–366 and the days it takes (at least one, none twice,
+    /// in range); for a rule, one RFC 5545 accepts that falls due at most
+    /// daily at `at`; an end not before the start.
     pub fn checked(mut self) -> ValidationResult<Self> {
+        if self.ends.is_some_and(|end| end < self.starts) {
+            return Err(Invalid::new("ends", "must not be before the start"));
+        }
+        let cadence = match (self.cadence, &self.rule) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid::new(
+                    "rule",
+                    "give a cadence or a recurrence rule, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(Invalid::new(
+                    "cadence",
+                    "say how often: daily, weekly or monthly, or give a recurrence rule",
+                ));
+            }
+            (None, Some(rule)) => {
+                if self.every != 1 || !self.days.is_empty() {
+                    return Err(Invalid::new(
+                        "rule",
+                        "a recurrence rule says its own interval and days; leave every and days out",
+                    ));
+                }
+                let rule = rule.trim();
+                let rule = rule.strip_prefix("RRULE:").unwrap_or(rule).to_owned();
+                recurrence(&rule, self.starts, self.at)?;
+                self.rule = Some(rule);
+                return Ok(self);
+            }
+            (Some(cadence), None) => cadence,
+        };
         if !(1..=366).contains(&self.every) {
             return Err(Invalid::new("every", "must be between 1 and 366"));
         }
-        let (range, unit) = match self.cadence {
+        let (range, unit) = match cadence {
             Cadence::Daily if self.days.is_empty() => (None, ""),
             Cadence::Daily => {
                 return Err(Invalid::new("days", "a daily routine names no days"));
@@ -88,7 +138,7 @@ impl Schedule {
             if self.days.is_empty() {
                 return Err(Invalid::new(
                     "days",
-                    format!("a {} routine names the days it falls on", self.cadence),
+                    format!("a {cadence} routine names the days it falls on"),
                 ));
             }
             if let Some(day) = self.days.iter().find(|d| !range.contains(*d)) {
@@ -106,9 +156,6 @@ impl Schedule {
                 return Err(Invalid::new("days", "a day is named twice"));
             }
         }
-        if self.ends.is_some_and(|end| end < self.starts) {
-            return Err(Invalid::new("ends", "must not be before the start"));
-        }
         Ok(self)
     }
 
@@ -118,7 +165,10 @@ impl Schedule {
             return false;
         }
         let every = i64::from(self.every.max(1));
-        match self.cadence {
+        let Some(cadence) = self.cadence else {
+            return self.rule_days(day, day).contains(&day);
+        };
+        match cadence {
             Cadence::Daily => (day - self.starts).num_days() % every == 0,
             Cadence::Weekly => {
                 let monday = |d: NaiveDate| {
@@ -163,21 +213,50 @@ impl Schedule {
             .date_naive()
             .succ_opt()
             .unwrap_or(NaiveDate::MAX);
-        let mut day = first.max(self.starts);
-        while day <= last && self.ends.is_none_or(|end| day <= end) {
-            if self.falls_on(day) {
-                let at = self.instant_on(day, tz);
-                if at > after && at <= until {
-                    found.push(at);
-                    if found.len() == OCCURRENCES_MAX {
-                        break;
-                    }
+        let first = first.max(self.starts);
+        let days: Vec<NaiveDate> = if self.rule.is_some() {
+            self.rule_days(first, last)
+        } else {
+            let last = self.ends.map_or(last, |end| last.min(end));
+            first
+                .iter_days()
+                .take_while(|day| *day <= last)
+                .filter(|day| self.falls_on(*day))
+                .collect()
+        };
+        for day in days {
+            let at = self.instant_on(day, tz);
+            if at > after && at <= until {
+                found.push(at);
+                if found.len() == OCCURRENCES_MAX {
+                    break;
                 }
             }
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
         }
         found
+    }
+
+    /// The local dates from `first` to `last` its rule falls on, as RFC 5545
+    /// reads it from `starts` at `at` (the wall clock, before any zone);
+    /// none without a rule.
+    fn rule_days(&self, first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+        let Some(Ok(set)) = self
+            .rule
+            .as_deref()
+            .map(|rule| recurrence(rule, self.starts, self.at))
+        else {
+            return Vec::new();
+        };
+        let wall =
+            |day: NaiveDate, time: NaiveTime| rrule::Tz::UTC.from_utc_datetime(&day.and_time(time));
+        let last = self.ends.map_or(last, |end| last.min(end));
+        set.after(wall(first, NaiveTime::MIN))
+            .before(wall(last, self.at))
+            .all(u16::try_from(OCCURRENCES_MAX + 2).unwrap_or(u16::MAX))
+            .dates
+            .into_iter()
+            .map(|at| at.date_naive())
+            .collect()
     }
 
     /// Its next occurrence after `after`, looking at most about four years on.
@@ -186,6 +265,38 @@ impl Schedule {
             .into_iter()
             .next()
     }
+}
+
+/// An RFC 5545 rule read on the wall clock from `starts` at `at`, or a
+/// refusal naming `rule` with what is wrong. The rrule crate reads it; the
+/// zone is applied afterwards by [`local_instant`], so daylight saving is
+/// handled in one place for cadences and rules alike.
+fn recurrence(rule: &str, starts: NaiveDate, at: NaiveTime) -> ValidationResult<rrule::RRuleSet> {
+    let bad = |message: String| Invalid::new("rule", message);
+    let parsed: rrule::RRule<rrule::Unvalidated> = rule
+        .parse()
+        .map_err(|e: rrule::RRuleError| bad(format!("`{rule}` is no RFC 5545 rule: {e}")))?;
+    if matches!(
+        parsed.get_freq(),
+        rrule::Frequency::Hourly | rrule::Frequency::Minutely | rrule::Frequency::Secondly
+    ) {
+        return Err(bad(
+            "a routine falls due at most once a day: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY"
+                .into(),
+        ));
+    }
+    if !parsed.get_by_hour().is_empty()
+        || !parsed.get_by_minute().is_empty()
+        || !parsed.get_by_second().is_empty()
+    {
+        return Err(bad(
+            "the time of day is `at`: leave BYHOUR, BYMINUTE and BYSECOND out".into(),
+        ));
+    }
+    let start = rrule::Tz::UTC.from_utc_datetime(&starts.and_time(at));
+    parsed
+        .build(start)
+        .map_err(|e| bad(format!("`{rule}` cannot be used: {e}")))
 }
 
 /// The instant a local date-time names in `tz`: in a spring-forward gap the
@@ -224,6 +335,193 @@ pub fn catch_up(
     }
 }
 
+text_enum! {
+    /// What became of one occurrence.
+    OccurrenceOutcome { Created => "created", Skipped => "skipped" }
+}
+
+text_enum! {
+    /// Why an occurrence made no work.
+    SkipReason {
+        /// It fell due while nothing ran, and the routine catches up none.
+        Missed => "missed",
+        /// It fell due while nothing ran, and a later one was made instead.
+        Superseded => "superseded",
+        /// The routine's owner may no longer create this work.
+        Refused => "refused"
+    }
+}
+
+/// How late an occurrence may be made and still count as on time: a
+/// restart or a slow tick is not downtime. Older ones were missed and are
+/// caught up as the routine says.
+pub const ON_TIME: Duration = Duration::hours(1);
+
+/// Planned, recurring work: what to create each time the schedule falls
+/// due, in whose hands, and how to catch up after downtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Routine {
+    pub id: Uuid,
+    /// The title of the work it makes.
+    pub name: String,
+    pub description: String,
+    /// Whom it serves, for planned service under a contract
+    /// ("Familie Hoffmann"); empty when it serves the team itself.
+    pub customer: String,
+    pub schedule: Schedule,
+    /// The IANA zone its schedule is read in; `None` for the org's.
+    pub time_zone: Option<String>,
+    pub catch_up: CatchUp,
+    pub team_id: Option<Uuid>,
+    /// A person or an AI worker; an AI worker's work goes to its queue.
+    pub assignee_id: Option<Uuid>,
+    pub key_result_id: Option<Uuid>,
+    /// The preventive service product it delivers.
+    pub service_product_id: Option<Uuid>,
+    pub priority: Priority,
+    pub paused: bool,
+    /// Whose rights its work is created with.
+    pub owner_id: Uuid,
+    /// Every occurrence up to here is recorded, made or skipped.
+    pub handled_until: DateTime<Utc>,
+    /// Its next occurrence; `None` when paused or past its end.
+    pub next_due: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What one firing does: the occurrences to make work for, those to record
+/// as skipped, and where the routine then stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    pub create: Vec<DateTime<Utc>>,
+    pub skip: Vec<(DateTime<Utc>, SkipReason, String)>,
+    pub handled_until: DateTime<Utc>,
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// A routine's texts, checked: a name, an optional description and customer.
+pub fn checked_texts(
+    name: &str,
+    description: &str,
+    customer: &str,
+) -> ValidationResult<(String, String, String)> {
+    Ok((
+        text("name", name, TITLE_MAX)?,
+        optional_text("description", description, BODY_MAX)?,
+        optional_text("customer", customer, TITLE_MAX)?,
+    ))
+}
+
+/// A routine makes planned work, so it may deliver a preventive service
+/// product, never a reactive one (a breakdown is not planned).
+pub fn may_deliver(kind: ServiceKind, product: &str) -> ValidationResult<()> {
+    match kind {
+        ServiceKind::Preventive => Ok(()),
+        ServiceKind::Reactive => Err(Invalid::new(
+            "service_product_id",
+            format!(
+                "{product} is reactive service; a routine plans work, so it delivers preventive products"
+            ),
+        )),
+    }
+}
+
+impl Routine {
+    /// The zone its schedule is read in: its own, else the org's.
+    pub fn zone(&self, org_zone: Tz) -> Tz {
+        self.time_zone
+            .as_deref()
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(org_zone)
+    }
+
+    /// Where it stands after a pause or resume at `now`: paused, it has no
+    /// next occurrence; resumed, the time it was paused is not caught up.
+    pub fn set_paused(&mut self, paused: bool, tz: Tz, now: DateTime<Utc>) {
+        if self.paused != paused {
+            self.paused = paused;
+            if !paused {
+                self.handled_until = self.handled_until.max(now);
+            }
+        }
+        self.next_due = if self.paused {
+            None
+        } else {
+            self.schedule.next_after(tz, self.handled_until)
+        };
+    }
+
+    /// What firing it at `now` does: every occurrence since
+    /// `handled_until` is made or skipped, once. Those less than
+    /// [`ON_TIME`] late are made; older ones were missed and are caught up
+    /// as the routine says. An owner who may no longer create the work
+    /// (`owner`: their rights now, `None` once they are gone) gets nothing
+    /// made: every occurrence is skipped, with the reason.
+    pub fn fire(&self, tz: Tz, now: DateTime<Utc>, owner: Option<&crate::access::Actor>) -> Firing {
+        let due = if self.paused {
+            Vec::new()
+        } else {
+            self.schedule.occurrences(tz, self.handled_until, now)
+        };
+        // A long outage lists at most OCCURRENCES_MAX at once: the rest
+        // follow on the next firing.
+        let handled_until = if due.len() == OCCURRENCES_MAX {
+            due.last().copied().unwrap_or(now)
+        } else {
+            now.max(self.handled_until)
+        };
+        let next_due = if self.paused {
+            None
+        } else {
+            self.schedule.next_after(tz, handled_until)
+        };
+        let refusal = match owner {
+            None => Some("its owner is no longer a member".to_owned()),
+            Some(actor) => actor
+                .may(crate::access::Action::CreateWork {
+                    team_id: self.team_id,
+                    assignee_id: self.assignee_id,
+                })
+                .err()
+                .map(|denied| denied.to_string()),
+        };
+        if let Some(why) = refusal {
+            return Firing {
+                create: Vec::new(),
+                skip: due
+                    .into_iter()
+                    .map(|at| (at, SkipReason::Refused, why.clone()))
+                    .collect(),
+                handled_until,
+                next_due,
+            };
+        }
+        let (missed, on_time): (Vec<_>, Vec<_>) =
+            due.into_iter().partition(|at| now - *at > ON_TIME);
+        let (mut create, skipped) = match (self.catch_up, on_time.is_empty()) {
+            (CatchUp::Latest, false) => (Vec::new(), missed),
+            _ => catch_up(&missed, self.catch_up),
+        };
+        let reason = if self.catch_up == CatchUp::Skip {
+            SkipReason::Missed
+        } else {
+            SkipReason::Superseded
+        };
+        create.extend(on_time);
+        Firing {
+            create,
+            skip: skipped
+                .into_iter()
+                .map(|at| (at, reason, String::new()))
+                .collect(),
+            handled_until,
+            next_due,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]
@@ -240,7 +538,8 @@ mod tests {
 
     fn daily_at(h: u32, m: u32) -> Schedule {
         Schedule {
-            cadence: Cadence::Daily,
+            cadence: Some(Cadence::Daily),
+            rule: None,
             every: 1,
             days: vec![],
             at: NaiveTime::from_hms_opt(h, m, 0).unwrap(),
@@ -290,7 +589,7 @@ mod tests {
     #[test]
     fn weekly_and_monthly_fall_on_their_days_and_a_short_month_has_no_31st() {
         let weekly = Schedule {
-            cadence: Cadence::Weekly,
+            cadence: Some(Cadence::Weekly),
             every: 2,
             days: vec![1, 4],
             ..daily_at(8, 0)
@@ -302,7 +601,7 @@ mod tests {
         assert!(!weekly.falls_on(day(2026, 1, 5)), "the week in between");
         assert!(weekly.falls_on(day(2026, 1, 12)));
         let monthly = Schedule {
-            cadence: Cadence::Monthly,
+            cadence: Some(Cadence::Monthly),
             days: vec![31],
             ..daily_at(8, 0)
         };
@@ -326,14 +625,14 @@ mod tests {
         );
         assert_eq!(
             bad(Schedule {
-                cadence: Cadence::Weekly,
+                cadence: Some(Cadence::Weekly),
                 ..daily_at(7, 0)
             }),
             "days"
         );
         assert_eq!(
             bad(Schedule {
-                cadence: Cadence::Weekly,
+                cadence: Some(Cadence::Weekly),
                 days: vec![8],
                 ..daily_at(7, 0)
             }),
@@ -341,7 +640,7 @@ mod tests {
         );
         assert_eq!(
             bad(Schedule {
-                cadence: Cadence::Monthly,
+                cadence: Some(Cadence::Monthly),
                 days: vec![3, 3],
                 ..daily_at(7, 0)
             }),
@@ -387,6 +686,220 @@ mod tests {
         "UTC",
     ];
 
+    fn routine(schedule: Schedule, catch_up: CatchUp, handled_until: DateTime<Utc>) -> Routine {
+        Routine {
+            id: Uuid::nil(),
+            name: "Wochenbericht".into(),
+            description: String::new(),
+            customer: String::new(),
+            schedule,
+            time_zone: None,
+            catch_up,
+            team_id: None,
+            assignee_id: None,
+            key_result_id: None,
+            service_product_id: None,
+            priority: Priority::Normal,
+            paused: false,
+            owner_id: OWNER,
+            handled_until,
+            next_due: None,
+            created_at: handled_until,
+            updated_at: handled_until,
+        }
+    }
+
+    const OWNER: Uuid = Uuid::from_u128(7);
+
+    fn owner() -> crate::access::Actor {
+        crate::access::Actor {
+            org_id: Uuid::from_u128(1),
+            member_id: OWNER,
+            kind: crate::org::MemberKind::Human,
+            role: crate::org::Role::Member,
+            teams: vec![],
+            led_teams: vec![],
+        }
+    }
+
+    fn with_rule(rule: &str, at: (u32, u32), starts: NaiveDate) -> ValidationResult<Schedule> {
+        Schedule {
+            cadence: None,
+            rule: Some(rule.into()),
+            ..daily_at(at.0, at.1)
+        }
+        .checked()
+        .map(|s| Schedule { starts, ..s })
+    }
+
+    #[test]
+    fn on_time_occurrences_are_made_and_missed_ones_caught_up_as_chosen() {
+        // Daily at 07:00 Berlin (06:00 UTC in winter); down from the 3rd
+        // 08:00 to the 6th 06:10 UTC: the 4th and 5th were missed, the 6th
+        // is on time.
+        let (since, now) = (utc(2026, 2, 3, 8, 0), utc(2026, 2, 6, 6, 10));
+        let me = owner();
+        let fire = |choice| routine(daily_at(7, 0), choice, since).fire(berlin(), now, Some(&me));
+        let all = fire(CatchUp::All);
+        assert_eq!(
+            all.create,
+            vec![
+                utc(2026, 2, 4, 6, 0),
+                utc(2026, 2, 5, 6, 0),
+                utc(2026, 2, 6, 6, 0)
+            ]
+        );
+        assert!(all.skip.is_empty());
+        assert_eq!(all.handled_until, now);
+        assert_eq!(all.next_due, Some(utc(2026, 2, 7, 6, 0)));
+        let latest = fire(CatchUp::Latest);
+        assert_eq!(latest.create, vec![utc(2026, 2, 6, 6, 0)]);
+        assert_eq!(
+            latest
+                .skip
+                .iter()
+                .map(|(at, why, _)| (*at, *why))
+                .collect::<Vec<_>>(),
+            vec![
+                (utc(2026, 2, 4, 6, 0), SkipReason::Superseded),
+                (utc(2026, 2, 5, 6, 0), SkipReason::Superseded)
+            ]
+        );
+        let none = fire(CatchUp::Skip);
+        assert_eq!(none.create, vec![utc(2026, 2, 6, 6, 0)]);
+        assert!(
+            none.skip
+                .iter()
+                .all(|(_, why, _)| *why == SkipReason::Missed)
+        );
+        assert_eq!(none.skip.len(), 2);
+        // Latest with nothing on time makes the latest missed one.
+        let later = routine(daily_at(7, 0), CatchUp::Latest, since).fire(
+            berlin(),
+            utc(2026, 2, 6, 5, 0),
+            Some(&me),
+        );
+        assert_eq!(later.create, vec![utc(2026, 2, 5, 6, 0)]);
+    }
+
+    #[test]
+    fn an_owner_without_the_right_gets_every_occurrence_skipped_with_the_reason() {
+        let mut r = routine(daily_at(7, 0), CatchUp::All, utc(2026, 2, 3, 8, 0));
+        r.assignee_id = Some(Uuid::from_u128(99));
+        let firing = r.fire(berlin(), utc(2026, 2, 4, 6, 5), Some(&owner()));
+        assert!(firing.create.is_empty());
+        assert_eq!(firing.skip.len(), 1);
+        assert_eq!(firing.skip[0].1, SkipReason::Refused);
+        assert!(
+            firing.skip[0].2.contains("themselves"),
+            "{}",
+            firing.skip[0].2
+        );
+        let gone = r.fire(berlin(), utc(2026, 2, 4, 6, 5), None);
+        assert!(gone.skip[0].2.contains("no longer a member"));
+    }
+
+    #[test]
+    fn a_paused_routine_makes_nothing_and_does_not_catch_up_its_pause() {
+        let mut r = routine(daily_at(7, 0), CatchUp::All, utc(2026, 2, 3, 8, 0));
+        r.set_paused(true, berlin(), utc(2026, 2, 3, 9, 0));
+        assert_eq!(r.next_due, None);
+        let firing = r.fire(berlin(), utc(2026, 2, 10, 6, 5), Some(&owner()));
+        assert!(firing.create.is_empty() && firing.skip.is_empty());
+        r.set_paused(false, berlin(), utc(2026, 2, 10, 6, 30));
+        assert_eq!(r.handled_until, utc(2026, 2, 10, 6, 30));
+        assert_eq!(r.next_due, Some(utc(2026, 2, 11, 6, 0)));
+        assert!(
+            r.fire(berlin(), utc(2026, 2, 10, 7, 0), Some(&owner()))
+                .create
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_reactive_product_cannot_be_planned() {
+        assert!(may_deliver(ServiceKind::Preventive, "Wartungsvertrag").is_ok());
+        let refused = may_deliver(ServiceKind::Reactive, "Notdienst").unwrap_err();
+        assert_eq!(refused.field, "service_product_id");
+        assert!(refused.message.contains("Notdienst"));
+    }
+
+    #[test]
+    fn a_recurrence_rule_says_what_a_cadence_cannot() {
+        // The first Monday of each month, at 07:00 Berlin.
+        let first_monday = with_rule("FREQ=MONTHLY;BYDAY=1MO", (7, 0), day(2026, 1, 1)).unwrap();
+        let found =
+            first_monday.occurrences(berlin(), utc(2026, 1, 1, 0, 0), utc(2026, 5, 1, 0, 0));
+        assert_eq!(
+            found,
+            vec![
+                utc(2026, 1, 5, 6, 0),
+                utc(2026, 2, 2, 6, 0),
+                utc(2026, 3, 2, 6, 0),
+                utc(2026, 4, 6, 5, 0)
+            ]
+        );
+        assert!(first_monday.falls_on(day(2026, 2, 2)));
+        assert!(!first_monday.falls_on(day(2026, 2, 9)));
+        // Yearly maintenance on the contract's day, from an `RRULE:` line.
+        let yearly = with_rule("RRULE:FREQ=YEARLY", (9, 0), day(2026, 3, 17)).unwrap();
+        assert_eq!(yearly.rule.as_deref(), Some("FREQ=YEARLY"));
+        assert_eq!(
+            yearly.occurrences(berlin(), utc(2026, 1, 1, 0, 0), utc(2028, 12, 31, 0, 0)),
+            vec![
+                utc(2026, 3, 17, 8, 0),
+                utc(2027, 3, 17, 8, 0),
+                utc(2028, 3, 17, 8, 0)
+            ]
+        );
+        // 02:30 on the spring-forward night happens once, at 03:30 CEST.
+        let nightly = with_rule("FREQ=DAILY", (2, 30), day(2026, 3, 28)).unwrap();
+        assert_eq!(
+            nightly.occurrences(berlin(), utc(2026, 3, 28, 0, 0), utc(2026, 3, 30, 12, 0)),
+            vec![
+                utc(2026, 3, 28, 1, 30),
+                utc(2026, 3, 29, 1, 30),
+                utc(2026, 3, 30, 0, 30)
+            ]
+        );
+        // COUNT ends it.
+        let three = with_rule("FREQ=WEEKLY;COUNT=3", (7, 0), day(2026, 1, 5)).unwrap();
+        assert_eq!(
+            three
+                .occurrences(berlin(), utc(2026, 1, 1, 0, 0), utc(2027, 1, 1, 0, 0))
+                .len(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_rule_is_refused_naming_what_is_wrong() {
+        let refused = |rule: &str| with_rule(rule, (7, 0), day(2026, 1, 1)).unwrap_err();
+        for rule in [
+            "FREQ=HOURLY",
+            "FREQ=DAILY;BYHOUR=7",
+            "every monday",
+            "FREQ=WEEKLY;BYDAY=XX",
+        ] {
+            assert_eq!(refused(rule).field, "rule", "{rule}");
+        }
+        assert!(refused("FREQ=MINUTELY").message.contains("once a day"));
+        let both = Schedule {
+            rule: Some("FREQ=DAILY".into()),
+            ..daily_at(7, 0)
+        }
+        .checked()
+        .unwrap_err();
+        assert_eq!(both.field, "rule");
+        let neither = Schedule {
+            cadence: None,
+            ..daily_at(7, 0)
+        }
+        .checked()
+        .unwrap_err();
+        assert_eq!(neither.field, "cadence");
+    }
+
     fn schedule() -> impl Strategy<Value = Schedule> {
         (
             0usize..3,
@@ -409,7 +922,8 @@ mod tests {
                     Cadence::Monthly => days.into_iter().collect(),
                 };
                 Schedule {
-                    cadence,
+                    cadence: Some(cadence),
+                    rule: None,
                     every,
                     days,
                     at: NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
@@ -458,6 +972,34 @@ mod tests {
             let mut joined = schedule.occurrences(tz, from, cut);
             joined.extend(schedule.occurrences(tz, cut, to));
             prop_assert_eq!(joined, all);
+        }
+
+        /// Fired at any ticks (however irregular: a restart, a week down),
+        /// every occurrence is handled exactly once — made or skipped,
+        /// never both, never twice, none lost — whatever the catch-up.
+        #[test]
+        fn firing_at_any_ticks_handles_each_occurrence_exactly_once(
+            schedule in schedule(),
+            zone in 0usize..ZONES.len(),
+            gaps in proptest::collection::vec(1i64..(10 * 24 * 60), 1..60),
+            choice in 0usize..3,
+        ) {
+            let tz: Tz = ZONES[zone].parse().unwrap();
+            let start = utc(2025, 1, 1, 0, 0);
+            let mut r = routine(schedule.clone(), CatchUp::ALL[choice], start);
+            let me = owner();
+            let mut handled = Vec::new();
+            let mut now = start;
+            for gap in gaps {
+                now += Duration::minutes(gap);
+                let firing = r.fire(tz, now, Some(&me));
+                handled.extend(firing.create.iter().copied());
+                handled.extend(firing.skip.iter().map(|(at, _, _)| *at));
+                prop_assert!(firing.next_due.is_none_or(|next| next > firing.handled_until));
+                r.handled_until = firing.handled_until;
+            }
+            handled.sort();
+            prop_assert_eq!(handled, schedule.occurrences(tz, start, r.handled_until));
         }
 
         /// Catching up creates and skips exactly the missed occurrences,
