@@ -391,6 +391,21 @@ pub struct Routine {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One time a routine fell due, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Occurrence {
+    pub routine_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    pub outcome: OccurrenceOutcome,
+    /// Why it made nothing; `None` when it made its work.
+    pub reason: Option<SkipReason>,
+    /// The refusal's words, for `refused`; empty otherwise.
+    pub detail: String,
+    pub work_item_id: Option<Uuid>,
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// What one firing does: the occurrences to make work for, those to record
 /// as skipped, and where the routine then stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -426,6 +441,28 @@ pub fn may_deliver(kind: ServiceKind, product: &str) -> ValidationResult<()> {
             ),
         )),
     }
+}
+
+/// Whether `actor` may own a routine that makes work for `team_id` and
+/// `assignee_id`: a person with the right to create that work (members for
+/// themselves, leads for their teams). An AI worker does not plan
+/// recurring work; a person does, and its work reaches the AI worker.
+pub fn may_plan(
+    actor: &crate::access::Actor,
+    team_id: Option<Uuid>,
+    assignee_id: Option<Uuid>,
+) -> crate::RuleResult<()> {
+    if actor.kind == crate::org::MemberKind::Ai {
+        return Err(crate::refused::Denied(
+            "an AI worker does not plan recurring work; a person makes the routine".into(),
+        )
+        .into());
+    }
+    actor.may(crate::access::Action::CreateWork {
+        team_id,
+        assignee_id,
+    })?;
+    Ok(())
 }
 
 impl Routine {
@@ -814,6 +851,19 @@ mod tests {
                 .create
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_person_plans_and_an_ai_worker_does_not() {
+        let me = owner();
+        assert!(may_plan(&me, None, Some(OWNER)).is_ok());
+        assert!(may_plan(&me, None, Some(Uuid::from_u128(99))).is_err());
+        let ai = crate::access::Actor {
+            kind: crate::org::MemberKind::Ai,
+            ..owner()
+        };
+        let refused = may_plan(&ai, None, Some(OWNER)).unwrap_err();
+        assert!(refused.to_string().contains("AI worker"), "{refused}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod error;
 pub mod flows;
 pub mod labour;
 pub mod metered;
+pub mod routines;
 pub mod service;
 pub mod signals;
 pub mod strategy;
@@ -330,6 +331,11 @@ impl<S: Store> Engine<S> {
                 .await
                 {
                     tracing::warn!("cannot escalate overdue decisions: {e}");
+                }
+                if let Err(e) =
+                    routines::fire_due(&this.store, &this.runtime, this.runtime.clock.now()).await
+                {
+                    tracing::warn!("cannot fire routines: {e}");
                 }
                 this.draft_decisions().await;
                 this.check_criteria().await;

@@ -50,6 +50,7 @@ pub mod flows;
 pub mod ledger;
 pub mod postgres;
 pub mod providers;
+pub mod routines;
 mod rows;
 pub mod runs;
 pub mod service;
@@ -67,6 +68,7 @@ pub use figures::*;
 pub use flows::*;
 pub use ledger::*;
 pub use providers::*;
+pub use routines::*;
 pub use runs::*;
 pub use service::*;
 pub use sessions::*;
@@ -79,8 +81,8 @@ pub use work::*;
 /// Every part of the contract, to call the store's methods through a `S: Store`.
 pub mod prelude {
     pub use crate::{
-        Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Runs, Services,
-        Sessions, Store, Strategy, Work,
+        Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Routines, Runs,
+        Services, Sessions, Store, Strategy, Work,
     };
 }
 
@@ -198,6 +200,7 @@ pub trait Store:
     + Figures
     + Services
     + Flows
+    + Routines
 {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

@@ -219,3 +219,4 @@ include!("shared/alerts.rs");
 include!("shared/figures.rs");
 include!("shared/service.rs");
 include!("shared/flows.rs");
+include!("shared/routines.rs");

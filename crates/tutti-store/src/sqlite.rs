@@ -896,6 +896,7 @@ include!("shared/alerts.rs");
 include!("shared/figures.rs");
 include!("shared/service.rs");
 include!("shared/flows.rs");
+include!("shared/routines.rs");
 
 #[cfg(test)]
 mod tests {

@@ -2,4 +2,5 @@
 //! one test binary for all its stories.
 
 mod labour;
+mod routines;
 mod story;

@@ -29,6 +29,7 @@ pub mod flows;
 pub mod labour;
 pub mod members;
 pub mod objectives;
+pub mod routines;
 pub mod service;
 pub mod system;
 pub mod teams;
@@ -230,6 +231,14 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/learnings/{id}/decline",
             post(flows::decline_learning::<S>),
         )
+        .route(
+            "/routines",
+            get(routines::list::<S>).post(routines::create::<S>),
+        )
+        .route(
+            "/routines/{id}",
+            get(routines::show::<S>).patch(routines::update::<S>),
+        )
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -265,6 +274,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         flows::list_cases, flows::open_case, flows::show_case, flows::check, flows::propose_verdict,
         flows::list_learnings, flows::write_learning, flows::show_learning, flows::accept_learning,
         flows::decline_learning,
+        routines::list, routines::create, routines::show, routines::update,
     ),
     // Query parameters' types are not collected from the handlers.
     components(schemas(
