@@ -128,6 +128,14 @@ pub enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Routines: planned, recurring work made each time a schedule falls
+    /// due (talks to a running server).
+    Routine {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: RoutineCommand,
+    },
     /// A gate's criteria and their versions (talks to a running server).
     Gate {
         #[command(flatten)]
@@ -1302,6 +1310,84 @@ pub enum LearningCommand {
         #[arg(long)]
         answer: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutineCommand {
+    List {
+        /// A service product's id: the routines that deliver it.
+        #[arg(long)]
+        service: Option<Uuid>,
+        #[arg(long)]
+        team: Option<Uuid>,
+        /// A member's id: the routines whose work they carry.
+        #[arg(long)]
+        assignee: Option<Uuid>,
+    },
+    /// A routine, the next times it falls due and what became of the last.
+    Show { id: Uuid },
+    /// Makes a routine: a cadence with its days, or an RFC 5545 rule.
+    Add(Box<RoutineAdd>),
+    /// Stops it making work until resumed.
+    Pause { id: Uuid },
+    /// Starts it again; the time it was paused is not caught up.
+    Resume { id: Uuid },
+}
+
+/// A new routine's fields.
+#[derive(Debug, clap::Args)]
+pub struct RoutineAdd {
+    /// The title of the work it makes.
+    #[arg(long)]
+    pub name: String,
+    /// daily, weekly or monthly.
+    #[arg(long, conflicts_with = "rule", required_unless_present = "rule")]
+    pub cadence: Option<String>,
+    /// Weekdays (mo,tu,… or 1–7) for weekly, days of the month (1–31)
+    /// for monthly; comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub days: Vec<String>,
+    /// Every N days, weeks or months.
+    #[arg(long, default_value_t = 1)]
+    pub every: u32,
+    /// An RFC 5545 rule instead of a cadence (FREQ=MONTHLY;BYDAY=1MO).
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// The local time it falls due at (07:00).
+    #[arg(long)]
+    pub at: String,
+    /// The first date it may fall on (YYYY-MM-DD); today when absent.
+    #[arg(long)]
+    pub starts: Option<String>,
+    /// The last date it may fall on.
+    #[arg(long)]
+    pub ends: Option<String>,
+    /// An IANA zone; the org's when absent.
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// After downtime: all, latest or none.
+    #[arg(long)]
+    pub catch_up: Option<String>,
+    #[arg(long)]
+    pub team: Option<Uuid>,
+    /// A person or an AI worker.
+    #[arg(long)]
+    pub assignee: Option<Uuid>,
+    #[arg(long)]
+    pub key_result: Option<Uuid>,
+    /// A preventive service product's id.
+    #[arg(long)]
+    pub service: Option<Uuid>,
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// Whom it serves under a contract.
+    #[arg(long, default_value = "")]
+    pub customer: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Make it paused, to start later.
+    #[arg(long)]
+    pub paused: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 pub mod decisions;
 pub mod flows;
 pub mod labour;
+pub mod routines;
 pub mod service;
 
 use std::process::ExitCode;
@@ -145,7 +146,7 @@ fn cell(row: &Value, field: &str) -> String {
     let value = field.split('.').try_fold(row, |v, key| v.get(key));
     match value {
         None | Some(Value::Null) => "–".into(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => local_time(s).unwrap_or_else(|| s.clone()),
         Some(Value::Number(n)) if field.ends_with("progress") => {
             format!("{:.0} %", n.as_f64().unwrap_or(0.0) * 100.0)
         }
@@ -157,6 +158,17 @@ fn cell(row: &Value, field: &str) -> String {
         }
         Some(other) => other.to_string(),
     }
+}
+
+/// An instant as the reader's clock shows it: in the terminal's local zone
+/// (`TZ`), with its offset. `None` for a text that is no RFC 3339 instant.
+pub(crate) fn local_time(text: &str) -> Option<String> {
+    let at = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some(
+        at.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M (%:z)")
+            .to_string(),
+    )
 }
 
 const TEAM: &[(&str, &str)] = &[

@@ -378,6 +378,21 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         now,
     )
     .await?;
+    crate::demo_routines::seed(
+        store,
+        org.id,
+        &crate::demo_routines::People {
+            sales: &sales,
+            service: &service,
+            sales_lead: &tobias,
+            service_lead: &aylin,
+            technician: &jonas,
+            sales_ai: &ada,
+            service_ai: &emil,
+        },
+        now,
+    )
+    .await?;
 
     for (name, scope, scope_id, tokens, cost) in [
         (

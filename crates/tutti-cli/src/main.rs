@@ -19,6 +19,7 @@ mod client;
 mod demo;
 mod demo_decisions;
 mod demo_flows;
+mod demo_routines;
 mod demo_service;
 mod local;
 
@@ -153,6 +154,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Promise { remote, command } => client::service::promise(&remote, command).await,
         Command::Flow { remote, command } => client::flows::flow(&remote, command).await,
         Command::Gate { remote, command } => client::flows::gate(&remote, command).await,
+        Command::Routine { remote, command } => client::routines::routine(&remote, command).await,
         Command::Case { remote, command } => client::flows::case(&remote, command).await,
         Command::Learning { remote, command } => client::flows::learning(&remote, command).await,
         Command::Member {

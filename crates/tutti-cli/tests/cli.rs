@@ -220,6 +220,74 @@ fn init_prints_a_token_that_the_client_commands_use() {
     let no_zone = tutti(&["org", "zone", "MEZ"], &env);
     assert_refused_in_one_line(&no_zone, "422 (time_zone)");
 
+    // A routine: every Monday and Thursday at 07:30 in Berlin, read back on
+    // the reader's clock (TZ); bad days and rules are one clear line.
+    let routine = json(&[
+        "routine",
+        "add",
+        "--name",
+        "Heizraum begehen",
+        "--cadence",
+        "weekly",
+        "--days",
+        "mo,do",
+        "--at",
+        "07:30",
+        "--starts",
+        "2026-01-05",
+        "--team",
+        team_id,
+    ]);
+    assert_eq!(routine["schedule"]["days"], json!([1, 4]), "{routine}");
+    let routine_id = routine["id"].as_str().unwrap();
+    let bad_day = tutti(
+        &[
+            "routine",
+            "add",
+            "--name",
+            "x",
+            "--cadence",
+            "weekly",
+            "--days",
+            "xx",
+            "--at",
+            "07:00",
+        ],
+        &env,
+    );
+    assert_refused_in_one_line(&bad_day, "--days: `xx` is no weekday");
+    let hourly = tutti(
+        &[
+            "routine",
+            "add",
+            "--name",
+            "x",
+            "--rule",
+            "FREQ=HOURLY",
+            "--at",
+            "07:00",
+        ],
+        &env,
+    );
+    assert_refused_in_one_line(&hourly, "422 (rule)");
+    let mut berlin = env.to_vec();
+    berlin.push(("TZ", "Europe/Berlin"));
+    let shown = tutti(&["routine", "show", routine_id], &berlin);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = stdout(&shown);
+    assert!(
+        text.contains("read in Europe/Berlin")
+            && (text.contains("07:30 (+01:00)") || text.contains("07:30 (+02:00)")),
+        "{text}"
+    );
+    let paused = json(&["routine", "pause", routine_id]);
+    assert_eq!(
+        (&paused["paused"], &paused["next_due"]),
+        (&json!(true), &Value::Null)
+    );
+    let resumed = json(&["routine", "resume", routine_id]);
+    assert_eq!(resumed["paused"], false);
+
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);
     assert_refused_in_one_line(&illegal, "409: cannot move from ready to done");

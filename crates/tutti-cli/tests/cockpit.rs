@@ -479,6 +479,37 @@ async fn a_leader_signs_in_approves_reviews_and_switches_language() {
     assert_eq!(model["prices"]["output"], 80_000, "{model}");
     snap(&client, "5-providers").await;
 
+    // The demo's routines: the yearly maintenance per contract, read in
+    // Berlin's time, and the weekly check whose record shows the week
+    // tutti did not run.
+    client.goto(&format!("{}/routines", up.url)).await.unwrap();
+    let routines = wait_for(&client, Locator::Id("routines-h")).await;
+    assert!(
+        routines.contains("Jährliche Wartung · Familie Hoffmann")
+            && routines.contains("Wochenbericht Kundendienst")
+            && routines.contains("pausiert")
+            && (routines.contains(" CET") || routines.contains(" CEST")),
+        "{routines}"
+    );
+    snap(&client, "5-routines").await;
+    click(
+        &client,
+        Locator::XPath("//a[normalize-space(.)='Offene Zusagen prüfen']"),
+    )
+    .await;
+    let record = wait_for(&client, Locator::Id("history-h")).await;
+    assert!(
+        record.contains("Arbeit angelegt")
+            && record.contains("ausgelassen: ein späterer Termin wurde nachgeholt"),
+        "{record}"
+    );
+    assert_eq!(
+        accessibility_violations(&client).await,
+        Vec::<String>::new(),
+        "a routine's page"
+    );
+    snap(&client, "5-routine").await;
+
     // Switching the language keeps the page and remembers the choice.
     client.goto(&format!("{}/", up.url)).await.unwrap();
     click(&client, Locator::Css("form[action='/language'] button")).await;
@@ -737,6 +768,7 @@ async fn every_lever_from_an_empty_org(words: &Words) {
         "/decisions".into(),
         "/spaces".into(),
         "/service".into(),
+        "/routines".into(),
         "/people".into(),
         "/ledger".into(),
         "/providers".into(),
@@ -770,6 +802,24 @@ async fn every_lever_from_an_empty_org(words: &Words) {
     )
     .await;
     wait_for(&client, Locator::XPath("//*[contains(., 'smollm2-135m')]")).await;
+
+    // A routine: every Monday at 07:00 in the org's zone, from today.
+    client.goto(&format!("{url}/routines")).await.unwrap();
+    fill_and_send(
+        &client,
+        "form[action='/routines']",
+        &[
+            ("name", "Wochenbericht offene Zusagen"),
+            ("cadence", "weekly"),
+            ("days", "Mo"),
+            ("at", "07:00"),
+        ],
+    )
+    .await;
+    let made = Locator::XPath("//a[contains(., 'Wochenbericht offene Zusagen')]");
+    wait_for(&client, made).await;
+    let routine = client.find(made).await.unwrap();
+    pages.push(routine.attr("href").await.unwrap().unwrap());
 
     // People: a lead, her team, a member and a viewer, each with a
     // password shown once; then an AI worker in the team with a budget.

@@ -76,6 +76,7 @@ async fn schemathesis_finds_no_failure_of_any_check() {
         ("TUTTI_ST_FLOW", "flows"),
         ("TUTTI_ST_CASE", "cases"),
         ("TUTTI_ST_LEARNING", "learnings"),
+        ("TUTTI_ST_ROUTINE", "routines"),
     ] {
         ids.push((name, first_id(&client, &server, &token, list).await));
     }

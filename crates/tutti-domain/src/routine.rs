@@ -73,7 +73,14 @@ pub struct Schedule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// The local time it falls due at.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "07:00:00"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            example = "07:00",
+            pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+        )
+    )]
     pub at: NaiveTime,
     /// The first local date it may fall on.
     pub starts: NaiveDate,
@@ -265,6 +272,42 @@ impl Schedule {
             .into_iter()
             .next()
     }
+}
+
+/// The days a person names for a schedule, comma- or space-separated:
+/// weekdays by their English or German two-letter name (`Mo, Do`, `tu`) or
+/// number (1 = Monday) for a weekly routine, days of the month (1–31) for a
+/// monthly one. Ranges are checked by [`Schedule::checked`].
+pub fn parse_days(cadence: Cadence, text: &str) -> ValidationResult<Vec<u32>> {
+    const WEEKDAYS: [[&str; 2]; 7] = [
+        ["mo", "mo"],
+        ["tu", "di"],
+        ["we", "mi"],
+        ["th", "do"],
+        ["fr", "fr"],
+        ["sa", "sa"],
+        ["su", "so"],
+    ];
+    text.split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|day| !day.is_empty())
+        .map(|day| {
+            if let Ok(number) = day.parse::<u32>() {
+                return Ok(number);
+            }
+            let short: String = day.to_lowercase().chars().take(2).collect();
+            WEEKDAYS
+                .iter()
+                .position(|names| cadence == Cadence::Weekly && names.contains(&short.as_str()))
+                .and_then(|index| u32::try_from(index + 1).ok())
+                .ok_or_else(|| {
+                    Invalid::new(
+                        "days",
+                        format!("`{day}` is no weekday (Mo, Tu/Di, … or 1–7) or day of the month"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// An RFC 5545 rule read on the wall clock from `starts` at `at`, or a
@@ -850,6 +893,26 @@ mod tests {
             r.fire(berlin(), utc(2026, 2, 10, 7, 0), Some(&owner()))
                 .create
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn days_are_named_in_english_german_or_by_number() {
+        assert_eq!(parse_days(Cadence::Weekly, "Mo, Do").unwrap(), vec![1, 4]);
+        assert_eq!(
+            parse_days(Cadence::Weekly, "tue;sunday 6").unwrap(),
+            vec![2, 7, 6]
+        );
+        assert_eq!(parse_days(Cadence::Monthly, "1, 15").unwrap(), vec![1, 15]);
+        assert_eq!(
+            parse_days(Cadence::Monthly, "Mo").unwrap_err().field,
+            "days"
+        );
+        assert!(
+            parse_days(Cadence::Weekly, "Xtag")
+                .unwrap_err()
+                .message
+                .contains("Xtag")
         );
     }
 

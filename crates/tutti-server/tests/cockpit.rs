@@ -3360,9 +3360,19 @@ async fn no_role_is_offered_a_form_it_is_refused<S: Store>(store: S) {
         json!({ "title": "Aufmaß fehlte", "gate_id": gate }),
     )
     .await;
+    let routine = call(
+        "POST",
+        "/routines".into(),
+        json!({ "name": "Offene Zusagen prüfen", "team_id": team["id"], "assignee_id": jonas["id"],
+                "schedule": { "cadence": "weekly", "days": [1], "at": "08:30", "starts": "2026-11-01" } }),
+    )
+    .await;
+    let routine = routine["id"].as_str().unwrap().to_owned();
     let pages = [
         "/".to_owned(),
         "/service".into(),
+        "/routines".into(),
+        format!("/routines/{routine}"),
         "/flows".into(),
         format!("/cases/{case}"),
         format!("/gates/{gate}"),
@@ -3595,3 +3605,109 @@ async fn promises_are_recorded_and_signed_off_in_the_cockpit<S: Store>(store: S)
 }
 
 tutti_store::behaviour!(promises_are_recorded_and_signed_off_in_the_cockpit);
+
+/// Routines in the cockpit: a lead makes the weekly check of open promises
+/// through the form (bad days keep the draft and say why), sees when it
+/// falls due next in Berlin's time, pauses and resumes it; its page shows
+/// the next five and the record of what became of each; a viewer reads
+/// and is offered nothing.
+async fn routines_are_planned_paused_and_read_in_the_cockpit<S: Store>(store: S) {
+    let Lindner { token, router, .. } = lindner(&store).await;
+    let reply = api(
+        &router,
+        "PATCH",
+        "/org",
+        &token,
+        Some(json!({ "time_zone": "Europe/Berlin" })),
+    )
+    .await;
+    assert!(reply.status.is_success(), "{}", reply.text);
+    let team = created_id(
+        &router,
+        &token,
+        "/teams",
+        json!({ "name": "Kundenservice" }),
+    )
+    .await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get("/routines").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Neue Routine anlegen"), "{}", page.text);
+    let csrf = page.csrf();
+    let form = |days: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Offene Zusagen prüfen".to_owned()),
+            ("customer", String::new()),
+            ("description", String::new()),
+            ("cadence", "weekly".to_owned()),
+            ("days", days.to_owned()),
+            ("rule", String::new()),
+            ("at", "08:30".to_owned()),
+            ("starts", "2026-11-01".to_owned()),
+            ("catch_up", "latest".to_owned()),
+            ("team", team.clone()),
+            ("assignee", String::new()),
+            ("product", String::new()),
+            ("priority", "normal".to_owned()),
+        ]
+    };
+    let bad = katrin.post_owned("/routines", &form("Montag, Xtag")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains("Xtag"), "says which day: {}", bad.text);
+    assert!(
+        bad.text.contains("value=\"Offene Zusagen prüfen\""),
+        "keeps the draft"
+    );
+    let made = katrin.post_owned("/routines", &form("Mo")).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let id = made
+        .location()
+        .rsplit("routine-")
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = katrin.get("/routines").await;
+    // Made on Monday 16 November after 08:30 in Berlin: next Monday.
+    assert!(
+        page.text.contains("wöchentlich Mo um 08:30")
+            && page.text.contains("23.11.2026, 08:30 CET"),
+        "{}",
+        page.text
+    );
+    let paused = katrin
+        .post(&format!("/routines/{id}/pause"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(paused.status, StatusCode::SEE_OTHER, "{}", paused.text);
+    let shown = katrin.get(&format!("/routines/{id}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert!(shown.text.contains("pausiert"), "{}", shown.text);
+    assert!(shown.text.contains("Keine – die Routine ist pausiert"));
+    let resumed = katrin
+        .post(
+            &format!("/routines/{id}/resume"),
+            &[("csrf", &shown.csrf())],
+        )
+        .await;
+    assert_eq!(resumed.status, StatusCode::SEE_OTHER);
+    let shown = katrin.get(&format!("/routines/{id}")).await;
+    assert!(
+        shown.text.contains("30.11.2026, 08:30 CET") && shown.text.contains("Europe/Berlin"),
+        "{}",
+        shown.text
+    );
+    let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
+    let read = vera.get("/routines").await;
+    assert!(read.text.contains("Offene Zusagen prüfen"));
+    assert!(
+        !read.text.contains("method=\"post\" action=\"/routines"),
+        "{}",
+        read.text
+    );
+    let forged = vera
+        .post(&format!("/routines/{id}/pause"), &[("csrf", &read.csrf())])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+tutti_store::behaviour!(routines_are_planned_paused_and_read_in_the_cockpit);

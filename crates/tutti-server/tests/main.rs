@@ -11,6 +11,7 @@ mod decisions;
 mod flows;
 mod labour;
 mod people;
+mod routines;
 mod service;
 mod strategy;
 mod work;

@@ -37,6 +37,7 @@ mod ledger;
 mod objectives;
 mod people;
 mod providers;
+mod routines;
 mod service;
 pub mod session;
 mod work;
@@ -106,6 +107,12 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/gates/{id}/criteria", post(flows::set_criteria::<S>))
         .route("/learnings", post(flows::write_learning::<S>))
         .route("/learnings/{id}/{how}", post(flows::answer_learning::<S>))
+        .route(
+            "/routines",
+            get(routines::page::<S>).post(routines::create::<S>),
+        )
+        .route("/routines/{id}", get(routines::show::<S>))
+        .route("/routines/{id}/{how}", post(routines::pause_or_resume::<S>))
         .route("/people", get(people::page::<S>).post(people::invite::<S>))
         .route("/people/ai", post(people::add_worker::<S>))
         .route("/people/{id}/token", post(people::issue_token::<S>))

@@ -486,7 +486,12 @@ async fn body<S: Store>(
                     } }
                     tbody { @for p in &products { tr {
                         th scope="row" { (p.name) @if !p.description.is_empty() { br; small.quiet { (p.description) } } }
-                        td { span.badge { (t.get(&format!("service-kind-{}", p.kind))) } }
+                        td {
+                            span.badge { (t.get(&format!("service-kind-{}", p.kind))) }
+                            @if p.kind == ServiceKind::Preventive {
+                                br; a href=(format!("/routines?product={}", p.id)) { (t.get("service-routines")) }
+                            }
+                        }
                         td { (p.customer_group) }
                         td { ul.levels { @for level in &p.levels { li { (level) } } } }
                     } } }
