@@ -533,6 +533,21 @@ impl Routine {
         };
     }
 
+    /// Why its owner (`owner`: their rights now, `None` once they are gone)
+    /// may not create its work any more; `None` while they may.
+    pub fn refusal(&self, owner: Option<&crate::access::Actor>) -> Option<String> {
+        match owner {
+            None => Some("its owner is no longer a member".to_owned()),
+            Some(actor) => actor
+                .may(crate::access::Action::CreateWork {
+                    team_id: self.team_id,
+                    assignee_id: self.assignee_id,
+                })
+                .err()
+                .map(|denied| denied.to_string()),
+        }
+    }
+
     /// What firing it at `now` does: every occurrence since
     /// `handled_until` is made or skipped, once. Those less than
     /// [`ON_TIME`] late are made; older ones were missed and are caught up
@@ -557,17 +572,7 @@ impl Routine {
         } else {
             self.schedule.next_after(tz, handled_until)
         };
-        let refusal = match owner {
-            None => Some("its owner is no longer a member".to_owned()),
-            Some(actor) => actor
-                .may(crate::access::Action::CreateWork {
-                    team_id: self.team_id,
-                    assignee_id: self.assignee_id,
-                })
-                .err()
-                .map(|denied| denied.to_string()),
-        };
-        if let Some(why) = refusal {
+        if let Some(why) = self.refusal(owner) {
             return Firing {
                 create: Vec::new(),
                 skip: due

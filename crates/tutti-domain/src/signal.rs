@@ -53,6 +53,7 @@ text_enum! {
         GateRecycleRate => "gate_recycle_rate",
         /// A learning has waited for an answer too long.
         LearningUnanswered => "learning_unanswered",
+        RoutineStalled => "routine_stalled",
     }
 }
 
@@ -394,6 +395,25 @@ impl Signal {
             },
             params: json!({ "title": title, "days": days }),
             link: format!("/flows#learning-{id}"),
+        }
+    }
+
+    /// A routine whose owner may no longer create its work: planned work,
+    /// a maintenance sold under contract, that will not be made. `next_at`
+    /// is when it next falls due (rendered in each reader's zone).
+    pub fn routine_stalled(
+        id: Uuid,
+        concern: Concern,
+        title: &str,
+        reason: &str,
+        next_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            kind: SignalKind::RoutineStalled,
+            subject_id: Some(id),
+            concern,
+            params: json!({ "title": title, "reason": reason, "next_at": next_at }),
+            link: format!("/routines/{id}"),
         }
     }
 

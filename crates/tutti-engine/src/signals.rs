@@ -49,6 +49,13 @@ pub fn explain(t: &Messages, kind: SignalKind, params: &Value) -> String {
     if let Value::Object(map) = params {
         for (name, value) in map {
             match value {
+                // An instant reads in the reader's zone and language.
+                Value::String(text) if name.ends_with("_at") => {
+                    let shown = DateTime::parse_from_rfc3339(text)
+                        .map(|at| t.datetime(at.with_timezone(&Utc)))
+                        .unwrap_or_else(|_| text.clone());
+                    args.set(name.as_str(), shown)
+                }
                 Value::String(text) => args.set(name.as_str(), text.clone()),
                 Value::Number(n) => args.set(name.as_str(), n.as_f64().unwrap_or_default()),
                 other => args.set(name.as_str(), other.to_string()),
@@ -446,11 +453,12 @@ pub async fn delete_webhook<S: Store>(
 pub fn webhook_body(
     format: WebhookFormat,
     locale: Locale,
+    zone: tutti_domain::routine::Tz,
     alert: &Alert,
     base_url: &str,
     concerns: &str,
 ) -> Value {
-    let t = Messages::of(locale);
+    let t = Messages::of_in(locale, zone);
     let title = t.get(&format!("signal-title-{}", alert.kind));
     let text = explain(&t, alert.kind, &alert.params);
     let link = format!("{}{}", base_url.trim_end_matches('/'), alert.link);
@@ -574,7 +582,12 @@ async fn post<S: Store>(
 ) -> Attempt {
     let locale = Locale::parse(&due.locale).unwrap_or_default();
     let whom = concerns(store, due.org_id, &due.alert.concern, &Messages::of(locale)).await;
-    let body = webhook_body(due.format, locale, &due.alert, base_url, &whom);
+    // The channel reads times in the org's zone.
+    let zone = match store.org(due.org_id).await {
+        Ok(org) => org.time_zone.parse().unwrap_or(tutti_domain::routine::UTC),
+        Err(_) => tutti_domain::routine::UTC,
+    };
+    let body = webhook_body(due.format, locale, zone, &due.alert, base_url, &whom);
     let failed = |error: String| Attempt::Failed {
         error,
         retry_at: retry_at(due.attempts + 1, clock.now()),
@@ -709,6 +722,31 @@ async fn gate_signals<S: Store>(
             (now - learning.created_at).num_days(),
         ));
     }
+
+    // Routines whose owner may no longer create their work: planned work
+    // that will not be made, told before it falls due.
+    let routines = store
+        .routines(org_id, &tutti_store::RoutineFilter::default(), page)
+        .await?
+        .items;
+    for routine in routines.iter().filter(|r| !r.paused) {
+        let Some(next_at) = routine.next_due else {
+            continue;
+        };
+        let owner = store.actor(org_id, routine.owner_id).await?;
+        if let Some(reason) = routine.refusal(owner.as_ref()) {
+            signals.push(Signal::routine_stalled(
+                routine.id,
+                Concern {
+                    team_id: routine.team_id,
+                    person_id: Some(routine.owner_id),
+                },
+                &routine.name,
+                &reason,
+                next_at,
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -727,6 +765,26 @@ mod tests {
     }
 
     #[test]
+    fn an_instant_in_an_alert_reads_in_the_readers_zone_and_language() {
+        let params = serde_json::json!({
+            "title": "Jährliche Wartung", "reason": "no right", "next_at": "2026-12-16T07:00:00Z",
+        });
+        let berlin: tutti_domain::routine::Tz = "Europe/Berlin".parse().unwrap();
+        let de = explain(
+            &Messages::of_in(Locale::De, berlin),
+            SignalKind::RoutineStalled,
+            &params,
+        );
+        assert!(de.contains("16.12.2026, 08:00 CET"), "{de}");
+        let en = explain(
+            &Messages::of(Locale::En),
+            SignalKind::RoutineStalled,
+            &params,
+        );
+        assert!(en.contains("07:00 UTC"), "{en}");
+    }
+
+    #[test]
     fn webhook_bodies_take_each_platforms_shape() {
         let alert = Alert {
             id: Uuid::nil(),
@@ -741,6 +799,7 @@ mod tests {
         let slack = webhook_body(
             WebhookFormat::Slack,
             Locale::De,
+            tutti_domain::routine::UTC,
             &alert,
             "http://tutti.local/",
             "Service · Jonas",
@@ -771,6 +830,7 @@ mod tests {
         let teams = webhook_body(
             WebhookFormat::Teams,
             Locale::En,
+            tutti_domain::routine::UTC,
             &alert,
             "http://tutti.local",
             "the org",

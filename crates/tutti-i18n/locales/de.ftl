@@ -757,3 +757,5 @@ weekday-6 = Sa
 weekday-7 = So
 work-routines = Routinen: geplante, wiederkehrende Arbeit
 service-routines = geplante Routinen
+signal-title-routine_stalled = Routine legt keine Arbeit mehr an
+signal-routine_stalled = Die Routine „{ $title }“ kann ihre Arbeit nicht mehr anlegen: { $reason }. Nächster Termin: { $next_at }.

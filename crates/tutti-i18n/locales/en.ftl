@@ -757,3 +757,5 @@ weekday-6 = Sat
 weekday-7 = Sun
 work-routines = Routines: planned, recurring work
 service-routines = planned routines
+signal-title-routine_stalled = Routine no longer makes its work
+signal-routine_stalled = The routine “{ $title }” can no longer create its work: { $reason }. Next due: { $next_at }.

@@ -3,7 +3,7 @@
 //! weekly report that reaches the AI worker's queue once at 07:00 Berlin,
 //! catch-up after downtime, pause and resume, and nothing across orgs.
 
-#![expect(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -112,6 +112,32 @@ async fn a_routine_makes_its_work_once_on_time_in_the_orgs_zone<S: Store>(store:
     assert_eq!(runs["items"].as_array().unwrap().len(), 1, "{runs}");
     assert_eq!(runs["items"][0]["status"], "queued");
 
+    // Aylin no longer leads the team: the routine cannot make Emil's work
+    // any more, and says so before its next Monday; led again, it clears.
+    let team = format!("/teams/{}", org.service);
+    api.changed(&team, &org.owner.token, json!({ "lead_id": null }))
+        .await;
+    let open = alerts(&api, &org.owner.token).await;
+    let stalled = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "routine_stalled")
+        .unwrap_or_else(|| panic!("no routine_stalled alert: {open}"));
+    let text = stalled["explanation"].as_str().unwrap();
+    assert!(
+        text.contains("Wochenbericht offene Zusagen") && text.contains("30.11.2026, 07:00 CET"),
+        "{text}"
+    );
+    assert_eq!(stalled["person_id"], json!(org.lead.id));
+    api.changed(&team, &org.owner.token, json!({ "lead_id": org.lead.id }))
+        .await;
+    let open = alerts(&api, &org.owner.token).await;
+    assert!(
+        !open.to_string().contains("routine_stalled"),
+        "cleared once led again: {open}"
+    );
+
     // Down for three weeks: only the latest is made, the others recorded
     // as superseded.
     clock.set("2026-12-14T09:00:00Z".parse().unwrap());
@@ -194,6 +220,12 @@ async fn a_routine_makes_its_work_once_on_time_in_the_orgs_zone<S: Store>(store:
 }
 
 tutti_store::behaviour!(a_routine_makes_its_work_once_on_time_in_the_orgs_zone);
+
+/// The open alerts after an evaluation, explained in German.
+async fn alerts(api: &Api, token: &str) -> Value {
+    api.post("/alerts/refresh", token, json!({})).await;
+    api.get("/alerts?lang=de", token).await.body
+}
 
 async fn a_bad_routine_is_refused_naming_the_field_and_nothing_is_written<S: Store>(store: S) {
     let api = Api::new(&store);
