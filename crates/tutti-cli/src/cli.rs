@@ -339,6 +339,11 @@ pub enum MemberCommand {
     Show {
         id: Uuid,
     },
+    /// Sets the zone you read times in, in the cockpit (an IANA name);
+    /// without one, you follow the org's.
+    Zone {
+        name: Option<String>,
+    },
     Add {
         #[arg(long)]
         name: String,

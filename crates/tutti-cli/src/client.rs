@@ -272,6 +272,10 @@ pub async fn member(remote: &Remote, command: MemberCommand) -> anyhow::Result<E
         MemberCommand::Show { id } => {
             client.print_one(&client.get(&format!("/members/{id}")).await?, MEMBER)
         }
+        MemberCommand::Zone { name } => client.print_one(
+            &client.patch("/me", json!({ "time_zone": name })).await?,
+            &[("id", "id"), ("name", "name"), ("time zone", "time_zone")],
+        ),
         MemberCommand::Add {
             name,
             email,

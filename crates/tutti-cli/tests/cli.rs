@@ -287,6 +287,12 @@ fn init_prints_a_token_that_the_client_commands_use() {
     );
     let resumed = json(&["routine", "resume", routine_id]);
     assert_eq!(resumed["paused"], false);
+    // One's own zone for the cockpit; none follows the org's.
+    let own = json(&["member", "zone", "Europe/Lisbon"]);
+    assert_eq!(own["time_zone"], "Europe/Lisbon");
+    let no_own = tutti(&["member", "zone", "WEZ"], &env);
+    assert_refused_in_one_line(&no_own, "422 (time_zone)");
+    assert_eq!(json(&["member", "zone"])["time_zone"], Value::Null);
 
     // A refused request is one clear line and a non-zero exit.
     let illegal = tutti(&["work", "move", work_id, "done"], &env);

@@ -138,3 +138,26 @@ pub async fn set_time_zone<S: Store>(
     let zone = tutti_domain::routine::parse_time_zone("time_zone", name)?;
     Ok(store.set_time_zone(ctx, zone.name()).await?)
 }
+
+/// Sets (or with `None` clears, to follow the org's) the zone a person
+/// reads times in: their own, or anyone's for an admin.
+pub async fn set_member_time_zone<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    member_id: Uuid,
+    name: Option<&str>,
+) -> EngineResult<Option<String>> {
+    if member_id != actor.member_id {
+        let member = store.member(actor.org_id, member_id).await?;
+        actor.may(Action::ManageMember { role: member.role })?;
+    }
+    let zone = name
+        .map(|name| tutti_domain::routine::parse_time_zone("time_zone", name))
+        .transpose()?
+        .map(|zone| zone.name().to_owned());
+    store
+        .set_member_time_zone(ctx, member_id, zone.as_deref())
+        .await?;
+    Ok(zone)
+}

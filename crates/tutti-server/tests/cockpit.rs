@@ -3414,7 +3414,8 @@ async fn no_role_is_offered_a_form_it_is_refused<S: Store>(store: S) {
             );
             for form in offered_forms(&shown.text, &mut serial) {
                 for action in &form.actions {
-                    if action == "/sign-out" || action == "/language" {
+                    // One's own language and zone are preferences, not levers.
+                    if action == "/sign-out" || action == "/language" || action == "/me/time-zone" {
                         continue;
                     }
                     let fields: Vec<(&str, &str)> = form
@@ -3696,6 +3697,41 @@ async fn routines_are_planned_paused_and_read_in_the_cockpit<S: Store>(store: S)
         "{}",
         shown.text
     );
+    // Katrin works from Lisbon for a while: she reads the times in her
+    // own zone; a name that is no zone is refused; cleared, she follows
+    // the firm's again.
+    let people = katrin.get("/people").await;
+    let refused = katrin
+        .post(
+            "/me/time-zone",
+            &[("csrf", &people.csrf()), ("time_zone", "MEZ")],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let own = katrin
+        .post(
+            "/me/time-zone",
+            &[("csrf", &people.csrf()), ("time_zone", "Europe/Lisbon")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.text);
+    let page = katrin.get("/routines").await;
+    assert!(page.text.contains("23.11.2026, 07:30 WET"), "{}", page.text);
+    let cleared = katrin
+        .post(
+            "/me/time-zone",
+            &[("csrf", &people.csrf()), ("time_zone", "")],
+        )
+        .await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER);
+    let page = katrin.get("/routines").await;
+    assert!(page.text.contains("23.11.2026, 08:30 CET"), "{}", page.text);
+
     let mut vera = signed_in(&router, "vera.katrin@lindner.de", "de").await;
     let read = vera.get("/routines").await;
     assert!(read.text.contains("Offene Zusagen prüfen"));

@@ -169,3 +169,40 @@ async fn the_org_reads_its_times_in_its_own_time_zone<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(the_org_reads_its_times_in_its_own_time_zone);
+
+async fn a_person_reads_times_in_a_zone_of_their_own<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let me = api.get("/me", &org.member.token).await.body;
+    assert_eq!(me["time_zone"], serde_json::Value::Null);
+    let own = api
+        .changed(
+            "/me",
+            &org.member.token,
+            json!({ "time_zone": "Europe/Lisbon" }),
+        )
+        .await;
+    assert_eq!(own["time_zone"], "Europe/Lisbon");
+    assert_eq!(own["id"], json!(org.member.id));
+    let refused = api
+        .patch("/me", &org.member.token, json!({ "time_zone": "MEZ" }))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["field"], "time_zone");
+    assert_eq!(
+        api.get("/me", &org.member.token).await.body["time_zone"],
+        "Europe/Lisbon",
+        "a refusal changes nothing"
+    );
+    let cleared = api
+        .changed("/me", &org.member.token, json!({ "time_zone": null }))
+        .await;
+    assert_eq!(cleared["time_zone"], serde_json::Value::Null);
+    // Another person's zone is theirs alone.
+    assert_eq!(
+        api.get("/me", &org.colleague.token).await.body["time_zone"],
+        serde_json::Value::Null
+    );
+}
+
+tutti_store::behaviour!(a_person_reads_times_in_a_zone_of_their_own);

@@ -38,6 +38,8 @@ pub struct Session {
     pub name: String,
     pub csrf_token: String,
     pub locale: Option<String>,
+    /// The person's own IANA zone; `None` follows the org's.
+    pub time_zone: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -60,6 +62,20 @@ pub trait Sessions: Clone + Send + Sync + 'static {
         member_id: Uuid,
         locale: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Sets (or with `None` clears, to follow the org's) the zone a person
+    /// reads times in; the name is checked by the caller.
+    fn set_member_time_zone(
+        &self,
+        ctx: &Ctx,
+        member_id: Uuid,
+        time_zone: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A person's own zone, if they set one.
+    fn member_time_zone(
+        &self,
+        org_id: Uuid,
+        member_id: Uuid,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
     /// The password hashes of the people with that email, in every org.
     fn credentials(&self, email: &Email) -> impl Future<Output = Result<Vec<Credential>>> + Send;
     /// Starts a session for the context's actor.

@@ -99,15 +99,62 @@ fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<Str
         .filter(|v| !v.is_empty()))
 }
 
+/// The member a token belongs to, with the zone they read times in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub member: Member,
+    /// Their own IANA zone; `null` follows the org's.
+    pub time_zone: Option<String>,
+}
+
 /// The member the token belongs to.
-#[utoipa::path(get, path = "/api/v1/me", tag = "members", responses((status = 200, body = Member), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "members", responses((status = 200, body = MeView), (status = 401, body = Problem)))]
 pub async fn me<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,
-) -> Result<Json<Member>, ApiError> {
-    Ok(Json(
-        state.store.member(actor.org_id, actor.member_id).await?,
-    ))
+) -> Result<Json<MeView>, ApiError> {
+    Ok(Json(MeView {
+        member: state.store.member(actor.org_id, actor.member_id).await?,
+        time_zone: state
+            .store
+            .member_time_zone(actor.org_id, actor.member_id)
+            .await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    /// The IANA zone to read times in (`Europe/Lisbon`); `null` follows the
+    /// org's.
+    #[serde(deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
+}
+
+/// Sets the zone the token's member reads times in.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "members", request_body = MePatch,
+    responses((status = 200, body = MeView), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_me<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    body: ApiJson<MePatch>,
+) -> Result<Json<MeView>, ApiError> {
+    let ctx = ctx(&state, &actor);
+    let wanted = body.value.time_zone.flatten();
+    let time_zone = directory::set_member_time_zone(
+        &state.store,
+        &actor,
+        &ctx,
+        actor.member_id,
+        wanted.as_deref(),
+    )
+    .await?;
+    Ok(Json(MeView {
+        member: state.store.member(actor.org_id, actor.member_id).await?,
+        time_zone,
+    }))
 }
 
 /// The token's org: its name and the currency costs are kept in.

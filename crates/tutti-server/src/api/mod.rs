@@ -39,7 +39,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route("/health", get(system::health::<S>))
         .route("/openapi.json", get(system::openapi))
-        .route("/me", get(members::me::<S>))
+        .route("/me", get(members::me::<S>).patch(members::update_me::<S>))
         .route(
             "/org",
             get(members::org::<S>).patch(members::update_org::<S>),
@@ -248,7 +248,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     info(title = "tutti", description = "The orchestration cockpit for hybrid teams: strategy, work, people and AI workers."),
     paths(
         system::health,
-        members::me, members::org, members::update_org, members::list, members::create, members::show, members::update, members::create_token,
+        members::me, members::update_me, members::org, members::update_org, members::list, members::create, members::show, members::update, members::create_token,
         teams::list, teams::create, teams::show, teams::update,
         objectives::list, objectives::create, objectives::show, objectives::update,
         objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,

@@ -51,6 +51,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route("/sign-out", post(session::sign_out::<S>))
         .route("/language", post(session::set_language::<S>))
+        .route("/me/time-zone", post(session::set_time_zone::<S>))
         .route(
             "/objectives",
             get(objectives::tree::<S>).post(objectives::create::<S>),
@@ -160,6 +161,8 @@ pub struct Web {
     pub csrf: String,
     pub org: Org,
     pub t: Arc<Messages>,
+    /// The zone the reader reads times in: their own, else the org's.
+    pub zone: tutti_domain::routine::Tz,
     /// Where the page was asked for, to come back to after an action.
     pub path: String,
 }
@@ -263,11 +266,10 @@ impl Web {
         (status, markup).into_response()
     }
 
-    /// The org's time zone: the cockpit shows times in it and reads the
-    /// times its forms are given in it.
+    /// The reader's time zone (their own, else the org's): the cockpit
+    /// shows times in it and reads the times its forms are given in it.
     pub fn zone(&self) -> tutti_domain::routine::Tz {
-        tutti_domain::routine::parse_time_zone("time_zone", &self.org.time_zone)
-            .unwrap_or(tutti_domain::routine::UTC)
+        self.zone
     }
 
     /// The hidden field every form carries.
@@ -431,9 +433,13 @@ impl<S: Store> FromRequestParts<AppState<S>> for Web {
             .as_deref()
             .and_then(Locale::parse)
             .unwrap_or_else(|| browser_locale(&parts.headers));
-        // Times read in the org's zone; a zone the database no longer knows
-        // reads as UTC rather than failing the page.
-        let zone = tutti_domain::routine::parse_time_zone("time_zone", &org.time_zone)
+        // Times read in the person's own zone, else the org's; a zone the
+        // database no longer knows reads as UTC rather than failing the page.
+        let zone = session
+            .time_zone
+            .as_deref()
+            .unwrap_or(&org.time_zone)
+            .parse()
             .unwrap_or(tutti_domain::routine::UTC);
         Ok(Web {
             actor: session.actor,
@@ -441,6 +447,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for Web {
             csrf: session.csrf_token,
             org,
             t: Messages::of_in(locale, zone),
+            zone,
             path,
         })
     }

@@ -166,8 +166,24 @@ async fn body<S: Store>(
             }
         }
     };
+    let own_zone = state
+        .store
+        .member_time_zone(web.actor.org_id, web.actor.member_id)
+        .await?;
     Ok(html! {
         @if let Some(secret) = &notice.secret { (secret) }
+        section.card aria-labelledby="zone-h" {
+            h2 #zone-h { (t.get("people-zone")) }
+            p { (t.with("people-zone-now", &tutti_i18n::args([("zone", web.zone().name().to_owned())])))
+                @if own_zone.is_none() { " " span.quiet { (t.get("people-zone-org")) } } }
+            form.inline method="post" action="/me/time-zone" aria-labelledby="zone-h" {
+                (web.csrf_field())
+                label { (t.get("people-zone-own")) " "
+                    input type="text" name="time_zone" maxlength="64" value=(own_zone.clone().unwrap_or_default())
+                        placeholder=(web.org.time_zone); }
+                button.secondary type="submit" { (t.get("people-zone-save")) }
+            }
+        }
         section.card aria-labelledby="teams-h" {
             h2 #teams-h { (t.get("people-teams")) }
             @if teams.is_empty() { p.quiet { (t.get("people-teams-none")) } }

@@ -571,6 +571,36 @@ pub async fn set_language<S: Store>(
     see_other(&local_path(value.back.as_deref()))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct SetTimeZone {
+    /// An IANA name; empty follows the org's.
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// Remembers the zone the person reads times in (empty: the org's) and
+/// shows the people page in it; a name that is no zone says so.
+pub async fn set_time_zone<S: Store>(
+    State(state): State<AppState<S>>,
+    form: Form<SetTimeZone>,
+) -> Response {
+    let Form { web, value } = form;
+    let ctx = crate::api::ctx(&state, &web.actor);
+    let wanted = Some(value.time_zone.trim()).filter(|name| !name.is_empty());
+    match tutti_engine::directory::set_member_time_zone(
+        &state.store,
+        &web.actor,
+        &ctx,
+        web.actor.member_id,
+        wanted,
+    )
+    .await
+    {
+        Ok(_) => see_other("/people#zone-h"),
+        Err(e) => web.error(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![expect(clippy::unwrap_used)]

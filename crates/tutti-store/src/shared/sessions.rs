@@ -1,5 +1,15 @@
 // Passwords, languages and sessions; see `sessions.rs` for the contract.
 
+/// A live session's CSRF token, its member's language, zone and name, and
+/// when it ends.
+type SessionRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    DateTime<Utc>,
+);
+
 impl crate::Sessions for BackendStore {
     async fn set_password(&self, ctx: &Ctx, member_id: Uuid, password_hash: &str) -> Result<()> {
         let mut tx = self.begin().await?;
@@ -31,6 +41,42 @@ impl crate::Sessions for BackendStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn set_member_time_zone(
+        &self,
+        ctx: &Ctx,
+        member_id: Uuid,
+        time_zone: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        load_member(&mut tx, ctx.org_id, member_id).await?;
+        sqlx::query("UPDATE members SET time_zone = $1 WHERE id = $2")
+            .bind(time_zone)
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "member.time_zone_set",
+            "member",
+            Some(member_id),
+            json!({ "time_zone": time_zone }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn member_time_zone(&self, org_id: Uuid, member_id: Uuid) -> Result<Option<String>> {
+        let zone: Option<Option<String>> =
+            sqlx::query_scalar("SELECT time_zone FROM members WHERE id = $1 AND org_id = $2")
+                .bind(member_id)
+                .bind(org_id)
+                .fetch_optional(&mut *self.read().await?)
+                .await?;
+        zone.ok_or(StoreError::not_found("member"))
     }
 
     async fn credentials(&self, email: &Email) -> Result<Vec<Credential>> {
@@ -86,15 +132,15 @@ impl crate::Sessions for BackendStore {
 
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
         let mut conn = self.read().await?;
-        let row: Option<(String, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT s.csrf_token, m.locale, m.name, s.expires_at FROM sessions s JOIN members m ON m.id = s.member_id \
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT s.csrf_token, m.locale, m.time_zone, m.name, s.expires_at FROM sessions s JOIN members m ON m.id = s.member_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((csrf_token, locale, name, expires_at)) = row else {
+        let Some((csrf_token, locale, time_zone, name, expires_at)) = row else {
             return Ok(None);
         };
         let actor = load_actor(
@@ -109,6 +155,7 @@ impl crate::Sessions for BackendStore {
             name,
             csrf_token,
             locale,
+            time_zone,
             expires_at,
         }))
     }
