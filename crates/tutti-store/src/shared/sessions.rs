@@ -10,6 +10,34 @@ type SessionRow = (
     DateTime<Utc>,
 );
 
+/// Sets one of a person's own preferences (`locale`, `time_zone`: a
+/// column of `members`), audited as `member.<column>_set`.
+async fn set_preference(
+    mut tx: Tx,
+    ctx: &Ctx,
+    member_id: Uuid,
+    column: &'static str,
+    value: Option<&str>,
+) -> Result<()> {
+    load_member(&mut tx, ctx.org_id, member_id).await?;
+    sqlx::query(&format!("UPDATE members SET {column} = $1 WHERE id = $2"))
+        .bind(value)
+        .bind(member_id)
+        .execute(&mut *tx)
+        .await?;
+    append_event(
+        &mut tx,
+        ctx,
+        &format!("member.{column}_set"),
+        "member",
+        Some(member_id),
+        json!({ column: value }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl crate::Sessions for BackendStore {
     async fn set_password(&self, ctx: &Ctx, member_id: Uuid, password_hash: &str) -> Result<()> {
         let mut tx = self.begin().await?;
@@ -23,24 +51,7 @@ impl crate::Sessions for BackendStore {
         if let Some(locale) = locale {
             check_locale(locale)?;
         }
-        let mut tx = self.begin().await?;
-        load_member(&mut tx, ctx.org_id, member_id).await?;
-        sqlx::query("UPDATE members SET locale = $1 WHERE id = $2")
-            .bind(locale)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        append_event(
-            &mut tx,
-            ctx,
-            "member.locale_set",
-            "member",
-            Some(member_id),
-            json!({ "locale": locale }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        set_preference(self.begin().await?, ctx, member_id, "locale", locale).await
     }
 
     async fn set_member_time_zone(
@@ -49,24 +60,7 @@ impl crate::Sessions for BackendStore {
         member_id: Uuid,
         time_zone: Option<&str>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        load_member(&mut tx, ctx.org_id, member_id).await?;
-        sqlx::query("UPDATE members SET time_zone = $1 WHERE id = $2")
-            .bind(time_zone)
-            .bind(member_id)
-            .execute(&mut *tx)
-            .await?;
-        append_event(
-            &mut tx,
-            ctx,
-            "member.time_zone_set",
-            "member",
-            Some(member_id),
-            json!({ "time_zone": time_zone }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        set_preference(self.begin().await?, ctx, member_id, "time_zone", time_zone).await
     }
 
     async fn member_time_zone(&self, org_id: Uuid, member_id: Uuid) -> Result<Option<String>> {
