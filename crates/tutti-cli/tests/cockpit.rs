@@ -593,7 +593,11 @@ async fn levers_on_page(client: &Client) -> Vec<String> {
     let actions: Vec<String> = serde_json::from_value(actions).unwrap();
     actions
         .into_iter()
-        .filter(|a| a != "/sign-out" && a != "/language" && !a.ends_with("/simulate"))
+        // One's own language and time zone are preferences, not levers.
+        .filter(|a| {
+            !["/sign-out", "/language", "/me/time-zone"].contains(&a.as_str())
+                && !a.ends_with("/simulate")
+        })
         .collect()
 }
 

@@ -16,8 +16,7 @@
 //! skipped, never created twice.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    TimeZone, Utc,
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
 };
 pub use chrono_tz::{Tz, UTC};
 use serde::{Deserialize, Serialize};
@@ -168,26 +167,43 @@ impl Schedule {
 
     /// Whether it falls on local date `day`.
     pub fn falls_on(&self, day: NaiveDate) -> bool {
-        if day < self.starts || self.ends.is_some_and(|end| day > end) {
-            return false;
+        day >= self.starts
+            && self.ends.is_none_or(|end| day <= end)
+            && self.local_days(day, day).contains(&day)
+    }
+
+    /// Its recurrence as an RFC 5545 rule: the rule it was given, or its
+    /// cadence said as one (weeks start on Monday, as the cadence counts
+    /// them from the week of `starts`).
+    pub fn rule_text(&self) -> String {
+        if let Some(rule) = &self.rule {
+            return rule.clone();
         }
-        let every = i64::from(self.every.max(1));
-        let Some(cadence) = self.cadence else {
-            return self.rule_days(day, day).contains(&day);
+        let every = self.every.max(1);
+        let listed = |names: &dyn Fn(u32) -> String| {
+            self.days
+                .iter()
+                .map(|d| names(*d))
+                .collect::<Vec<_>>()
+                .join(",")
         };
-        match cadence {
-            Cadence::Daily => (day - self.starts).num_days() % every == 0,
+        match self.cadence.unwrap_or(Cadence::Daily) {
+            Cadence::Daily => format!("FREQ=DAILY;INTERVAL={every}"),
             Cadence::Weekly => {
-                let monday = |d: NaiveDate| {
-                    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
-                };
-                let weeks = (monday(day) - monday(self.starts)).num_days() / 7;
-                weeks % every == 0 && self.days.contains(&day.weekday().number_from_monday())
+                const NAMES: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+                let byday = listed(&|d| {
+                    NAMES
+                        .get(d.wrapping_sub(1) as usize)
+                        .copied()
+                        .unwrap_or("?")
+                        .to_owned()
+                });
+                format!("FREQ=WEEKLY;INTERVAL={every};WKST=MO;BYDAY={byday}")
             }
-            Cadence::Monthly => {
-                let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
-                (months(day) - months(self.starts)) % every == 0 && self.days.contains(&day.day())
-            }
+            Cadence::Monthly => format!(
+                "FREQ=MONTHLY;INTERVAL={every};BYMONTHDAY={}",
+                listed(&|d| d.to_string())
+            ),
         }
     }
 
@@ -220,17 +236,7 @@ impl Schedule {
             .date_naive()
             .succ_opt()
             .unwrap_or(NaiveDate::MAX);
-        let first = first.max(self.starts);
-        let days: Vec<NaiveDate> = if self.rule.is_some() {
-            self.rule_days(first, last)
-        } else {
-            let last = self.ends.map_or(last, |end| last.min(end));
-            first
-                .iter_days()
-                .take_while(|day| *day <= last)
-                .filter(|day| self.falls_on(*day))
-                .collect()
-        };
+        let days = self.local_days(first.max(self.starts), last);
         for day in days {
             let at = self.instant_on(day, tz);
             if at > after && at <= until {
@@ -243,15 +249,11 @@ impl Schedule {
         found
     }
 
-    /// The local dates from `first` to `last` its rule falls on, as RFC 5545
-    /// reads it from `starts` at `at` (the wall clock, before any zone);
-    /// none without a rule.
-    fn rule_days(&self, first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
-        let Some(Ok(set)) = self
-            .rule
-            .as_deref()
-            .map(|rule| recurrence(rule, self.starts, self.at))
-        else {
+    /// The local dates from `first` to `last` it falls on, as the rrule
+    /// crate reads its RFC 5545 rule from `starts` at `at` (the wall clock,
+    /// before any zone); none for a schedule that is not checked.
+    fn local_days(&self, first: NaiveDate, last: NaiveDate) -> Vec<NaiveDate> {
+        let Ok(set) = recurrence(&self.rule_text(), self.starts, self.at) else {
             return Vec::new();
         };
         let wall =
@@ -611,6 +613,7 @@ impl Routine {
 mod tests {
     #![expect(clippy::unwrap_used)]
     use super::*;
+    use chrono::Datelike;
     use proptest::prelude::*;
 
     fn berlin() -> Tz {
@@ -770,6 +773,29 @@ mod tests {
         "America/Santiago",
         "UTC",
     ];
+
+    /// What a cadence means, said by hand: the oracle the rrule crate's
+    /// reading of the cadence's rule is held to.
+    fn by_hand(s: &Schedule, day: NaiveDate) -> bool {
+        if day < s.starts || s.ends.is_some_and(|end| day > end) {
+            return false;
+        }
+        let every = i64::from(s.every.max(1));
+        match s.cadence.unwrap() {
+            Cadence::Daily => (day - s.starts).num_days() % every == 0,
+            Cadence::Weekly => {
+                let monday = |d: NaiveDate| {
+                    d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
+                };
+                let weeks = (monday(day) - monday(s.starts)).num_days() / 7;
+                weeks % every == 0 && s.days.contains(&day.weekday().number_from_monday())
+            }
+            Cadence::Monthly => {
+                let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+                (months(day) - months(s.starts)) % every == 0 && s.days.contains(&day.day())
+            }
+        }
+    }
 
     fn routine(schedule: Schedule, catch_up: CatchUp, handled_until: DateTime<Utc>) -> Routine {
         Routine {
@@ -1073,7 +1099,7 @@ mod tests {
             let mut expected = Vec::new();
             let mut d = day(2025, 1, 2);
             while d < day(2026, 12, 31) {
-                if schedule.falls_on(d) {
+                if by_hand(&schedule, d) {
                     expected.push(d);
                 }
                 d = d.succ_opt().unwrap();
@@ -1081,7 +1107,7 @@ mod tests {
             for d in &expected {
                 prop_assert_eq!(dates.iter().filter(|x| *x == d).count(), 1, "on {}", d);
             }
-            prop_assert!(dates.iter().all(|d| schedule.falls_on(*d)));
+            prop_assert!(dates.iter().all(|d| by_hand(&schedule, *d)));
             // Cut at an hour, or exactly at an occurrence (a window's end).
             let cut = match (cut_on_one, all.is_empty()) {
                 (true, false) => all[pick % all.len()],
