@@ -764,3 +764,5 @@ people-zone-now = Du liest alle Zeiten in { $zone }.
 people-zone-org = (die Zeitzone der Firma)
 people-zone-own = Eigene Zeitzone (leer: die der Firma)
 people-zone-save = Zeitzone speichern
+routine-every = Alle wie viele Tage, Wochen oder Monate
+routine-ends = Bis (leer: ohne Ende)

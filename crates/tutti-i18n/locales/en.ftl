@@ -764,3 +764,5 @@ people-zone-now = You read all times in { $zone }.
 people-zone-org = (the firm's time zone)
 people-zone-own = Your own time zone (empty: the firm's)
 people-zone-save = Save time zone
+routine-every = Every how many days, weeks or months
+routine-ends = Until (empty: no end)

@@ -3660,6 +3660,15 @@ async fn routines_are_planned_paused_and_read_in_the_cockpit<S: Store>(store: S)
         bad.text.contains("value=\"Offene Zusagen prüfen\""),
         "keeps the draft"
     );
+    let mut ended_before = form("Mo");
+    ended_before.push(("ends", "2026-10-01".to_owned()));
+    let bad = katrin.post_owned("/routines", &ended_before).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(
+        bad.text.contains("ends") && bad.text.contains("value=\"2026-10-01\""),
+        "{}",
+        bad.text
+    );
     let made = katrin.post_owned("/routines", &form("Mo")).await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
     let id = made
@@ -3680,6 +3689,11 @@ async fn routines_are_planned_paused_and_read_in_the_cockpit<S: Store>(store: S)
         .post(&format!("/routines/{id}/pause"), &[("csrf", &page.csrf())])
         .await;
     assert_eq!(paused.status, StatusCode::SEE_OTHER, "{}", paused.text);
+    assert_eq!(
+        paused.location(),
+        format!("/routines#routine-{id}"),
+        "back to the list"
+    );
     let shown = katrin.get(&format!("/routines/{id}")).await;
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
     assert!(shown.text.contains("pausiert"), "{}", shown.text);
@@ -3687,10 +3701,15 @@ async fn routines_are_planned_paused_and_read_in_the_cockpit<S: Store>(store: S)
     let resumed = katrin
         .post(
             &format!("/routines/{id}/resume"),
-            &[("csrf", &shown.csrf())],
+            &[("csrf", &shown.csrf()), ("back", "page")],
         )
         .await;
     assert_eq!(resumed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        resumed.location(),
+        format!("/routines/{id}"),
+        "back to its page"
+    );
     let shown = katrin.get(&format!("/routines/{id}")).await;
     assert!(
         shown.text.contains("30.11.2026, 08:30 CET") && shown.text.contains("Europe/Berlin"),

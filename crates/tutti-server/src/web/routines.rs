@@ -46,9 +46,15 @@ pub struct RoutineForm {
     /// `HH:MM`, in the org's zone.
     #[serde(default)]
     at: String,
+    /// Every N days, weeks or months; 1 when empty.
+    #[serde(default)]
+    every: String,
     /// `YYYY-MM-DD`.
     #[serde(default)]
     starts: String,
+    /// `YYYY-MM-DD`, or empty for no end.
+    #[serde(default)]
+    ends: String,
     #[serde(default)]
     catch_up: String,
     #[serde(default)]
@@ -158,7 +164,9 @@ fn may_change(web: &Web, routine: &Routine) -> bool {
     routines::may_change(&web.actor, routine, &RoutinePatch::default()).is_ok()
 }
 
-fn pause_button(web: &Web, routine: &Routine) -> Markup {
+/// A pause or resume button; `on_page`: it sits on the routine's own page,
+/// which the reader comes back to (else the list).
+fn pause_button(web: &Web, routine: &Routine, on_page: bool) -> Markup {
     let t = &web.t;
     let (action, label) = if routine.paused {
         ("resume", t.get("routine-resume"))
@@ -168,6 +176,7 @@ fn pause_button(web: &Web, routine: &Routine) -> Markup {
     html! {
         form.inline method="post" action=(format!("/routines/{}/{action}", routine.id)) {
             (web.csrf_field())
+            @if on_page { input type="hidden" name="back" value="page"; }
             button.secondary type="submit" aria-label=(format!("{label}: {}", routine.name)) { (label) }
         }
     }
@@ -202,6 +211,7 @@ async fn body<S: Store>(
         None => (
             RoutineForm {
                 cadence: "weekly".into(),
+                every: "1".into(),
                 at: "07:00".into(),
                 starts: state
                     .clock
@@ -251,7 +261,7 @@ async fn body<S: Store>(
                                     @else if let Some(next) = r.next_due { (t.datetime(next)) }
                                     @else { span.quiet { (t.get("routine-ended")) } }
                                 }
-                                td { @if may_change(web, r) { (pause_button(web, r)) } }
+                                td { @if may_change(web, r) { (pause_button(web, r, false)) } }
                             }
                         }
                     }
@@ -273,10 +283,12 @@ async fn body<S: Store>(
                                 }
                             }
                         }
+                        label { (t.get("routine-every")) " " input type="number" name="every" min="1" max="366" value=(form.every); }
                         label { (t.get("routine-days")) " " input type="text" name="days" maxlength="100" value=(form.days) placeholder=(t.get("routine-days-hint")); }
                         label { (t.get("routine-rule")) " " input type="text" name="rule" maxlength="500" value=(form.rule) placeholder="FREQ=MONTHLY;BYDAY=1MO"; }
                         label { (t.get("routine-at")) " " input type="time" name="at" required value=(form.at); }
                         label { (t.get("routine-starts")) " " input type="date" name="starts" required value=(form.starts); }
+                        label { (t.get("routine-ends")) " " input type="date" name="ends" value=(form.ends); }
                         label { (t.get("routine-catch-up")) " "
                             select name="catch_up" {
                                 @for c in CatchUp::ALL {
@@ -326,12 +338,22 @@ fn routine_of(value: &RoutineForm) -> Result<NewRoutine, ApiError> {
     };
     let at = NaiveTime::parse_from_str(value.at.trim(), "%H:%M")
         .map_err(|_| invalid("at", format!("`{}` is not a time like 07:00", value.at)))?;
-    let starts = value.starts.trim().parse::<NaiveDate>().map_err(|_| {
-        invalid(
-            "starts",
-            format!("`{}` is not a date like 2026-12-07", value.starts),
-        )
-    })?;
+    let date = |field: &str, text: &str| {
+        text.trim()
+            .parse::<NaiveDate>()
+            .map_err(|_| invalid(field, format!("`{text}` is not a date like 2026-12-07")))
+    };
+    let ends = Some(value.ends.trim())
+        .filter(|text| !text.is_empty())
+        .map(|text| date("ends", text))
+        .transpose()?;
+    let every = match value.every.trim() {
+        "" => 1,
+        text => text
+            .parse::<u32>()
+            .map_err(|_| invalid("every", format!("`{text}` is not a whole number")))?,
+    };
+    let starts = date("starts", &value.starts)?;
     let (cadence, rule) = match value.cadence.as_str() {
         "rule" => (None, Some(value.rule.trim().to_owned())),
         other => (
@@ -355,12 +377,13 @@ fn routine_of(value: &RoutineForm) -> Result<NewRoutine, ApiError> {
         customer: value.customer.clone(),
         schedule: Schedule {
             cadence,
-            every: 1,
+            // A rule says its own interval.
+            every: if rule.is_some() { 1 } else { every },
             days,
             rule,
             at,
             starts,
-            ends: None,
+            ends,
         },
         time_zone: None,
         catch_up: value.catch_up.parse().map_err(|e| invalid("catch_up", e))?,
@@ -402,15 +425,19 @@ pub async fn create<S: Store>(
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct Nothing {}
+pub struct PauseForm {
+    /// `page` when sent from the routine's own page.
+    #[serde(default)]
+    back: String,
+}
 
 /// Pauses or resumes a routine; back where the reader was.
 pub async fn pause_or_resume<S: Store>(
     State(state): State<AppState<S>>,
     Path((id, how)): Path<(String, String)>,
-    form: Form<Nothing>,
+    form: Form<PauseForm>,
 ) -> Response {
-    let Form { web, .. } = form;
+    let Form { web, value } = form;
     let Ok(id) = id.parse::<Uuid>() else {
         return web.error(ApiError::NotFound("routine"));
     };
@@ -425,7 +452,7 @@ pub async fn pause_or_resume<S: Store>(
         ..RoutinePatch::default()
     };
     match routines::update(&state.store, &web.actor, &ctx, id, patch).await {
-        Ok(_) if web.path.starts_with("/routines/") => see_other(&format!("/routines/{id}")),
+        Ok(_) if value.back == "page" => see_other(&format!("/routines/{id}")),
         Ok(_) => see_other(&format!("/routines#routine-{id}")),
         Err(e) => web.error(e),
     }
@@ -460,7 +487,7 @@ pub async fn show<S: Store>(
                 dt { (t.get("routine-owner")) } dd { (names.member(Some(r.owner_id))) }
             }
             @if r.paused { p { span.badge.warn { (t.get("routine-paused")) } } }
-            @if may_change(&web, r) { (pause_button(&web, r)) }
+            @if may_change(&web, r) { (pause_button(&web, r, true)) }
             section.card aria-labelledby="upcoming-h" {
                 h2 #upcoming-h { (t.get("routine-upcoming")) }
                 @if overview.upcoming.is_empty() { p.quiet { (t.get("routine-upcoming-none")) } }
