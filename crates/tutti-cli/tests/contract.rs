@@ -125,8 +125,13 @@ async fn schemathesis_finds_no_failure_of_any_check() {
                     "all",
                     "--max-examples",
                     "10",
+                    // One worker: with two threads, Python 3.11's `ast`
+                    // (which hypothesis uses to describe its strategies)
+                    // can fail with "AST constructor recursion depth
+                    // mismatch" (CPython gh-106905), an error of the tool
+                    // that fails the run at random.
                     "--workers",
-                    "2",
+                    "1",
                     "--seed",
                     &seed,
                 ])
