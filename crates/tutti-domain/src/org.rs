@@ -54,6 +54,13 @@ pub struct Org {
     pub created_at: DateTime<Utc>,
 }
 
+impl Org {
+    /// The zone its times are read in.
+    pub fn zone(&self) -> crate::routine::Tz {
+        crate::routine::stored_zone(&self.time_zone)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {

@@ -31,6 +31,12 @@ use crate::work::Priority;
 /// The most occurrences one call lists: a daily routine's three years.
 pub const OCCURRENCES_MAX: usize = 1100;
 
+/// A zone as it is stored (an org's, a person's, a routine's): a name the
+/// zone database no longer knows reads as UTC rather than failing a page.
+pub fn stored_zone(name: &str) -> Tz {
+    name.parse().unwrap_or(UTC)
+}
+
 /// An IANA time zone by name (`Europe/Berlin`), or a refusal naming `field`.
 pub fn parse_time_zone(field: &str, name: &str) -> ValidationResult<Tz> {
     name.trim().parse::<Tz>().map_err(|_| {
@@ -513,10 +519,13 @@ pub fn may_plan(
 impl Routine {
     /// The zone its schedule is read in: its own, else the org's.
     pub fn zone(&self, org_zone: Tz) -> Tz {
-        self.time_zone
-            .as_deref()
-            .and_then(|name| name.parse().ok())
-            .unwrap_or(org_zone)
+        self.time_zone.as_deref().map_or(org_zone, stored_zone)
+    }
+
+    /// A new schedule or zone starts from `now`: what it would have made
+    /// before is not made after the fact.
+    pub fn start_from(&mut self, now: DateTime<Utc>) {
+        self.handled_until = self.handled_until.max(now);
     }
 
     /// Where it stands after a pause or resume at `now`: paused, it has no
@@ -525,7 +534,7 @@ impl Routine {
         if self.paused != paused {
             self.paused = paused;
             if !paused {
-                self.handled_until = self.handled_until.max(now);
+                self.start_from(now);
             }
         }
         self.next_due = if self.paused {
@@ -958,6 +967,25 @@ mod tests {
         };
         let refused = may_plan(&ai, None, Some(OWNER)).unwrap_err();
         assert!(refused.to_string().contains("AI worker"), "{refused}");
+    }
+
+    #[test]
+    fn a_new_schedule_makes_nothing_for_the_time_before() {
+        let mut r = routine(daily_at(7, 0), CatchUp::All, utc(2026, 2, 1, 8, 0));
+        r.start_from(utc(2026, 2, 10, 8, 0));
+        let firing = r.fire(berlin(), utc(2026, 2, 10, 8, 5), Some(&owner()));
+        assert!(
+            firing.create.is_empty() && firing.skip.is_empty(),
+            "{firing:?}"
+        );
+        r.start_from(utc(2026, 2, 1, 0, 0));
+        assert_eq!(r.handled_until, utc(2026, 2, 10, 8, 0), "never moves back");
+    }
+
+    #[test]
+    fn a_zone_kept_under_a_name_no_longer_known_reads_as_utc() {
+        assert_eq!(stored_zone("Europe/Berlin"), berlin());
+        assert_eq!(stored_zone("Mars/Olympus"), UTC);
     }
 
     #[test]

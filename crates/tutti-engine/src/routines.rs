@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use tutti_domain::RuleResult;
 use tutti_domain::access::{Action, Actor};
-use tutti_domain::routine::{Occurrence, Routine, Tz, UTC, may_plan, parse_time_zone};
+use tutti_domain::routine::{Occurrence, Routine, Tz, may_plan, parse_time_zone};
 use tutti_store::prelude::*;
 use tutti_store::{Ctx, NewRoutine, RoutinePatch};
 use uuid::Uuid;
@@ -93,7 +93,7 @@ pub async fn overview<S: Store>(
 ) -> EngineResult<RoutineOverview> {
     let routine = store.routine(org_id, id).await?;
     let occurrences = store.occurrences(org_id, id, limit).await?;
-    let org_zone = store.org(org_id).await?.time_zone.parse().unwrap_or(UTC);
+    let org_zone = store.org(org_id).await?.zone();
     let zone = routine.zone(org_zone);
     Ok(RoutineOverview {
         upcoming: upcoming(&routine, zone, now),

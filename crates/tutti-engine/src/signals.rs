@@ -584,7 +584,7 @@ async fn post<S: Store>(
     let whom = concerns(store, due.org_id, &due.alert.concern, &Messages::of(locale)).await;
     // The channel reads times in the org's zone.
     let zone = match store.org(due.org_id).await {
-        Ok(org) => org.time_zone.parse().unwrap_or(tutti_domain::routine::UTC),
+        Ok(org) => org.zone(),
         Err(_) => tutti_domain::routine::UTC,
     };
     let body = webhook_body(due.format, locale, zone, &due.alert, base_url, &whom);

@@ -86,13 +86,7 @@ pub async fn list<S: Store>(
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     actor.may(Action::Read)?;
     // Times in an explanation read in the org's zone.
-    let zone = state
-        .store
-        .org(actor.org_id)
-        .await?
-        .time_zone
-        .parse()
-        .unwrap_or(tutti_domain::routine::UTC);
+    let zone = state.store.org(actor.org_id).await?.zone();
     let t = Messages::of_in(params.lang.map_or(Locale::En, Locale::from), zone);
     // Bounded like every list, though alerts come newest first in one page.
     let limit = page_request(params.limit, None)?.limit;

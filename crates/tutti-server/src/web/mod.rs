@@ -433,14 +433,11 @@ impl<S: Store> FromRequestParts<AppState<S>> for Web {
             .as_deref()
             .and_then(Locale::parse)
             .unwrap_or_else(|| browser_locale(&parts.headers));
-        // Times read in the person's own zone, else the org's; a zone the
-        // database no longer knows reads as UTC rather than failing the page.
+        // Times read in the person's own zone, else the org's.
         let zone = session
             .time_zone
             .as_deref()
-            .unwrap_or(&org.time_zone)
-            .parse()
-            .unwrap_or(tutti_domain::routine::UTC);
+            .map_or_else(|| org.zone(), tutti_domain::routine::stored_zone);
         Ok(Web {
             actor: session.actor,
             name: session.name,

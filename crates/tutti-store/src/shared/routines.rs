@@ -90,8 +90,7 @@ async fn org_zone(conn: &mut Conn, org_id: Uuid) -> Result<tutti_domain::routine
         .bind(org_id)
         .fetch_one(&mut *conn)
         .await?;
-    name.parse()
-        .map_err(|_| StoreError::Corrupt(format!("orgs.time_zone: `{name}`")))
+    Ok(tutti_domain::routine::stored_zone(&name))
 }
 
 /// Checks a routine's references and that the service product it delivers
@@ -356,9 +355,7 @@ impl crate::Routines for BackendStore {
         }
         check_routine_refs(&mut tx, ctx.org_id, &routine).await?;
         if reschedules {
-            // A new schedule starts from now: what it would have made
-            // before is not made after the fact.
-            routine.handled_until = routine.handled_until.max(ctx.now);
+            routine.start_from(ctx.now);
         }
         let tz = routine.zone(org_zone(&mut tx, ctx.org_id).await?);
         routine.set_paused(patch.paused.unwrap_or(routine.paused), tz, ctx.now);
