@@ -66,6 +66,13 @@ pub enum Command {
         #[arg(long, env = "TUTTI_PROVIDER_KEY_ENV", requires = "provider_url")]
         provider_key_env: Option<String>,
     },
+    /// tutti's MCP server on stdio, for an agent that spawns its tools;
+    /// authorised by the AI worker's token in TUTTI_TOKEN, talking to the
+    /// server at --server.
+    Mcp {
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Serve the API (migrating first).
     Serve {
         #[command(flatten)]
@@ -361,6 +368,16 @@ pub enum MemberCommand {
         /// For AI workers: who they are and how they work.
         #[arg(long)]
         role_card: Option<String>,
+        /// For AI workers: the provider and model their runs and gateway
+        /// calls use.
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        /// For AI workers: an agent outside tutti claims their work (over
+        /// MCP, `tutti mcp`); the engine never runs it.
+        #[arg(long)]
+        external: bool,
     },
     /// Set a person's password for the web cockpit (works on the database,
     /// not through a server). The password is read from the first line of

@@ -283,8 +283,14 @@ pub async fn member(remote: &Remote, command: MemberCommand) -> anyhow::Result<E
             kind,
             teams,
             role_card,
+            provider,
+            model,
+            external,
         } => {
-            let body = json!({ "name": name, "email": email, "role": role, "kind": kind, "teams": teams, "role_card": role_card });
+            let body = json!({
+                "name": name, "email": email, "role": role, "kind": kind, "teams": teams,
+                "role_card": role_card, "provider": provider, "model": model, "external": external,
+            });
             client.print_one(&client.post("/members", body).await?, MEMBER)
         }
         MemberCommand::SetPassword { .. } => {

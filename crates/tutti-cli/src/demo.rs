@@ -11,8 +11,8 @@ use tutti_domain::work::{Priority, WorkKind, WorkState};
 use tutti_engine::{Clock, SystemClock};
 use tutti_store::prelude::*;
 use tutti_store::{
-    Ctx, KeyResultPatch, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam, NewWorkItem,
-    TeamPatch, WorkItemPatch,
+    Ctx, Enrolment, KeyResultPatch, NewCheckIn, NewKeyResult, NewMember, NewObjective, NewTeam,
+    NewWorkItem, TeamPatch, WorkItemPatch,
 };
 use tutti_store::{NewBudget, NewModel, NewProvider};
 use uuid::Uuid;
@@ -323,6 +323,25 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
                  Einsatzberichte zusammen. Bei Gefahr (Gas, Wasser, Strom) verweist du sofort an den Notdienst.",
                 vec![service.id],
             ),
+        )
+        .await?;
+
+    // The sales team's own CRM agent works outside tutti: it claims its
+    // work over MCP (`tutti mcp`), so its run waits in the queue for it.
+    let kai = store
+        .enrol_member(
+            &ctx,
+            ai_worker(
+                "Kai (CRM-Agent, extern)",
+                "Du bist Kai, der CRM-Agent des Vertriebs von Lindner Gebäudetechnik. Du arbeitest im CRM: \
+                 du findest Angebote ohne Rückmeldung, schreibst kurze, freundliche Nachfass-Mails und trägst \
+                 ein, wer wann geantwortet hat. Rabatte versprichst du nie selbst.",
+                vec![sales.id],
+            ),
+            Enrolment {
+                external: true,
+                ..Enrolment::default()
+            },
         )
         .await?;
 
@@ -641,6 +660,17 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
             kind: WorkKind::Unplanned,
             priority: Priority::Urgent,
             moves: &[WorkState::Running, WorkState::Done],
+        },
+        Work {
+            title: "Angebote ohne Rückmeldung seit 14 Tagen nachfassen",
+            description: "Im CRM alle offenen Wartungsangebote ohne Antwort suchen, je eine kurze Nachfass-Mail \
+                          entwerfen und die Antworten eintragen.",
+            team: sales.id,
+            assignee: Some(kai.id),
+            key_result: Some(win_rate.id),
+            kind: WorkKind::Planned,
+            priority: Priority::Normal,
+            moves: &[WorkState::Ready],
         },
         Work {
             title: "Messestand für die Regionalmesse organisieren",

@@ -22,6 +22,7 @@ mod demo_flows;
 mod demo_routines;
 mod demo_service;
 mod local;
+mod mcp;
 
 use cli::{AuditCommand, Cli, Command, MemberCommand, TokenCommand};
 
@@ -162,6 +163,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             ..
         } => local::with_store(&db.database_url, local::SetPassword { email, org }).await,
         Command::Member { remote, command } => client::member(&remote, command).await,
+        Command::Mcp { remote } => mcp::serve(&remote).await,
         Command::Alert { remote, command } => client::alert(&remote, command).await,
         Command::Webhook { remote, command } => client::webhook(&remote, command).await,
         Command::Objective { remote, command } => client::objective(&remote, command).await,

@@ -9,3 +9,4 @@ mod cli;
 mod cockpit;
 mod contract;
 mod labour;
+mod mcp;

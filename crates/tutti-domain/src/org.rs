@@ -88,6 +88,10 @@ pub struct Member {
     pub model: Option<String>,
     /// For AI workers: how many of their runs may run at once.
     pub concurrency: i64,
+    /// For AI workers: an agent outside tutti takes its runs through the
+    /// claim protocol (MCP); the engine never runs them.
+    #[serde(default)]
+    pub external: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -101,6 +105,18 @@ pub fn check_role_for_kind(kind: MemberKind, role: Role) -> ValidationResult<()>
         ));
     }
     Ok(())
+}
+
+/// Only an AI worker can be external (its runs taken by an agent outside
+/// tutti); a person's work is never claimed by an agent.
+pub fn check_external(kind: MemberKind, external: bool) -> ValidationResult<bool> {
+    if external && kind != MemberKind::Ai {
+        return Err(Invalid::new(
+            "external",
+            "only an AI worker can be external; a person's work is theirs",
+        ));
+    }
+    Ok(external)
 }
 
 /// How many of an AI worker's runs may run at once: 1 to 64.
@@ -154,6 +170,12 @@ mod tests {
         assert!(check_role_for_kind(MemberKind::Ai, Role::Lead).is_err());
         assert!(check_role_for_kind(MemberKind::Ai, Role::Owner).is_err());
         assert!(check_role_for_kind(MemberKind::Human, Role::Owner).is_ok());
+        assert_eq!(check_external(MemberKind::Ai, true), Ok(true));
+        assert_eq!(check_external(MemberKind::Human, false), Ok(false));
+        assert!(matches!(
+            check_external(MemberKind::Human, true),
+            Err(Invalid { ref field, .. }) if field == "external"
+        ));
     }
 
     #[test]

@@ -324,6 +324,9 @@ pub async fn run_check<S: Store>(
         member_id: worker.id,
         provider: worker.provider.clone(),
         model: worker.model.clone(),
+        // A draft or a check serves no run, whoever the worker is.
+        external: false,
+        run_id: None,
     };
     let mut messages = Vec::new();
     if let Some(card) = worker.role_card.as_ref().filter(|c| !c.trim().is_empty()) {

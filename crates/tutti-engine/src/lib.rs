@@ -11,6 +11,7 @@
 //! [`Models`] holds the providers, so the gateway and the engine share one
 //! loaded embedded model.
 
+pub mod agents;
 pub mod clock;
 pub mod decisions;
 pub mod directory;
@@ -546,6 +547,7 @@ impl<S: Store> Engine<S> {
         let charge = Charge {
             worker_id: run.worker_id,
             run_id: Some(run.id),
+            work_item_id: None,
             route_provider: route.provider.clone(),
             route_model: route.model.clone(),
             prices: route.prices,

@@ -23,6 +23,11 @@ pub struct Caller {
     pub member_id: Uuid,
     pub provider: Option<String>,
     pub model: Option<String>,
+    /// An external agent: its calls are charged to the run it holds.
+    pub external: bool,
+    /// The run the agent says the call serves (`X-Tutti-Run`); without
+    /// one, the one run it holds, if it holds exactly one.
+    pub run_id: Option<Uuid>,
 }
 
 /// Why a call was not made.
@@ -97,9 +102,19 @@ pub async fn open<S: Store>(
     provider.check(&request)?;
     let prompt = i64::try_from(provider.prompt_tokens(&request).await?).unwrap_or(i64::MAX);
     let ctx = Ctx::new(caller.org_id, Some(caller.member_id), now);
+    // An agent's call serves the run it holds, and that run's budgets;
+    // engine workers' gateway calls (and an agent between claims) serve none.
+    let served = if caller.external {
+        store
+            .agent_call_run(caller.org_id, caller.member_id, caller.run_id)
+            .await?
+    } else {
+        None
+    };
     let charge = Charge {
         worker_id: caller.member_id,
-        run_id: None,
+        run_id: served.map(|(run, _)| run),
+        work_item_id: served.map(|(_, item)| item),
         route_provider: route.provider.clone(),
         route_model: route.model.clone(),
         prices: route.prices,

@@ -177,7 +177,31 @@ async fn caller<S: Store>(
         member_id: holder.member_id,
         provider: holder.provider,
         model: holder.model,
+        external: holder.external,
+        run_id: served_run(headers)?,
     })
+}
+
+/// The run an external agent says its call serves (`X-Tutti-Run: <run
+/// id>`); the store checks that the agent holds it, and charges the call
+/// to no run when it does not.
+fn served_run(headers: &HeaderMap) -> Result<Option<uuid::Uuid>, GatewayError> {
+    let Some(value) = headers.get("x-tutti-run") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            GatewayError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                None,
+                "X-Tutti-Run must be the id of a run this agent holds",
+            )
+        })
 }
 
 /// The org's models the caller may use: those of its own provider.

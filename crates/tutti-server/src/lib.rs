@@ -21,6 +21,7 @@ mod connection;
 mod error;
 mod extract;
 pub mod gateway;
+pub mod mcp;
 pub mod web;
 
 pub use error::ApiError;
@@ -82,8 +83,23 @@ impl<S: Store> AppState<S> {
 
 /// The whole HTTP application.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
+    let mcp = Router::new()
+        .nest_service("/mcp", mcp::service(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mcp::authenticate::<S>,
+        ));
     Router::new()
         .nest("/api/v1", api::routes::<S>())
+        .route(
+            "/.well-known/oauth-protected-resource",
+            axum::routing::get(mcp::resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            axum::routing::get(mcp::resource_metadata),
+        )
+        .merge(mcp)
         .nest("/v1", gateway::routes::<S>())
         .merge(web::routes::<S>())
         .fallback(|| async { ApiError::NotFound("resource") })

@@ -587,6 +587,7 @@ async fn a_budget_is_deleted_by_an_admin_once_its_calls_settled_and_the_ledger_k
             Charge {
                 worker_id: org.worker.id.parse().unwrap(),
                 run_id: None,
+                work_item_id: None,
                 route_provider: "cloud".into(),
                 route_model: "big".into(),
                 prices: Prices {

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod agents;
 mod cockpit;
 mod contract;
 mod decisions;

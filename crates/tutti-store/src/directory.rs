@@ -47,6 +47,8 @@ pub struct NewMember {
 pub struct Enrolment {
     pub password_hash: Option<String>,
     pub concurrency: Option<i64>,
+    /// An AI worker whose runs an agent outside tutti claims (MCP).
+    pub external: bool,
     /// Scoped to the new member by the store.
     pub budget: Option<crate::NewBudget>,
 }
@@ -60,6 +62,8 @@ pub struct MemberPatch {
     pub provider: Option<Option<String>>,
     pub model: Option<Option<String>>,
     pub concurrency: Option<i64>,
+    /// An AI worker whose runs an agent outside tutti claims (MCP).
+    pub external: Option<bool>,
 }
 
 /// A token as listed: never the token itself.

@@ -52,6 +52,9 @@ pub struct BudgetPatch {
 pub struct Charge {
     pub worker_id: Uuid,
     pub run_id: Option<Uuid>,
+    /// The work item the call serves (an external agent's gateway call for
+    /// its run): its team's, objective's and key result's budgets hold it.
+    pub work_item_id: Option<Uuid>,
     pub route_provider: String,
     pub route_model: String,
     pub prices: Prices,

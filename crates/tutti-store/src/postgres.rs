@@ -183,7 +183,8 @@ impl PgStore {
         charge: &Charge,
     ) -> crate::Result<Reservation> {
         let mut tx = self.begin().await?;
-        let reservation = open_reservation(&mut SqlxLedger(&mut tx), ctx, charge, None).await?;
+        let reservation =
+            open_reservation(&mut SqlxLedger(&mut tx), ctx, charge, charge.work_item_id).await?;
         tx.commit().await?;
         Ok(reservation)
     }

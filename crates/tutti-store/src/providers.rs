@@ -62,6 +62,9 @@ pub struct TokenHolder {
     pub kind: MemberKind,
     pub provider: Option<String>,
     pub model: Option<String>,
+    /// An AI worker whose runs an agent outside tutti claims: its calls
+    /// are charged to the run it holds.
+    pub external: bool,
 }
 
 /// Providers, their models and prices. Errors as [`crate::Store`] says.

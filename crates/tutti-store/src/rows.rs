@@ -81,6 +81,7 @@ pub struct MemberRow {
     pub provider: Option<String>,
     pub model: Option<String>,
     pub concurrency: i64,
+    pub external: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -97,6 +98,7 @@ impl MemberRow {
             provider: self.provider,
             model: self.model,
             concurrency: self.concurrency,
+            external: self.external,
             created_at: self.created_at,
         })
     }
@@ -332,7 +334,7 @@ impl From<TokenRow> for TokenInfo {
 pub const ORG_COLUMNS: &str = "id, name, currency, time_zone, created_at";
 pub const TEAM_COLUMNS: &str = "id, name, parent_id, lead_id, created_at";
 pub const MEMBER_COLUMNS: &str =
-    "id, kind, name, email, role, role_card, provider, model, concurrency, created_at";
+    "id, kind, name, email, role, role_card, provider, model, concurrency, external, created_at";
 pub const OBJECTIVE_COLUMNS: &str =
     "id, title, why, owner_id, team_id, period_start, period_end, parent_id, status, created_at";
 pub const KEY_RESULT_COLUMNS: &str =

@@ -73,6 +73,24 @@ pub enum LeaseState {
     Lost,
 }
 
+/// What an agent reported while working on a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunNote {
+    pub id: Uuid,
+    pub run_id: Uuid,
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which of an external agent's runs to claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimTarget {
+    /// The oldest queued run of the agent's work.
+    Next,
+    /// The run waiting on this work item.
+    Item(Uuid),
+}
+
 /// A review and, for `revise`, the next iteration it queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reviewed {
@@ -166,6 +184,63 @@ pub trait Runs: Clone + Send + Sync + 'static {
         owner: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// An external agent (the context's actor) claims one of its queued
+    /// runs, leased to it until `lease_until` (`tutti_domain::labour::agent`
+    /// says who may claim what); the item moves to `running`. `Ok(None)`
+    /// when nothing of its is queued (for `ClaimTarget::Next`); `Denied`
+    /// for a member that is not an external AI worker or another worker's
+    /// run; `Conflict` for a run claimed already, or an agent at its
+    /// concurrency limit; `NotFound` for an item of another org.
+    fn claim_for_agent(
+        &self,
+        ctx: &Ctx,
+        target: ClaimTarget,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Run>>> + Send;
+    /// Renews the agent's lease on a run it holds until `lease_until`,
+    /// keeping `note` (already checked) when it reports one. `Conflict`
+    /// when the agent no longer holds the run.
+    fn agent_heartbeat(
+        &self,
+        ctx: &Ctx,
+        run_id: Uuid,
+        lease_until: DateTime<Utc>,
+        note: Option<String>,
+    ) -> impl Future<Output = Result<Run>> + Send;
+    /// Ends a run the agent holds with its result (`output`, rendered):
+    /// the item goes to review. The run's tokens and cost are what its
+    /// gateway calls settled. `Conflict` when the agent no longer holds it.
+    fn submit_run(
+        &self,
+        ctx: &Ctx,
+        run_id: Uuid,
+        output: String,
+    ) -> impl Future<Output = Result<Run>> + Send;
+    /// The agent gives a run it holds back with `reason`: the run ends
+    /// `cancelled` and the item is `ready` again without an assignee, for a
+    /// person to hand on. `Conflict` when the agent no longer holds it.
+    fn release_run(
+        &self,
+        ctx: &Ctx,
+        run_id: Uuid,
+        reason: String,
+    ) -> impl Future<Output = Result<Run>> + Send;
+    /// What agents reported on a run, oldest first.
+    fn run_notes(
+        &self,
+        org_id: Uuid,
+        run_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<RunNote>>> + Send;
+    /// The run an external agent's gateway call serves: `run_id` when the
+    /// agent names one it holds, else the one run it holds if it holds
+    /// exactly one. With its work item, whose budgets the call is charged.
+    fn agent_call_run(
+        &self,
+        org_id: Uuid,
+        worker_id: Uuid,
+        run_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Option<(Uuid, Uuid)>>> + Send;
 
     /// A person's verdict on a run by the context's actor: `accept` closes
     /// the item, `revise` queues the next iteration with the feedback,

@@ -185,6 +185,7 @@ fn charge(worker: Uuid, input: i64, output: i64) -> Charge {
     Charge {
         worker_id: worker,
         run_id: None,
+        work_item_id: None,
         route_provider: "local".into(),
         route_model: "smollm2".into(),
         prices: Prices {
@@ -571,6 +572,7 @@ async fn gateway_calls_charge_every_budget<S: Store>(store: S) {
             kind: MemberKind::Ai,
             provider: Some("local".into()),
             model: Some("smollm2".into()),
+            external: false,
         })
     );
     assert_eq!(store.token_holder("hash-of-no-token").await.unwrap(), None);
@@ -959,6 +961,7 @@ async fn a_call_is_charged_only_to_the_budgets_that_hold_it<S: Store>(store: S) 
     let charge = Charge {
         worker_id: bo,
         run_id: None,
+        work_item_id: None,
         route_provider: "local".into(),
         route_model: "smollm2".into(),
         prices: Prices {

@@ -450,6 +450,7 @@ mod tests {
             provider: None,
             model: None,
             concurrency: 1,
+            external: false,
             created_at: at(0),
         }
     }

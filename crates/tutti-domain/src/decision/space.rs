@@ -323,6 +323,7 @@ mod tests {
             provider: None,
             model: None,
             concurrency: 1,
+            external: false,
             created_at: DateTime::<Utc>::MIN_UTC,
         };
         assert!(

@@ -7,6 +7,7 @@
 //!
 //! - [`run`]: a run's life cycle, what its end does to the work, retries;
 //! - [`review`]: verdicts and what they do to the work;
+//! - [`agent`]: external AI workers' claims, results and notes;
 //! - [`budget`]: which budgets hold a call, its worst case, refusals,
 //!   warnings and settlement.
 
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use crate::text_enum;
 use crate::validate::{Invalid, ValidationResult};
 
+pub mod agent;
 pub mod budget;
 pub mod output;
 pub mod review;

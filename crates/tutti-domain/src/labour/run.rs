@@ -372,6 +372,7 @@ mod tests {
             provider: None,
             model: None,
             concurrency: 2,
+            external: false,
             created_at: DateTime::<Utc>::MIN_UTC,
         }
     }

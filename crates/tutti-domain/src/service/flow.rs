@@ -390,6 +390,9 @@ impl Case {
 }
 
 text_enum! {
+    /// A gate's verdict on a case. Named `GateVerdictKind` in the API's
+    /// schemas: `Verdict` there is a review's (accept, revise, reject).
+    #[cfg_attr(feature = "openapi", schema(as = GateVerdictKind))]
     Verdict { Go => "go", Hold => "hold", Recycle => "recycle", Kill => "kill" }
 }
 

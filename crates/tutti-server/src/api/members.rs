@@ -10,7 +10,7 @@ use tutti_domain::org::{Member, MemberKind, Org, Role};
 use tutti_domain::validate::{BODY_MAX, Email, TITLE_MAX, optional_text};
 use tutti_engine::directory;
 use tutti_store::prelude::*;
-use tutti_store::{MemberPatch, NewMember, TokenInfo};
+use tutti_store::{Enrolment, MemberPatch, NewMember, TokenInfo};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -40,6 +40,10 @@ pub struct CreateMember {
     pub provider: Option<String>,
     #[serde(default)]
     pub model: Option<String>,
+    /// An AI worker whose runs an agent outside tutti claims (over MCP or
+    /// the claim calls); the engine never runs them.
+    #[serde(default)]
+    pub external: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,6 +64,9 @@ pub struct UpdateMember {
     /// For AI workers: how many of their runs may run at once (1–64).
     #[serde(default)]
     pub concurrency: Option<i64>,
+    /// An AI worker whose runs an agent outside tutti claims.
+    #[serde(default)]
+    pub external: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -231,6 +238,10 @@ pub async fn create<S: Store>(
         provider: optional("provider", input.provider, TITLE_MAX)?,
         model: optional("model", input.model, TITLE_MAX)?,
     };
+    let enrolment = Enrolment {
+        external: input.external,
+        ..Enrolment::default()
+    };
     let store = state.store.clone();
     let asker = actor.clone();
     super::create(
@@ -239,7 +250,7 @@ pub async fn create<S: Store>(
         key,
         "POST /members",
         &body.digest,
-        |ctx| async move { directory::create_member(&store, &asker, &ctx, new).await },
+        |ctx| async move { directory::enrol_member(&store, &asker, &ctx, new, enrolment).await },
     )
     .await
 }
@@ -283,6 +294,7 @@ pub async fn update<S: Store>(
             .map(|v| optional("model", v, TITLE_MAX))
             .transpose()?,
         concurrency: input.concurrency,
+        external: input.external,
     };
     Ok(Json(
         directory::update_member(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,

@@ -22,6 +22,7 @@ use crate::error::Problem;
 use crate::extract::IdempotencyKey;
 use crate::{ApiError, AppState};
 
+pub mod agents;
 pub mod alerts;
 pub mod decisions;
 pub mod events;
@@ -40,6 +41,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/health", get(system::health::<S>))
         .route("/openapi.json", get(system::openapi))
         .route("/me", get(members::me::<S>).patch(members::update_me::<S>))
+        .route("/me/work", get(agents::my_work::<S>))
+        .route("/me/budgets", get(agents::my_budgets::<S>))
         .route(
             "/org",
             get(members::org::<S>).patch(members::update_org::<S>),
@@ -118,6 +121,20 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             axum::routing::post(labour::start_run::<S>),
         )
         .route("/work-items/{id}/reviews", get(labour::list_reviews::<S>))
+        .route("/work-items/{id}/brief", get(agents::brief::<S>))
+        .route("/runs/claim", axum::routing::post(agents::claim::<S>))
+        .route(
+            "/runs/{id}/progress",
+            axum::routing::post(agents::progress::<S>),
+        )
+        .route(
+            "/runs/{id}/result",
+            axum::routing::post(agents::submit::<S>),
+        )
+        .route(
+            "/runs/{id}/release",
+            axum::routing::post(agents::release::<S>),
+        )
         .route("/runs", get(labour::list_runs::<S>))
         .route("/runs/{id}", get(labour::show_run::<S>))
         .route("/runs/{id}/stream", get(labour::stream_run::<S>))
@@ -275,6 +292,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         flows::list_learnings, flows::write_learning, flows::show_learning, flows::accept_learning,
         flows::decline_learning,
         routines::list, routines::create, routines::show, routines::update,
+        agents::my_work, agents::my_budgets, agents::brief, agents::claim, agents::progress,
+        agents::submit, agents::release,
     ),
     // Query parameters' types are not collected from the handlers.
     components(schemas(

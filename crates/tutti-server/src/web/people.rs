@@ -66,6 +66,9 @@ pub struct WorkerForm {
     /// Money per month in the org's currency; empty: no cost limit.
     #[serde(default)]
     budget_cost: String,
+    /// Checked: an agent outside tutti claims its work (MCP).
+    #[serde(default)]
+    external: Option<String>,
 }
 
 /// Which form a refusal belongs to, with what was typed.
@@ -235,7 +238,7 @@ async fn body<S: Store>(
                     @if admin { th scope="col" { span.visually-hidden { (t.get("people-actions")) } } }
                 } }
                 tbody { @for m in &members { tr {
-                    th scope="row" { (m.name) @if m.kind == MemberKind::Ai { " " span.badge { (t.get("ai-worker")) } } }
+                    th scope="row" { (m.name) @if m.kind == MemberKind::Ai { " " span.badge { (t.get("ai-worker")) } } @if m.external { " " span.badge title=(t.get("people-external")) { (t.get("people-external-badge")) } } }
                     td { (t.get(&format!("role-{}", m.role))) }
                     td { (m.teams.iter().filter_map(|id| team_name(*id)).collect::<Vec<_>>().join(", ")) }
                     td { @if let (Some(p), Some(model)) = (&m.provider, &m.model) { code { (p) " / " (model) } } @else if let Some(email) = &m.email { (email) } }
@@ -290,6 +293,7 @@ async fn body<S: Store>(
                         }
                     }
                     label { (t.get("people-concurrency")) " " input type="number" name="concurrency" min="1" max="64" value=(worker_draft.concurrency); }
+                    label { input type="checkbox" name="external" value="1" checked[worker_draft.external.is_some()]; " " (t.get("people-external")) }
                     label { (t.get("people-team")) " " (team_select("team", worker_draft.team.as_deref(), "work-new-no-team")) }
                     fieldset {
                         legend { (t.get("people-budget")) }
@@ -462,6 +466,7 @@ pub async fn add_worker<S: Store>(
         let enrolment = Enrolment {
             password_hash: None,
             concurrency,
+            external: value.external.is_some(),
             budget,
         };
         let ctx = crate::api::ctx(&state, &web.actor);

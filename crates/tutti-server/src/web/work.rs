@@ -514,6 +514,13 @@ async fn render_item<S: Store>(
         .items;
     let reviews = state.store.reviews(org_id, id).await?;
     let reviewed: HashMap<Uuid, _> = reviews.iter().map(|r| (r.run_id, r)).collect();
+    // What an external agent reported on each of its runs.
+    let mut notes = HashMap::new();
+    for run in &runs {
+        if members.get(&run.worker_id).is_some_and(|m| m.external) {
+            notes.insert(run.id, state.store.run_notes(org_id, run.id).await?);
+        }
+    }
     let may_review = work::may_review(&web.actor, &item).is_ok();
     let assignee = item.assignee_id.and_then(|a| members.get(&a));
     let may_start = assignee.is_some_and(|a| a.kind == MemberKind::Ai)
@@ -598,6 +605,14 @@ async fn render_item<S: Store>(
                     pre.order { (run.work_order) }
                 }
                 @let live = !run.status.is_final();
+                @if let Some(notes) = notes.get(&run.id) {
+                    @if run.status == RunStatus::Queued { p.quiet { (t.get("run-waits-for-agent")) } }
+                    @if !notes.is_empty() {
+                        ol.notes aria-label=(t.get("run-notes")) {
+                            @for note in notes { li { small.quiet { (t.datetime(note.created_at)) } " " (note.note) } }
+                        }
+                    }
+                }
                 div.output aria-live="polite" data-stream=[live.then(|| format!("/runs/{}/stream", run.id))] {
                     @if run.output.is_empty() && !live { span.quiet { (t.get("run-no-output")) } }
                     (run.output)

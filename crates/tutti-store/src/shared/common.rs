@@ -38,8 +38,8 @@ use tutti_domain::labour::{
     check_provider, check_reviewable, queues_a_run, render_work_order, with_feedback,
 };
 use tutti_domain::org::{
-    Member, MemberKind, Org, Role, Team, check_concurrency, check_role_change, check_role_for_kind,
-    parse_currency,
+    Member, MemberKind, Org, Role, Team, check_concurrency, check_external, check_role_change,
+    check_role_for_kind, parse_currency,
 };
 use tutti_domain::service::{
     Amendment, Case, CaseStatus, CheckOutcome, Criterion, CriterionCheck, Feasibility, Flow, Gate,
@@ -61,15 +61,15 @@ use uuid::Uuid;
 use crate::rows::*;
 use crate::{
     AiCheck, AlertFilter, AlertSync, Attempt, BlockedWork, BudgetPatch, CaseCount, CaseFilter,
-    Charge, ClaimedRun, Credential, Ctx, DecisionFilter, Delivery, DeliveryStatus, Draft,
-    DueDelivery, EngineNode, Enrolment, EventFilter, GivenVerdict, Import, KeyResultPatch,
+    Charge, ClaimTarget, ClaimedRun, Credential, Ctx, DecisionFilter, Delivery, DeliveryStatus,
+    Draft, DueDelivery, EngineNode, Enrolment, EventFilter, GivenVerdict, Import, KeyResultPatch,
     LearningFilter, LeaseState, LedgerFilter, LedgerLine, LedgerTotals, MayPatch, MemberPatch,
     ModelRoute, NewBudget, NewCase, NewFlow, NewKeyResult, NewLearning, NewMember, NewModel,
     NewObjective, NewPromise, NewProvider, NewServiceProduct, NewSession, NewTeam, NewWebhook,
     NewWorkItem, ObjectiveForest, ObjectivePatch, OpenReservation, Overdue, Page, PageRequest,
-    PromiseFilter, PromiseOrder, Reservation, Result, Reviewed, RunEnd, RunFilter, Session,
-    SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook, WorkFilter,
-    WorkFlow, WorkItemPatch,
+    PromiseFilter, PromiseOrder, Reservation, Result, Reviewed, RunEnd, RunFilter, RunNote,
+    Session, SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook,
+    WorkFilter, WorkFlow, WorkItemPatch,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;

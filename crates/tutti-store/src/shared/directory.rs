@@ -281,14 +281,20 @@ impl crate::Directory for BackendStore {
         if let Some(hash) = &enrolment.password_hash {
             write_password(&mut tx, ctx, &member, hash).await?;
         }
-        if let Some(concurrency) = enrolment.concurrency {
-            member.concurrency = check_concurrency(concurrency)?;
-            sqlx::query("UPDATE members SET concurrency = $1 WHERE id = $2 AND org_id = $3")
-                .bind(member.concurrency)
-                .bind(member.id)
-                .bind(ctx.org_id)
-                .execute(&mut *tx)
-                .await?;
+        if enrolment.concurrency.is_some() || enrolment.external {
+            if let Some(concurrency) = enrolment.concurrency {
+                member.concurrency = check_concurrency(concurrency)?;
+            }
+            member.external = check_external(member.kind, enrolment.external)?;
+            sqlx::query(
+                "UPDATE members SET concurrency = $1, external = $4 WHERE id = $2 AND org_id = $3",
+            )
+            .bind(member.concurrency)
+            .bind(member.id)
+            .bind(ctx.org_id)
+            .bind(member.external)
+            .execute(&mut *tx)
+            .await?;
             append_event(
                 &mut tx,
                 ctx,
@@ -364,8 +370,12 @@ impl crate::Directory for BackendStore {
         if let Some(concurrency) = patch.concurrency {
             member.concurrency = check_concurrency(concurrency)?;
         }
+        if let Some(external) = patch.external {
+            member.external = check_external(member.kind, external)?;
+        }
         sqlx::query(
-            "UPDATE members SET name = $1, role = $2, role_card = $3, provider = $4, model = $5, concurrency = $8 WHERE id = $6 AND org_id = $7",
+            "UPDATE members SET name = $1, role = $2, role_card = $3, provider = $4, model = $5, concurrency = $8, external = $9 \
+             WHERE id = $6 AND org_id = $7",
         )
         .bind(&member.name)
         .bind(member.role.as_str())
@@ -375,6 +385,7 @@ impl crate::Directory for BackendStore {
         .bind(id)
         .bind(ctx.org_id)
         .bind(member.concurrency)
+        .bind(member.external)
         .execute(&mut *tx)
         .await?;
         if let Some(teams) = patch.teams {

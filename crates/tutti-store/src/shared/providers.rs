@@ -25,14 +25,14 @@ const ROUTE: &str = "SELECT p.name AS provider, p.kind, p.base_url, p.api_key_en
      WHERE p.org_id = $1 AND p.name = $2 AND m.name = $3";
 
 /// The member a token hash (`$1`) belongs to, with its provider and model.
-const TOKEN_HOLDER: &str = "SELECT m.id, m.org_id, m.kind, m.provider, m.model \
+const TOKEN_HOLDER: &str = "SELECT m.id, m.org_id, m.kind, m.provider, m.model, m.external \
      FROM api_tokens t JOIN members m ON m.id = t.member_id WHERE t.token_hash = $1";
 
 /// One row of [`TOKEN_HOLDER`].
-type TokenHolderRow = (Uuid, Uuid, String, Option<String>, Option<String>);
+type TokenHolderRow = (Uuid, Uuid, String, Option<String>, Option<String>, bool);
 
 fn token_holder_from_row(
-    (member_id, org_id, kind, provider, model): TokenHolderRow,
+    (member_id, org_id, kind, provider, model, external): TokenHolderRow,
 ) -> Result<TokenHolder> {
     Ok(TokenHolder {
         org_id,
@@ -40,6 +40,7 @@ fn token_holder_from_row(
         kind: kind.parse().map_err(StoreError::Corrupt)?,
         provider,
         model,
+        external,
     })
 }
 

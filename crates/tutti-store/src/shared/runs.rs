@@ -273,6 +273,32 @@ async fn finish_run(
     Ok(run)
 }
 
+/// Writes a claimed run (`Run::start` applied) as running under `owner`'s
+/// lease until `lease_until`, and moves its item to `running`; returns the
+/// item's state.
+async fn start_run(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    run: &Run,
+    owner: &str,
+    lease_until: DateTime<Utc>,
+) -> Result<WorkState> {
+    sqlx::query(
+        "UPDATE runs SET status = 'running', attempts = $1, provider = $2, model = $3, started_at = $4, \
+         lease_owner = $5, lease_expires_at = $6 WHERE id = $7",
+    )
+    .bind(run.attempts)
+    .bind(&run.provider)
+    .bind(&run.model)
+    .bind(run.started_at)
+    .bind(owner)
+    .bind(lease_until)
+    .bind(run.id)
+    .execute(&mut *conn)
+    .await?;
+    move_item(conn, ctx, run.work_item_id, WorkState::Running, false).await
+}
+
 /// SQL condition: a node may take the work of the AI worker in
 /// `worker_column`. A node without the embedded model (`has_model` false)
 /// leaves the work of workers on the embedded provider to a live node that
@@ -285,6 +311,72 @@ fn node_may_take(worker_column: &str, has_model: &str, now: &str) -> String {
           OR NOT EXISTS (SELECT 1 FROM members w JOIN providers p ON p.org_id = w.org_id AND p.name = w.provider \
                          WHERE w.id = {worker_column} AND p.kind = 'embedded'))"
     )
+}
+
+/// The external agent behind a context, loaded and checked
+/// (`agent::check_agent`).
+async fn load_agent(conn: &mut Conn, ctx: &Ctx) -> Result<Member> {
+    let id = ctx
+        .actor_id
+        .ok_or_else(|| StoreError::invalid("agent", "an agent's call needs the agent"))?;
+    let agent = load_member(&mut *conn, ctx.org_id, id).await?;
+    tutti_domain::labour::agent::check_agent(&agent)?;
+    Ok(agent)
+}
+
+/// A run locked for an agent's call, with its lease as it stands.
+async fn load_leased_run(
+    conn: &mut Conn,
+    org_id: Uuid,
+    run_id: Uuid,
+) -> Result<(Run, Option<tutti_domain::labour::agent::Lease>)> {
+    let run = load_run(&mut *conn, org_id, run_id, true).await?;
+    let lease: (Option<String>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT lease_owner, lease_expires_at FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let lease = match lease {
+        (Some(owner), Some(expires_at)) => {
+            Some(tutti_domain::labour::agent::Lease { owner, expires_at })
+        }
+        _ => None,
+    };
+    Ok((run, lease))
+}
+
+/// A run the agent behind `ctx` holds now, locked, or the refusal that
+/// says why not (`agent::check_holds`).
+async fn held_by_agent(conn: &mut Conn, ctx: &Ctx, run_id: Uuid) -> Result<(Member, Run)> {
+    let agent = load_agent(&mut *conn, ctx).await?;
+    let (run, lease) = load_leased_run(&mut *conn, ctx.org_id, run_id).await?;
+    tutti_domain::labour::agent::check_holds(&agent, &run, lease.as_ref(), ctx.now)?;
+    Ok((agent, run))
+}
+
+/// What an agent is told when a person cancelled the run it works on.
+const CANCELLED_FOR_AGENT: &str =
+    "a person cancelled this run while you worked on it; stop, nothing more is taken";
+
+/// Ends an agent's run `cancelled`, with `error` saying why when it gave
+/// the work back.
+async fn end_agent_run(conn: &mut Conn, ctx: &Ctx, run: Run, error: Option<String>) -> Result<Run> {
+    let output = run.output.clone();
+    let ending = Ending {
+        status: RunStatus::Cancelled,
+        output,
+        used: Tokens::default(),
+        error,
+    };
+    finish_run(conn, ctx, run, None, ending).await
+}
+
+/// Ends a run a person asked to cancel, at the agent's next call: the
+/// engine ends its own runs so at a heartbeat, an agent's end here. Commits.
+async fn cancel_for_agent(mut tx: Tx, ctx: &Ctx, run: Run) -> Result<()> {
+    end_agent_run(&mut tx, ctx, run, None).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 impl crate::Runs for BackendStore {
@@ -399,6 +491,7 @@ impl crate::Runs for BackendStore {
         let mut tx = self.begin().await?;
         let candidates: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(&format!(
             "SELECT r.id, r.org_id, r.worker_id FROM runs r WHERE r.status = 'queued' AND {} \
+             AND NOT EXISTS (SELECT 1 FROM members x WHERE x.id = r.worker_id AND x.external) \
              ORDER BY r.id LIMIT 16{SKIP_LOCKED}",
             node_may_take("r.worker_id", "$1", "$2")
         ))
@@ -457,21 +550,7 @@ impl crate::Runs for BackendStore {
                 }
             };
             run.start(&route.provider, &route.model, ctx.now);
-            sqlx::query(
-                "UPDATE runs SET status = 'running', attempts = $1, provider = $2, model = $3, started_at = $4, \
-                 lease_owner = $5, lease_expires_at = $6 WHERE id = $7",
-            )
-            .bind(run.attempts)
-            .bind(&run.provider)
-            .bind(&run.model)
-            .bind(run.started_at)
-            .bind(owner)
-            .bind(lease_until)
-            .bind(run.id)
-            .execute(&mut *tx)
-            .await?;
-            let item_state =
-                move_item(&mut tx, &ctx, run.work_item_id, WorkState::Running, false).await?;
+            let item_state = start_run(&mut tx, &ctx, &run, owner, lease_until).await?;
             append_event(&mut tx, &ctx, "run.started", "run", Some(run.id), json!({ "run": run_summary(&run), "lease_owner": owner, "work_item_state": item_state }))
                 .await?;
             tx.commit().await?;
@@ -547,6 +626,7 @@ impl crate::Runs for BackendStore {
         let charge = Charge {
             worker_id,
             run_id: Some(run_id),
+            work_item_id: Some(item),
             expires_at: now + chrono::Duration::days(RUN_RESERVATION_HORIZON_DAYS),
             holder: None,
             ..charge
@@ -667,12 +747,16 @@ impl crate::Runs for BackendStore {
             tx.commit().await?;
             runs += 1;
         }
+        // Gateway calls, an external agent's among them (which name the run
+        // they serve). A run's own reservation never matches: it has no
+        // holder and is recovered through the run's lease above, so it
+        // expires only after `RUN_RESERVATION_HORIZON_DAYS`.
         let mut calls = 0;
         loop {
             let mut tx = self.begin().await?;
             let abandoned: Option<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(&format!(
                 "SELECT id, org_id, worker_id, input_tokens FROM reservations r \
-                 WHERE is_open AND run_id IS NULL AND (expires_at < $1 OR (holder IS NOT NULL AND NOT EXISTS \
+                 WHERE is_open AND (expires_at < $1 OR (holder IS NOT NULL AND NOT EXISTS \
                      (SELECT 1 FROM engine_nodes n WHERE n.name = r.holder AND n.seen_until >= $1))) \
                  ORDER BY id LIMIT 1{SKIP_LOCKED}"
             ))
@@ -722,6 +806,244 @@ impl crate::Runs for BackendStore {
         .rows_affected();
         tx.commit().await?;
         Ok(handed)
+    }
+
+    async fn claim_for_agent(
+        &self,
+        ctx: &Ctx,
+        target: ClaimTarget,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Run>> {
+        use tutti_domain::labour::agent;
+        let mut tx = self.begin().await?;
+        let agent = load_agent(&mut tx, ctx).await?;
+        // The agent's row lock serialises its claims, so its concurrency
+        // limit holds however many sessions it runs.
+        sqlx::query(&format!("SELECT id FROM members WHERE id = $1{FOR_UPDATE}"))
+            .bind(agent.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let run_id: Option<Uuid> = match target {
+            ClaimTarget::Next => {
+                sqlx::query_scalar(
+                    "SELECT id FROM runs WHERE worker_id = $1 AND status = 'queued' ORDER BY id LIMIT 1",
+                )
+                .bind(agent.id)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            ClaimTarget::Item(item_id) => {
+                let item = load_work_item(&mut tx, ctx.org_id, item_id, false).await?;
+                let latest: Option<Uuid> = sqlx::query_scalar(
+                    "SELECT id FROM runs WHERE work_item_id = $1 ORDER BY iteration DESC, id DESC LIMIT 1",
+                )
+                .bind(item.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match latest {
+                    Some(id) => Some(id),
+                    None => {
+                        return Err(StoreError::Conflict(format!(
+                            "the item is {} and has no run waiting; work reaches an agent when it is ready in its hands",
+                            item.state
+                        )));
+                    }
+                }
+            }
+        };
+        let Some(run_id) = run_id else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let (mut run, lease) = load_leased_run(&mut tx, ctx.org_id, run_id).await?;
+        agent::check_claim(&agent, &run, lease.as_ref(), ctx.now)?;
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM runs WHERE worker_id = $1 AND status = 'running'",
+        )
+        .bind(agent.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if running >= agent.concurrency {
+            return Err(StoreError::Conflict(format!(
+                "{} holds {running} claims already, its limit; submit or release one first",
+                agent.name
+            )));
+        }
+        let owner = agent::agent_lease_owner(agent.id);
+        run.start("external", &agent.name, ctx.now);
+        let item_state = start_run(&mut tx, ctx, &run, &owner, lease_until).await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "run.claimed",
+            "run",
+            Some(run.id),
+            json!({ "run": run_summary(&run), "lease_owner": owner, "lease_until": lease_until, "work_item_state": item_state }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(run))
+    }
+
+    async fn agent_heartbeat(
+        &self,
+        ctx: &Ctx,
+        run_id: Uuid,
+        lease_until: DateTime<Utc>,
+        note: Option<String>,
+    ) -> Result<Run> {
+        let mut tx = self.begin().await?;
+        let (_, run) = held_by_agent(&mut tx, ctx, run_id).await?;
+        if run.cancel_requested {
+            cancel_for_agent(tx, ctx, run).await?;
+            return Err(StoreError::Conflict(CANCELLED_FOR_AGENT.into()));
+        }
+        sqlx::query("UPDATE runs SET lease_expires_at = $1 WHERE id = $2")
+            .bind(lease_until)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        // A bare heartbeat is not audited (an agent renews every few
+        // minutes); a note is what it tells people, so it is.
+        if let Some(note) = note {
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO run_notes (id, org_id, run_id, note, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(ctx.org_id)
+            .bind(run_id)
+            .bind(&note)
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
+            append_event(
+                &mut tx,
+                ctx,
+                "run.progress",
+                "run",
+                Some(run_id),
+                json!({ "note_id": id, "note": note, "lease_until": lease_until }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn submit_run(&self, ctx: &Ctx, run_id: Uuid, output: String) -> Result<Run> {
+        let mut tx = self.begin().await?;
+        let (_, mut run) = held_by_agent(&mut tx, ctx, run_id).await?;
+        if run.cancel_requested {
+            cancel_for_agent(tx, ctx, run).await?;
+            return Err(StoreError::Conflict(CANCELLED_FOR_AGENT.into()));
+        }
+        // What the agent's gateway calls for this run settled.
+        let (input, cached_input, output_tokens, cost): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cached_input_tokens), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cost), 0) AS BIGINT) \
+             FROM ledger_entries WHERE run_id = $1 AND kind = 'settle'",
+        )
+        .bind(run_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        run.tokens = Tokens {
+            input,
+            cached_input,
+            output: output_tokens,
+        };
+        run.cost = cost;
+        let run = finish_run(
+            &mut tx,
+            ctx,
+            run,
+            None,
+            Ending {
+                status: RunStatus::Succeeded,
+                output,
+                used: Tokens::default(),
+                error: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn release_run(&self, ctx: &Ctx, run_id: Uuid, reason: String) -> Result<Run> {
+        let mut tx = self.begin().await?;
+        let (agent, run) = held_by_agent(&mut tx, ctx, run_id).await?;
+        if run.cancel_requested {
+            cancel_for_agent(tx, ctx, run).await?;
+            return Err(StoreError::Conflict(CANCELLED_FOR_AGENT.into()));
+        }
+        let why = format!("{} gave the work back: {reason}", agent.name);
+        let run = end_agent_run(&mut tx, ctx, run, Some(why)).await?;
+        // Back to people: ready, in nobody's hands, for a lead to hand on.
+        let state = move_item(&mut tx, ctx, run.work_item_id, WorkState::Ready, true).await?;
+        sqlx::query(
+            "UPDATE work_items SET assignee_id = NULL, updated_at = $1 WHERE id = $2 AND assignee_id = $3",
+        )
+        .bind(ctx.now)
+        .bind(run.work_item_id)
+        .bind(agent.id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "work_item.released",
+            "work_item",
+            Some(run.work_item_id),
+            json!({ "run_id": run.id, "worker_id": agent.id, "reason": reason, "work_item_state": state }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    async fn run_notes(&self, org_id: Uuid, run_id: Uuid) -> Result<Vec<RunNote>> {
+        let rows: Vec<(Uuid, Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, run_id, note, created_at FROM run_notes WHERE org_id = $1 AND run_id = $2 ORDER BY id",
+        )
+        .bind(org_id)
+        .bind(run_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, run_id, note, created_at)| RunNote {
+                id,
+                run_id,
+                note,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn agent_call_run(
+        &self,
+        org_id: Uuid,
+        worker_id: Uuid,
+        run_id: Option<Uuid>,
+    ) -> Result<Option<(Uuid, Uuid)>> {
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT id, work_item_id FROM runs WHERE status = 'running' AND org_id = ",
+        );
+        query.push_bind(org_id);
+        query.push(" AND worker_id = ").push_bind(worker_id);
+        if let Some(run_id) = run_id {
+            query.push(" AND id = ").push_bind(run_id);
+        }
+        query.push(" ORDER BY id LIMIT 2");
+        let held: Vec<(Uuid, Uuid)> = query
+            .build_query_as()
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        Ok(match held.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        })
     }
 
     async fn review_run(&self, ctx: &Ctx, run_id: Uuid, new: NewReview) -> Result<Reviewed> {

@@ -27,7 +27,10 @@ impl SqliteStore {
         let store = self.clone();
         let release = ctx.clone();
         self.write_grouped(
-            move |db| run_now(open_reservation(&mut DirectLedger(db), &ctx, &charge, None)),
+            move |db| {
+                let item = charge.work_item_id;
+                run_now(open_reservation(&mut DirectLedger(db), &ctx, &charge, item))
+            },
             // Nobody will make the call: release what it holds at once
             // instead of leaving it to the recovery of expired reservations.
             move |reservation: Reservation| {

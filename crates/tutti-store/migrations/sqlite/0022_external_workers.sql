@@ -1,0 +1,13 @@
+-- An AI worker whose runs an agent outside tutti claims (over MCP); the
+-- engine never runs them.
+ALTER TABLE members ADD COLUMN external BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- What an agent reports while it works on a run, oldest first.
+CREATE TABLE run_notes (
+    id          BLOB PRIMARY KEY,
+    org_id      BLOB NOT NULL REFERENCES orgs(id),
+    run_id      BLOB NOT NULL REFERENCES runs(id),
+    note        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX run_notes_run ON run_notes (run_id, id);
