@@ -346,6 +346,14 @@ pub enum MemberCommand {
     Show {
         id: Uuid,
     },
+    /// Issues an API token for a member (admins; an AI worker's is what
+    /// its agent or the gateway's caller uses), shown once.
+    Token {
+        id: Uuid,
+        /// Where the token will be used, to recognise it later.
+        #[arg(long)]
+        label: Option<String>,
+    },
     /// Sets the zone you read times in, in the cockpit (an IANA name);
     /// without one, you follow the org's.
     Zone {

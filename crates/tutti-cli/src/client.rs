@@ -272,6 +272,20 @@ pub async fn member(remote: &Remote, command: MemberCommand) -> anyhow::Result<E
         MemberCommand::Show { id } => {
             client.print_one(&client.get(&format!("/members/{id}")).await?, MEMBER)
         }
+        MemberCommand::Token { id, label } => {
+            let token = client
+                .post(&format!("/members/{id}/tokens"), json!({ "label": label }))
+                .await?;
+            if remote.json {
+                println!("{}", serde_json::to_string_pretty(&token)?);
+            } else {
+                // The token alone on the last line, as `tutti token create`
+                // prints it, so a script can take it.
+                eprintln!("a token for {id}; it is shown this once:");
+                println!("{}", token["token"].as_str().unwrap_or_default());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         MemberCommand::Zone { name } => client.print_one(
             &client.patch("/me", json!({ "time_zone": name })).await?,
             &[("id", "id"), ("name", "name"), ("time zone", "time_zone")],

@@ -61,6 +61,22 @@ async fn created(
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// Runs `tutti` as a client of `server` with `token`; its standard output.
+fn tutti(server: &Server, token: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(args)
+        .env("TUTTI_SERVER", &server.url)
+        .env("TUTTI_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "tutti {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Lindner's sales team: Aylin leads it, Jonas works in it, Codex and Devin
 /// are its external agents; the discounts space; an objective of another
 /// team; work for Codex and for Jonas. Runs the agent script in `mode`.
@@ -107,9 +123,50 @@ async fn an_agents_day(mode: &str) -> Option<Value> {
         json!({ "name": "Jonas", "email": "jonas@lindner.de", "teams": [team] }),
     )
     .await;
+    // Codex comes in through the CLI, as an admin would add it; Devin
+    // through the API.
+    let codex = tutti(
+        &server,
+        &owner,
+        &[
+            "member",
+            "add",
+            "--name",
+            "Codex",
+            "--kind",
+            "ai",
+            "--external",
+            "--team",
+            &team,
+            "--json",
+        ],
+    );
+    let codex: Value = serde_json::from_str(&codex).unwrap();
+    assert_eq!(codex["external"], true, "{codex}");
+    let codex = codex["id"].as_str().unwrap().to_owned();
+    let codex_token = tutti(&server, &owner, &["member", "token", &codex])
+        .trim()
+        .to_owned();
+    assert!(codex_token.starts_with("tutti_"), "{codex_token}");
+    let person = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args([
+            "member",
+            "add",
+            "--name",
+            "Paul",
+            "--email",
+            "paul@lindner.de",
+            "--external",
+        ])
+        .env("TUTTI_SERVER", &server.url)
+        .env("TUTTI_TOKEN", &owner)
+        .output()
+        .unwrap();
+    assert!(!person.status.success(), "a person was made external");
+    let said = String::from_utf8_lossy(&person.stderr);
+    assert!(said.contains("external"), "{said}");
     let agent =
         |name: &str| json!({ "name": name, "kind": "ai", "external": true, "teams": [team] });
-    let (codex, codex_token) = member(&http, &server, &owner, agent("Codex")).await;
     let (_, devin_token) = member(&http, &server, &owner, agent("Devin")).await;
     let templates: Value = http
         .get(format!("{}/api/v1/decision-spaces/templates", server.url))
