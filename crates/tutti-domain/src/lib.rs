@@ -20,6 +20,7 @@ pub mod signin;
 pub mod strategy;
 pub mod validate;
 pub mod work;
+pub mod zone;
 
 pub use refused::{Refused, RuleResult};
 pub use validate::{Invalid, ValidationResult};

@@ -57,7 +57,7 @@ pub struct Org {
 impl Org {
     /// The zone its times are read in.
     pub fn zone(&self) -> crate::routine::Tz {
-        crate::routine::stored_zone(&self.time_zone)
+        crate::zone::stored_zone(&self.time_zone)
     }
 }
 

@@ -31,21 +31,7 @@ use crate::work::Priority;
 /// The most occurrences one call lists: a daily routine's three years.
 pub const OCCURRENCES_MAX: usize = 1100;
 
-/// A zone as it is stored (an org's, a person's, a routine's): a name the
-/// zone database no longer knows reads as UTC rather than failing a page.
-pub fn stored_zone(name: &str) -> Tz {
-    name.parse().unwrap_or(UTC)
-}
-
-/// An IANA time zone by name (`Europe/Berlin`), or a refusal naming `field`.
-pub fn parse_time_zone(field: &str, name: &str) -> ValidationResult<Tz> {
-    name.trim().parse::<Tz>().map_err(|_| {
-        Invalid::new(
-            field,
-            format!("`{name}` is not an IANA time zone (like Europe/Berlin)"),
-        )
-    })
-}
+pub use crate::zone::{parse_time_zone, stored_zone};
 
 text_enum! {
     /// How often a routine falls due.

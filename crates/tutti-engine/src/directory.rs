@@ -135,7 +135,7 @@ pub async fn set_time_zone<S: Store>(
     name: &str,
 ) -> EngineResult<Org> {
     actor.may(Action::ManageOrgSettings)?;
-    let zone = tutti_domain::routine::parse_time_zone("time_zone", name)?;
+    let zone = tutti_domain::zone::parse_time_zone("time_zone", name)?;
     Ok(store.set_time_zone(ctx, zone.name()).await?)
 }
 
@@ -153,7 +153,7 @@ pub async fn set_member_time_zone<S: Store>(
         actor.may(Action::ManageMember { role: member.role })?;
     }
     let zone = name
-        .map(|name| tutti_domain::routine::parse_time_zone("time_zone", name))
+        .map(|name| tutti_domain::zone::parse_time_zone("time_zone", name))
         .transpose()?
         .map(|zone| zone.name().to_owned());
     store

@@ -161,7 +161,7 @@ async fn the_org_reads_its_times_in_its_own_time_zone<S: Store>(store: S) {
         "Europe/Berlin"
     );
     // 16 November 2026, 08:00 UTC is 09:00 in Berlin's winter time.
-    let zone = tutti_domain::routine::parse_time_zone("time_zone", "Europe/Berlin").unwrap();
+    let zone = tutti_domain::zone::parse_time_zone("time_zone", "Europe/Berlin").unwrap();
     let t = tutti_i18n::Messages::of_in(tutti_i18n::Locale::De, zone);
     assert_eq!(t.datetime(support::today()), "16.11.2026, 09:00 CET");
     let utc = tutti_i18n::Messages::of(tutti_i18n::Locale::En);

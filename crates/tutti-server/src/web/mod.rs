@@ -437,7 +437,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for Web {
         let zone = session
             .time_zone
             .as_deref()
-            .map_or_else(|| org.zone(), tutti_domain::routine::stored_zone);
+            .map_or_else(|| org.zone(), tutti_domain::zone::stored_zone);
         Ok(Web {
             actor: session.actor,
             name: session.name,

@@ -90,7 +90,7 @@ async fn org_zone(conn: &mut Conn, org_id: Uuid) -> Result<tutti_domain::routine
         .bind(org_id)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(tutti_domain::routine::stored_zone(&name))
+    Ok(tutti_domain::zone::stored_zone(&name))
 }
 
 /// Checks a routine's references and that the service product it delivers
