@@ -56,7 +56,7 @@ pub struct Org {
 
 impl Org {
     /// The zone its times are read in.
-    pub fn zone(&self) -> crate::routine::Tz {
+    pub fn zone(&self) -> chrono_tz::Tz {
         crate::zone::stored_zone(&self.time_zone)
     }
 }
