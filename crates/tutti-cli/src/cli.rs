@@ -135,6 +135,13 @@ pub enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Bring work in from elsewhere (talks to a running server).
+    Import {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Routines: planned, recurring work made each time a schedule falls
     /// due (talks to a running server).
     Routine {
@@ -399,6 +406,23 @@ pub enum MemberCommand {
         /// The org's id, needed only when the database holds several orgs.
         #[arg(long)]
         org: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Jira project: its CSV export, or saved responses of
+    /// /rest/api/3/search/jql (JSON). Imported again, an issue (by its key)
+    /// is updated, not duplicated.
+    Jira {
+        /// The file (`.csv`, or JSON: one response or an array of them).
+        file: std::path::PathBuf,
+        /// The team the work goes to (its lead or an admin imports).
+        #[arg(long)]
+        team: Option<Uuid>,
+        /// Show what would be created and updated; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -4,6 +4,7 @@
 
 pub mod decisions;
 pub mod flows;
+pub mod import;
 pub mod labour;
 pub mod routines;
 pub mod service;

@@ -156,6 +156,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Flow { remote, command } => client::flows::flow(&remote, command).await,
         Command::Gate { remote, command } => client::flows::gate(&remote, command).await,
         Command::Routine { remote, command } => client::routines::routine(&remote, command).await,
+        Command::Import { remote, command } => client::import::import(&remote, command).await,
         Command::Case { remote, command } => client::flows::case(&remote, command).await,
         Command::Learning { remote, command } => client::flows::learning(&remote, command).await,
         Command::Member {

@@ -8,5 +8,6 @@ mod common;
 mod cli;
 mod cockpit;
 mod contract;
+mod imports;
 mod labour;
 mod mcp;

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod audit;
 pub mod decision;
+pub mod import;
 pub mod labour;
 pub mod org;
 pub mod refused;

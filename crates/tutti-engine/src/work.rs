@@ -13,7 +13,7 @@ use tutti_domain::access::{Action, Actor};
 use tutti_domain::labour::{MaxTokens, NewReview, Run};
 use tutti_domain::work::WorkItem;
 use tutti_store::prelude::*;
-use tutti_store::{Ctx, NewWorkItem, Reviewed, WorkItemPatch};
+use tutti_store::{Ctx, ImportReport, NewWorkItem, Reviewed, WorkImport, WorkItemPatch};
 use uuid::Uuid;
 
 use crate::{EngineResult, Runtime};
@@ -149,4 +149,22 @@ pub async fn review<S: Store>(
     let reviewed = store.review_run(ctx, run_id, review).await?;
     runtime.wake();
     Ok(reviewed)
+}
+
+/// Brings work in from elsewhere (a Jira project) into `import.team_id`:
+/// the team's lead or an admin (the org's admins when no team is named),
+/// parents placed before their children. A dry run reports what would be
+/// created and updated and writes nothing.
+pub async fn import_items<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    mut import: WorkImport,
+) -> EngineResult<ImportReport> {
+    match import.team_id {
+        Some(team_id) => actor.may(Action::ManageTeam { team_id })?,
+        None => actor.may(Action::ManageOrg)?,
+    }
+    import.items = tutti_domain::import::parents_first(import.items);
+    Ok(store.import_work_items(ctx, &import).await?)
 }

@@ -343,3 +343,148 @@ async fn work_is_listed_by_key_result_alignment_state_and_page<S: Store>(store: 
 }
 
 tutti_store::behaviour!(work_is_listed_by_key_result_alignment_state_and_page);
+
+fn jira_item(
+    key: &str,
+    title: &str,
+    state: &str,
+    parent: Option<&str>,
+    assignee: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({ "key": key, "title": title, "state": state, "parent_key": parent,
+                        "assignee": assignee, "labels": ["wartung"], "due": "2026-03-17" })
+}
+
+async fn imported_work_is_keyed_by_its_jira_key_and_a_refusal_writes_nothing<S: Store>(store: S) {
+    use serde_json::json;
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    // Children before parents in the file: the import places parents first.
+    let items = json!([
+        jira_item(
+            "WART-3",
+            "Filter tauschen",
+            "done",
+            Some("WART-2"),
+            Some("JONAS@lindner.de")
+        ),
+        jira_item(
+            "WART-2",
+            "Anlage Hoffmann warten",
+            "running",
+            Some("WART-1"),
+            Some("Aylin")
+        ),
+        jira_item(
+            "WART-1",
+            "Wartungsrunde März",
+            "backlog",
+            None,
+            Some("Emil")
+        ),
+        jira_item(
+            "WART-4",
+            "Verwaiste Aufgabe",
+            "backlog",
+            Some("NOPE-9"),
+            None
+        ),
+    ]);
+    let import =
+        |dry_run: bool| json!({ "team_id": org.service, "dry_run": dry_run, "items": items });
+    let count = || async {
+        api.get(
+            &format!("/work-items?team={}", org.service),
+            &org.lead.token,
+        )
+        .await
+        .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // A member may not import into the team; the lead may; dry runs write nothing.
+    let denied = api
+        .post("/work-items/import", &org.member.token, import(false))
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
+    let dry = api
+        .post("/work-items/import", &org.lead.token, import(true))
+        .await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    assert_eq!(dry.body["created"], 4);
+    assert_eq!(count().await, 0);
+
+    let done = api
+        .post("/work-items/import", &org.lead.token, import(false))
+        .await
+        .body;
+    assert_eq!(
+        (done["created"].as_i64(), done["updated"].as_i64()),
+        (Some(4), Some(0)),
+        "{done}"
+    );
+    // An AI worker is never matched (no run is queued for imported work).
+    assert_eq!(done["unmatched_assignees"], json!(["Emil"]));
+    assert_eq!(done["missing_parents"], json!(["WART-4"]));
+    let id_of = |key: &str| {
+        done["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let task = api
+        .get(&format!("/work-items/{}", id_of("WART-3")), &org.lead.token)
+        .await
+        .body;
+    assert_eq!(task["parent_id"], json!(id_of("WART-2")));
+    assert_eq!(task["assignee_id"], json!(org.member.id));
+    assert_eq!(task["state"], "done");
+    let story = api
+        .get(&format!("/work-items/{}", id_of("WART-2")), &org.lead.token)
+        .await
+        .body;
+    assert_eq!(story["assignee_id"], json!(org.lead.id));
+    assert_eq!(story["state"], "running");
+
+    // Again: unchanged, and nothing duplicated.
+    let again = api
+        .post("/work-items/import", &org.lead.token, import(false))
+        .await
+        .body;
+    assert_eq!(again["unchanged"], 4, "{again}");
+    assert_eq!(count().await, 4);
+
+    // One title tutti cannot keep: refused naming the key, nothing written.
+    let long = "x".repeat(201);
+    let refused = api
+        .post(
+            "/work-items/import",
+            &org.lead.token,
+            json!({ "team_id": org.service, "items": [
+                jira_item("WART-5", "Neu", "backlog", None, None),
+                jira_item("WART-6", &long, "backlog", None, None)] }),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["field"], "items[WART-6].title");
+    assert_eq!(count().await, 4);
+    let trail = api
+        .get("/events?action=work_items.imported", &org.owner.token)
+        .await
+        .body;
+    assert_eq!(trail["items"].as_array().unwrap().len(), 2, "{trail}");
+}
+
+tutti_store::behaviour!(imported_work_is_keyed_by_its_jira_key_and_a_refusal_writes_nothing);

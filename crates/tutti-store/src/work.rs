@@ -9,11 +9,51 @@
 use std::future::Future;
 
 use chrono::NaiveDate;
+use serde::Serialize;
 use tutti_domain::RuleResult;
+use tutti_domain::import::ImportedItem;
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
 use uuid::Uuid;
 
 use crate::{Ctx, Page, PageRequest, Result};
+
+/// Work brought in from elsewhere, keyed by its key there.
+#[derive(Debug, Clone)]
+pub struct WorkImport {
+    /// Where it comes from (`jira`), kept with the audit event.
+    pub source: String,
+    /// The team the work goes to.
+    pub team_id: Option<Uuid>,
+    /// Parents before their children (`import::parents_first`).
+    pub items: Vec<ImportedItem>,
+    /// Do everything, then roll it back: what would be created and updated.
+    pub dry_run: bool,
+}
+
+/// What an import did (or, dry, would do).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: i64,
+    pub updated: i64,
+    /// Items whose import changed nothing.
+    pub unchanged: i64,
+    /// Assignees named in the file whom no person of the org matches (by
+    /// email, or by name): their work is left unassigned.
+    pub unmatched_assignees: Vec<String>,
+    /// Keys whose parent is neither in the file nor in tutti.
+    pub missing_parents: Vec<String>,
+    /// Each item's key and its work item's id.
+    pub items: Vec<ImportedRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportedRow {
+    pub key: String,
+    pub id: Uuid,
+    /// `created`, `updated` or `unchanged`.
+    pub action: &'static str,
+}
 
 #[derive(Debug, Clone)]
 pub struct NewWorkItem {
@@ -69,6 +109,18 @@ pub trait Work: Clone + Send + Sync + 'static {
         ctx: &Ctx,
         item: NewWorkItem,
     ) -> impl Future<Output = Result<WorkItem>> + Send;
+    /// Brings work in from elsewhere in one transaction: an item whose key
+    /// was imported before is updated (title, description, state, assignee,
+    /// parent, due date), any other created in `team_id`; assignees are
+    /// matched to the org's people by email, else by name. No run is queued
+    /// (people only are matched). `Invalid` naming the item's key for a
+    /// title or description tutti cannot keep, `Invalid` for a team of
+    /// another org; nothing is written then, nor on a dry run.
+    fn import_work_items(
+        &self,
+        ctx: &Ctx,
+        import: &WorkImport,
+    ) -> impl Future<Output = Result<ImportReport>> + Send;
     /// `NotFound` for an item of another org.
     fn work_item(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<WorkItem>> + Send;
     /// The org's work items that match `filter`, oldest first.

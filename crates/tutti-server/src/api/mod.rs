@@ -122,6 +122,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route("/work-items/{id}/reviews", get(labour::list_reviews::<S>))
         .route("/work-items/{id}/brief", get(agents::brief::<S>))
+        .route(
+            "/work-items/import",
+            axum::routing::post(work_items::import::<S>),
+        )
         .route("/runs/claim", axum::routing::post(agents::claim::<S>))
         .route(
             "/runs/{id}/progress",
@@ -270,7 +274,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         objectives::list, objectives::create, objectives::show, objectives::update,
         objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,
         objectives::update_key_result, objectives::list_target_moves, objectives::list_check_ins, objectives::create_check_in,
-        work_items::list, work_items::create, work_items::show, work_items::update,
+        work_items::list, work_items::create, work_items::show, work_items::update, work_items::import,
                 events::list, events::verify,
         labour::list_providers, labour::create_provider, labour::update_limits, labour::put_model,
         labour::list_budgets, labour::create_budget, labour::update_budget, labour::delete_budget,

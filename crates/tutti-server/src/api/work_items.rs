@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
 use tutti_engine::work;
@@ -192,4 +192,91 @@ pub async fn update<S: Store>(
     let ctx = ctx(&state, &actor);
     let item = work::update_item(&state.store, &state.runtime, &actor, &ctx, id, patch).await?;
     Ok(Json(item))
+}
+
+/// Work brought in from elsewhere: the items of a Jira project, parsed by
+/// `tutti import jira` (or any client) from Jira's CSV export or its
+/// search/jql responses.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportWork {
+    /// Where the items come from; kept with the audit event.
+    #[serde(default = "jira")]
+    pub source: String,
+    /// The team the new work goes to (its lead or an admin imports);
+    /// without one, admins import work that belongs to no team.
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    /// Report what would be created and updated; write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// At most 5 000 items per call.
+    pub items: Vec<tutti_domain::import::ImportedItem>,
+}
+
+fn jira() -> String {
+    "jira".into()
+}
+
+/// One imported item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportedRowView {
+    pub key: String,
+    pub id: Uuid,
+    /// `created`, `updated` or `unchanged`.
+    pub action: String,
+}
+
+/// What an import did, or (dry) would do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReportView {
+    pub dry_run: bool,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    /// Assignees no person of the org matches: their work is unassigned.
+    pub unmatched_assignees: Vec<String>,
+    /// Keys whose parent is neither in the import nor in tutti.
+    pub missing_parents: Vec<String>,
+    pub items: Vec<ImportedRowView>,
+}
+
+/// Brings work in, keyed by its key elsewhere: imported again, it is
+/// updated rather than duplicated; in one transaction.
+#[utoipa::path(post, path = "/api/v1/work-items/import", tag = "work", request_body = ImportWork,
+    responses((status = 200, body = ImportReportView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn import<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    body: ApiJson<ImportWork>,
+) -> Result<Json<ImportReportView>, ApiError> {
+    let input = body.value;
+    if input.items.len() > 5_000 {
+        return Err(tutti_domain::Invalid::new("items", "at most 5 000 items per call").into());
+    }
+    let source = tutti_domain::validate::text("source", &input.source, 40)?;
+    let import = tutti_store::WorkImport {
+        source,
+        team_id: input.team_id,
+        items: input.items,
+        dry_run: input.dry_run,
+    };
+    let report = work::import_items(&state.store, &actor, &ctx(&state, &actor), import).await?;
+    Ok(Json(ImportReportView {
+        dry_run: report.dry_run,
+        created: report.created,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        unmatched_assignees: report.unmatched_assignees,
+        missing_parents: report.missing_parents,
+        items: report
+            .items
+            .into_iter()
+            .map(|r| ImportedRowView {
+                key: r.key,
+                id: r.id,
+                action: r.action.to_owned(),
+            })
+            .collect(),
+    }))
 }

@@ -62,14 +62,14 @@ use crate::rows::*;
 use crate::{
     AiCheck, AlertFilter, AlertSync, Attempt, BlockedWork, BudgetPatch, CaseCount, CaseFilter,
     Charge, ClaimTarget, ClaimedRun, Credential, Ctx, DecisionFilter, Delivery, DeliveryStatus,
-    Draft, DueDelivery, EngineNode, Enrolment, EventFilter, GivenVerdict, Import, KeyResultPatch,
-    LearningFilter, LeaseState, LedgerFilter, LedgerLine, LedgerTotals, MayPatch, MemberPatch,
-    ModelRoute, NewBudget, NewCase, NewFlow, NewKeyResult, NewLearning, NewMember, NewModel,
-    NewObjective, NewPromise, NewProvider, NewServiceProduct, NewSession, NewTeam, NewWebhook,
-    NewWorkItem, ObjectiveForest, ObjectivePatch, OpenReservation, Overdue, Page, PageRequest,
-    PromiseFilter, PromiseOrder, Reservation, Result, Reviewed, RunEnd, RunFilter, RunNote,
-    Session, SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder, TokenInfo, Webhook,
-    WorkFilter, WorkFlow, WorkItemPatch,
+    Draft, DueDelivery, EngineNode, Enrolment, EventFilter, GivenVerdict, Import, ImportReport,
+    ImportedRow, KeyResultPatch, LearningFilter, LeaseState, LedgerFilter, LedgerLine,
+    LedgerTotals, MayPatch, MemberPatch, ModelRoute, NewBudget, NewCase, NewFlow, NewKeyResult,
+    NewLearning, NewMember, NewModel, NewObjective, NewPromise, NewProvider, NewServiceProduct,
+    NewSession, NewTeam, NewWebhook, NewWorkItem, ObjectiveForest, ObjectivePatch, OpenReservation,
+    Overdue, Page, PageRequest, PromiseFilter, PromiseOrder, Reservation, Result, Reviewed, RunEnd,
+    RunFilter, RunNote, Session, SpendPoint, StoreError, StoredResponse, TeamPatch, TokenHolder,
+    TokenInfo, Webhook, WorkFilter, WorkFlow, WorkImport, WorkItemPatch,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;

@@ -1,6 +1,16 @@
 // Work items; see `work.rs` for the contract.
 
 impl crate::Work for BackendStore {
+    async fn import_work_items(&self, ctx: &Ctx, import: &WorkImport) -> Result<ImportReport> {
+        let mut tx = self.begin().await?;
+        let report = self.import_in(&mut tx, ctx, import).await?;
+        // A dry run is dropped unfinished: both backends roll it back.
+        if !import.dry_run {
+            tx.commit().await?;
+        }
+        Ok(report)
+    }
+
     async fn create_work_item(&self, ctx: &Ctx, new: NewWorkItem) -> Result<WorkItem> {
         let title = text("title", &new.title, TITLE_MAX)?;
         let description = tutti_domain::validate::optional_text(
@@ -245,5 +255,201 @@ impl crate::Work for BackendStore {
         queue_when_ready_for_ai(&mut tx, ctx, &item, Some((before_assignee, from_state))).await?;
         tx.commit().await?;
         Ok(item)
+    }
+}
+
+/// An imported item's assignee among the org's people: by email, else by
+/// name (Jira's CSV names people; its REST API gives their email).
+fn match_person(people: &[(Uuid, Option<String>, String)], who: &str) -> Option<Uuid> {
+    let who = who.trim();
+    people
+        .iter()
+        .find(|(_, email, _)| {
+            email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(who))
+        })
+        .or_else(|| {
+            people
+                .iter()
+                .find(|(_, _, name)| name.eq_ignore_ascii_case(who))
+        })
+        .map(|(id, _, _)| *id)
+}
+
+impl BackendStore {
+    /// `Work::import_work_items`, on its transaction.
+    async fn import_in(&self, tx: &mut Tx, ctx: &Ctx, import: &WorkImport) -> Result<ImportReport> {
+        let created_by = ctx
+            .actor_id
+            .ok_or_else(|| StoreError::invalid("created_by", "work needs a creator"))?;
+        require(
+            &mut *tx,
+            "teams",
+            ctx.org_id,
+            import.team_id,
+            "team_id",
+            "team",
+        )
+        .await?;
+        let people: Vec<(Uuid, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, email, name FROM members WHERE org_id = $1 AND kind = 'human'",
+        )
+        .bind(ctx.org_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut report = ImportReport {
+            dry_run: import.dry_run,
+            ..ImportReport::default()
+        };
+        let mut ids: HashMap<String, Uuid> = HashMap::new();
+        let mut arrivals = Vec::new();
+        for item in &import.items {
+            let field = |name: &str| format!("items[{}].{name}", item.key);
+            let title = text(&field("title"), &item.title, TITLE_MAX)?;
+            let description = tutti_domain::validate::optional_text(
+                &field("description"),
+                &item.full_description(),
+                tutti_domain::validate::BODY_MAX,
+            )?;
+            let assignee = match &item.assignee {
+                Some(who) => {
+                    let found = match_person(&people, who);
+                    if found.is_none() && !report.unmatched_assignees.iter().any(|w| w == who) {
+                        report.unmatched_assignees.push(who.clone());
+                    }
+                    found
+                }
+                None => None,
+            };
+            let parent = match &item.parent_key {
+                Some(key) => match ids.get(key) {
+                    Some(id) => Some(*id),
+                    None => {
+                        let found: Option<Uuid> = sqlx::query_scalar(
+                            "SELECT id FROM work_items WHERE org_id = $1 AND external_key = $2",
+                        )
+                        .bind(ctx.org_id)
+                        .bind(key)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                        if found.is_none() {
+                            report.missing_parents.push(item.key.clone());
+                        }
+                        found
+                    }
+                },
+                None => None,
+            };
+            let existing: Option<WorkItemRow> = sqlx::query_as(&format!(
+                "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = $1 AND external_key = $2{FOR_UPDATE}"
+            ))
+            .bind(ctx.org_id)
+            .bind(&item.key)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let (id, action) = match existing {
+                Some(row) => {
+                    let before: WorkItem = row.try_into()?;
+                    let same = before.title == title
+                        && before.description == description
+                        && before.state == item.state
+                        && before.assignee_id == assignee
+                        && before.parent_id == parent
+                        && before.due == item.due;
+                    if same {
+                        report.unchanged += 1;
+                        (before.id, "unchanged")
+                    } else {
+                        let since = if before.state == item.state {
+                            before.state_since
+                        } else {
+                            ctx.now
+                        };
+                        sqlx::query(
+                            "UPDATE work_items SET title = $1, description = $2, state = $3, assignee_id = $4, \
+                             parent_id = $5, due = $6, updated_at = $7, state_since = $8 WHERE id = $9",
+                        )
+                        .bind(&title)
+                        .bind(&description)
+                        .bind(item.state.as_str())
+                        .bind(assignee)
+                        .bind(parent)
+                        .bind(item.due)
+                        .bind(ctx.now)
+                        .bind(since)
+                        .bind(before.id)
+                        .execute(&mut **tx)
+                        .await?;
+                        report.updated += 1;
+                        (before.id, "updated")
+                    }
+                }
+                None => {
+                    let work = WorkItem {
+                        id: Uuid::now_v7(),
+                        title,
+                        description,
+                        team_id: import.team_id,
+                        assignee_id: assignee,
+                        state: item.state,
+                        kind: WorkKind::Planned,
+                        priority: tutti_domain::work::Priority::Normal,
+                        due: item.due,
+                        parent_id: parent,
+                        key_result_id: None,
+                        service_product_id: None,
+                        created_by,
+                        created_at: ctx.now,
+                        updated_at: ctx.now,
+                        state_since: ctx.now,
+                    };
+                    sqlx::query(
+                        "INSERT INTO work_items (id, org_id, title, description, team_id, assignee_id, state, kind, priority, due, \
+                         parent_id, key_result_id, service_product_id, created_by, created_at, updated_at, state_since, external_key) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13, $13, $13, $14)",
+                    )
+                    .bind(work.id)
+                    .bind(ctx.org_id)
+                    .bind(&work.title)
+                    .bind(&work.description)
+                    .bind(work.team_id)
+                    .bind(work.assignee_id)
+                    .bind(work.state.as_str())
+                    .bind(work.kind.as_str())
+                    .bind(work.priority.as_str())
+                    .bind(work.due)
+                    .bind(work.parent_id)
+                    .bind(created_by)
+                    .bind(ctx.now)
+                    .bind(&item.key)
+                    .execute(&mut **tx)
+                    .await?;
+                    arrivals.push(arrival_of(&work));
+                    report.created += 1;
+                    (work.id, "created")
+                }
+            };
+            ids.insert(item.key.clone(), id);
+            report.items.push(ImportedRow {
+                key: item.key.clone(),
+                id,
+                action,
+            });
+        }
+        count_arrivals(&mut *tx, ctx.org_id, arrivals, 1).await?;
+        append_event(
+            &mut *tx,
+            ctx,
+            "work_items.imported",
+            "org",
+            Some(ctx.org_id),
+            json!({
+                "source": import.source, "team_id": import.team_id, "created": report.created,
+                "updated": report.updated, "unchanged": report.unchanged,
+            }),
+        )
+        .await?;
+        Ok(report)
     }
 }
