@@ -461,6 +461,29 @@ async fn imported_work_is_keyed_by_its_jira_key_and_a_refusal_writes_nothing<S: 
     assert_eq!(again["unchanged"], 4, "{again}");
     assert_eq!(count().await, 4);
 
+    // The lead hands the epic to Emil, whose run is queued; a re-import
+    // leaves it in his hands and state.
+    let epic = id_of("WART-1");
+    api.changed(
+        &format!("/work-items/{epic}"),
+        &org.lead.token,
+        json!({ "assignee_id": org.worker.id, "state": "ready" }),
+    )
+    .await;
+    let again = api
+        .post("/work-items/import", &org.lead.token, import(false))
+        .await
+        .body;
+    assert_eq!(again["unchanged"], 4, "{again}");
+    let kept = api
+        .get(&format!("/work-items/{epic}"), &org.lead.token)
+        .await
+        .body;
+    assert_eq!(
+        (&kept["assignee_id"], &kept["state"]),
+        (&json!(org.worker.id), &json!("ready"))
+    );
+
     // One title tutti cannot keep: refused naming the key, nothing written.
     let long = "x".repeat(201);
     let refused = api
@@ -484,7 +507,7 @@ async fn imported_work_is_keyed_by_its_jira_key_and_a_refusal_writes_nothing<S: 
         .get("/events?action=work_items.imported", &org.owner.token)
         .await
         .body;
-    assert_eq!(trail["items"].as_array().unwrap().len(), 2, "{trail}");
+    assert_eq!(trail["items"].as_array().unwrap().len(), 3, "{trail}");
 }
 
 tutti_store::behaviour!(imported_work_is_keyed_by_its_jira_key_and_a_refusal_writes_nothing);

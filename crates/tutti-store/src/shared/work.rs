@@ -351,9 +351,21 @@ impl BackendStore {
             let (id, action) = match existing {
                 Some(row) => {
                     let before: WorkItem = row.try_into()?;
+                    // Work a lead handed to an AI worker in tutti since the
+                    // last import stays in its hands and state: a run may
+                    // be going. Jira still says what the work is.
+                    let with_ai = match before.assignee_id {
+                        Some(id) => !people.iter().any(|(person, _, _)| *person == id),
+                        None => false,
+                    };
+                    let (state, assignee) = if with_ai {
+                        (before.state, before.assignee_id)
+                    } else {
+                        (item.state, assignee)
+                    };
                     let same = before.title == title
                         && before.description == description
-                        && before.state == item.state
+                        && before.state == state
                         && before.assignee_id == assignee
                         && before.parent_id == parent
                         && before.due == item.due;
@@ -361,7 +373,7 @@ impl BackendStore {
                         report.unchanged += 1;
                         (before.id, "unchanged")
                     } else {
-                        let since = if before.state == item.state {
+                        let since = if before.state == state {
                             before.state_since
                         } else {
                             ctx.now
@@ -372,7 +384,7 @@ impl BackendStore {
                         )
                         .bind(&title)
                         .bind(&description)
-                        .bind(item.state.as_str())
+                        .bind(state.as_str())
                         .bind(assignee)
                         .bind(parent)
                         .bind(item.due)
