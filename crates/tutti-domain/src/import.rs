@@ -13,6 +13,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::validate::{Invalid, ValidationResult};
 use crate::work::WorkState;
@@ -53,6 +54,56 @@ impl ImportedItem {
             format!("{}\n\n{origin}", self.description.trim_end())
         }
     }
+}
+
+/// The most items one import call takes.
+pub const IMPORT_MAX: usize = 5_000;
+
+/// Whether one call may bring `count` items from `source` (`jira`): a
+/// named source and at most [`IMPORT_MAX`] items; the CLI sends batches.
+pub fn check_import(source: &str, count: usize) -> ValidationResult<String> {
+    if count > IMPORT_MAX {
+        return Err(Invalid::new(
+            "items",
+            format!("at most {IMPORT_MAX} items per call; send the rest in another"),
+        ));
+    }
+    crate::validate::text("source", source, 40)
+}
+
+/// An imported item's assignee among the org's people (`id`, `email`,
+/// `name`): by email, else by name (Jira's CSV names people, its REST API
+/// gives their email). Only people: an import never puts work in an AI
+/// worker's hands, which would queue a run.
+pub fn match_person(people: &[(Uuid, Option<String>, String)], who: &str) -> Option<Uuid> {
+    let who = who.trim();
+    let by_email = people.iter().find(|(_, email, _)| {
+        email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(who))
+    });
+    by_email
+        .or_else(|| {
+            people
+                .iter()
+                .find(|(_, _, name)| name.eq_ignore_ascii_case(who))
+        })
+        .map(|(id, _, _)| *id)
+}
+
+/// The state and assignee an item imported before takes on a re-import:
+/// the import's, unless a lead has since handed it to an AI worker in
+/// tutti (its assignee is not one of `people`), which keeps both: a run
+/// may be going.
+pub fn reimported(
+    current: (WorkState, Option<Uuid>),
+    imported: (WorkState, Option<Uuid>),
+    people: &[(Uuid, Option<String>, String)],
+) -> (WorkState, Option<Uuid>) {
+    let with_ai = current
+        .1
+        .is_some_and(|id| !people.iter().any(|(person, _, _)| *person == id));
+    if with_ai { current } else { imported }
 }
 
 /// Orders items so that every parent comes before its children (epics,
@@ -509,6 +560,41 @@ mod tests {
                 .field,
             "line 2"
         );
+    }
+
+    #[test]
+    fn people_are_matched_by_email_then_name_and_ai_work_is_kept() {
+        let (jonas, aylin, emil) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let people = vec![
+            (
+                jonas,
+                Some("jonas@lindner.de".to_owned()),
+                "Jonas".to_owned(),
+            ),
+            (aylin, None, "Aylin".to_owned()),
+        ];
+        assert_eq!(match_person(&people, " JONAS@lindner.de "), Some(jonas));
+        assert_eq!(match_person(&people, "aylin"), Some(aylin));
+        assert_eq!(match_person(&people, "Emil"), None);
+        let imported = (WorkState::Done, Some(jonas));
+        assert_eq!(
+            reimported((WorkState::Ready, Some(emil)), imported, &people),
+            (WorkState::Ready, Some(emil))
+        );
+        assert_eq!(
+            reimported((WorkState::Ready, Some(aylin)), imported, &people),
+            imported
+        );
+        assert_eq!(
+            reimported((WorkState::Backlog, None), imported, &people),
+            imported
+        );
+        assert_eq!(check_import("jira", IMPORT_MAX).unwrap(), "jira");
+        assert_eq!(
+            check_import("jira", IMPORT_MAX + 1).unwrap_err().field,
+            "items"
+        );
+        assert_eq!(check_import(" ", 1).unwrap_err().field, "source");
     }
 
     #[test]

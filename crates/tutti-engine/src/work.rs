@@ -165,6 +165,7 @@ pub async fn import_items<S: Store>(
         Some(team_id) => actor.may(Action::ManageTeam { team_id })?,
         None => actor.may(Action::ManageOrg)?,
     }
+    import.source = tutti_domain::import::check_import(&import.source, import.items.len())?;
     import.items = tutti_domain::import::parents_first(import.items);
     Ok(store.import_work_items(ctx, &import).await?)
 }

@@ -251,12 +251,8 @@ pub async fn import<S: Store>(
     body: ApiJson<ImportWork>,
 ) -> Result<Json<ImportReportView>, ApiError> {
     let input = body.value;
-    if input.items.len() > 5_000 {
-        return Err(tutti_domain::Invalid::new("items", "at most 5 000 items per call").into());
-    }
-    let source = tutti_domain::validate::text("source", &input.source, 40)?;
     let import = tutti_store::WorkImport {
-        source,
+        source: input.source,
         team_id: input.team_id,
         items: input.items,
         dry_run: input.dry_run,

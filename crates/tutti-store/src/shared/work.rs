@@ -258,25 +258,6 @@ impl crate::Work for BackendStore {
     }
 }
 
-/// An imported item's assignee among the org's people: by email, else by
-/// name (Jira's CSV names people; its REST API gives their email).
-fn match_person(people: &[(Uuid, Option<String>, String)], who: &str) -> Option<Uuid> {
-    let who = who.trim();
-    people
-        .iter()
-        .find(|(_, email, _)| {
-            email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(who))
-        })
-        .or_else(|| {
-            people
-                .iter()
-                .find(|(_, _, name)| name.eq_ignore_ascii_case(who))
-        })
-        .map(|(id, _, _)| *id)
-}
-
 impl BackendStore {
     /// `Work::import_work_items`, on its transaction.
     async fn import_in(&self, tx: &mut Tx, ctx: &Ctx, import: &WorkImport) -> Result<ImportReport> {
@@ -314,7 +295,7 @@ impl BackendStore {
             )?;
             let assignee = match &item.assignee {
                 Some(who) => {
-                    let found = match_person(&people, who);
+                    let found = tutti_domain::import::match_person(&people, who);
                     if found.is_none() && !report.unmatched_assignees.iter().any(|w| w == who) {
                         report.unmatched_assignees.push(who.clone());
                     }
@@ -351,18 +332,11 @@ impl BackendStore {
             let (id, action) = match existing {
                 Some(row) => {
                     let before: WorkItem = row.try_into()?;
-                    // Work a lead handed to an AI worker in tutti since the
-                    // last import stays in its hands and state: a run may
-                    // be going. Jira still says what the work is.
-                    let with_ai = match before.assignee_id {
-                        Some(id) => !people.iter().any(|(person, _, _)| *person == id),
-                        None => false,
-                    };
-                    let (state, assignee) = if with_ai {
-                        (before.state, before.assignee_id)
-                    } else {
-                        (item.state, assignee)
-                    };
+                    let (state, assignee) = tutti_domain::import::reimported(
+                        (before.state, before.assignee_id),
+                        (item.state, assignee),
+                        &people,
+                    );
                     let same = before.title == title
                         && before.description == description
                         && before.state == state
