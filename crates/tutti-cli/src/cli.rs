@@ -142,6 +142,14 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Take the whole org (JSON), its work or its objectives (CSV) out
+    /// (talks to a running server).
+    Export {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Routines: planned, recurring work made each time a schedule falls
     /// due (talks to a running server).
     Routine {
@@ -410,7 +418,40 @@ pub enum MemberCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The whole org as JSON, for `tutti import org` elsewhere: everything
+    /// but secrets and this installation's history (admins).
+    Org {
+        /// Write here instead of to standard output.
+        #[arg(long, short)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Work items as CSV, one row each (for a spreadsheet, or `tutti
+    /// import work`).
+    Work {
+        /// Only this team's work.
+        #[arg(long)]
+        team: Option<Uuid>,
+        #[arg(long, short)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Objectives and their key results as CSV, a row per key result.
+    Objectives {
+        #[arg(long, short)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ImportCommand {
+    /// A whole org written by `tutti export org`, as a new org in this
+    /// database (opened directly, like `tutti init`), all or nothing; prints
+    /// its first owner's token on the last line.
+    Org {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        db: Database,
+    },
     /// A Jira project: its CSV export, or saved responses of
     /// /rest/api/3/search/jql (JSON). Imported again, an issue (by its key)
     /// is updated, not duplicated.

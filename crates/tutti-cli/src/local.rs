@@ -120,6 +120,43 @@ impl StoreJob for Init {
     }
 }
 
+/// `tutti import org`: an exported org, as a new org of this database.
+pub struct ImportOrg {
+    pub file: std::path::PathBuf,
+}
+
+impl StoreJob for ImportOrg {
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<ExitCode> {
+        let text = std::fs::read_to_string(&self.file)
+            .with_context(|| format!("cannot read {}", self.file.display()))?;
+        migrate(&store).await?;
+        let imported = tutti_engine::transfer::import_org(&store, &text, SystemClock.now())
+            .await
+            .map_err(|e| match e {
+                tutti_engine::EngineError::Invalid(invalid) => anyhow::anyhow!(
+                    "{}: {}: {} (nothing was imported)",
+                    self.file.display(),
+                    invalid.field,
+                    invalid.message
+                ),
+                other => anyhow::Error::new(other).context("importing the org"),
+            })?;
+        let token = mint_token(&store, imported.org.id, imported.owner.id, "tutti import").await?;
+        println!("imported org {} ({})", imported.org.name, imported.org.id);
+        for (what, count) in &imported.counts {
+            if *count > 0 {
+                println!("  {count:>6} {}", what.replace('_', " "));
+            }
+        }
+        println!(
+            "owner {} ({}); tokens and passwords are not carried: set them again",
+            imported.owner.name, imported.owner.id
+        );
+        println!("{token}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
 pub async fn mint_token<S: Store>(
     store: &S,
     org_id: Uuid,

@@ -156,7 +156,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Flow { remote, command } => client::flows::flow(&remote, command).await,
         Command::Gate { remote, command } => client::flows::gate(&remote, command).await,
         Command::Routine { remote, command } => client::routines::routine(&remote, command).await,
+        Command::Import {
+            command: cli::ImportCommand::Org { file, db },
+            ..
+        } => local::with_store(&db.database_url, local::ImportOrg { file }).await,
         Command::Import { remote, command } => client::import::import(&remote, command).await,
+        Command::Export { remote, command } => client::import::export(&remote, command).await,
         Command::Case { remote, command } => client::flows::case(&remote, command).await,
         Command::Learning { remote, command } => client::flows::learning(&remote, command).await,
         Command::Member {

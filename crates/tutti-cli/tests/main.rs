@@ -11,3 +11,4 @@ mod contract;
 mod imports;
 mod labour;
 mod mcp;
+mod transfer;

@@ -110,33 +110,7 @@ pub fn reimported(
 /// then stories, then sub-tasks), keeping the file's order otherwise; a
 /// parent not in the list counts as already there.
 pub fn parents_first(items: Vec<ImportedItem>) -> Vec<ImportedItem> {
-    let keys: std::collections::HashSet<String> = items.iter().map(|i| i.key.clone()).collect();
-    let mut placed = std::collections::HashSet::new();
-    let mut rest = items;
-    let mut ordered = Vec::with_capacity(rest.len());
-    while !rest.is_empty() {
-        let before = ordered.len();
-        let mut waiting = Vec::new();
-        for item in rest {
-            let ready = item
-                .parent_key
-                .as_ref()
-                .is_none_or(|p| !keys.contains(p) || placed.contains(p));
-            if ready {
-                placed.insert(item.key.clone());
-                ordered.push(item);
-            } else {
-                waiting.push(item);
-            }
-        }
-        if ordered.len() == before {
-            // A circle of parents: the rest keep the file's order.
-            ordered.extend(waiting);
-            break;
-        }
-        rest = waiting;
-    }
-    ordered
+    crate::transfer::parents_first_by(items, |i| i.key.clone(), |i| i.parent_key.clone())
 }
 
 /// Jira's status category as tutti's state: `new` waits (`backlog`),

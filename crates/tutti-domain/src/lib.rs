@@ -19,6 +19,7 @@ pub mod service;
 pub mod signal;
 pub mod signin;
 pub mod strategy;
+pub mod transfer;
 pub mod validate;
 pub mod work;
 pub mod zone;

@@ -23,6 +23,7 @@ pub mod routines;
 pub mod service;
 pub mod signals;
 pub mod strategy;
+pub mod transfer;
 pub mod work;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -7,7 +7,7 @@
 //! [`Providers`] (models and prices), [`Ledger`] (budgets, reservations,
 //! the ledger), [`Runs`] (the run queue and reviews), [`Decisions`],
 //! [`Services`] (the service catalogue and promises), [`Flows`] (flows,
-//! their gates, cases and learnings),
+//! their gates, cases and learnings), [`Transfer`] (a whole org out and in),
 //! [`Sessions`] (the cockpit's sign-in), [`Alerts`] (alerts, webhooks,
 //! deliveries) and [`Figures`] (the cockpit's aggregates). [`Store`] is all
 //! of them; `use tutti_store::prelude::*` brings them into scope.
@@ -57,6 +57,7 @@ pub mod service;
 pub mod sessions;
 pub mod sqlite;
 pub mod strategy;
+pub mod transfer;
 pub mod work;
 
 pub use alerts::*;
@@ -73,6 +74,7 @@ pub use runs::*;
 pub use service::*;
 pub use sessions::*;
 pub use strategy::*;
+pub use transfer::*;
 pub use tutti_domain::decision::{NewDecision, NewSpace, SpacePatch};
 pub use tutti_domain::labour::{MaxTokens, NewReview};
 pub use tutti_domain::strategy::NewCheckIn;
@@ -82,7 +84,7 @@ pub use work::*;
 pub mod prelude {
     pub use crate::{
         Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Routines, Runs,
-        Services, Sessions, Store, Strategy, Work,
+        Services, Sessions, Store, Strategy, Transfer, Work,
     };
 }
 
@@ -201,6 +203,7 @@ pub trait Store:
     + Services
     + Flows
     + Routines
+    + Transfer
 {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

@@ -221,3 +221,4 @@ include!("shared/figures.rs");
 include!("shared/service.rs");
 include!("shared/flows.rs");
 include!("shared/routines.rs");
+include!("shared/transfer.rs");

@@ -14,18 +14,52 @@ use serde_json::{Value, json};
 use tutti_domain::import::{ImportedItem, parents_first, parse_jira_csv, parse_jira_search};
 
 use super::Client;
-use crate::cli::{ImportCommand, Remote};
+use crate::cli::{ExportCommand, ImportCommand, Remote};
 
 /// Items per request once the dry run has passed.
 const BATCH: usize = 250;
 
+/// `tutti export`: the org as JSON, its work or objectives as CSV, to a
+/// file or standard output.
+pub async fn export(remote: &Remote, command: ExportCommand) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    let (text, out) = match command {
+        ExportCommand::Org { out } => {
+            let doc = client.get("/org/export").await?;
+            (serde_json::to_string_pretty(&doc)? + "\n", out)
+        }
+        ExportCommand::Work { team, out } => {
+            let query = team.map(|t| format!("?team_id={t}")).unwrap_or_default();
+            let csv = client.get(&format!("/work-items/export{query}")).await?;
+            (csv.as_str().unwrap_or_default().to_owned(), out)
+        }
+        ExportCommand::Objectives { out } => {
+            let csv = client.get("/objectives/export").await?;
+            (csv.as_str().unwrap_or_default().to_owned(), out)
+        }
+    };
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn import(remote: &Remote, command: ImportCommand) -> anyhow::Result<ExitCode> {
     let client = Client::new(remote)?;
-    let ImportCommand::Jira {
-        file,
-        team,
-        dry_run,
-    } = command;
+    let (file, team, dry_run) = match command {
+        ImportCommand::Jira {
+            file,
+            team,
+            dry_run,
+        } => (file, team, dry_run),
+        ImportCommand::Org { .. } => {
+            anyhow::bail!(
+                "an org is imported into a database: tutti import org FILE --database-url URL"
+            )
+        }
+    };
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
     let looks_json = matches!(

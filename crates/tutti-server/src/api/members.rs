@@ -195,6 +195,25 @@ pub async fn update_org<S: Store>(
     Ok(Json(org))
 }
 
+/// The whole org as one JSON document for `tutti import` elsewhere (admins):
+/// people and AI workers, teams, strategy with its check-ins, work,
+/// service catalogue, flows and gates, decision spaces, routines,
+/// providers, models and budgets. No secret is in it (no token, password,
+/// stored provider key or webhook), nor the history of this installation
+/// (runs, ledger, decisions, audit), which `left_out` lists. The export is
+/// audited.
+#[utoipa::path(get, path = "/api/v1/org/export", tag = "members",
+    responses((status = 200, body = tutti_domain::transfer::OrgExport), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn export<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+) -> Result<Json<tutti_domain::transfer::OrgExport>, ApiError> {
+    let ctx = super::ctx(&state, &actor);
+    Ok(Json(
+        tutti_engine::transfer::export_org(&state.store, &actor, &ctx).await?,
+    ))
+}
+
 /// Lists the org's members.
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", params(ListParams),
     responses((status = 200, body = PageOf<Member>), (status = 401, body = Problem)))]

@@ -47,6 +47,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/org",
             get(members::org::<S>).patch(members::update_org::<S>),
         )
+        .route("/org/export", get(members::export::<S>))
         .route("/teams", get(teams::list::<S>).post(teams::create::<S>))
         .route(
             "/teams/{id}",
@@ -269,7 +270,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
     info(title = "tutti", description = "The orchestration cockpit for hybrid teams: strategy, work, people and AI workers."),
     paths(
         system::health,
-        members::me, members::update_me, members::org, members::update_org, members::list, members::create, members::show, members::update, members::create_token,
+        members::me, members::update_me, members::org, members::update_org, members::export, members::list, members::create, members::show, members::update, members::create_token,
         teams::list, teams::create, teams::show, teams::update,
         objectives::list, objectives::create, objectives::show, objectives::update,
         objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,

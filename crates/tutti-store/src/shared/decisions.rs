@@ -401,37 +401,48 @@ async fn insert_decision(conn: &mut Conn, ctx: &Ctx, new: NewDecision) -> Result
     Ok(decision)
 }
 
+/// Writes a new space's row.
+async fn insert_space(
+    conn: &mut Conn,
+    org_id: Uuid,
+    space: &DecisionSpace,
+) -> std::result::Result<(), sqlx::Error> {
+    let (principles, attributes) = space_json(space).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query(
+        "INSERT INTO decision_spaces (id, org_id, name, team_id, objective_id, principles, policy, attributes, quorum, \
+         escalate_after_secs, escalate_to, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(space.id)
+    .bind(org_id)
+    .bind(&space.name)
+    .bind(space.team_id)
+    .bind(space.objective_id)
+    .bind(principles)
+    .bind(&space.policy)
+    .bind(attributes)
+    .bind(space.quorum)
+    .bind(space.escalate_after_secs)
+    .bind(space.escalate_to)
+    .bind(space.version)
+    .bind(space.created_at)
+    .bind(space.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl crate::Decisions for BackendStore {
     async fn create_space(&self, ctx: &Ctx, space: DecisionSpace) -> Result<DecisionSpace> {
         let mut tx = self.begin().await?;
         check_space_refs(&mut tx, ctx.org_id, &space).await?;
-        let (principles, attributes) = space_json(&space)?;
-        sqlx::query(
-            "INSERT INTO decision_spaces (id, org_id, name, team_id, objective_id, principles, policy, attributes, quorum, \
-             escalate_after_secs, escalate_to, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(space.id)
-        .bind(ctx.org_id)
-        .bind(&space.name)
-        .bind(space.team_id)
-        .bind(space.objective_id)
-        .bind(principles)
-        .bind(&space.policy)
-        .bind(attributes)
-        .bind(space.quorum)
-        .bind(space.escalate_after_secs)
-        .bind(space.escalate_to)
-        .bind(space.version)
-        .bind(space.created_at)
-        .bind(space.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            StoreError::conflict_on_unique(e, || {
-                format!("a decision space named `{}` exists", space.name)
-            })
-        })?;
+        insert_space(&mut tx, ctx.org_id, &space)
+            .await
+            .map_err(|e| {
+                StoreError::conflict_on_unique(e, || {
+                    format!("a decision space named `{}` exists", space.name)
+                })
+            })?;
         append_event(
             &mut tx,
             ctx,

@@ -137,6 +137,40 @@ async fn check_routine_refs(
     Ok(())
 }
 
+/// Writes a new routine's row.
+async fn insert_routine(
+    conn: &mut Conn,
+    org_id: Uuid,
+    routine: &tutti_domain::routine::Routine,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO routines ({ROUTINE_COLUMNS}, org_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+    ))
+    .bind(routine.id)
+    .bind(&routine.name)
+    .bind(&routine.description)
+    .bind(&routine.customer)
+    .bind(schedule_json(&routine.schedule)?)
+    .bind(&routine.time_zone)
+    .bind(routine.catch_up.as_str())
+    .bind(routine.team_id)
+    .bind(routine.assignee_id)
+    .bind(routine.key_result_id)
+    .bind(routine.service_product_id)
+    .bind(routine.priority.as_str())
+    .bind(routine.paused)
+    .bind(routine.owner_id)
+    .bind(routine.handled_until)
+    .bind(routine.next_due)
+    .bind(routine.created_at)
+    .bind(routine.updated_at)
+    .bind(org_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn write_routine(conn: &mut Conn, routine: &tutti_domain::routine::Routine) -> Result<()> {
     sqlx::query(
         "UPDATE routines SET name = $1, description = $2, customer = $3, schedule = $4, time_zone = $5, \
@@ -238,31 +272,7 @@ impl crate::Routines for BackendStore {
         check_routine_refs(&mut tx, ctx.org_id, &routine).await?;
         let tz = routine.zone(org_zone(&mut tx, ctx.org_id).await?);
         routine.set_paused(new.paused, tz, ctx.now);
-        sqlx::query(&format!(
-            "INSERT INTO routines ({ROUTINE_COLUMNS}, org_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-        ))
-        .bind(routine.id)
-        .bind(&routine.name)
-        .bind(&routine.description)
-        .bind(&routine.customer)
-        .bind(schedule_json(&routine.schedule)?)
-        .bind(&routine.time_zone)
-        .bind(routine.catch_up.as_str())
-        .bind(routine.team_id)
-        .bind(routine.assignee_id)
-        .bind(routine.key_result_id)
-        .bind(routine.service_product_id)
-        .bind(routine.priority.as_str())
-        .bind(routine.paused)
-        .bind(routine.owner_id)
-        .bind(routine.handled_until)
-        .bind(routine.next_due)
-        .bind(routine.created_at)
-        .bind(routine.updated_at)
-        .bind(ctx.org_id)
-        .execute(&mut *tx)
-        .await?;
+        insert_routine(&mut tx, ctx.org_id, &routine).await?;
         append_event(
             &mut tx,
             ctx,
