@@ -452,6 +452,23 @@ pub enum ImportCommand {
         #[command(flatten)]
         db: Database,
     },
+    /// Work items from a CSV sheet, as `tutti export work` writes it:
+    /// columns by header, `key` and `title` required; `description`,
+    /// `state`, `priority`, `assignee` (email or name), `parent` (a key),
+    /// `due` (2026-03-17) and `labels` read when there. Keyed by `key` (an
+    /// id from tutti, or any key of your own): imported again, updates.
+    Work {
+        file: std::path::PathBuf,
+        /// The team new work goes to (its lead or an admin imports).
+        #[arg(long)]
+        team: Option<Uuid>,
+        /// Show what would be created and updated; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Objectives and their key results from a CSV sheet, as `tutti export
+    /// objectives` writes it (admins), all or nothing.
+    Objectives { file: std::path::PathBuf },
     /// A Jira project: its CSV export, or saved responses of
     /// /rest/api/3/search/jql (JSON). Imported again, an issue (by its key)
     /// is updated, not duplicated.

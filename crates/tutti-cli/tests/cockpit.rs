@@ -778,6 +778,7 @@ async fn every_lever_from_an_empty_org(words: &Words) {
         "/providers".into(),
         "/alerts".into(),
         "/audit".into(),
+        "/transfer".into(),
     ];
 
     // The owner: a provider for the embedded model with its price.
@@ -1153,6 +1154,60 @@ async fn every_lever_from_an_empty_org(words: &Words) {
             .unwrap()
             .iter()
             .any(|b| b["token_limit"] == 100_000)
+    );
+
+    // Data in: a sheet of work, edited in a spreadsheet (one known item
+    // renamed by its id, one new), then one that cannot be read; and a
+    // sheet of objectives.
+    client.set_window_size(1280, 900).await.unwrap();
+    sign_in(&client, &url, "katrin@lindner.de", OWNER_PASSWORD).await;
+    client.goto(&format!("{url}/transfer")).await.unwrap();
+    let renamed = format!("{} (2)", words.work[2]);
+    let known = items.iter().find(|i| i["title"] == words.work[2]).unwrap();
+    let sheet = format!(
+        "key,title,state,priority\n{},{renamed},ready,high\nNEU-1,{},backlog,low\n",
+        known["id"].as_str().unwrap(),
+        words.work[0]
+    );
+    fill_and_send(
+        &client,
+        "form[action='/transfer/work']",
+        &[("sheet", &sheet)],
+    )
+    .await;
+    let done = wait_for(&client, Locator::Css("div.ok")).await;
+    let expected = match lang {
+        "de" => "1 angelegt, 1 geändert, 0 unverändert.",
+        _ => "1 created, 1 updated, 0 unchanged.",
+    };
+    assert!(done.contains(expected), "{done}");
+    fill_and_send(
+        &client,
+        "form[action='/transfer/work']",
+        &[("sheet", "key,title,due\nNEU-2,Termin,morgen\n")],
+    )
+    .await;
+    let refused = wait_for(&client, Locator::Css("p.problem")).await;
+    assert!(refused.contains("line 2"), "{refused}");
+    fill_and_send(
+        &client,
+        "form[action='/transfer/objectives']",
+        &[(
+            "sheet",
+            "objective,period_start,period_end,key_result,baseline,target\n\
+             Angebote schneller,2026-10-01,2026-12-31,Durchlaufzeit,10,3\n",
+        )],
+    )
+    .await;
+    let done = wait_for(&client, Locator::Css("div.ok")).await;
+    assert!(done.contains('1'), "{done}");
+    let items = api_as(&url, &token, "/work-items?limit=50").await;
+    let items = items["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "one new, none doubled: {items:?}");
+    let known = items.iter().find(|i| i["id"] == known["id"]).unwrap();
+    assert_eq!(
+        (&known["title"], &known["priority"]),
+        (&json!(renamed), &json!("high"))
     );
     client.close().await.unwrap();
 }

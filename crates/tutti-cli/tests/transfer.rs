@@ -243,3 +243,198 @@ fn a_broken_file_names_its_line_and_writes_nothing() {
     // Nothing of either landed.
     assert_eq!(verified_orgs(&url), 0);
 }
+
+/// The rows of a CSV sheet, by header.
+fn sheet(text: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn cells(rows: &[HashMap<String, String>], columns: &[&str]) -> Vec<Vec<String>> {
+    let mut all: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| r[*c].clone()).collect())
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn work_and_objectives_go_out_and_back_in_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = up(dir.path(), &[], &[]);
+    let remote = [
+        ("TUTTI_SERVER", server.url.as_str()),
+        ("TUTTI_TOKEN", &token),
+    ];
+    // A task below one of the demo's work items, so parents travel too.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let page: Value = http
+            .get(format!("{}/api/v1/work-items?limit=1", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let parent = page["items"][0]["id"].as_str().unwrap().to_owned();
+        let child = http
+            .post(format!("{}/api/v1/work-items", server.url))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "title": "Ersatzteil bestellen", "parent_id": parent }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(child.status(), 201);
+    });
+    let work_file = dir.path().join("work.csv");
+    let objectives_file = dir.path().join("objectives.csv");
+    ok(&tutti(
+        &["export", "work", "-o", work_file.to_str().unwrap()],
+        &remote,
+    ));
+    ok(&tutti(
+        &[
+            "export",
+            "objectives",
+            "-o",
+            objectives_file.to_str().unwrap(),
+        ],
+        &remote,
+    ));
+    let work_text = std::fs::read_to_string(&work_file).unwrap();
+    let work = sheet(&work_text);
+    assert!(work.len() >= 10, "{} work items", work.len());
+    assert!(
+        work.iter().any(|r| !r["parent"].is_empty()),
+        "parents by key"
+    );
+
+    // Edited in a spreadsheet and brought back: the one changed row is
+    // updated, the rest left as they are.
+    let first = &work[0];
+    let edited = work_text.replacen(&first["title"], "Wartung Heizung Familie Hofmann", 1);
+    let edited_file = dir.path().join("edited.csv");
+    std::fs::write(&edited_file, edited).unwrap();
+    let said = ok(&tutti(
+        &["import", "work", edited_file.to_str().unwrap()],
+        &remote,
+    ));
+    assert!(
+        said.starts_with(&format!(
+            "0 created, 1 updated, {} unchanged",
+            work.len() - 1
+        )),
+        "{said}"
+    );
+
+    // Into an org of its own: the same work and the same strategy.
+    let target = tempfile::tempdir().unwrap();
+    let url = sqlite_url(target.path());
+    let other_token = crate::common::init(&url);
+    let other = serve(&url, &[]);
+    let there = [
+        ("TUTTI_SERVER", other.url.as_str()),
+        ("TUTTI_TOKEN", &other_token),
+    ];
+    let said = ok(&tutti(
+        &["import", "work", work_file.to_str().unwrap()],
+        &there,
+    ));
+    assert!(
+        said.starts_with(&format!("{} created", work.len())),
+        "{said}"
+    );
+    let again = ok(&tutti(
+        &["import", "work", work_file.to_str().unwrap()],
+        &there,
+    ));
+    assert!(
+        again.starts_with(&format!("0 created, 0 updated, {} unchanged", work.len())),
+        "{again}"
+    );
+    let copied = tutti(&["export", "work"], &there);
+    let columns = [
+        "key",
+        "title",
+        "description",
+        "state",
+        "priority",
+        "due",
+        "parent",
+    ];
+    assert_eq!(
+        cells(&sheet(&ok(&copied)), &columns),
+        cells(&work, &columns)
+    );
+
+    // The owners are people of the other org: refused, naming whom.
+    let refused = tutti(
+        &["import", "objectives", objectives_file.to_str().unwrap()],
+        &there,
+    );
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("owner") && said.contains("lindner"), "{said}");
+    let nothing = ok(&tutti(&["export", "objectives"], &there));
+    assert_eq!(sheet(&nothing).len(), 0, "nothing was written");
+
+    // Without owners and teams, the objectives come over whole.
+    let strategy = sheet(&std::fs::read_to_string(&objectives_file).unwrap());
+    let mut unowned = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "objective",
+        "why",
+        "status",
+        "period_start",
+        "period_end",
+        "parent",
+        "key_result",
+        "baseline",
+        "target",
+        "current",
+        "unit",
+        "confidence",
+    ];
+    unowned.write_record(header).unwrap();
+    for row in &strategy {
+        unowned
+            .write_record(header.iter().map(|c| row[*c].as_str()))
+            .unwrap();
+    }
+    let unowned_file = dir.path().join("unowned.csv");
+    std::fs::write(&unowned_file, unowned.into_inner().unwrap()).unwrap();
+    let said = ok(&tutti(
+        &["import", "objectives", unowned_file.to_str().unwrap()],
+        &there,
+    ));
+    let objectives = strategy
+        .iter()
+        .map(|r| r["objective"].as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let key_results = strategy
+        .iter()
+        .filter(|r| !r["key_result"].is_empty())
+        .count();
+    assert_eq!(
+        said.trim(),
+        format!("{objectives} objectives and {key_results} key results created")
+    );
+    let copied = sheet(&ok(&tutti(&["export", "objectives"], &there)));
+    assert_eq!(cells(&copied, &header), cells(&strategy, &header));
+}

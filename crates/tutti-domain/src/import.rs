@@ -38,22 +38,100 @@ pub struct ImportedItem {
     pub labels: Vec<String>,
     #[serde(default)]
     pub due: Option<NaiveDate>,
+    /// Left as it is in tutti when not given.
+    #[serde(default)]
+    pub priority: Option<crate::work::Priority>,
+    /// What the file does not say (a sheet without that column): a
+    /// re-import leaves it as it is in tutti instead of clearing it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<ItemField>,
+}
+
+crate::text_enum! {
+    /// A field of an imported item a file may leave out.
+    ItemField { Description => "description", State => "state", Assignee => "assignee", Parent => "parent", Due => "due" }
+}
+
+/// What a re-imported item's fields become: the file's, except those it
+/// does not give (`keep`), which stay as `before` has them.
+pub struct Merged<T> {
+    pub description: String,
+    pub state: WorkState,
+    pub assignee: Option<T>,
+    pub parent: Option<T>,
+    pub due: Option<NaiveDate>,
 }
 
 impl ImportedItem {
-    /// The description tutti keeps: Jira's, then where it came from and its
-    /// labels (tutti's work items have no labels of their own).
-    pub fn full_description(&self) -> String {
-        let mut origin = format!("Jira: {}", self.key);
-        if !self.labels.is_empty() {
-            origin.push_str(&format!(" · Labels: {}", self.labels.join(", ")));
+    pub fn keeps(&self, field: ItemField) -> bool {
+        self.keep.contains(&field)
+    }
+
+    /// The file's values, with what it leaves out taken from `before`.
+    pub fn merged<T>(&self, before: Merged<T>, given: Merged<T>) -> Merged<T> {
+        Merged {
+            description: if self.keeps(ItemField::Description) {
+                before.description
+            } else {
+                given.description
+            },
+            state: if self.keeps(ItemField::State) {
+                before.state
+            } else {
+                given.state
+            },
+            assignee: if self.keeps(ItemField::Assignee) {
+                before.assignee
+            } else {
+                given.assignee
+            },
+            parent: if self.keeps(ItemField::Parent) {
+                before.parent
+            } else {
+                given.parent
+            },
+            due: if self.keeps(ItemField::Due) {
+                before.due
+            } else {
+                given.due
+            },
         }
-        if self.description.trim().is_empty() {
+    }
+}
+
+impl ImportedItem {
+    /// The description tutti keeps: the file's, then, from Jira, where it
+    /// came from, and its labels (tutti's work items have no labels of their
+    /// own).
+    pub fn full_description(&self, source: &str) -> String {
+        let mut origin = if source == "jira" {
+            format!("Jira: {}", self.key)
+        } else {
+            String::new()
+        };
+        if !self.labels.is_empty() {
+            let labels = format!("Labels: {}", self.labels.join(", "));
+            origin = if origin.is_empty() {
+                labels
+            } else {
+                format!("{origin} · {labels}")
+            };
+        }
+        if origin.is_empty() {
+            self.description.trim_end().to_owned()
+        } else if self.description.trim().is_empty() {
             origin
         } else {
             format!("{}\n\n{origin}", self.description.trim_end())
         }
     }
+}
+
+/// The tutti id a key names, when it is one (a row of `tutti export work`
+/// keyed by its id), so a re-import of an export updates the same items;
+/// the nil id, which names nothing, otherwise.
+pub fn id_of_key(key: &str) -> Uuid {
+    Uuid::parse_str(key.trim()).unwrap_or_else(|_| Uuid::nil())
 }
 
 /// The most items one import call takes.
@@ -155,7 +233,20 @@ pub fn parse_jira_date(text: &str) -> Option<NaiveDate> {
     None
 }
 
-fn at_line(line: u64, message: impl Into<String>) -> Invalid {
+/// The line a CSV record starting at `byte` starts on, as an editor shows
+/// it (the csv reader counts records, and a cell may span lines).
+pub(crate) fn record_line(text: &str, byte: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+    // With CRLF the reader stops at the CR: the record starts after the
+    // line end.
+    while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
+        end += 1;
+    }
+    bytes[..end].iter().filter(|b| **b == b'\n').count() as u64 + 1
+}
+
+pub(crate) fn at_line(line: u64, message: impl Into<String>) -> Invalid {
     Invalid::new(format!("line {line}"), message)
 }
 
@@ -202,18 +293,7 @@ pub fn parse_jira_csv(text: &str) -> ValidationResult<Vec<ImportedItem>> {
     let mut ids = std::collections::HashMap::new();
     let mut parent_ids = Vec::new();
     for record in reader.records() {
-        // The line a record starts on in the file as an editor shows it
-        // (the csv reader counts records, and a description may span lines).
-        let line_at = |byte: u64| {
-            let bytes = text.as_bytes();
-            let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
-            // With CRLF the reader stops at the CR: the record starts after
-            // the line end.
-            while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
-                end += 1;
-            }
-            bytes[..end].iter().filter(|b| **b == b'\n').count() as u64 + 1
-        };
+        let line_at = |byte: u64| record_line(text, byte);
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| line_at(p.byte()));
             at_line(line, format!("cannot be read: {e}"))
@@ -276,6 +356,8 @@ pub fn parse_jira_csv(text: &str) -> ValidationResult<Vec<ImportedItem>> {
                 .map(str::to_owned)
                 .collect(),
             due,
+            priority: None,
+            keep: Vec::new(),
         });
     }
     // A parent named by its numeric id is looked up among the file's issues.
@@ -373,6 +455,8 @@ pub fn parse_jira_search(text: &str) -> ValidationResult<Vec<ImportedItem>> {
                     })
                     .unwrap_or_default(),
                 due,
+                priority: None,
+                keep: Vec::new(),
             });
         }
     }
@@ -522,7 +606,7 @@ mod tests {
             "Auftrag\n\nBrenner reinigen,\n@Jonas fragen.\n\n- Filter\n- Dichtung"
         );
         assert_eq!(
-            item.full_description(),
+            item.full_description("jira"),
             format!("{}\n\nJira: WART-7 · Labels: vor-ort", item.description)
         );
         let refused =
@@ -582,6 +666,8 @@ mod tests {
             parent_key: parent.map(Into::into),
             labels: vec![],
             due: None,
+            priority: None,
+            keep: Vec::new(),
         };
         let ordered = parents_first(vec![
             item("A-3", Some("A-2")),

@@ -16,6 +16,7 @@ pub mod org;
 pub mod refused;
 pub mod routine;
 pub mod service;
+pub mod sheet;
 pub mod signal;
 pub mod signin;
 pub mod strategy;

@@ -367,7 +367,7 @@ fn at_line(field: &str, error: &serde_json::Error) -> Invalid {
 }
 
 /// `items` with every parent before its children, refusing a circle.
-fn parents_first_or_refuse<T>(
+pub fn parents_first_or_refuse<T>(
     what: &str,
     items: Vec<T>,
     id: impl Fn(&T) -> Uuid,

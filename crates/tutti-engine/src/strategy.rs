@@ -272,3 +272,48 @@ async fn catch_up<S: Store>(store: &S, org_id: Uuid, since: i64) -> EngineResult
         CatchUp::Reload(key_results)
     })
 }
+
+/// The org's objectives and key results as a CSV sheet
+/// (`tutti_domain::sheet::OBJECTIVE_COLUMNS`, a row per key result).
+pub async fn export_sheet<S: Store>(store: &S, actor: &Actor) -> EngineResult<String> {
+    actor.may(Action::Read)?;
+    let strategy = store.strategy_sheet(actor.org_id).await?;
+    let mut rows = Vec::new();
+    for s in &strategy {
+        let row = |key_result| tutti_domain::sheet::ObjectiveRow {
+            objective: &s.objective,
+            owner: s.owner.clone(),
+            team: s.team.clone(),
+            parent: s.parent.clone(),
+            key_result,
+        };
+        if s.key_results.is_empty() {
+            rows.push(row(None));
+        }
+        rows.extend(s.key_results.iter().map(|k| row(Some(k))));
+    }
+    Ok(tutti_domain::sheet::objectives_csv(&rows))
+}
+
+/// Creates the objectives of a sheet with their key results, all or
+/// nothing. Strategy brought in wholesale is an admin's call: a sheet can
+/// name any team and owner.
+pub async fn import_sheet<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    objectives: &[tutti_domain::sheet::SheetObjective],
+) -> EngineResult<tutti_store::ObjectivesImported> {
+    actor.may(Action::ManageOrg)?;
+    if objectives.len() > tutti_domain::import::IMPORT_MAX {
+        return Err(tutti_domain::Invalid::new(
+            "objectives",
+            format!(
+                "at most {} objectives per call",
+                tutti_domain::import::IMPORT_MAX
+            ),
+        )
+        .into());
+    }
+    Ok(store.import_objectives(ctx, objectives).await?)
+}

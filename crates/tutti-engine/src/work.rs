@@ -169,3 +169,18 @@ pub async fn import_items<S: Store>(
     import.items = tutti_domain::import::parents_first(import.items);
     Ok(store.import_work_items(ctx, &import).await?)
 }
+
+/// The org's work items (of one team, if named) as a CSV sheet
+/// (`tutti_domain::sheet::WORK_COLUMNS`), for anyone who may read them.
+pub async fn export_sheet<S: Store>(
+    store: &S,
+    actor: &Actor,
+    team_id: Option<Uuid>,
+) -> EngineResult<String> {
+    actor.may(Action::Read)?;
+    if let Some(team) = team_id {
+        store.team(actor.org_id, team).await?;
+    }
+    let rows = store.work_sheet(actor.org_id, team_id).await?;
+    Ok(tutti_domain::sheet::work_csv(&rows))
+}

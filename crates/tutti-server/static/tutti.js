@@ -1,5 +1,6 @@
 // tutti's one script: streams a running AI worker's output into its run
-// card. Everything else works without it (htmx only makes it smoother).
+// card, and reads a file chosen for an import into its form. Everything
+// else works without it (htmx only makes it smoother).
 (function () {
   function follow(root) {
     root.querySelectorAll("[data-stream]").forEach(function (box) {
@@ -23,6 +24,15 @@
       source.onerror = function () { source.close(); };
     });
   }
+  // A file chosen for an import is read into the sheet's text field, so
+  // the form sends it as if pasted (without the script, paste it).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.dataset || !input.dataset.fills || !input.files || !input.files[0]) return;
+    input.files[0].text().then(function (text) {
+      document.getElementById(input.dataset.fills).value = text;
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () { follow(document); });
   document.addEventListener("htmx:afterSettle", function (event) { follow(event.target); });
 })();

@@ -186,3 +186,77 @@ async fn a_moved_target_keeps_the_old_one_visible<S: Store>(store: S) {
 }
 
 tutti_store::behaviour!(a_moved_target_keeps_the_old_one_visible);
+
+async fn a_sheet_of_objectives_comes_in_whole_or_not_at_all<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let existing = api
+        .created(
+            "/objectives",
+            &org.owner.token,
+            objective("Kundenbindung stärken", &org.service, None),
+        )
+        .await;
+    let sheet = |team: &str| {
+        json!({ "objectives": [
+            // The child comes first; its parent is later in the sheet.
+            { "title": "Reaktionszeit senken", "period_start": "2026-10-01", "period_end": "2026-12-31",
+              "owner": "AYLIN@lindner.de", "team": team, "parent": "Störungen schneller beheben",
+              "key_results": [{ "title": "Reaktionszeit", "baseline": 24.0, "target": 4.0, "unit": "h" }] },
+            { "title": "Störungen schneller beheben", "period_start": "2026-10-01", "period_end": "2026-12-31",
+              "parent": "Kundenbindung stärken",
+              "key_results": [
+                  { "title": "Erstlösungsquote", "baseline": 55.0, "target": 75.0, "current": 68.0, "unit": "%", "confidence": 6 },
+                  { "title": "Wiederholeinsätze", "baseline": 20.0, "target": 5.0 } ] },
+        ] })
+    };
+    let count = || async { store.strategy_sheet(org.org_id).await.unwrap().len() };
+
+    let by_lead = api
+        .post(
+            "/objectives/import",
+            &org.lead.token,
+            sheet("Kundenservice"),
+        )
+        .await;
+    assert_eq!(by_lead.status, StatusCode::FORBIDDEN, "{}", by_lead.body);
+    let unknown_team = api
+        .post("/objectives/import", &org.owner.token, sheet("Montage"))
+        .await;
+    assert_eq!(unknown_team.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown_team.body["field"], "objectives[0].team");
+    assert_eq!(count().await, 1, "nothing was written");
+
+    let done = api
+        .post(
+            "/objectives/import",
+            &org.owner.token,
+            sheet("kundenservice"),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body, json!({ "objectives": 2, "key_results": 3 }));
+
+    let sheet = store.strategy_sheet(org.org_id).await.unwrap();
+    let by_title = |title: &str| sheet.iter().find(|s| s.objective.title == title).unwrap();
+    let child = by_title("Reaktionszeit senken");
+    assert_eq!(child.owner.as_deref(), Some("aylin@lindner.de"));
+    assert_eq!(child.team.as_deref(), Some("Kundenservice"));
+    assert_eq!(child.parent.as_deref(), Some("Störungen schneller beheben"));
+    assert_eq!(
+        child.key_results[0].current, 24.0,
+        "current starts at the baseline"
+    );
+    let middle = by_title("Störungen schneller beheben");
+    assert_eq!(
+        middle.objective.parent_id.unwrap().to_string(),
+        id(&existing)
+    );
+    assert_eq!(middle.key_results.len(), 2);
+
+    // Out again as a sheet, through the API.
+    let csv = api.get("/objectives/export", &org.viewer.token).await;
+    assert_eq!(csv.status, StatusCode::OK);
+}
+
+tutti_store::behaviour!(a_sheet_of_objectives_comes_in_whole_or_not_at_all);

@@ -7,10 +7,33 @@
 
 use std::future::Future;
 
+use serde::Serialize;
 use tutti_domain::org::Org;
+use tutti_domain::sheet::{SheetObjective, WorkRow};
+use tutti_domain::strategy::{KeyResult, Objective};
 use tutti_domain::transfer::OrgExport;
+use uuid::Uuid;
 
 use crate::{Ctx, Result};
+
+/// An objective with the names a sheet shows, and its key results.
+#[derive(Debug, Clone)]
+pub struct SheetStrategy {
+    pub objective: Objective,
+    /// The owner's email, else their name.
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    /// The parent objective's title.
+    pub parent: Option<String>,
+    pub key_results: Vec<KeyResult>,
+}
+
+/// What an objectives import wrote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObjectivesImported {
+    pub objectives: usize,
+    pub key_results: usize,
+}
 
 pub trait Transfer {
     /// The org of `ctx` as a document, read in one transaction (one
@@ -23,4 +46,30 @@ pub trait Transfer {
     /// as a new org with the id `ctx.org_id`, all or nothing, its audit
     /// chain starting with `org.imported`.
     fn import_org(&self, ctx: &Ctx, doc: &OrgExport) -> impl Future<Output = Result<Org>> + Send;
+
+    /// The org's work items (of one team, if named) in id order, with
+    /// names for a sheet.
+    fn work_sheet(
+        &self,
+        org_id: Uuid,
+        team_id: Option<Uuid>,
+    ) -> impl Future<Output = Result<Vec<WorkRow>>> + Send;
+
+    /// The org's objectives in id order with their key results, with names
+    /// for a sheet.
+    fn strategy_sheet(
+        &self,
+        org_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<SheetStrategy>>> + Send;
+
+    /// Creates the objectives of a sheet with their key results in one
+    /// transaction: owners matched among the org's people (by email, else
+    /// name), teams by name, parents by title (in the sheet, else the
+    /// org's). A name that matches nothing is refused naming the objective,
+    /// and nothing is written.
+    fn import_objectives(
+        &self,
+        ctx: &Ctx,
+        objectives: &[SheetObjective],
+    ) -> impl Future<Output = Result<ObjectivesImported>> + Send;
 }

@@ -1,10 +1,12 @@
-//! `tutti import jira`: a Jira project's issues as work items. The file is
+//! `tutti import jira` and `tutti import work`: a Jira project's issues, or
+//! a CSV sheet of work, as work items; `tutti import objectives`; and
+//! `tutti export` (the org as JSON, work and objectives as CSV). A file is
 //! read here by the domain's parsers (a file that cannot be read names its
-//! line and nothing is sent); the whole import is first tried as a dry run
-//! in one transaction (so a refusal anywhere writes nothing), then sent in
+//! line and nothing is sent); a work import is first tried as a dry run in
+//! one transaction (so a refusal anywhere writes nothing), then sent in
 //! batches with a progress bar. A batch that fails after others landed is
-//! safe to repeat: an issue is keyed by its Jira key, so running the same
-//! import again updates what is there and adds the rest.
+//! safe to repeat: an item is keyed by its key, so running the same import
+//! again updates what is there and adds the rest.
 
 use std::process::ExitCode;
 
@@ -12,6 +14,7 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tutti_domain::import::{ImportedItem, parents_first, parse_jira_csv, parse_jira_search};
+use tutti_domain::sheet::{parse_objectives_csv, parse_work_csv};
 
 use super::Client;
 use crate::cli::{ExportCommand, ImportCommand, Remote};
@@ -48,12 +51,18 @@ pub async fn export(remote: &Remote, command: ExportCommand) -> anyhow::Result<E
 
 pub async fn import(remote: &Remote, command: ImportCommand) -> anyhow::Result<ExitCode> {
     let client = Client::new(remote)?;
-    let (file, team, dry_run) = match command {
+    let (source, file, team, dry_run) = match command {
         ImportCommand::Jira {
             file,
             team,
             dry_run,
-        } => (file, team, dry_run),
+        } => ("jira", file, team, dry_run),
+        ImportCommand::Work {
+            file,
+            team,
+            dry_run,
+        } => ("csv", file, team, dry_run),
+        ImportCommand::Objectives { file } => return import_objectives(&client, &file).await,
         ImportCommand::Org { .. } => {
             anyhow::bail!(
                 "an org is imported into a database: tutti import org FILE --database-url URL"
@@ -69,18 +78,18 @@ pub async fn import(remote: &Remote, command: ImportCommand) -> anyhow::Result<E
             .next(),
         Some('{' | '[')
     );
-    let parsed = if looks_json {
-        parse_jira_search(&text)
-    } else {
-        parse_jira_csv(&text)
+    let parsed = match source {
+        "jira" if looks_json => parse_jira_search(&text),
+        "jira" => parse_jira_csv(&text),
+        _ => parse_work_csv(&text),
     };
     let items = parents_first(
         parsed.map_err(|e| anyhow!("{}: {}: {}", file.display(), e.field, e.message))?,
     );
     if items.is_empty() {
-        return Err(anyhow!("{}: no issues in the file", file.display()));
+        return Err(anyhow!("{}: no rows in the file", file.display()));
     }
-    let body = |items: &[ImportedItem], dry_run: bool| json!({ "source": "jira", "team_id": team, "dry_run": dry_run, "items": items });
+    let body = |items: &[ImportedItem], dry_run: bool| json!({ "source": source, "team_id": team, "dry_run": dry_run, "items": items });
     let trial = client
         .post("/work-items/import", body(&items, true))
         .await?;
@@ -89,7 +98,7 @@ pub async fn import(remote: &Remote, command: ImportCommand) -> anyhow::Result<E
     }
     let bar = ProgressBar::new(items.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} issues {msg}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} items {msg}")
             .map_err(|e| anyhow!("{e}"))?,
     );
     let mut totals = json!({ "dry_run": false, "created": 0, "updated": 0, "unchanged": 0,
@@ -158,6 +167,33 @@ fn report(client: &Client<'_>, report: &Value, would: &str) -> anyhow::Result<Ex
         println!(
             "parent neither in the file nor in tutti: {}",
             orphans.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tutti import objectives`: the sheet read here (a bad row names its
+/// line, and nothing is sent), written in one call, all or nothing.
+async fn import_objectives(
+    client: &Client<'_>,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let objectives = parse_objectives_csv(&text)
+        .map_err(|e| anyhow!("{}: {}: {}", file.display(), e.field, e.message))?;
+    if objectives.is_empty() {
+        return Err(anyhow!("{}: no objectives in the file", file.display()));
+    }
+    let done = client
+        .post("/objectives/import", json!({ "objectives": objectives }))
+        .await?;
+    if client.remote.json {
+        println!("{}", serde_json::to_string_pretty(&done)?);
+    } else {
+        println!(
+            "{} objectives and {} key results created",
+            done["objectives"], done["key_results"]
         );
     }
     Ok(ExitCode::SUCCESS)

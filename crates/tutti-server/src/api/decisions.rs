@@ -138,7 +138,8 @@ pub struct UpdateSpace {
 /// Changes a space; the new version is in the audit chain (admins, and
 /// leads of its team; never an AI worker).
 #[utoipa::path(patch, path = "/api/v1/decision-spaces/{id}", tag = "decisions", params(("id" = Uuid, Path)), request_body = UpdateSpace,
-    responses((status = 200, body = DecisionSpace), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = DecisionSpace), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Another space already has the name.", body = Problem), (status = 422, body = Problem)))]
 pub async fn update_space<S: Store>(
     State(state): State<AppState<S>>,
     Auth(actor): Auth,

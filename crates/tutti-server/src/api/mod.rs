@@ -127,6 +127,12 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/work-items/import",
             axum::routing::post(work_items::import::<S>),
         )
+        .route("/work-items/export", get(work_items::export::<S>))
+        .route("/objectives/export", get(objectives::export::<S>))
+        .route(
+            "/objectives/import",
+            axum::routing::post(objectives::import::<S>),
+        )
         .route("/runs/claim", axum::routing::post(agents::claim::<S>))
         .route(
             "/runs/{id}/progress",
@@ -275,7 +281,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         objectives::list, objectives::create, objectives::show, objectives::update,
         objectives::list_key_results, objectives::create_key_result, objectives::show_key_result,
         objectives::update_key_result, objectives::list_target_moves, objectives::list_check_ins, objectives::create_check_in,
-        work_items::list, work_items::create, work_items::show, work_items::update, work_items::import,
+        work_items::list, work_items::create, work_items::show, work_items::update, work_items::import, work_items::export, objectives::export, objectives::import,
                 events::list, events::verify,
         labour::list_providers, labour::create_provider, labour::update_limits, labour::put_model,
         labour::list_budgets, labour::create_budget, labour::update_budget, labour::delete_budget,
@@ -724,4 +730,19 @@ fn replay(kept: tutti_store::StoredResponse, request_hash: &str) -> Result<Respo
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)
+}
+
+/// A CSV sheet as a download named `filename`.
+pub fn csv_download(filename: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }

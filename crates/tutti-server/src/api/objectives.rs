@@ -473,3 +473,56 @@ pub async fn create_check_in<S: Store>(
     )
     .await
 }
+
+/// The objectives and their key results as a CSV sheet, a row per key
+/// result: objective, why, status, period, owner (email, else name), team,
+/// parent (its title), key result, baseline, target, current, unit,
+/// confidence.
+#[utoipa::path(get, path = "/api/v1/objectives/export", tag = "objectives",
+    responses(
+        (status = 200, description = "The sheet, with a header row.", content((String = "text/csv"))),
+        (status = 401, body = Problem)))]
+pub async fn export<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+) -> Result<Response, ApiError> {
+    let sheet = strategy::export_sheet(&state.store, &actor).await?;
+    Ok(super::csv_download("objectives.csv", sheet))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportObjectives {
+    /// As `tutti import objectives` reads them from a sheet.
+    pub objectives: Vec<tutti_domain::sheet::SheetObjective>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectivesImportedView {
+    pub objectives: usize,
+    pub key_results: usize,
+}
+
+/// Creates objectives with their key results (admins), all or nothing:
+/// owners by email or name, teams by name, parents by title (in the same
+/// call, else the org's); a name that matches nothing is refused naming
+/// the objective.
+#[utoipa::path(post, path = "/api/v1/objectives/import", tag = "objectives", request_body = ImportObjectives,
+    responses((status = 200, body = ObjectivesImportedView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn import<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    body: ApiJson<ImportObjectives>,
+) -> Result<Json<ObjectivesImportedView>, ApiError> {
+    let done = strategy::import_sheet(
+        &state.store,
+        &actor,
+        &ctx(&state, &actor),
+        &body.value.objectives,
+    )
+    .await?;
+    Ok(Json(ObjectivesImportedView {
+        objectives: done.objectives,
+        key_results: done.key_results,
+    }))
+}

@@ -276,3 +276,29 @@ pub async fn import<S: Store>(
             .collect(),
     }))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Only this team's work.
+    pub team_id: Option<Uuid>,
+}
+
+/// The work items as a CSV sheet, one row each: `key` (its key elsewhere,
+/// else its id), title, description, state, priority, kind, due, assignee
+/// (email, else name), team, parent (its key), key result, service product,
+/// created and updated. `POST /work-items/import` (and `tutti import work`)
+/// reads it back, updating the same items.
+#[utoipa::path(get, path = "/api/v1/work-items/export", tag = "work", params(ExportParams),
+    responses(
+        (status = 200, description = "The sheet, with a header row.", content((String = "text/csv"))),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn export<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    let sheet = work::export_sheet(&state.store, &actor, params.team_id).await?;
+    Ok(super::csv_download("work-items.csv", sheet))
+}

@@ -40,6 +40,7 @@ mod providers;
 mod routines;
 mod service;
 pub mod session;
+mod transfer;
 mod work;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
@@ -71,6 +72,15 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             post(objectives::check_in::<S>),
         )
         .route("/work", get(work::board::<S>).post(work::create::<S>))
+        .route("/work/export.csv", get(transfer::work_csv::<S>))
+        .route("/objectives/export.csv", get(transfer::objectives_csv::<S>))
+        .route("/org/export.json", get(transfer::org_json::<S>))
+        .route("/transfer", get(transfer::page::<S>))
+        .route("/transfer/work", post(transfer::import_work::<S>))
+        .route(
+            "/transfer/objectives",
+            post(transfer::import_objectives::<S>),
+        )
         .route("/work/{id}", get(work::show::<S>))
         .route("/work/{id}/move", post(work::move_item::<S>))
         .route("/work/{id}/assign", post(work::assign::<S>))

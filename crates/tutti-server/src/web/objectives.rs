@@ -661,6 +661,7 @@ async fn render_tree<S: Store>(
         .await?;
     Ok(html! {
         p.lede { (t.get("objectives-lede")) }
+        p { a href="/transfer" { (t.get("transfer-link")) } }
         @if writes { (objective_form(web, &teams, &people, draft, None)) }
         @if roots.is_empty() { p.quiet { (t.get("objectives-none")) } }
         ul.tree {

@@ -429,7 +429,7 @@ async fn render_board<S: Store>(
     };
     Ok(html! {
         @if creates { (new_item_form(web, &people, &teams, &products, draft, None)) }
-        p { a href="/routines" { (t.get("work-routines")) } }
+        p { a href="/routines" { (t.get("work-routines")) } " · " a href="/transfer" { (t.get("transfer-link")) } }
         form.filters method="get" action="/work" role="search" {
             label { (t.get("filter-state")) " "
                 select name="state" {

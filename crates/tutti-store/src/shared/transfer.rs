@@ -418,4 +418,241 @@ impl crate::Transfer for BackendStore {
         self.analyze().await?;
         Ok(org)
     }
+
+    async fn work_sheet(
+        &self,
+        org_id: Uuid,
+        team_id: Option<Uuid>,
+    ) -> Result<Vec<tutti_domain::sheet::WorkRow>> {
+        let mut conn = self.read().await?;
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = "
+        ));
+        query.push_bind(org_id);
+        if let Some(team) = team_id {
+            query.push(" AND team_id = ").push_bind(team);
+        }
+        query.push(" ORDER BY id");
+        let rows: Vec<WorkItemRow> = query.build_query_as().fetch_all(&mut *conn).await?;
+        let items: Vec<WorkItem> = converted(rows)?;
+        // Names of everything items refer to, and every item's key (a parent
+        // may lie outside the team).
+        type Names = (
+            Uuid,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let names: Vec<Names> = sqlx::query_as(
+            "SELECT w.id, w.external_key, COALESCE(m.email, m.name), t.name, k.title, s.name \
+             FROM work_items w \
+             LEFT JOIN members m ON m.id = w.assignee_id \
+             LEFT JOIN teams t ON t.id = w.team_id \
+             LEFT JOIN key_results k ON k.id = w.key_result_id \
+             LEFT JOIN service_products s ON s.id = w.service_product_id \
+             WHERE w.org_id = $1",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let names: HashMap<Uuid, Names> = names.into_iter().map(|n| (n.0, n)).collect();
+        let key_of = |id: Uuid| {
+            names
+                .get(&id)
+                .and_then(|n| n.1.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let named = names.get(&item.id);
+                tutti_domain::sheet::WorkRow {
+                    key: key_of(item.id),
+                    assignee: named.and_then(|n| n.2.clone()),
+                    team: named.and_then(|n| n.3.clone()),
+                    parent: item.parent_id.map(key_of),
+                    key_result: named.and_then(|n| n.4.clone()),
+                    service_product: named.and_then(|n| n.5.clone()),
+                    item,
+                }
+            })
+            .collect())
+    }
+
+    async fn strategy_sheet(&self, org_id: Uuid) -> Result<Vec<crate::SheetStrategy>> {
+        let mut conn = self.read().await?;
+        let objectives: Vec<Objective> = converted(
+            rows_of::<ObjectiveRow>(&mut conn, OBJECTIVE_COLUMNS, "objectives", org_id).await?,
+        )?;
+        let key_results: Vec<KeyResult> = converted(
+            rows_of::<KeyResultRow>(&mut conn, KEY_RESULT_COLUMNS, "key_results", org_id).await?,
+        )?;
+        let people: HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+            "SELECT id, COALESCE(email, name) FROM members WHERE org_id = $1",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect();
+        let teams: HashMap<Uuid, String> =
+            sqlx::query_as::<_, (Uuid, String)>("SELECT id, name FROM teams WHERE org_id = $1")
+                .bind(org_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect();
+        let titles: HashMap<Uuid, String> =
+            objectives.iter().map(|o| (o.id, o.title.clone())).collect();
+        let mut by_objective: HashMap<Uuid, Vec<KeyResult>> = HashMap::new();
+        for kr in key_results {
+            by_objective.entry(kr.objective_id).or_default().push(kr);
+        }
+        Ok(objectives
+            .into_iter()
+            .map(|objective| crate::SheetStrategy {
+                owner: objective.owner_id.and_then(|id| people.get(&id).cloned()),
+                team: objective.team_id.and_then(|id| teams.get(&id).cloned()),
+                parent: objective.parent_id.and_then(|id| titles.get(&id).cloned()),
+                key_results: by_objective.remove(&objective.id).unwrap_or_default(),
+                objective,
+            })
+            .collect())
+    }
+
+    async fn import_objectives(
+        &self,
+        ctx: &Ctx,
+        sheet: &[tutti_domain::sheet::SheetObjective],
+    ) -> Result<crate::ObjectivesImported> {
+        for (i, objective) in sheet.iter().enumerate() {
+            objective.check(&format!("objectives[{i}]"))?;
+        }
+        let mut tx = self.begin().await?;
+        let people: Vec<(Uuid, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, email, name FROM members WHERE org_id = $1 AND kind = 'human'",
+        )
+        .bind(ctx.org_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let teams: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT id, name FROM teams WHERE org_id = $1")
+                .bind(ctx.org_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let existing: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT id, title FROM objectives WHERE org_id = $1 ORDER BY id")
+                .bind(ctx.org_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let ids: Vec<Uuid> = sheet.iter().map(|_| Uuid::now_v7()).collect();
+        let mut objectives = Vec::new();
+        let mut key_results = Vec::new();
+        for (i, (row, id)) in sheet.iter().zip(&ids).enumerate() {
+            let at = |field: &str| format!("objectives[{i}].{field}");
+            let owner_id = match &row.owner {
+                Some(who) => Some(tutti_domain::import::match_person(&people, who).ok_or_else(
+                    || {
+                        StoreError::invalid(
+                            &at("owner"),
+                            format!("no person of the org is `{who}`"),
+                        )
+                    },
+                )?),
+                None => None,
+            };
+            let team_id = match &row.team {
+                Some(name) => Some(
+                    teams
+                        .iter()
+                        .find(|(_, n)| n.eq_ignore_ascii_case(name.trim()))
+                        .map(|(id, _)| *id)
+                        .ok_or_else(|| {
+                            StoreError::invalid(&at("team"), format!("no team is named `{name}`"))
+                        })?,
+                ),
+                None => None,
+            };
+            let parent_id = match &row.parent {
+                Some(title) => Some(
+                    sheet
+                        .iter()
+                        .zip(&ids)
+                        .find(|(o, _)| o.title == *title)
+                        .map(|(_, id)| *id)
+                        .or_else(|| existing.iter().find(|(_, t)| t == title).map(|(id, _)| *id))
+                        .ok_or_else(|| {
+                            StoreError::invalid(
+                                &at("parent"),
+                                format!("no objective is titled `{title}`"),
+                            )
+                        })?,
+                ),
+                None => None,
+            };
+            if parent_id == Some(*id) {
+                return Err(StoreError::invalid(
+                    &at("parent"),
+                    "an objective cannot be its own parent",
+                ));
+            }
+            objectives.push(Objective {
+                id: *id,
+                title: row.title.trim().to_owned(),
+                why: row.why.trim().to_owned(),
+                owner_id,
+                team_id,
+                period_start: row.period_start,
+                period_end: row.period_end,
+                parent_id,
+                status: row.status,
+                created_at: ctx.now,
+            });
+            for kr in &row.key_results {
+                let current = kr.current.unwrap_or(kr.baseline);
+                key_results.push(KeyResult {
+                    id: Uuid::now_v7(),
+                    objective_id: *id,
+                    title: kr.title.trim().to_owned(),
+                    baseline: kr.baseline,
+                    target: kr.target,
+                    current,
+                    unit: kr.unit.trim().to_owned(),
+                    confidence: kr.confidence,
+                    progress: tutti_domain::strategy::key_result_progress(
+                        kr.baseline,
+                        kr.target,
+                        current,
+                    ),
+                    updated_at: ctx.now,
+                });
+            }
+        }
+        // A parent later in the sheet is written first.
+        let objectives = tutti_domain::transfer::parents_first_or_refuse(
+            "objectives",
+            objectives,
+            |o| o.id,
+            |o| o.parent_id,
+        )?;
+        insert_objectives(&mut tx, ctx.org_id, &objectives).await?;
+        insert_key_results(&mut tx, ctx.org_id, &key_results).await?;
+        let imported = crate::ObjectivesImported {
+            objectives: objectives.len(),
+            key_results: key_results.len(),
+        };
+        append_event(
+            &mut tx,
+            ctx,
+            "objectives.imported",
+            "org",
+            Some(ctx.org_id),
+            json!({ "objectives": imported.objectives, "key_results": imported.key_results }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(imported)
+    }
 }

@@ -290,7 +290,7 @@ impl BackendStore {
             let title = text(&field("title"), &item.title, TITLE_MAX)?;
             let description = tutti_domain::validate::optional_text(
                 &field("description"),
-                &item.full_description(),
+                &item.full_description(&import.source),
                 tutti_domain::validate::BODY_MAX,
             )?;
             let assignee = match &item.assignee {
@@ -308,10 +308,11 @@ impl BackendStore {
                     Some(id) => Some(*id),
                     None => {
                         let found: Option<Uuid> = sqlx::query_scalar(
-                            "SELECT id FROM work_items WHERE org_id = $1 AND external_key = $2",
+                            "SELECT id FROM work_items WHERE org_id = $1 AND (external_key = $2 OR id = $3)",
                         )
                         .bind(ctx.org_id)
                         .bind(key)
+                        .bind(tutti_domain::import::id_of_key(key))
                         .fetch_optional(&mut **tx)
                         .await?;
                         if found.is_none() {
@@ -323,26 +324,47 @@ impl BackendStore {
                 None => None,
             };
             let existing: Option<WorkItemRow> = sqlx::query_as(&format!(
-                "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = $1 AND external_key = $2{FOR_UPDATE}"
+                "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = $1 AND (external_key = $2 OR id = $3){FOR_UPDATE}"
             ))
             .bind(ctx.org_id)
             .bind(&item.key)
+            .bind(tutti_domain::import::id_of_key(&item.key))
             .fetch_optional(&mut **tx)
             .await?;
             let (id, action) = match existing {
                 Some(row) => {
                     let before: WorkItem = row.try_into()?;
+                    let merged = item.merged(
+                        tutti_domain::import::Merged {
+                            description: before.description.clone(),
+                            state: before.state,
+                            assignee: before.assignee_id,
+                            parent: before.parent_id,
+                            due: before.due,
+                        },
+                        tutti_domain::import::Merged {
+                            description,
+                            state: item.state,
+                            assignee,
+                            parent,
+                            due: item.due,
+                        },
+                    );
+                    let (description, parent, due) =
+                        (merged.description, merged.parent, merged.due);
                     let (state, assignee) = tutti_domain::import::reimported(
                         (before.state, before.assignee_id),
-                        (item.state, assignee),
+                        (merged.state, merged.assignee),
                         &people,
                     );
+                    let priority = item.priority.unwrap_or(before.priority);
                     let same = before.title == title
                         && before.description == description
                         && before.state == state
                         && before.assignee_id == assignee
                         && before.parent_id == parent
-                        && before.due == item.due;
+                        && before.due == due
+                        && before.priority == priority;
                     if same {
                         report.unchanged += 1;
                         (before.id, "unchanged")
@@ -354,16 +376,17 @@ impl BackendStore {
                         };
                         sqlx::query(
                             "UPDATE work_items SET title = $1, description = $2, state = $3, assignee_id = $4, \
-                             parent_id = $5, due = $6, updated_at = $7, state_since = $8 WHERE id = $9",
+                             parent_id = $5, due = $6, updated_at = $7, state_since = $8, priority = $9 WHERE id = $10",
                         )
                         .bind(&title)
                         .bind(&description)
                         .bind(state.as_str())
                         .bind(assignee)
                         .bind(parent)
-                        .bind(item.due)
+                        .bind(due)
                         .bind(ctx.now)
                         .bind(since)
+                        .bind(priority.as_str())
                         .bind(before.id)
                         .execute(&mut **tx)
                         .await?;
@@ -380,7 +403,9 @@ impl BackendStore {
                         assignee_id: assignee,
                         state: item.state,
                         kind: WorkKind::Planned,
-                        priority: tutti_domain::work::Priority::Normal,
+                        priority: item
+                            .priority
+                            .unwrap_or(tutti_domain::work::Priority::Normal),
                         due: item.due,
                         parent_id: parent,
                         key_result_id: None,
