@@ -42,7 +42,7 @@ pub const LEFT_OUT: &[&str] = &[
     "API tokens and passwords (set them again: tutti member token, set-password)",
     "provider keys stored in tutti (providers that read their key from an environment variable keep its name)",
     "webhooks (their URLs carry secrets)",
-    "runs, reviews, run notes and the token ledger",
+    "runs, reviews, run notes and the token ledger (work an AI worker had in hand keeps its state: start its run again; budgets count afresh)",
     "decisions and their ballots",
     "cases, criterion checks, gate verdicts, promises and learnings",
     "earlier versions of gates, and routine occurrences",

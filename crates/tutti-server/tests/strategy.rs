@@ -257,6 +257,23 @@ async fn a_sheet_of_objectives_comes_in_whole_or_not_at_all<S: Store>(store: S) 
     // Out again as a sheet, through the API.
     let csv = api.get("/objectives/export", &org.viewer.token).await;
     assert_eq!(csv.status, StatusCode::OK);
+
+    // The whole org goes out to admins only, recorded in the audit trail.
+    let by_lead = api.get("/org/export", &org.lead.token).await;
+    assert_eq!(by_lead.status, StatusCode::FORBIDDEN);
+    let doc = api.get("/org/export", &org.owner.token).await;
+    assert_eq!(doc.status, StatusCode::OK, "{}", doc.body);
+    assert_eq!(doc.body["format"], "tutti.org");
+    assert_eq!(doc.body["objectives"].as_array().unwrap().len(), 3);
+    let exported = api
+        .get("/events?action=org.exported", &org.owner.token)
+        .await;
+    assert_eq!(
+        exported.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        exported.body
+    );
 }
 
 tutti_store::behaviour!(a_sheet_of_objectives_comes_in_whole_or_not_at_all);

@@ -24,9 +24,20 @@ impl crate::Transfer for BackendStore {
             ExportedOrg, ExportedWorkItem, LEFT_OUT, ORG_EXPORT_FORMAT, ORG_EXPORT_VERSION,
             OrgExport,
         };
-        // A write transaction: on both backends every read below sees one
-        // state, and the export is recorded with it.
+        // The export is recorded first: appending takes the org's audit
+        // head, which every audited write of the org takes too, so until
+        // this transaction ends no change to the org commits and every read
+        // below sees one state (on PostgreSQL's read-committed as well).
         let mut tx = self.begin().await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "org.exported",
+            "org",
+            Some(ctx.org_id),
+            json!({ "format": ORG_EXPORT_FORMAT, "version": ORG_EXPORT_VERSION }),
+        )
+        .await?;
         let org: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1"))
             .bind(ctx.org_id)
             .fetch_optional(&mut *tx)
@@ -158,15 +169,6 @@ impl crate::Transfer for BackendStore {
         for provider in &mut doc.providers {
             provider.has_stored_key = false;
         }
-        append_event(
-            &mut tx,
-            ctx,
-            "org.exported",
-            "org",
-            Some(ctx.org_id),
-            json!({ "counts": doc.counts() }),
-        )
-        .await?;
         tx.commit().await?;
         Ok(doc)
     }
