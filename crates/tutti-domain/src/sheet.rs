@@ -93,8 +93,27 @@ fn written(rows: Vec<[String; 14]>, header: [&str; 14]) -> String {
     String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+/// Text as a cell of a sheet: one that a spreadsheet would take for a
+/// formula (`=`, `+`, `-`, `@`, a tab or a carriage return first) gets a
+/// leading `'`, so opening an export runs nothing; reading strips it again.
+fn guarded(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A cell as written, without the guard `guarded` put before it.
+fn unguarded(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 fn or_empty(value: Option<&str>) -> String {
-    value.unwrap_or_default().to_owned()
+    guarded(value.unwrap_or_default())
 }
 
 /// The work sheet.
@@ -103,9 +122,9 @@ pub fn work_csv(rows: &[WorkRow]) -> String {
         rows.iter()
             .map(|r| {
                 [
-                    r.key.clone(),
-                    r.item.title.clone(),
-                    r.item.description.clone(),
+                    guarded(&r.key),
+                    guarded(&r.item.title),
+                    guarded(&r.item.description),
                     r.item.state.as_str().to_owned(),
                     r.item.priority.as_str().to_owned(),
                     r.item.kind.as_str().to_owned(),
@@ -132,8 +151,8 @@ pub fn objectives_csv(rows: &[ObjectiveRow<'_>]) -> String {
                 let o = r.objective;
                 let k = r.key_result;
                 [
-                    o.title.clone(),
-                    o.why.clone(),
+                    guarded(&o.title),
+                    guarded(&o.why),
                     o.status.as_str().to_owned(),
                     o.period_start.to_string(),
                     o.period_end.to_string(),
@@ -194,12 +213,12 @@ impl Sheet {
         Ok(Self { columns, records })
     }
 
-    /// The trimmed, non-empty cell of `column` in `record`.
+    /// The trimmed, non-empty cell of `column` in `record`, unguarded.
     fn cell<'r>(&self, record: &'r csv::StringRecord, column: &str) -> Option<&'r str> {
         self.columns
             .get(column)
             .and_then(|&c| record.get(c))
-            .map(str::trim)
+            .map(|v| unguarded(v.trim()))
             .filter(|v| !v.is_empty())
     }
 }
@@ -476,6 +495,27 @@ mod tests {
         assert_eq!(items[1].parent_key.as_deref(), Some("WART-1"));
         // What tutti keeps as the description is the sheet's, unchanged.
         assert_eq!(items[1].full_description("csv"), child.description);
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_written_as_text_and_read_back_as_it_was() {
+        let mut risky = item("=HYPERLINK(\"http://evil\")");
+        risky.description = "-5 °C am Fühler".into();
+        let csv = work_csv(&[WorkRow {
+            item: risky.clone(),
+            key: "@A-1".into(),
+            assignee: None,
+            team: Some("+Team".into()),
+            parent: None,
+            key_result: None,
+            service_product: None,
+        }]);
+        assert!(csv.contains("'=HYPERLINK"), "{csv}");
+        assert!(!csv.lines().any(|l| l.starts_with('@')), "{csv}");
+        let read = parse_work_csv(&csv).unwrap();
+        assert_eq!(read[0].key, "@A-1");
+        assert_eq!(read[0].title, risky.title);
+        assert_eq!(read[0].description, risky.description);
     }
 
     #[test]
