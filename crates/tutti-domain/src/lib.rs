@@ -13,6 +13,7 @@ pub mod decision;
 pub mod import;
 pub mod labour;
 pub mod org;
+pub mod pulse;
 pub mod refused;
 pub mod routine;
 pub mod service;
