@@ -18,6 +18,10 @@
 //! [`disclosed`] applies both to a set of candidate figures, largest first,
 //! so the broad figures a leader needs survive and the narrow ones that
 //! would let a remainder be derived are withheld, each with its reason.
+//!
+//! The survey's own rules live here too: its questions and what answers
+//! them ([`check_answers`]), a scored question's [`distribution`], the
+//! [`enps`], and when a team's figure has dropped ([`pulse_dropped`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -104,6 +108,148 @@ pub fn disclosed<A: Ord, K: Ord + Clone>(
     verdicts
 }
 
+crate::text_enum! {
+    /// What a question asks for: a 0–10 scale, agreement on 1 (not at all)
+    /// to 5 (fully), the eNPS question (0–10), or free text.
+    QuestionKind { Scale => "scale", Agree => "agree", Enps => "enps", Text => "text" }
+}
+
+crate::text_enum! {
+    /// How often a survey opens a new round.
+    Repeat { Once => "once", Biweekly => "biweekly", Monthly => "monthly" }
+}
+
+/// A question of a survey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Question {
+    pub kind: QuestionKind,
+    pub text: String,
+}
+
+/// The most questions a pulse asks: it is meant to take a minute.
+pub const QUESTIONS_MAX: usize = 12;
+/// The longest comment kept.
+pub const COMMENT_MAX: usize = 2_000;
+
+/// A survey's questions, checked: one to [`QUESTIONS_MAX`], each with a text.
+pub fn check_questions(questions: &[Question]) -> ValidationResult<Vec<Question>> {
+    if questions.is_empty() || questions.len() > QUESTIONS_MAX {
+        return Err(Invalid::new(
+            "questions",
+            format!("a pulse asks 1 to {QUESTIONS_MAX} questions"),
+        ));
+    }
+    questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            Ok(Question {
+                kind: q.kind,
+                text: crate::validate::text(
+                    &format!("questions[{i}].text"),
+                    &q.text,
+                    crate::validate::TITLE_MAX,
+                )?,
+            })
+        })
+        .collect()
+}
+
+/// One answer to one question; a question may be skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Score(u8),
+    Comment(String),
+}
+
+/// The answers of one response, checked against the questions: as many as
+/// there are questions (`None` skips one), each of the question's kind and
+/// range. At least one answered.
+pub fn check_answers(
+    questions: &[Question],
+    answers: &[Option<Answer>],
+) -> ValidationResult<Vec<Option<Answer>>> {
+    if answers.len() != questions.len() {
+        return Err(Invalid::new(
+            "answers",
+            format!(
+                "{} answers for {} questions",
+                answers.len(),
+                questions.len()
+            ),
+        ));
+    }
+    if answers.iter().all(Option::is_none) {
+        return Err(Invalid::new("answers", "answer at least one question"));
+    }
+    questions
+        .iter()
+        .zip(answers)
+        .enumerate()
+        .map(|(i, (question, answer))| {
+            let field = format!("answers[{i}]");
+            let range = match question.kind {
+                QuestionKind::Scale | QuestionKind::Enps => Some(0..=10),
+                QuestionKind::Agree => Some(1..=5),
+                QuestionKind::Text => None,
+            };
+            match (answer, range) {
+                (None, _) => Ok(None),
+                (Some(Answer::Score(score)), Some(range)) if range.contains(score) => {
+                    Ok(Some(Answer::Score(*score)))
+                }
+                (Some(Answer::Score(_)), Some(range)) => Err(Invalid::new(
+                    field,
+                    format!("a number from {} to {}", range.start(), range.end()),
+                )),
+                (Some(Answer::Comment(text)), None) => {
+                    let text = crate::validate::optional_text(&field, text, COMMENT_MAX)?;
+                    Ok((!text.is_empty()).then_some(Answer::Comment(text)))
+                }
+                (Some(_), Some(_)) => Err(Invalid::new(field, "a number is asked for")),
+                (Some(_), None) => Err(Invalid::new(field, "text is asked for")),
+            }
+        })
+        .collect()
+}
+
+/// The distribution of a scored question's answers (a count per point of
+/// its scale, from its lowest) and their mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Distribution {
+    pub lowest: u8,
+    pub counts: Vec<usize>,
+    pub mean: Option<f64>,
+}
+
+pub fn distribution(kind: QuestionKind, scores: &[u8]) -> Distribution {
+    let (lowest, highest) = match kind {
+        QuestionKind::Agree => (1u8, 5u8),
+        _ => (0, 10),
+    };
+    let mut counts = vec![0; usize::from(highest - lowest) + 1];
+    for score in scores.iter().filter(|s| (lowest..=highest).contains(*s)) {
+        counts[usize::from(score - lowest)] += 1;
+    }
+    let mean = (!scores.is_empty())
+        .then(|| scores.iter().map(|s| f64::from(*s)).sum::<f64>() / scores.len() as f64);
+    Distribution {
+        lowest,
+        counts,
+        mean,
+    }
+}
+
+/// Whether a team's figure fell by more than `threshold` from one round to
+/// the next (points of eNPS, or of a mean); a round not shown compares
+/// nothing.
+pub fn pulse_dropped(previous: Option<f64>, current: Option<f64>, threshold: f64) -> bool {
+    matches!((previous, current), (Some(p), Some(c)) if p - c > threshold)
+}
+
 /// The Net Promoter Score of 0–10 answers: promoters 9–10, passives 7–8,
 /// detractors 0–6; the score is the share of promoters minus the share of
 /// detractors, −100 to +100. `None` without answers.
@@ -163,6 +309,66 @@ mod tests {
             Disclosure::TooFew
         );
         assert!(disclosed(5, &BTreeMap::from([(1, 5)]), &groups)["A"].is_shown());
+    }
+
+    fn questions() -> Vec<Question> {
+        vec![
+            Question {
+                kind: QuestionKind::Enps,
+                text: "Wie wahrscheinlich ist es, dass du uns als Arbeitgeber weiterempfiehlst?"
+                    .into(),
+            },
+            Question {
+                kind: QuestionKind::Agree,
+                text: "Ich weiß, was diese Woche wichtig ist.".into(),
+            },
+            Question {
+                kind: QuestionKind::Text,
+                text: "Was sollten wir ändern?".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn answers_fit_their_questions() {
+        let qs = questions();
+        let ok = check_answers(
+            &qs,
+            &[
+                Some(Answer::Score(9)),
+                None,
+                Some(Answer::Comment("  Mehr Ersatzteile im Wagen ".into())),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            ok[2],
+            Some(Answer::Comment("Mehr Ersatzteile im Wagen".into()))
+        );
+        let refused = check_answers(&qs, &[Some(Answer::Score(9)), Some(Answer::Score(6)), None])
+            .unwrap_err();
+        assert_eq!(refused.field, "answers[1]");
+        let refused =
+            check_answers(&qs, &[Some(Answer::Comment("neun".into())), None, None]).unwrap_err();
+        assert_eq!(refused.field, "answers[0]");
+        assert!(check_answers(&qs, &[None, None, None]).is_err());
+        assert!(check_answers(&qs, &[None]).is_err());
+        assert!(check_questions(&[]).is_err());
+        assert_eq!(check_questions(&qs).unwrap(), qs);
+    }
+
+    #[test]
+    fn a_distribution_counts_each_point_and_a_drop_needs_two_rounds() {
+        let d = distribution(QuestionKind::Agree, &[1, 5, 5, 4]);
+        assert_eq!((d.lowest, d.counts.clone()), (1, vec![1, 0, 0, 1, 2]));
+        assert!((d.mean.unwrap() - 3.75).abs() < 1e-9);
+        assert_eq!(distribution(QuestionKind::Scale, &[]).mean, None);
+        assert!(pulse_dropped(Some(20.0), Some(5.0), 10.0));
+        assert!(!pulse_dropped(Some(20.0), Some(15.0), 10.0));
+        assert!(
+            !pulse_dropped(None, Some(-50.0), 10.0),
+            "a withheld round compares nothing"
+        );
     }
 
     #[test]
