@@ -307,14 +307,9 @@ impl BackendStore {
                 Some(key) => match ids.get(key) {
                     Some(id) => Some(*id),
                     None => {
-                        let found: Option<Uuid> = sqlx::query_scalar(
-                            "SELECT id FROM work_items WHERE org_id = $1 AND (external_key = $2 OR id = $3)",
-                        )
-                        .bind(ctx.org_id)
-                        .bind(key)
-                        .bind(tutti_domain::import::id_of_key(key))
-                        .fetch_optional(&mut **tx)
-                        .await?;
+                        let found = item_by_key(&mut *tx, ctx.org_id, key)
+                            .await?
+                            .map(|row| row.id);
                         if found.is_none() {
                             report.missing_parents.push(item.key.clone());
                         }
@@ -323,14 +318,7 @@ impl BackendStore {
                 },
                 None => None,
             };
-            let existing: Option<WorkItemRow> = sqlx::query_as(&format!(
-                "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = $1 AND (external_key = $2 OR id = $3){FOR_UPDATE}"
-            ))
-            .bind(ctx.org_id)
-            .bind(&item.key)
-            .bind(tutti_domain::import::id_of_key(&item.key))
-            .fetch_optional(&mut **tx)
-            .await?;
+            let existing = item_by_key(&mut *tx, ctx.org_id, &item.key).await?;
             let (id, action) = match existing {
                 Some(row) => {
                     let before: WorkItem = row.try_into()?;
@@ -463,4 +451,28 @@ impl BackendStore {
         .await?;
         Ok(report)
     }
+}
+
+/// The work item a key names, locked: the one with that key elsewhere,
+/// else, when the key is a tutti id, the one with that id. Two lookups,
+/// each on its own index, rather than one `OR` a planner may scan for.
+async fn item_by_key(conn: &mut Conn, org_id: Uuid, key: &str) -> Result<Option<WorkItemRow>> {
+    let by_key: Option<WorkItemRow> = sqlx::query_as(&format!(
+        "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = $1 AND external_key = $2{FOR_UPDATE}"
+    ))
+    .bind(org_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = tutti_domain::import::id_of_key(key);
+    if by_key.is_some() || id.is_nil() {
+        return Ok(by_key);
+    }
+    Ok(sqlx::query_as(&format!(
+        "SELECT {WORK_ITEM_COLUMNS} FROM work_items WHERE org_id = $1 AND id = $2{FOR_UPDATE}"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
