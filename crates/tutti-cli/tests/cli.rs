@@ -13,20 +13,7 @@ use serde_json::{Value, json};
 // The stop-and-restart helpers are for the AI-labour tests.
 #[allow(dead_code)]
 use crate::common;
-use common::{init, serve, sqlite_url};
-
-fn tutti(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
-    command
-        .args(args)
-        .env_remove("TUTTI_DATABASE_URL")
-        .env_remove("TUTTI_TOKEN")
-        .env_remove("TUTTI_SERVER");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
+use common::{init, serve, sqlite_url, tutti};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -10,11 +10,11 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::common::{Server, init, serve, sqlite_url};
+use crate::common::{self, Server, init, serve, sqlite_url, succeeded as ok};
 
 /// The Jira CSV export: 30 epics, 10 stories under each, 3 sub-tasks under
 /// each story, the rest loose tasks: 1 500 issues in all.
@@ -142,21 +142,10 @@ fn jira_search() -> String {
 }
 
 fn tutti(server: &Server, token: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args(args)
-        .env("TUTTI_SERVER", &server.url)
-        .env("TUTTI_TOKEN", token)
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    common::tutti(
+        args,
+        &[("TUTTI_SERVER", &server.url), ("TUTTI_TOKEN", token)],
+    )
 }
 
 /// Every work item of `team`, by the Jira key at the end of its description.

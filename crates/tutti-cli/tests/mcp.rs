@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{Server, init, python, serve, sqlite_url};
+use crate::common::{self, Server, init, python, serve, sqlite_url};
 
 /// A member of the org, made by the owner, with a token of its own.
 async fn member(
@@ -63,18 +63,10 @@ async fn created(
 
 /// Runs `tutti` as a client of `server` with `token`; its standard output.
 fn tutti(server: &Server, token: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_tutti"))
-        .args(args)
-        .env("TUTTI_SERVER", &server.url)
-        .env("TUTTI_TOKEN", token)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "tutti {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    common::succeeded(&common::tutti(
+        args,
+        &[("TUTTI_SERVER", &server.url), ("TUTTI_TOKEN", token)],
+    ))
 }
 
 /// Lindner's sales team: Aylin leads it, Jonas works in it, Codex and Devin

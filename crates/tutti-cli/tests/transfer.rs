@@ -9,29 +9,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{Server, serve, sqlite_url, up};
-
-fn tutti(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
-    command.args(args).env_remove("TUTTI_DATABASE_URL");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::common::{Server, serve, sqlite_url, succeeded as ok, tutti, up};
 
 fn export(server: &Server, token: &str, out: &Path) -> Value {
     ok(&tutti(

@@ -193,3 +193,31 @@ pub fn up(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Server, String) {
     }
     (Server::from_child(child, url.unwrap()), token.unwrap())
 }
+
+/// Runs the `tutti` binary with `args` and `env`, and nothing of the
+/// caller's `TUTTI_*` settings that would point it elsewhere.
+#[allow(dead_code, reason = "not every test file runs the CLI")]
+pub fn tutti(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
+    command
+        .args(args)
+        .env_remove("TUTTI_DATABASE_URL")
+        .env_remove("TUTTI_TOKEN")
+        .env_remove("TUTTI_SERVER");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+/// The standard output of a command that must have succeeded (its
+/// standard error shown when it did not).
+#[allow(dead_code, reason = "not every test file runs the CLI")]
+pub fn succeeded(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
