@@ -24,6 +24,7 @@ pub mod strategy;
 pub mod transfer;
 pub mod validate;
 pub mod work;
+pub mod workload;
 pub mod zone;
 
 pub use refused::{Refused, RuleResult};
