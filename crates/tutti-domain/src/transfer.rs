@@ -239,6 +239,12 @@ fn is_reference(key: &str) -> bool {
     key.ends_with("_id") || matches!(key, "created_by" | "escalate_to" | "teams")
 }
 
+/// Maps whose keys people chose (a decision space's `attributes`: an
+/// attribute may well be called `order_id`), so nothing in them is a field.
+fn holds_names(key: &str) -> bool {
+    key == "attributes"
+}
+
 /// Every record's `id`, refusing one given twice.
 fn collect_ids(
     value: &Value,
@@ -262,7 +268,7 @@ fn collect_ids(
                         ));
                     }
                     into.push(id);
-                } else {
+                } else if !holds_names(key) {
                     collect_ids(field, &here, into, text)?;
                 }
             }
@@ -306,6 +312,8 @@ fn rewrite(
                 let here = join(path, name);
                 if name == "id" || (is_reference(name) && field.is_string()) {
                     *field = renamed(field, &here)?;
+                } else if holds_names(name) {
+                    continue;
                 } else {
                     rewrite(field, &here, Some(name), ids, text)?;
                 }
@@ -525,6 +533,33 @@ mod tests {
             "{}",
             refused.message
         );
+    }
+
+    #[test]
+    fn an_attribute_named_like_a_reference_is_left_alone() {
+        let mut source = doc(vec![team(1, None, None)]);
+        source.spaces.push(DecisionSpace {
+            id: Uuid::from_u128(5),
+            name: "Rabatte".into(),
+            team_id: Some(Uuid::from_u128(1)),
+            objective_id: None,
+            principles: vec![],
+            policy: String::new(),
+            attributes: BTreeMap::from([(
+                "order_id".to_owned(),
+                crate::decision::AttributeType::String,
+            )]),
+            quorum: 1,
+            escalate_after_secs: None,
+            escalate_to: None,
+            version: 1,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        });
+        let text = serde_json::to_string_pretty(&source).unwrap();
+        let fresh = prepare_import(&source, &text, counter()).unwrap();
+        assert_eq!(fresh.spaces[0].attributes, source.spaces[0].attributes);
+        assert_eq!(fresh.spaces[0].team_id, Some(fresh.teams[0].id));
     }
 
     #[test]
