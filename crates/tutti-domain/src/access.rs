@@ -111,6 +111,13 @@ pub enum Action {
     },
     /// The service catalogue: admins and leads.
     ManageServices,
+    /// Asking a team for its pulse and reading what it said (never who):
+    /// admins and the team's leads, people only.
+    RunPulse {
+        team_id: Uuid,
+    },
+    /// Answering a pulse: people only; an AI worker is never asked.
+    AnswerPulse,
     /// Making a promise to a customer on behalf of `team_id` (the stage
     /// that makes it): people of that team, its lead, admins.
     MakePromise {
@@ -208,6 +215,13 @@ impl Actor {
                 "gates are shaped and checked by people; an AI worker checks only the criteria given to it, and proposes verdicts as its space allows",
             );
         }
+        if self.kind == MemberKind::Ai
+            && matches!(action, Action::RunPulse { .. } | Action::AnswerPulse)
+        {
+            return deny(
+                "a pulse hears the people of a team; AI workers neither ask nor answer it",
+            );
+        }
         if let Action::ReviewOutcome {
             involved,
             space_team,
@@ -259,6 +273,11 @@ impl Actor {
             Action::ManageOrg => deny("only admins can change who leads a team or where it hangs"),
             Action::ManageProviders => deny("only admins can change model providers and prices"),
             Action::ManageOrgSettings => deny("only admins change the org's settings"),
+            Action::RunPulse { team_id } if lead && self.leads(Some(team_id)) => Ok(()),
+            Action::RunPulse { .. } => {
+                deny("only admins and the team's leads ask a team for its pulse and read it")
+            }
+            Action::AnswerPulse => Ok(()),
             Action::ManageBudget { team_id } if lead && self.leads(team_id) => Ok(()),
             Action::ManageBudget { .. } => {
                 deny("only admins, or the lead of a team for its team budgets, can change budgets")
@@ -764,5 +783,49 @@ mod tests {
                 .is_ok()
         );
         assert!(owner.may(Action::ReadAudit).is_ok());
+    }
+
+    #[test]
+    fn a_pulse_is_run_by_leads_and_answered_by_people() {
+        let team = Uuid::from_u128(7);
+        let person = |role, led: Vec<Uuid>| Actor {
+            org_id: Uuid::nil(),
+            member_id: Uuid::from_u128(1),
+            kind: MemberKind::Human,
+            role,
+            teams: vec![team],
+            led_teams: led,
+        };
+        assert!(
+            person(Role::Lead, vec![team])
+                .may(Action::RunPulse { team_id: team })
+                .is_ok()
+        );
+        assert!(
+            person(Role::Lead, vec![])
+                .may(Action::RunPulse { team_id: team })
+                .is_err()
+        );
+        assert!(
+            person(Role::Member, vec![])
+                .may(Action::RunPulse { team_id: team })
+                .is_err()
+        );
+        assert!(
+            person(Role::Admin, vec![])
+                .may(Action::RunPulse { team_id: team })
+                .is_ok()
+        );
+        assert!(
+            person(Role::Member, vec![])
+                .may(Action::AnswerPulse)
+                .is_ok()
+        );
+        let ai = Actor {
+            kind: MemberKind::Ai,
+            ..person(Role::Admin, vec![team])
+        };
+        assert!(ai.may(Action::AnswerPulse).is_err());
+        assert!(ai.may(Action::RunPulse { team_id: team }).is_err());
     }
 }

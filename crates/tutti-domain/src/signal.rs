@@ -54,6 +54,14 @@ text_enum! {
         /// A learning has waited for an answer too long.
         LearningUnanswered => "learning_unanswered",
         RoutineStalled => "routine_stalled",
+        /// A round of a pulse is open: the team is asked (the alert's
+        /// webhook is the invitation to the team's channel).
+        PulseOpen => "pulse_open",
+        /// A team's pulse (its eNPS or its score) fell between two rounds
+        /// by more than the survey allows; shown figures only.
+        PulseDropped => "pulse_dropped",
+        /// Someone carries more than the org's load limits.
+        MemberOverloaded => "member_overloaded",
     }
 }
 
@@ -414,6 +422,70 @@ impl Signal {
             concern,
             params: json!({ "title": title, "reason": reason, "next_at": next_at }),
             link: format!("/routines/{id}"),
+        }
+    }
+
+    pub fn pulse_open(
+        survey_id: Uuid,
+        team_id: Uuid,
+        title: &str,
+        round: u32,
+        closes_on: chrono::NaiveDate,
+    ) -> Self {
+        Self {
+            kind: SignalKind::PulseOpen,
+            subject_id: Some(survey_id),
+            concern: Concern {
+                team_id: Some(team_id),
+                person_id: None,
+            },
+            params: json!({ "title": title, "round": round + 1, "closes_on": closes_on.to_string() }),
+            link: format!("/pulse/{survey_id}"),
+        }
+    }
+
+    /// `team_id` is the subject: one alert per team whose pulse fell.
+    pub fn pulse_dropped(
+        survey_id: Uuid,
+        team_id: Uuid,
+        team: &str,
+        drop: crate::pulse::Drop,
+    ) -> Self {
+        Self {
+            kind: SignalKind::PulseDropped,
+            subject_id: Some(team_id),
+            concern: Concern {
+                team_id: Some(team_id),
+                person_id: None,
+            },
+            params: json!({
+                "team": team,
+                "figure": drop.figure.as_str(),
+                "from": (drop.from * 10.0).round() / 10.0,
+                "to": (drop.to * 10.0).round() / 10.0,
+            }),
+            link: format!("/pulse/{survey_id}"),
+        }
+    }
+
+    pub fn member_overloaded(team_id: Option<Uuid>, carried: &crate::workload::Carried) -> Self {
+        Self {
+            kind: SignalKind::MemberOverloaded,
+            subject_id: Some(carried.member_id),
+            concern: Concern {
+                team_id,
+                person_id: Some(carried.member_id),
+            },
+            params: json!({
+                "name": carried.name,
+                "open": carried.open(),
+                "overdue": carried.overdue,
+                "queued": carried.runs_queued,
+            }),
+            link: match team_id {
+                Some(team) => format!("/workload?team={team}"),
+                None => "/workload".to_owned(),
+            },
         }
     }
 
