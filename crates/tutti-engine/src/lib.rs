@@ -19,12 +19,14 @@ mod error;
 pub mod flows;
 pub mod labour;
 pub mod metered;
+pub mod pulse;
 pub mod routines;
 pub mod service;
 pub mod signals;
 pub mod strategy;
 pub mod transfer;
 pub mod work;
+pub mod workload;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{EngineError, EngineResult};

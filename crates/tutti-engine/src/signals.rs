@@ -18,9 +18,11 @@ use serde_json::{Value, json};
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::labour::BudgetScope;
 use tutti_domain::org::{Member, MemberKind, Role};
+use tutti_domain::pulse::drops;
 use tutti_domain::service::{PromiseHealth, PromiseRiskRule, PromiseState};
 use tutti_domain::signal::{Alert, Concern, Signal, SignalKind, SignalRules, WebhookFormat};
 use tutti_domain::strategy::{RiskReason, RiskRule, assess_health, rollups};
+use tutti_domain::workload::overloads;
 use tutti_i18n::{Locale, Messages};
 use tutti_store::prelude::*;
 use tutti_store::{
@@ -345,6 +347,7 @@ pub async fn evaluate<S: Store>(
     }
 
     gate_signals(store, org_id, now, rules, &mut signals).await?;
+    voice_signals(store, org_id, now, &members, &mut signals).await?;
 
     // AI workers whose results come back too often, and people many
     // decisions wait on.
@@ -385,6 +388,79 @@ pub async fn evaluate<S: Store>(
         }
     }
     Ok(signals)
+}
+
+/// The team's voice: a pulse round open (the invitation), a team whose
+/// pulse fell between its last two rounds (shown figures only, so nothing
+/// below *k* moves an alert), and whoever carries more than the limits.
+async fn voice_signals<S: Store>(
+    store: &S,
+    org_id: Uuid,
+    now: DateTime<Utc>,
+    members: &HashMap<Uuid, Member>,
+    signals: &mut Vec<Signal>,
+) -> EngineResult<()> {
+    let today = now
+        .with_timezone(&store.org(org_id).await?.zone())
+        .date_naive();
+    let mut after = None;
+    loop {
+        let page = store
+            .surveys(
+                org_id,
+                None,
+                PageRequest {
+                    after,
+                    limit: PageRequest::MAX_LIMIT,
+                },
+            )
+            .await?;
+        after = page.items.last().map(|s| s.id);
+        for survey in page.items {
+            if let Some(round) = survey.round_on(today)
+                && let Some((_, closes_on)) = survey.round_window(round)
+            {
+                signals.push(Signal::pulse_open(
+                    survey.id,
+                    survey.team_id,
+                    &survey.title,
+                    round,
+                    closes_on,
+                ));
+            }
+            let results = crate::pulse::tabulate(store, org_id, survey, now).await?;
+            if let [current, previous, ..] = results.rounds.as_slice() {
+                for (now_, before) in current.groups.iter().zip(&previous.groups) {
+                    if let Some(drop) = drops(&results.survey, before, now_).first() {
+                        let team = results
+                            .team_names
+                            .get(&now_.team_id)
+                            .map(String::as_str)
+                            .unwrap_or("–");
+                        signals.push(Signal::pulse_dropped(
+                            results.survey.id,
+                            now_.team_id,
+                            team,
+                            *drop,
+                        ));
+                    }
+                }
+            }
+        }
+        if page.next_cursor.is_none() {
+            break;
+        }
+    }
+    let limits = store.voice_settings(org_id).await?.load;
+    for carried in store.carried(org_id, None, today).await? {
+        if !overloads(&carried, limits).is_empty() {
+            let team = members
+                .get(&carried.member_id)
+                .and_then(|m| m.teams.first().copied());
+            signals.push(Signal::member_overloaded(team, &carried));
+        }
+    }
+    Ok(())
 }
 
 /// Evaluates an org's signals and brings its alerts in step.

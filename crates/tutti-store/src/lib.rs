@@ -50,6 +50,7 @@ pub mod flows;
 pub mod ledger;
 pub mod postgres;
 pub mod providers;
+pub mod pulse;
 pub mod routines;
 mod rows;
 pub mod runs;
@@ -69,6 +70,7 @@ pub use figures::*;
 pub use flows::*;
 pub use ledger::*;
 pub use providers::*;
+pub use pulse::*;
 pub use routines::*;
 pub use runs::*;
 pub use service::*;
@@ -83,8 +85,8 @@ pub use work::*;
 /// Every part of the contract, to call the store's methods through a `S: Store`.
 pub mod prelude {
     pub use crate::{
-        Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Routines, Runs,
-        Services, Sessions, Store, Strategy, Transfer, Work,
+        Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Pulse, Routines,
+        Runs, Services, Sessions, Store, Strategy, Transfer, Work,
     };
 }
 
@@ -203,6 +205,7 @@ pub trait Store:
     + Services
     + Flows
     + Routines
+    + Pulse
     + Transfer
 {
     /// Applies pending migrations. Safe to run from several processes at once.

@@ -221,4 +221,5 @@ include!("shared/figures.rs");
 include!("shared/service.rs");
 include!("shared/flows.rs");
 include!("shared/routines.rs");
+include!("shared/pulse.rs");
 include!("shared/transfer.rs");
