@@ -150,6 +150,22 @@ pub enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// The team's voice: anonymous pulse surveys, their answers and their
+    /// results (talks to a running server).
+    Pulse {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: PulseCommand,
+    },
+    /// What each person and AI worker of a team carries, and who is
+    /// overloaded (talks to a running server).
+    Workload {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        args: WorkloadArgs,
+    },
     /// Routines: planned, recurring work made each time a schedule falls
     /// due (talks to a running server).
     Routine {
@@ -1422,6 +1438,95 @@ pub enum LearningCommand {
         #[arg(long)]
         answer: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PulseCommand {
+    /// The org's surveys: the round open today, whether you are asked and
+    /// have answered.
+    List {
+        #[arg(long)]
+        team: Option<Uuid>,
+    },
+    /// Asks a team (and the teams below it) for its pulse (leads, admins).
+    Create(Box<PulseCreate>),
+    /// A survey and its questions, numbered.
+    Show { id: Uuid },
+    /// Answers the round open today, once: one answer per question, in
+    /// order; `-` skips one. Your answers are kept without you.
+    Answer {
+        id: Uuid,
+        #[arg(required = true, allow_hyphen_values = true)]
+        answers: Vec<String>,
+    },
+    /// A round's results per team (the latest without --round); whatever
+    /// stands on too few answers is withheld, with why.
+    Results {
+        id: Uuid,
+        #[arg(long)]
+        round: Option<u32>,
+    },
+    /// The org's k (the fewest answers a figure shows) and load limits;
+    /// admins change them with the flags.
+    Settings {
+        #[arg(long)]
+        k: Option<u32>,
+        /// Open work a person may carry before counting as overloaded.
+        #[arg(long)]
+        open: Option<u32>,
+        /// Overdue work likewise.
+        #[arg(long)]
+        overdue: Option<u32>,
+        /// Queued runs per slot of an AI worker likewise.
+        #[arg(long)]
+        queue: Option<u32>,
+    },
+}
+
+/// A new survey's fields.
+#[derive(Debug, clap::Args)]
+pub struct PulseCreate {
+    /// The team asked (with the teams below it).
+    #[arg(long)]
+    pub team: Uuid,
+    #[arg(long)]
+    pub title: String,
+    /// The first round's first day (YYYY-MM-DD).
+    #[arg(long)]
+    pub opens: String,
+    /// Its last day.
+    #[arg(long)]
+    pub closes: String,
+    /// once, biweekly or monthly.
+    #[arg(long)]
+    pub repeat: Option<String>,
+    /// A JSON file of questions ([{"kind": "scale", "text": "…"}, …]); the
+    /// starter questions without.
+    #[arg(long)]
+    pub questions: Option<std::path::PathBuf>,
+    /// The starter questions' language: de or en.
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// eNPS points a team may fall between rounds before an alert.
+    #[arg(long)]
+    pub enps_drop: Option<u32>,
+    /// Score points (0–10) likewise.
+    #[arg(long)]
+    pub score_drop: Option<f64>,
+}
+
+/// Whose workload.
+#[derive(Debug, clap::Args)]
+pub struct WorkloadArgs {
+    /// A team's id; the whole org without.
+    #[arg(long)]
+    pub team: Option<Uuid>,
+    /// human or ai.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only who could take new work, most room first.
+    #[arg(long)]
+    pub candidates: bool,
 }
 
 #[derive(Debug, Subcommand)]

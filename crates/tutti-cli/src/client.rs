@@ -6,6 +6,7 @@ pub mod decisions;
 pub mod flows;
 pub mod import;
 pub mod labour;
+pub mod pulse;
 pub mod routines;
 pub mod service;
 

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use tutti_domain::labour::{BudgetPeriod, BudgetScope, Prices, ProviderKind};
 use tutti_domain::org::{MemberKind, Role};
-use tutti_domain::validate::Email;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
 use tutti_engine::{Clock, SystemClock};
 use tutti_store::prelude::*;
@@ -16,6 +15,8 @@ use tutti_store::{
 };
 use tutti_store::{NewBudget, NewModel, NewProvider};
 use uuid::Uuid;
+
+use crate::demo_people::person;
 
 /// The demo's AI workers run on the embedded model under these names.
 pub const DEMO_PROVIDER: &str = "lokal";
@@ -41,19 +42,6 @@ pub async fn set_demo_passwords<S: Store>(store: &S, demo: &Demo) -> anyhow::Res
         store.set_password(&ctx, member.id, &hash).await?;
     }
     Ok(password)
-}
-
-fn person(name: &str, email: &str, role: Role, teams: Vec<Uuid>) -> anyhow::Result<NewMember> {
-    Ok(NewMember {
-        kind: MemberKind::Human,
-        name: name.into(),
-        email: Some(Email::parse("email", email)?),
-        role,
-        teams,
-        role_card: None,
-        provider: None,
-        model: None,
-    })
 }
 
 fn ai_worker(name: &str, card: &str, teams: Vec<Uuid>) -> NewMember {
@@ -408,6 +396,18 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
             technician: &jonas,
             sales_ai: &ada,
             service_ai: &emil,
+        },
+        now,
+    )
+    .await?;
+
+    crate::demo_pulse::seed(
+        store,
+        org.id,
+        &crate::demo_pulse::People {
+            service: &service,
+            service_lead: &aylin,
+            technician: &jonas,
         },
         now,
     )

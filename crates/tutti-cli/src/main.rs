@@ -19,6 +19,8 @@ mod client;
 mod demo;
 mod demo_decisions;
 mod demo_flows;
+mod demo_people;
+mod demo_pulse;
 mod demo_routines;
 mod demo_service;
 mod local;
@@ -155,6 +157,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Promise { remote, command } => client::service::promise(&remote, command).await,
         Command::Flow { remote, command } => client::flows::flow(&remote, command).await,
         Command::Gate { remote, command } => client::flows::gate(&remote, command).await,
+        Command::Pulse { remote, command } => client::pulse::pulse(&remote, command).await,
+        Command::Workload { remote, args } => client::pulse::workload(&remote, args).await,
         Command::Routine { remote, command } => client::routines::routine(&remote, command).await,
         Command::Import {
             command: cli::ImportCommand::Org { file, db },

@@ -718,6 +718,7 @@ struct Words {
     key_results: [&'static str; 2],
     work: [&'static str; 3],
     question: &'static str,
+    pulse: &'static str,
 }
 
 const GERMAN: Words = Words {
@@ -731,6 +732,7 @@ const GERMAN: Words = Words {
         "Ersatzteile im Fahrzeug prüfen",
     ],
     question: "Zweites Notdienstfahrzeug anschaffen?",
+    pulse: "Puls Kundenservice",
 };
 
 const ENGLISH: Words = Words {
@@ -744,6 +746,7 @@ const ENGLISH: Words = Words {
         "Check spare parts in the vans",
     ],
     question: "Buy a second on-call van?",
+    pulse: "Service team pulse",
 };
 
 /// Every lever from an empty org, in one language: the owner sets up a
@@ -779,6 +782,8 @@ async fn every_lever_from_an_empty_org(words: &Words) {
         "/alerts".into(),
         "/audit".into(),
         "/transfer".into(),
+        "/pulse".into(),
+        "/workload".into(),
     ];
 
     // The owner: a provider for the embedded model with its price.
@@ -946,6 +951,25 @@ async fn every_lever_from_an_empty_org(words: &Words) {
     .await;
     snap(&client, &format!("empty-{lang}-2-objective")).await;
     pages.push(format!("/objectives/{objective}"));
+
+    // A pulse for her team, from the starter questions in the reader's language.
+    client.goto(&format!("{url}/pulse")).await.unwrap();
+    fill_and_send(
+        &client,
+        "form[action='/pulse']",
+        &[("team", &team), ("title", words.pulse)],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath(&format!("//h2[contains(., '{}')]", words.pulse)),
+    )
+    .await;
+    pages.push(format!("/pulse/{}", id_in_path(&client).await));
+    client
+        .goto(&format!("{url}/objectives/{objective}"))
+        .await
+        .unwrap();
 
     // Three work items: one from the key result for the AI worker, two
     // from the board; one moves on.
@@ -1295,16 +1319,7 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
     let members = api(&up, reqwest::Method::GET, "/members?limit=200", None).await;
     let aylin = member_id(&members, "Aylin Demir");
     let emil = member_id(&members, "Emil (KI-Serviceassistenz)");
-    let aylin_token = api(
-        &up,
-        reqwest::Method::POST,
-        &format!("/members/{aylin}/tokens"),
-        Some(json!({})),
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let aylin_token = fresh_token(&up, &aylin).await;
     let approve = |decision: String, option: &'static str| {
         let (url, token) = (up.url.clone(), aylin_token.clone());
         async move {
@@ -1611,4 +1626,203 @@ async fn a_head_of_service_walks_a_case_through_its_gates_in_german() {
         Vec::<String>::new(),
         "the gate page"
     );
+}
+
+/// A new API token for a member, made by the owner.
+async fn fresh_token(up: &Up, member: &str) -> String {
+    let path = format!("/members/{member}/tokens");
+    api(up, reqwest::Method::POST, &path, Some(json!({}))).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The id of the item of a listed page whose `field` is `value`.
+fn id_where(page: &Value, field: &str, value: &str) -> String {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value}: {page}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Sets a demo member's password with `tutti member set-password`, as the
+/// operator would, so the test can sign in as them.
+fn set_password(dir: &std::path::Path, email: &str, password: &str) {
+    let set = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(["member", "set-password", "--email", email, "--database-url"])
+        .arg(common::sqlite_url(dir))
+        .env_remove("TUTTI_DATABASE_URL")
+        .env("TUTTI_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+}
+
+/// The team's voice in German: the lead asks the service team from the
+/// starter questions and sees "zu wenige Antworten" while four have
+/// answered; a member answers in the browser (and cannot answer twice);
+/// with the fifth answer the lead sees the eNPS and the comments. The
+/// demo's own Notdienst pulse stays withheld, and the workload page names
+/// the overloaded technician.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_answers_the_pulse_and_the_lead_sees_it_from_k_in_german() {
+    let Some((model, chromium, driver)) = prerequisites() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path(), &model);
+    let (_driver, client) = browser(&chromium, &driver, "de-DE,de").await;
+    let aylin = "aylin.demir@lindner-gebaeudetechnik.de";
+    let nora = "nora.albrecht@lindner-gebaeudetechnik.de";
+    set_password(dir.path(), aylin, "Kundenservice-2026");
+    set_password(dir.path(), nora, "Notdienst-2026");
+
+    // The lead asks her team.
+    sign_in(&client, &up.url, aylin, "Kundenservice-2026").await;
+    client.goto(&format!("{}/pulse", up.url)).await.unwrap();
+    let list = wait_for(&client, Locator::Id("pulse-h")).await;
+    assert!(list.contains("Puls Notdienst"), "{list}");
+    let teams = api(&up, reqwest::Method::GET, "/teams?limit=50", None).await;
+    let service = id_where(&teams, "name", "Kundenservice");
+    fill_and_send(
+        &client,
+        "form[action='/pulse']",
+        &[
+            ("team", &service),
+            ("title", "Puls vor Weihnachten"),
+            ("repeat", "once"),
+        ],
+    )
+    .await;
+    let page = wait_for(&client, Locator::Id("pulse-results-h")).await;
+    assert!(page.contains("zu wenige Antworten"), "{page}");
+    let survey = id_in_path(&client).await;
+
+    // Four answer through the API: still too few.
+    let members = api(&up, reqwest::Method::GET, "/members?limit=200", None).await;
+    for name in [
+        "Jonas Weber",
+        "Lukas Hoffmann",
+        "Sabine Wolf",
+        "Petra Schulz",
+    ] {
+        let id = member_id(&members, name);
+        let token = fresh_token(&up, &id).await;
+        let reply = reqwest::Client::new()
+            .post(format!("{}/api/v1/pulse/surveys/{survey}/answers", up.url))
+            .bearer_auth(token)
+            .json(&json!({ "answers": [8, 4, 3, 9, "Gute Stimmung im Team."] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 201, "{}", reply.text().await.unwrap());
+    }
+    client.refresh().await.unwrap();
+    let page = wait_for(&client, Locator::Id("pulse-results-h")).await;
+    assert!(
+        page.contains("zu wenige Antworten (gezeigt ab 5)"),
+        "{page}"
+    );
+    assert!(!page.contains("Gute Stimmung"), "a comment below k: {page}");
+    snap(&client, "pulse-de-1-too-few").await;
+    sign_out(&client).await;
+
+    // Nora answers in the browser, in German.
+    sign_in(&client, &up.url, nora, "Notdienst-2026").await;
+    client
+        .goto(&format!("{}/pulse/{survey}", up.url))
+        .await
+        .unwrap();
+    let form = wait_for(&client, Locator::Id("pulse-answer-h")).await;
+    assert!(form.contains("Anonym"), "{form}");
+    for (question, value) in [(0, "7"), (1, "4"), (3, "10")] {
+        click(
+            &client,
+            Locator::Css(&format!("input[name='a{question}'][value='{value}']")),
+        )
+        .await;
+    }
+    type_into(
+        &client,
+        Locator::Css("textarea[name='a4']"),
+        "Mehr Zeit für Wartung.",
+    )
+    .await;
+    snap(&client, "pulse-de-2-answer").await;
+    click(
+        &client,
+        Locator::Css("form[action$='/answer'] button[type=submit]"),
+    )
+    .await;
+    let thanks = wait_for(&client, Locator::Css("p[role=status]")).await;
+    assert!(thanks.contains("Danke!"), "{thanks}");
+    assert!(
+        client
+            .find(Locator::Css("form[action$='/answer']"))
+            .await
+            .is_err(),
+        "a second answer is offered"
+    );
+    sign_out(&client).await;
+
+    // Five: the lead sees the figures and the comments, with no dates.
+    sign_in(&client, &up.url, aylin, "Kundenservice-2026").await;
+    client
+        .goto(&format!("{}/pulse/{survey}", up.url))
+        .await
+        .unwrap();
+    let page = wait_for(&client, Locator::Id("pulse-results-h")).await;
+    assert!(page.contains("eNPS +100"), "{page}");
+    assert!(
+        page.contains("Mehr Zeit für Wartung.") && page.contains("Gute Stimmung im Team."),
+        "{page}"
+    );
+    // Nora is on call: her small team's figures stay hidden, with why.
+    let on_call = page.split("Notdienst ·").nth(1).unwrap_or_default();
+    assert!(on_call.contains("zu wenige Antworten"), "{page}");
+    assert!(!on_call.contains("eNPS"), "{page}");
+    client
+        .execute(
+            "document.getElementById('pulse-results-h').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    snap(&client, "pulse-de-3-results").await;
+
+    // The demo's own small pulse is withheld; its big one dropped.
+    let surveys = api(&up, reqwest::Method::GET, "/pulse/surveys", None).await;
+    let small = id_where(&surveys, "title", "Puls Notdienst");
+    client
+        .goto(&format!("{}/pulse/{small}", up.url))
+        .await
+        .unwrap();
+    let page = wait_for(&client, Locator::Id("pulse-results-h")).await;
+    assert!(page.contains("zu wenige Antworten"), "{page}");
+    assert!(
+        !page.contains("Rufbereitschaft"),
+        "a comment of two: {page}"
+    );
+
+    // Home leads to the workload, where the technician is overloaded.
+    client.goto(&up.url).await.unwrap();
+    wait_for(&client, Locator::Css("a[href='/workload']")).await;
+    click(&client, Locator::Css("a[href='/workload']")).await;
+    let load = wait_for(&client, Locator::Id("workload-h")).await;
+    let jonas = text_of(
+        &client,
+        &format!("#load-{}", member_id(&members, "Jonas Weber")),
+    )
+    .await;
+    assert!(jonas.contains("überlastet"), "{jonas}\n{load}");
+    snap(&client, "pulse-de-4-workload").await;
 }

@@ -77,6 +77,7 @@ async fn schemathesis_finds_no_failure_of_any_check() {
         ("TUTTI_ST_CASE", "cases"),
         ("TUTTI_ST_LEARNING", "learnings"),
         ("TUTTI_ST_ROUTINE", "routines"),
+        ("TUTTI_ST_SURVEY", "pulse/surveys"),
     ] {
         ids.push((name, first_id(&client, &server, &token, list).await));
     }

@@ -11,4 +11,5 @@ mod contract;
 mod imports;
 mod labour;
 mod mcp;
+mod pulse;
 mod transfer;

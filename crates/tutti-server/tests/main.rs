@@ -12,6 +12,7 @@ mod decisions;
 mod flows;
 mod labour;
 mod people;
+mod pulse;
 mod routines;
 mod service;
 mod strategy;

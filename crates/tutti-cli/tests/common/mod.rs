@@ -104,12 +104,17 @@ impl Server {
 /// Starts `tutti serve` on a free port with extra environment variables and
 /// returns once it is listening.
 pub fn serve(url: &str, env: &[(&str, &str)]) -> Server {
+    serve_logging_to(url, env, Stdio::null())
+}
+
+/// [`serve`], with the server's log lines going to `log`.
+pub fn serve_logging_to(url: &str, env: &[(&str, &str)], log: impl Into<Stdio>) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
     command
         .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
         .env_remove("TUTTI_DATABASE_URL")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(log);
     for (key, value) in env {
         command.env(key, value);
     }

@@ -48,7 +48,8 @@ pub struct AlertView {
     pub explanation: String,
 }
 
-/// A language the API explains alerts in.
+/// A language the API speaks: the one it explains alerts in, and the
+/// starter questions' of a pulse.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {

@@ -30,6 +30,7 @@ pub mod flows;
 pub mod labour;
 pub mod members;
 pub mod objectives;
+pub mod pulse;
 pub mod routines;
 pub mod service;
 pub mod system;
@@ -267,6 +268,20 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/routines/{id}",
             get(routines::show::<S>).patch(routines::update::<S>),
         )
+        .route(
+            "/org/voice",
+            get(pulse::show_settings::<S>).put(pulse::set_settings::<S>),
+        )
+        .route(
+            "/pulse/surveys",
+            get(pulse::list::<S>).post(pulse::create::<S>),
+        )
+        .route("/pulse/surveys/{id}", get(pulse::show::<S>))
+        .route("/pulse/surveys/{id}/answers", post(pulse::answer::<S>))
+        .route("/pulse/surveys/{id}/results", get(pulse::results::<S>))
+        .route("/pulse/starter", get(pulse::starter))
+        .route("/workload", get(pulse::show_workload::<S>))
+        .route("/workload/candidates", get(pulse::candidates::<S>))
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -303,6 +318,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         flows::list_learnings, flows::write_learning, flows::show_learning, flows::accept_learning,
         flows::decline_learning,
         routines::list, routines::create, routines::show, routines::update,
+        pulse::show_settings, pulse::set_settings, pulse::list, pulse::create, pulse::show,
+        pulse::answer, pulse::results, pulse::starter, pulse::show_workload, pulse::candidates,
         agents::my_work, agents::my_budgets, agents::brief, agents::claim, agents::progress,
         agents::submit, agents::release,
     ),

@@ -227,6 +227,7 @@ async fn render<S: Store>(state: &AppState<S>, web: &Web) -> Result<Markup, ApiE
                         ],
                     )))
                 }
+                p { a href="/workload" { (t.get("workload-title")) } " · " a href="/pulse" { (t.get("pulse-title")) } }
             }
             section.card aria-labelledby="workers-h" {
                 h2 #workers-h { (t.get("home-workers")) }

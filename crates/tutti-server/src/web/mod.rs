@@ -37,6 +37,7 @@ mod ledger;
 mod objectives;
 mod people;
 mod providers;
+mod pulse;
 mod routines;
 mod service;
 pub mod session;
@@ -122,6 +123,11 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/routines",
             get(routines::page::<S>).post(routines::create::<S>),
         )
+        .route("/pulse", get(pulse::page::<S>).post(pulse::create::<S>))
+        .route("/pulse/{id}", get(pulse::show::<S>))
+        .route("/pulse/{id}/answer", post(pulse::answer::<S>))
+        .route("/workload", get(pulse::workload_page::<S>))
+        .route("/workload/settings", post(pulse::set_settings::<S>))
         .route("/routines/{id}", get(routines::show::<S>))
         .route("/routines/{id}/{how}", post(routines::pause_or_resume::<S>))
         .route("/people", get(people::page::<S>).post(people::invite::<S>))

@@ -114,6 +114,11 @@ impl Api {
             .await
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send("PUT", path, Some(token), Some(&body.to_string()), &[])
+            .await
+    }
+
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
         self.send("PATCH", path, Some(token), Some(&body.to_string()), &[])
             .await
