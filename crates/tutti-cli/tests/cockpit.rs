@@ -1825,4 +1825,27 @@ async fn a_member_answers_the_pulse_and_the_lead_sees_it_from_k_in_german() {
     .await;
     assert!(jonas.contains("überlastet"), "{jonas}\n{load}");
     snap(&client, "pulse-de-4-workload").await;
+
+    // Handing on one of his calls, the lead sees he is overloaded and who has room.
+    let jonas_id = member_id(&members, "Jonas Weber");
+    let his = api(
+        &up,
+        reqwest::Method::GET,
+        &format!("/work-items?assignee={jonas_id}&state=ready&limit=1"),
+        None,
+    )
+    .await;
+    let item = his["items"][0]["id"].as_str().unwrap().to_owned();
+    client
+        .goto(&format!("{}/work/{item}", up.url))
+        .await
+        .unwrap();
+    let page = wait_for(&client, Locator::Css("form.assign")).await;
+    let offered = text_of(&client, "form.assign select").await;
+    assert!(offered.contains("Jonas Weber — überlastet"), "{offered}");
+    let hint = text_of(&client, "p.hint").await;
+    assert!(
+        hint.contains("Wer könnte mehr übernehmen") && !hint.contains("Jonas"),
+        "{hint}\n{page}"
+    );
 }

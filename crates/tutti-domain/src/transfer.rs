@@ -47,6 +47,7 @@ pub const LEFT_OUT: &[&str] = &[
     "cases, criterion checks, gate verdicts, promises and learnings",
     "earlier versions of gates, and routine occurrences",
     "alerts and the audit trail",
+    "pulse surveys, who answered them and the answers (an answer belongs to the installation that promised its anonymity)",
 ];
 
 /// A whole org, as exported.

@@ -540,6 +540,23 @@ async fn render_item<S: Store>(
     // Handing the item on needs the right to change it and to give it to
     // someone; the store checks the chosen person again.
     let may_assign = !item.state.is_final() && work::may_steer(&web.actor, &item).is_ok();
+    // Whom to hand it to: who is overloaded, and who of its team has room.
+    let (overloaded, room) = if may_assign {
+        let now = state.clock.now();
+        let org = tutti_engine::workload::of_team(&state.store, &web.actor, None, now).await?;
+        let overloaded: std::collections::HashSet<Uuid> = org
+            .members
+            .iter()
+            .filter(|l| !l.overloads.is_empty())
+            .map(|l| l.carried.member_id)
+            .collect();
+        let room =
+            tutti_engine::workload::who_could(&state.store, &web.actor, item.team_id, None, now)
+                .await?;
+        (overloaded, room)
+    } else {
+        Default::default()
+    };
     let mut people: Vec<_> = members.values().collect();
     people.sort_by(|a, b| a.name.cmp(&b.name));
     let body = html! {
@@ -570,12 +587,19 @@ async fn render_item<S: Store>(
                         @for m in &people {
                             option value=(m.id) selected[item.assignee_id == Some(m.id)] {
                                 (m.name) @if m.kind == MemberKind::Ai { " (" (t.get("ai-worker")) ")" }
+                                @if overloaded.contains(&m.id) { " — " (t.get("workload-overloaded")) }
                             }
                         }
                     }
                 }
                 " "
                 button.secondary type="submit" { (t.get("work-assign-save")) }
+            }
+            p.quiet.hint {
+                (t.get("workload-who-could")) ": "
+                @if room.is_empty() { (t.get("workload-nobody-free")) }
+                @else { (room.iter().take(4).map(|l| format!("{} ({:.0} %)", l.carried.name, l.used * 100.0)).collect::<Vec<_>>().join(" · ")) }
+                " · " a href=(match item.team_id { Some(team) => format!("/workload?team={team}"), None => "/workload?team=".to_owned() }) { (t.get("workload-title")) }
             }
         }
         @if may_start {
