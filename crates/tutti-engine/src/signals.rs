@@ -58,7 +58,20 @@ pub fn explain(t: &Messages, kind: SignalKind, params: &Value) -> String {
                         .unwrap_or_else(|_| text.clone());
                     args.set(name.as_str(), shown)
                 }
+                // A day reads in the reader's language.
+                Value::String(text) if name.ends_with("_on") => {
+                    let shown = text
+                        .parse::<chrono::NaiveDate>()
+                        .map(|day| t.date(day))
+                        .unwrap_or_else(|_| text.clone());
+                    args.set(name.as_str(), shown)
+                }
                 Value::String(text) => args.set(name.as_str(), text.clone()),
+                // Fluent's own numbers are not the reader's: a fraction
+                // (a pulse's eNPS, its score) is written in their style.
+                Value::Number(n) if n.as_f64().is_some_and(|v| v.fract() != 0.0) => {
+                    args.set(name.as_str(), t.decimal(n.as_f64().unwrap_or_default(), 1))
+                }
                 Value::Number(n) => args.set(name.as_str(), n.as_f64().unwrap_or_default()),
                 other => args.set(name.as_str(), other.to_string()),
             }
@@ -858,6 +871,23 @@ mod tests {
             &params,
         );
         assert!(en.contains("07:00 UTC"), "{en}");
+    }
+
+    #[test]
+    fn a_day_and_a_fraction_in_an_alert_read_in_the_readers_language() {
+        let params = serde_json::json!({
+            "team": "Kundenservice", "figure": "enps", "from": 12.5, "to": -33.3,
+        });
+        let de = explain(&Messages::of(Locale::De), SignalKind::PulseDropped, &params);
+        assert!(
+            de.contains("von 12,5 auf −33,3") || de.contains("von 12,5 auf -33,3"),
+            "{de}"
+        );
+        let params = serde_json::json!({ "title": "Puls", "round": 3, "closes_on": "2026-12-11" });
+        let de = explain(&Messages::of(Locale::De), SignalKind::PulseOpen, &params);
+        assert!(de.contains("Runde 3") && de.contains("11.12.2026"), "{de}");
+        let en = explain(&Messages::of(Locale::En), SignalKind::PulseOpen, &params);
+        assert!(!en.contains("2026-12-11"), "{en}");
     }
 
     #[test]
