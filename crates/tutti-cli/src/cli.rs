@@ -1459,6 +1459,9 @@ pub enum PulseCommand {
         #[arg(required = true, allow_hyphen_values = true)]
         answers: Vec<String>,
     },
+    /// Ends a survey today: the round open today closes today, no round
+    /// opens after (leads, admins).
+    End { id: Uuid },
     /// A round's results per team (the latest without --round); whatever
     /// stands on too few answers is withheld, with why.
     Results {

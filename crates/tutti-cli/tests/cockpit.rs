@@ -1798,6 +1798,9 @@ async fn a_member_answers_the_pulse_and_the_lead_sees_it_from_k_in_german() {
         .await
         .unwrap();
     snap(&client, "pulse-de-3-results").await;
+    click(&client, Locator::Css("form[action$='/end'] button")).await;
+    let ended = wait_for(&client, Locator::XPath("//p[contains(., 'Beendet am')]")).await;
+    assert!(!ended.contains("Umfrage beenden"), "{ended}");
 
     // The demo's own small pulse is withheld; its big one dropped.
     let surveys = api(&up, reqwest::Method::GET, "/pulse/surveys", None).await;

@@ -360,6 +360,8 @@ pub struct Survey {
     pub enps_drop: u32,
     /// Points (on 0–10) a team's score may fall before the signal fires.
     pub score_drop: f64,
+    /// The last day a round may run, once someone ended the survey.
+    pub ended_on: Option<NaiveDate>,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
 }
@@ -414,18 +416,38 @@ pub fn check_schedule(
 impl Survey {
     /// The days round `n` (from 0) runs, both included; `None` past the
     /// calendar, or past the first round of a survey that does not repeat.
+    /// An ended survey has no round opening after its end, and the round
+    /// open then closes on that day.
     pub fn round_window(&self, n: u32) -> Option<(NaiveDate, NaiveDate)> {
         let shift = |day: NaiveDate| match self.repeat {
             Repeat::Once => (n == 0).then_some(day),
             Repeat::Biweekly => day.checked_add_days(Days::new(14 * u64::from(n))),
             Repeat::Monthly => day.checked_add_months(Months::new(n)),
         };
-        Some((shift(self.opens_on)?, shift(self.closes_on)?))
+        let (opens, closes) = (shift(self.opens_on)?, shift(self.closes_on)?);
+        match self.ended_on {
+            Some(end) if opens > end => None,
+            Some(end) => Some((opens, closes.min(end))),
+            None => Some((opens, closes)),
+        }
+    }
+
+    /// Ends the survey on `today`: no round opens after it, and a round
+    /// open today closes today (today's answers still count).
+    pub fn end(&mut self, today: NaiveDate) -> crate::RuleResult<()> {
+        if let Some(end) = self.ended_on {
+            return Err(crate::Refused::conflict(format!(
+                "the pulse “{}” ended on {end}",
+                self.title
+            )));
+        }
+        self.ended_on = Some(today);
+        Ok(())
     }
 
     /// How many rounds have opened by `day`.
     pub fn rounds_begun(&self, day: NaiveDate) -> u32 {
-        if day < self.opens_on {
+        if day < self.opens_on || self.round_window(0).is_none() {
             return 0;
         }
         let mut n = match self.repeat {
@@ -437,7 +459,8 @@ impl Survey {
                 months.max(0) as u32
             }
         };
-        // A month's round opens on the day of the month it first opened.
+        // A month's round opens on the day of the month it first opened;
+        // an ended survey opens none after its end.
         while n > 0 && self.round_window(n).is_none_or(|(opens, _)| opens > day) {
             n -= 1;
         }
@@ -834,9 +857,27 @@ mod tests {
             repeat,
             enps_drop: ENPS_DROP_DEFAULT,
             score_drop: SCORE_DROP_DEFAULT,
+            ended_on: None,
             created_by: Uuid::nil(),
             created_at: DateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn an_ended_survey_closes_its_round_and_opens_no_more() {
+        let mut biweekly = survey(Repeat::Biweekly, "2026-11-02", "2026-11-06");
+        biweekly.end(day("2026-11-17")).unwrap();
+        assert!(biweekly.end(day("2026-11-18")).is_err(), "ended once");
+        assert_eq!(biweekly.round_on(day("2026-11-17")), Some(1));
+        assert_eq!(biweekly.round_on(day("2026-11-18")), None);
+        assert_eq!(
+            biweekly.round_window(1),
+            Some((day("2026-11-16"), day("2026-11-17")))
+        );
+        assert_eq!(biweekly.rounds_begun(day("2027-01-01")), 2);
+        let mut early = survey(Repeat::Monthly, "2026-12-01", "2026-12-05");
+        early.end(day("2026-11-20")).unwrap();
+        assert_eq!(early.rounds_begun(day("2027-03-01")), 0);
     }
 
     fn day(text: &str) -> NaiveDate {

@@ -63,6 +63,23 @@ pub async fn create<S: Store>(
     Ok(store.create_survey(ctx, new).await?)
 }
 
+/// Ends a survey today (its team's leads, admins): the round open today
+/// closes today, and no round opens after.
+pub async fn end<S: Store>(
+    store: &S,
+    actor: &Actor,
+    ctx: &Ctx,
+    survey_id: Uuid,
+) -> EngineResult<Survey> {
+    let today = org_today(store, actor.org_id, ctx.now).await?;
+    let may = |survey: &Survey| -> tutti_domain::RuleResult<()> {
+        Ok(actor.may(Action::RunPulse {
+            team_id: survey.team_id,
+        })?)
+    };
+    Ok(store.end_survey(ctx, survey_id, today, &may).await?)
+}
+
 /// Every team of the org and the team it hangs under.
 async fn team_parents<S: Store>(
     store: &S,

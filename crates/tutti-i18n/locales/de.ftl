@@ -868,3 +868,6 @@ voice-open = Offene Arbeit je Person höchstens
 voice-overdue = Überfällige Arbeit je Person höchstens
 voice-queue = Wartende Läufe je KI-Platz höchstens
 voice-save = Speichern
+pulse-end = Umfrage beenden
+pulse-end-hint = Die heute offene Runde schließt heute; danach öffnet keine neue.
+pulse-ended = Beendet am { $day }: es öffnet keine neue Runde.

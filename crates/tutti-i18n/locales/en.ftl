@@ -868,3 +868,6 @@ voice-open = Open work per person at most
 voice-overdue = Overdue work per person at most
 voice-queue = Waiting runs per AI slot at most
 voice-save = Save
+pulse-end = End the survey
+pulse-end-hint = The round open today closes today; no new round opens after.
+pulse-ended = Ended on { $day }: no new round opens.

@@ -248,6 +248,31 @@ async fn a_pulse_is_answered_once_and_shown_from_k_answers<S: Store>(store: S) {
     let trend = results(org.lead.token.clone()).await.body;
     assert_eq!(trend["rounds"].as_array().unwrap().len(), 2);
     assert_eq!(trend["rounds"][0]["groups"][0]["enps"], -100.0);
+
+    // The lead ends it: no round opens after today.
+    let end = format!("{path}/end");
+    let refused = api.post(&end, &org.member.token, json!({})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let ended = api.post(&end, &org.lead.token, json!({})).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    assert_eq!(ended.body["ended_on"], "2026-11-30");
+    let again = api.post(&end, &org.owner.token, json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    clock.advance(Duration::days(14));
+    assert_eq!(
+        api.get(&path, &org.member.token).await.body["open_round"],
+        Value::Null
+    );
+    let late = api
+        .post(&format!("{path}/answers"), &nina.token, answers(9, 10, ""))
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    let trend = results(org.lead.token.clone()).await.body;
+    assert_eq!(
+        trend["rounds"].as_array().unwrap().len(),
+        2,
+        "no third round"
+    );
 }
 
 tutti_store::behaviour!(a_pulse_is_answered_once_and_shown_from_k_answers);

@@ -33,6 +33,10 @@ pub struct NewSurvey {
     pub score_drop: f64,
 }
 
+/// Who may end a survey, asked of it as it stands inside the transaction
+/// that ends it.
+pub type MayEndSurvey<'a> = &'a (dyn Fn(&Survey) -> tutti_domain::RuleResult<()> + Sync);
+
 /// Pulse surveys and the workload view. Errors as [`crate::Store`] says.
 pub trait Pulse: Clone + Send + Sync + 'static {
     /// The org's *k* and load limits.
@@ -52,6 +56,15 @@ pub trait Pulse: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Survey>> + Send;
     /// `NotFound` for a survey of another org.
     fn survey(&self, org_id: Uuid, id: Uuid) -> impl Future<Output = Result<Survey>> + Send;
+    /// Ends a survey on `today` once `may` allows it (`Survey::end`);
+    /// audited. `Conflict` when it has ended already.
+    fn end_survey(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        today: NaiveDate,
+        may: MayEndSurvey<'_>,
+    ) -> impl Future<Output = Result<Survey>> + Send;
     /// The org's surveys, oldest first; of one team when asked.
     fn surveys(
         &self,

@@ -158,6 +158,12 @@ pub async fn pulse(remote: &Remote, command: PulseCommand) -> anyhow::Result<Exi
             }
             Ok(ExitCode::SUCCESS)
         }
+        PulseCommand::End { id } => client.print_one(
+            &client
+                .post(&format!("/pulse/surveys/{id}/end"), json!({}))
+                .await?,
+            &[("id", "id"), ("pulse", "title"), ("ended on", "ended_on")],
+        ),
         PulseCommand::Results { id, round } => {
             let results = client.get(&format!("/pulse/surveys/{id}/results")).await?;
             if remote.json {

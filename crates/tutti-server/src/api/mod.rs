@@ -278,6 +278,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route("/pulse/surveys/{id}", get(pulse::show::<S>))
         .route("/pulse/surveys/{id}/answers", post(pulse::answer::<S>))
+        .route("/pulse/surveys/{id}/end", post(pulse::end::<S>))
         .route("/pulse/surveys/{id}/results", get(pulse::results::<S>))
         .route("/pulse/starter", get(pulse::starter))
         .route("/workload", get(pulse::show_workload::<S>))
@@ -319,7 +320,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         flows::decline_learning,
         routines::list, routines::create, routines::show, routines::update,
         pulse::show_settings, pulse::set_settings, pulse::list, pulse::create, pulse::show,
-        pulse::answer, pulse::results, pulse::starter, pulse::show_workload, pulse::candidates,
+        pulse::answer, pulse::end, pulse::results, pulse::starter, pulse::show_workload, pulse::candidates,
         agents::my_work, agents::my_budgets, agents::brief, agents::claim, agents::progress,
         agents::submit, agents::release,
     ),

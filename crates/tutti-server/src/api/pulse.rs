@@ -184,6 +184,20 @@ pub async fn answer<S: Store>(
     Ok((StatusCode::CREATED, Json(answered)).into_response())
 }
 
+/// Ends a survey today (its team's leads, admins): the round open today
+/// closes today, and no round opens after. 409 when it has ended already.
+#[utoipa::path(post, path = "/api/v1/pulse/surveys/{id}/end", tag = "pulse", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Survey), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn end<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    IdPath(id): IdPath,
+) -> Result<Json<Survey>, ApiError> {
+    let ctx = ctx(&state, &actor);
+    Ok(Json(pulse::end(&state.store, &actor, &ctx, id).await?))
+}
+
 /// A survey's results over its rounds, per team (its team's leads, admins):
 /// every figure on at least `k` answers, none that subtracted from another
 /// would tell what fewer said.

@@ -126,6 +126,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/pulse", get(pulse::page::<S>).post(pulse::create::<S>))
         .route("/pulse/{id}", get(pulse::show::<S>))
         .route("/pulse/{id}/answer", post(pulse::answer::<S>))
+        .route("/pulse/{id}/end", post(pulse::end::<S>))
         .route("/workload", get(pulse::workload_page::<S>))
         .route("/workload/settings", post(pulse::set_settings::<S>))
         .route("/routines/{id}", get(routines::show::<S>))

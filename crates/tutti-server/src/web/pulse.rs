@@ -438,7 +438,31 @@ async fn survey_body<S: Store>(
             p.quiet { (t.get("pulse-no-round")) }
         }
         @if let Some(results) = &results { (results_section(web, results)) }
+        @if mine.may_read_results {
+            @if let Some(end) = survey.ended_on {
+                p.quiet { (t.with("pulse-ended", &tutti_i18n::args([("day", t.date(end))]))) }
+            } @else {
+                form.inline method="post" action=(format!("/pulse/{id}/end")) {
+                    (web.csrf_field())
+                    button.secondary type="submit" { (t.get("pulse-end")) }
+                    " " small.quiet { (t.get("pulse-end-hint")) }
+                }
+            }
+        }
     })
+}
+
+pub async fn end<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<Uuid>,
+    form: Form<HashMap<String, String>>,
+) -> Response {
+    let web = form.web;
+    let ctx = crate::api::ctx(&state, &web.actor);
+    match pulse::end(&state.store, &web.actor, &ctx, id).await {
+        Ok(_) => see_other(&format!("/pulse/{id}")),
+        Err(e) => web.error(e),
+    }
 }
 
 pub async fn answer<S: Store>(

@@ -3,7 +3,7 @@
 // time and no order; the answer's audit event has no actor.
 
 const SURVEY_COLUMNS: &str = "id, team_id, title, questions, opens_on, closes_on, repeat, enps_drop, \
-     score_drop, created_by, created_at";
+     score_drop, ended_on, created_by, created_at";
 
 #[derive(sqlx::FromRow)]
 struct SurveyRow {
@@ -16,6 +16,7 @@ struct SurveyRow {
     repeat: String,
     enps_drop: i64,
     score_drop: f64,
+    ended_on: Option<NaiveDate>,
     created_by: Uuid,
     created_at: DateTime<Utc>,
 }
@@ -35,10 +36,29 @@ impl TryFrom<SurveyRow> for tutti_domain::pulse::Survey {
             enps_drop: u32::try_from(r.enps_drop)
                 .map_err(|_| StoreError::Corrupt("pulse_surveys.enps_drop".into()))?,
             score_drop: r.score_drop,
+            ended_on: r.ended_on,
             created_by: r.created_by,
             created_at: r.created_at,
         })
     }
+}
+
+async fn load_survey(
+    conn: &mut Conn,
+    org_id: Uuid,
+    id: Uuid,
+    lock: bool,
+) -> Result<tutti_domain::pulse::Survey> {
+    let lock = if lock { FOR_UPDATE } else { "" };
+    let row: SurveyRow = sqlx::query_as(&format!(
+        "SELECT {SURVEY_COLUMNS} FROM pulse_surveys WHERE id = $1 AND org_id = $2{lock}"
+    ))
+    .bind(id)
+    .bind(org_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::not_found("survey"))?;
+    row.try_into()
 }
 
 fn count(column: &str, value: i64) -> Result<u32> {
@@ -112,6 +132,7 @@ impl crate::Pulse for BackendStore {
             repeat: new.repeat,
             enps_drop: new.enps_drop,
             score_drop: new.score_drop,
+            ended_on: None,
             created_by,
             created_at: ctx.now,
         };
@@ -129,7 +150,7 @@ impl crate::Pulse for BackendStore {
         .await?;
         sqlx::query(&format!(
             "INSERT INTO pulse_surveys ({SURVEY_COLUMNS}, org_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(survey.id)
         .bind(survey.team_id)
@@ -140,6 +161,7 @@ impl crate::Pulse for BackendStore {
         .bind(survey.repeat.as_str())
         .bind(i64::from(survey.enps_drop))
         .bind(survey.score_drop)
+        .bind(survey.ended_on)
         .bind(survey.created_by)
         .bind(survey.created_at)
         .bind(ctx.org_id)
@@ -159,15 +181,36 @@ impl crate::Pulse for BackendStore {
     }
 
     async fn survey(&self, org_id: Uuid, id: Uuid) -> Result<tutti_domain::pulse::Survey> {
-        let row: SurveyRow = sqlx::query_as(&format!(
-            "SELECT {SURVEY_COLUMNS} FROM pulse_surveys WHERE id = $1 AND org_id = $2"
-        ))
-        .bind(id)
-        .bind(org_id)
-        .fetch_optional(&mut *self.read().await?)
-        .await?
-        .ok_or(StoreError::not_found("survey"))?;
-        row.try_into()
+        load_survey(&mut *self.read().await?, org_id, id, false).await
+    }
+
+    async fn end_survey(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        today: NaiveDate,
+        may: crate::MayEndSurvey<'_>,
+    ) -> Result<tutti_domain::pulse::Survey> {
+        let mut tx = self.begin().await?;
+        let mut survey = load_survey(&mut tx, ctx.org_id, id, true).await?;
+        may(&survey)?;
+        survey.end(today)?;
+        sqlx::query("UPDATE pulse_surveys SET ended_on = $1 WHERE id = $2")
+            .bind(survey.ended_on)
+            .bind(survey.id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            ctx,
+            "pulse.ended",
+            "pulse_survey",
+            Some(survey.id),
+            json!({ "ended_on": survey.ended_on }),
+        )
+        .await?;
+        commit_with_response(tx, ctx, 200, &survey).await?;
+        Ok(survey)
     }
 
     async fn surveys(
