@@ -10,6 +10,7 @@
 pub mod access;
 pub mod audit;
 pub mod decision;
+pub mod guard;
 pub mod import;
 pub mod labour;
 pub mod org;
