@@ -109,7 +109,7 @@ pub async fn seed<S: Store>(
         NewSurvey {
             team_id: people.service.id,
             title: "Puls Kundenservice".into(),
-            questions: tutti_engine::pulse::starter(true),
+            questions: tutti_domain::pulse::starter_questions(true),
             opens_on: first,
             closes_on: first + Days::new(4),
             repeat: Repeat::Biweekly,
@@ -179,7 +179,7 @@ pub async fn seed<S: Store>(
         NewSurvey {
             team_id: notdienst.id,
             title: "Puls Notdienst".into(),
-            questions: tutti_engine::pulse::starter(true),
+            questions: tutti_domain::pulse::starter_questions(true),
             opens_on: today,
             closes_on: today + Days::new(4),
             repeat: Repeat::Once,

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tutti_domain::access::{Action, Actor};
 use tutti_domain::pulse::{
-    Answer, GroupResult, Question, Survey, VoiceSettings, atom_of, check_answers, check_questions,
+    Answer, GroupResult, Survey, VoiceSettings, atom_of, check_answers, check_questions,
     check_schedule, check_settings, groups, results, scope,
 };
 use tutti_domain::validate::{TITLE_MAX, text};
@@ -80,12 +80,12 @@ pub async fn end<S: Store>(
     Ok(store.end_survey(ctx, survey_id, today, &may).await?)
 }
 
-/// Every team of the org and the team it hangs under.
-async fn team_parents<S: Store>(
+/// Every team of the org: the team each hangs under, and its name.
+async fn org_teams<S: Store>(
     store: &S,
     org_id: Uuid,
-) -> EngineResult<BTreeMap<Uuid, Option<Uuid>>> {
-    let mut parents = BTreeMap::new();
+) -> EngineResult<(BTreeMap<Uuid, Option<Uuid>>, BTreeMap<Uuid, String>)> {
+    let (mut parents, mut names) = (BTreeMap::new(), BTreeMap::new());
     let mut after = None;
     loop {
         let page = store
@@ -98,15 +98,18 @@ async fn team_parents<S: Store>(
             )
             .await?;
         after = page.items.last().map(|t| t.id);
-        parents.extend(page.items.iter().map(|t| (t.id, t.parent_id)));
+        for team in page.items {
+            parents.insert(team.id, team.parent_id);
+            names.insert(team.id, team.name);
+        }
         if page.next_cursor.is_none() {
-            return Ok(parents);
+            return Ok((parents, names));
         }
     }
 }
 
 /// The day it is in the org's zone.
-async fn org_today<S: Store>(
+pub(crate) async fn org_today<S: Store>(
     store: &S,
     org_id: Uuid,
     now: DateTime<Utc>,
@@ -144,7 +147,7 @@ pub async fn for_me<S: Store>(
     actor.may(Action::Read)?;
     let survey = store.survey(actor.org_id, survey_id).await?;
     let today = org_today(store, actor.org_id, now).await?;
-    let parents = team_parents(store, actor.org_id).await?;
+    let (parents, _) = org_teams(store, actor.org_id).await?;
     let asked = actor.may(Action::AnswerPulse).is_ok()
         && atom_of(&actor.teams, &scope(survey.team_id, &parents)).is_some();
     let open_round = survey.round_on(today);
@@ -214,7 +217,7 @@ pub async fn answer<S: Store>(
             survey.title
         )));
     };
-    let parents = team_parents(store, actor.org_id).await?;
+    let (parents, _) = org_teams(store, actor.org_id).await?;
     let Some(team_id) = atom_of(&actor.teams, &scope(survey.team_id, &parents)) else {
         return Err(EngineError::Forbidden(
             "this pulse asks the people of another team".to_owned(),
@@ -282,7 +285,7 @@ pub async fn tabulate<S: Store>(
 ) -> EngineResult<SurveyResults> {
     let k = store.voice_settings(org_id).await?.k;
     let today = org_today(store, org_id, now).await?;
-    let parents = team_parents(store, org_id).await?;
+    let (parents, mut names) = org_teams(store, org_id).await?;
     let inside = scope(survey.team_id, &parents);
     let mut groups = groups(&inside, &parents);
     // The survey's team first, then by depth: the broad figure leads.
@@ -306,19 +309,11 @@ pub async fn tabulate<S: Store>(
             })
         })
         .collect();
-    let mut team_names = BTreeMap::new();
-    for team in inside.keys() {
-        team_names.insert(*team, store.team(org_id, *team).await?.name);
-    }
+    names.retain(|team, _| inside.contains_key(team));
     Ok(SurveyResults {
         survey,
         k,
         rounds,
-        team_names,
+        team_names: names,
     })
-}
-
-/// The starter questions in the reader's language.
-pub fn starter(german: bool) -> Vec<Question> {
-    tutti_domain::pulse::starter_questions(german)
 }

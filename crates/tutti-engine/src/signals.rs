@@ -413,9 +413,7 @@ async fn voice_signals<S: Store>(
     members: &HashMap<Uuid, Member>,
     signals: &mut Vec<Signal>,
 ) -> EngineResult<()> {
-    let today = now
-        .with_timezone(&store.org(org_id).await?.zone())
-        .date_naive();
+    let today = crate::pulse::org_today(store, org_id, now).await?;
     let mut after = None;
     loop {
         let page = store

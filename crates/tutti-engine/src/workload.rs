@@ -46,9 +46,7 @@ pub async fn of_team<S: Store>(
         store.team(actor.org_id, team).await?;
     }
     let limits = store.voice_settings(actor.org_id).await?.load;
-    let today = now
-        .with_timezone(&store.org(actor.org_id).await?.zone())
-        .date_naive();
+    let today = crate::pulse::org_today(store, actor.org_id, now).await?;
     let members = store
         .carried(actor.org_id, team_id, today)
         .await?
@@ -75,10 +73,13 @@ pub async fn who_could<S: Store>(
     kind: Option<MemberKind>,
     now: DateTime<Utc>,
 ) -> EngineResult<Vec<Load>> {
-    let workload = of_team(store, actor, team_id, now).await?;
+    Ok(room(&of_team(store, actor, team_id, now).await?, kind))
+}
+
+/// Who of a workload could take new work of `kind`, most room first.
+pub fn room(workload: &Workload, kind: Option<MemberKind>) -> Vec<Load> {
     let carried: Vec<Carried> = workload.members.iter().map(|l| l.carried.clone()).collect();
-    let ids = who_could_take(&carried, kind, workload.limits);
-    Ok(ids
+    who_could_take(&carried, kind, workload.limits)
         .into_iter()
         .filter_map(|id| {
             workload
@@ -87,5 +88,5 @@ pub async fn who_could<S: Store>(
                 .find(|l| l.carried.member_id == id)
                 .cloned()
         })
-        .collect())
+        .collect()
 }

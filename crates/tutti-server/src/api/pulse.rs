@@ -118,7 +118,7 @@ pub async fn create<S: Store>(
     let input = body.value;
     let questions = match input.questions {
         Some(questions) => questions,
-        None => pulse::starter(german(input.lang)),
+        None => tutti_domain::pulse::starter_questions(german(input.lang)),
     };
     let new = NewSurvey {
         team_id: input.team_id,
@@ -228,7 +228,9 @@ pub async fn starter(
     Auth(_actor): Auth,
     ApiQuery(params): ApiQuery<StarterParams>,
 ) -> Result<Json<Vec<Question>>, ApiError> {
-    Ok(Json(pulse::starter(german(params.lang))))
+    Ok(Json(tutti_domain::pulse::starter_questions(german(
+        params.lang,
+    ))))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -141,7 +141,7 @@ async fn list_body<S: Store>(
                 opens_on: today.to_string(),
                 closes_on: (today + chrono::Days::new(4)).to_string(),
                 repeat: Repeat::Biweekly.as_str().into(),
-                questions: question_lines(&pulse::starter(german(web))),
+                questions: question_lines(&tutti_domain::pulse::starter_questions(german(web))),
                 ..SurveyForm::default()
             },
             None,
@@ -572,7 +572,7 @@ async fn workload_body<S: Store>(
     let t = &web.t;
     let now = state.clock.now();
     let load = workload::of_team(&state.store, &web.actor, team, now).await?;
-    let room = workload::who_could(&state.store, &web.actor, team, None, now).await?;
+    let room = workload::room(&load, None);
     let settings = pulse::settings(&state.store, &web.actor).await?;
     let all = PageRequest::first(PageRequest::MAX_LIMIT);
     let teams = state.store.teams(web.actor.org_id, all).await?.items;
