@@ -118,6 +118,9 @@ pub enum Action {
     },
     /// Answering a pulse: people only; an AI worker is never asked.
     AnswerPulse,
+    /// Writing the org's work-order templates: admins and leads, people
+    /// only (how AI work is asked for is a leader's task).
+    ManageTemplates,
     /// Making a promise to a customer on behalf of `team_id` (the stage
     /// that makes it): people of that team, its lead, admins.
     MakePromise {
@@ -215,6 +218,11 @@ impl Actor {
                 "gates are shaped and checked by people; an AI worker checks only the criteria given to it, and proposes verdicts as its space allows",
             );
         }
+        if self.kind == MemberKind::Ai && action == Action::ManageTemplates {
+            return deny(
+                "how AI work is asked for is written by people; an AI worker does not write its own work orders",
+            );
+        }
         if self.kind == MemberKind::Ai
             && matches!(action, Action::RunPulse { .. } | Action::AnswerPulse)
         {
@@ -278,6 +286,10 @@ impl Actor {
                 deny("only admins and the team's leads ask a team for its pulse and read it")
             }
             Action::AnswerPulse => Ok(()),
+            Action::ManageTemplates if lead => Ok(()),
+            Action::ManageTemplates => {
+                deny("only admins and leads write the org's work-order templates")
+            }
             Action::ManageBudget { team_id } if lead && self.leads(team_id) => Ok(()),
             Action::ManageBudget { .. } => {
                 deny("only admins, or the lead of a team for its team budgets, can change budgets")

@@ -6,7 +6,10 @@
 //! run can be sent back with the finding as its feedback; the reviewer still
 //! decides.
 //!
-//! The start of the AI-workforce capability: nothing calls these yet.
+//! When a run ends with an output, the store applies the checks of every
+//! space its item falls in ([`findings`]); [`sends_back`] says whether the
+//! run goes back to its worker with [`feedback`] or on to review with its
+//! findings shown.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +49,44 @@ pub enum Finding {
 
 /// The most checks, phrases or headings one space carries.
 pub const GUARDS_MAX: usize = 50;
+
+/// How many times a work item's output is sent back to its worker for
+/// failing a check before it goes to review anyway, findings shown: the
+/// checks inform, a person decides.
+pub const GUARD_ROUNDS_MAX: i64 = 2;
+
+/// Whether an output with `findings` goes back to its worker, when the
+/// item's outputs were sent back `rounds` times already.
+pub fn sends_back(findings: &[Finding], rounds: i64) -> bool {
+    !findings.is_empty() && rounds < GUARD_ROUNDS_MAX
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ForbiddenPhrase { phrase } => {
+                write!(f, "it says \"{phrase}\", which must not be said")
+            }
+            Self::AmountOver { written, limit, .. } => {
+                write!(
+                    f,
+                    "it names the amount {written}, above the limit of {limit} €"
+                )
+            }
+            Self::SectionMissing { heading } => write!(f, "the section \"{heading}\" is missing"),
+        }
+    }
+}
+
+/// The feedback a run sent back gets: each finding, and what to do.
+pub fn feedback(findings: &[Finding]) -> String {
+    let mut text = String::from("The result failed the guard-rail checks of this work:\n");
+    for finding in findings {
+        text.push_str(&format!("- {finding}\n"));
+    }
+    text.push_str("Keep to the principles: change exactly these points and keep the rest.");
+    text
+}
 
 /// Checks that mean something: phrases and headings with text, at most
 /// [`GUARDS_MAX`] of each, a limit above nothing.
@@ -237,6 +278,19 @@ mod tests {
         );
         let fine = "1. Leistungsumfang: Wartung\n**Offene Fragen**: keine\nPreis 1.900 €";
         assert!(findings(&checks, fine).is_empty());
+    }
+
+    #[test]
+    fn a_finding_sends_the_output_back_until_the_rounds_run_out() {
+        let found = [Finding::SectionMissing {
+            heading: "Offene Fragen".into(),
+        }];
+        assert!(sends_back(&found, 0));
+        assert!(sends_back(&found, GUARD_ROUNDS_MAX - 1));
+        assert!(!sends_back(&found, GUARD_ROUNDS_MAX));
+        assert!(!sends_back(&[], 0));
+        let text = feedback(&found);
+        assert!(text.contains("\"Offene Fragen\" is missing"), "{text}");
     }
 
     #[test]

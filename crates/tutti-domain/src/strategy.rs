@@ -69,6 +69,50 @@ pub struct CheckIn {
     pub created_at: DateTime<Utc>,
 }
 
+/// Work shown as evidence behind a check-in: done work, or an accepted run
+/// of it, with what its AI runs cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evidence {
+    pub check_in_id: Uuid,
+    pub work_item_id: Uuid,
+    pub title: String,
+    pub state: crate::work::WorkState,
+    /// The accepted run it points at, if one was named.
+    pub run_id: Option<Uuid>,
+    /// The settled tokens and cost (micro-units) of all the item's runs.
+    pub tokens: i64,
+    pub cost: i64,
+    /// How many of its runs AI workers made.
+    pub runs: i64,
+    pub attached_by: Uuid,
+    pub attached_at: DateTime<Utc>,
+}
+
+/// Whether work may stand as evidence behind a check-in: an accepted run
+/// of the item (`run`: whether it is the item's, whether it was accepted),
+/// or, with no run named, the item done.
+pub fn check_evidence(
+    item_state: crate::work::WorkState,
+    run: Option<(bool, bool)>,
+) -> crate::RuleResult<()> {
+    use crate::refused::Refused;
+    match run {
+        Some((false, _)) => Err(Refused::invalid(
+            "run_id",
+            "the run is not of this work item",
+        )),
+        Some((true, false)) => Err(Refused::conflict(
+            "the run has not been accepted; only an accepted result is evidence",
+        )),
+        Some((true, true)) => Ok(()),
+        None if item_state == crate::work::WorkState::Done => Ok(()),
+        None => Err(Refused::conflict(format!(
+            "the work is {item_state}; done work, or an accepted run of it, is evidence"
+        ))),
+    }
+}
+
 /// A key result's target moved during its period: the seeds' moving target.
 /// Kept, so the old target stays visible next to the new one and progress
 /// is never silently re-based.
@@ -330,6 +374,7 @@ const OUTSIDE_THE_FOREST: &[&str] = &[
     "provider",
     "run",
     "service_product",
+    "template",
     "webhook",
     "work_item",
 ];
@@ -392,6 +437,26 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn evidence_is_done_work_or_an_accepted_run_of_it() {
+        use crate::refused::Refused;
+        use crate::work::WorkState;
+        assert!(check_evidence(WorkState::Done, None).is_ok());
+        assert!(check_evidence(WorkState::InReview, Some((true, true))).is_ok());
+        assert!(matches!(
+            check_evidence(WorkState::InReview, None),
+            Err(Refused::Conflict(_))
+        ));
+        assert!(matches!(
+            check_evidence(WorkState::Done, Some((true, false))),
+            Err(Refused::Conflict(_))
+        ));
+        assert!(matches!(
+            check_evidence(WorkState::Done, Some((false, true))),
+            Err(Refused::Invalid(e)) if e.field == "run_id"
+        ));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod signals;
 pub mod strategy;
 pub mod transfer;
 pub mod work;
+pub mod workforce;
 pub mod workload;
 
 pub use clock::{Clock, FixedClock, SystemClock};

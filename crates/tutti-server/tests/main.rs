@@ -17,3 +17,4 @@ mod routines;
 mod service;
 mod strategy;
 mod work;
+mod workforce;

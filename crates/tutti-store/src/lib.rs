@@ -60,6 +60,7 @@ pub mod sqlite;
 pub mod strategy;
 pub mod transfer;
 pub mod work;
+pub mod workforce;
 
 pub use alerts::*;
 pub use audit::*;
@@ -81,12 +82,13 @@ pub use tutti_domain::decision::{NewDecision, NewSpace, SpacePatch};
 pub use tutti_domain::labour::{MaxTokens, NewReview};
 pub use tutti_domain::strategy::NewCheckIn;
 pub use work::*;
+pub use workforce::*;
 
 /// Every part of the contract, to call the store's methods through a `S: Store`.
 pub mod prelude {
     pub use crate::{
         Alerts, Audit, Decisions, Directory, Figures, Flows, Ledger, Providers, Pulse, Routines,
-        Runs, Services, Sessions, Store, Strategy, Transfer, Work,
+        Runs, Services, Sessions, Store, Strategy, Transfer, Work, Workforce,
     };
 }
 
@@ -207,6 +209,7 @@ pub trait Store:
     + Routines
     + Pulse
     + Transfer
+    + Workforce
 {
     /// Applies pending migrations. Safe to run from several processes at once.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;

@@ -223,3 +223,4 @@ include!("shared/flows.rs");
 include!("shared/routines.rs");
 include!("shared/pulse.rs");
 include!("shared/transfer.rs");
+include!("shared/workforce.rs");

@@ -349,7 +349,7 @@ pub const EVENT_COLUMNS: &str =
 
 pub const RUN_COLUMNS: &str = "id, work_item_id, worker_id, iteration, status, role_card, work_order, output, provider, model, \
     attempts, max_attempts, max_tokens, input_tokens, cached_input_tokens, output_tokens, cost, error, cancel_requested, \
-    created_at, started_at, finished_at";
+    findings, sent_back, template_version_id, created_at, started_at, finished_at";
 
 #[derive(sqlx::FromRow)]
 pub struct RunRow {
@@ -372,6 +372,9 @@ pub struct RunRow {
     pub cost: i64,
     pub error: Option<String>,
     pub cancel_requested: bool,
+    pub findings: String,
+    pub sent_back: bool,
+    pub template_version_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -402,6 +405,10 @@ impl TryFrom<RunRow> for Run {
             cost: r.cost,
             error: r.error,
             cancel_requested: r.cancel_requested,
+            findings: serde_json::from_str(&r.findings)
+                .map_err(|e| StoreError::Corrupt(format!("runs.findings: {e}")))?,
+            sent_back: r.sent_back,
+            template_version_id: r.template_version_id,
             created_at: r.created_at,
             started_at: r.started_at,
             finished_at: r.finished_at,

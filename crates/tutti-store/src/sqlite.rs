@@ -899,6 +899,7 @@ include!("shared/flows.rs");
 include!("shared/routines.rs");
 include!("shared/pulse.rs");
 include!("shared/transfer.rs");
+include!("shared/workforce.rs");
 
 #[cfg(test)]
 mod tests {

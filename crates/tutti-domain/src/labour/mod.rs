@@ -9,7 +9,9 @@
 //! - [`review`]: verdicts and what they do to the work;
 //! - [`agent`]: external AI workers' claims, results and notes;
 //! - [`budget`]: which budgets hold a call, its worst case, refusals,
-//!   warnings and settlement.
+//!   warnings and settlement;
+//! - [`capacity`]: how many runs run at once, per worker and per org;
+//! - [`template`]: work-order templates, their versions and track record.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,9 +22,11 @@ use crate::validate::{Invalid, ValidationResult};
 
 pub mod agent;
 pub mod budget;
+pub mod capacity;
 pub mod output;
 pub mod review;
 pub mod run;
+pub mod template;
 
 pub use budget::*;
 pub use review::*;

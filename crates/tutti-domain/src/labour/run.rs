@@ -192,6 +192,16 @@ pub struct Run {
     pub cost: i64,
     pub error: Option<String>,
     pub cancel_requested: bool,
+    /// What the guard-rail checks of its item's spaces found in its output.
+    #[serde(default)]
+    pub findings: Vec<crate::guard::Finding>,
+    /// The output failed a check and went back to the worker instead of
+    /// to review (the next iteration carries the findings as feedback).
+    #[serde(default)]
+    pub sent_back: bool,
+    /// The work-order template version its item was made from, if any.
+    #[serde(default)]
+    pub template_version_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -226,6 +236,9 @@ impl Run {
             cost: 0,
             error: None,
             cancel_requested: false,
+            findings: Vec::new(),
+            sent_back: false,
+            template_version_id: None,
             created_at: now,
             started_at: None,
             finished_at: None,

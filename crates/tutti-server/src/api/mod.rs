@@ -6,7 +6,7 @@ use std::future::Future;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,6 +36,7 @@ pub mod service;
 pub mod system;
 pub mod teams;
 pub mod work_items;
+pub mod workforce;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
@@ -283,6 +284,33 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/pulse/starter", get(pulse::starter))
         .route("/workload", get(pulse::show_workload::<S>))
         .route("/workload/candidates", get(pulse::candidates::<S>))
+        .route(
+            "/decision-spaces/{id}/guards",
+            get(workforce::show_guards::<S>).put(workforce::set_guards::<S>),
+        )
+        .route("/capacity", get(workforce::show_capacity::<S>))
+        .route("/org/capacity", put(workforce::set_capacity::<S>))
+        .route(
+            "/templates",
+            get(workforce::list_templates::<S>).post(workforce::create_template::<S>),
+        )
+        .route("/templates/{id}", get(workforce::show_template::<S>))
+        .route(
+            "/templates/{id}/versions",
+            post(workforce::add_version::<S>),
+        )
+        .route(
+            "/templates/{id}/work-items",
+            post(workforce::create_work_item::<S>),
+        )
+        .route(
+            "/check-ins/{id}/evidence",
+            post(workforce::attach_evidence::<S>),
+        )
+        .route(
+            "/key-results/{id}/evidence",
+            get(workforce::list_evidence::<S>),
+        )
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -323,6 +351,9 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         pulse::answer, pulse::end, pulse::results, pulse::starter, pulse::show_workload, pulse::candidates,
         agents::my_work, agents::my_budgets, agents::brief, agents::claim, agents::progress,
         agents::submit, agents::release,
+        workforce::show_guards, workforce::set_guards, workforce::show_capacity, workforce::set_capacity,
+        workforce::list_templates, workforce::create_template, workforce::show_template, workforce::add_version,
+        workforce::create_work_item, workforce::attach_evidence, workforce::list_evidence,
     ),
     // Query parameters' types are not collected from the handlers.
     components(schemas(

@@ -258,6 +258,35 @@ async fn space_principles(
     Ok(principles)
 }
 
+/// The guard-rail checks of every space whose scope holds work of
+/// `team_id` or serving `objective_id`, in the order the spaces were made.
+async fn space_guards(
+    conn: &mut Conn,
+    org_id: Uuid,
+    team_id: Option<Uuid>,
+    objective_id: Option<Uuid>,
+) -> Result<Vec<tutti_domain::guard::GuardCheck>> {
+    if team_id.is_none() && objective_id.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT guards FROM decision_spaces WHERE org_id = $1 AND (team_id = $2 OR objective_id = $3) ORDER BY id",
+    )
+    .bind(org_id)
+    .bind(team_id)
+    .bind(objective_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut checks = Vec::new();
+    for row in rows {
+        checks.extend(from_json::<Vec<tutti_domain::guard::GuardCheck>>(
+            "decision_spaces.guards",
+            &row,
+        )?);
+    }
+    Ok(checks)
+}
+
 /// Checks what a space refers to: its team or objective is of the org, and
 /// its escalation target is a person of the org.
 async fn check_space_refs(conn: &mut Conn, org_id: Uuid, space: &DecisionSpace) -> Result<()> {

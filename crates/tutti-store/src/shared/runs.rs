@@ -6,6 +6,10 @@
 /// Reservations of runs are recovered through their run's lease, not by age.
 const RUN_RESERVATION_HORIZON_DAYS: i64 = 3650;
 
+/// SQL: how many runs the worker of the run `r` has running.
+const RUNNING_OF_WORKER: &str =
+    "(SELECT COUNT(*) FROM runs w WHERE w.worker_id = r.worker_id AND w.status = 'running')";
+
 /// How many runs of an item are queued or running. Binds `$1` the item.
 const ACTIVE_RUNS: &str =
     "SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND status IN ('queued', 'running')";
@@ -85,7 +89,7 @@ async fn insert_run(
         Some((run, feedback)) => with_feedback(&run.work_order, run.iteration, feedback),
         None => work_order_of(&mut *conn, ctx.org_id, item).await?,
     };
-    let run = Run::queued(
+    let mut run = Run::queued(
         Uuid::now_v7(),
         item.id,
         &worker,
@@ -94,10 +98,16 @@ async fn insert_run(
         max_tokens,
         ctx.now,
     );
+    run.template_version_id =
+        sqlx::query_scalar("SELECT template_version_id FROM work_items WHERE id = $1")
+            .bind(item.id)
+            .fetch_one(&mut *conn)
+            .await?;
     sqlx::query(
         "INSERT INTO runs (id, org_id, work_item_id, worker_id, iteration, status, role_card, work_order, output, \
          attempts, max_attempts, max_tokens, cancel_requested, input_tokens, cached_input_tokens, output_tokens, cost, \
-         created_by, created_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, '', 0, $8, $9, FALSE, 0, 0, 0, 0, $10, $11)",
+         created_by, created_at, template_version_id) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, '', 0, $8, $9, FALSE, 0, 0, 0, 0, $10, $11, $12)",
     )
     .bind(run.id)
     .bind(ctx.org_id)
@@ -110,6 +120,7 @@ async fn insert_run(
     .bind(run.max_tokens)
     .bind(ctx.actor_id)
     .bind(ctx.now)
+    .bind(run.template_version_id)
     .execute(&mut *conn)
     .await?;
     append_event(
@@ -213,9 +224,45 @@ struct Ending {
     error: Option<String>,
 }
 
+/// What the guard-rail checks of the spaces an item falls in find in a
+/// result, and whether it goes back to its worker (`guard::sends_back`,
+/// counting the item's runs sent back before; never for an item a person
+/// closed meanwhile).
+async fn guard_output(
+    conn: &mut Conn,
+    org_id: Uuid,
+    item_id: Uuid,
+    output: &str,
+) -> Result<(Vec<tutti_domain::guard::Finding>, bool)> {
+    let item = load_work_item(&mut *conn, org_id, item_id, true).await?;
+    let objective_id = match item.key_result_id {
+        Some(id) => Some(
+            load_key_result(&mut *conn, org_id, id, false)
+                .await?
+                .objective_id,
+        ),
+        None => None,
+    };
+    let checks = space_guards(&mut *conn, org_id, item.team_id, objective_id).await?;
+    let found = tutti_domain::guard::findings(&checks, output);
+    if found.is_empty() {
+        return Ok((found, false));
+    }
+    let rounds: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE work_item_id = $1 AND sent_back")
+            .bind(item_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let back = tutti_domain::guard::sends_back(&found, rounds) && !item.state.is_final();
+    Ok((found, back))
+}
+
 /// Ends an attempt of a run: settles its open reservation, writes its new
 /// state, moves its item as the run's end asks (`item_state_after`) and
-/// records the change.
+/// records the change. A result is first held against the guard-rail
+/// checks of its item's spaces: one that fails goes back to the worker as
+/// a new iteration with the findings as feedback, its item `ready`, until
+/// the rounds run out; then it goes to review with its findings shown.
 async fn finish_run(
     conn: &mut Conn,
     ctx: &Ctx,
@@ -235,11 +282,15 @@ async fn finish_run(
         }
         None => (Tokens::default(), 0),
     };
+    if status == RunStatus::Succeeded {
+        (run.findings, run.sent_back) =
+            guard_output(&mut *conn, ctx.org_id, run.work_item_id, &output).await?;
+    }
     run.end(status, output, error, settled, settled_cost, ctx.now);
     sqlx::query(
         "UPDATE runs SET status = $1, output = $2, error = $3, input_tokens = $4, cached_input_tokens = $5, \
          output_tokens = $6, cost = $7, finished_at = $8, lease_owner = NULL, lease_expires_at = NULL, \
-         reservation_id = NULL WHERE id = $9",
+         reservation_id = NULL, findings = $9, sent_back = $10 WHERE id = $11",
     )
     .bind(status.as_str())
     .bind(&run.output)
@@ -249,27 +300,40 @@ async fn finish_run(
     .bind(run.tokens.output)
     .bind(run.cost)
     .bind(run.finished_at)
+    .bind(to_json(&run.findings)?)
+    .bind(run.sent_back)
     .bind(run.id)
     .execute(&mut *conn)
     .await?;
-    let item_state = match status.item_state_after() {
-        Some(to) => Some(move_item(&mut *conn, ctx, run.work_item_id, to, false).await?),
-        None => None,
+    let (item_state, next_run) = if run.sent_back {
+        let state = move_item(&mut *conn, ctx, run.work_item_id, WorkState::Ready, false).await?;
+        let item = load_work_item(&mut *conn, ctx.org_id, run.work_item_id, false).await?;
+        let feedback = tutti_domain::guard::feedback(&run.findings);
+        let max_tokens = MaxTokens::parse(run.max_tokens)?;
+        let next = insert_run(&mut *conn, ctx, &item, max_tokens, Some((&run, &feedback))).await?;
+        (Some(state), Some(next.id))
+    } else {
+        let state = match status.item_state_after() {
+            Some(to) => Some(move_item(&mut *conn, ctx, run.work_item_id, to, false).await?),
+            None => None,
+        };
+        (state, None)
     };
-    let action = if status == RunStatus::Queued {
+    let action = if run.sent_back {
+        "run.sent_back".to_string()
+    } else if status == RunStatus::Queued {
         "run.requeued".to_string()
     } else {
         format!("run.{status}")
     };
-    append_event(
-        &mut *conn,
-        ctx,
-        &action,
-        "run",
-        Some(run.id),
-        json!({ "run": run_summary(&run), "work_item_state": item_state }),
-    )
-    .await?;
+    let mut event = json!({ "run": run_summary(&run), "work_item_state": item_state });
+    if !run.findings.is_empty() {
+        event["findings"] = json!(run.findings);
+    }
+    if let Some(next) = next_run {
+        event["next_run_id"] = json!(next);
+    }
+    append_event(&mut *conn, ctx, &action, "run", Some(run.id), event).await?;
     Ok(run)
 }
 
@@ -489,10 +553,17 @@ impl crate::Runs for BackendStore {
     ) -> Result<Option<ClaimedRun>> {
         let owner = node.name.as_str();
         let mut tx = self.begin().await?;
+        // Only runs whose worker has room, and whose org is under its cap,
+        // are candidates, so a worker at its limit never holds back the
+        // others' work however many runs it has queued; the least busy
+        // worker's oldest run goes first, so workers take turns.
         let candidates: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(&format!(
             "SELECT r.id, r.org_id, r.worker_id FROM runs r WHERE r.status = 'queued' AND {} \
              AND NOT EXISTS (SELECT 1 FROM members x WHERE x.id = r.worker_id AND x.external) \
-             ORDER BY r.id LIMIT 16{SKIP_LOCKED}",
+             AND {RUNNING_OF_WORKER} < (SELECT m.concurrency FROM members m WHERE m.id = r.worker_id) \
+             AND NOT EXISTS (SELECT 1 FROM orgs o WHERE o.id = r.org_id AND o.ai_concurrency IS NOT NULL \
+                 AND o.ai_concurrency <= (SELECT COUNT(*) FROM runs y WHERE y.org_id = r.org_id AND y.status = 'running')) \
+             ORDER BY {RUNNING_OF_WORKER}, r.id LIMIT 16{SKIP_LOCKED}",
             node_may_take("r.worker_id", "$1", "$2")
         ))
         .bind(node.embedded_model)
@@ -501,7 +572,9 @@ impl crate::Runs for BackendStore {
         .await?;
         for (run_id, org_id, worker_id) in candidates {
             // Locking the worker serialises claims of its runs across
-            // processes, so its concurrency limit holds.
+            // processes, so its concurrency limit holds; with a cap, the
+            // org's row (which its audit chain locks anyway) does the same
+            // for the cap.
             let concurrency: i64 = sqlx::query_scalar(&format!(
                 "SELECT concurrency FROM members WHERE id = $1{FOR_UPDATE}"
             ))
@@ -514,7 +587,24 @@ impl crate::Runs for BackendStore {
             .bind(worker_id)
             .fetch_one(&mut *tx)
             .await?;
-            if running >= concurrency {
+            let cap: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT ai_concurrency FROM orgs WHERE id = $1{FOR_UPDATE}"
+            ))
+            .bind(org_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let org_running: i64 = match cap {
+                Some(_) => {
+                    sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM runs WHERE org_id = $1 AND status = 'running'",
+                    )
+                    .bind(org_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+                None => 0,
+            };
+            if !tutti_domain::labour::capacity::has_room(running, concurrency, org_running, cap) {
                 continue;
             }
             let worker = load_member(&mut tx, org_id, worker_id).await?;

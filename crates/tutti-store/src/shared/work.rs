@@ -1,5 +1,111 @@
 // Work items; see `work.rs` for the contract.
 
+/// Checks and inserts a new work item (made from `template_version`, if
+/// given), records it, and queues its run when it is ready in an AI
+/// worker's hands. The caller commits.
+async fn insert_new_work_item(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    new: NewWorkItem,
+    template_version: Option<Uuid>,
+) -> Result<WorkItem> {
+    let title = text("title", &new.title, TITLE_MAX)?;
+    let description = tutti_domain::validate::optional_text(
+        "description",
+        &new.description,
+        tutti_domain::validate::BODY_MAX,
+    )?;
+    let created_by = ctx
+        .actor_id
+        .ok_or_else(|| StoreError::invalid("created_by", "work needs a creator"))?;
+    require(
+        &mut *conn,
+        "teams",
+        ctx.org_id,
+        new.team_id,
+        "team_id",
+        "team",
+    )
+    .await?;
+    require(
+        &mut *conn,
+        "members",
+        ctx.org_id,
+        new.assignee_id,
+        "assignee_id",
+        "member",
+    )
+    .await?;
+    require(
+        &mut *conn,
+        "work_items",
+        ctx.org_id,
+        new.parent_id,
+        "parent_id",
+        "work item",
+    )
+    .await?;
+    require(
+        &mut *conn,
+        "key_results",
+        ctx.org_id,
+        new.key_result_id,
+        "key_result_id",
+        "key result",
+    )
+    .await?;
+    require(
+        &mut *conn,
+        "service_products",
+        ctx.org_id,
+        new.service_product_id,
+        "service_product_id",
+        "service product",
+    )
+    .await?;
+    let item = WorkItem {
+        id: Uuid::now_v7(),
+        title,
+        description,
+        team_id: new.team_id,
+        assignee_id: new.assignee_id,
+        state: new.state,
+        kind: new.kind,
+        priority: new.priority,
+        due: new.due,
+        parent_id: new.parent_id,
+        key_result_id: new.key_result_id,
+        service_product_id: new.service_product_id,
+        created_by,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        state_since: ctx.now,
+    };
+    insert_work_items(&mut *conn, ctx.org_id, std::slice::from_ref(&item)).await?;
+    if let Some(version) = template_version {
+        sqlx::query("UPDATE work_items SET template_version_id = $1 WHERE id = $2")
+            .bind(version)
+            .bind(item.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut event = json!({ "work_item": item });
+    if let Some(version) = template_version {
+        event["template_version_id"] = json!(version);
+    }
+    append_event(
+        &mut *conn,
+        ctx,
+        "work_item.created",
+        "work_item",
+        Some(item.id),
+        event,
+    )
+    .await?;
+    queue_when_ready_for_ai(&mut *conn, ctx, &item, None).await?;
+    Ok(item)
+}
+
 impl crate::Work for BackendStore {
     async fn import_work_items(&self, ctx: &Ctx, import: &WorkImport) -> Result<ImportReport> {
         let mut tx = self.begin().await?;
@@ -12,82 +118,8 @@ impl crate::Work for BackendStore {
     }
 
     async fn create_work_item(&self, ctx: &Ctx, new: NewWorkItem) -> Result<WorkItem> {
-        let title = text("title", &new.title, TITLE_MAX)?;
-        let description = tutti_domain::validate::optional_text(
-            "description",
-            &new.description,
-            tutti_domain::validate::BODY_MAX,
-        )?;
-        let created_by = ctx
-            .actor_id
-            .ok_or_else(|| StoreError::invalid("created_by", "work needs a creator"))?;
         let mut tx = self.begin().await?;
-        require(&mut tx, "teams", ctx.org_id, new.team_id, "team_id", "team").await?;
-        require(
-            &mut tx,
-            "members",
-            ctx.org_id,
-            new.assignee_id,
-            "assignee_id",
-            "member",
-        )
-        .await?;
-        require(
-            &mut tx,
-            "work_items",
-            ctx.org_id,
-            new.parent_id,
-            "parent_id",
-            "work item",
-        )
-        .await?;
-        require(
-            &mut tx,
-            "key_results",
-            ctx.org_id,
-            new.key_result_id,
-            "key_result_id",
-            "key result",
-        )
-        .await?;
-        require(
-            &mut tx,
-            "service_products",
-            ctx.org_id,
-            new.service_product_id,
-            "service_product_id",
-            "service product",
-        )
-        .await?;
-        let item = WorkItem {
-            id: Uuid::now_v7(),
-            title,
-            description,
-            team_id: new.team_id,
-            assignee_id: new.assignee_id,
-            state: new.state,
-            kind: new.kind,
-            priority: new.priority,
-            due: new.due,
-            parent_id: new.parent_id,
-            key_result_id: new.key_result_id,
-            service_product_id: new.service_product_id,
-            created_by,
-            created_at: ctx.now,
-            updated_at: ctx.now,
-            state_since: ctx.now,
-        };
-        insert_work_items(&mut tx, ctx.org_id, std::slice::from_ref(&item)).await?;
-        append_event(
-            &mut tx,
-            ctx,
-            "work_item.created",
-            "work_item",
-            Some(item.id),
-            json!({ "work_item": item }),
-        )
-        .await?;
-        queue_when_ready_for_ai(&mut tx, ctx, &item, None).await?;
+        let item = insert_new_work_item(&mut tx, ctx, new, None).await?;
         commit_with_response(tx, ctx, 201, &item).await?;
         Ok(item)
     }
