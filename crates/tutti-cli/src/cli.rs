@@ -166,6 +166,31 @@ pub enum Command {
         #[command(flatten)]
         args: WorkloadArgs,
     },
+    /// Work-order templates, the org's prompt library, with each
+    /// version's track record (talks to a running server).
+    Template {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: TemplateCommand,
+    },
+    /// The org's AI capacity: each worker's concurrency, queue and wait,
+    /// and the org's cap on runs at once; the flags change them (talks to
+    /// a running server).
+    Capacity {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        args: CapacityArgs,
+    },
+    /// Evidence behind check-ins: done work or accepted AI results (talks
+    /// to a running server).
+    Evidence {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Routines: planned, recurring work made each time a schedule falls
     /// due (talks to a running server).
     Routine {
@@ -1074,6 +1099,23 @@ pub enum SpaceCommand {
         #[arg(long)]
         quorum: Option<i64>,
     },
+    /// The guard-rail checks held against every AI output in the space;
+    /// with flags, replaces them (whoever manages the space).
+    Guards {
+        id: Uuid,
+        /// A phrase no output may contain (repeatable).
+        #[arg(long = "forbid")]
+        forbidden: Vec<String>,
+        /// No money amount above this many euros.
+        #[arg(long)]
+        amount_above: Option<u32>,
+        /// A section every output must have (repeatable).
+        #[arg(long = "require-section")]
+        sections: Vec<String>,
+        /// Removes every check.
+        #[arg(long, conflicts_with_all = ["forbidden", "amount_above", "sections"])]
+        clear: bool,
+    },
     /// Delete a space that holds no decisions.
     Delete {
         id: Uuid,
@@ -1618,5 +1660,100 @@ pub enum OrgCommand {
     Zone {
         /// Like Europe/Berlin.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    List,
+    /// A template's versions, each version's and each author's record, and
+    /// whether the two newest can be told apart yet.
+    Show {
+        id: Uuid,
+    },
+    /// Writes a template with its first version (admins, leads).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        text: TemplateText,
+    },
+    /// Adds a version; with --side-by-side the newest one stays in use and
+    /// new work takes turns between them.
+    Version {
+        id: Uuid,
+        #[command(flatten)]
+        text: TemplateText,
+        /// What changed.
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long)]
+        side_by_side: bool,
+    },
+    /// Creates work from the template's version whose turn it is.
+    Use(Box<TemplateUse>),
+}
+
+/// A version's text: the body (placeholders {title}, {details},
+/// {key_result}, {objective}, {why}, {team}, {due}) and the acceptance
+/// criteria.
+#[derive(Debug, Args)]
+pub struct TemplateText {
+    #[arg(long)]
+    pub body: String,
+    #[arg(long)]
+    pub criteria: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateUse {
+    pub id: Uuid,
+    #[arg(long)]
+    pub title: String,
+    /// Fills {details}.
+    #[arg(long, default_value = "")]
+    pub details: String,
+    #[arg(long)]
+    pub team: Option<Uuid>,
+    #[arg(long)]
+    pub assignee: Option<Uuid>,
+    #[arg(long)]
+    pub key_result: Option<Uuid>,
+    /// Start it ready (an AI assignee starts at once) instead of in the backlog.
+    #[arg(long)]
+    pub ready: bool,
+    /// planned or unplanned.
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub due: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The org's cap on AI runs at once, or `none` to lift it (admins).
+    #[arg(long)]
+    pub org_cap: Option<String>,
+    /// The AI worker whose concurrency --concurrency sets (admins).
+    #[arg(long, requires = "concurrency")]
+    pub worker: Option<Uuid>,
+    #[arg(long, requires = "worker")]
+    pub concurrency: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// The work and AI results behind a key result's check-ins.
+    List { key_result: Uuid },
+    /// Attaches done work, or an accepted run of it, to a check-in.
+    Add {
+        check_in: Uuid,
+        #[arg(long)]
+        work_item: Uuid,
+        #[arg(long)]
+        run: Option<Uuid>,
     },
 }

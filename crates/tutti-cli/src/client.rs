@@ -9,6 +9,7 @@ pub mod labour;
 pub mod pulse;
 pub mod routines;
 pub mod service;
+pub mod workforce;
 
 use std::process::ExitCode;
 

@@ -348,6 +348,21 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         now,
     )
     .await?;
+    let accepted = crate::demo_workforce::seed(
+        store,
+        org.id,
+        &crate::demo_workforce::People {
+            sales: &sales,
+            service: &service,
+            sales_lead: &tobias,
+            service_lead: &aylin,
+            sales_ai: &ada,
+            service_ai: &emil,
+        },
+        now,
+    )
+    .await?;
+
     crate::demo_service::seed(
         store,
         org.id,
@@ -541,6 +556,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         .create_key_result(&ctx, offers.id, kr("Abschlussquote", 18.0, 25.0, "%", 3))
         .await?;
 
+    let mut check_ins = Vec::new();
     for (key_result, value, confidence, note) in [
         (renewals.id, 66.0, 6, "Erste Erinnerungswelle verschickt."),
         (response.id, 18.0, 7, "Notdienstplan greift."),
@@ -560,7 +576,7 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
         (lead_time.id, 7.0, 6, "Ada entwirft die Standardangebote."),
         (nps.id, 24.0, 5, "Umfrage nach Wartung eingeführt."),
     ] {
-        store
+        let made = store
             .create_check_in(
                 &ctx,
                 key_result,
@@ -571,7 +587,17 @@ pub async fn seed<S: Store>(store: &S, now: DateTime<Utc>) -> anyhow::Result<Dem
                 },
             )
             .await?;
+        check_ins.push((key_result, made.id));
     }
+    crate::demo_workforce::evidence(
+        store,
+        org.id,
+        &aylin,
+        &accepted,
+        [check_ins[2], check_ins[5]],
+        now,
+    )
+    .await?;
     // The moving target the seeds speak of: the emergency contract now
     // promises four hours, so the key result follows the promise, and the
     // old target stays visible next to the new.

@@ -23,6 +23,7 @@ mod demo_people;
 mod demo_pulse;
 mod demo_routines;
 mod demo_service;
+mod demo_workforce;
 mod local;
 mod mcp;
 
@@ -159,6 +160,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Gate { remote, command } => client::flows::gate(&remote, command).await,
         Command::Pulse { remote, command } => client::pulse::pulse(&remote, command).await,
         Command::Workload { remote, args } => client::pulse::workload(&remote, args).await,
+        Command::Template { remote, command } => {
+            client::workforce::template(&remote, command).await
+        }
+        Command::Capacity { remote, args } => client::workforce::capacity(&remote, args).await,
+        Command::Evidence { remote, command } => {
+            client::workforce::evidence(&remote, command).await
+        }
         Command::Routine { remote, command } => client::routines::routine(&remote, command).await,
         Command::Import {
             command: cli::ImportCommand::Org { file, db },

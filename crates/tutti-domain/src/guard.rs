@@ -24,7 +24,7 @@ pub enum GuardCheck {
     Forbidden { phrases: Vec<String> },
     /// No money amount (with €, EUR or Euro beside it) above `limit`,
     /// in whole euros.
-    AmountAbove { limit: u64 },
+    AmountAbove { limit: u32 },
     /// Each of these headings must begin a line of the output.
     RequiredSections { headings: Vec<String> },
 }
@@ -40,12 +40,15 @@ pub enum Finding {
     AmountOver {
         written: String,
         cents: u64,
-        limit: u64,
+        limit: u32,
     },
     SectionMissing {
         heading: String,
     },
 }
+
+/// The highest amount limit, in whole euros.
+pub const AMOUNT_LIMIT_MAX: u32 = 1_000_000_000;
 
 /// The most checks, phrases or headings one space carries.
 pub const GUARDS_MAX: usize = 50;
@@ -109,8 +112,11 @@ pub fn check_guards(checks: &[GuardCheck]) -> ValidationResult<()> {
                     return Err(Invalid::new(field, "a text with more than blanks"));
                 }
             }
-            GuardCheck::AmountAbove { limit: 0 } => {
-                return Err(Invalid::new(field, "a limit above 0"));
+            GuardCheck::AmountAbove { limit } if !(1..=AMOUNT_LIMIT_MAX).contains(limit) => {
+                return Err(Invalid::new(
+                    field,
+                    format!("a limit from 1 to {AMOUNT_LIMIT_MAX} euros"),
+                ));
             }
             GuardCheck::AmountAbove { .. } => {}
         }
@@ -135,7 +141,7 @@ pub fn findings(checks: &[GuardCheck], output: &str) -> Vec<Finding> {
             GuardCheck::AmountAbove { limit } => found.extend(
                 amounts(output)
                     .into_iter()
-                    .filter(|(_, cents)| *cents > limit.saturating_mul(100))
+                    .filter(|(_, cents)| *cents > u64::from(*limit) * 100)
                     .map(|(written, cents)| Finding::AmountOver {
                         written,
                         cents,

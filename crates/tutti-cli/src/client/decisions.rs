@@ -189,6 +189,24 @@ pub async fn space(remote: &Remote, command: SpaceCommand) -> anyhow::Result<Exi
                 SPACE,
             )
         }
+        SpaceCommand::Guards {
+            id,
+            forbidden,
+            amount_above,
+            sections,
+            clear,
+        } => {
+            let path = format!("/decision-spaces/{id}/guards");
+            let given =
+                clear || !forbidden.is_empty() || amount_above.is_some() || !sections.is_empty();
+            let guards = if given {
+                let body = super::workforce::guards_from_flags(forbidden, amount_above, sections);
+                client.put(&path, body).await?
+            } else {
+                client.get(&path).await?
+            };
+            super::workforce::print_guards(remote, &guards)
+        }
         SpaceCommand::Delete { id } => {
             client.delete(&format!("/decision-spaces/{id}")).await?;
             if !remote.json {

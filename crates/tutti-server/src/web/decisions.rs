@@ -678,10 +678,11 @@ async fn render_space<S: Store>(
             .await
             .is_ok();
         let members = directory(&state.store, web.actor.org_id).await?;
-        Ok::<_, ApiError>((space, may_edit, members))
+        let guards = state.store.space_guards(web.actor.org_id, id).await?;
+        Ok::<_, ApiError>((space, may_edit, members, guards))
     }
     .await;
-    let (space, may_edit, members) = match loaded {
+    let (space, may_edit, members, guards) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => return web.error(e),
     };
@@ -786,6 +787,7 @@ async fn render_space<S: Store>(
                 }
             }
         }
+        (super::workforce::guards_form(web, id, &guards, may_edit))
     };
     web.page_with_status(status, &space.name, Nav::Decisions, body)
 }

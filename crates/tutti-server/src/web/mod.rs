@@ -43,6 +43,7 @@ mod service;
 pub mod session;
 mod transfer;
 mod work;
+mod workforce;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
@@ -127,6 +128,27 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/pulse/{id}", get(pulse::show::<S>))
         .route("/pulse/{id}/answer", post(pulse::answer::<S>))
         .route("/pulse/{id}/end", post(pulse::end::<S>))
+        .route(
+            "/templates",
+            get(workforce::page::<S>).post(workforce::create::<S>),
+        )
+        .route("/templates/{id}", get(workforce::show::<S>))
+        .route(
+            "/templates/{id}/versions",
+            post(workforce::add_version::<S>),
+        )
+        .route("/templates/{id}/use", post(workforce::use_template::<S>))
+        .route("/capacity", get(workforce::capacity_page::<S>))
+        .route("/capacity/org", post(workforce::set_org_cap::<S>))
+        .route(
+            "/capacity/workers/{id}",
+            post(workforce::set_worker_concurrency::<S>),
+        )
+        .route("/spaces/{id}/guards", post(workforce::set_guards::<S>))
+        .route(
+            "/check-ins/{id}/evidence",
+            post(workforce::attach_evidence::<S>),
+        )
         .route("/workload", get(pulse::workload_page::<S>))
         .route("/workload/settings", post(pulse::set_settings::<S>))
         .route("/routines/{id}", get(routines::show::<S>))

@@ -777,7 +777,21 @@ async fn render_objective<S: Store>(
             .target_moves(org_id, kr.id, PageRequest::first(PageRequest::MAX_LIMIT))
             .await?
             .items;
-        key_results.push((kr, history, moves));
+        let evidence = state.store.evidence(org_id, kr.id).await?;
+        let done = state
+            .store
+            .work_items(
+                org_id,
+                &WorkFilter {
+                    key_result_id: Some(kr.id),
+                    state: Some(tutti_domain::work::WorkState::Done),
+                    ..WorkFilter::default()
+                },
+                PageRequest::first(PageRequest::MAX_LIMIT),
+            )
+            .await?
+            .items;
+        key_results.push((kr, history, moves, evidence, done));
     }
     let parents = if may_write {
         let cached = state.judged_forest(org_id).await?;
@@ -820,7 +834,7 @@ async fn render_objective<S: Store>(
         }
         h2 { (t.get("key-results")) }
         @if key_results.is_empty() { p.quiet { (t.get("key-results-none")) } }
-        @for (kr, history, moves) in &key_results {
+        @for (kr, history, moves, evidence, done) in &key_results {
             section.card.kr aria-labelledby=(format!("kr-{}", kr.id)) {
                 h3 id=(format!("kr-{}", kr.id)) { (kr.title) }
                 p {
@@ -866,6 +880,16 @@ async fn render_objective<S: Store>(
                                 li { (t.date(c.created_at.date_naive())) ": " strong { (t.decimal(c.value, 1)) " " (kr.unit) } " · " (t.with("kr-confidence", &args([("confidence", f64::from(c.confidence))])))
                                     @if !c.note.is_empty() { " — " (c.note) }
                                     " " small.quiet { (members.get(&c.author_id).map(|m| m.name.as_str()).unwrap_or("?")) }
+                                    @let behind: Vec<_> = evidence.iter().filter(|e| e.check_in_id == c.id).collect();
+                                    @if !behind.is_empty() {
+                                        ul.evidence aria-label=(t.get("evidence-title")) {
+                                            @for e in behind {
+                                                li { (t.get("evidence-by")) " " a href=(format!("/work/{}", e.work_item_id)) { (e.title) }
+                                                    @if e.runs > 0 { " " small.quiet { (t.with("evidence-ai", &args([("runs", e.runs as f64)]))) " · " (web.money(e.cost)) } }
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -882,6 +906,19 @@ async fn render_objective<S: Store>(
                         label { (t.get("check-in-confidence")) " " input type="number" min="0" max="10" name="confidence" required value=(kr.confidence); }
                         label.wide { (t.get("check-in-note")) " " input type="text" name="note" maxlength="2000"; }
                         button type="submit" { (t.get("check-in-submit")) }
+                    }
+                    @if !history.is_empty() && !done.is_empty() {
+                        @let latest = history.last().map(|c| c.id);
+                        form.inline.evidence method="post" action=(format!("/check-ins/{}/evidence", latest.unwrap_or_default())) {
+                            (web.csrf_field())
+                            input type="hidden" name="back" value=(format!("/objectives/{id}"));
+                            label { (t.get("evidence-attach")) " "
+                                select name="work_item" {
+                                    @for w in done.iter() { option value=(w.id) { (w.title) } }
+                                }
+                            }
+                            " " button.secondary type="submit" { (t.get("evidence-submit")) }
+                        }
                     }
                 }
             }

@@ -175,7 +175,7 @@ async fn body<S: Store>(
         .await?;
     Ok(html! {
         @if let Some(secret) = &notice.secret { (secret) }
-        p { a href="/pulse" { (t.get("pulse-title")) } " · " a href="/workload" { (t.get("workload-title")) } }
+        p { a href="/pulse" { (t.get("pulse-title")) } " · " a href="/workload" { (t.get("workload-title")) } " · " a href="/capacity" { (t.get("capacity-title")) } }
         section.card aria-labelledby="zone-h" {
             h2 #zone-h { (t.get("people-zone")) }
             p { (t.with("people-zone-now", &tutti_i18n::args([("zone", web.zone().name().to_owned())])))

@@ -429,7 +429,7 @@ async fn render_board<S: Store>(
     };
     Ok(html! {
         @if creates { (new_item_form(web, &people, &teams, &products, draft, None)) }
-        p { a href="/routines" { (t.get("work-routines")) } " · " a href="/transfer" { (t.get("transfer-link")) } }
+        p { a href="/routines" { (t.get("work-routines")) } " · " a href="/templates" { (t.get("templates-title")) } " · " a href="/transfer" { (t.get("transfer-link")) } }
         form.filters method="get" action="/work" role="search" {
             label { (t.get("filter-state")) " "
                 select name="state" {
@@ -642,6 +642,12 @@ async fn render_item<S: Store>(
                     (run.output)
                 }
                 @if let Some(error) = &run.error { p.problem { (error) } }
+                @if !run.findings.is_empty() {
+                    div.problem.findings role="status" {
+                        strong { (t.get(if run.sent_back { "guard-sent-back" } else { "guard-found" })) }
+                        ul { @for f in &run.findings { li { (super::workforce::finding_text(web, f)) } } }
+                    }
+                }
                 @if let Some(review) = reviewed.get(&run.id) {
                     p.review {
                         strong { (t.get(&format!("verdict-{}", review.verdict))) }
