@@ -84,18 +84,24 @@ async fn deliver<S: Store>(store: &S, at: DateTime<Utc>, output: &str) -> anyhow
     Ok(claimed.run.id)
 }
 
+/// Who plays a story: the team, its lead who orders and reviews, and the AI
+/// worker who delivers.
+struct Crew<'a> {
+    team: &'a Team,
+    lead: &'a Member,
+    worker: &'a Member,
+}
+
 /// Plays a story through: the item, each run's output, each review.
-#[allow(clippy::too_many_arguments)]
 async fn play<S: Store>(
     store: &S,
     org_id: Uuid,
     template_id: Uuid,
-    team: &Team,
-    lead: &Member,
-    worker: &Member,
+    crew: &Crew<'_>,
     story: &Story,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Uuid> {
+    let Crew { team, lead, worker } = crew;
     let mut at = now - Duration::days(story.days_ago);
     let item = store
         .create_from_template(
@@ -177,6 +183,16 @@ pub async fn seed<S: Store>(
             .await?;
     }
 
+    let sales = Crew {
+        team: cast.sales,
+        lead: cast.sales_lead,
+        worker: cast.sales_ai,
+    };
+    let service = Crew {
+        team: cast.service,
+        lead: cast.service_lead,
+        worker: cast.service_ai,
+    };
     let sales_ctx = |days| Ctx::new(org_id, Some(cast.sales_lead.id), at(days));
     let follow_up = store
         .create_template(
@@ -241,17 +257,7 @@ pub async fn seed<S: Store>(
     ];
     let mut offer_follow_up = Uuid::nil();
     for story in &v1_stories {
-        play(
-            store,
-            org_id,
-            follow_up.id,
-            cast.sales,
-            cast.sales_lead,
-            cast.sales_ai,
-            story,
-            now,
-        )
-        .await?;
+        play(store, org_id, follow_up.id, &sales, story, now).await?;
     }
     store
         .add_template_version(
@@ -297,17 +303,7 @@ pub async fn seed<S: Store>(
                 &[(Verdict::Accept, 5, "")]
             },
         };
-        let id = play(
-            store,
-            org_id,
-            follow_up.id,
-            cast.sales,
-            cast.sales_lead,
-            cast.sales_ai,
-            &story,
-            now,
-        )
-        .await?;
+        let id = play(store, org_id, follow_up.id, &sales, &story, now).await?;
         offer_follow_up = id;
     }
 
@@ -355,17 +351,7 @@ pub async fn seed<S: Store>(
             outputs,
             reviews: &[(Verdict::Accept, 4, "")],
         };
-        let id = play(
-            store,
-            org_id,
-            breakdown.id,
-            cast.service,
-            cast.service_lead,
-            cast.service_ai,
-            &story,
-            now,
-        )
-        .await?;
+        let id = play(store, org_id, breakdown.id, &service, &story, now).await?;
         if title.contains("Yilmaz") {
             breakdown_answer = id;
         }
@@ -393,17 +379,7 @@ pub async fn seed<S: Store>(
             ],
             reviews: &[(Verdict::Accept, 5, "")],
         };
-        play(
-            store,
-            org_id,
-            appointment.id,
-            cast.service,
-            cast.service_lead,
-            cast.service_ai,
-            &story,
-            now,
-        )
-        .await?;
+        play(store, org_id, appointment.id, &service, &story, now).await?;
     }
     Ok(Accepted {
         offer_follow_up,

@@ -784,6 +784,8 @@ async fn every_lever_from_an_empty_org(words: &Words) {
         "/transfer".into(),
         "/pulse".into(),
         "/workload".into(),
+        "/templates".into(),
+        "/capacity".into(),
     ];
 
     // The owner: a provider for the embedded model with its price.

@@ -96,12 +96,12 @@ pub fn feedback(findings: &[Finding]) -> String {
 pub fn check_guards(checks: &[GuardCheck]) -> ValidationResult<()> {
     if checks.len() > GUARDS_MAX {
         return Err(Invalid::new(
-            "guards",
+            "checks",
             format!("at most {GUARDS_MAX} checks"),
         ));
     }
     for (i, check) in checks.iter().enumerate() {
-        let field = format!("guards[{i}]");
+        let field = format!("checks[{i}]");
         match check {
             GuardCheck::Forbidden { phrases: texts }
             | GuardCheck::RequiredSections { headings: texts } => {

@@ -9,7 +9,7 @@ use tutti_store::prelude::*;
 use tutti_store::{Ctx, Enrolment, MemberPatch, NewMember, NewTeam, TeamPatch, TokenInfo};
 use uuid::Uuid;
 
-use crate::EngineResult;
+use crate::{EngineResult, Runtime};
 
 /// Creates a team. Leads create teams below the teams they lead; naming a
 /// lead other than oneself is an admin's call.
@@ -79,6 +79,7 @@ pub async fn enrol_member<S: Store>(
 /// Changes a member; changing an owner, or making one, is an owner's call.
 pub async fn update_member<S: Store>(
     store: &S,
+    runtime: &Runtime,
     actor: &Actor,
     ctx: &Ctx,
     id: Uuid,
@@ -89,7 +90,14 @@ pub async fn update_member<S: Store>(
     if let Some(role) = patch.role {
         actor.may(Action::ManageMember { role })?;
     }
-    Ok(store.update_member(ctx, id, patch).await?)
+    let raised = patch.concurrency.is_some();
+    let member = store.update_member(ctx, id, patch).await?;
+    if raised {
+        // More room for an AI worker: its queued runs may start now rather
+        // than at the runtime's next look.
+        runtime.wake();
+    }
+    Ok(member)
 }
 
 /// Keeps the hash of a new token for a member: one's own, or anyone's for

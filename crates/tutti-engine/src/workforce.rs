@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tutti_domain::access::{Action, Actor, Scope};
 use tutti_domain::guard::{GuardCheck, check_guards};
+use tutti_domain::labour::Verdict;
 use tutti_domain::labour::capacity::{Capacity, check_org_cap};
 use tutti_domain::labour::template::{
     Comparison, Record, Template, check_name, check_version, compare, record, records_by,
@@ -106,6 +107,25 @@ pub async fn add_version<S: Store>(
 pub async fn templates<S: Store>(store: &S, actor: &Actor) -> EngineResult<Vec<Template>> {
     actor.may(Action::Read)?;
     Ok(store.templates(actor.org_id).await?)
+}
+
+/// The org's templates, each with the record of all its versions together.
+pub async fn templates_with_records<S: Store>(
+    store: &S,
+    actor: &Actor,
+) -> EngineResult<Vec<(Template, Record)>> {
+    let templates = templates(store, actor).await?;
+    let facts = store.template_facts(actor.org_id, None).await?;
+    Ok(templates
+        .into_iter()
+        .map(|template| {
+            let of_template = facts
+                .iter()
+                .filter(|f| template.versions.iter().any(|v| v.id == f.version_id));
+            let total = record(of_template);
+            (template, total)
+        })
+        .collect())
 }
 
 /// Creates work from a template, with the rights of creating that work;
@@ -219,7 +239,8 @@ pub async fn track_record<S: Store>(
 }
 
 /// Attaches done work, or an accepted run of it, as evidence behind a
-/// check-in: whoever may check in on its key result.
+/// check-in: whoever may check in on its key result. Done work without a
+/// named run names its last accepted one, if any.
 pub async fn attach_evidence<S: Store>(
     store: &S,
     actor: &Actor,
@@ -231,6 +252,18 @@ pub async fn attach_evidence<S: Store>(
     let key_result = store.check_in_key_result(actor.org_id, check_in_id).await?;
     let (team_id, owner_id) = store.key_result_scope(actor.org_id, key_result).await?;
     actor.may(Action::CheckIn(Scope { team_id, owner_id }))?;
+    let run_id = match run_id {
+        Some(run) => Some(run),
+        // Done work that an AI result carried names that result, so the
+        // key result shows what the AI labour behind the move cost.
+        None => store
+            .reviews(actor.org_id, work_item_id)
+            .await?
+            .iter()
+            .rev()
+            .find(|r| r.verdict == Verdict::Accept)
+            .map(|r| r.run_id),
+    };
     Ok(store
         .attach_evidence(ctx, check_in_id, work_item_id, run_id)
         .await?)

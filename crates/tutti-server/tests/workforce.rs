@@ -100,7 +100,7 @@ async fn guarded_space(api: &Api, org: &Lindner) -> String {
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
-    assert_eq!(bad.body["field"], "guards[0]", "{}", bad.body);
+    assert_eq!(bad.body["field"], "checks[0]", "{}", bad.body);
     assert_eq!(api.get(&path, &org.member.token).await.body, checks);
     id(&space)
 }

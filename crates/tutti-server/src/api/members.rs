@@ -316,7 +316,15 @@ pub async fn update<S: Store>(
         external: input.external,
     };
     Ok(Json(
-        directory::update_member(&state.store, &actor, &ctx(&state, &actor), id, patch).await?,
+        directory::update_member(
+            &state.store,
+            &state.runtime,
+            &actor,
+            &ctx(&state, &actor),
+            id,
+            patch,
+        )
+        .await?,
     ))
 }
 

@@ -274,7 +274,8 @@ pub async fn create_work_item<S: Store>(
 #[serde(deny_unknown_fields)]
 pub struct AttachEvidence {
     pub work_item_id: Uuid,
-    /// An accepted run of the item; without it, the item must be done.
+    /// An accepted run of the item; without it, the item must be done, and
+    /// its last accepted run, if it has one, is named.
     #[serde(default)]
     pub run_id: Option<Uuid>,
 }

@@ -17,7 +17,6 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tutti_domain::access::Action;
 use tutti_domain::guard::{Finding, GuardCheck};
-use tutti_domain::labour::Verdict;
 use tutti_domain::labour::template::{PLACEHOLDERS, Record};
 use tutti_domain::org::MemberKind;
 use tutti_domain::work::{Priority, WorkKind, WorkState};
@@ -125,8 +124,7 @@ async fn list_body<S: Store>(
     draft: Option<(TemplateForm, Markup)>,
 ) -> Result<Markup, ApiError> {
     let t = &web.t;
-    let templates = workforce::templates(&state.store, &web.actor).await?;
-    let facts = state.store.template_facts(web.actor.org_id, None).await?;
+    let templates = workforce::templates_with_records(&state.store, &web.actor).await?;
     let may_write = web.actor.may(Action::ManageTemplates).is_ok();
     let (form, problem) = match draft {
         Some((form, problem)) => (form, Some(problem)),
@@ -143,15 +141,14 @@ async fn list_body<S: Store>(
                     caption.visually-hidden { (t.get("templates-list")) }
                     (record_head(web, &t.get("template-name")))
                     tbody {
-                        @for template in &templates {
+                        @for (template, record) in &templates {
                             @let in_use: Vec<Uuid> = template.in_use().map(|v| v.id).collect();
-                            @let record = tutti_domain::labour::template::record(facts.iter().filter(|f| template.versions.iter().any(|v| v.id == f.version_id)));
                             tr {
                                 th scope="row" {
                                     a href=(format!("/templates/{}", template.id)) { (template.name) }
                                     " " small.quiet { (t.with("template-in-use", &args([("versions", template.versions.iter().filter(|v| in_use.contains(&v.id)).map(|v| format!("v{}", v.version)).collect::<Vec<_>>().join(", "))]))) }
                                 }
-                                (record_cells(web, &record))
+                                (record_cells(web, record))
                             }
                         }
                     }
@@ -190,18 +187,10 @@ pub async fn create<S: Store>(
     match workforce::create_template(&state.store, &web.actor, &ctx, &value.name, first).await {
         Ok(template) => see_other(&format!("/templates/{}", template.id)),
         Err(e) => {
-            let e = ApiError::from(e);
-            if !matches!(e, ApiError::Invalid(_) | ApiError::Conflict(_)) {
-                return web.error(e);
-            }
-            let problem = web.form_problem(&e);
-            let rendered = list_body(&state, &web, Some((value, problem))).await;
-            web.show_with_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                rendered,
-                "templates-title",
-                Nav::Work,
-            )
+            refused(&web, e.into(), "templates-title", Nav::Work, |problem| {
+                list_body(&state, &web, Some((value, problem)))
+            })
+            .await
         }
     }
 }
@@ -367,14 +356,26 @@ async fn template_body<S: Store>(
     })
 }
 
-/// The problem shown above a form for what its input caused; `None` for
-/// any other failure, which gets the error page.
-fn form_problem_of(web: &Web, e: &ApiError) -> Option<Markup> {
-    matches!(
+/// A refused form: for what its input caused, the page again with the
+/// problem above the form (422); any other failure gets the error page.
+async fn refused<Fut>(
+    web: &Web,
+    e: ApiError,
+    title_id: &str,
+    active: Nav,
+    again: impl FnOnce(Markup) -> Fut,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<Markup, ApiError>>,
+{
+    if !matches!(
         e,
         ApiError::Invalid(_) | ApiError::Malformed { .. } | ApiError::Conflict(_)
-    )
-    .then(|| web.form_problem(e))
+    ) {
+        return web.error(e);
+    }
+    let rendered = again(web.form_problem(&e)).await;
+    web.show_with_status(StatusCode::UNPROCESSABLE_ENTITY, rendered, title_id, active)
 }
 
 pub async fn add_version<S: Store>(
@@ -393,19 +394,10 @@ pub async fn add_version<S: Store>(
     match workforce::add_version(&state.store, &web.actor, &ctx, id, version).await {
         Ok(_) => see_other(&format!("/templates/{id}")),
         Err(e) => {
-            let e = ApiError::from(e);
-            match form_problem_of(&web, &e) {
-                Some(problem) => {
-                    let rendered = template_body(&state, &web, id, Some(problem)).await;
-                    web.show_with_status(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        rendered,
-                        "templates-title",
-                        Nav::Work,
-                    )
-                }
-                None => web.error(e),
-            }
+            refused(&web, e.into(), "templates-title", Nav::Work, |problem| {
+                template_body(&state, &web, id, Some(problem))
+            })
+            .await
         }
     }
 }
@@ -458,18 +450,12 @@ pub async fn use_template<S: Store>(
     .await;
     match made {
         Ok(item) => see_other(&format!("/work/{}", item.id)),
-        Err(e) => match form_problem_of(&web, &e) {
-            Some(problem) => {
-                let rendered = template_body(&state, &web, id, Some(problem)).await;
-                web.show_with_status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    rendered,
-                    "templates-title",
-                    Nav::Work,
-                )
-            }
-            None => web.error(e),
-        },
+        Err(e) => {
+            refused(&web, e, "templates-title", Nav::Work, |problem| {
+                template_body(&state, &web, id, Some(problem))
+            })
+            .await
+        }
     }
 }
 
@@ -582,18 +568,12 @@ async fn after_capacity<S: Store>(
 ) -> Response {
     match done {
         Ok(()) => see_other("/capacity"),
-        Err(e) => match form_problem_of(&web, &e) {
-            Some(problem) => {
-                let rendered = capacity_body(state, &web, Some(problem)).await;
-                web.show_with_status(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    rendered,
-                    "capacity-title",
-                    Nav::People,
-                )
-            }
-            None => web.error(e),
-        },
+        Err(e) => {
+            refused(&web, e, "capacity-title", Nav::People, |problem| {
+                capacity_body(state, &web, Some(problem))
+            })
+            .await
+        }
     }
 }
 
@@ -627,8 +607,15 @@ pub async fn set_worker_concurrency<S: Store>(
             concurrency: Some(concurrency),
             ..MemberPatch::default()
         };
-        tutti_engine::directory::update_member(&state.store, &web.actor, &ctx, id, patch).await?;
-        state.runtime.wake();
+        tutti_engine::directory::update_member(
+            &state.store,
+            &state.runtime,
+            &web.actor,
+            &ctx,
+            id,
+            patch,
+        )
+        .await?;
         Ok(())
     }
     .await;
@@ -689,9 +676,9 @@ pub(crate) fn guards_form(
                 }
             } @else {
                 dl.facts {
-                    dt { (t.get("guards-forbidden")) } dd { @if forbidden.is_empty() { "–" } @else { (forbidden.join(", ")) } }
-                    dt { (t.get("guards-amount")) } dd { @if let Some(l) = limit { (t.int(i64::from(l))) } @else { "–" } }
-                    dt { (t.get("guards-sections")) } dd { @if sections.is_empty() { "–" } @else { (sections.join(", ")) } }
+                    dt { (t.get("guards-forbidden-shown")) } dd { @if forbidden.is_empty() { "–" } @else { (forbidden.join(", ")) } }
+                    dt { (t.get("guards-amount-shown")) } dd { @if let Some(l) = limit { (t.int(i64::from(l))) " €" } @else { "–" } }
+                    dt { (t.get("guards-sections-shown")) } dd { @if sections.is_empty() { "–" } @else { (sections.join(", ")) } }
                 }
             }
         }
@@ -752,15 +739,8 @@ pub async fn attach_evidence<S: Store>(
     let done = async {
         let item = optional_id("work_item", &value.work_item)?
             .ok_or_else(|| tutti_domain::Invalid::new("work_item", "choose the work"))?;
-        let reviews = state.store.reviews(web.actor.org_id, item).await?;
-        let accepted = reviews
-            .iter()
-            .rev()
-            .find(|r| r.verdict == Verdict::Accept)
-            .map(|r| r.run_id);
         let ctx = crate::api::ctx(&state, &web.actor);
-        workforce::attach_evidence(&state.store, &web.actor, &ctx, check_in, item, accepted)
-            .await?;
+        workforce::attach_evidence(&state.store, &web.actor, &ctx, check_in, item, None).await?;
         Ok::<_, ApiError>(())
     }
     .await;

@@ -319,16 +319,35 @@ impl crate::Workforce for BackendStore {
         org_id: Uuid,
     ) -> Result<Vec<tutti_domain::labour::template::Template>> {
         let mut conn = self.read().await?;
-        let ids: Vec<Uuid> =
-            sqlx::query_scalar("SELECT id FROM templates WHERE org_id = $1 ORDER BY name, id")
-                .bind(org_id)
-                .fetch_all(&mut *conn)
-                .await?;
-        let mut templates = Vec::with_capacity(ids.len());
-        for id in ids {
-            templates.push(load_template(&mut conn, org_id, id, false).await?);
+        let rows: Vec<(Uuid, String, Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, name, created_by, created_at FROM templates WHERE org_id = $1 ORDER BY name, id",
+        )
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let versions: Vec<TemplateVersionRow> = sqlx::query_as(&format!(
+            "SELECT {TEMPLATE_VERSION_COLUMNS} FROM template_versions WHERE org_id = $1 ORDER BY template_id, version"
+        ))
+        .bind(org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut by_template: std::collections::HashMap<Uuid, Vec<_>> =
+            std::collections::HashMap::new();
+        for v in versions {
+            by_template.entry(v.template_id).or_default().push(v.into());
         }
-        Ok(templates)
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, name, created_by, created_at)| tutti_domain::labour::template::Template {
+                    id,
+                    name,
+                    created_by,
+                    created_at,
+                    versions: by_template.remove(&id).unwrap_or_default(),
+                },
+            )
+            .collect())
     }
 
     async fn create_from_template(
