@@ -183,6 +183,15 @@ pub enum Command {
         #[command(flatten)]
         args: CapacityArgs,
     },
+    /// Where AI labour has leverage: settled AI spend against accepted
+    /// results, cycle time and the key-result points it served, by
+    /// objective, team or the orderer's role (talks to a running server).
+    Leverage {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        args: LeverageArgs,
+    },
     /// Evidence behind check-ins: done work or accepted AI results (talks
     /// to a running server).
     Evidence {
@@ -1742,6 +1751,19 @@ pub struct CapacityArgs {
     pub worker: Option<Uuid>,
     #[arg(long, requires = "worker")]
     pub concurrency: Option<i64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LeverageArgs {
+    /// `objective`, `team` or `role` (of whoever ordered the work).
+    #[arg(long, default_value = "objective", value_parser = ["objective", "team", "role"])]
+    pub by: String,
+    /// `quarter` (the current one), `month`, `all`, or a month as `YYYY-MM`.
+    #[arg(long, default_value = "quarter")]
+    pub period: String,
+    /// The sheet as CSV on standard output instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,10 +28,16 @@ pub struct People<'a> {
 }
 
 /// Accepted work the demo later shows as evidence: Ada's follow-up and
-/// Emil's answer to a breakdown.
+/// Emil's answer to a breakdown; and all the work from the two templates,
+/// which the demo later links to the key results it serves (offers to the
+/// offers' lead time, breakdowns to the response time), so the leverage
+/// view sets their spend against those key results' moves. The
+/// appointments serve no key result: spend that moves nothing.
 pub struct Accepted {
     pub offer_follow_up: Uuid,
     pub breakdown_answer: Uuid,
+    pub offers: Vec<Uuid>,
+    pub breakdowns: Vec<Uuid>,
 }
 
 /// What happens to one item made from a template: the outputs its runs
@@ -256,8 +262,9 @@ pub async fn seed<S: Store>(
         },
     ];
     let mut offer_follow_up = Uuid::nil();
+    let mut offers = Vec::new();
     for story in &v1_stories {
-        play(store, org_id, follow_up.id, &sales, story, now).await?;
+        offers.push(play(store, org_id, follow_up.id, &sales, story, now).await?);
     }
     store
         .add_template_version(
@@ -305,6 +312,7 @@ pub async fn seed<S: Store>(
         };
         let id = play(store, org_id, follow_up.id, &sales, &story, now).await?;
         offer_follow_up = id;
+        offers.push(id);
     }
 
     let service_ctx = |days| Ctx::new(org_id, Some(cast.service_lead.id), at(days));
@@ -321,6 +329,7 @@ pub async fn seed<S: Store>(
         )
         .await?;
     let mut breakdown_answer = Uuid::nil();
+    let mut breakdowns = Vec::new();
     for (title, days_ago, outputs) in [
         (
             "Heizung fällt aus, Familie Berger",
@@ -355,6 +364,7 @@ pub async fn seed<S: Store>(
         if title.contains("Yilmaz") {
             breakdown_answer = id;
         }
+        breakdowns.push(id);
     }
     let appointment = store
         .create_template(
@@ -384,6 +394,8 @@ pub async fn seed<S: Store>(
     Ok(Accepted {
         offer_follow_up,
         breakdown_answer,
+        offers,
+        breakdowns,
     })
 }
 
@@ -398,21 +410,29 @@ pub async fn evidence<S: Store>(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let ctx = Ctx::new(org_id, Some(lead.id), now);
-    for (item, (key_result, check_in)) in [accepted.breakdown_answer, accepted.offer_follow_up]
-        .into_iter()
-        .zip(behind)
-    {
-        store
-            .update_work_item(
-                &ctx,
-                item,
-                tutti_store::WorkItemPatch {
-                    key_result_id: Some(Some(key_result)),
-                    ..tutti_store::WorkItemPatch::default()
-                },
-                &|_, _| Ok(()),
-            )
-            .await?;
+    let [(response, breakdown_check_in), (lead_time, offer_check_in)] = behind;
+    for (items, key_result) in [
+        (&accepted.breakdowns, response),
+        (&accepted.offers, lead_time),
+    ] {
+        for item in items {
+            store
+                .update_work_item(
+                    &ctx,
+                    *item,
+                    tutti_store::WorkItemPatch {
+                        key_result_id: Some(Some(key_result)),
+                        ..tutti_store::WorkItemPatch::default()
+                    },
+                    &|_, _| Ok(()),
+                )
+                .await?;
+        }
+    }
+    for (item, check_in) in [
+        (accepted.breakdown_answer, breakdown_check_in),
+        (accepted.offer_follow_up, offer_check_in),
+    ] {
         store.attach_evidence(&ctx, check_in, item, None).await?;
     }
     Ok(())
@@ -496,5 +516,22 @@ mod tests {
             n
         };
         assert_eq!(evidence, 2);
+
+        // The leverage view has something to see: AI spend that moved a
+        // key result, and spend that moved nothing.
+        let view = tutti_engine::workforce::leverage(
+            &store,
+            &reader,
+            tutti_domain::labour::leverage::LeverageBy::Objective,
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(
+            view.rows.iter().any(|r| r.cost > 0 && r.points_moved > 0.0),
+            "{view:?}"
+        );
+        assert!(view.rows.iter().any(|r| r.moves_nothing), "{view:?}");
     }
 }

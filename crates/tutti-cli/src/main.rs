@@ -164,6 +164,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             client::workforce::template(&remote, command).await
         }
         Command::Capacity { remote, args } => client::workforce::capacity(&remote, args).await,
+        Command::Leverage { remote, args } => client::workforce::leverage(&remote, args).await,
         Command::Evidence { remote, command } => {
             client::workforce::evidence(&remote, command).await
         }

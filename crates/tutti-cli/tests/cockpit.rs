@@ -786,6 +786,7 @@ async fn every_lever_from_an_empty_org(words: &Words) {
         "/workload".into(),
         "/templates".into(),
         "/capacity".into(),
+        "/leverage".into(),
     ];
 
     // The owner: a provider for the embedded model with its price.
@@ -1853,4 +1854,246 @@ async fn a_member_answers_the_pulse_and_the_lead_sees_it_from_k_in_german() {
         hint.contains("Wer könnte mehr übernehmen") && !hint.contains("Jonas"),
         "{hint}\n{page}"
     );
+}
+
+/// The AI workforce, steered, in German: the service lead adds a required
+/// section to her space's guard-rails, makes work for Emil from the
+/// template "Störungsmeldung beantworten" serving the response-time key
+/// result, sees the guard-rail's finding on the runs the real model
+/// delivered (the model never writes that section, so every round is held
+/// against it until the rounds run out), accepts the result, and attaches
+/// it as evidence to the key result's latest check-in. The leverage view
+/// then counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_makes_work_from_a_template_sees_the_finding_and_attaches_evidence_in_german() {
+    let Some((model, chromium, driver)) = prerequisites() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let up = up(dir.path(), &model);
+    let (_driver, client) = browser(&chromium, &driver, "de-DE,de").await;
+    let aylin = "aylin.demir@lindner-gebaeudetechnik.de";
+    set_password(dir.path(), aylin, "Kundenservice-2026");
+    sign_in(&client, &up.url, aylin, "Kundenservice-2026").await;
+    let teams = api(&up, reqwest::Method::GET, "/teams?limit=50", None).await;
+    let service = id_where(&teams, "name", "Kundenservice");
+    let spaces = api(&up, reqwest::Method::GET, "/decision-spaces?limit=50", None).await;
+    let space = spaces["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["team_id"] == service.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The guard-rails, as the lead writes them on her space's page.
+    client
+        .goto(&format!("{}/spaces/{space}", up.url))
+        .await
+        .unwrap();
+    wait_for(&client, Locator::Id("guards-h")).await;
+    fill_and_send(
+        &client,
+        &format!("form[action='/spaces/{space}/guards']"),
+        &[
+            ("forbidden", "garantiert\nkostenlos"),
+            ("sections", "Prüfvermerk Leitstelle"),
+        ],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//textarea[@name='sections'][contains(., 'Prüfvermerk Leitstelle')]"),
+    )
+    .await;
+
+    // Work from the template, for Emil, serving the response time.
+    client.goto(&format!("{}/templates", up.url)).await.unwrap();
+    wait_for(&client, Locator::Id("templates-h")).await;
+    click(
+        &client,
+        Locator::XPath("//a[contains(., 'Störungsmeldung beantworten')]"),
+    )
+    .await;
+    let page = wait_for(&client, Locator::Id("use-h")).await;
+    assert!(page.contains("Versionen"), "{page}");
+    let members = api(&up, reqwest::Method::GET, "/members?limit=200", None).await;
+    let emil = member_id(&members, "Emil (KI-Serviceassistenz)");
+    let response_time = client
+        .execute(
+            "const o = Array.from(document.querySelectorAll('select[name=key_result] option'))
+               .find(o => o.textContent.startsWith('Reaktionszeit'));
+             return o ? o.value : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let response_time = response_time
+        .as_str()
+        .expect("the response-time key result")
+        .to_owned();
+    fill_and_send(
+        &client,
+        "form[action$='/use']",
+        &[
+            ("title", "Heizung tropft, Familie Vogel"),
+            ("details", "Wasser unter der Therme seit heute früh."),
+            ("team", &service),
+            ("assignee", &emil),
+            ("key_result", &response_time),
+        ],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//*[self::h1 or self::h2][contains(., 'Heizung tropft')]"),
+    )
+    .await;
+    let item = id_in_path(&client).await;
+
+    // The real model's outputs are held against the checks until the
+    // rounds run out; then the result reaches review with its findings.
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let now = api(
+            &up,
+            reqwest::Method::GET,
+            &format!("/work-items/{item}"),
+            None,
+        )
+        .await;
+        if now["state"] == "in_review" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached review: {now}"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let runs = api(
+        &up,
+        reqwest::Method::GET,
+        &format!("/runs?work_item={item}"),
+        None,
+    )
+    .await;
+    let runs = runs["items"].as_array().unwrap();
+    assert_eq!(
+        runs.len(),
+        3,
+        "two rounds sent back, the last to review: {runs:?}"
+    );
+    assert!(
+        runs.iter().all(|r| r["template_version_id"].is_string()
+            && !r["findings"].as_array().unwrap().is_empty()),
+        "{runs:?}"
+    );
+    let sent_back: Vec<bool> = runs
+        .iter()
+        .map(|r| r["sent_back"].as_bool().unwrap())
+        .collect();
+    assert_eq!(sent_back, [true, true, false]);
+    client
+        .goto(&format!("{}/work/{item}", up.url))
+        .await
+        .unwrap();
+    let page = wait_for(&client, Locator::Css("form.review")).await;
+    assert!(
+        page.contains("Leitplanken verletzt – zur Überarbeitung an den KI-Mitarbeiter zurück")
+            && page.contains("Leitplanken verletzt (keine Runde mehr übrig")
+            && page.contains("der Abschnitt „Prüfvermerk Leitstelle“ fehlt"),
+        "{page}"
+    );
+    snap(&client, "workforce-1-finding").await;
+    click(&client, Locator::Css("input[name=verdict][value=accept]")).await;
+    click(&client, Locator::Css("form.review button[type=submit]")).await;
+    wait_for(&client, Locator::XPath("//p[@class='review']")).await;
+
+    // The accepted result stands behind the key result's latest check-in.
+    let objectives = api(&up, reqwest::Method::GET, "/objectives?limit=50", None).await;
+    let objective = objectives["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["title"].as_str().unwrap().starts_with("Störungen"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client
+        .goto(&format!("{}/objectives/{objective}", up.url))
+        .await
+        .unwrap();
+    wait_for(&client, Locator::Css("form.evidence")).await;
+    let form = client
+        .execute(
+            "const o = Array.from(document.querySelectorAll('form.evidence option'))
+               .find(o => o.textContent === 'Heizung tropft, Familie Vogel');
+             return o ? o.closest('form').getAttribute('action') : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let form = form
+        .as_str()
+        .expect("the done item among the evidence choices")
+        .to_owned();
+    fill_and_send(
+        &client,
+        &format!("form[action='{form}']"),
+        &[("work_item", &item)],
+    )
+    .await;
+    wait_for(
+        &client,
+        Locator::XPath("//ul[contains(@class, 'evidence')]//a[contains(., 'Heizung tropft')]"),
+    )
+    .await;
+    // The check-ins sit in a closed <details>: read the list's text as it is.
+    let listed = client
+        .execute(
+            "return Array.from(document.querySelectorAll('ul.evidence li'))
+               .map(li => li.textContent).find(t => t.includes('Heizung tropft'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let listed = listed.as_str().unwrap_or_default();
+    assert!(
+        listed.contains("Beleg:") && listed.contains("3 KI-Läufe"),
+        "{listed}"
+    );
+    snap(&client, "workforce-2-evidence").await;
+    let evidence = api(
+        &up,
+        reqwest::Method::GET,
+        &format!("/key-results/{response_time}/evidence"),
+        None,
+    )
+    .await;
+    let ours = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["work_item_id"] == item.as_str())
+        .unwrap_or_else(|| panic!("{evidence}"));
+    assert!(
+        ours["run_id"].is_string(),
+        "the accepted run is named: {ours}"
+    );
+
+    // The leverage view counts the work under its objective.
+    client
+        .goto(&format!("{}/leverage?by=objective", up.url))
+        .await
+        .unwrap();
+    let page = wait_for(&client, Locator::Id("leverage-h")).await;
+    assert!(
+        page.contains("Störungen") && page.contains("Punkte bewegt"),
+        "{page}"
+    );
+    snap(&client, "workforce-3-leverage").await;
 }

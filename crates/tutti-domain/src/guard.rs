@@ -311,6 +311,6 @@ mod tests {
         assert!(check_guards(&[GuardCheck::RequiredSections { headings: vec![] }]).is_err());
         assert!(check_guards(&[GuardCheck::AmountAbove { limit: 5_000 }]).is_ok());
         let too_many = vec![GuardCheck::AmountAbove { limit: 1 }; GUARDS_MAX + 1];
-        assert_eq!(check_guards(&too_many).unwrap_err().field, "guards");
+        assert_eq!(check_guards(&too_many).unwrap_err().field, "checks");
     }
 }

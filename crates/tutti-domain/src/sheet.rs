@@ -83,7 +83,7 @@ pub struct ObjectiveRow<'a> {
     pub key_result: Option<&'a KeyResult>,
 }
 
-fn written(rows: Vec<[String; 14]>, header: [&str; 14]) -> String {
+fn written<const N: usize>(rows: Vec<[String; N]>, header: [&str; N]) -> String {
     let mut out = csv::Writer::from_writer(Vec::new());
     // Writing to memory cannot fail; a failure would lose no data.
     let _ = out.write_record(header);
@@ -141,6 +141,47 @@ pub fn work_csv(rows: &[WorkRow]) -> String {
             .collect(),
         WORK_COLUMNS,
     )
+}
+
+/// The columns of the leverage view's sheet.
+pub const LEVERAGE_COLUMNS: [&str; 10] = [
+    "group",
+    "tokens",
+    "cost",
+    "accepted",
+    "cycle_hours",
+    "key_results",
+    "points_moved",
+    "cost_per_point",
+    "moves_nothing",
+    "key",
+];
+
+/// The leverage view as a sheet, one row per group and the org's total
+/// last (group `total`); money as decimals of the org's currency.
+pub fn leverage_csv(leverage: &crate::labour::leverage::Leverage, none: &str) -> String {
+    use crate::labour::format_money;
+    let row = |r: &crate::labour::leverage::LeverageRow, group: String| {
+        [
+            guarded(&group),
+            r.tokens.to_string(),
+            format_money(r.cost),
+            r.accepted.to_string(),
+            r.cycle_hours.map(|h| format!("{h:.1}")).unwrap_or_default(),
+            r.key_results.to_string(),
+            format!("{:.2}", r.points_moved),
+            r.cost_per_point.map(format_money).unwrap_or_default(),
+            r.moves_nothing.to_string(),
+            r.key.clone().unwrap_or_default(),
+        ]
+    };
+    let mut rows: Vec<_> = leverage
+        .rows
+        .iter()
+        .map(|r| row(r, r.label.clone().unwrap_or_else(|| none.to_owned())))
+        .collect();
+    rows.push(row(&leverage.total, "total".into()));
+    written(rows, LEVERAGE_COLUMNS)
 }
 
 /// The objectives sheet.

@@ -1,7 +1,7 @@
 //! Use cases of steering the AI workforce: the guard-rail checks of a
 //! decision space, the org's cap on AI runs and each worker's queue,
-//! work-order templates and their track record, and evidence behind
-//! check-ins.
+//! work-order templates and their track record, evidence behind
+//! check-ins, and the leverage view.
 //!
 //! The rules are the domain's (`guard`, `labour::capacity`,
 //! `labour::template`, `strategy::check_evidence`); each function here
@@ -13,6 +13,8 @@ use tutti_domain::access::{Action, Actor, Scope};
 use tutti_domain::guard::{GuardCheck, check_guards};
 use tutti_domain::labour::Verdict;
 use tutti_domain::labour::capacity::{Capacity, check_org_cap};
+use tutti_domain::labour::leverage::{LeverageBy, LeverageRow};
+use tutti_domain::labour::report_window;
 use tutti_domain::labour::template::{
     Comparison, Record, Template, check_name, check_version, compare, record, records_by,
 };
@@ -278,4 +280,74 @@ pub async fn evidence<S: Store>(
     actor.may(Action::Read)?;
     store.key_result(actor.org_id, key_result_id).await?;
     Ok(store.evidence(actor.org_id, key_result_id).await?)
+}
+
+/// The leverage view of a period: AI spend against the outcome it served.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeverageReport {
+    pub by: LeverageBy,
+    /// The window, `[from, to)`.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub currency: String,
+    /// One row per objective, team or orderer's role, the biggest spender
+    /// first; a row without a key holds spend on work without one.
+    pub rows: Vec<LeverageRow>,
+    /// The whole org's figures.
+    pub total: LeverageRow,
+}
+
+/// AI spend (settled, from the ledger) set against accepted results, cycle
+/// time and the key-result progress it served (from check-ins), grouped
+/// `by`, for `period` (`month`, `quarter` — the default —, `all`, or
+/// `YYYY-MM`).
+pub async fn leverage<S: Store>(
+    store: &S,
+    actor: &Actor,
+    by: LeverageBy,
+    period: Option<&str>,
+    now: DateTime<Utc>,
+) -> EngineResult<LeverageReport> {
+    actor.may(Action::Read)?;
+    let (from, to) = report_window(period, "quarter", now)?;
+    let facts = store.leverage_facts(actor.org_id, from, to).await?;
+    let mut view = tutti_domain::labour::leverage::leverage(by, &facts);
+    for row in &mut view.rows {
+        let Some(key) = row.key.clone() else { continue };
+        row.label = Some(match by {
+            LeverageBy::Role => key,
+            LeverageBy::Objective | LeverageBy::Team => {
+                let id: Uuid = key.parse().map_err(|_| {
+                    tutti_store::StoreError::Corrupt(format!("a ledger key {key:?}"))
+                })?;
+                if by == LeverageBy::Objective {
+                    store.objective(actor.org_id, id).await?.title
+                } else {
+                    store.team(actor.org_id, id).await?.name
+                }
+            }
+        });
+    }
+    let currency = store.org(actor.org_id).await?.currency;
+    Ok(LeverageReport {
+        by,
+        from,
+        to,
+        currency,
+        rows: view.rows,
+        total: view.total,
+    })
+}
+
+/// The leverage view as a CSV sheet; `none` names the row of work without
+/// an objective, team or orderer.
+pub fn leverage_sheet(report: &LeverageReport, none: &str) -> String {
+    tutti_domain::sheet::leverage_csv(
+        &tutti_domain::labour::leverage::Leverage {
+            rows: report.rows.clone(),
+            total: report.total.clone(),
+        },
+        none,
+    )
 }

@@ -949,3 +949,38 @@ evidence-ai = { $runs ->
 }
 evidence-attach = Erledigte Arbeit als Beleg zum letzten Check-in
 evidence-submit = Anhängen
+
+leverage-title = Hebelwirkung
+leverage-lede = Wo bewegt KI-Arbeit unsere Ziele – und wo wird sie für Arbeit ausgegeben, die nichts bewegt? KI-Kosten aus dem Hauptbuch gegen angenommene Ergebnisse, Durchlaufzeit und die Punkte, um die sich die bedienten Schlüsselergebnisse im Zeitraum bewegt haben.
+leverage-by = Gruppieren nach
+leverage-by-objective = Ziel
+leverage-by-team = Team
+leverage-by-role = Rolle der Auftraggeber
+leverage-period = Zeitraum
+leverage-period-quarter = dieses Quartal
+leverage-period-month = dieser Monat
+leverage-period-all = alles
+leverage-show = Anzeigen
+leverage-window = { $from } bis { $to }
+leverage-empty = In diesem Zeitraum gab es keine abgerechnete KI-Arbeit und keine angenommenen Ergebnisse.
+leverage-chart = KI-Kosten (waagrecht) gegen bewegte Punkte der Schlüsselergebnisse (senkrecht); Orange: Kosten ohne Bewegung.
+leverage-axis-cost = Kosten ({ $currency })
+leverage-axis-points = Punkte bewegt
+leverage-cost = Kosten
+leverage-tokens = Tokens
+leverage-accepted = Angenommen
+leverage-cycle = Auftrag bis Annahme
+leverage-points = Punkte bewegt
+leverage-per-point = Kosten je Punkt
+leverage-total = Gesamt
+leverage-hours = { $n } h
+leverage-of-krs = { $n ->
+    [one] (1 Schlüsselergebnis)
+   *[other] ({ $n } Schlüsselergebnisse)
+}
+leverage-moves-nothing = bewegt nichts
+leverage-none-objective = Ohne Ziel
+leverage-none-team = Ohne Team
+leverage-none-role = Ohne Auftraggeber
+leverage-how = Abgerechnete Kosten und angenommene Ergebnisse zählen im Zeitraum. Bewegte Punkte: wie weit die Schlüsselergebnisse, denen diese KI-Arbeit diente, zwischen Anfang und Ende des Zeitraums auf dem Weg vom Ausgangs- zum Zielwert vorangekommen sind (letzter Check-in davor); ein Schlüsselergebnis zählt in jeder Gruppe, die daran gearbeitet hat.
+leverage-csv = Als CSV herunterladen

@@ -949,3 +949,38 @@ evidence-ai = { $runs ->
 }
 evidence-attach = Done work as evidence for the latest check-in
 evidence-submit = Attach
+
+leverage-title = Leverage
+leverage-lede = Where does AI labour move our objectives — and where is it spent on work that moves nothing? AI cost from the ledger against accepted results, cycle time and the points the served key results moved in the period.
+leverage-by = Group by
+leverage-by-objective = Objective
+leverage-by-team = Team
+leverage-by-role = Orderer's role
+leverage-period = Period
+leverage-period-quarter = this quarter
+leverage-period-month = this month
+leverage-period-all = all time
+leverage-show = Show
+leverage-window = { $from } to { $to }
+leverage-empty = No AI work was settled and no result accepted in this period.
+leverage-chart = AI cost (across) against key-result points moved (up); orange: cost without movement.
+leverage-axis-cost = Cost ({ $currency })
+leverage-axis-points = Points moved
+leverage-cost = Cost
+leverage-tokens = Tokens
+leverage-accepted = Accepted
+leverage-cycle = Order to acceptance
+leverage-points = Points moved
+leverage-per-point = Cost per point
+leverage-total = Total
+leverage-hours = { $n } h
+leverage-of-krs = { $n ->
+    [one] (1 key result)
+   *[other] ({ $n } key results)
+}
+leverage-moves-nothing = moves nothing
+leverage-none-objective = No objective
+leverage-none-team = No team
+leverage-none-role = No orderer
+leverage-how = Settled cost and accepted results count in the period. Points moved: how far the key results this AI work served came from baseline toward target between the period's start and end (the last check-in before each); a key result counts in every group that worked on it.
+leverage-csv = Download as CSV

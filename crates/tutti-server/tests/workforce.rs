@@ -543,3 +543,174 @@ async fn accepted_work_stands_as_evidence_behind_a_check_in<S: Store>(store: S) 
 }
 
 tutti_store::behaviour!(accepted_work_stands_as_evidence_behind_a_check_in);
+
+/// The leverage view on a constructed quarter whose answer is known: the
+/// lead's AI work on "Verlängerungen" is accepted after 4 h and the key
+/// result moves from 65 to 70 of 60 → 80 (25 points); the owner's AI work
+/// on "Reaktionszeit" is spent while it stands still; the lead's work on no
+/// key result is accepted after 2 h and moves nothing.
+async fn the_leverage_view_sets_ledger_spend_against_what_it_moved<S: Store>(store: S) {
+    let clock = std::sync::Arc::new(tutti_server::FixedClock::new(
+        "2026-09-20T08:00:00Z".parse().unwrap(),
+    ));
+    let api = Api::on(&store, clock.clone());
+    let org = Lindner::new(&store, &api).await;
+    let strategy = Strategy::new(&api, &org).await;
+    let (renewals, response) = (id(&strategy.renewals), id(&strategy.response_time));
+    // Before the quarter: 65 of 60 → 80, a quarter of the way.
+    api.created(
+        &format!("/key-results/{renewals}/check-ins"),
+        &org.owner.token,
+        json!({ "value": 65.0, "confidence": 6, "note": "Sommer" }),
+    )
+    .await;
+
+    clock.set(today());
+    let order = |token: &str, title: &str, kr: Option<&str>| {
+        let body = json!({ "title": title, "team_id": org.service, "assignee_id": org.worker.id,
+                           "state": "ready", "key_result_id": kr });
+        let token = token.to_owned();
+        let api = &api;
+        async move { api.created("/work-items", &token, body).await }
+    };
+    order(&org.lead.token, "Verlängerungsangebote", Some(&renewals)).await;
+    let renewal_run = deliver(&store, "Angebote: …").await;
+    order(
+        &org.owner.token,
+        "Reaktionszeiten auswerten",
+        Some(&response),
+    )
+    .await;
+    deliver(&store, "Auswertung: …").await;
+    order(&org.lead.token, "Werkstatt aufräumen", None).await;
+    let loose_run = deliver(&store, "Liste: …").await;
+    clock.advance(Duration::hours(2));
+    let reviewed = api
+        .post(
+            &format!("/runs/{loose_run}/review"),
+            &org.lead.token,
+            json!({ "verdict": "accept", "rating": 3 }),
+        )
+        .await;
+    assert!(reviewed.status.is_success(), "{}", reviewed.body);
+    clock.advance(Duration::hours(2));
+    let reviewed = api
+        .post(
+            &format!("/runs/{renewal_run}/review"),
+            &org.lead.token,
+            json!({ "verdict": "accept", "rating": 5 }),
+        )
+        .await;
+    assert!(reviewed.status.is_success(), "{}", reviewed.body);
+    api.created(
+        &format!("/key-results/{renewals}/check-ins"),
+        &org.lead.token,
+        json!({ "value": 70.0, "confidence": 7, "note": "Angebote raus" }),
+    )
+    .await;
+
+    let ledger = api
+        .get(
+            "/ledger/summary?group_by=objective&period=quarter",
+            &org.owner.token,
+        )
+        .await
+        .body;
+    let settled = |objective: Option<&str>| {
+        ledger["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["key"].as_str() == objective)
+            .map(|l| l["cost"].as_i64().unwrap())
+            .unwrap()
+    };
+    let (top, child) = (id(&strategy.top), id(&strategy.child));
+    let view = api
+        .get("/leverage?by=objective", &org.member.token)
+        .await
+        .body;
+    let row = |key: Option<&str>| {
+        view["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"].as_str() == key)
+            .cloned()
+            .expect("a row for every group")
+    };
+    let moved = row(Some(&top));
+    assert_eq!(moved["label"], "Kundenbindung stärken");
+    assert_eq!(moved["cost"].as_i64(), Some(settled(Some(&top))));
+    assert_eq!(moved["tokens"], 150);
+    assert_eq!(moved["accepted"], 1);
+    assert_eq!(moved["cycle_hours"], 4.0);
+    assert_eq!(moved["key_results"], 1);
+    assert_eq!(moved["points_moved"], 25.0);
+    assert_eq!(moved["moves_nothing"], false);
+    let cost = moved["cost"].as_i64().unwrap();
+    assert!(cost > 0, "the embedded model's price makes a cost: {view}");
+    assert_eq!(moved["cost_per_point"], (cost as f64 / 25.0).ceil() as i64);
+    let still = row(Some(&child));
+    assert_eq!(
+        (still["accepted"].as_i64(), still["points_moved"].as_f64()),
+        (Some(0), Some(0.0))
+    );
+    assert_eq!(still["moves_nothing"], true);
+    let loose = row(None);
+    assert_eq!(
+        (loose["accepted"].as_i64(), loose["cycle_hours"].as_f64()),
+        (Some(1), Some(2.0))
+    );
+    assert_eq!(loose["moves_nothing"], true);
+    assert_eq!(view["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        view["total"]["cost"].as_i64(),
+        Some(settled(Some(&top)) + settled(Some(&child)) + settled(None))
+    );
+    assert_eq!(view["total"]["accepted"], 2);
+    assert_eq!(view["total"]["cycle_hours"], 3.0);
+
+    // By the orderer's role: the lead's work moved 25 points, the owner's
+    // nothing.
+    let by_role = api.get("/leverage?by=role", &org.lead.token).await.body;
+    let roles: Vec<(&str, f64, bool)> = by_role["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap(),
+                r["points_moved"].as_f64().unwrap(),
+                r["moves_nothing"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(roles.contains(&("lead", 25.0, false)), "{by_role}");
+    assert!(roles.contains(&("owner", 0.0, true)), "{by_role}");
+    let by_team = api.get("/leverage?by=team", &org.lead.token).await.body;
+    assert_eq!(by_team["rows"][0]["key"], org.service.as_str());
+    assert_eq!(by_team["rows"][0]["points_moved"], 25.0);
+
+    // September saw a check-in but no AI work: nothing to show.
+    let september = api
+        .get("/leverage?period=2026-09", &org.lead.token)
+        .await
+        .body;
+    assert_eq!(september["rows"], json!([]));
+    // The sheet (its rows are the domain's test).
+    let sheet = api
+        .get("/leverage/export?by=objective", &org.lead.token)
+        .await;
+    assert_eq!(sheet.status, StatusCode::OK);
+    // Bad input is named; another org sees none of it.
+    let bad = api.get("/leverage?by=week", &org.lead.token).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let bad = api.get("/leverage?period=2026-13", &org.lead.token).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.body["field"], "period");
+    let foreign = api.get("/leverage", &org.stranger).await.body;
+    assert_eq!(foreign["rows"], json!([]));
+}
+
+tutti_store::behaviour!(the_leverage_view_sets_ledger_spend_against_what_it_moved);

@@ -1,7 +1,8 @@
 //! The storage contract for steering the AI workforce: the guard-rail
 //! checks of a decision space, the org's cap on runs at once and each
 //! worker's queue, work-order templates with their versions and the facts
-//! their track record is computed from, and the evidence behind check-ins.
+//! their track record is computed from, the evidence behind check-ins, and
+//! the facts of the leverage view.
 //!
 //! The checks themselves are applied where a run ends (`Runs`), inside the
 //! transaction that ends it; the record is `tutti_domain::labour::template`'s
@@ -12,6 +13,7 @@ use std::future::Future;
 use chrono::{DateTime, NaiveDate, Utc};
 use tutti_domain::guard::GuardCheck;
 use tutti_domain::labour::capacity::Capacity;
+use tutti_domain::labour::leverage::LeverageFacts;
 use tutti_domain::labour::template::{ItemFacts, Template};
 use tutti_domain::strategy::Evidence;
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
@@ -109,6 +111,15 @@ pub trait Workforce: Clone + Send + Sync + 'static {
         org_id: Uuid,
         template_id: Option<Uuid>,
     ) -> impl Future<Output = Result<Vec<ItemFacts>>> + Send;
+
+    /// The settled spend, accepted results and key-result values of the
+    /// window `[from, to)` the leverage view is computed from.
+    fn leverage_facts(
+        &self,
+        org_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<LeverageFacts>> + Send;
 
     /// Attaches work as evidence behind a check-in, once
     /// `strategy::check_evidence` allows it for the item and run as they

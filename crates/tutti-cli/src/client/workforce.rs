@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
+use tutti_domain::labour::format_money;
 
 use super::Client;
-use crate::cli::{CapacityArgs, EvidenceCommand, Remote, TemplateCommand};
+use crate::cli::{CapacityArgs, EvidenceCommand, LeverageArgs, Remote, TemplateCommand};
 
 const TEMPLATE: &[(&str, &str)] = &[("id", "id"), ("template", "name"), ("versions", "versions")];
 const RECORD: &[(&str, &str)] = &[
@@ -47,6 +48,17 @@ const QUEUE: &[(&str, &str)] = &[
     ("oldest waits (s)", "oldest_wait_secs"),
     ("mean wait (s)", "mean_wait_secs"),
     ("started (7 d)", "started"),
+];
+const LEVERAGE: &[(&str, &str)] = &[
+    ("group", "label"),
+    ("cost", "cost_shown"),
+    ("tokens", "tokens"),
+    ("accepted", "accepted"),
+    ("hours to accept", "cycle_hours"),
+    ("key results", "key_results"),
+    ("points moved", "points_moved"),
+    ("cost/point", "cost_per_point_shown"),
+    ("moves nothing", "moves_nothing"),
 ];
 const EVIDENCE: &[(&str, &str)] = &[
     ("check-in", "check_in_id"),
@@ -165,6 +177,40 @@ pub async fn capacity(remote: &Remote, args: CapacityArgs) -> anyhow::Result<Exi
     }
     let workers = capacity["workers"].as_array().cloned().unwrap_or_default();
     client.print(&capacity, &workers, QUEUE)
+}
+
+/// `tutti leverage`: the leverage view as a table, JSON or CSV.
+pub async fn leverage(remote: &Remote, args: LeverageArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::new(remote)?;
+    let query = format!("?by={}&period={}", args.by, args.period);
+    if args.csv {
+        let sheet = client.get(&format!("/leverage/export{query}")).await?;
+        print!("{}", sheet.as_str().unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = client.get(&format!("/leverage{query}")).await?;
+    let mut rows = report["rows"].as_array().cloned().unwrap_or_default();
+    let mut total = report["total"].clone();
+    total["label"] = json!("total");
+    rows.push(total);
+    for row in &mut rows {
+        if row["label"].is_null() {
+            row["label"] = json!(format!("(no {})", args.by));
+        }
+        for field in ["cost", "cost_per_point"] {
+            let shown = row[field].as_i64().map(format_money);
+            row[format!("{field}_shown")] = json!(shown);
+        }
+    }
+    if !remote.json {
+        println!(
+            "{} to {}, cost in {}",
+            report["from"].as_str().unwrap_or_default(),
+            report["to"].as_str().unwrap_or_default(),
+            report["currency"].as_str().unwrap_or_default()
+        );
+    }
+    client.print(&report, &rows, LEVERAGE)
 }
 
 pub async fn evidence(remote: &Remote, command: EvidenceCommand) -> anyhow::Result<ExitCode> {

@@ -321,9 +321,79 @@ impl Settlement {
     }
 }
 
+/// The window a report covers, `[from, to)` in UTC: `month` (the current
+/// one), `quarter` (the current one), `all`, or a month as `YYYY-MM`;
+/// `default` when none is named.
+pub fn report_window(
+    period: Option<&str>,
+    default: &str,
+    now: DateTime<Utc>,
+) -> ValidationResult<(DateTime<Utc>, DateTime<Utc>)> {
+    let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
+    let next_month = |d: NaiveDate| {
+        let (y, m) = if d.month() == 12 {
+            (d.year() + 1, 1)
+        } else {
+            (d.year(), d.month() + 1)
+        };
+        NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
+    };
+    match period.unwrap_or(default) {
+        "month" => {
+            let start = BudgetPeriod::Month.window_start(now);
+            Ok((at(start), at(next_month(start))))
+        }
+        "quarter" => {
+            let start = BudgetPeriod::Quarter.window_start(now);
+            Ok((at(start), at(next_month(next_month(next_month(start))))))
+        }
+        "all" => Ok((DateTime::<Utc>::UNIX_EPOCH, now + chrono::Duration::days(1))),
+        month => {
+            // Exactly `YYYY-MM`, as the API's pattern says.
+            let start = month
+                .split_once('-')
+                .filter(|(y, m)| {
+                    y.len() == 4
+                        && m.len() == 2
+                        && y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+                })
+                .and_then(|(y, m)| NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1))
+                .ok_or_else(|| {
+                    Invalid::new(
+                        "period",
+                        "must be month, quarter, all, or a month as YYYY-MM",
+                    )
+                })?;
+            Ok((at(start), at(next_month(start))))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #![expect(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_report_window_is_a_month_a_quarter_or_a_named_month() {
+        let now = "2026-11-20T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let day = |d: &str| format!("{d}T00:00:00Z").parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            report_window(None, "quarter", now).unwrap(),
+            (day("2026-10-01"), day("2027-01-01"))
+        );
+        assert_eq!(
+            report_window(Some("month"), "quarter", now).unwrap(),
+            (day("2026-11-01"), day("2026-12-01"))
+        );
+        assert_eq!(
+            report_window(Some("2026-12"), "month", now).unwrap(),
+            (day("2026-12-01"), day("2027-01-01"))
+        );
+        for bad in ["2026-13", "26-01", "2026-1", "week", ""] {
+            assert!(report_window(Some(bad), "month", now).is_err(), "{bad}");
+        }
+    }
     use chrono::TimeZone;
     use proptest::prelude::*;
 

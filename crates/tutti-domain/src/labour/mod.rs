@@ -11,7 +11,8 @@
 //! - [`budget`]: which budgets hold a call, its worst case, refusals,
 //!   warnings and settlement;
 //! - [`capacity`]: how many runs run at once, per worker and per org;
-//! - [`template`]: work-order templates, their versions and track record.
+//! - [`template`]: work-order templates, their versions and track record;
+//! - [`leverage`]: AI spend set against the outcome it served.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,7 @@ use crate::validate::{Invalid, ValidationResult};
 pub mod agent;
 pub mod budget;
 pub mod capacity;
+pub mod leverage;
 pub mod output;
 pub mod review;
 pub mod run;

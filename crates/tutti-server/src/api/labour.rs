@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tutti_domain::access::Action;
 use tutti_domain::labour::{
@@ -520,51 +520,6 @@ pub struct LedgerSummary {
     pub lines: Vec<LedgerLine>,
 }
 
-fn period_bounds(
-    period: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-    let next_month = |d: NaiveDate| {
-        let (y, m) = if d.month() == 12 {
-            (d.year() + 1, 1)
-        } else {
-            (d.year(), d.month() + 1)
-        };
-        NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
-    };
-    let invalid = || {
-        tutti_domain::Invalid::new(
-            "period",
-            "must be month, quarter, all, or a month as YYYY-MM",
-        )
-    };
-    match period.unwrap_or("month") {
-        "month" => {
-            let start = BudgetPeriod::Month.window_start(now);
-            Ok((at(start), at(next_month(start))))
-        }
-        "quarter" => {
-            let start = BudgetPeriod::Quarter.window_start(now);
-            Ok((at(start), at(next_month(next_month(next_month(start))))))
-        }
-        "all" => Ok((DateTime::<Utc>::UNIX_EPOCH, now + chrono::Duration::days(1))),
-        month => {
-            // Exactly `YYYY-MM`, as the document's pattern says.
-            let start = month
-                .split_once('-')
-                .filter(|(y, m)| {
-                    y.len() == 4
-                        && m.len() == 2
-                        && y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
-                })
-                .and_then(|(y, m)| NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1))
-                .ok_or_else(invalid)?;
-            Ok((at(start), at(next_month(start))))
-        }
-    }
-}
-
 /// Settled token use and cost, grouped by worker, team, objective, key
 /// result or model, for a period.
 #[utoipa::path(get, path = "/api/v1/ledger/summary", tag = "labour", params(SummaryParams),
@@ -575,7 +530,8 @@ pub async fn ledger_summary<S: Store>(
     ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<LedgerSummary>, ApiError> {
     actor.may(Action::Read)?;
-    let (from, to) = period_bounds(params.period.as_deref(), state.clock.now())?;
+    let (from, to) =
+        tutti_domain::labour::report_window(params.period.as_deref(), "month", state.clock.now())?;
     let lines = state
         .store
         .ledger_summary(actor.org_id, params.group_by, from, to)

@@ -311,6 +311,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
             "/key-results/{id}/evidence",
             get(workforce::list_evidence::<S>),
         )
+        .route("/leverage", get(workforce::leverage::<S>))
+        .route("/leverage/export", get(workforce::leverage_export::<S>))
         .route("/events", get(events::list::<S>))
         .route("/events/verify", get(events::verify::<S>))
 }
@@ -354,6 +356,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         workforce::show_guards, workforce::set_guards, workforce::show_capacity, workforce::set_capacity,
         workforce::list_templates, workforce::create_template, workforce::show_template, workforce::add_version,
         workforce::create_work_item, workforce::attach_evidence, workforce::list_evidence,
+        workforce::leverage, workforce::leverage_export,
     ),
     // Query parameters' types are not collected from the handlers.
     components(schemas(

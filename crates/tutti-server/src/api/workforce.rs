@@ -2,7 +2,8 @@
 //! (`/decision-spaces/{id}/guards`), the org's AI capacity (`/capacity`,
 //! `/org/capacity`), work-order templates with their track record
 //! (`/templates`), and evidence behind check-ins (`/check-ins/{id}/evidence`,
-//! `/key-results/{id}/evidence`).
+//! `/key-results/{id}/evidence`), and the leverage view (`/leverage`,
+//! `/leverage/export`).
 
 use axum::Json;
 use axum::extract::State;
@@ -11,10 +12,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tutti_domain::guard::GuardCheck;
 use tutti_domain::labour::capacity::Capacity;
+use tutti_domain::labour::leverage::LeverageBy;
 use tutti_domain::labour::template::Template;
 use tutti_domain::strategy::Evidence;
 use tutti_domain::work::{Priority, WorkItem, WorkKind, WorkState};
-use tutti_engine::workforce::{self, TemplateRecord};
+use tutti_engine::workforce::{self, LeverageReport, TemplateRecord};
 use tutti_store::prelude::*;
 use tutti_store::{FromTemplate, NewTemplateVersion};
 use utoipa::ToSchema;
@@ -22,7 +24,7 @@ use uuid::Uuid;
 
 use super::ctx;
 use crate::error::Problem;
-use crate::extract::{ApiJson, Auth, IdPath, IdempotencyKey};
+use crate::extract::{ApiJson, ApiQuery, Auth, IdPath, IdempotencyKey};
 use crate::{ApiError, AppState};
 
 /// A space's guard-rail checks, applied to every AI output in its scope
@@ -319,4 +321,66 @@ pub async fn list_evidence<S: Store>(
     IdPath(id): IdPath,
 ) -> Result<Json<Vec<Evidence>>, ApiError> {
     Ok(Json(workforce::evidence(&state.store, &actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LeverageParams {
+    /// `objective` (default), `team`, or `role` (of whoever ordered the work).
+    pub by: Option<LeverageBy>,
+    /// `quarter` (default, the current one), `month`, `all`, or a month as `YYYY-MM`.
+    #[param(pattern = "^(month|quarter|all|[0-9]{4}-(0[1-9]|1[0-2]))$")]
+    pub period: Option<String>,
+}
+
+/// Where AI labour has leverage: settled AI spend from the ledger against
+/// the results accepted, the hours from order to acceptance, and the
+/// percentage points the served key results moved (from check-ins) in the
+/// period, by objective, team or the orderer's role. A row without a key
+/// holds spend on work without one; `moves_nothing` marks spend whose key
+/// results did not move forward.
+#[utoipa::path(get, path = "/api/v1/leverage", tag = "workforce", params(LeverageParams),
+    responses((status = 200, body = LeverageReport), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn leverage<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<LeverageParams>,
+) -> Result<Json<LeverageReport>, ApiError> {
+    Ok(Json(
+        workforce::leverage(
+            &state.store,
+            &actor,
+            params.by.unwrap_or(LeverageBy::Objective),
+            params.period.as_deref(),
+            state.clock.now(),
+        )
+        .await?,
+    ))
+}
+
+/// The leverage view as a CSV sheet: `group`, `tokens`, `cost` (decimal),
+/// `accepted`, `cycle_hours`, `key_results`, `points_moved`,
+/// `cost_per_point`, `moves_nothing`, `key`; the org's total last.
+#[utoipa::path(get, path = "/api/v1/leverage/export", tag = "workforce", params(LeverageParams),
+    responses(
+        (status = 200, description = "The sheet, with a header row.", content((String = "text/csv"))),
+        (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn leverage_export<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(actor): Auth,
+    ApiQuery(params): ApiQuery<LeverageParams>,
+) -> Result<Response, ApiError> {
+    let report = workforce::leverage(
+        &state.store,
+        &actor,
+        params.by.unwrap_or(LeverageBy::Objective),
+        params.period.as_deref(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(super::csv_download(
+        "leverage.csv",
+        workforce::leverage_sheet(&report, "none"),
+    ))
 }

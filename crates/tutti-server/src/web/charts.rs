@@ -281,9 +281,94 @@ pub fn budget_use(rows: &[(String, f64, f64)]) -> String {
     })
 }
 
+/// AI spend against what it moved: one labelled dot per group at its cost
+/// (x) and the key-result points it moved (y); a group whose spend moved
+/// nothing is drawn in the warning colour on the zero line.
+pub fn leverage(
+    rows: &[(String, f64, f64)],
+    cost_axis: &str,
+    points_axis: &str,
+    money: &dyn Fn(f64, usize) -> String,
+) -> String {
+    // A local model costs fractions of a cent: the axis follows the spend
+    // rather than starting at one whole unit.
+    let most = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+    let right = if most > 0.0 { most * 1.2 } else { 1.0 };
+    let decimals = match right {
+        r if r >= 10.0 => 0,
+        r if r >= 0.1 => 2,
+        _ => 4,
+    };
+    let top = rows.iter().map(|r| r.2).fold(0.0, f64::max).max(1.0) * 1.25;
+    let bottom = rows.iter().map(|r| r.2).fold(0.0, f64::min).min(0.0) * 1.25;
+    draw(WIDTH, HEIGHT + 40, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(46)
+            .build_cartesian_2d(0f64..right, bottom..top)?;
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .bold_line_style(GRID)
+            .axis_style(INK)
+            .x_labels(5)
+            .y_labels(5)
+            .x_desc(cost_axis)
+            .y_desc(points_axis)
+            .x_label_formatter(&|x| money(*x, decimals))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(font(FONT))
+            .axis_desc_style(font(FONT))
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            [(0.0, 0.0), (right, 0.0)],
+            INK.stroke_width(1),
+        )))?;
+        chart.draw_series(rows.iter().map(|(label, cost, points)| {
+            let colour = if *points <= 0.0 && *cost > 0.0 {
+                WARN
+            } else {
+                PALETTE[0]
+            };
+            // Labels right of their dot, or left of it near the right edge.
+            let offset = if *cost > right * 0.6 {
+                -8 - 7 * label.chars().count().min(24) as i32
+            } else {
+                8
+            };
+            EmptyElement::at((*cost, *points))
+                + Circle::new((0, 0), 5, colour.filled())
+                + Text::new(
+                    label.chars().take(24).collect::<String>(),
+                    (offset, -6),
+                    font(FONT - 1),
+                )
+        }))?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_leverage_chart_labels_its_groups_and_follows_small_spend() {
+        let svg = leverage(
+            &[
+                ("Störungen".into(), 0.0012, 50.0),
+                ("Ohne Ziel".into(), 0.0020, 0.0),
+            ],
+            "Kosten (EUR)",
+            "Punkte",
+            &|x, d| format!("{x:.d$}"),
+        );
+        assert!(svg.contains("viewBox"), "{svg}");
+        assert!(svg.contains("Störungen") && svg.contains("Ohne Ziel"));
+        // The axis reads in fractions of a cent, not 0, 0, 1.
+        assert!(svg.contains("0.0020") || svg.contains("0.0016"), "{svg}");
+    }
 
     #[test]
     fn charts_are_scalable_svg_with_their_labels() {

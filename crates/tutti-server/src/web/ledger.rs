@@ -142,6 +142,8 @@ pub(super) fn sections(t: &tutti_i18n::Messages, current: &str) -> Markup {
             a href="/ledger" aria-current=[(current == "ledger").then_some("page")] { (t.get("ledger-title")) }
             " · "
             a href="/providers" aria-current=[(current == "providers").then_some("page")] { (t.get("providers-title")) }
+            " · "
+            a href="/leverage" aria-current=[(current == "leverage").then_some("page")] { (t.get("leverage-title")) }
         }
     }
 }

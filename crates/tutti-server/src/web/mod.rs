@@ -139,6 +139,8 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         )
         .route("/templates/{id}/use", post(workforce::use_template::<S>))
         .route("/capacity", get(workforce::capacity_page::<S>))
+        .route("/leverage", get(workforce::leverage_page::<S>))
+        .route("/leverage.csv", get(workforce::leverage_csv::<S>))
         .route("/capacity/org", post(workforce::set_org_cap::<S>))
         .route(
             "/capacity/workers/{id}",

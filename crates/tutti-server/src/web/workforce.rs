@@ -28,6 +28,8 @@ use uuid::Uuid;
 
 use super::{Form, Nav, Web, optional_id, see_other};
 use crate::{ApiError, AppState};
+use axum::extract::Query;
+use tutti_domain::labour::leverage::LeverageBy;
 
 fn all() -> PageRequest {
     PageRequest::first(PageRequest::MAX_LIMIT)
@@ -748,4 +750,165 @@ pub async fn attach_evidence<S: Store>(
         Ok(()) => see_other(&super::back_to(value.back.as_deref(), "/objectives")),
         Err(e) => web.error(e),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LeverageQuery {
+    by: Option<String>,
+    period: Option<String>,
+}
+
+impl LeverageQuery {
+    fn by(&self) -> Result<LeverageBy, ApiError> {
+        match self.by.as_deref().filter(|b| !b.is_empty()) {
+            None => Ok(LeverageBy::Objective),
+            Some(text) => text.parse().map_err(|_| ApiError::Malformed {
+                field: Some("by".into()),
+                detail: format!("`{text}`: use objective, team or role"),
+            }),
+        }
+    }
+
+    fn period(&self) -> Option<&str> {
+        self.period.as_deref().filter(|p| !p.is_empty())
+    }
+}
+
+/// The leverage view: where AI spend moved objectives, and where it moved
+/// nothing.
+pub async fn leverage_page<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    Query(query): Query<LeverageQuery>,
+) -> Response {
+    let rendered = leverage_body(&state, &web, &query).await;
+    web.show(rendered, "leverage-title", Nav::Ledger)
+}
+
+/// The leverage view as a sheet, with the groups named as the page names
+/// them.
+pub async fn leverage_csv<S: Store>(
+    State(state): State<AppState<S>>,
+    web: Web,
+    Query(query): Query<LeverageQuery>,
+) -> Response {
+    let report = async {
+        let by = query.by()?;
+        Ok::<_, ApiError>(
+            workforce::leverage(
+                &state.store,
+                &web.actor,
+                by,
+                query.period(),
+                state.clock.now(),
+            )
+            .await?,
+        )
+    }
+    .await;
+    match report {
+        Ok(mut report) => {
+            for row in &mut report.rows {
+                if report.by == LeverageBy::Role {
+                    row.label = row.key.as_deref().map(|r| web.t.get(&format!("role-{r}")));
+                }
+            }
+            let none = web.t.get(&format!("leverage-none-{}", report.by));
+            crate::api::csv_download("leverage.csv", workforce::leverage_sheet(&report, &none))
+        }
+        Err(e) => web.error(e),
+    }
+}
+
+async fn leverage_body<S: Store>(
+    state: &AppState<S>,
+    web: &Web,
+    query: &LeverageQuery,
+) -> Result<Markup, ApiError> {
+    let t = &web.t;
+    let by = query.by()?;
+    let period = query.period().unwrap_or("quarter");
+    let report = workforce::leverage(
+        &state.store,
+        &web.actor,
+        by,
+        Some(period),
+        state.clock.now(),
+    )
+    .await?;
+    let name = |row: &tutti_domain::labour::leverage::LeverageRow| match (&row.key, by) {
+        (None, _) => t.get(&format!("leverage-none-{by}")),
+        (Some(role), LeverageBy::Role) => t.get(&format!("role-{role}")),
+        (Some(_), _) => row.label.clone().unwrap_or_default(),
+    };
+    let units = |micro: i64| micro as f64 / 1_000_000.0;
+    let dots: Vec<(String, f64, f64)> = report
+        .rows
+        .iter()
+        .map(|r| (name(r), units(r.cost), r.points_moved))
+        .collect();
+    let link = |by: LeverageBy, period: &str| format!("/leverage?by={by}&period={period}");
+    let last_day = report.to - chrono::Duration::days(1);
+    Ok(html! {
+        (super::ledger::sections(t, "leverage"))
+        p.lede { (t.get("leverage-lede")) }
+        nav.tabs aria-label=(t.get("leverage-by")) {
+            @for b in [LeverageBy::Objective, LeverageBy::Team, LeverageBy::Role] {
+                a href=(link(b, period)) aria-current=[(b == by).then_some("page")] { (t.get(&format!("leverage-by-{b}"))) }
+            }
+        }
+        form.inline method="get" action="/leverage" {
+            input type="hidden" name="by" value=(by);
+            label { (t.get("leverage-period")) " "
+                select name="period" {
+                    @for p in ["quarter", "month", "all"] {
+                        option value=(p) selected[period == p] { (t.get(&format!("leverage-period-{p}"))) }
+                    }
+                }
+            }
+            " " button type="submit" { (t.get("leverage-show")) }
+        }
+        section.card aria-labelledby="leverage-h" {
+            h2 #leverage-h { (t.with("leverage-window", &args([("from", t.date(report.from.date_naive())), ("to", t.date(last_day.date_naive()))]))) }
+            @if report.rows.is_empty() {
+                p.quiet { (t.get("leverage-empty")) }
+            } @else {
+                figure role="img" aria-label=(t.get("leverage-chart")) {
+                    (super::svg(super::charts::leverage(&dots, &t.with("leverage-axis-cost", &args([("currency", report.currency.as_str())])), &t.get("leverage-axis-points"), &|x, d| t.decimal(x, d))))
+                    figcaption { (t.get("leverage-chart")) }
+                }
+                    table {
+                        caption.visually-hidden { (t.get("leverage-title")) }
+                        thead { tr {
+                            th scope="col" { (t.get(&format!("leverage-by-{by}"))) }
+                            th scope="col" { (t.get("leverage-cost")) }
+                            th scope="col" { (t.get("leverage-tokens")) }
+                            th scope="col" { (t.get("leverage-accepted")) }
+                            th scope="col" { (t.get("leverage-cycle")) }
+                            th scope="col" { (t.get("leverage-points")) }
+                            th scope="col" { (t.get("leverage-per-point")) }
+                        } }
+                        tbody {
+                            @for row in report.rows.iter().chain(std::iter::once(&report.total)) {
+                                @let total = std::ptr::eq(row, &report.total);
+                                tr {
+                                    th scope="row" {
+                                        @if total { (t.get("leverage-total")) } @else { (name(row)) }
+                                        @if row.moves_nothing && !total { " " span.badge.warn { (t.get("leverage-moves-nothing")) } }
+                                    }
+                                    td { (web.money(row.cost)) }
+                                    td { (t.int(row.tokens)) }
+                                    td { (row.accepted) }
+                                    td { (row.cycle_hours.map_or_else(|| "–".into(), |h| t.with("leverage-hours", &args([("n", t.decimal(h, 1))])))) }
+                                    td { (t.decimal(row.points_moved, 1)) " " small.quiet { (t.with("leverage-of-krs", &args([("n", row.key_results as f64)]))) } }
+                                    td { (row.cost_per_point.map_or_else(|| "–".into(), |c| web.money(c))) }
+                                }
+                            }
+                        }
+                    }
+                p.quiet { (t.get("leverage-how")) }
+            }
+            p { a href=(format!("/leverage.csv?by={by}&period={period}")) download { (t.get("leverage-csv")) } }
+        }
+    })
 }

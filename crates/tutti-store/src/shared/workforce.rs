@@ -94,6 +94,38 @@ async fn insert_template_version(
     Ok(id)
 }
 
+#[derive(sqlx::FromRow)]
+struct SpendRow {
+    work_item_id: Option<Uuid>,
+    key_result_id: Option<Uuid>,
+    objective_id: Option<Uuid>,
+    team_id: Option<Uuid>,
+    role: Option<String>,
+    tokens: i64,
+    cost: i64,
+}
+
+/// A key result with its value before the window's start and end.
+#[derive(sqlx::FromRow)]
+struct MoveRow {
+    id: Uuid,
+    baseline: f64,
+    target: f64,
+    at_start: Option<f64>,
+    at_end: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AcceptanceRow {
+    work_item_id: Uuid,
+    key_result_id: Option<Uuid>,
+    objective_id: Option<Uuid>,
+    team_id: Option<Uuid>,
+    role: Option<String>,
+    ordered_at: DateTime<Utc>,
+    accepted_at: DateTime<Utc>,
+}
+
 impl crate::Workforce for BackendStore {
     async fn space_guards(
         &self,
@@ -494,6 +526,112 @@ impl crate::Workforce for BackendStore {
                 guard_findings,
             });
         }
+        Ok(facts)
+    }
+
+    async fn leverage_facts(
+        &self,
+        org_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<tutti_domain::labour::leverage::LeverageFacts> {
+        use tutti_domain::labour::leverage::{
+            Acceptance, KeyResultMove, LeverageFacts, Served, Spend,
+        };
+        use tutti_domain::org::Role;
+        let role = |text: Option<String>| -> Result<Option<Role>> {
+            text.map(|r| r.parse::<Role>().map_err(StoreError::Corrupt))
+                .transpose()
+        };
+        let mut conn = self.read().await?;
+        // A call for a work item counts for what the item serves now (work
+        // is often linked to its key result after it began); a call for no
+        // item, for what the ledger kept when it was reserved.
+        let spent: Vec<SpendRow> = sqlx::query_as(
+            "SELECT e.work_item_id, \
+             CASE WHEN w.id IS NULL THEN e.key_result_id ELSE w.key_result_id END AS key_result_id, \
+             CASE WHEN w.id IS NULL THEN e.objective_id ELSE k.objective_id END AS objective_id, \
+             CASE WHEN w.id IS NULL THEN e.team_id ELSE w.team_id END AS team_id, m.role, \
+             CAST(e.input_tokens + e.output_tokens AS BIGINT) AS tokens, e.cost \
+             FROM ledger_entries e LEFT JOIN work_items w ON w.id = e.work_item_id \
+             LEFT JOIN key_results k ON k.id = w.key_result_id \
+             LEFT JOIN members m ON m.id = w.created_by \
+             WHERE e.org_id = $1 AND e.kind = 'settle' AND e.at >= $2 AND e.at < $3",
+        )
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        let accepted: Vec<AcceptanceRow> = sqlx::query_as(
+            "SELECT w.id AS work_item_id, w.key_result_id, k.objective_id, w.team_id, m.role, \
+             w.created_at AS ordered_at, rv.created_at AS accepted_at \
+             FROM reviews rv JOIN work_items w ON w.id = rv.work_item_id \
+             LEFT JOIN key_results k ON k.id = w.key_result_id \
+             LEFT JOIN members m ON m.id = w.created_by \
+             WHERE rv.org_id = $1 AND rv.verdict = 'accept' AND rv.created_at >= $2 AND rv.created_at < $3",
+        )
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        let value_before = |bound: &str| {
+            format!(
+                "(SELECT c.value FROM check_ins c WHERE c.key_result_id = k.id AND c.created_at < {bound} \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT 1)"
+            )
+        };
+        let moves: Vec<MoveRow> = sqlx::query_as(&format!(
+            "SELECT k.id, k.baseline, k.target, {} AS at_start, {} AS at_end FROM key_results k WHERE k.org_id = $1",
+            value_before("$2"),
+            value_before("$3"),
+        ))
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut facts = LeverageFacts::default();
+        for row in spent {
+            facts.spend.push(Spend {
+                served: Served {
+                    work_item_id: row.work_item_id,
+                    key_result_id: row.key_result_id,
+                    objective_id: row.objective_id,
+                    team_id: row.team_id,
+                    ordered_by: role(row.role)?,
+                },
+                tokens: row.tokens,
+                cost: row.cost,
+            });
+        }
+        for row in accepted {
+            facts.accepted.push(Acceptance {
+                served: Served {
+                    work_item_id: Some(row.work_item_id),
+                    key_result_id: row.key_result_id,
+                    objective_id: row.objective_id,
+                    team_id: row.team_id,
+                    ordered_by: role(row.role)?,
+                },
+                ordered_at: row.ordered_at,
+                accepted_at: row.accepted_at,
+            });
+        }
+        facts.moves = moves
+            .into_iter()
+            .map(|m| {
+                let value_at_start = m.at_start.unwrap_or(m.baseline);
+                KeyResultMove {
+                    key_result_id: m.id,
+                    baseline: m.baseline,
+                    target: m.target,
+                    value_at_start,
+                    value_at_end: m.at_end.unwrap_or(value_at_start),
+                }
+            })
+            .collect();
         Ok(facts)
     }
 
