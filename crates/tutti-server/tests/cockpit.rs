@@ -3766,3 +3766,69 @@ async fn routines_are_planned_paused_and_read_in_the_cockpit<S: Store>(store: S)
 }
 
 tutti_store::behaviour!(routines_are_planned_paused_and_read_in_the_cockpit);
+
+/// A guard-rails save the rules refuse shows its problem above the form on
+/// the space's page and keeps what was typed; nothing is saved.
+async fn a_refused_guard_rails_save_keeps_the_draft_above_its_problem<S: Store>(store: S) {
+    let Lindner { router, token, .. } = lindner(&store).await;
+    let templates = api(&router, "GET", "/decision-spaces/templates", &token, None).await;
+    let policy = templates.json()["templates"][0]["source"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team = created_id(
+        &router,
+        &token,
+        "/teams",
+        json!({ "name": "Kundenservice" }),
+    )
+    .await;
+    let space = created_id(
+        &router,
+        &token,
+        "/decision-spaces",
+        json!({ "name": "Kundenkommunikation", "team_id": team, "policy": policy }),
+    )
+    .await;
+    let mut katrin = signed_in(&router, "katrin@lindner.de", "de").await;
+    let page = katrin.get(&format!("/spaces/{space}")).await;
+    let csrf = page.csrf();
+    let refused = katrin
+        .post(
+            &format!("/spaces/{space}/guards"),
+            &[
+                ("csrf", &csrf),
+                ("forbidden", "garantiert"),
+                ("amount_above", "zwanzigtausend"),
+                ("sections", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("role=\"alert\"") && refused.text.contains("amount_above"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains(">garantiert</textarea>"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("value=\"zwanzigtausend\""),
+        "{}",
+        refused.text
+    );
+    let stored = api(
+        &router,
+        "GET",
+        &format!("/decision-spaces/{space}/guards"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(stored.json()["checks"], json!([]));
+}
+
+tutti_store::behaviour!(a_refused_guard_rails_save_keeps_the_draft_above_its_problem);

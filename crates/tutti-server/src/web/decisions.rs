@@ -637,13 +637,25 @@ pub async fn create_space<S: Store>(
 /// What the space page shows besides the stored space: an edited draft with
 /// its problem, or a simulation's result.
 #[derive(Default)]
-struct Editing {
+pub(super) struct Editing {
     draft: Option<SpaceForm>,
+    /// A refused save of the guard-rails: the draft as typed and why.
+    guards: Option<(super::workforce::GuardsForm, Markup)>,
     problem: Option<Markup>,
     /// A refused decision to raise, with why.
     raise: Option<(RaiseForm, Markup)>,
     simulated: Option<(Routing, Option<PolicyVerdict>)>,
     saved: bool,
+}
+
+impl Editing {
+    /// The page again after a refused guard-rails save.
+    pub(super) fn guards_refused(draft: super::workforce::GuardsForm, problem: Markup) -> Self {
+        Self {
+            guards: Some((draft, problem)),
+            ..Self::default()
+        }
+    }
 }
 
 pub async fn space<S: Store>(
@@ -664,7 +676,7 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
-async fn render_space<S: Store>(
+pub(super) async fn render_space<S: Store>(
     state: &AppState<S>,
     web: &Web,
     id: Uuid,
@@ -678,7 +690,7 @@ async fn render_space<S: Store>(
             .await
             .is_ok();
         let members = directory(&state.store, web.actor.org_id).await?;
-        let guards = state.store.space_guards(web.actor.org_id, id).await?;
+        let guards = tutti_engine::workforce::guards(&state.store, &web.actor, id).await?;
         Ok::<_, ApiError>((space, may_edit, members, guards))
     }
     .await;
@@ -787,7 +799,7 @@ async fn render_space<S: Store>(
                 }
             }
         }
-        (super::workforce::guards_form(web, id, &guards, may_edit))
+        (super::workforce::guards_form(web, id, &guards, may_edit, editing.guards.as_ref()))
     };
     web.page_with_status(status, &space.name, Nav::Decisions, body)
 }

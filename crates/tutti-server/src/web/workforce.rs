@@ -626,7 +626,7 @@ pub async fn set_worker_concurrency<S: Store>(
 
 /// The guard-rail checks as the space's form writes them: phrases and
 /// headings one per line, a limit in whole euros.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct GuardsForm {
     #[serde(default)]
     forbidden: String,
@@ -650,6 +650,7 @@ pub(crate) fn guards_form(
     space_id: Uuid,
     checks: &[GuardCheck],
     may_edit: bool,
+    refused: Option<&(GuardsForm, Markup)>,
 ) -> Markup {
     let t = &web.t;
     let mut forbidden = Vec::new();
@@ -669,11 +670,16 @@ pub(crate) fn guards_form(
             h2 #guards-h { (t.get("guards-title")) }
             p.quiet { (t.get("guards-lede")) }
             @if may_edit {
+                @let (forbidden, amount, sections) = match refused {
+                    Some((draft, _)) => (draft.forbidden.clone(), draft.amount_above.clone(), draft.sections.clone()),
+                    None => (forbidden.join("\n"), limit.map(|l| l.to_string()).unwrap_or_default(), sections.join("\n")),
+                };
+                @if let Some((_, problem)) = refused { (problem) }
                 form.stacked method="post" action=(format!("/spaces/{space_id}/guards")) aria-labelledby="guards-h" {
                     (web.csrf_field())
-                    label { (t.get("guards-forbidden")) " " textarea name="forbidden" rows="3" { (forbidden.join("\n")) } }
-                    label { (t.get("guards-amount")) " " input type="number" name="amount_above" min="1" value=[limit]; }
-                    label { (t.get("guards-sections")) " " textarea name="sections" rows="2" { (sections.join("\n")) } }
+                    label { (t.get("guards-forbidden")) " " textarea name="forbidden" rows="3" { (forbidden) } }
+                    label { (t.get("guards-amount")) " " input type="number" name="amount_above" min="1" value=(amount); }
+                    label { (t.get("guards-sections")) " " textarea name="sections" rows="2" { (sections) } }
                     button type="submit" { (t.get("guards-save")) }
                 }
             } @else {
@@ -693,6 +699,7 @@ pub async fn set_guards<S: Store>(
     form: Form<GuardsForm>,
 ) -> Response {
     let Form { web, value } = form;
+    let draft = value.clone();
     let done = async {
         let mut checks = Vec::new();
         let forbidden = lines(&value.forbidden);
@@ -719,6 +726,17 @@ pub async fn set_guards<S: Store>(
     .await;
     match done {
         Ok(()) => see_other(&format!("/spaces/{id}#guards-h")),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Malformed { .. })) => {
+            let editing = super::decisions::Editing::guards_refused(draft, web.form_problem(&e));
+            super::decisions::render_space(
+                &state,
+                &web,
+                id,
+                editing,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => web.error(e),
     }
 }
