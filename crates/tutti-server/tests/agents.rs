@@ -661,3 +661,73 @@ async fn a_run_a_person_cancels_ends_at_the_agents_next_call<S: Store>(store: S)
 }
 
 tutti_store::behaviour!(a_run_a_person_cancels_ends_at_the_agents_next_call);
+
+/// The org's cap on AI runs at once holds for agents outside tutti too:
+/// while the engine runs Emil's work in the org's one slot, Codex's claim
+/// is refused saying so, and it goes through once that run ends.
+async fn an_agents_claim_waits_for_room_under_the_orgs_cap<S: Store>(store: S) {
+    let api = Api::new(&store);
+    let org = Lindner::new(&store, &api).await;
+    let agents = Agents::new(&api, &org).await;
+    let capped = api
+        .put(
+            "/org/capacity",
+            &org.owner.token,
+            json!({ "ai_concurrency": 1 }),
+        )
+        .await;
+    assert_eq!(capped.status, StatusCode::OK, "{}", capped.body);
+    api.created(
+        "/work-items",
+        &org.lead.token,
+        json!({ "title": "Wartungsplan", "team_id": org.service,
+                "assignee_id": org.worker.id, "state": "ready" }),
+    )
+    .await;
+    let node = EngineNode {
+        name: "node-1".into(),
+        embedded_model: true,
+    };
+    // Emil's run takes the org's one slot.
+    let running = store
+        .claim_run(&node, today(), today() + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = api
+        .post(
+            "/runs/claim",
+            &agents.codex.token,
+            json!({ "work_item_id": agents.item }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body["detail"].as_str().unwrap().contains("its cap"),
+        "{}",
+        refused.body
+    );
+    store
+        .end_run(
+            running.run.id,
+            &node.name,
+            today(),
+            tutti_store::RunEnd::Failed {
+                output: String::new(),
+                used: tutti_domain::labour::Tokens::default(),
+                error: "stopped".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let claimed = api
+        .post(
+            "/runs/claim",
+            &agents.codex.token,
+            json!({ "work_item_id": agents.item }),
+        )
+        .await;
+    assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.body);
+}
+
+tutti_store::behaviour!(an_agents_claim_waits_for_room_under_the_orgs_cap);

@@ -363,6 +363,28 @@ async fn start_run(
     move_item(conn, ctx, run.work_item_id, WorkState::Running, false).await
 }
 
+/// The org's cap on AI runs at once and how many run now, with the org's
+/// row locked so that the cap holds across processes (lock the worker's row
+/// first, as every claim does).
+async fn org_cap_locked(conn: &mut Conn, org_id: Uuid) -> Result<(Option<i64>, i64)> {
+    let cap: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT ai_concurrency FROM orgs WHERE id = $1{FOR_UPDATE}"
+    ))
+    .bind(org_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let org_running: i64 = match cap {
+        Some(_) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE org_id = $1 AND status = 'running'")
+                .bind(org_id)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+        None => 0,
+    };
+    Ok((cap, org_running))
+}
+
 /// SQL condition: a node may take the work of the AI worker in
 /// `worker_column`. A node without the embedded model (`has_model` false)
 /// leaves the work of workers on the embedded provider to a live node that
@@ -587,23 +609,7 @@ impl crate::Runs for BackendStore {
             .bind(worker_id)
             .fetch_one(&mut *tx)
             .await?;
-            let cap: Option<i64> = sqlx::query_scalar(&format!(
-                "SELECT ai_concurrency FROM orgs WHERE id = $1{FOR_UPDATE}"
-            ))
-            .bind(org_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let org_running: i64 = match cap {
-                Some(_) => {
-                    sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM runs WHERE org_id = $1 AND status = 'running'",
-                    )
-                    .bind(org_id)
-                    .fetch_one(&mut *tx)
-                    .await?
-                }
-                None => 0,
-            };
+            let (cap, org_running) = org_cap_locked(&mut tx, org_id).await?;
             if !tutti_domain::labour::capacity::has_room(running, concurrency, org_running, cap) {
                 continue;
             }
@@ -957,6 +963,13 @@ impl crate::Runs for BackendStore {
             return Err(StoreError::Conflict(format!(
                 "{} holds {running} claims already, its limit; submit or release one first",
                 agent.name
+            )));
+        }
+        // The org's cap holds for agents outside as for the engine's runs.
+        let (cap, org_running) = org_cap_locked(&mut tx, ctx.org_id).await?;
+        if !tutti_domain::labour::capacity::has_room(running, agent.concurrency, org_running, cap) {
+            return Err(StoreError::Conflict(format!(
+                "the org runs {org_running} AI runs at once, its cap; claim again when one ends"
             )));
         }
         let owner = agent::agent_lease_owner(agent.id);
